@@ -1,0 +1,30 @@
+//! Reference energies, each with its formula and its log Z.
+//!
+//! | energy | state | log Z |
+//! |---|---|---|
+//! | [`Gaussian`] | R^D | closed form |
+//! | [`DiagGaussian`] | R^D | closed form |
+//! | [`Gmm`] | R^D | closed form, log sum_k w_k |
+//! | [`DoubleWell`] | R^D | 1-D quadrature to machine precision |
+//! | [`Banana`] | R^D | closed form (volume-preserving twist) |
+//! | [`Funnel`] | R^D | closed form |
+//! | [`Ising`] | {-1,1}^D | enumeration up to 25 spins |
+//! | [`Rbm`] | {0,1}^V | enumeration of the smaller layer up to 2^26 states |
+
+mod banana;
+mod diag_gaussian;
+mod double_well;
+mod funnel;
+mod gaussian;
+mod gmm;
+mod ising;
+mod rbm;
+
+pub use banana::Banana;
+pub use diag_gaussian::DiagGaussian;
+pub use double_well::DoubleWell;
+pub use funnel::Funnel;
+pub use gaussian::Gaussian;
+pub use gmm::Gmm;
+pub use ising::{Ising, ISING_MAX_EXACT_SPINS};
+pub use rbm::{Rbm, RBM_MAX_EXACT_BITS};

@@ -1,0 +1,112 @@
+//! The sampling-side trait: a scalar energy on R^D with its gradient.
+
+use std::sync::Arc;
+
+/// An unnormalised density p(x) = exp(-E(x)) / Z on R^D.
+///
+/// Conventions (the same everywhere in ebm-rs): the *energy* is
+/// E(x) = -log p~(x), and the gradient is grad_x E, **not** grad log p.
+/// Z = integral of exp(-E(x)) dx.
+///
+/// Only [`dim`](Energy::dim), [`energy`](Energy::energy) and
+/// [`energy_grad`](Energy::energy_grad) are required. The batched forms work
+/// on a row-major buffer of `n` points (`xs.len() == n * dim`, point `i` at
+/// `xs[i*dim..(i+1)*dim]`, `n` given by `energies.len()`); they default to a
+/// loop and are overridden where one matrix product does the whole batch.
+/// Implementations must be `Send + Sync` so that samplers can spread chains
+/// over threads, and the trait is usable as `dyn Energy`.
+///
+/// ```
+/// use ebm_core::{Energy, energies::DiagGaussian};
+/// let e = DiagGaussian::new(vec![0.0, 1.0], vec![1.0, 2.0]).unwrap();
+/// let mut g = [0.0; 2];
+/// let v = e.energy_grad(&[1.0, 1.0], &mut g);
+/// assert_eq!(v, 0.5);
+/// assert_eq!(g, [1.0, 0.0]);
+/// ```
+pub trait Energy: Send + Sync {
+    /// Dimension D of the state space.
+    fn dim(&self) -> usize;
+
+    /// E(x) for one point, `x.len() == dim()`.
+    fn energy(&self, x: &[f64]) -> f64;
+
+    /// E(x) and, written into `grad`, grad_x E(x), in one pass.
+    fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64;
+
+    /// E for each of the `energies.len()` points in `xs`.
+    ///
+    /// # Panics
+    /// If `xs.len() != energies.len() * dim()`.
+    fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) {
+        let d = self.dim();
+        assert_eq!(xs.len(), energies.len() * d, "energy_batch: shape");
+        for (x, e) in xs.chunks_exact(d).zip(energies.iter_mut()) {
+            *e = self.energy(x);
+        }
+    }
+
+    /// E and grad_x E for each of the `energies.len()` points in `xs`;
+    /// `grads` has the same layout as `xs`.
+    ///
+    /// # Panics
+    /// If the buffer sizes disagree with `energies.len() * dim()`.
+    fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        let d = self.dim();
+        assert_eq!(xs.len(), energies.len() * d, "energy_grad_batch: shape");
+        assert_eq!(grads.len(), xs.len(), "energy_grad_batch: grads shape");
+        for ((x, g), e) in xs
+            .chunks_exact(d)
+            .zip(grads.chunks_exact_mut(d))
+            .zip(energies.iter_mut())
+        {
+            *e = self.energy_grad(x, g);
+        }
+    }
+
+    /// log Z = log integral exp(-E(x)) dx when it is known in closed form
+    /// (or to machine precision), `None` otherwise.
+    fn log_partition(&self) -> Option<f64> {
+        None
+    }
+}
+
+macro_rules! forward_energy {
+    ($($ptr:ty),*) => {$(
+        impl<E: Energy + ?Sized> Energy for $ptr {
+            fn dim(&self) -> usize { (**self).dim() }
+            fn energy(&self, x: &[f64]) -> f64 { (**self).energy(x) }
+            fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 { (**self).energy_grad(x, grad) }
+            fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) { (**self).energy_batch(xs, energies) }
+            fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+                (**self).energy_grad_batch(xs, grads, energies)
+            }
+            fn log_partition(&self) -> Option<f64> { (**self).log_partition() }
+        }
+    )*};
+}
+forward_energy!(&E, Box<E>, Arc<E>);
+
+/// Energies that can also be sampled exactly (reference distributions:
+/// Gaussians, mixtures). Used for initial points, noise distributions and
+/// tests of the samplers.
+pub trait ExactSample: Energy {
+    /// Write one exact draw from p(x) = exp(-E(x)) / Z into `x`.
+    fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]);
+}
+
+impl<E: ExactSample + ?Sized> ExactSample for &E {
+    fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]) {
+        (**self).sample_into(rng, x)
+    }
+}
+impl<E: ExactSample + ?Sized> ExactSample for Box<E> {
+    fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]) {
+        (**self).sample_into(rng, x)
+    }
+}
+impl<E: ExactSample + ?Sized> ExactSample for Arc<E> {
+    fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]) {
+        (**self).sample_into(rng, x)
+    }
+}

@@ -1,0 +1,99 @@
+//! Random-number streams: one seed, one independent ChaCha8 stream per chain.
+//!
+//! Chain `i` draws from `ChaCha8Rng::seed_from_u64(seed)` with
+//! `set_stream(i + 1)`; stream 0 is reserved for set-up (initial points,
+//! shuffling). Because each chain owns its stream, a run's numbers are
+//! bit-identical whatever the number of threads, and chains can be split
+//! across processes by stream id. Never `seed + i`.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// The generator behind every random draw in ebm-rs.
+pub type ChainRng = ChaCha8Rng;
+
+/// The set-up stream (stream 0) of `seed`.
+///
+/// ```
+/// use rand::Rng;
+/// let mut a = ebm_core::rng::setup_rng(7);
+/// let mut b = ebm_core::rng::setup_rng(7);
+/// assert_eq!(a.random::<u64>(), b.random::<u64>());
+/// ```
+pub fn setup_rng(seed: u64) -> ChainRng {
+    stream_rng(seed, 0)
+}
+
+/// The stream of chain `chain` (stream `chain + 1`) of `seed`.
+pub fn chain_rng(seed: u64, chain: usize) -> ChainRng {
+    stream_rng(seed, chain as u64 + 1)
+}
+
+/// Streams for chains `0..n`.
+pub fn chain_rngs(seed: u64, n: usize) -> Vec<ChainRng> {
+    (0..n).map(|c| chain_rng(seed, c)).collect()
+}
+
+fn stream_rng(seed: u64, stream: u64) -> ChainRng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+/// Where a stream stands, for checkpoints: rebuilding from
+/// (seed, stream, word position) continues the exact same sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RngPosition {
+    /// The 32-byte ChaCha key.
+    pub key: [u8; 32],
+    /// The stream id.
+    pub stream: u64,
+    /// The position in 32-bit words.
+    pub word_pos: u128,
+}
+
+impl RngPosition {
+    /// Record where `rng` stands.
+    pub fn of(rng: &ChainRng) -> Self {
+        Self {
+            key: rng.get_seed(),
+            stream: rng.get_stream(),
+            word_pos: rng.get_word_pos(),
+        }
+    }
+
+    /// Rebuild a generator that continues from this position.
+    pub fn restore(&self) -> ChainRng {
+        let mut r = ChaCha8Rng::from_seed(self.key);
+        r.set_stream(self.stream);
+        r.set_word_pos(self.word_pos);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    #[test]
+    fn streams_differ_and_restore_continues() {
+        let mut a = chain_rng(1, 0);
+        let mut b = chain_rng(1, 1);
+        assert_ne!(a.random::<u64>(), b.random::<u64>());
+        let pos = RngPosition::of(&a);
+        let mut c = pos.restore();
+        assert_eq!(a.random::<u64>(), c.random::<u64>());
+    }
+
+    #[test]
+    fn first_draw_is_pinned() {
+        // Golden value: catches accidental changes to how streams are built.
+        let mut r = chain_rng(42, 0);
+        let v: u64 = r.random();
+        let mut again = ChaCha8Rng::seed_from_u64(42);
+        again.set_stream(1);
+        assert_eq!(v, again.random::<u64>());
+    }
+}

@@ -1,0 +1,339 @@
+//! Model files: every reference energy as serde JSON, tagged by `type`.
+//!
+//! ```text
+//! {"type":"gaussian","mean":[..D],"covariance":[[..D]..D]}     (or "precision")
+//! {"type":"diag_gaussian","mean":[..],"std":[..]}
+//! {"type":"gmm","weights":[..K],"means":[[..D]..K],"stds":[..K]}
+//! {"type":"rbm","w":[[..H]..V],"b":[..V],"c":[..H]}
+//! {"type":"double_well","dim":D,"barrier":a}
+//! {"type":"banana","dim":D,"curvature":b,"scale":s}             (dim 2, scale 1 by default)
+//! {"type":"funnel","dim":D,"scale":sigma}                       (scale 3 by default)
+//! {"type":"ising","rows":R,"cols":C,"coupling":J,"field":h,"beta":beta,"periodic":bool}
+//! ```
+//!
+//! Loading validates everything (shapes, finiteness, positivity, positive
+//! definiteness) and each error names the offending field.
+//!
+//! ```
+//! use ebm_core::spec::{EnergySpec, Model};
+//! let spec = EnergySpec::from_json(r#"{"type":"diag_gaussian","mean":[0,0],"std":[1,2]}"#).unwrap();
+//! let Model::Continuous(e) = spec.build().unwrap() else { unreachable!() };
+//! assert_eq!(e.dim(), 2);
+//! let bad = EnergySpec::from_json(r#"{"type":"diag_gaussian","mean":[0,0],"std":[1,-2]}"#).unwrap();
+//! assert_eq!(bad.build().unwrap_err().to_string(), "std[1]: must be positive, got -2");
+//! ```
+
+use crate::binary::BinaryEnergy;
+use crate::energies::{Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Rbm};
+use crate::energy::Energy;
+use crate::error::{check_len, CoreError, Result};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+fn default_banana_dim() -> usize {
+    2
+}
+fn one() -> f64 {
+    1.0
+}
+fn three() -> f64 {
+    3.0
+}
+
+/// A reference energy as it appears in a model file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum EnergySpec {
+    /// [`Gaussian`]: exactly one of `covariance` and `precision`.
+    Gaussian {
+        /// Mean, D entries.
+        mean: Vec<f64>,
+        /// Covariance, D rows of D.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        covariance: Option<Vec<Vec<f64>>>,
+        /// Precision, D rows of D.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        precision: Option<Vec<Vec<f64>>>,
+    },
+    /// [`DiagGaussian`].
+    DiagGaussian {
+        /// Mean, D entries.
+        mean: Vec<f64>,
+        /// Standard deviations, D positive entries.
+        std: Vec<f64>,
+    },
+    /// [`Gmm`].
+    Gmm {
+        /// Component weights, K positive entries, used as given.
+        weights: Vec<f64>,
+        /// Component means, K rows of D.
+        means: Vec<Vec<f64>>,
+        /// Component standard deviations, K positive entries.
+        stds: Vec<f64>,
+    },
+    /// [`Rbm`].
+    Rbm {
+        /// Weights, V rows of H.
+        w: Vec<Vec<f64>>,
+        /// Visible biases, V entries.
+        b: Vec<f64>,
+        /// Hidden biases, H entries.
+        c: Vec<f64>,
+    },
+    /// [`DoubleWell`].
+    DoubleWell {
+        /// Dimension D >= 1.
+        dim: usize,
+        /// Barrier height a > 0.
+        barrier: f64,
+    },
+    /// [`Banana`].
+    Banana {
+        /// Dimension D >= 2 (default 2).
+        #[serde(default = "default_banana_dim")]
+        dim: usize,
+        /// Curvature b.
+        curvature: f64,
+        /// Scale s > 0 of the first coordinate (default 1).
+        #[serde(default = "one")]
+        scale: f64,
+    },
+    /// [`Funnel`].
+    Funnel {
+        /// Dimension D >= 2.
+        dim: usize,
+        /// Standard deviation of the neck coordinate (default 3).
+        #[serde(default = "three")]
+        scale: f64,
+    },
+    /// [`Ising`].
+    Ising {
+        /// Lattice rows.
+        rows: usize,
+        /// Lattice columns.
+        cols: usize,
+        /// Coupling J (default 1).
+        #[serde(default = "one")]
+        coupling: f64,
+        /// Field h (default 0).
+        #[serde(default)]
+        field: f64,
+        /// Inverse temperature beta (default 1).
+        #[serde(default = "one")]
+        beta: f64,
+        /// Wrap around the edges (default false).
+        #[serde(default)]
+        periodic: bool,
+    },
+}
+
+/// A loaded model: an energy on R^D, or a model on binary states.
+#[derive(Clone)]
+pub enum Model {
+    /// A continuous energy.
+    Continuous(Arc<dyn Energy>),
+    /// A binary model.
+    Binary(Arc<dyn BinaryEnergy>),
+}
+
+impl Model {
+    /// Dimension of the state space.
+    pub fn dim(&self) -> usize {
+        match self {
+            Model::Continuous(e) => e.dim(),
+            Model::Binary(b) => b.dim(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Model::Continuous(e) => write!(f, "Model::Continuous(dim {})", e.dim()),
+            Model::Binary(b) => write!(f, "Model::Binary(dim {})", b.dim()),
+        }
+    }
+}
+
+/// Flatten `rows` (each of length `ncols`) into a row-major buffer, naming
+/// `field[i]` when a row has the wrong length.
+pub fn flatten_rows(field: &str, rows: &[Vec<f64>], nrows: usize, ncols: usize) -> Result<Vec<f64>> {
+    check_len(field, rows.len(), nrows).map_err(|_| CoreError::Shape {
+        field: field.into(),
+        expected: format!("{nrows} rows"),
+        got: format!("{}", rows.len()),
+    })?;
+    let mut flat = Vec::with_capacity(nrows * ncols);
+    for (i, r) in rows.iter().enumerate() {
+        check_len(&format!("{field}[{i}]"), r.len(), ncols)?;
+        flat.extend_from_slice(r);
+    }
+    Ok(flat)
+}
+
+fn to_rows(flat: &[f64], ncols: usize) -> Vec<Vec<f64>> {
+    flat.chunks_exact(ncols).map(<[f64]>::to_vec).collect()
+}
+
+impl EnergySpec {
+    /// Parse a model file's text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| CoreError::Json(e.to_string()))
+    }
+
+    /// Serialise to JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("specs always serialise")
+    }
+
+    /// The `type` tag.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EnergySpec::Gaussian { .. } => "gaussian",
+            EnergySpec::DiagGaussian { .. } => "diag_gaussian",
+            EnergySpec::Gmm { .. } => "gmm",
+            EnergySpec::Rbm { .. } => "rbm",
+            EnergySpec::DoubleWell { .. } => "double_well",
+            EnergySpec::Banana { .. } => "banana",
+            EnergySpec::Funnel { .. } => "funnel",
+            EnergySpec::Ising { .. } => "ising",
+        }
+    }
+
+    /// Validate and build the model.
+    pub fn build(&self) -> Result<Model> {
+        Ok(match self {
+            EnergySpec::Gaussian { .. }
+            | EnergySpec::DiagGaussian { .. }
+            | EnergySpec::Gmm { .. }
+            | EnergySpec::DoubleWell { .. }
+            | EnergySpec::Banana { .. }
+            | EnergySpec::Funnel { .. } => Model::Continuous(self.build_continuous()?),
+            EnergySpec::Rbm { w, b, c } => Model::Binary(Arc::new(Rbm::from_rows(w, b.clone(), c.clone())?)),
+            EnergySpec::Ising {
+                rows,
+                cols,
+                coupling,
+                field,
+                beta,
+                periodic,
+            } => Model::Binary(Arc::new(Ising::new(*rows, *cols, *coupling, *field, *beta, *periodic)?)),
+        })
+    }
+
+    /// Validate and build a continuous energy; binary models are an error.
+    pub fn build_continuous(&self) -> Result<Arc<dyn Energy>> {
+        Ok(match self {
+            EnergySpec::Gaussian {
+                mean,
+                covariance,
+                precision,
+            } => {
+                let d = mean.len();
+                match (covariance, precision) {
+                    (Some(c), None) => Arc::new(Gaussian::from_covariance(
+                        mean.clone(),
+                        &flatten_rows("covariance", c, d, d)?,
+                    )?),
+                    (None, Some(p)) => Arc::new(Gaussian::from_precision(
+                        mean.clone(),
+                        &flatten_rows("precision", p, d, d)?,
+                    )?),
+                    _ => {
+                        return Err(CoreError::InvalidParameter {
+                            field: "covariance".into(),
+                            reason: "give exactly one of `covariance` and `precision`".into(),
+                        })
+                    }
+                }
+            }
+            EnergySpec::DiagGaussian { mean, std } => Arc::new(DiagGaussian::new(mean.clone(), std.clone())?),
+            EnergySpec::Gmm { weights, means, stds } => {
+                Arc::new(Gmm::new(weights.clone(), means.clone(), stds.clone())?)
+            }
+            EnergySpec::DoubleWell { dim, barrier } => Arc::new(DoubleWell::new(*dim, *barrier)?),
+            EnergySpec::Banana { dim, curvature, scale } => Arc::new(Banana::new(*dim, *curvature, *scale)?),
+            EnergySpec::Funnel { dim, scale } => Arc::new(Funnel::new(*dim, *scale)?),
+            other => {
+                return Err(CoreError::InvalidParameter {
+                    field: "type".into(),
+                    reason: format!("`{}` is a binary model, not an energy on R^D", other.type_name()),
+                })
+            }
+        })
+    }
+}
+
+impl From<&Gaussian> for EnergySpec {
+    fn from(g: &Gaussian) -> Self {
+        EnergySpec::Gaussian {
+            mean: g.mean().to_vec(),
+            covariance: None,
+            precision: Some(to_rows(g.precision(), g.dim())),
+        }
+    }
+}
+impl From<&DiagGaussian> for EnergySpec {
+    fn from(g: &DiagGaussian) -> Self {
+        EnergySpec::DiagGaussian {
+            mean: g.mean().to_vec(),
+            std: g.std().to_vec(),
+        }
+    }
+}
+impl From<&Gmm> for EnergySpec {
+    fn from(g: &Gmm) -> Self {
+        EnergySpec::Gmm {
+            weights: g.weights().to_vec(),
+            means: g.means(),
+            stds: g.stds().to_vec(),
+        }
+    }
+}
+impl From<&Rbm> for EnergySpec {
+    fn from(r: &Rbm) -> Self {
+        EnergySpec::Rbm {
+            w: to_rows(r.weights(), r.n_hidden()),
+            b: r.visible_bias().to_vec(),
+            c: r.hidden_bias().to_vec(),
+        }
+    }
+}
+impl From<&DoubleWell> for EnergySpec {
+    fn from(e: &DoubleWell) -> Self {
+        EnergySpec::DoubleWell {
+            dim: e.dim(),
+            barrier: e.barrier(),
+        }
+    }
+}
+impl From<&Banana> for EnergySpec {
+    fn from(e: &Banana) -> Self {
+        EnergySpec::Banana {
+            dim: e.dim(),
+            curvature: e.curvature(),
+            scale: e.scale(),
+        }
+    }
+}
+impl From<&Funnel> for EnergySpec {
+    fn from(e: &Funnel) -> Self {
+        EnergySpec::Funnel {
+            dim: e.dim(),
+            scale: e.scale(),
+        }
+    }
+}
+impl From<&Ising> for EnergySpec {
+    fn from(m: &Ising) -> Self {
+        EnergySpec::Ising {
+            rows: m.rows(),
+            cols: m.cols(),
+            coupling: m.coupling(),
+            field: m.field(),
+            beta: m.beta(),
+            periodic: m.periodic(),
+        }
+    }
+}
