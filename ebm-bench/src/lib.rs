@@ -1,1 +1,23 @@
+//! # ebm-bench
+//!
+//! The `ebm` command-line tool of ebm-rs (and, as the other crates land, the
+//! benchmark suite). Every subcommand reads model files (serde JSON, see
+//! [`ebm_core::spec`]), prints a short readable report or, with `--json`,
+//! one JSON object on stdout, and exits with status 2 and a one-line message
+//! on stderr for bad input.
+//!
+//! ```text
+//! ebm logz   --model M.json --method exact|quadrature [--json]
+//! ebm energy --model M.json --points P.csv [--grad] [--json]
+//! ```
+//!
+//! The library half exposes the same commands as functions so that they
+//! can be tested and scripted without a subprocess.
+#![deny(missing_docs)]
 
+pub mod cmd;
+pub mod error;
+pub mod model_file;
+pub mod points_file;
+
+pub use error::{CliError, CliResult};

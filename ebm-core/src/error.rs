@@ -66,11 +66,7 @@ impl CoreError {
             }
         };
         match self {
-            CoreError::Shape {
-                field,
-                expected,
-                got,
-            } => CoreError::Shape {
+            CoreError::Shape { field, expected, got } => CoreError::Shape {
                 field: join(field),
                 expected,
                 got,
@@ -83,9 +79,7 @@ impl CoreError {
                 field: join(field),
                 reason,
             },
-            CoreError::NotPositiveDefinite { field } => {
-                CoreError::NotPositiveDefinite { field: join(field) }
-            }
+            CoreError::NotPositiveDefinite { field } => CoreError::NotPositiveDefinite { field: join(field) },
             other => other,
         }
     }

@@ -121,7 +121,12 @@ fn adaptive<F: FnMut(f64) -> Result<f64>>(mut f: F, opts: &QuadratureOptions, ab
         let (v, e) = gk15(&mut f, a, b)?;
         total += v;
         total_err += e;
-        heap.push(Panel { a, b, value: v, err: e });
+        heap.push(Panel {
+            a,
+            b,
+            value: v,
+            err: e,
+        });
     }
     while total_err > (opts.rel_tol * total.abs()).max(abs_tol) {
         if heap.len() >= opts.max_intervals {
@@ -138,8 +143,18 @@ fn adaptive<F: FnMut(f64) -> Result<f64>>(mut f: F, opts: &QuadratureOptions, ab
         let (v2, e2) = gk15(&mut f, m, p.b)?;
         total += v1 + v2 - p.value;
         total_err += e1 + e2 - p.err;
-        heap.push(Panel { a: p.a, b: m, value: v1, err: e1 });
-        heap.push(Panel { a: m, b: p.b, value: v2, err: e2 });
+        heap.push(Panel {
+            a: p.a,
+            b: m,
+            value: v1,
+            err: e1,
+        });
+        heap.push(Panel {
+            a: m,
+            b: p.b,
+            value: v2,
+            err: e2,
+        });
     }
     // Re-sum to drop the rounding accumulated by the running updates.
     Ok(heap.iter().map(|p| p.value).sum())
@@ -177,7 +192,13 @@ struct Located {
     emin: f64,
 }
 
-fn scan<F: FnMut(&[f64]) -> Result<f64>>(energy: &mut F, dims: usize, n: usize, c: [f64; 2], s: [f64; 2]) -> Result<Located> {
+fn scan<F: FnMut(&[f64]) -> Result<f64>>(
+    energy: &mut F,
+    dims: usize,
+    n: usize,
+    c: [f64; 2],
+    s: [f64; 2],
+) -> Result<Located> {
     let du = 2.0 / n as f64;
     let total = if dims == 1 { n } else { n * n };
     let mut pts = Vec::with_capacity(total);
@@ -235,7 +256,13 @@ fn locate<F: FnMut(&[f64]) -> Result<f64>>(mut energy: F, dims: usize) -> Result
     let n = if dims == 1 { SCAN_1D } else { SCAN_2D };
     let mut loc = scan(&mut energy, dims, n, [0.0; 2], [4.0; 2])?;
     for _ in 1..LOCATE_ROUNDS {
-        let next = scan(&mut energy, dims, n, loc.center, [2.0 * loc.scale[0], 2.0 * loc.scale[1]])?;
+        let next = scan(
+            &mut energy,
+            dims,
+            n,
+            loc.center,
+            [2.0 * loc.scale[0], 2.0 * loc.scale[1]],
+        )?;
         let settled = (0..dims).all(|k| {
             (next.scale[k] / loc.scale[k] - 1.0).abs() < 0.2
                 && (next.center[k] - loc.center[k]).abs() < 0.2 * loc.scale[k]
@@ -274,7 +301,7 @@ pub fn log_integral_1d<F: Fn(f64) -> f64>(energy: F, opts: &QuadratureOptions) -
 
 /// log Z from the shifted integral v = integral exp(emin - E) = e^emin Z.
 fn finish(v: f64, emin: f64) -> Result<f64> {
-    if !(v > 0.0) || !v.is_finite() {
+    if v.is_nan() || v <= 0.0 || !v.is_finite() {
         return Err(CoreError::NoConvergence(format!(
             "quadrature gave an integral of {v} after shifting the energy by its minimum; \
              the energy may have a minimum the scan missed"

@@ -89,11 +89,10 @@ mod tests {
 
     #[test]
     fn first_draw_is_pinned() {
-        // Golden value: catches accidental changes to how streams are built.
+        // Golden value: catches accidental changes to how streams are built
+        // (seeding, stream numbering, or the generator itself).
         let mut r = chain_rng(42, 0);
         let v: u64 = r.random();
-        let mut again = ChaCha8Rng::seed_from_u64(42);
-        again.set_stream(1);
-        assert_eq!(v, again.random::<u64>());
+        assert_eq!(v, 13_222_472_167_927_179_408);
     }
 }

@@ -218,7 +218,9 @@ impl EnergySpec {
                 field,
                 beta,
                 periodic,
-            } => Model::Binary(Arc::new(Ising::new(*rows, *cols, *coupling, *field, *beta, *periodic)?)),
+            } => Model::Binary(Arc::new(Ising::new(
+                *rows, *cols, *coupling, *field, *beta, *periodic,
+            )?)),
         })
     }
 
@@ -253,7 +255,11 @@ impl EnergySpec {
                 Arc::new(Gmm::new(weights.clone(), means.clone(), stds.clone())?)
             }
             EnergySpec::DoubleWell { dim, barrier } => Arc::new(DoubleWell::new(*dim, *barrier)?),
-            EnergySpec::Banana { dim, curvature, scale } => Arc::new(Banana::new(*dim, *curvature, *scale)?),
+            EnergySpec::Banana {
+                dim,
+                curvature,
+                scale,
+            } => Arc::new(Banana::new(*dim, *curvature, *scale)?),
             EnergySpec::Funnel { dim, scale } => Arc::new(Funnel::new(*dim, *scale)?),
             other => {
                 return Err(CoreError::InvalidParameter {

@@ -14,7 +14,10 @@ fn check_grad<E: Energy>(e: &E, x: &[f64]) -> Result<(), TestCaseError> {
     let d = e.dim();
     let mut g = vec![0.0; d];
     let v = e.energy_grad(x, &mut g);
-    prop_assert!((v - e.energy(x)).abs() <= 1e-10 * (1.0 + v.abs()), "energy_grad value differs from energy");
+    prop_assert!(
+        (v - e.energy(x)).abs() <= 1e-10 * (1.0 + v.abs()),
+        "energy_grad value differs from energy"
+    );
     for i in 0..d {
         let h = 1e-5 * (1.0 + x[i].abs());
         let mut xp = x.to_vec();
@@ -23,7 +26,11 @@ fn check_grad<E: Energy>(e: &E, x: &[f64]) -> Result<(), TestCaseError> {
         xm[i] -= h;
         let fd = (e.energy(&xp) - e.energy(&xm)) / (2.0 * h);
         let tol = 1e-5 * (1.0 + fd.abs().max(g[i].abs()) + v.abs());
-        prop_assert!((fd - g[i]).abs() <= tol, "coord {i}: analytic {} vs fd {fd}", g[i]);
+        prop_assert!(
+            (fd - g[i]).abs() <= tol,
+            "coord {i}: analytic {} vs fd {fd}",
+            g[i]
+        );
     }
     Ok(())
 }

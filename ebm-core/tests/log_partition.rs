@@ -17,11 +17,30 @@ const QUAD_TOL: f64 = 1e-7;
 #[test]
 fn closed_forms_agree_with_quadrature_in_2d() {
     let cases: Vec<(&str, Box<dyn Energy>)> = vec![
-        ("correlated gaussian", Box::new(Gaussian::from_covariance(vec![1.0, -2.0], &[2.0, 1.2, 1.2, 1.0]).unwrap())),
-        ("gaussian by precision", Box::new(Gaussian::from_precision(vec![0.5, 0.5], &[4.0, -1.0, -1.0, 0.5]).unwrap())),
-        ("diag gaussian", Box::new(DiagGaussian::new(vec![3.0, 0.0], vec![0.2, 5.0]).unwrap())),
+        (
+            "correlated gaussian",
+            Box::new(Gaussian::from_covariance(vec![1.0, -2.0], &[2.0, 1.2, 1.2, 1.0]).unwrap()),
+        ),
+        (
+            "gaussian by precision",
+            Box::new(Gaussian::from_precision(vec![0.5, 0.5], &[4.0, -1.0, -1.0, 0.5]).unwrap()),
+        ),
+        (
+            "diag gaussian",
+            Box::new(DiagGaussian::new(vec![3.0, 0.0], vec![0.2, 5.0]).unwrap()),
+        ),
         ("W1 mixture", Box::new(Gmm::eight_gaussians())),
-        ("unnormalised mixture", Box::new(Gmm::new(vec![0.5, 2.0], vec![vec![-3.0, 0.0], vec![2.0, 1.0]], vec![0.7, 1.5]).unwrap())),
+        (
+            "unnormalised mixture",
+            Box::new(
+                Gmm::new(
+                    vec![0.5, 2.0],
+                    vec![vec![-3.0, 0.0], vec![2.0, 1.0]],
+                    vec![0.7, 1.5],
+                )
+                .unwrap(),
+            ),
+        ),
         ("banana", Box::new(Banana::new(2, 1.0, 1.5).unwrap())),
         ("funnel", Box::new(Funnel::new(2, 1.5).unwrap())),
         ("double well", Box::new(DoubleWell::new(2, 3.0).unwrap())),
@@ -29,7 +48,10 @@ fn closed_forms_agree_with_quadrature_in_2d() {
     for (name, e) in cases {
         let exact = e.log_partition().unwrap();
         let q = quad(e.as_ref());
-        assert!((exact - q).abs() < QUAD_TOL, "{name}: exact {exact} vs quadrature {q}");
+        assert!(
+            (exact - q).abs() < QUAD_TOL,
+            "{name}: exact {exact} vs quadrature {q}"
+        );
     }
 }
 
@@ -56,7 +78,9 @@ fn grid_rule_matches_w5_convention() {
 fn small_rbm(nv: usize, nh: usize, scale: f64, seed: u64) -> Rbm {
     use rand::Rng;
     let mut r = ebm_core::setup_rng(seed);
-    let w = (0..nv * nh).map(|_| scale * (r.random::<f64>() * 2.0 - 1.0)).collect();
+    let w = (0..nv * nh)
+        .map(|_| scale * (r.random::<f64>() * 2.0 - 1.0))
+        .collect();
     let b = (0..nv).map(|_| r.random::<f64>() - 0.5).collect();
     let c = (0..nh).map(|_| r.random::<f64>() - 0.5).collect();
     Rbm::new(nv, nh, w, b, c).unwrap()
@@ -165,7 +189,10 @@ fn ising_enumeration_equals_brute_force_with_field() {
 fn ising_5x5_is_enumerated_and_6x6_is_refused() {
     let m = Ising::new(5, 5, 1.0, 0.1, 0.44, true).unwrap();
     assert!(m.log_partition().unwrap().is_finite());
-    assert!(Ising::new(6, 6, 1.0, 0.0, 0.44, true).unwrap().log_partition().is_none());
+    assert!(Ising::new(6, 6, 1.0, 0.0, 0.44, true)
+        .unwrap()
+        .log_partition()
+        .is_none());
 }
 
 #[test]

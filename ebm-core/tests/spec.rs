@@ -13,34 +13,82 @@ fn err(json: &str) -> String {
 #[test]
 fn each_bad_input_names_its_field() {
     let cases = [
-        (r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0],[0]]}"#, "covariance[1]"),
-        (r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0]]}"#, "covariance: expected 2 rows"),
-        (r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,2],[2,1]]}"#, "covariance: matrix is not positive definite"),
-        (r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0.5],[0.2,1]]}"#, "not symmetric"),
+        (
+            r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0],[0]]}"#,
+            "covariance[1]",
+        ),
+        (
+            r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0]]}"#,
+            "covariance: expected 2 rows",
+        ),
+        (
+            r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,2],[2,1]]}"#,
+            "covariance: matrix is not positive definite",
+        ),
+        (
+            r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0.5],[0.2,1]]}"#,
+            "not symmetric",
+        ),
         (r#"{"type":"gaussian","mean":[0,0]}"#, "exactly one of"),
-        (r#"{"type":"gaussian","mean":[0,0],"precision":[[1,0],[0,-1]]}"#, "precision: matrix is not positive definite"),
+        (
+            r#"{"type":"gaussian","mean":[0,0],"precision":[[1,0],[0,-1]]}"#,
+            "precision: matrix is not positive definite",
+        ),
         (r#"{"type":"gaussian","mean":[],"covariance":[]}"#, "mean"),
-        (r#"{"type":"diag_gaussian","mean":[0,0],"std":[1]}"#, "std: expected 2 entries, got 1"),
-        (r#"{"type":"diag_gaussian","mean":[0,0],"std":[1,0]}"#, "std[1]: must be positive"),
-        (r#"{"type":"gmm","weights":[1,-1],"means":[[0],[1]],"stds":[1,1]}"#, "weights[1]: must be positive"),
-        (r#"{"type":"gmm","weights":[1,1],"means":[[0,0],[1]],"stds":[1,1]}"#, "means[1]"),
-        (r#"{"type":"gmm","weights":[1,1],"means":[[0],[1]],"stds":[1]}"#, "stds"),
+        (
+            r#"{"type":"diag_gaussian","mean":[0,0],"std":[1]}"#,
+            "std: expected 2 entries, got 1",
+        ),
+        (
+            r#"{"type":"diag_gaussian","mean":[0,0],"std":[1,0]}"#,
+            "std[1]: must be positive",
+        ),
+        (
+            r#"{"type":"gmm","weights":[1,-1],"means":[[0],[1]],"stds":[1,1]}"#,
+            "weights[1]: must be positive",
+        ),
+        (
+            r#"{"type":"gmm","weights":[1,1],"means":[[0,0],[1]],"stds":[1,1]}"#,
+            "means[1]",
+        ),
+        (
+            r#"{"type":"gmm","weights":[1,1],"means":[[0],[1]],"stds":[1]}"#,
+            "stds",
+        ),
         (r#"{"type":"rbm","w":[[1,2],[3]],"b":[0,0],"c":[0,0]}"#, "w[1]"),
-        (r#"{"type":"rbm","w":[[1,2],[3,4]],"b":[0],"c":[0,0]}"#, "b: expected 2 entries"),
+        (
+            r#"{"type":"rbm","w":[[1,2],[3,4]],"b":[0],"c":[0,0]}"#,
+            "b: expected 2 entries",
+        ),
         (r#"{"type":"rbm","w":[],"b":[],"c":[]}"#, "w"),
-        (r#"{"type":"banana","dim":1,"curvature":1}"#, "dim: must be at least 2"),
-        (r#"{"type":"funnel","dim":3,"scale":0}"#, "scale: must be positive"),
+        (
+            r#"{"type":"banana","dim":1,"curvature":1}"#,
+            "dim: must be at least 2",
+        ),
+        (
+            r#"{"type":"funnel","dim":3,"scale":0}"#,
+            "scale: must be positive",
+        ),
         (r#"{"type":"double_well","dim":0,"barrier":1}"#, "dim"),
         (r#"{"type":"ising","rows":0,"cols":3}"#, "rows"),
         (r#"{"type":"nonsense"}"#, "unknown variant"),
-        (r#"{"type":"diag_gaussian","mean":[0],"std":[1],"extra":1}"#, "unknown field"),
-        (r#"{"type":"diag_gaussian","mean":[1e999],"std":[1]}"#, "model file"),
+        (
+            r#"{"type":"diag_gaussian","mean":[0],"std":[1],"extra":1}"#,
+            "unknown field",
+        ),
+        (
+            r#"{"type":"diag_gaussian","mean":[1e999],"std":[1]}"#,
+            "model file",
+        ),
         (r#"not json"#, "model file"),
         (r#"{"mean":[0],"std":[1]}"#, "type"),
     ];
     for (json, want) in cases {
         let got = err(json);
-        assert!(got.contains(want), "{json}\n  got: {got}\n  want substring: {want}");
+        assert!(
+            got.contains(want),
+            "{json}\n  got: {got}\n  want substring: {want}"
+        );
     }
 }
 
@@ -60,26 +108,56 @@ fn positive() -> impl Strategy<Value = f64> {
 
 fn any_spec() -> impl Strategy<Value = EnergySpec> {
     prop_oneof![
-        (1usize..4).prop_flat_map(|d| (proptest::collection::vec(finite(), d), proptest::collection::vec(positive(), d)))
+        (1usize..4)
+            .prop_flat_map(|d| (
+                proptest::collection::vec(finite(), d),
+                proptest::collection::vec(positive(), d)
+            ))
             .prop_map(|(mean, std)| EnergySpec::DiagGaussian { mean, std }),
-        (1usize..4, 1usize..3).prop_flat_map(|(k, d)| (
-            proptest::collection::vec(positive(), k),
-            proptest::collection::vec(proptest::collection::vec(finite(), d), k),
-            proptest::collection::vec(positive(), k)))
+        (1usize..4, 1usize..3)
+            .prop_flat_map(|(k, d)| (
+                proptest::collection::vec(positive(), k),
+                proptest::collection::vec(proptest::collection::vec(finite(), d), k),
+                proptest::collection::vec(positive(), k)
+            ))
             .prop_map(|(weights, means, stds)| EnergySpec::Gmm { weights, means, stds }),
-        (1usize..4, 1usize..4).prop_flat_map(|(v, h)| (
-            proptest::collection::vec(proptest::collection::vec(finite(), h), v),
-            proptest::collection::vec(finite(), v),
-            proptest::collection::vec(finite(), h)))
+        (1usize..4, 1usize..4)
+            .prop_flat_map(|(v, h)| (
+                proptest::collection::vec(proptest::collection::vec(finite(), h), v),
+                proptest::collection::vec(finite(), v),
+                proptest::collection::vec(finite(), h)
+            ))
             .prop_map(|(w, b, c)| EnergySpec::Rbm { w, b, c }),
-        (2usize..5, finite(), positive()).prop_map(|(dim, curvature, scale)| EnergySpec::Banana { dim, curvature, scale }),
+        (2usize..5, finite(), positive()).prop_map(|(dim, curvature, scale)| EnergySpec::Banana {
+            dim,
+            curvature,
+            scale
+        }),
         (2usize..5, positive()).prop_map(|(dim, scale)| EnergySpec::Funnel { dim, scale }),
         (1usize..5, positive()).prop_map(|(dim, barrier)| EnergySpec::DoubleWell { dim, barrier }),
-        (1usize..5, 1usize..5, finite(), finite(), finite(), any::<bool>())
-            .prop_map(|(rows, cols, coupling, field, beta, periodic)| EnergySpec::Ising { rows, cols, coupling, field, beta, periodic }),
-        (1usize..4).prop_flat_map(|d| proptest::collection::vec(finite(), d))
-            .prop_map(|mean| { let d = mean.len(); let cov = (0..d).map(|i| (0..d).map(|j| if i == j { 2.0 } else { 0.5 }).collect()).collect();
-                EnergySpec::Gaussian { mean, covariance: Some(cov), precision: None } }),
+        (1usize..5, 1usize..5, finite(), finite(), finite(), any::<bool>()).prop_map(
+            |(rows, cols, coupling, field, beta, periodic)| EnergySpec::Ising {
+                rows,
+                cols,
+                coupling,
+                field,
+                beta,
+                periodic
+            }
+        ),
+        (1usize..4)
+            .prop_flat_map(|d| proptest::collection::vec(finite(), d))
+            .prop_map(|mean| {
+                let d = mean.len();
+                let cov = (0..d)
+                    .map(|i| (0..d).map(|j| if i == j { 2.0 } else { 0.5 }).collect())
+                    .collect();
+                EnergySpec::Gaussian {
+                    mean,
+                    covariance: Some(cov),
+                    precision: None,
+                }
+            }),
     ]
 }
 
@@ -101,10 +179,19 @@ fn energies_convert_back_to_specs() {
     use ebm_core::energies::{Gaussian, Rbm};
     let g = Gaussian::from_covariance(vec![1.0, 2.0], &[2.0, 0.3, 0.3, 1.0]).unwrap();
     let s = EnergySpec::from(&g);
-    let Model::Continuous(e) = s.build().unwrap() else { panic!() };
+    let Model::Continuous(e) = s.build().unwrap() else {
+        panic!()
+    };
     let x = [0.3, -0.7];
     assert!((e.energy(&x) - ebm_core::Energy::energy(&g, &x)).abs() < 1e-12);
-    let r = Rbm::new(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], vec![0.1, 0.2], vec![0.0, 0.1, 0.2]).unwrap();
+    let r = Rbm::new(
+        2,
+        3,
+        vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        vec![0.1, 0.2],
+        vec![0.0, 0.1, 0.2],
+    )
+    .unwrap();
     let back = EnergySpec::from(&r);
     assert_eq!(back, EnergySpec::from_json(&back.to_json()).unwrap());
     let EnergySpec::Rbm { w, .. } = back else { panic!() };

@@ -33,10 +33,7 @@ impl DoubleWell {
             });
         }
         check_positive_scalar("barrier", barrier)?;
-        let log_z1 = log_integral_1d(
-            |t| barrier * (t * t - 1.0).powi(2),
-            &QuadratureOptions::default(),
-        )?;
+        let log_z1 = log_integral_1d(|t| barrier * (t * t - 1.0).powi(2), &QuadratureOptions::default())?;
         Ok(Self {
             dim,
             barrier,

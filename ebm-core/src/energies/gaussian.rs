@@ -63,7 +63,7 @@ fn cholesky(field: &str, m: &[f64], d: usize) -> Result<Mat<f64>> {
         .llt(Side::Lower)
         .map_err(|_| CoreError::NotPositiveDefinite { field: field.into() })?;
     let l = llt.L().to_owned();
-    if (0..d).any(|i| !(l[(i, i)] > 0.0) || !l[(i, i)].is_finite()) {
+    if (0..d).any(|i| l[(i, i)].is_nan() || l[(i, i)] <= 0.0 || !l[(i, i)].is_finite()) {
         return Err(CoreError::NotPositiveDefinite { field: field.into() });
     }
     Ok(l)
@@ -75,7 +75,14 @@ fn inverse_from_chol(l: &Mat<f64>) -> Result<Vec<f64>> {
     faer::linalg::triangular_solve::solve_lower_triangular_in_place(l.as_ref(), linv.as_mut(), Par::Seq);
     // A^-1 = L^-T L^-1
     let mut inv = Mat::<f64>::zeros(d, d);
-    faer::linalg::matmul::matmul(inv.as_mut(), Accum::Replace, linv.transpose(), linv.as_ref(), 1.0, Par::Seq);
+    faer::linalg::matmul::matmul(
+        inv.as_mut(),
+        Accum::Replace,
+        linv.transpose(),
+        linv.as_ref(),
+        1.0,
+        Par::Seq,
+    );
     let mut out = vec![0.0; d * d];
     for i in 0..d {
         for j in 0..d {
@@ -120,7 +127,12 @@ impl Gaussian {
         let covariance = inverse_from_chol(&lp)?;
         let lc = cholesky("precision", &covariance, d)?;
         let log_det_p: f64 = (0..d).map(|i| 2.0 * lp[(i, i)].ln()).sum();
-        Ok(Self::assemble(mean, precision.to_vec(), row_major(&lc), log_det_p))
+        Ok(Self::assemble(
+            mean,
+            precision.to_vec(),
+            row_major(&lc),
+            log_det_p,
+        ))
     }
 
     fn check_mean(mean: &[f64]) -> Result<()> {

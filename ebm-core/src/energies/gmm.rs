@@ -173,7 +173,9 @@ impl Energy for Gmm {
     }
 
     fn log_partition(&self) -> Option<f64> {
-        Some(log_sum_exp(&self.weights.iter().map(|w| w.ln()).collect::<Vec<_>>()))
+        Some(log_sum_exp(
+            &self.weights.iter().map(|w| w.ln()).collect::<Vec<_>>(),
+        ))
     }
 }
 

@@ -14,9 +14,9 @@ pub const ISING_MAX_EXACT_SPINS: usize = 25;
 /// with coupling J, field h and inverse temperature beta; p(s) =
 /// exp(-E(s)) / Z. The bonds <ij> join each site to its right and lower
 /// neighbour, wrapping around the edges when `periodic`. The lattice is a
-/// simple graph: a wrap that would join a site to itself (a side of length
-/// 1) or repeat an existing bond (a side of length 2) is not added, so a
-/// periodic 2x2 lattice has the same four bonds as an open one.
+/// simple graph: a wrap that would join a site to itself (a side of
+/// length one) or repeat an existing bond (a side of length two) is not
+/// added, so a periodic 2x2 lattice has the same four bonds as an open one.
 ///
 /// Flipping spin i changes the energy by 2 beta s_i (J sum_{j~i} s_j + h).
 /// Sites are numbered row-major, i = r * cols + c.
@@ -44,7 +44,14 @@ pub struct Ising {
 
 impl Ising {
     /// An Ising lattice; `rows, cols >= 1`, all parameters finite.
-    pub fn new(rows: usize, cols: usize, coupling: f64, field: f64, beta: f64, periodic: bool) -> Result<Self> {
+    pub fn new(
+        rows: usize,
+        cols: usize,
+        coupling: f64,
+        field: f64,
+        beta: f64,
+        periodic: bool,
+    ) -> Result<Self> {
         if rows == 0 || cols == 0 {
             return Err(CoreError::InvalidParameter {
                 field: if rows == 0 { "rows" } else { "cols" }.into(),
@@ -52,7 +59,9 @@ impl Ising {
             });
         }
         if rows.checked_mul(cols).is_none_or(|n| n > 1 << 30) {
-            return Err(CoreError::TooLarge(format!("Ising lattice {rows}x{cols} is too large")));
+            return Err(CoreError::TooLarge(format!(
+                "Ising lattice {rows}x{cols} is too large"
+            )));
         }
         check_finite_scalar("coupling", coupling)?;
         check_finite_scalar("field", field)?;

@@ -1,0 +1,68 @@
+//! Batched energy gradients of the benchmark targets (criterion).
+//!
+//! * `w1_gmm8/grad_batch/10000`: the W1 ring of 8 Gaussians, 10,000 points.
+//! * `w2_gauss100/grad_batch/64`: the W2 100-D Gaussian with covariance
+//!   0.9^|i-j|, 64 points, one faer matrix product.
+//!
+//! Throughput is reported in points per second. Data is built outside the
+//! timed closure from a fixed seed.
+
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ebm_core::energies::{Gaussian, Gmm};
+use ebm_core::{setup_rng, Energy};
+use rand::Rng;
+use std::hint::black_box;
+
+fn random_points(n: usize, d: usize, scale: f64) -> Vec<f64> {
+    let mut r = setup_rng(0);
+    (0..n * d)
+        .map(|_| scale * (r.random::<f64>() * 2.0 - 1.0))
+        .collect()
+}
+
+fn w2_gaussian() -> Gaussian {
+    let d: usize = 100;
+    let cov: Vec<f64> = (0..d * d)
+        .map(|k| 0.9f64.powi((k / d).abs_diff(k % d) as i32))
+        .collect();
+    Gaussian::from_covariance(vec![0.0; d], &cov).expect("AR(1) covariance is positive definite")
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("w1_gmm8");
+    let gmm = Gmm::eight_gaussians();
+    let n = 10_000;
+    let xs = random_points(n, 2, 6.0);
+    let mut grads = vec![0.0; n * 2];
+    let mut e = vec![0.0; n];
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_with_input(BenchmarkId::new("grad_batch", n), &xs, |b, xs| {
+        b.iter(|| gmm.energy_grad_batch(black_box(xs), &mut grads, &mut e))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("w2_gauss100");
+    let gauss = w2_gaussian();
+    let n = 64;
+    let xs = random_points(n, 100, 2.0);
+    let mut grads = vec![0.0; n * 100];
+    let mut e = vec![0.0; n];
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_with_input(BenchmarkId::new("grad_batch", n), &xs, |b, xs| {
+        b.iter(|| gauss.energy_grad_batch(black_box(xs), &mut grads, &mut e))
+    });
+    // The looped single-point path, for the ratio the matrix product buys.
+    g.bench_with_input(BenchmarkId::new("grad_looped", n), &xs, |b, xs| {
+        b.iter(|| {
+            for (x, gr) in black_box(xs).chunks_exact(100).zip(grads.chunks_exact_mut(100)) {
+                black_box(gauss.energy_grad(x, gr));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,104 @@
+//! `ebm energy`: energies (and gradients) of a model at given points.
+
+use crate::error::{CliError, CliResult};
+use crate::model_file::load_model;
+use crate::points_file::read_points_csv;
+use clap::Args;
+use ebm_core::spec::Model;
+use serde_json::json;
+use std::fmt::Write;
+
+/// Arguments of `ebm energy`.
+#[derive(Debug, Args)]
+pub struct EnergyArgs {
+    /// The model file (JSON).
+    #[arg(long)]
+    pub model: String,
+    /// Points, one per row, as CSV (an optional header row is skipped).
+    #[arg(long)]
+    pub points: String,
+    /// Also report grad_x E at each point (continuous models only).
+    #[arg(long)]
+    pub grad: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Evaluate the model at every row of the points file.
+pub fn run(a: &EnergyArgs) -> CliResult<super::Report> {
+    let (spec, model) = load_model(&a.model)?;
+    let pts = read_points_csv(&a.points)?;
+    if pts.dim() != model.dim() {
+        return Err(CliError::Data {
+            path: a.points.clone(),
+            message: format!(
+                "points have {} columns but model `{}` has dimension {}",
+                pts.dim(),
+                spec.type_name(),
+                model.dim()
+            ),
+        });
+    }
+    let n = pts.len();
+    let mut energies = vec![0.0; n];
+    let mut grads = None;
+    match &model {
+        Model::Continuous(e) => {
+            if a.grad {
+                let mut g = vec![0.0; n * pts.dim()];
+                e.energy_grad_batch(pts.as_slice(), &mut g, &mut energies);
+                grads = Some(g);
+            } else {
+                e.energy_batch(pts.as_slice(), &mut energies);
+            }
+        }
+        Model::Binary(b) => {
+            if a.grad {
+                return Err(CliError::Unsupported(format!(
+                    "model `{}` is discrete: the gradient is not defined (drop --grad)",
+                    spec.type_name()
+                )));
+            }
+            let (lo, hi) = b.states();
+            if let Some(k) = pts.as_slice().iter().position(|&v| v != lo && v != hi) {
+                return Err(CliError::Data {
+                    path: a.points.clone(),
+                    message: format!(
+                        "row {}, column {}: value {} is not a state of `{}` (must be {lo} or {hi})",
+                        k / pts.dim() + 1,
+                        k % pts.dim() + 1,
+                        pts.as_slice()[k],
+                        spec.type_name()
+                    ),
+                });
+            }
+            b.energy_batch(pts.as_slice(), &mut energies);
+        }
+    }
+    let d = pts.dim();
+    let grad_rows: Option<Vec<&[f64]>> = grads.as_ref().map(|g| g.chunks_exact(d).collect());
+    // CSV with a header row, so the report can be read back as a table.
+    let mut text = String::from("energy");
+    if grad_rows.is_some() {
+        for j in 0..d {
+            write!(text, ",grad_{j}").expect("write to string");
+        }
+    }
+    text.push('\n');
+    for i in 0..n {
+        write!(text, "{:.10}", energies[i]).expect("write to string");
+        if let Some(g) = &grad_rows {
+            for v in g[i] {
+                write!(text, ",{v:.10}").expect("write to string");
+            }
+        }
+        text.push('\n');
+    }
+    text.pop();
+    let mut obj = json!({"energies": energies});
+    if let Some(g) = grad_rows {
+        obj["gradients"] = json!(g);
+    }
+    Ok(super::Report { json: obj, text })
+}

@@ -1,0 +1,42 @@
+//! The subcommands of `ebm`, as functions returning their JSON report.
+
+pub mod energy;
+pub mod logz;
+
+use clap::{Parser, Subcommand};
+
+/// Energy-based models from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "ebm", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute log Z of a model.
+    Logz(logz::LogzArgs),
+    /// Evaluate a model's energy (and gradient) at points from a CSV file.
+    Energy(energy::EnergyArgs),
+}
+
+/// A command's result: the JSON object printed with `--json`, and the
+/// readable report printed otherwise.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The machine-readable result.
+    pub json: serde_json::Value,
+    /// The human-readable result.
+    pub text: String,
+}
+
+/// Run one parsed command line.
+pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {
+    match &cli.command {
+        Command::Logz(a) => Ok((logz::run(a)?, a.json)),
+        Command::Energy(a) => Ok((energy::run(a)?, a.json)),
+    }
+}

@@ -1,0 +1,49 @@
+//! The `ebm` command. See the crate documentation of `ebm_bench`.
+
+use clap::error::ErrorKind;
+use clap::Parser;
+use ebm_bench::cmd::{run, Cli};
+use std::process::ExitCode;
+
+/// Clap's usage errors span several lines; the command contract is one
+/// line on stderr, so keep the message and its hints and drop the usage
+/// block.
+fn one_line(e: &clap::Error) -> String {
+    e.render()
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(|l| l.trim_start_matches("error: "))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("ebm: error: {} (see ebm --help)", one_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    match run(&cli) {
+        Ok((report, json)) => {
+            if json {
+                println!("{}", report.json);
+            } else {
+                println!("{}", report.text);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ebm: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Reading batches of points from CSV files.
+
+use crate::error::{CliError, CliResult};
+use ebm_core::Points;
+
+/// Read a CSV file of points, one per row, comma-separated. A first row
+/// that is not all numbers is taken as a header and skipped; blank lines
+/// and lines starting with `#` are ignored. Errors (naming row and column,
+/// counted from 1 as in a spreadsheet) for an empty file, rows of unequal
+/// length, text that is not a number, and NaN or infinite values.
+pub fn read_points_csv(path: &str) -> CliResult<Points> {
+    let file = std::fs::File::open(path).map_err(|source| CliError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let data_err = |message: String| CliError::Data {
+        path: path.into(),
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_reader(file);
+    let mut data = Vec::new();
+    let mut dim = 0usize;
+    let mut rows = 0usize;
+    for (k, record) in reader.records().enumerate() {
+        let line = k + 1;
+        let record = record.map_err(|e| data_err(format!("line {line}: {e}")))?;
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let parsed: Vec<Result<f64, _>> = record.iter().map(str::parse::<f64>).collect();
+        if rows == 0 && dim == 0 && parsed.iter().any(Result::is_err) {
+            // A header row: its width fixes the dimension.
+            dim = record.len();
+            continue;
+        }
+        if dim == 0 {
+            dim = record.len();
+        }
+        if record.len() != dim {
+            return Err(data_err(format!(
+                "line {line} has {} columns, expected {dim}",
+                record.len()
+            )));
+        }
+        for (j, (v, text)) in parsed.into_iter().zip(record.iter()).enumerate() {
+            let v =
+                v.map_err(|_| data_err(format!("line {line}, column {}: `{text}` is not a number", j + 1)))?;
+            if !v.is_finite() {
+                return Err(data_err(format!(
+                    "line {line}, column {}: value {v} is not finite",
+                    j + 1
+                )));
+            }
+            data.push(v);
+        }
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(data_err("no data rows".into()));
+    }
+    Points::from_vec(data, dim).map_err(|e| data_err(e.to_string()))
+}

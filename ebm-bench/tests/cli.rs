@@ -1,0 +1,369 @@
+//! The `ebm` command as a user runs it: log Z of model files against
+//! independent computations, and exit status 2 with a one-line message for
+//! every kind of bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("ebm-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn file(&self, name: &str, text: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    }
+}
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ebm(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ebm"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn logz(model: &str, method: &str) -> f64 {
+    let (code, out, err) = ebm(&["logz", "--model", model, "--method", method, "--json"]);
+    assert_eq!(code, 0, "stderr: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["method"], method);
+    assert!(v["stderr"].is_null());
+    assert!(v["seconds"].as_f64().unwrap() >= 0.0);
+    v["log_z"].as_f64().unwrap()
+}
+
+const LN_2PI: f64 = 1.8378770664093453;
+
+#[test]
+fn logz_gaussian_matches_hand_computed_determinant() {
+    let s = Scratch::new("gauss");
+    // det [[2, .5, 0], [.5, 1, .2], [0, .2, 3]] by cofactors:
+    // 2 (1*3 - .04) - .5 (.5*3 - 0) + 0 = 5.92 - .75 = 5.17.
+    let m = s.file(
+        "g.json",
+        r#"{"type":"gaussian","mean":[1,2,3],"covariance":[[2,0.5,0],[0.5,1,0.2],[0,0.2,3]]}"#,
+    );
+    let want = 1.5 * LN_2PI + 0.5 * 5.17f64.ln();
+    assert!((logz(&m, "exact") - want).abs() < 1e-12);
+}
+
+#[test]
+fn logz_mixture_is_log_of_weight_sum_and_quadrature_agrees() {
+    let s = Scratch::new("gmm");
+    let m = s.file(
+        "m.json",
+        r#"{"type":"gmm","weights":[0.5,1.5],"means":[[-2,0],[2,1]],"stds":[0.5,1.0]}"#,
+    );
+    let exact = logz(&m, "exact");
+    assert!((exact - 2f64.ln()).abs() < 1e-12);
+    assert!((logz(&m, "quadrature") - exact).abs() < 1e-7);
+}
+
+#[test]
+fn logz_banana_2d_closed_form_and_quadrature() {
+    let s = Scratch::new("banana");
+    let m = s.file("b.json", r#"{"type":"banana","curvature":0.8,"scale":1.5}"#);
+    let want = LN_2PI + 1.5f64.ln();
+    assert!((logz(&m, "exact") - want).abs() < 1e-12);
+    assert!((logz(&m, "quadrature") - want).abs() < 1e-7);
+}
+
+#[test]
+fn logz_rbm_12x8_matches_brute_force_joint_sum() {
+    let s = Scratch::new("rbm");
+    // Deterministic weights, sums over all 2^12 * 2^8 (v, h) pairs here in
+    // the test, independently of the enumeration code.
+    let (nv, nh) = (12, 8);
+    let w: Vec<Vec<f64>> = (0..nv)
+        .map(|i| {
+            (0..nh)
+                .map(|j| ((i * 7 + j * 3) % 11) as f64 / 10.0 - 0.5)
+                .collect()
+        })
+        .collect();
+    let b: Vec<f64> = (0..nv).map(|i| (i % 5) as f64 / 5.0 - 0.4).collect();
+    let c: Vec<f64> = (0..nh).map(|j| (j % 3) as f64 / 3.0 - 0.3).collect();
+    let m = s.file(
+        "r.json",
+        &serde_json::json!({"type":"rbm","w":w,"b":b,"c":c}).to_string(),
+    );
+    let mut terms = Vec::with_capacity(1 << 20);
+    for vm in 0..1u32 << nv {
+        for hm in 0..1u32 << nh {
+            let mut e = 0.0;
+            for i in 0..nv {
+                if vm >> i & 1 == 1 {
+                    e += b[i];
+                    for j in 0..nh {
+                        if hm >> j & 1 == 1 {
+                            e += w[i][j];
+                        }
+                    }
+                }
+            }
+            for j in 0..nh {
+                if hm >> j & 1 == 1 {
+                    e += c[j];
+                }
+            }
+            terms.push(e);
+        }
+    }
+    let mx = terms.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let want = mx + terms.iter().map(|t| (t - mx).exp()).sum::<f64>().ln();
+    assert!((logz(&m, "exact") - want).abs() < 1e-10);
+}
+
+#[test]
+fn energy_reports_values_and_gradients() {
+    let s = Scratch::new("energy");
+    let m = s.file("d.json", r#"{"type":"diag_gaussian","mean":[0,1],"std":[1,2]}"#);
+    let p = s.file("p.csv", "x,y\n1,1\n0,3\n");
+    let (code, out, err) = ebm(&["energy", "--model", &m, "--points", &p, "--grad", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["energies"], serde_json::json!([0.5, 0.5]));
+    assert_eq!(v["gradients"], serde_json::json!([[1.0, 0.0], [0.0, 0.5]]));
+    let (code, out, _) = ebm(&["energy", "--model", &m, "--points", &p]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec!["energy", "0.5000000000", "0.5000000000"]
+    );
+    // Binary model: the free energy at binary states.
+    let r = s.file(
+        "r.json",
+        r#"{"type":"rbm","w":[[1.0],[0.0]],"b":[0.5,0],"c":[0.2]}"#,
+    );
+    let q = s.file("q.csv", "1,0\n0,0\n");
+    let (code, out, err) = ebm(&["energy", "--model", &r, "--points", &q, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f0 = v["energies"][0].as_f64().unwrap();
+    assert!((f0 - (-0.5 - (1.0 + 1.2f64.exp()).ln())).abs() < 1e-12);
+}
+
+/// Every bad input: exit status 2, one line on stderr naming the problem,
+/// and never a panic.
+#[test]
+fn bad_inputs_exit_2_with_one_line() {
+    let s = Scratch::new("bad");
+    let good = s.file(
+        "good.json",
+        r#"{"type":"diag_gaussian","mean":[0,0],"std":[1,1]}"#,
+    );
+    let pts = s.file("pts.csv", "1,2\n3,4\n");
+    let rbm = s.file("rbm.json", r#"{"type":"rbm","w":[[1]],"b":[0],"c":[0]}"#);
+    let bigrbm = s.file(
+        "big.json",
+        &serde_json::json!({"type":"rbm","w":vec![vec![0.0;40];40],"b":vec![0.0;40],"c":vec![0.0;40]})
+            .to_string(),
+    );
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "logz".into(),
+                "--model".into(),
+                s.0.join("missing.json").to_string_lossy().into(),
+            ],
+            "No such file",
+        ),
+        (
+            vec!["logz".into(), "--model".into(), s.file("bad.json", "{not json")],
+            "model file",
+        ),
+        (
+            vec!["logz".into(), "--model".into(), s.file("empty.json", "")],
+            "model file",
+        ),
+        (
+            vec![
+                "logz".into(),
+                "--model".into(),
+                s.file(
+                    "shape.json",
+                    r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0,0],[0,1,0]]}"#,
+                ),
+            ],
+            "covariance[0]",
+        ),
+        (
+            vec![
+                "logz".into(),
+                "--model".into(),
+                s.file(
+                    "pd.json",
+                    r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,3],[3,1]]}"#,
+                ),
+            ],
+            "not positive definite",
+        ),
+        (
+            vec![
+                "logz".into(),
+                "--model".into(),
+                s.file(
+                    "neg.json",
+                    r#"{"type":"gmm","weights":[1],"means":[[0]],"stds":[-1]}"#,
+                ),
+            ],
+            "stds[0]",
+        ),
+        (
+            vec![
+                "logz".into(),
+                "--model".into(),
+                s.file("dim.json", r#"{"type":"funnel","dim":5}"#),
+                "--method".into(),
+                "quadrature".into(),
+            ],
+            "5-D",
+        ),
+        (
+            vec![
+                "logz".into(),
+                "--model".into(),
+                rbm.clone(),
+                "--method".into(),
+                "quadrature".into(),
+            ],
+            "discrete",
+        ),
+        (vec!["logz".into(), "--model".into(), bigrbm], "too large"),
+        (
+            vec![
+                "logz".into(),
+                "--model".into(),
+                good.clone(),
+                "--method".into(),
+                "magic".into(),
+            ],
+            "magic",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                good.clone(),
+                "--points".into(),
+                s.file("wide.csv", "1,2,3\n"),
+            ],
+            "3 columns",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                good.clone(),
+                "--points".into(),
+                s.file("nan.csv", "1,2\nNaN,1\n"),
+            ],
+            "line 2, column 1",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                good.clone(),
+                "--points".into(),
+                s.file("inf.csv", "1,inf\n"),
+            ],
+            "not finite",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                good.clone(),
+                "--points".into(),
+                s.file("ragged.csv", "1,2\n3\n"),
+            ],
+            "line 2 has 1 columns",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                good.clone(),
+                "--points".into(),
+                s.file("text.csv", "1,2\n3,abc\n"),
+            ],
+            "`abc` is not a number",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                good.clone(),
+                "--points".into(),
+                s.file("none.csv", ""),
+            ],
+            "no data rows",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                good.clone(),
+                "--points".into(),
+                s.file("hdr.csv", "x,y\n"),
+            ],
+            "no data rows",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                good,
+                "--points".into(),
+                s.0.join("nope.csv").to_string_lossy().into(),
+            ],
+            "No such file",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                rbm.clone(),
+                "--points".into(),
+                s.file("b.csv", "0.5\n"),
+            ],
+            "not a state",
+        ),
+        (
+            vec![
+                "energy".into(),
+                "--model".into(),
+                rbm,
+                "--points".into(),
+                s.file("b2.csv", "1\n"),
+                "--grad".into(),
+            ],
+            "discrete",
+        ),
+        (vec!["energy".into(), "--points".into(), pts], "--model"),
+    ];
+    for (args, want) in cases {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = ebm(&argv);
+        assert_eq!(code, 2, "{argv:?}: stdout {out} stderr {err}");
+        assert!(err.contains(want), "{argv:?}: stderr `{err}` lacks `{want}`");
+        assert!(!err.contains("panicked"), "{argv:?} panicked: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{argv:?}: {err}");
+    }
+}
