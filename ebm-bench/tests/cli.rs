@@ -367,3 +367,35 @@ fn bad_inputs_exit_2_with_one_line() {
         assert_eq!(err.trim_end().lines().count(), 1, "{argv:?}: {err}");
     }
 }
+
+#[test]
+fn logz_exact_on_product_of_gaussians_file_equals_closed_form() {
+    let s = Scratch::new("poe");
+    // N(0, 1) x N(2, 1) in each of 2 coordinates, second one tempered by 2:
+    // E = x^2/2 + (x-2)^2/2 per coordinate -> exp(-1) exp(-(x-1)^2) each, so
+    // log Z = 2 (-1 + 1/2 log pi) before tempering. With the whole product
+    // tempered by beta = 2: E' = 2E -> per coordinate exp(-2) exp(-2(x-1)^2),
+    // log Z = 2 (-2 + 1/2 log(pi/2)).
+    let m = s.file(
+        "poe.json",
+        r#"{"type":"tempered","beta":2,"base":{"type":"product","experts":[
+            {"type":"diag_gaussian","mean":[0,0],"std":[1,1]},
+            {"type":"gaussian","mean":[2,2],"covariance":[[1,0],[0,1]]}]}}"#,
+    );
+    let want = 2.0 * (-2.0 + 0.5 * (std::f64::consts::PI / 2.0).ln());
+    assert!((logz(&m, "exact") - want).abs() < 1e-12);
+    assert!((logz(&m, "quadrature") - want).abs() < 1e-7);
+}
+
+#[test]
+fn nested_composition_errors_name_the_path() {
+    let s = Scratch::new("nested");
+    let m = s.file(
+        "bad.json",
+        r#"{"type":"product","experts":[{"type":"diag_gaussian","mean":[0],"std":[1]},
+            {"type":"mixture","weights":[1],"components":[{"type":"gaussian","mean":[0],"covariance":[[0]]}]}]}"#,
+    );
+    let (code, _, err) = ebm(&["logz", "--model", &m]);
+    assert_eq!(code, 2);
+    assert!(err.contains("experts[1].components[0].covariance"), "{err}");
+}

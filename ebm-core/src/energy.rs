@@ -69,6 +69,85 @@ pub trait Energy: Send + Sync {
     fn log_partition(&self) -> Option<f64> {
         None
     }
+
+    /// The energy as a quadratic form, E(x) = 1/2 (x - m)^T P (x - m) + c,
+    /// when it is one (Gaussians). Combinators use it to keep log Z exact:
+    /// sums and positive multiples of quadratic forms are quadratic forms.
+    fn quadratic(&self) -> Option<Quadratic> {
+        None
+    }
+}
+
+/// A quadratic energy E(x) = 1/2 (x - m)^T P (x - m) + c, with P symmetric
+/// (row-major D x D). When P is positive definite,
+/// log Z = D/2 log(2 pi) - 1/2 log det P - c.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quadratic {
+    /// The centre m.
+    pub mean: Vec<f64>,
+    /// The matrix P, row-major.
+    pub precision: Vec<f64>,
+    /// The constant c.
+    pub offset: f64,
+}
+
+impl Quadratic {
+    /// log Z = D/2 log(2 pi) - 1/2 log det P - c, or `None` when P is not
+    /// positive definite (then Z is infinite).
+    pub fn log_partition(&self) -> Option<f64> {
+        let g = crate::energies::Gaussian::from_precision(self.mean.clone(), &self.precision).ok()?;
+        Some(g.log_partition()? - self.offset)
+    }
+
+    /// beta E: P -> beta P, c -> beta c.
+    pub fn scaled(&self, beta: f64) -> Self {
+        Self {
+            mean: self.mean.clone(),
+            precision: self.precision.iter().map(|p| beta * p).collect(),
+            offset: beta * self.offset,
+        }
+    }
+
+    /// The sum of quadratic forms sum_i E_i (all of one dimension), itself a
+    /// quadratic form: P = sum_i P_i, m = P^-1 sum_i P_i m_i,
+    /// c = sum_i (c_i + 1/2 m_i^T P_i m_i) - 1/2 m^T P m.
+    /// `None` when the dimensions differ or P is singular.
+    pub fn sum(terms: &[Quadratic]) -> Option<Self> {
+        let d = terms.first()?.mean.len();
+        if terms
+            .iter()
+            .any(|q| q.mean.len() != d || q.precision.len() != d * d)
+        {
+            return None;
+        }
+        let mut p = vec![0.0; d * d];
+        let mut h = vec![0.0; d];
+        let mut c = 0.0;
+        for q in terms {
+            for i in 0..d {
+                let mut pm = 0.0;
+                for j in 0..d {
+                    p[i * d + j] += q.precision[i * d + j];
+                    pm += q.precision[i * d + j] * q.mean[j];
+                }
+                h[i] += pm;
+                c += 0.5 * q.mean[i] * pm;
+            }
+            c += q.offset;
+        }
+        // m = P^-1 h through the covariance of N(0, P^-1).
+        let g = crate::energies::Gaussian::from_precision(vec![0.0; d], &p).ok()?;
+        let cov = g.covariance();
+        let m: Vec<f64> = (0..d)
+            .map(|i| (0..d).map(|j| cov[i * d + j] * h[j]).sum())
+            .collect();
+        let mhm: f64 = m.iter().zip(&h).map(|(a, b)| a * b).sum();
+        Some(Self {
+            mean: m,
+            precision: p,
+            offset: c - 0.5 * mhm,
+        })
+    }
 }
 
 macro_rules! forward_energy {
@@ -82,6 +161,7 @@ macro_rules! forward_energy {
                 (**self).energy_grad_batch(xs, grads, energies)
             }
             fn log_partition(&self) -> Option<f64> { (**self).log_partition() }
+            fn quadratic(&self) -> Option<Quadratic> { (**self).quadratic() }
         }
     )*};
 }

@@ -50,7 +50,7 @@ pub mod rng;
 pub mod spec;
 
 pub use binary::BinaryEnergy;
-pub use energy::{Energy, ExactSample};
+pub use energy::{Energy, ExactSample, Quadratic};
 pub use error::{CoreError, Result};
 pub use points::Points;
 pub use rng::{chain_rng, chain_rngs, setup_rng, ChainRng};

@@ -79,6 +79,19 @@ impl Energy for DiagGaussian {
     fn log_partition(&self) -> Option<f64> {
         Some(0.5 * self.mean.len() as f64 * LN_2PI + self.std.iter().map(|s| s.ln()).sum::<f64>())
     }
+
+    fn quadratic(&self) -> Option<crate::energy::Quadratic> {
+        let d = self.mean.len();
+        let mut precision = vec![0.0; d * d];
+        for i in 0..d {
+            precision[i * d + i] = self.inv_var[i];
+        }
+        Some(crate::energy::Quadratic {
+            mean: self.mean.clone(),
+            precision,
+            offset: 0.0,
+        })
+    }
 }
 
 impl ExactSample for DiagGaussian {

@@ -248,6 +248,14 @@ impl Energy for Gaussian {
     fn log_partition(&self) -> Option<f64> {
         Some(0.5 * self.dim as f64 * LN_2PI - 0.5 * self.log_det_precision)
     }
+
+    fn quadratic(&self) -> Option<crate::energy::Quadratic> {
+        Some(crate::energy::Quadratic {
+            mean: self.mean.clone(),
+            precision: self.precision.clone(),
+            offset: 0.0,
+        })
+    }
 }
 
 impl ExactSample for Gaussian {
