@@ -1,0 +1,310 @@
+//! Running kernels: warm-up with adaptation, burn-in, thinning, collection,
+//! an observer hook, and a diagnostic summary.
+
+use crate::adapt::{mass_window_ends, DualAveraging, Welford};
+use crate::chains::{Chains, Kernel, StepStats};
+use crate::diagnostics::{coordinate_series, ess, split_rhat};
+use crate::error::{invalid, Result};
+use crate::moments::{moments_of, Moments};
+use ebm_core::{chain_rngs, Energy, Points};
+use serde::{Deserialize, Serialize};
+
+/// What a run does, in order: `warmup` iterations (adapting the step size
+/// and, for HMC, the mass matrix, when enabled), `burn_in` more iterations
+/// with the adapted kernel fixed, then `draws * thin` iterations keeping
+/// every `thin`-th state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Adaptation iterations.
+    pub warmup: usize,
+    /// Discarded iterations after warm-up.
+    pub burn_in: usize,
+    /// Kept draws per chain.
+    pub draws: usize,
+    /// Keep every `thin`-th state (>= 1).
+    pub thin: usize,
+    /// Adapt the step size by dual averaging during warm-up (kernels with
+    /// an accept step only).
+    pub adapt_step_size: bool,
+    /// Adapt a diagonal mass matrix in Stan's windows during warm-up (HMC).
+    pub adapt_mass: bool,
+    /// Store the draws (needed for ESS and R-hat); otherwise only the final
+    /// state and running moments are kept.
+    pub store_draws: bool,
+    /// The seed; chain i uses stream i + 1.
+    pub seed: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            warmup: 500,
+            burn_in: 0,
+            draws: 1000,
+            thin: 1,
+            adapt_step_size: true,
+            adapt_mass: true,
+            store_draws: true,
+            seed: 0,
+        }
+    }
+}
+
+/// The phase of a run, for observers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Adaptation.
+    Warmup,
+    /// Discarded iterations.
+    BurnIn,
+    /// Kept iterations.
+    Sampling,
+}
+
+/// Called after every iteration (progress bars, metrics).
+pub trait Observer {
+    /// Iteration `iter` of `total` (over all phases) finished with `stats`.
+    fn on_step(&mut self, phase: Phase, iter: usize, total: usize, stats: &StepStats);
+}
+
+/// An observer that does nothing.
+pub struct Silent;
+impl Observer for Silent {
+    fn on_step(&mut self, _: Phase, _: usize, _: usize, _: &StepStats) {}
+}
+
+/// The result of [`run`].
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// Draws, `[draw][chain][coord]` (empty unless `store_draws`).
+    pub draws: Vec<f64>,
+    /// Number of kept draws per chain.
+    pub n_draws: usize,
+    /// Chains at the end of the run.
+    pub chains: Chains,
+    /// Mean acceptance probability of each chain over the kept iterations.
+    pub acceptance: Vec<f64>,
+    /// Divergent transitions of each chain after warm-up (burn-in and
+    /// sampling). Divergences while the step size is still being adapted
+    /// are expected (dual averaging probes large steps) and are counted in
+    /// `warmup_divergences` instead.
+    pub divergences: Vec<usize>,
+    /// Divergent transitions during warm-up, all chains together.
+    pub warmup_divergences: usize,
+    /// Gradient evaluations per chain over the whole run.
+    pub grad_evals: usize,
+    /// The step size after warm-up.
+    pub step_size: f64,
+    /// Mean of the kept draws, pooled over chains.
+    pub mean: Vec<f64>,
+    /// Covariance of the kept draws, pooled over chains, row-major.
+    pub covariance: Vec<f64>,
+}
+
+/// Effective sample size and split R-hat per coordinate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// ESS per coordinate.
+    pub ess: Vec<f64>,
+    /// Split R-hat per coordinate.
+    pub rhat: Vec<f64>,
+}
+
+impl Diagnostics {
+    /// Smallest ESS (NaN ignored).
+    pub fn ess_min(&self) -> f64 {
+        self.ess
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .fold(f64::INFINITY, f64::min)
+    }
+    /// Median ESS.
+    pub fn ess_median(&self) -> f64 {
+        let mut v: Vec<f64> = self.ess.iter().copied().filter(|v| !v.is_nan()).collect();
+        v.sort_by(f64::total_cmp);
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v[v.len() / 2]
+        }
+    }
+    /// Largest R-hat.
+    pub fn rhat_max(&self) -> f64 {
+        self.rhat
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+}
+
+impl RunOutput {
+    /// ESS and split R-hat of every coordinate from the stored draws.
+    pub fn diagnostics(&self) -> Diagnostics {
+        let (n, m, d) = (self.n_draws, self.chains.len(), self.chains.dim());
+        if self.draws.is_empty() {
+            return Diagnostics {
+                ess: vec![f64::NAN; d],
+                rhat: vec![f64::NAN; d],
+            };
+        }
+        let per: Vec<(f64, f64)> = (0..d)
+            .map(|j| {
+                let s = coordinate_series(&self.draws, n, m, d, j);
+                (ess(&s), split_rhat(&s))
+            })
+            .collect();
+        Diagnostics {
+            ess: per.iter().map(|p| p.0).collect(),
+            rhat: per.iter().map(|p| p.1).collect(),
+        }
+    }
+
+    /// The kept draws of chain `c` as points.
+    pub fn chain_draws(&self, c: usize) -> Points {
+        let (m, d) = (self.chains.len(), self.chains.dim());
+        let mut v = Vec::with_capacity(self.n_draws * d);
+        for t in 0..self.n_draws {
+            v.extend_from_slice(&self.draws[(t * m + c) * d..(t * m + c + 1) * d]);
+        }
+        Points::from_vec(v, d).expect("d > 0")
+    }
+}
+
+/// Run `kernel` on `energy` from `x0` (one row per chain) as `cfg` says.
+///
+/// ```
+/// use ebm_samplers::{driver::{run, RunConfig, Silent}, Hmc};
+/// use ebm_core::{energies::DiagGaussian, Points};
+/// let e = DiagGaussian::new(vec![1.0, -1.0], vec![1.0, 2.0]).unwrap();
+/// let mut hmc = Hmc::new(0.5, 8).unwrap();
+/// let cfg = RunConfig { warmup: 200, draws: 500, seed: 7, ..Default::default() };
+/// let out = run(&mut hmc, &e, Points::zeros(8, 2), &cfg, &mut Silent).unwrap();
+/// assert!((out.mean[0] - 1.0).abs() < 0.2);
+/// assert!(out.diagnostics().rhat_max() < 1.05);
+/// ```
+pub fn run<K: Kernel, E: Energy + ?Sized>(
+    kernel: &mut K,
+    energy: &E,
+    x0: Points,
+    cfg: &RunConfig,
+    observer: &mut dyn Observer,
+) -> Result<RunOutput> {
+    if cfg.thin == 0 {
+        return Err(invalid("thin", "must be at least 1"));
+    }
+    let mut chains = Chains::new(energy, x0)?;
+    let (m, d) = (chains.len(), chains.dim());
+    let mut rngs = chain_rngs(cfg.seed, m);
+    let total = cfg.warmup + cfg.burn_in + cfg.draws * cfg.thin;
+    let mut divergences = vec![0usize; m];
+    let mut grad_evals = 0usize;
+    let count = |chains: &Chains, div: &mut [usize]| {
+        for (a, &b) in div.iter_mut().zip(&chains.divergent) {
+            *a += b as usize;
+        }
+    };
+
+    // Warm-up.
+    let target = kernel.target_accept().filter(|_| cfg.adapt_step_size);
+    let mut da = target.map(|t| DualAveraging::new(kernel.step_size(), t));
+    let windows = if cfg.adapt_mass {
+        mass_window_ends(cfg.warmup)
+    } else {
+        Vec::new()
+    };
+    let window_start = |k: usize| {
+        if k == 0 {
+            cfg.warmup * 15 / 100
+        } else {
+            windows[k - 1]
+        }
+    };
+    let mut welford = Welford::new(d);
+    let mut w_idx = 0;
+    let mut warmup_divergences = 0;
+    for it in 0..cfg.warmup {
+        let s = kernel.step(energy, &mut chains, &mut rngs);
+        grad_evals += s.grad_evals;
+        warmup_divergences += s.divergences;
+        if let Some(da) = da.as_mut() {
+            let eps = da.update(s.mean_accept);
+            kernel.set_step_size(eps);
+        }
+        if w_idx < windows.len() {
+            let start = if w_idx == 0 {
+                window_start(0).min(windows[0])
+            } else {
+                window_start(w_idx)
+            };
+            if it >= start {
+                for x in chains.x.rows() {
+                    welford.add(x);
+                }
+            }
+            if it + 1 == windows[w_idx] {
+                if kernel.set_inv_mass(&welford.regularized_variance()) {
+                    // A new metric: restart step-size adaptation around the current value.
+                    if let (Some(t), Some(da)) = (target, da.as_mut()) {
+                        *da = DualAveraging::new(kernel.step_size(), t);
+                    }
+                }
+                welford = Welford::new(d);
+                w_idx += 1;
+            }
+        }
+        observer.on_step(Phase::Warmup, it, total, &s);
+    }
+    if let Some(da) = &da {
+        if cfg.warmup > 0 {
+            kernel.set_step_size(da.final_step_size());
+        }
+    }
+
+    for it in 0..cfg.burn_in {
+        let s = kernel.step(energy, &mut chains, &mut rngs);
+        grad_evals += s.grad_evals;
+        count(&chains, &mut divergences);
+        observer.on_step(Phase::BurnIn, cfg.warmup + it, total, &s);
+    }
+
+    let mut draws = Vec::with_capacity(if cfg.store_draws { cfg.draws * m * d } else { 0 });
+    let mut acceptance = vec![0.0; m];
+    let mut moments = Moments::new(d);
+    for it in 0..cfg.draws * cfg.thin {
+        let s = kernel.step(energy, &mut chains, &mut rngs);
+        grad_evals += s.grad_evals;
+        count(&chains, &mut divergences);
+        for (a, b) in acceptance.iter_mut().zip(&chains.accept) {
+            *a += b;
+        }
+        if (it + 1) % cfg.thin == 0 {
+            if cfg.store_draws {
+                draws.extend_from_slice(chains.x.as_slice());
+            } else {
+                moments.add_rows(chains.x.as_slice());
+            }
+        }
+        observer.on_step(Phase::Sampling, cfg.warmup + cfg.burn_in + it, total, &s);
+    }
+    let iters = (cfg.draws * cfg.thin).max(1) as f64;
+    acceptance.iter_mut().for_each(|a| *a /= iters);
+    let (mean, covariance) = if cfg.store_draws {
+        moments_of(&draws, d)
+    } else {
+        moments.finish()
+    };
+    Ok(RunOutput {
+        draws,
+        n_draws: cfg.draws,
+        step_size: kernel.step_size(),
+        chains,
+        acceptance,
+        divergences,
+        warmup_divergences,
+        grad_evals,
+        mean,
+        covariance,
+    })
+}

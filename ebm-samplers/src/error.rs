@@ -1,0 +1,45 @@
+//! The one error type of ebm-samplers.
+
+use thiserror::Error;
+
+/// Invalid sampler configuration or input.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SamplerError {
+    /// A configuration value is out of range.
+    #[error("{field}: {reason}")]
+    InvalidConfig {
+        /// The field.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// Initial points do not fit the model.
+    #[error("initial points: {0}")]
+    InitialPoints(String),
+    /// An error from ebm-core (model, enumeration, ...).
+    #[error(transparent)]
+    Core(#[from] ebm_core::CoreError),
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = SamplerError> = std::result::Result<T, E>;
+
+pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> SamplerError {
+    SamplerError::InvalidConfig {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// `value` must be finite and > 0.
+pub(crate) fn positive(field: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("must be finite and positive, got {value}"),
+        ))
+    }
+}

@@ -1,0 +1,232 @@
+//! Hamiltonian Monte Carlo with a diagonal mass matrix.
+
+use crate::chains::{Chains, Kernel, StepStats};
+use crate::error::{invalid, positive, Result};
+use ebm_core::{ChainRng, Energy};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// HMC (Duane et al. 1987; Neal 2011) with L leapfrog steps of size eps and
+/// a diagonal mass matrix M = diag(m), written through its inverse
+/// (the variance estimate) M^-1 = diag(inv_mass):
+///
+/// H(x, p) = E(x) + 1/2 sum_j inv_mass_j p_j^2,  p ~ N(0, M),
+/// leapfrog: p -= eps/2 grad E(x); x += eps M^-1 p; p -= eps/2 grad E(x),
+///
+/// accepted with probability min(1, exp(-(H' - H))). A trajectory whose
+/// energy error H' - H exceeds `max_energy_error` (default 1000) or is not
+/// finite is a divergence: rejected and counted per chain.
+///
+/// Optional jitter (per chain and per iteration, from the chain's own
+/// stream): the step size drawn uniformly from eps (1 +- step_jitter), and
+/// the number of steps uniformly from 1..=L with `path_jitter`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hmc {
+    step_size: f64,
+    n_leapfrog: usize,
+    inv_mass: Vec<f64>,
+    max_energy_error: f64,
+    step_jitter: f64,
+    path_jitter: bool,
+    target_accept: f64,
+}
+
+impl Hmc {
+    /// HMC with step size `eps > 0` and `n_leapfrog >= 1` steps, identity
+    /// mass matrix, no jitter, target acceptance 0.8 for adaptation.
+    pub fn new(eps: f64, n_leapfrog: usize) -> Result<Self> {
+        positive("step_size", eps)?;
+        if n_leapfrog == 0 {
+            return Err(invalid("n_leapfrog", "must be at least 1"));
+        }
+        Ok(Self {
+            step_size: eps,
+            n_leapfrog,
+            inv_mass: Vec::new(),
+            max_energy_error: 1000.0,
+            step_jitter: 0.0,
+            path_jitter: false,
+            target_accept: 0.8,
+        })
+    }
+
+    /// Jitter the step size uniformly in eps (1 +- `fraction`), `fraction` in [0, 1).
+    pub fn with_step_jitter(mut self, fraction: f64) -> Result<Self> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(invalid(
+                "step_jitter",
+                format!("must be in [0, 1), got {fraction}"),
+            ));
+        }
+        self.step_jitter = fraction;
+        Ok(self)
+    }
+
+    /// Draw the number of leapfrog steps uniformly from 1..=L.
+    pub fn with_path_jitter(mut self, on: bool) -> Self {
+        self.path_jitter = on;
+        self
+    }
+
+    /// Energy error above which a trajectory counts as divergent.
+    pub fn with_max_energy_error(mut self, threshold: f64) -> Result<Self> {
+        positive("max_energy_error", threshold)?;
+        self.max_energy_error = threshold;
+        Ok(self)
+    }
+
+    /// The acceptance rate that step-size adaptation aims for, in (0, 1).
+    pub fn with_target_accept(mut self, target: f64) -> Result<Self> {
+        if !(target > 0.0 && target < 1.0) {
+            return Err(invalid(
+                "target_accept",
+                format!("must be in (0, 1), got {target}"),
+            ));
+        }
+        self.target_accept = target;
+        Ok(self)
+    }
+
+    /// Leapfrog steps per iteration.
+    pub fn n_leapfrog(&self) -> usize {
+        self.n_leapfrog
+    }
+
+    /// The diagonal inverse mass matrix (empty means identity).
+    pub fn inv_mass(&self) -> &[f64] {
+        &self.inv_mass
+    }
+}
+
+/// `L` leapfrog steps of size `eps` for one point, in place: `x`, `p` and
+/// `grad` (= grad E(x) on entry and exit) are updated; returns E at the
+/// final position. `inv_mass` empty means the identity.
+///
+/// The map is volume-preserving and reversible: negating `p` after the
+/// trajectory and integrating again returns to the start (up to rounding).
+pub fn leapfrog<E: Energy + ?Sized>(
+    energy: &E,
+    x: &mut [f64],
+    p: &mut [f64],
+    grad: &mut [f64],
+    eps: f64,
+    steps: usize,
+    inv_mass: &[f64],
+) -> f64 {
+    let mut e = f64::NAN;
+    for _ in 0..steps {
+        for j in 0..x.len() {
+            p[j] -= 0.5 * eps * grad[j];
+            x[j] += eps * p[j] * inv_mass.get(j).copied().unwrap_or(1.0);
+        }
+        e = energy.energy_grad(x, grad);
+        for j in 0..x.len() {
+            p[j] -= 0.5 * eps * grad[j];
+        }
+    }
+    e
+}
+
+/// 1/2 sum_j inv_mass_j p_j^2.
+pub fn kinetic(p: &[f64], inv_mass: &[f64]) -> f64 {
+    0.5 * p
+        .iter()
+        .enumerate()
+        .map(|(j, v)| v * v * inv_mass.get(j).copied().unwrap_or(1.0))
+        .sum::<f64>()
+}
+
+impl Kernel for Hmc {
+    fn name(&self) -> &'static str {
+        "hmc"
+    }
+
+    fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
+        let inv_mass = &self.inv_mass;
+        let im = |j: usize| inv_mass.get(j).copied().unwrap_or(1.0);
+        chains.for_each_chunk(rngs, |c| {
+            let d = c.d;
+            let n = c.energy.len();
+            // Per-chain step size, path length and starting Hamiltonian, on the stack
+            // for a chunk (CHUNK chains).
+            let mut eps = [0.0; crate::chains::CHUNK];
+            let mut len = [0usize; crate::chains::CHUNK];
+            let mut h0 = [0.0; crate::chains::CHUNK];
+            for (k, rng) in c.rngs.iter_mut().enumerate() {
+                let r = k * d..(k + 1) * d;
+                let p = &mut c.mom[r.clone()];
+                for j in 0..d {
+                    let z: f64 = StandardNormal.sample(rng);
+                    p[j] = z / im(j).sqrt();
+                }
+                eps[k] = if self.step_jitter > 0.0 {
+                    self.step_size * (1.0 + self.step_jitter * (2.0 * rng.random::<f64>() - 1.0))
+                } else {
+                    self.step_size
+                };
+                len[k] = if self.path_jitter {
+                    rng.random_range(1..=self.n_leapfrog)
+                } else {
+                    self.n_leapfrog
+                };
+                h0[k] = c.energy[k] + kinetic(p, inv_mass);
+                c.px[r.clone()].copy_from_slice(&c.x[r.clone()]);
+                c.pg[r].copy_from_slice(&c.grad[k * d..(k + 1) * d]);
+                c.pe[k] = c.energy[k];
+            }
+            let max_len = len[..n].iter().copied().max().unwrap_or(0);
+            for l in 0..max_len {
+                for k in 0..n {
+                    if l < len[k] {
+                        for j in k * d..(k + 1) * d {
+                            c.mom[j] -= 0.5 * eps[k] * c.pg[j];
+                            c.px[j] += eps[k] * c.mom[j] * im(j - k * d);
+                        }
+                    }
+                }
+                energy.energy_grad_batch(c.px, c.pg, c.pe);
+                for k in 0..n {
+                    if l < len[k] {
+                        for j in k * d..(k + 1) * d {
+                            c.mom[j] -= 0.5 * eps[k] * c.pg[j];
+                        }
+                    }
+                }
+            }
+            for (k, rng) in c.rngs.iter_mut().enumerate() {
+                let r = k * d..(k + 1) * d;
+                let h1 = c.pe[k] + kinetic(&c.mom[r.clone()], inv_mass);
+                let dh = h1 - h0[k];
+                let diverged = !dh.is_finite() || dh > self.max_energy_error;
+                c.divergent[k] = diverged;
+                let p = if diverged { 0.0 } else { (-dh).min(0.0).exp() };
+                c.accept[k] = p;
+                let u: f64 = rng.random();
+                if !diverged && u < p {
+                    c.x[r.clone()].copy_from_slice(&c.px[r.clone()]);
+                    c.grad[r.clone()].copy_from_slice(&c.pg[r]);
+                    c.energy[k] = c.pe[k];
+                }
+            }
+        });
+        StepStats::from_chains(chains, self.n_leapfrog)
+    }
+
+    fn step_size(&self) -> f64 {
+        self.step_size
+    }
+
+    fn set_step_size(&mut self, eps: f64) {
+        self.step_size = eps;
+    }
+
+    fn target_accept(&self) -> Option<f64> {
+        Some(self.target_accept)
+    }
+
+    fn set_inv_mass(&mut self, inv_mass: &[f64]) -> bool {
+        self.inv_mass = inv_mass.to_vec();
+        true
+    }
+}

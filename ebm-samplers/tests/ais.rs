@@ -1,0 +1,65 @@
+//! AIS log Z against exact values: within 3 standard errors and 0.1 nats.
+
+mod common;
+
+use ebm_core::energies::{DiagGaussian, Gmm};
+use ebm_core::Energy;
+use ebm_samplers::ais::{ais, ais_rbm, RbmBase, Schedule};
+use ebm_samplers::{Hmc, Mala};
+
+fn assert_close(name: &str, est: &ebm_samplers::ais::AisResult, exact: f64) {
+    let err = est.log_z - exact;
+    assert!(
+        err.abs() < 3.0 * est.stderr,
+        "{name}: error {err} vs 3 SE = {}",
+        3.0 * est.stderr
+    );
+    assert!(err.abs() < 0.1, "{name}: error {err}");
+    assert!(
+        est.stderr < 0.05,
+        "{name}: stderr {} too large for a meaningful test",
+        est.stderr
+    );
+}
+
+#[test]
+fn ais_rbm_64x20_with_strong_weights_matches_enumeration() {
+    // Weights 0.8 N(0, 1), stronger than W3's 0.5: exact log Z by
+    // enumerating the 2^20 hidden states.
+    let rbm = common::random_rbm(64, 20, 0.8, 31);
+    let exact = rbm.exact_log_partition().unwrap();
+    let betas = Schedule::Linear.betas(3000).unwrap();
+    let r = ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 500, 9).unwrap();
+    assert_close("rbm 64x20", &r, exact);
+    // A base fitted to "data" (here: the model's own biases shifted) works too.
+    let r2 = ais_rbm(&rbm, &RbmBase::Visible(vec![0.2; 64]), &betas, 500, 10).unwrap();
+    assert_close("rbm 64x20, visible base", &r2, exact);
+}
+
+#[test]
+fn ais_gaussian_5d_with_hmc() {
+    let g = common::correlated_gaussian(5, 0.7);
+    let base = DiagGaussian::new(vec![0.0; 5], vec![2.0; 5]).unwrap();
+    let betas = Schedule::Sigmoid.betas(500).unwrap();
+    let r = ais(&g, &base, &Hmc::new(0.15, 5).unwrap(), &betas, 512, 1, 2).unwrap();
+    assert_close("gaussian 5-D", &r, g.log_partition().unwrap());
+}
+
+#[test]
+fn ais_w1_mixture_with_mala() {
+    let m = Gmm::eight_gaussians();
+    let base = DiagGaussian::new(vec![0.0, 0.0], vec![4.0, 4.0]).unwrap();
+    let betas = Schedule::Linear.betas(300).unwrap();
+    let r = ais(&m, &base, &Mala::new(0.05).unwrap(), &betas, 512, 2, 3).unwrap();
+    assert_close("W1 mixture", &r, m.log_partition().unwrap());
+}
+
+#[test]
+fn schedules_are_valid() {
+    for s in [Schedule::Linear, Schedule::Geometric, Schedule::Sigmoid] {
+        let b = s.betas(50).unwrap();
+        ebm_samplers::ais::check_betas(&b).unwrap();
+    }
+    assert!(Schedule::Linear.betas(1).is_err());
+    assert!(ebm_samplers::ais::check_betas(&[0.0, 0.7, 0.5, 1.0]).is_err());
+}

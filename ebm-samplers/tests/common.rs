@@ -1,0 +1,31 @@
+//! Shared fixtures for the sampler tests.
+#![allow(dead_code)]
+
+use ebm_core::energies::{Gaussian, Rbm};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// A correlated D-dimensional Gaussian: covariance 0.9^|i-j| scaled by
+/// s_i s_j with s_i = 0.5 + i / D, mean i / 2 - 1.
+pub fn correlated_gaussian(d: usize, rho: f64) -> Gaussian {
+    let s: Vec<f64> = (0..d).map(|i| 0.5 + i as f64 / d as f64).collect();
+    let cov: Vec<f64> = (0..d * d)
+        .map(|k| {
+            let (i, j) = (k / d, k % d);
+            rho.powi(i.abs_diff(j) as i32) * s[i] * s[j]
+        })
+        .collect();
+    let mean = (0..d).map(|i| i as f64 / 2.0 - 1.0).collect();
+    Gaussian::from_covariance(mean, &cov).unwrap()
+}
+
+/// An RBM with weights `scale` * N(0, 1) and biases 0.1 N(0, 1).
+pub fn random_rbm(nv: usize, nh: usize, scale: f64, seed: u64) -> Rbm {
+    let mut r = ebm_core::setup_rng(seed);
+    let mut n = || -> f64 { StandardNormal.sample(&mut r) };
+    let w = (0..nv * nh).map(|_| scale * n()).collect();
+    let b = (0..nv).map(|_| 0.1 * n()).collect();
+    let c = (0..nh).map(|_| 0.1 * n()).collect();
+    let _ = ebm_core::setup_rng(0).random::<u8>();
+    Rbm::new(nv, nh, w, b, c).unwrap()
+}
