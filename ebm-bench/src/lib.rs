@@ -7,8 +7,9 @@
 //! on stderr for bad input.
 //!
 //! ```text
-//! ebm logz   --model M.json --method exact|quadrature [--json]
+//! ebm logz   --model M.json --method exact|quadrature|ais [--temps K --chains N --sampler gibbs|hmc|mala] [--json]
 //! ebm energy --model M.json --points P.csv [--grad] [--json]
+//! ebm sample --model M.json --sampler ula|mala|hmc|gibbs --chains N --steps T [--burn-in B --step-size e --leapfrog L --seed S --out F.csv|F.npy] [--json]
 //! ```
 //!
 //! The library half exposes the same commands as functions so that they
@@ -16,8 +17,10 @@
 #![deny(missing_docs)]
 
 pub mod cmd;
+pub mod draws_file;
 pub mod error;
 pub mod model_file;
 pub mod points_file;
+pub mod progress;
 
 pub use error::{CliError, CliResult};

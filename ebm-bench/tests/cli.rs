@@ -399,3 +399,257 @@ fn nested_composition_errors_name_the_path() {
     assert_eq!(code, 2);
     assert!(err.contains("experts[1].components[0].covariance"), "{err}");
 }
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = ebm(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn sample_hmc_on_w2_gaussian_reports_diagnostics_and_writes_draws() {
+    let s = Scratch::new("sample");
+    let d = 100;
+    let cov: Vec<Vec<f64>> = (0..d)
+        .map(|i: i32| (0..d).map(|j: i32| 0.9f64.powi((i - j).abs())).collect())
+        .collect();
+    let m = s.file(
+        "w2.json",
+        &serde_json::json!({"type":"gaussian","mean":vec![0.0; 100],"covariance":cov}).to_string(),
+    );
+    let npy = s.0.join("draws.npy").to_string_lossy().into_owned();
+    let v = json_of(&[
+        "sample",
+        "--model",
+        &m,
+        "--sampler",
+        "hmc",
+        "--chains",
+        "16",
+        "--steps",
+        "1000",
+        "--burn-in",
+        "500",
+        "--leapfrog",
+        "10",
+        "--seed",
+        "3",
+        "--out",
+        &npy,
+        "--json",
+    ]);
+    for key in [
+        "mean",
+        "cov",
+        "acceptance",
+        "ess_min",
+        "rhat_max",
+        "divergences",
+        "seconds",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["mean"].as_array().unwrap().len(), 100);
+    // Fixed-length HMC moves slowly along the widest direction of this
+    // target (sd 4.4 against trajectories of length ~1.5): ~2% of draws are
+    // effective, so 16 x 1000 draws give an ESS in the hundreds, and split
+    // R-hat's noise is then well under 0.05.
+    assert!(v["rhat_max"].as_f64().unwrap() < 1.1);
+    assert!(v["ess_min"].as_f64().unwrap() > 150.0);
+    let acc = v["acceptance"].as_f64().unwrap();
+    assert!(acc > 0.6 && acc < 0.99, "{acc}");
+    // .npy: a header padded to 64 bytes, then 1000 x 16 x 100 doubles.
+    let bytes = std::fs::read(&npy).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    assert_eq!((10 + hlen) % 64, 0);
+    assert!(String::from_utf8_lossy(&bytes[10..10 + hlen]).contains("'shape': (1000, 16, 100)"));
+    assert_eq!(bytes.len() - 10 - hlen, 1000 * 16 * 100 * 8);
+    // CSV output, Gibbs on an RBM.
+    let r = s.file(
+        "r.json",
+        r#"{"type":"rbm","w":[[0.5,-0.2],[0.1,0.3],[0.0,0.4]],"b":[0.1,0,0],"c":[0,0.1]}"#,
+    );
+    let csv = s.0.join("d.csv").to_string_lossy().into_owned();
+    let v = json_of(&[
+        "sample",
+        "--model",
+        &r,
+        "--sampler",
+        "gibbs",
+        "--chains",
+        "4",
+        "--steps",
+        "50",
+        "--out",
+        &csv,
+        "--json",
+    ]);
+    assert_eq!(v["mean"].as_array().unwrap().len(), 3);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().next().unwrap(), "chain,draw,x0,x1,x2");
+    assert_eq!(text.lines().count(), 1 + 4 * 50);
+}
+
+#[test]
+fn sample_works_on_nested_composition_files() {
+    let s = Scratch::new("sample-nested");
+    let m = s.file(
+        "poe.json",
+        r#"{"type":"product","experts":[{"type":"diag_gaussian","mean":[0,0],"std":[3,3]},
+            {"type":"ring","center":[0,0],"radius":2,"width":0.2,"strength":20},
+            {"type":"tempered","beta":0.5,"base":{"type":"half_space","normal":[1,0],"offset":0,"strength":40}}]}"#,
+    );
+    let v = json_of(&[
+        "sample",
+        "--model",
+        &m,
+        "--sampler",
+        "mala",
+        "--chains",
+        "16",
+        "--steps",
+        "500",
+        "--json",
+    ]);
+    // The product sits on the left half of the ring: mean x_0 clearly negative.
+    assert!(v["mean"][0].as_f64().unwrap() < -0.8, "{v}");
+}
+
+#[test]
+fn logz_ais_on_rbm_lands_within_error_bars_of_exact() {
+    let s = Scratch::new("ais");
+    // 64 x 20 with deterministic pseudo-random weights of scale ~0.5.
+    let w: Vec<Vec<f64>> = (0..64)
+        .map(|i| {
+            (0..20)
+                .map(|j| (((i * 37 + j * 11) % 23) as f64 / 11.0 - 1.0) * 0.6)
+                .collect()
+        })
+        .collect();
+    let b: Vec<f64> = (0..64).map(|i| ((i % 7) as f64 - 3.0) / 30.0).collect();
+    let c: Vec<f64> = (0..20).map(|j| ((j % 5) as f64 - 2.0) / 20.0).collect();
+    let m = s.file(
+        "rbm.json",
+        &serde_json::json!({"type":"rbm","w":w,"b":b,"c":c}).to_string(),
+    );
+    let exact = logz(&m, "exact");
+    let v = json_of(&[
+        "logz", "--model", &m, "--method", "ais", "--temps", "2000", "--chains", "300", "--json",
+    ]);
+    let (est, se) = (v["log_z"].as_f64().unwrap(), v["stderr"].as_f64().unwrap());
+    assert!(
+        (est - exact).abs() < 3.0 * se,
+        "ais {est} +- {se} vs exact {exact}"
+    );
+    assert!(se < 0.05);
+    // Continuous: the W1 mixture through MALA.
+    let g = s.file(
+        "gmm.json",
+        r#"{"type":"gmm","weights":[0.5,0.5],"means":[[-2,0],[2,0]],"stds":[0.5,0.5]}"#,
+    );
+    let v = json_of(&[
+        "logz",
+        "--model",
+        &g,
+        "--method",
+        "ais",
+        "--temps",
+        "300",
+        "--chains",
+        "400",
+        "--steps-per-temp",
+        "2",
+        "--json",
+    ]);
+    let (est, se) = (v["log_z"].as_f64().unwrap(), v["stderr"].as_f64().unwrap());
+    assert!(est.abs() < 3.0 * se + 1e-3, "ais {est} +- {se} vs 0");
+}
+
+#[test]
+fn sampler_bad_inputs_exit_2() {
+    let s = Scratch::new("sample-bad");
+    let g = s.file("g.json", r#"{"type":"diag_gaussian","mean":[0],"std":[1]}"#);
+    let r = s.file("r.json", r#"{"type":"rbm","w":[[1]],"b":[0],"c":[0]}"#);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["sample", "--model", &g, "--sampler", "hmc", "--chains", "0"],
+            "--chains",
+        ),
+        (
+            vec!["sample", "--model", &g, "--sampler", "hmc", "--steps", "2"],
+            "--steps",
+        ),
+        (
+            vec!["sample", "--model", &g, "--sampler", "mala", "--step-size", "-1"],
+            "--step-size",
+        ),
+        (
+            vec!["sample", "--model", &g, "--sampler", "hmc", "--leapfrog", "0"],
+            "--leapfrog",
+        ),
+        (
+            vec!["sample", "--model", &g, "--sampler", "gibbs"],
+            "binary model",
+        ),
+        (
+            vec!["sample", "--model", &r, "--sampler", "hmc"],
+            "use --sampler gibbs",
+        ),
+        (
+            vec![
+                "sample",
+                "--model",
+                &g,
+                "--sampler",
+                "ula",
+                "--steps",
+                "10",
+                "--out",
+                "/nonexistent-dir/x.csv",
+            ],
+            "/nonexistent-dir/x.csv",
+        ),
+        (
+            vec![
+                "sample",
+                "--model",
+                &g,
+                "--sampler",
+                "ula",
+                "--steps",
+                "10",
+                "--out",
+                "x.txt",
+            ],
+            ".csv or .npy",
+        ),
+        (vec!["sample", "--model", &g, "--sampler", "nuts"], "nuts"),
+        (
+            vec!["logz", "--model", &g, "--method", "ais", "--temps", "1"],
+            "--temps",
+        ),
+        (
+            vec!["logz", "--model", &g, "--method", "ais", "--chains", "0"],
+            "--chains",
+        ),
+        (
+            vec!["logz", "--model", &g, "--method", "ais", "--sampler", "gibbs"],
+            "continuous",
+        ),
+        (
+            vec!["logz", "--model", &r, "--method", "ais", "--sampler", "hmc"],
+            "binary",
+        ),
+        (
+            vec!["logz", "--model", &g, "--method", "ais", "--base-std", "0"],
+            "--base-std",
+        ),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = ebm(&args);
+        assert_eq!(code, 2, "{args:?}: {out} {err}");
+        assert!(err.contains(want), "{args:?}: `{err}` lacks `{want}`");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+}

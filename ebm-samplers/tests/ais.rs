@@ -63,3 +63,12 @@ fn schedules_are_valid() {
     assert!(Schedule::Linear.betas(1).is_err());
     assert!(ebm_samplers::ais::check_betas(&[0.0, 0.7, 0.5, 1.0]).is_err());
 }
+
+#[test]
+fn ais_ising_4x4_matches_enumeration() {
+    let m = ebm_core::energies::Ising::new(4, 4, 1.0, 0.05, 0.4, true).unwrap();
+    let exact = ebm_core::BinaryEnergy::log_partition(&m).unwrap();
+    let betas = Schedule::Linear.betas(300).unwrap();
+    let r = ebm_samplers::ais::ais_binary(&m, &betas, 400, 1, 6).unwrap();
+    assert_close("ising 4x4", &r, exact);
+}

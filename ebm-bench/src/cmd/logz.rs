@@ -1,10 +1,14 @@
 //! `ebm logz`: the log-partition function of a model.
 
+use super::sample::sampler_err;
 use crate::error::{CliError, CliResult};
 use crate::model_file::load_model;
 use clap::{Args, ValueEnum};
+use ebm_core::energies::{DiagGaussian, Rbm};
 use ebm_core::quadrature::{log_partition_grid, log_partition_quadrature, QuadratureOptions};
 use ebm_core::spec::Model;
+use ebm_samplers::ais::{ais, ais_binary, ais_rbm, AisResult, RbmBase, Schedule};
+use ebm_samplers::{Hmc, Mala};
 use serde_json::json;
 use std::time::Instant;
 
@@ -15,6 +19,19 @@ pub enum LogzMethod {
     Exact,
     /// Numerical integration (1-D and 2-D continuous energies).
     Quadrature,
+    /// Annealed importance sampling, with a standard error.
+    Ais,
+}
+
+/// Transition kernel for AIS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AisSampler {
+    /// Gibbs (binary models).
+    Gibbs,
+    /// Hamiltonian Monte Carlo (continuous models).
+    Hmc,
+    /// Metropolis-adjusted Langevin (continuous models).
+    Mala,
 }
 
 /// Arguments of `ebm logz`.
@@ -24,7 +41,8 @@ pub struct LogzArgs {
     #[arg(long)]
     pub model: String,
     /// exact: closed form or enumeration; quadrature: adaptive
-    /// Gauss-Kronrod over all of R^D (or a midpoint grid with --bounds).
+    /// Gauss-Kronrod over all of R^D (or a midpoint grid with --bounds);
+    /// ais: annealed importance sampling with a standard error.
     #[arg(long, value_enum, default_value = "exact")]
     pub method: LogzMethod,
     /// With quadrature: integrate on the box [lo, hi]^D with a midpoint grid
@@ -35,17 +53,72 @@ pub struct LogzArgs {
     #[arg(long, default_value_t = 400)]
     pub grid: usize,
     /// Relative tolerance of adaptive quadrature.
-    #[arg(long, default_value_t = 1e-11)]
+    #[arg(long, default_value_t = 1e-11, allow_negative_numbers = true)]
     pub tol: f64,
+    /// AIS: number of temperatures.
+    #[arg(long, default_value_t = 1000)]
+    pub temps: usize,
+    /// AIS: number of particles (chains).
+    #[arg(long, default_value_t = 100)]
+    pub chains: usize,
+    /// AIS: transition kernel (default: gibbs for binary models, mala otherwise).
+    #[arg(long, value_enum)]
+    pub sampler: Option<AisSampler>,
+    /// AIS: temperature schedule.
+    #[arg(long, value_enum, default_value = "linear")]
+    pub schedule: ScheduleArg,
+    /// AIS: transitions per intermediate temperature.
+    #[arg(long, default_value_t = 1)]
+    pub steps_per_temp: usize,
+    /// AIS: step size of MALA or HMC.
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub step_size: f64,
+    /// AIS: leapfrog steps of HMC.
+    #[arg(long, default_value_t = 5)]
+    pub leapfrog: usize,
+    /// AIS: standard deviation of the N(0, s^2 I) base of continuous models.
+    #[arg(long, default_value_t = 3.0, allow_negative_numbers = true)]
+    pub base_std: f64,
+    /// AIS: seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Temperature schedules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleArg {
+    /// Evenly spaced.
+    Linear,
+    /// Geometric from 1e-4.
+    Geometric,
+    /// Sigmoid, dense at both ends.
+    Sigmoid,
 }
 
 /// Compute log Z as the arguments say.
 pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
     let (spec, model) = load_model(&a.model)?;
     let start = Instant::now();
+    if a.method == LogzMethod::Ais {
+        let r = run_ais(a, &spec, &model)?;
+        let seconds = start.elapsed().as_secs_f64();
+        return Ok(super::Report {
+            json: json!({"log_z": r.log_z, "stderr": r.stderr, "method": "ais", "seconds": seconds,
+                         "ess": r.ess, "log_z_base": r.log_z_base, "temps": a.temps, "chains": a.chains}),
+            text: format!(
+                "log Z = {:.6} +- {:.6} (ais, {}, {} temperatures x {} chains, weight ESS {:.1}, {seconds:.2} s)",
+                r.log_z,
+                r.stderr,
+                spec.type_name(),
+                a.temps,
+                a.chains,
+                r.ess
+            ),
+        });
+    }
     let log_z = match (a.method, &model) {
         (LogzMethod::Exact, Model::Continuous(e)) => e.log_partition().ok_or_else(|| {
             CliError::Unsupported(format!(
@@ -85,11 +158,13 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
                 spec.type_name()
             )))
         }
+        (LogzMethod::Ais, _) => unreachable!("handled above"),
     };
     let seconds = start.elapsed().as_secs_f64();
     let method = match a.method {
         LogzMethod::Exact => "exact",
         LogzMethod::Quadrature => "quadrature",
+        LogzMethod::Ais => "ais",
     };
     Ok(super::Report {
         json: json!({"log_z": log_z, "stderr": null, "method": method, "seconds": seconds}),
@@ -98,4 +173,84 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
             spec.type_name()
         ),
     })
+}
+
+fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliResult<AisResult> {
+    use ebm_compose::ModelSpec;
+    use ebm_core::spec::EnergySpec;
+    let bad = |m: String| Err(CliError::Unsupported(m));
+    if a.chains == 0 {
+        return bad("--chains must be at least 1".into());
+    }
+    if a.temps < 2 || a.temps > 100_000_000 {
+        return bad(format!("--temps must be between 2 and 1e8, got {}", a.temps));
+    }
+    if !(a.step_size.is_finite() && a.step_size > 0.0) {
+        return bad(format!(
+            "--step-size must be finite and positive, got {}",
+            a.step_size
+        ));
+    }
+    if !(a.base_std.is_finite() && a.base_std > 0.0) {
+        return bad(format!(
+            "--base-std must be finite and positive, got {}",
+            a.base_std
+        ));
+    }
+    if a.leapfrog == 0 {
+        return bad("--leapfrog must be at least 1".into());
+    }
+    let schedule = match a.schedule {
+        ScheduleArg::Linear => Schedule::Linear,
+        ScheduleArg::Geometric => Schedule::Geometric,
+        ScheduleArg::Sigmoid => Schedule::Sigmoid,
+    };
+    let betas = schedule.betas(a.temps).map_err(sampler_err)?;
+    let r = match model {
+        Model::Binary(b) => {
+            if matches!(a.sampler, Some(AisSampler::Hmc | AisSampler::Mala)) {
+                return bad(format!(
+                    "`{}` is a binary model: AIS uses --sampler gibbs",
+                    spec.type_name()
+                ));
+            }
+            match spec {
+                ModelSpec::Energy(EnergySpec::Rbm { w, b: vb, c }) => {
+                    let rbm = Rbm::from_rows(w, vb.clone(), c.clone())?;
+                    ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, a.chains, a.seed)
+                }
+                _ => ais_binary(b.as_ref(), &betas, a.chains, a.steps_per_temp.max(1), a.seed),
+            }
+        }
+        Model::Continuous(e) => {
+            let base = DiagGaussian::new(vec![0.0; e.dim()], vec![a.base_std; e.dim()])?;
+            match a.sampler.unwrap_or(AisSampler::Mala) {
+                AisSampler::Gibbs => {
+                    return bad(format!(
+                        "`{}` is continuous: AIS uses --sampler mala or hmc",
+                        spec.type_name()
+                    ))
+                }
+                AisSampler::Mala => ais(
+                    e.as_ref(),
+                    &base,
+                    &Mala::new(a.step_size).map_err(sampler_err)?,
+                    &betas,
+                    a.chains,
+                    a.steps_per_temp,
+                    a.seed,
+                ),
+                AisSampler::Hmc => ais(
+                    e.as_ref(),
+                    &base,
+                    &Hmc::new(a.step_size, a.leapfrog).map_err(sampler_err)?,
+                    &betas,
+                    a.chains,
+                    a.steps_per_temp,
+                    a.seed,
+                ),
+            }
+        }
+    };
+    r.map_err(sampler_err)
 }

@@ -2,6 +2,7 @@
 
 pub mod energy;
 pub mod logz;
+pub mod sample;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,8 @@ pub enum Command {
     Logz(logz::LogzArgs),
     /// Evaluate a model's energy (and gradient) at points from a CSV file.
     Energy(energy::EnergyArgs),
+    /// Draw samples with ULA, MALA, HMC or Gibbs and report diagnostics.
+    Sample(sample::SampleArgs),
 }
 
 /// A command's result: the JSON object printed with `--json`, and the
@@ -38,5 +41,6 @@ pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {
     match &cli.command {
         Command::Logz(a) => Ok((logz::run(a)?, a.json)),
         Command::Energy(a) => Ok((energy::run(a)?, a.json)),
+        Command::Sample(a) => Ok((sample::run_sample(a)?, a.json)),
     }
 }

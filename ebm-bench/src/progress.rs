@@ -1,0 +1,56 @@
+//! A progress bar on stderr for runs longer than a second.
+
+use ebm_samplers::chains::StepStats;
+use ebm_samplers::driver::{Observer, Phase};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::time::{Duration, Instant};
+
+/// Shows a bar on stderr once a run has taken more than a second (short
+/// runs print nothing); hidden automatically when stderr is not a terminal.
+pub struct Progress {
+    start: Instant,
+    bar: Option<ProgressBar>,
+    label: &'static str,
+}
+
+impl Progress {
+    /// A new, not yet visible, progress bar.
+    pub fn new(label: &'static str) -> Self {
+        Self {
+            start: Instant::now(),
+            bar: None,
+            label,
+        }
+    }
+
+    /// Record progress `done` of `total`.
+    pub fn tick(&mut self, done: usize, total: usize) {
+        if self.bar.is_none() && self.start.elapsed() > Duration::from_secs(1) {
+            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_message(self.label);
+            self.bar = Some(bar);
+        }
+        if let Some(b) = &self.bar {
+            b.set_position(done as u64);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn on_step(&mut self, _phase: Phase, iter: usize, total: usize, _stats: &StepStats) {
+        self.tick(iter + 1, total);
+    }
+}
