@@ -54,3 +54,22 @@ impl Observer for Progress {
         self.tick(iter + 1, total);
     }
 }
+
+/// A progress bar usable from several threads at once (AIS), shown after
+/// a second like [`Progress`].
+pub struct SharedProgress(std::sync::Mutex<Progress>);
+
+impl SharedProgress {
+    /// A new, not yet visible, bar.
+    pub fn new(label: &'static str) -> Self {
+        Self(std::sync::Mutex::new(Progress::new(label)))
+    }
+
+    /// Record progress `done` of `total` (ignored if another thread holds
+    /// the bar at this moment).
+    pub fn tick(&self, done: usize, total: usize) {
+        if let Ok(mut p) = self.0.try_lock() {
+            p.tick(done, total);
+        }
+    }
+}

@@ -14,13 +14,21 @@
 
 use crate::chains::{Chains, Kernel, CHUNK};
 use crate::error::{invalid, Result};
-use crate::gibbs::{bernoulli, rbm_sweep_one, visible_act};
+use crate::gibbs::{bernoulli, visible_act};
 use ebm_compose::Path;
 use ebm_core::energies::Rbm;
 use ebm_core::math::{softplus, LogSumExp};
 use ebm_core::{chain_rngs, Energy, ExactSample, Points};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A progress callback for long AIS runs: called with (work done, total
+/// work), possibly from several threads. [`no_progress`] ignores it.
+pub type ProgressFn<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// The callback that reports nothing.
+pub fn no_progress(_: usize, _: usize) {}
 
 /// Temperature schedules from beta = 0 to beta = 1 with `n` temperatures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +159,25 @@ where
     B: Energy + ExactSample,
     T: Energy + ?Sized,
 {
+    ais_with_progress(target, base, kernel, betas, n_chains, steps, seed, &no_progress)
+}
+
+/// [`ais`] reporting (temperatures done, temperatures) to `progress`.
+pub fn ais_with_progress<K, B, T>(
+    target: &T,
+    base: &B,
+    kernel: &K,
+    betas: &[f64],
+    n_chains: usize,
+    steps: usize,
+    seed: u64,
+    progress: ProgressFn<'_>,
+) -> Result<AisResult>
+where
+    K: Kernel,
+    B: Energy + ExactSample,
+    T: Energy + ?Sized,
+{
     check_betas(betas)?;
     if n_chains == 0 {
         return Err(invalid("chains", "must be at least 1"));
@@ -190,6 +217,7 @@ where
                 kernel.step(&at, &mut chains, &mut rngs);
             }
         }
+        progress(k, betas.len() - 1);
     }
     Ok(summarize(log_w, log_z0))
 }
@@ -213,6 +241,18 @@ pub enum RbmBase {
 /// Chunks of chains anneal independently in parallel, so the result is the
 /// same for any number of threads.
 pub fn ais_rbm(rbm: &Rbm, base: &RbmBase, betas: &[f64], n_chains: usize, seed: u64) -> Result<AisResult> {
+    ais_rbm_with_progress(rbm, base, betas, n_chains, seed, &no_progress)
+}
+
+/// [`ais_rbm`] reporting (chains done, chains) to `progress`.
+pub fn ais_rbm_with_progress(
+    rbm: &Rbm,
+    base: &RbmBase,
+    betas: &[f64],
+    n_chains: usize,
+    seed: u64,
+    progress: ProgressFn<'_>,
+) -> Result<AisResult> {
     check_betas(betas)?;
     if n_chains == 0 {
         return Err(invalid("chains", "must be at least 1"));
@@ -246,41 +286,77 @@ pub fn ais_rbm(rbm: &Rbm, base: &RbmBase, betas: &[f64], n_chains: usize, seed: 
     let mut hb0 = vec![0.0; nh];
     hb_at(0.0, &mut hb0);
     let log_z0 = ba.iter().map(|&a| softplus(a)).sum::<f64>() + hb0.iter().map(|&a| softplus(a)).sum::<f64>();
-    let log_f = |beta: f64, v: &[f64], act: &[f64], vb: &mut [f64], hb: &mut [f64]| -> f64 {
-        vb_at(beta, vb);
-        hb_at(beta, hb);
-        let lin: f64 = vb.iter().zip(v).map(|(a, x)| a * x).sum();
-        lin + hb
-            .iter()
-            .zip(act)
-            .map(|(h, a)| softplus(h + beta * a))
-            .sum::<f64>()
-    };
+    // Per temperature, for each particle: the weight increment
+    // log f_k(v) - log f_{k-1}(v) = (a_k - a_{k-1}).v + sum_j [sp(x_kj) - sp(x_{k-1,j})],
+    // x_kj = hb_k_j + beta_k (v^T W)_j, then one Gibbs sweep at beta_k whose
+    // hidden draw p(h_j = 1 | v) = sigmoid(x_kj) shares exp(-|x_kj|) with sp(x_kj).
     let mut rngs = chain_rngs(seed, n_chains);
     let mut log_w = vec![0.0; n_chains];
+    let (nvb, nhb) = (nv, nh);
+    let done = AtomicUsize::new(0);
     log_w
         .par_chunks_mut(CHUNK)
         .zip(rngs.par_chunks_mut(CHUNK))
         .for_each(|(lw, rs)| {
-            let mut v = vec![0.0; nv];
-            let (mut h, mut ah, mut av) = (vec![0.0; nh], vec![0.0; nh], vec![0.0; nv]);
-            let (mut vb, mut hb) = (vec![0.0; nv], vec![0.0; nh]);
+            let mut v = vec![0.0; nvb];
+            let (mut ah, mut av) = (vec![0.0; nhb], vec![0.0; nvb]);
+            let (mut vb, mut hb, mut vb_prev, mut hb_prev) =
+                (vec![0.0; nvb], vec![0.0; nhb], vec![0.0; nvb], vec![0.0; nhb]);
             for (w, rng) in lw.iter_mut().zip(rs.iter_mut()) {
-                for i in 0..nv {
+                for i in 0..nvb {
                     v[i] = bernoulli(rng, ebm_core::math::sigmoid(ba[i])) as u8 as f64;
                 }
                 visible_act(rbm, &v, &mut ah);
+                vb_at(0.0, &mut vb_prev);
+                hb_at(0.0, &mut hb_prev);
                 let mut acc = 0.0;
                 for k in 1..betas.len() {
-                    acc += log_f(betas[k], &v, &ah, &mut vb, &mut hb)
-                        - log_f(betas[k - 1], &v, &ah, &mut vb, &mut hb);
-                    if k + 1 < betas.len() {
-                        vb_at(betas[k], &mut vb);
-                        hb_at(betas[k], &mut hb);
-                        rbm_sweep_one(rbm, betas[k], &vb, &hb, &mut v, &mut h, &mut ah, &mut av, rng);
+                    let (bk, bp) = (betas[k], betas[k - 1]);
+                    vb_at(bk, &mut vb);
+                    hb_at(bk, &mut hb);
+                    let mut inc = 0.0;
+                    for i in 0..nvb {
+                        inc += (vb[i] - vb_prev[i]) * v[i];
                     }
+                    let sweep = k + 1 < betas.len();
+                    av.iter_mut().for_each(|a| *a = 0.0);
+                    for j in 0..nhb {
+                        let xp = hb_prev[j] + bp * ah[j];
+                        let xk = hb[j] + bk * ah[j];
+                        let ek = (-xk.abs()).exp();
+                        let lk = (1.0 + ek).ln();
+                        inc += (xk.max(0.0) + lk) - (xp.max(0.0) + (1.0 + (-xp.abs()).exp()).ln());
+                        if sweep {
+                            let p = if xk >= 0.0 {
+                                1.0 / (1.0 + ek)
+                            } else {
+                                ek / (1.0 + ek)
+                            };
+                            if bernoulli(rng, p) {
+                                for (a, wv) in av.iter_mut().zip(&rbm.weights_t()[j * nvb..(j + 1) * nvb]) {
+                                    *a += wv;
+                                }
+                            }
+                        }
+                    }
+                    acc += inc;
+                    if sweep {
+                        ah.iter_mut().for_each(|a| *a = 0.0);
+                        for i in 0..nvb {
+                            let on = bernoulli(rng, ebm_core::math::sigmoid(vb[i] + bk * av[i]));
+                            v[i] = on as u8 as f64;
+                            if on {
+                                for (a, wv) in ah.iter_mut().zip(&rbm.weights()[i * nhb..(i + 1) * nhb]) {
+                                    *a += wv;
+                                }
+                            }
+                        }
+                    }
+                    std::mem::swap(&mut vb, &mut vb_prev);
+                    std::mem::swap(&mut hb, &mut hb_prev);
                 }
                 *w = acc;
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, n_chains);
             }
         });
     Ok(summarize(log_w, log_z0))
@@ -318,6 +394,18 @@ pub fn ais_binary<M: ebm_core::BinaryEnergy + ?Sized>(
     sweeps: usize,
     seed: u64,
 ) -> Result<AisResult> {
+    ais_binary_with_progress(model, betas, n_chains, sweeps, seed, &no_progress)
+}
+
+/// [`ais_binary`] reporting (chains done, chains) to `progress`.
+pub fn ais_binary_with_progress<M: ebm_core::BinaryEnergy + ?Sized>(
+    model: &M,
+    betas: &[f64],
+    n_chains: usize,
+    sweeps: usize,
+    seed: u64,
+    progress: ProgressFn<'_>,
+) -> Result<AisResult> {
     check_betas(betas)?;
     if n_chains == 0 {
         return Err(invalid("chains", "must be at least 1"));
@@ -325,6 +413,7 @@ pub fn ais_binary<M: ebm_core::BinaryEnergy + ?Sized>(
     let d = model.dim();
     let (lo, hi) = model.states();
     let log_z0 = d as f64 * std::f64::consts::LN_2;
+    let done = AtomicUsize::new(0);
     let mut rngs = chain_rngs(seed, n_chains);
     let mut log_w = vec![0.0; n_chains];
     log_w
@@ -355,6 +444,7 @@ pub fn ais_binary<M: ebm_core::BinaryEnergy + ?Sized>(
                     }
                 }
                 *w = acc;
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, n_chains);
             }
         });
     Ok(summarize(log_w, log_z0))

@@ -3,11 +3,14 @@
 use super::sample::sampler_err;
 use crate::error::{CliError, CliResult};
 use crate::model_file::load_model;
+use crate::progress::SharedProgress;
 use clap::{Args, ValueEnum};
 use ebm_core::energies::{DiagGaussian, Rbm};
 use ebm_core::quadrature::{log_partition_grid, log_partition_quadrature, QuadratureOptions};
 use ebm_core::spec::Model;
-use ebm_samplers::ais::{ais, ais_binary, ais_rbm, AisResult, RbmBase, Schedule};
+use ebm_samplers::ais::{
+    ais_binary_with_progress, ais_rbm_with_progress, ais_with_progress, AisResult, RbmBase, Schedule,
+};
 use ebm_samplers::{Hmc, Mala};
 use serde_json::json;
 use std::time::Instant;
@@ -206,6 +209,8 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
         ScheduleArg::Sigmoid => Schedule::Sigmoid,
     };
     let betas = schedule.betas(a.temps).map_err(sampler_err)?;
+    let bar = SharedProgress::new("AIS");
+    let tick = |done: usize, total: usize| bar.tick(done, total);
     let r = match model {
         Model::Binary(b) => {
             if matches!(a.sampler, Some(AisSampler::Hmc | AisSampler::Mala)) {
@@ -217,9 +222,16 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
             match spec {
                 ModelSpec::Energy(EnergySpec::Rbm { w, b: vb, c }) => {
                     let rbm = Rbm::from_rows(w, vb.clone(), c.clone())?;
-                    ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, a.chains, a.seed)
+                    ais_rbm_with_progress(&rbm, &RbmBase::ModelBiases, &betas, a.chains, a.seed, &tick)
                 }
-                _ => ais_binary(b.as_ref(), &betas, a.chains, a.steps_per_temp.max(1), a.seed),
+                _ => ais_binary_with_progress(
+                    b.as_ref(),
+                    &betas,
+                    a.chains,
+                    a.steps_per_temp.max(1),
+                    a.seed,
+                    &tick,
+                ),
             }
         }
         Model::Continuous(e) => {
@@ -231,7 +243,7 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
                         spec.type_name()
                     ))
                 }
-                AisSampler::Mala => ais(
+                AisSampler::Mala => ais_with_progress(
                     e.as_ref(),
                     &base,
                     &Mala::new(a.step_size).map_err(sampler_err)?,
@@ -239,8 +251,9 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
                     a.chains,
                     a.steps_per_temp,
                     a.seed,
+                    &tick,
                 ),
-                AisSampler::Hmc => ais(
+                AisSampler::Hmc => ais_with_progress(
                     e.as_ref(),
                     &base,
                     &Hmc::new(a.step_size, a.leapfrog).map_err(sampler_err)?,
@@ -248,6 +261,7 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
                     a.chains,
                     a.steps_per_temp,
                     a.seed,
+                    &tick,
                 ),
             }
         }

@@ -1,0 +1,94 @@
+//! Sampler hot paths on the benchmark workloads (criterion).
+//!
+//! * `w1_ula/step/10000`: one ULA step of 10,000 chains on the 8-Gaussian
+//!   ring (eps 0.01); throughput in chain-steps.
+//! * `w2_hmc/iteration/64`: one HMC iteration (10 leapfrog steps of 0.1) of
+//!   64 chains on the 100-D AR(1) Gaussian; throughput in gradient
+//!   evaluations.
+//! * `w3_gibbs/sweep/1000`: one block-Gibbs sweep (h|v, v|h) of 1,000 chains
+//!   of the 64x20 RBM; throughput in sweeps.
+//! * `w3_ais/run/1000temps_100chains`: a full AIS run (1,000 temperatures,
+//!   100 chains); throughput in sweeps.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ebm_core::energies::{Gaussian, Gmm, Rbm};
+use ebm_core::{chain_rngs, setup_rng, Points};
+use ebm_samplers::ais::{ais_rbm, RbmBase, Schedule};
+use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
+use ebm_samplers::{Chains, Hmc, Kernel, Ula};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+fn normal_points(n: usize, d: usize, sd: f64) -> Points {
+    let mut r = setup_rng(0);
+    let v = (0..n * d)
+        .map(|_| sd * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
+        .collect();
+    Points::from_vec(v, d).unwrap()
+}
+
+fn w3_rbm() -> Rbm {
+    let mut r = setup_rng(3);
+    let mut n = || -> f64 { StandardNormal.sample(&mut r) };
+    let w = (0..64 * 20).map(|_| 0.5 * n()).collect();
+    let b = (0..64).map(|_| 0.1 * n()).collect();
+    let c = (0..20).map(|_| 0.1 * n()).collect();
+    Rbm::new(64, 20, w, b, c).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let gmm = Gmm::eight_gaussians();
+    let mut g = c.benchmark_group("w1_ula");
+    let n = 10_000;
+    let mut chains = Chains::new(&gmm, normal_points(n, 2, 4.0)).unwrap();
+    let mut rngs = chain_rngs(0, n);
+    let ula = Ula::new(0.01).unwrap();
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(BenchmarkId::new("step", n), |b| {
+        b.iter(|| ula.step(&gmm, &mut chains, &mut rngs))
+    });
+    g.finish();
+
+    let d: usize = 100;
+    let cov: Vec<f64> = (0..d * d)
+        .map(|k| 0.9f64.powi((k / d).abs_diff(k % d) as i32))
+        .collect();
+    let gauss = Gaussian::from_covariance(vec![0.0; d], &cov).unwrap();
+    let mut g = c.benchmark_group("w2_hmc");
+    let n = 64;
+    let mut chains = Chains::new(&gauss, normal_points(n, d, 1.0)).unwrap();
+    let mut rngs = chain_rngs(0, n);
+    let hmc = Hmc::new(0.1, 10).unwrap();
+    g.throughput(Throughput::Elements((n * 10) as u64));
+    g.bench_function(BenchmarkId::new("iteration", n), |b| {
+        b.iter(|| hmc.step(&gauss, &mut chains, &mut rngs))
+    });
+    g.finish();
+
+    let rbm = w3_rbm();
+    let mut g = c.benchmark_group("w3_gibbs");
+    let n = 1000;
+    let mut r = setup_rng(1);
+    let v: Vec<f64> = (0..n * 64).map(|_| r.random::<bool>() as u8 as f64).collect();
+    let mut x = Points::from_vec(v, 64).unwrap();
+    let mut rngs = chain_rngs(0, n);
+    let gibbs = RbmGibbs::new(rbm.clone());
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(BenchmarkId::new("sweep", n), |b| {
+        b.iter(|| gibbs.sweep(&mut x, &mut rngs))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("w3_ais");
+    g.sample_size(10);
+    let betas = Schedule::Linear.betas(1000).unwrap();
+    g.throughput(Throughput::Elements(100 * 998));
+    g.bench_function("run/1000temps_100chains", |b| {
+        b.iter(|| ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 100, 0).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
