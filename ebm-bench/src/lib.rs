@@ -24,3 +24,9 @@ pub mod points_file;
 pub mod progress;
 
 pub use error::{CliError, CliResult};
+
+/// The workspace README's Rust examples, compiled and run as doctests so
+/// that the README cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
