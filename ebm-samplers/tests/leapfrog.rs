@@ -31,21 +31,27 @@ proptest! {
         }
     }
 
-    /// The energy error after a fixed integration time T = n eps shrinks as
-    /// O(eps^2): halving eps divides it by about 4. Ratios between 3 and 5.5
-    /// allow for the higher-order terms at these step sizes.
+    /// Leapfrog's energy error is O(eps^2): it oscillates (leapfrog
+    /// conserves a shadow Hamiltonian H + O(eps^2)), so the error at one
+    /// fixed time can sit near a zero crossing, but its maximum over a
+    /// trajectory of fixed length T = 1 scales as eps^2. Halving eps divides
+    /// the maximum by about 4; 3 to 5.5 allows for higher-order terms.
     #[test]
     fn leapfrog_energy_error_is_second_order(x0 in proptest::collection::vec(-1.0f64..1.0, 3),
                                              p0 in proptest::collection::vec(-1.0f64..1.0, 3)) {
         let e = Gaussian::from_covariance(vec![0.0; 3], &[1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 0.8]).unwrap();
-        let err = |eps: f64, n: usize| {
+        let max_err = |eps: f64, n: usize| {
             let (mut x, mut p) = (x0.clone(), p0.clone());
             let mut g = vec![0.0; 3];
             let h0 = e.energy_grad(&x, &mut g) + kinetic(&p, &[]);
-            let e1 = leapfrog(&e, &mut x, &mut p, &mut g, eps, n, &[]);
-            (e1 + kinetic(&p, &[]) - h0).abs()
+            let mut worst: f64 = 0.0;
+            for _ in 0..n {
+                let e1 = leapfrog(&e, &mut x, &mut p, &mut g, eps, 1, &[]);
+                worst = worst.max((e1 + kinetic(&p, &[]) - h0).abs());
+            }
+            worst
         };
-        let (a, b) = (err(0.04, 25), err(0.02, 50));
+        let (a, b) = (max_err(0.04, 25), max_err(0.02, 50));
         prop_assume!(a > 1e-10);
         let ratio = a / b;
         prop_assert!(ratio > 3.0 && ratio < 5.5, "ratio {ratio}");
