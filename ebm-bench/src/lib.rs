@@ -22,6 +22,7 @@ pub mod error;
 pub mod model_file;
 pub mod points_file;
 pub mod progress;
+pub mod suite;
 
 pub use error::{CliError, CliResult};
 

@@ -653,3 +653,58 @@ fn sampler_bad_inputs_exit_2() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn suite_quick_writes_table_json_and_plots() {
+    let s = Scratch::new("suite");
+    let out = s.0.join("suite-out").to_string_lossy().into_owned();
+    let (code, stdout, err) = ebm(&["suite", "--quick", "--only", "W1,W3,W6,W5", "--out", &out]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("| W1 | ula |"), "{stdout}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.0.join("suite-out/results.json")).unwrap()).unwrap();
+    let recs = v["records"].as_array().unwrap();
+    for r in recs {
+        for key in ["workload", "method", "seconds", "throughput", "quality", "config"] {
+            assert!(r.get(key).is_some(), "record lacks {key}: {r}");
+        }
+        assert!(r["throughput"]["unit"].is_string());
+    }
+    assert!(v["machine"]["cores"].as_u64().unwrap() >= 1);
+    // W1 quality: nearly all samples near a mode, every mode occupied.
+    let w1 = recs.iter().find(|r| r["workload"] == "W1").unwrap();
+    assert!(w1["quality"]["frac_within_1p5"].as_f64().unwrap() > 0.95);
+    assert!(w1["quality"]["mode_occupancy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c.as_u64().unwrap() > 100));
+    // W3: every AIS estimate within 4 SE of exact.
+    for r in recs
+        .iter()
+        .filter(|r| r["workload"] == "W3" && r["quality"]["stderr"].is_number())
+    {
+        assert!(r["quality"]["error_over_se"].as_f64().unwrap().abs() < 4.0, "{r}");
+    }
+    // W6: the product satisfies both constraints far more often than the mixture.
+    let share = |m: &str| {
+        recs.iter()
+            .find(|r| r["method"].as_str().unwrap().contains(m))
+            .unwrap()["quality"]["share_satisfying_both"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(share("product") > 0.6 && share("mixture") < 0.4);
+    assert!(v["not_run"][0].as_str().unwrap().starts_with("W5"));
+    for f in [
+        "results.md",
+        "w1_ula_samples.svg",
+        "w3_ais_error.svg",
+        "w6_poe_vs_moe.svg",
+    ] {
+        assert!(s.0.join("suite-out").join(f).exists(), "{f} missing");
+    }
+    let (code, _, err) = ebm(&["suite", "--quick", "--only", "W9", "--out", &out]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown workload `W9`"));
+}

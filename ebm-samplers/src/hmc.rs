@@ -143,13 +143,20 @@ impl Kernel for Hmc {
     }
 
     fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
-        let inv_mass = &self.inv_mass;
-        let im = |j: usize| inv_mass.get(j).copied().unwrap_or(1.0);
+        let d = chains.dim();
+        // The inverse mass as a dense vector (identity when unset), so the
+        // leapfrog loops below are plain slice arithmetic that vectorises.
+        let ones;
+        let im: &[f64] = if self.inv_mass.len() == d {
+            &self.inv_mass
+        } else {
+            ones = vec![1.0; d];
+            &ones
+        };
         chains.for_each_chunk(rngs, |c| {
-            let d = c.d;
             let n = c.energy.len();
-            // Per-chain step size, path length and starting Hamiltonian, on the stack
-            // for a chunk (CHUNK chains).
+            // Per-chain step size, path length and starting Hamiltonian, on the
+            // stack for a chunk (CHUNK chains).
             let mut eps = [0.0; crate::chains::CHUNK];
             let mut len = [0usize; crate::chains::CHUNK];
             let mut h0 = [0.0; crate::chains::CHUNK];
@@ -158,7 +165,7 @@ impl Kernel for Hmc {
                 let p = &mut c.mom[r.clone()];
                 for j in 0..d {
                     let z: f64 = StandardNormal.sample(rng);
-                    p[j] = z / im(j).sqrt();
+                    p[j] = z / im[j].sqrt();
                 }
                 eps[k] = if self.step_jitter > 0.0 {
                     self.step_size * (1.0 + self.step_jitter * (2.0 * rng.random::<f64>() - 1.0))
@@ -170,33 +177,35 @@ impl Kernel for Hmc {
                 } else {
                     self.n_leapfrog
                 };
-                h0[k] = c.energy[k] + kinetic(p, inv_mass);
+                h0[k] = c.energy[k] + kinetic(p, im);
                 c.px[r.clone()].copy_from_slice(&c.x[r.clone()]);
                 c.pg[r].copy_from_slice(&c.grad[k * d..(k + 1) * d]);
                 c.pe[k] = c.energy[k];
             }
             let max_len = len[..n].iter().copied().max().unwrap_or(0);
             for l in 0..max_len {
-                for k in 0..n {
-                    if l < len[k] {
-                        for j in k * d..(k + 1) * d {
-                            c.mom[j] -= 0.5 * eps[k] * c.pg[j];
-                            c.px[j] += eps[k] * c.mom[j] * im(j - k * d);
-                        }
+                for k in (0..n).filter(|&k| l < len[k]) {
+                    let r = k * d..(k + 1) * d;
+                    let (e, half) = (eps[k], 0.5 * eps[k]);
+                    let (p, x, g) = (&mut c.mom[r.clone()], &mut c.px[r.clone()], &c.pg[r]);
+                    for j in 0..d {
+                        p[j] -= half * g[j];
+                        x[j] += e * p[j] * im[j];
                     }
                 }
                 energy.energy_grad_batch(c.px, c.pg, c.pe);
-                for k in 0..n {
-                    if l < len[k] {
-                        for j in k * d..(k + 1) * d {
-                            c.mom[j] -= 0.5 * eps[k] * c.pg[j];
-                        }
+                for k in (0..n).filter(|&k| l < len[k]) {
+                    let r = k * d..(k + 1) * d;
+                    let half = 0.5 * eps[k];
+                    let (p, g) = (&mut c.mom[r.clone()], &c.pg[r]);
+                    for j in 0..d {
+                        p[j] -= half * g[j];
                     }
                 }
             }
             for (k, rng) in c.rngs.iter_mut().enumerate() {
                 let r = k * d..(k + 1) * d;
-                let h1 = c.pe[k] + kinetic(&c.mom[r.clone()], inv_mass);
+                let h1 = c.pe[k] + kinetic(&c.mom[r.clone()], im);
                 let dh = h1 - h0[k];
                 let diverged = !dh.is_finite() || dh > self.max_energy_error;
                 c.divergent[k] = diverged;

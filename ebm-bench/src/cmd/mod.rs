@@ -24,6 +24,8 @@ pub enum Command {
     Energy(energy::EnergyArgs),
     /// Draw samples with ULA, MALA, HMC or Gibbs and report diagnostics.
     Sample(sample::SampleArgs),
+    /// Run the benchmark workloads and write results.json, results.md and plots.
+    Suite(crate::suite::SuiteArgs),
 }
 
 /// A command's result: the JSON object printed with `--json`, and the
@@ -42,5 +44,6 @@ pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {
         Command::Logz(a) => Ok((logz::run(a)?, a.json)),
         Command::Energy(a) => Ok((energy::run(a)?, a.json)),
         Command::Sample(a) => Ok((sample::run_sample(a)?, a.json)),
+        Command::Suite(a) => Ok((crate::suite::run_suite(a)?, a.json)),
     }
 }

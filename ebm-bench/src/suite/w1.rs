@@ -1,0 +1,96 @@
+//! W1: ULA on the 8-Gaussian ring, 10,000 chains from N(0, 16 I), 1,000
+//! steps of 0.01 (quick: 2,000 chains). Chain-steps per second; share of
+//! final samples within 1.5 of a mode; occupancy of each mode.
+
+use super::svg::{scatter_panels, Scatter};
+use super::{Record, SuiteCtx, Throughput};
+use crate::cmd::sample::sampler_err;
+use crate::error::CliResult;
+use crate::progress::Progress;
+use ebm_core::energies::Gmm;
+use ebm_core::{setup_rng, Points};
+use ebm_samplers::driver::{run, RunConfig};
+use ebm_samplers::Ula;
+use rand_distr::{Distribution, StandardNormal};
+use serde_json::json;
+use std::time::Instant;
+
+/// Run W1.
+pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
+    let gmm = Gmm::eight_gaussians();
+    let (chains, steps, eps) = (if ctx.quick { 2_000 } else { 10_000 }, 1_000, 0.01);
+    let mut r = setup_rng(ctx.seed);
+    let x0: Vec<f64> = (0..chains * 2)
+        .map(|_| 4.0 * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
+        .collect();
+    let cfg = RunConfig {
+        warmup: 0,
+        burn_in: steps - 1,
+        draws: 1,
+        thin: 1,
+        adapt_step_size: false,
+        adapt_mass: false,
+        store_draws: true,
+        seed: ctx.seed,
+    };
+    let mut ula = Ula::new(eps).map_err(sampler_err)?;
+    let t = Instant::now();
+    let out = run(
+        &mut ula,
+        &gmm,
+        Points::from_vec(x0, 2)?,
+        &cfg,
+        &mut Progress::new("W1 ULA"),
+    )
+    .map_err(sampler_err)?;
+    let seconds = t.elapsed().as_secs_f64();
+    let x = out.chains.x.as_slice();
+    let mut occupancy = [0usize; 8];
+    let mut within = 0;
+    for p in x.chunks_exact(2) {
+        let (k, d) = (0..8)
+            .map(|k| {
+                let m = gmm.component_mean(k);
+                (k, ((p[0] - m[0]).powi(2) + (p[1] - m[1]).powi(2)).sqrt())
+            })
+            .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+        if d < 1.5 {
+            within += 1;
+            occupancy[k] += 1;
+        }
+    }
+    let frac = within as f64 / chains as f64;
+    let circles = (0..8)
+        .flat_map(|k| {
+            let m = gmm.component_mean(k);
+            [(m[0], m[1], 0.5), (m[0], m[1], 1.0)]
+        })
+        .collect();
+    let plot = ctx.write_plot(
+        "w1_ula_samples.svg",
+        &scatter_panels(
+            &[Scatter {
+                points: x,
+                lo: -7.0,
+                hi: 7.0,
+                title: format!("W1: ULA final states ({chains} chains); circles: 1 and 2 sd"),
+                circles,
+                vlines: vec![],
+            }],
+            420.0,
+        ),
+    )?;
+    let rec = Record {
+        workload: "W1".into(),
+        method: "ula".into(),
+        seconds,
+        throughput: Throughput {
+            value: (chains * steps) as f64 / seconds,
+            unit: "chain-steps/s".into(),
+        },
+        quality: json!({"frac_within_1p5": frac, "mode_occupancy": occupancy, "divergences": out.divergences.iter().sum::<usize>()}),
+        config: json!({"chains": chains, "steps": steps, "step_size": eps, "init": "N(0, 16 I)"}),
+        summary: format!("{:.4} within 1.5 of a mode; occupancy {:?}", frac, occupancy),
+    };
+    Ok((vec![rec], vec![plot]))
+}
