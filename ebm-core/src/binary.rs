@@ -45,57 +45,19 @@ pub trait BinaryEnergy: Send + Sync {
     }
 }
 
-impl<E: BinaryEnergy + ?Sized> BinaryEnergy for &E {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn states(&self) -> (f64, f64) {
-        (**self).states()
-    }
-    fn energy(&self, x: &[f64]) -> f64 {
-        (**self).energy(x)
-    }
-    fn flip_delta(&self, x: &[f64], i: usize) -> f64 {
-        (**self).flip_delta(x, i)
-    }
-    fn log_partition(&self) -> Option<f64> {
-        (**self).log_partition()
-    }
+macro_rules! forward_binary_energy {
+    ($($ptr:ty),*) => {$(
+        impl<E: BinaryEnergy + ?Sized> BinaryEnergy for $ptr {
+            fn dim(&self) -> usize { (**self).dim() }
+            fn states(&self) -> (f64, f64) { (**self).states() }
+            fn energy(&self, x: &[f64]) -> f64 { (**self).energy(x) }
+            fn flip_delta(&self, x: &[f64], i: usize) -> f64 { (**self).flip_delta(x, i) }
+            fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) { (**self).energy_batch(xs, energies) }
+            fn log_partition(&self) -> Option<f64> { (**self).log_partition() }
+        }
+    )*};
 }
-impl<E: BinaryEnergy + ?Sized> BinaryEnergy for Box<E> {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn states(&self) -> (f64, f64) {
-        (**self).states()
-    }
-    fn energy(&self, x: &[f64]) -> f64 {
-        (**self).energy(x)
-    }
-    fn flip_delta(&self, x: &[f64], i: usize) -> f64 {
-        (**self).flip_delta(x, i)
-    }
-    fn log_partition(&self) -> Option<f64> {
-        (**self).log_partition()
-    }
-}
-impl<E: BinaryEnergy + ?Sized> BinaryEnergy for Arc<E> {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn states(&self) -> (f64, f64) {
-        (**self).states()
-    }
-    fn energy(&self, x: &[f64]) -> f64 {
-        (**self).energy(x)
-    }
-    fn flip_delta(&self, x: &[f64], i: usize) -> f64 {
-        (**self).flip_delta(x, i)
-    }
-    fn log_partition(&self) -> Option<f64> {
-        (**self).log_partition()
-    }
-}
+forward_binary_energy!(&E, Box<E>, Arc<E>);
 
 /// Bits per enumeration chunk: each chunk of 2^CHUNK_BITS states walks a
 /// Gray code from a freshly computed start, so rounding drift stays bounded

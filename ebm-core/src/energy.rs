@@ -175,18 +175,11 @@ pub trait ExactSample: Energy {
     fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]);
 }
 
-impl<E: ExactSample + ?Sized> ExactSample for &E {
-    fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]) {
-        (**self).sample_into(rng, x)
-    }
+macro_rules! forward_exact_sample {
+    ($($ptr:ty),*) => {$(
+        impl<E: ExactSample + ?Sized> ExactSample for $ptr {
+            fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]) { (**self).sample_into(rng, x) }
+        }
+    )*};
 }
-impl<E: ExactSample + ?Sized> ExactSample for Box<E> {
-    fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]) {
-        (**self).sample_into(rng, x)
-    }
-}
-impl<E: ExactSample + ?Sized> ExactSample for Arc<E> {
-    fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]) {
-        (**self).sample_into(rng, x)
-    }
-}
+forward_exact_sample!(&E, Box<E>, Arc<E>);
