@@ -1,7 +1,7 @@
 //! Tempering: an energy scaled by an inverse temperature.
 
 use ebm_core::error::{check_positive_scalar, Result};
-use ebm_core::{Energy, Quadratic};
+use ebm_core::{BinaryEnergy, Energy, Quadratic};
 
 /// p_beta(x) ∝ p(x)^beta, i.e. E_beta(x) = beta E(x), grad = beta grad E.
 ///
@@ -23,8 +23,9 @@ pub struct Tempered<E> {
     beta: f64,
 }
 
-impl<E: Energy> Tempered<E> {
-    /// beta E with beta finite and positive.
+impl<E> Tempered<E> {
+    /// beta E with beta finite and positive (for an [`Energy`] or a
+    /// [`BinaryEnergy`]).
     pub fn new(base: E, beta: f64) -> Result<Self> {
         check_positive_scalar("beta", beta)?;
         Ok(Self { base, beta })
@@ -76,5 +77,43 @@ impl<E: Energy> Energy for Tempered<E> {
 
     fn quadratic(&self) -> Option<Quadratic> {
         Some(self.base.quadratic()?.scaled(self.beta))
+    }
+}
+
+/// A tempered binary model: p_beta(x) ∝ exp(-beta E(x)) on the same
+/// states, with flip deltas scaled by beta (so Gibbs samplers and AIS run on
+/// it directly). log Z is known only at beta = 1.
+///
+/// ```
+/// use ebm_compose::Tempered;
+/// use ebm_core::{BinaryEnergy, energies::Ising};
+/// let cold = Tempered::new(Ising::new(3, 3, 1.0, 0.0, 1.0, true).unwrap(), 0.5).unwrap();
+/// let same = Ising::new(3, 3, 1.0, 0.0, 0.5, true).unwrap();
+/// let s = [1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0];
+/// assert!((cold.energy(&s) - same.energy(&s)).abs() < 1e-12);
+/// ```
+impl<M: BinaryEnergy> BinaryEnergy for Tempered<M> {
+    fn dim(&self) -> usize {
+        self.base.dim()
+    }
+
+    fn states(&self) -> (f64, f64) {
+        self.base.states()
+    }
+
+    fn energy(&self, x: &[f64]) -> f64 {
+        self.beta * self.base.energy(x)
+    }
+
+    fn flip_delta(&self, x: &[f64], i: usize) -> f64 {
+        self.beta * self.base.flip_delta(x, i)
+    }
+
+    fn log_partition(&self) -> Option<f64> {
+        if self.beta == 1.0 {
+            self.base.log_partition()
+        } else {
+            None
+        }
     }
 }

@@ -144,3 +144,16 @@ fn clamp_rejects_bad_indices() {
     assert!(Clamp::new(g.clone(), vec![0, 0], vec![0.0, 1.0]).is_err());
     assert!(Clamp::new(g, vec![0, 1], vec![0.0, 1.0]).is_err());
 }
+
+#[test]
+fn tempering_a_binary_model_scales_its_inverse_temperature() {
+    // beta' (beta E) for an Ising model is the model at beta' beta: the
+    // enumerated log Z of the tempered model equals the rescaled model's.
+    use ebm_core::energies::Ising;
+    use ebm_core::BinaryEnergy;
+    let t = Tempered::new(Ising::new(3, 3, 0.8, 0.1, 1.0, true).unwrap(), 0.45).unwrap();
+    let direct = Ising::new(3, 3, 0.8, 0.1, 0.45, true).unwrap();
+    let a = ebm_core::binary::enumerate_log_partition(&t).unwrap();
+    assert!((a - direct.log_partition().unwrap()).abs() < 1e-12);
+    assert!(BinaryEnergy::log_partition(&t).is_none());
+}

@@ -374,27 +374,6 @@ pub fn ais_rbm_with_progress(
     Ok(summarize(log_w, log_z0))
 }
 
-/// A binary model tempered by beta: energy beta E, flips beta * delta.
-struct TemperedBinary<'a, M: ?Sized> {
-    model: &'a M,
-    beta: f64,
-}
-
-impl<M: ebm_core::BinaryEnergy + ?Sized> ebm_core::BinaryEnergy for TemperedBinary<'_, M> {
-    fn dim(&self) -> usize {
-        self.model.dim()
-    }
-    fn states(&self) -> (f64, f64) {
-        self.model.states()
-    }
-    fn energy(&self, x: &[f64]) -> f64 {
-        self.beta * self.model.energy(x)
-    }
-    fn flip_delta(&self, x: &[f64], i: usize) -> f64 {
-        self.beta * self.model.flip_delta(x, i)
-    }
-}
-
 /// AIS for any binary model along p_beta ∝ exp(-beta E(x)) from the uniform
 /// distribution (log Z_0 = D log 2), with `sweeps` single-site Gibbs sweeps
 /// at every intermediate temperature. (For RBMs [`ais_rbm`] is faster: it
@@ -441,14 +420,11 @@ pub fn ais_binary_with_progress<M: ebm_core::BinaryEnergy + ?Sized>(
                 for k in 1..betas.len() {
                     acc -= (betas[k] - betas[k - 1]) * model.energy(&x);
                     if k + 1 < betas.len() {
-                        let t = TemperedBinary {
-                            model,
-                            beta: betas[k],
-                        };
+                        // Gibbs at beta_k: flip deltas of beta_k E.
+                        let beta = betas[k];
                         for _ in 0..sweeps {
                             for i in 0..d {
-                                use ebm_core::BinaryEnergy;
-                                if bernoulli(rng, ebm_core::math::sigmoid(-t.flip_delta(&x, i))) {
+                                if bernoulli(rng, ebm_core::math::sigmoid(-beta * model.flip_delta(&x, i))) {
                                     x[i] = if x[i] == lo { hi } else { lo };
                                 }
                             }
