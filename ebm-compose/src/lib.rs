@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | [`Product`] | sum_i w_i E_i | exact for quadratic experts (Gaussians) |
 //! | [`Mixture`] | -log sum_i pi_i exp(-E_i - log Z_i) | log sum_i pi_i |
-//! | [`Tempered`] | beta E | exact for Gaussians |
+//! | [`Tempered`] | beta E (also of binary models) | exact for Gaussians |
 //! | [`Path`] | (1 - beta) E_0 + beta E_1 | (annealing, for AIS) |
 //! | [`Clamp`] | E(x_F, v) | exact for Gaussians (the conditional) |
 //! | [`SoftConstraint`] | lambda/2 sum_k max(0, g_k)^2 | improper alone |
