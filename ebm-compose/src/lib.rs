@@ -5,7 +5,7 @@
 //!
 //! | combinator | energy | log Z |
 //! |---|---|---|
-//! | [`Product`] | sum_i w_i E_i | exact for quadratic experts (Gaussians) |
+//! | [`Product`] | sum_i w_i E_i (also of binary models) | exact for quadratic experts (Gaussians) |
 //! | [`Mixture`] | -log sum_i pi_i exp(-E_i - log Z_i) | log sum_i pi_i |
 //! | [`Tempered`] | beta E (also of binary models) | exact for Gaussians |
 //! | [`Path`] | (1 - beta) E_0 + beta E_1 | (annealing, for AIS) |

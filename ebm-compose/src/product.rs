@@ -2,7 +2,7 @@
 
 use crate::scratch::with_buffer;
 use ebm_core::error::{check_positive, CoreError, Result};
-use ebm_core::{Energy, Quadratic};
+use ebm_core::{BinaryEnergy, Energy, Quadratic};
 
 /// Product of experts p(x) ∝ prod_i p_i(x)^{w_i}:
 ///
@@ -50,7 +50,9 @@ impl<E: Energy> Product<E> {
             dim,
         })
     }
+}
 
+impl<E> Product<E> {
     /// The experts.
     pub fn experts(&self) -> &[E] {
         &self.experts
@@ -59,6 +61,64 @@ impl<E: Energy> Product<E> {
     /// The weights w.
     pub fn weights(&self) -> &[f64] {
         &self.weights
+    }
+}
+
+impl<M: BinaryEnergy> Product<M> {
+    /// Weighted product of binary models over the same units and states:
+    /// E(x) = sum_i w_i E_i(x), and flipping a unit changes it by
+    /// sum_i w_i delta_i. Weights finite and positive.
+    pub fn binary(experts: Vec<M>, weights: Vec<f64>) -> Result<Self> {
+        let first = experts.first().ok_or_else(|| CoreError::Shape {
+            field: "experts".into(),
+            expected: "at least one model".into(),
+            got: "none".into(),
+        })?;
+        let (dim, states) = (first.dim(), first.states());
+        for (i, e) in experts.iter().enumerate() {
+            if e.dim() != dim || e.states() != states {
+                return Err(CoreError::Shape {
+                    field: format!("experts[{i}]"),
+                    expected: format!("{dim} units with states {states:?} (as experts[0])"),
+                    got: format!("{} units with states {:?}", e.dim(), e.states()),
+                });
+            }
+        }
+        ebm_core::error::check_len("weights", weights.len(), experts.len())?;
+        check_positive("weights", &weights)?;
+        Ok(Self {
+            experts,
+            weights,
+            dim,
+        })
+    }
+}
+
+/// A product of binary experts is a binary model (log Z unknown in
+/// general; enumerate it with `ebm_core::binary::enumerate_log_partition`).
+impl<M: BinaryEnergy> BinaryEnergy for Product<M> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn states(&self) -> (f64, f64) {
+        self.experts[0].states()
+    }
+
+    fn energy(&self, x: &[f64]) -> f64 {
+        self.experts
+            .iter()
+            .zip(&self.weights)
+            .map(|(e, w)| w * e.energy(x))
+            .sum()
+    }
+
+    fn flip_delta(&self, x: &[f64], i: usize) -> f64 {
+        self.experts
+            .iter()
+            .zip(&self.weights)
+            .map(|(e, w)| w * e.flip_delta(x, i))
+            .sum()
     }
 }
 

@@ -157,3 +157,26 @@ fn tempering_a_binary_model_scales_its_inverse_temperature() {
     assert!((a - direct.log_partition().unwrap()).abs() < 1e-12);
     assert!(BinaryEnergy::log_partition(&t).is_none());
 }
+
+#[test]
+fn product_of_binary_models_adds_their_energies() {
+    // Two Ising models on one lattice: the product has coupling
+    // w1 J1 beta1 + w2 J2 beta2 and field likewise; compare enumerated log Z.
+    use ebm_core::energies::Ising;
+    let a = Ising::new(3, 3, 1.0, 0.2, 0.3, true).unwrap();
+    let b = Ising::new(3, 3, -0.5, 0.4, 1.0, true).unwrap();
+    let p = Product::binary(vec![a, b], vec![2.0, 0.5]).unwrap();
+    // Effective (beta J) = 2 * 0.3 * 1.0 + 0.5 * 1.0 * -0.5 = 0.35,
+    // (beta h) = 2 * 0.3 * 0.2 + 0.5 * 1.0 * 0.4 = 0.32.
+    let same = Ising::new(3, 3, 0.35, 0.32, 1.0, true).unwrap();
+    let lz = ebm_core::binary::enumerate_log_partition(&p).unwrap();
+    assert!((lz - ebm_core::BinaryEnergy::log_partition(&same).unwrap()).abs() < 1e-12);
+    let bad = Product::binary(
+        vec![
+            Ising::new(2, 2, 1.0, 0.0, 1.0, false).unwrap(),
+            Ising::new(3, 3, 1.0, 0.0, 1.0, false).unwrap(),
+        ],
+        vec![1.0, 1.0],
+    );
+    assert!(bad.unwrap_err().to_string().contains("experts[1]"));
+}
