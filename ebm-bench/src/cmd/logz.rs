@@ -2,10 +2,10 @@
 
 use super::sample::sampler_err;
 use crate::error::{CliError, CliResult};
-use crate::model_file::load_model;
+use crate::model_file::{concrete_binary, load_model, ConcreteBinary};
 use crate::progress::SharedProgress;
 use clap::{Args, ValueEnum};
-use ebm_core::energies::{DiagGaussian, Rbm};
+use ebm_core::energies::DiagGaussian;
 use ebm_core::quadrature::{log_partition_grid, log_partition_quadrature, QuadratureOptions};
 use ebm_core::spec::Model;
 use ebm_samplers::ais::{
@@ -179,8 +179,6 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
 }
 
 fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliResult<AisResult> {
-    use ebm_compose::ModelSpec;
-    use ebm_core::spec::EnergySpec;
     let bad = |m: String| Err(CliError::Unsupported(m));
     if a.chains == 0 {
         return bad("--chains must be at least 1".into());
@@ -219,9 +217,8 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
                     spec.type_name()
                 ));
             }
-            match spec {
-                ModelSpec::Energy(EnergySpec::Rbm { w, b: vb, c }) => {
-                    let rbm = Rbm::from_rows(w, vb.clone(), c.clone())?;
+            match concrete_binary(spec)? {
+                Some(ConcreteBinary::Rbm(rbm)) => {
                     ais_rbm_with_progress(&rbm, &RbmBase::ModelBiases, &betas, a.chains, a.seed, &tick)
                 }
                 _ => ais_binary_with_progress(

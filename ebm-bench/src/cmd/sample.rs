@@ -2,10 +2,9 @@
 
 use crate::draws_file::write_draws;
 use crate::error::{CliError, CliResult};
-use crate::model_file::load_model;
+use crate::model_file::{concrete_binary, load_model, ConcreteBinary};
 use crate::progress::Progress;
 use clap::{Args, ValueEnum};
-use ebm_core::energies::{Ising, Rbm};
 use ebm_core::spec::Model;
 use ebm_core::{setup_rng, Energy, Points};
 use ebm_samplers::driver::{run, Diagnostics, RunConfig};
@@ -233,35 +232,22 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
 }
 
 fn binary_kernel_run(spec: &ebm_compose::ModelSpec, a: &SampleArgs) -> CliResult<BinaryRun> {
-    use ebm_compose::ModelSpec;
-    use ebm_core::spec::EnergySpec;
-    let r = match spec {
-        ModelSpec::Energy(EnergySpec::Rbm { w, b, c }) => {
-            let rbm = Rbm::from_rows(w, b.clone(), c.clone())?;
+    let r = match concrete_binary(spec)? {
+        Some(ConcreteBinary::Rbm(rbm)) => {
             run_binary(&RbmGibbs::new(rbm), a.chains, a.burn_in, a.steps, a.thin, a.seed)
         }
-        ModelSpec::Energy(EnergySpec::Ising {
-            rows,
-            cols,
-            coupling,
-            field,
-            beta,
-            periodic,
-        }) => {
-            let m = Ising::new(*rows, *cols, *coupling, *field, *beta, *periodic)?;
-            run_binary(
-                &SiteGibbs::checkerboard(m),
-                a.chains,
-                a.burn_in,
-                a.steps,
-                a.thin,
-                a.seed,
-            )
-        }
-        other => {
+        Some(ConcreteBinary::Ising(m)) => run_binary(
+            &SiteGibbs::checkerboard(m),
+            a.chains,
+            a.burn_in,
+            a.steps,
+            a.thin,
+            a.seed,
+        ),
+        None => {
             return Err(CliError::Unsupported(format!(
                 "no Gibbs sampler for `{}`",
-                other.type_name()
+                spec.type_name()
             )))
         }
     };

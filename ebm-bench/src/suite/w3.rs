@@ -9,10 +9,10 @@ use super::svg::{log_x_chart, Series};
 use super::{Record, SuiteCtx, Throughput};
 use crate::cmd::sample::sampler_err;
 use crate::error::CliResult;
+use crate::model_file::{concrete_binary, ConcreteBinary};
 use crate::progress::SharedProgress;
 use ebm_compose::ModelSpec;
 use ebm_core::energies::Rbm;
-use ebm_core::spec::EnergySpec;
 use ebm_samplers::ais::{ais_rbm_with_progress, RbmBase, Schedule};
 use serde_json::json;
 use std::time::Instant;
@@ -22,8 +22,8 @@ const W3_RBM: &str = include_str!("../../../examples-data/w3_rbm64x20.json");
 
 /// The W3 RBM.
 pub fn w3_rbm() -> CliResult<Rbm> {
-    match ModelSpec::from_json(W3_RBM)? {
-        ModelSpec::Energy(EnergySpec::Rbm { w, b, c }) => Ok(Rbm::from_rows(&w, b, c)?),
+    match concrete_binary(&ModelSpec::from_json(W3_RBM)?)? {
+        Some(ConcreteBinary::Rbm(rbm)) => Ok(rbm),
         _ => unreachable!("the embedded W3 file is an RBM"),
     }
 }
