@@ -8,6 +8,7 @@
 //! {"type":"double_well","dim":D,"barrier":a}
 //! {"type":"banana","dim":D,"curvature":b,"scale":s}             (dim 2, scale 1 by default)
 //! {"type":"funnel","dim":D,"scale":sigma}                       (scale 3 by default)
+//! {"type":"mlp","activation":"silu","layers":[{"w":[[..in]..out],"b":[..out]},..]}   (last layer: 1 output)
 //! {"type":"ising","rows":R,"cols":C,"coupling":J,"field":h,"beta":beta,"periodic":bool}
 //! ```
 //!
@@ -24,7 +25,7 @@
 //! ```
 
 use crate::binary::BinaryEnergy;
-use crate::energies::{Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Rbm};
+use crate::energies::{Activation, Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Mlp, Rbm};
 use crate::energy::Energy;
 use crate::error::{check_len, CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,14 @@ pub enum EnergySpec {
         #[serde(default = "three")]
         scale: f64,
     },
+    /// [`Mlp`]: an energy network.
+    Mlp {
+        /// Nonlinearity after every layer but the last (default silu).
+        #[serde(default)]
+        activation: Activation,
+        /// Layers from input to output; the last has one output.
+        layers: Vec<MlpLayerSpec>,
+    },
     /// [`Ising`].
     Ising {
         /// Lattice rows.
@@ -126,6 +135,16 @@ pub enum EnergySpec {
         #[serde(default)]
         periodic: bool,
     },
+}
+
+/// One affine layer of an [`EnergySpec::Mlp`]: z = W h + b.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlpLayerSpec {
+    /// Weights, one row per output, one column per input.
+    pub w: Vec<Vec<f64>>,
+    /// Biases, one per output.
+    pub b: Vec<f64>,
 }
 
 /// A loaded model: an energy on R^D, or a model on binary states.
@@ -197,6 +216,7 @@ impl EnergySpec {
             EnergySpec::DoubleWell { .. } => "double_well",
             EnergySpec::Banana { .. } => "banana",
             EnergySpec::Funnel { .. } => "funnel",
+            EnergySpec::Mlp { .. } => "mlp",
             EnergySpec::Ising { .. } => "ising",
         }
     }
@@ -209,7 +229,8 @@ impl EnergySpec {
             | EnergySpec::Gmm { .. }
             | EnergySpec::DoubleWell { .. }
             | EnergySpec::Banana { .. }
-            | EnergySpec::Funnel { .. } => Model::Continuous(self.build_continuous()?),
+            | EnergySpec::Funnel { .. }
+            | EnergySpec::Mlp { .. } => Model::Continuous(self.build_continuous()?),
             EnergySpec::Rbm { w, b, c } => Model::Binary(Arc::new(Rbm::from_rows(w, b.clone(), c.clone())?)),
             EnergySpec::Ising {
                 rows,
@@ -261,6 +282,10 @@ impl EnergySpec {
                 scale,
             } => Arc::new(Banana::new(*dim, *curvature, *scale)?),
             EnergySpec::Funnel { dim, scale } => Arc::new(Funnel::new(*dim, *scale)?),
+            EnergySpec::Mlp { activation, layers } => {
+                let rows: Vec<_> = layers.iter().map(|l| (l.w.clone(), l.b.clone())).collect();
+                Arc::new(Mlp::from_rows(*activation, &rows)?)
+            }
             other => {
                 return Err(CoreError::InvalidParameter {
                     field: "type".into(),
@@ -340,6 +365,21 @@ impl From<&Ising> for EnergySpec {
             field: m.field(),
             beta: m.beta(),
             periodic: m.periodic(),
+        }
+    }
+}
+impl From<&Mlp> for EnergySpec {
+    fn from(m: &Mlp) -> Self {
+        EnergySpec::Mlp {
+            activation: m.activation(),
+            layers: m
+                .layers()
+                .iter()
+                .map(|l| MlpLayerSpec {
+                    w: to_rows(&l.w, l.n_in),
+                    b: l.b.clone(),
+                })
+                .collect(),
         }
     }
 }

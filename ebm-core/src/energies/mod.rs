@@ -9,6 +9,7 @@
 //! | [`Banana`] | R^D | closed form (volume-preserving twist) |
 //! | [`Funnel`] | R^D | closed form |
 //! | [`Ising`] | {-1,1}^D | enumeration up to 25 spins |
+//! | [`Mlp`] | R^D | unknown (quadrature in 2-D, AIS) |
 //! | [`Rbm`] | {0,1}^V | enumeration of the smaller layer up to 2^26 states |
 
 mod banana;
@@ -18,6 +19,7 @@ mod funnel;
 mod gaussian;
 mod gmm;
 mod ising;
+mod mlp;
 mod rbm;
 
 pub use banana::Banana;
@@ -27,4 +29,5 @@ pub use funnel::Funnel;
 pub use gaussian::Gaussian;
 pub use gmm::Gmm;
 pub use ising::{Ising, ISING_MAX_EXACT_SPINS};
+pub use mlp::{Activation, Layer, Mlp};
 pub use rbm::{Rbm, RBM_MAX_EXACT_BITS};
