@@ -1,8 +1,47 @@
 //! # ebm-estimators
 //!
-//! Training objectives for energy-based models (CD-k, PCD, denoising score
-//! matching, NCE) and neural energies on dfdx.
+//! Training energy-based models p(x) = exp(-E(x; theta)) / Z(theta) on data:
 //!
-//! **Status:** not yet implemented; this crate exports nothing so far.
-//! The work is tracked in the project's estimators issue.
+//! - [`trainable`]: the [`TrainableEnergy`] trait (energies, and for
+//!   continuous models the score -grad_x E, as tape-tracked dfdx ops);
+//! - [`models`]: an MLP energy with its explicit input gradient, a Gaussian
+//!   family with learnable mean and precision, the Bernoulli RBM; each also
+//!   implements ebm-core's `Energy` (or converts to its `Rbm`), so the
+//!   samplers run on it directly;
+//! - [`objectives`]: maximum likelihood with CD-k, PCD or a replay buffer,
+//!   denoising score matching (one or several noise levels), NCE with a
+//!   learnable log-normaliser;
+//! - [`trainer`]: Adam or SGD ([`optim`]), observers, atomic checkpoints,
+//!   and a stop on a non-finite loss that keeps the last good model;
+//! - [`datasets`]: the 8x8 digits and toy 2-D generators.
+//!
+//! ```
+//! use dfdx::prelude::*;
+//! use ebm_core::{Points, energies::Gaussian, ExactSample, setup_rng};
+//! use ebm_estimators::{models::GaussianEnergy, objectives::Dsm, trainer::{train, TrainConfig, History}};
+//! // data from N((1, -1), I), a model started at N(0, I)
+//! let truth = Gaussian::from_covariance(vec![1.0, -1.0], &[1.0, 0.0, 0.0, 1.0]).unwrap();
+//! let mut rng = setup_rng(1);
+//! let mut x = vec![0.0; 2 * 2000];
+//! x.chunks_exact_mut(2).for_each(|r| truth.sample_into(&mut rng, r));
+//! let data = Points::from_vec(x, 2).unwrap();
+//! let mut model = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 2);
+//! let mut dsm = Dsm::new(0.1).unwrap();
+//! train(&mut model, &mut dsm, &data, &TrainConfig::steps(300, 128, 0.05), &mut History::default()).unwrap();
+//! assert!((model.mean()[0] - 1.0).abs() < 0.2);
+//! ```
+//!
+//! dfdx is used on the CPU; see [`trainable`] for the device story.
 #![deny(missing_docs)]
+
+pub mod datasets;
+pub mod error;
+pub mod models;
+pub mod objectives;
+pub mod optim;
+pub mod trainable;
+pub mod trainer;
+
+pub use error::{EstimatorError, Result};
+pub use objectives::Objective;
+pub use trainable::{Real, TrainableEnergy, TrainableScore};

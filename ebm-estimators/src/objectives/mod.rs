@@ -1,0 +1,56 @@
+//! Training objectives: each turns (model, data batch, random stream) into
+//! a scalar dfdx loss whose `backward()` gives the parameter gradients.
+//!
+//! | objective | needs | loss |
+//! |---|---|---|
+//! | [`MaxLikelihood`] | negatives from a sampler | mean E(data) - mean E(negatives) (+ energy regulariser) |
+//! | [`Dsm`] | the score as ops | 1/2 mean lambda(sigma) ‖s(x~) - (x - x~)/sigma^2‖^2 |
+//! | [`Nce`] | a noise density with exact log Z | logistic loss of data against noise |
+
+mod dsm;
+mod max_likelihood;
+mod nce;
+mod negatives;
+
+pub use dsm::Dsm;
+pub use max_likelihood::MaxLikelihood;
+pub use nce::Nce;
+pub use negatives::{ChainNegatives, GibbsNegatives, NegativeKernel, NegativeSampler, Negatives};
+
+use crate::error::Result;
+use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
+use dfdx::prelude::*;
+use ebm_core::{ChainRng, Points};
+
+/// A scalar loss on the tape that collected its gradients.
+pub type Loss<F, D> = Tensor<(), F, D, OwnedTape<F, D>>;
+
+/// A training objective for models of type `M`.
+pub trait Objective<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> {
+    /// Short name ("cd", "pcd", "dsm", "nce", ...).
+    fn name(&self) -> String;
+
+    /// Called once before training with the whole data set (fit a noise
+    /// distribution, start persistent chains, ...).
+    fn prepare(&mut self, _model: &M, _data: &Points, _seed: u64) -> Result<()> {
+        Ok(())
+    }
+
+    /// The loss on one batch (rows of `batch`), drawing any noise from `rng`.
+    fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>>;
+
+    /// Parameters the objective owns and trains with the model (NCE's
+    /// log-normaliser).
+    fn params_mut(&mut self) -> Vec<ParamMut<'_, F, D>> {
+        Vec::new()
+    }
+}
+
+/// log sigmoid(u) = -softplus(-u) = -(relu(-u) + ln(1 + exp(-|u|))), as ops.
+pub(crate) fn log_sigmoid<F: Real, D: Backend<F>, T: Tape<F, D>>(
+    u: Tensor<(usize,), F, D, T>,
+) -> Tensor<(usize,), F, D, T> {
+    let (u, tape) = u.split_tape();
+    let tail = (u.retaped::<T>().abs().negate().exp() + F::one()).ln();
+    (u.put_tape(tape).negate().relu() + tail).negate()
+}

@@ -1,0 +1,357 @@
+//! Negative samples for maximum likelihood: where chains start (CD, PCD,
+//! replay buffer) and which kernel moves them.
+
+use crate::error::{config, EstimatorError, Result};
+use crate::models::TrainableRbm;
+use crate::trainable::Backend;
+use crate::trainable::Real;
+use ebm_core::energies::Gaussian;
+use ebm_core::{chain_rng, setup_rng, ChainRng, Energy, ExactSample, Points};
+use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
+use ebm_samplers::{Chains, Hmc, Kernel, Mala, StepStats, Ula};
+use rand::Rng;
+
+/// Where the negative chains start at each training step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Negatives {
+    /// CD-k (Hinton 2002): one chain per batch row, restarted at the data
+    /// each step, `steps` transitions.
+    Cd {
+        /// Transitions per training step (k).
+        steps: usize,
+    },
+    /// Persistent CD (Tieleman 2008): `chains` chains carried from step to
+    /// step (started at random data rows), `steps` transitions each step.
+    Pcd {
+        /// Transitions per training step.
+        steps: usize,
+        /// Number of persistent chains.
+        chains: usize,
+    },
+    /// Replay buffer (Du and Mordatch 2019): each step, one chain per batch
+    /// row starts from a random buffer entry, or with probability `reinit`
+    /// from fresh noise (a Gaussian fitted to the data; uniform random bits
+    /// for binary models); after `steps` transitions the chains go back
+    /// into the buffer, which holds `capacity` states.
+    Replay {
+        /// Transitions per training step.
+        steps: usize,
+        /// Buffer size.
+        capacity: usize,
+        /// Share of chains restarted from noise, in [0, 1].
+        reinit: f64,
+    },
+}
+
+impl Negatives {
+    /// Transitions per training step.
+    pub fn steps(&self) -> usize {
+        match *self {
+            Negatives::Cd { steps } | Negatives::Pcd { steps, .. } | Negatives::Replay { steps, .. } => steps,
+        }
+    }
+
+    /// "cd", "pcd" or "replay".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Negatives::Cd { .. } => "cd",
+            Negatives::Pcd { .. } => "pcd",
+            Negatives::Replay { .. } => "replay",
+        }
+    }
+
+    /// Check the settings.
+    pub fn validate(&self) -> Result<()> {
+        if self.steps() == 0 {
+            return Err(config("k", "negatives need at least 1 transition per step"));
+        }
+        match *self {
+            Negatives::Pcd { chains: 0, .. } => {
+                Err(config("chains", "PCD needs at least 1 persistent chain"))
+            }
+            Negatives::Replay { capacity: 0, .. } => {
+                Err(config("buffer", "the replay buffer needs capacity >= 1"))
+            }
+            Negatives::Replay { reinit, .. } if !(0.0..=1.0).contains(&reinit) => {
+                Err(config("reinit", format!("must lie in [0, 1], got {reinit}")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Fresh starting states for a replay buffer.
+enum Fresh {
+    Gaussian(Gaussian),
+    Bits,
+}
+
+impl Fresh {
+    fn draw(&self, rng: &mut ChainRng, row: &mut [f64]) {
+        match self {
+            Fresh::Gaussian(g) => g.sample_into(rng, row),
+            Fresh::Bits => row
+                .iter_mut()
+                .for_each(|v| *v = rng.random::<bool>() as u8 as f64),
+        }
+    }
+}
+
+/// The bookkeeping shared by every sampler: starting states, persistent
+/// state, and one random stream per chain slot (so results do not depend
+/// on the number of threads).
+struct Pool {
+    scheme: Negatives,
+    seed: u64,
+    rngs: Vec<ChainRng>,
+    persistent: Option<Points>,
+    buffer: Vec<f64>,
+    buffer_rows: usize,
+    /// Buffer row of each chain in the current step (replay).
+    slots: Vec<usize>,
+    fresh: Option<Fresh>,
+}
+
+impl Pool {
+    fn new(scheme: Negatives) -> Result<Self> {
+        scheme.validate()?;
+        Ok(Self {
+            scheme,
+            seed: 0,
+            rngs: Vec::new(),
+            persistent: None,
+            buffer: Vec::new(),
+            buffer_rows: 0,
+            slots: Vec::new(),
+            fresh: None,
+        })
+    }
+
+    fn prepare(&mut self, data: &Points, seed: u64, fresh: Fresh) -> Result<()> {
+        if data.is_empty() {
+            return Err(EstimatorError::Data("no rows".into()));
+        }
+        self.seed = seed;
+        let mut rng = setup_rng(seed ^ 0x6e65_6761_7469_7665);
+        let d = data.dim();
+        match self.scheme {
+            Negatives::Pcd { chains, .. } => {
+                let mut x = Vec::with_capacity(chains * d);
+                for _ in 0..chains {
+                    x.extend_from_slice(data.row(rng.random_range(0..data.len())));
+                }
+                self.persistent = Some(Points::from_vec(x, d)?);
+            }
+            Negatives::Replay { capacity, .. } => {
+                self.buffer = vec![0.0; capacity * d];
+                for row in self.buffer.chunks_exact_mut(d) {
+                    fresh.draw(&mut rng, row);
+                }
+                self.buffer_rows = capacity;
+            }
+            Negatives::Cd { .. } => {}
+        }
+        self.fresh = Some(fresh);
+        Ok(())
+    }
+
+    fn ensure_rngs(&mut self, n: usize) {
+        while self.rngs.len() < n {
+            let c = self.rngs.len();
+            self.rngs.push(chain_rng(self.seed, c));
+        }
+    }
+
+    /// The starting states of this step.
+    fn starts(&mut self, batch: &Points, rng: &mut ChainRng) -> Result<Points> {
+        let d = batch.dim();
+        let start = match self.scheme {
+            Negatives::Cd { .. } => batch.clone(),
+            Negatives::Pcd { .. } => self
+                .persistent
+                .clone()
+                .ok_or_else(|| EstimatorError::Unsupported("negatives used before prepare".into()))?,
+            Negatives::Replay { reinit, .. } => {
+                let fresh = self
+                    .fresh
+                    .as_ref()
+                    .ok_or_else(|| EstimatorError::Unsupported("negatives used before prepare".into()))?;
+                let mut x = vec![0.0; batch.len() * d];
+                self.slots.clear();
+                for row in x.chunks_exact_mut(d) {
+                    let slot = rng.random_range(0..self.buffer_rows);
+                    self.slots.push(slot);
+                    if rng.random::<f64>() < reinit {
+                        fresh.draw(rng, row);
+                    } else {
+                        row.copy_from_slice(&self.buffer[slot * d..(slot + 1) * d]);
+                    }
+                }
+                Points::from_vec(x, d)?
+            }
+        };
+        self.ensure_rngs(start.len());
+        Ok(start)
+    }
+
+    /// Keep this step's end states where the scheme needs them.
+    fn finish(&mut self, end: &Points) {
+        let d = end.dim();
+        match self.scheme {
+            Negatives::Cd { .. } => {}
+            Negatives::Pcd { .. } => self.persistent = Some(end.clone()),
+            Negatives::Replay { .. } => {
+                for (row, &slot) in end.rows().zip(&self.slots) {
+                    self.buffer[slot * d..(slot + 1) * d].copy_from_slice(row);
+                }
+            }
+        }
+    }
+}
+
+/// Produces negative samples for a model of type `M`.
+pub trait NegativeSampler<M> {
+    /// Name of the scheme ("cd", "pcd", "replay").
+    fn name(&self) -> String;
+    /// Set up persistent state from the data.
+    fn prepare(&mut self, model: &M, data: &Points, seed: u64) -> Result<()>;
+    /// Negatives for one training step.
+    fn negatives(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Points>;
+}
+
+/// ULA, MALA or HMC, chosen at run time.
+#[derive(Clone, Debug)]
+pub enum NegativeKernel {
+    /// Unadjusted Langevin.
+    Ula(Ula),
+    /// Metropolis-adjusted Langevin.
+    Mala(Mala),
+    /// Hamiltonian Monte Carlo.
+    Hmc(Hmc),
+}
+
+impl Kernel for NegativeKernel {
+    fn name(&self) -> &'static str {
+        match self {
+            NegativeKernel::Ula(k) => k.name(),
+            NegativeKernel::Mala(k) => k.name(),
+            NegativeKernel::Hmc(k) => k.name(),
+        }
+    }
+
+    fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
+        match self {
+            NegativeKernel::Ula(k) => k.step(energy, chains, rngs),
+            NegativeKernel::Mala(k) => k.step(energy, chains, rngs),
+            NegativeKernel::Hmc(k) => k.step(energy, chains, rngs),
+        }
+    }
+
+    fn step_size(&self) -> f64 {
+        match self {
+            NegativeKernel::Ula(k) => k.step_size(),
+            NegativeKernel::Mala(k) => k.step_size(),
+            NegativeKernel::Hmc(k) => k.step_size(),
+        }
+    }
+
+    fn set_step_size(&mut self, eps: f64) {
+        match self {
+            NegativeKernel::Ula(k) => k.set_step_size(eps),
+            NegativeKernel::Mala(k) => k.set_step_size(eps),
+            NegativeKernel::Hmc(k) => k.set_step_size(eps),
+        }
+    }
+}
+
+/// Negatives for a continuous model from any ebm-samplers kernel run on
+/// the model itself (through its `ebm_core::Energy` implementation). A
+/// chain that leaves the finite numbers goes back to its start.
+pub struct ChainNegatives<K: Kernel> {
+    kernel: K,
+    pool: Pool,
+    /// Chains reset after a non-finite state, over the whole run.
+    pub resets: usize,
+}
+
+impl<K: Kernel> ChainNegatives<K> {
+    /// Negatives by `kernel` under `scheme`.
+    pub fn new(kernel: K, scheme: Negatives) -> Result<Self> {
+        Ok(Self {
+            kernel,
+            pool: Pool::new(scheme)?,
+            resets: 0,
+        })
+    }
+}
+
+impl<K: Kernel, M: Energy> NegativeSampler<M> for ChainNegatives<K> {
+    fn name(&self) -> String {
+        format!("{}-{}", self.pool.scheme.name(), self.kernel.name())
+    }
+
+    fn prepare(&mut self, _model: &M, data: &Points, seed: u64) -> Result<()> {
+        let fresh = Fresh::Gaussian(super::nce::fit_gaussian(data)?);
+        self.pool.prepare(data, seed, fresh)
+    }
+
+    fn negatives(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Points> {
+        let start = self.pool.starts(batch, rng)?;
+        let n = start.len();
+        let mut chains = Chains::new(model, start.clone())?;
+        for _ in 0..self.pool.scheme.steps() {
+            self.kernel.step(model, &mut chains, &mut self.pool.rngs[..n]);
+        }
+        let mut end = chains.x;
+        let d = end.dim();
+        for (i, row) in end.rows_mut().enumerate() {
+            if row.iter().any(|v| !v.is_finite()) {
+                row.copy_from_slice(&start.as_slice()[i * d..(i + 1) * d]);
+                self.resets += 1;
+            }
+        }
+        self.pool.finish(&end);
+        Ok(end)
+    }
+}
+
+/// Negatives for an RBM by block Gibbs sweeps (h | v, then v | h) on the
+/// current parameters.
+pub struct GibbsNegatives {
+    pool: Pool,
+}
+
+impl GibbsNegatives {
+    /// Gibbs negatives under `scheme` (`steps` = sweeps per training step).
+    pub fn new(scheme: Negatives) -> Result<Self> {
+        Ok(Self {
+            pool: Pool::new(scheme)?,
+        })
+    }
+}
+
+impl<F: Real, D: Backend<F>> NegativeSampler<TrainableRbm<F, D>> for GibbsNegatives {
+    fn name(&self) -> String {
+        format!("{}-gibbs", self.pool.scheme.name())
+    }
+
+    fn prepare(&mut self, _model: &TrainableRbm<F, D>, data: &Points, seed: u64) -> Result<()> {
+        self.pool.prepare(data, seed, Fresh::Bits)
+    }
+
+    fn negatives(
+        &mut self,
+        model: &TrainableRbm<F, D>,
+        batch: &Points,
+        rng: &mut ChainRng,
+    ) -> Result<Points> {
+        let mut x = self.pool.starts(batch, rng)?;
+        let n = x.len();
+        let gibbs = RbmGibbs::new(model.to_core());
+        for _ in 0..self.pool.scheme.steps() {
+            gibbs.sweep(&mut x, &mut self.pool.rngs[..n]);
+        }
+        self.pool.finish(&x);
+        Ok(x)
+    }
+}

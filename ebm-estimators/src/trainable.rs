@@ -1,0 +1,175 @@
+//! The training-side trait: energies and scores as tape-tracked dfdx ops.
+//!
+//! A model keeps its parameters as dfdx tensors of runtime shape. Its
+//! [`TrainableEnergy::energy_t`] maps a batch X (n x D) to the energies
+//! E(x_i) (n), and [`TrainableScore::score_t`] to the scores
+//! s(x_i) = -grad_x E(x_i) (n x D), both recorded on the tape `T` that the
+//! input carries. An objective built from either is a scalar tensor whose
+//! `backward()` yields the gradient of the objective with respect to every
+//! parameter, which the [optimizer](crate::optim) reads through
+//! [`TrainableEnergy::params_mut`].
+//!
+//! **Tape discipline** (dfdx records an op only when one operand carries
+//! a tape): every parameter is used as `param.retaped::<T>()`, a
+//! tape-carrying copy with the same id, so reshapes, broadcasts and
+//! transposes of parameters are recorded; a value used twice is split
+//! with `split_tape` and its tape put back on exactly one use.
+//!
+//! **Devices:** models are generic over the dfdx device `D`. Only the CPU
+//! device is built and tested here; the code uses no CPU-only ops, so
+//! enabling dfdx's `cuda` feature should need no rewrite, but that is
+//! untested (no GPU on the machines this was written on).
+
+use crate::error::{config, Result};
+use dfdx::prelude::*;
+use ebm_core::EnergySpec;
+
+/// The float types a model can be trained in: `f32` or `f64`.
+pub trait Real: Dtype + num_traits::Float + Send + Sync + 'static {
+    /// Convert from f64 (rounding for f32).
+    fn of(v: f64) -> Self;
+    /// Convert to f64.
+    fn f64(self) -> f64;
+}
+
+impl Real for f32 {
+    fn of(v: f64) -> Self {
+        v as f32
+    }
+    fn f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Real for f64 {
+    fn of(v: f64) -> Self {
+        v
+    }
+    fn f64(self) -> f64 {
+        self
+    }
+}
+
+/// A dfdx device that can be shared across threads (the CPU device; CUDA
+/// would qualify too).
+pub trait Backend<F: Dtype>: Device<F> + Send + Sync {}
+impl<F: Dtype, D: Device<F> + Send + Sync> Backend<F> for D {}
+
+/// A batch matrix (rows x columns) of runtime shape.
+pub type Mat<F, D, T = NoneTape> = Tensor<(usize, usize), F, D, T>;
+/// A vector of runtime length.
+pub type Vector<F, D, T = NoneTape> = Tensor<(usize,), F, D, T>;
+
+/// A parameter tensor, borrowed mutably (for the optimizer and loading).
+pub enum ParamMut<'a, F: Real, D: Backend<F>> {
+    /// A vector parameter.
+    Vector(&'a mut Vector<F, D>),
+    /// A matrix parameter.
+    Matrix(&'a mut Mat<F, D>),
+}
+
+impl<F: Real, D: Backend<F>> ParamMut<'_, F, D> {
+    /// Number of scalars.
+    pub fn len(&self) -> usize {
+        match self {
+            ParamMut::Vector(t) => t.shape().0,
+            ParamMut::Matrix(t) => t.shape().0 * t.shape().1,
+        }
+    }
+
+    /// Whether the parameter has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values, row-major, as f64.
+    pub fn values(&self) -> Vec<f64> {
+        match self {
+            ParamMut::Vector(t) => t.as_vec().into_iter().map(Real::f64).collect(),
+            ParamMut::Matrix(t) => t.as_vec().into_iter().map(Real::f64).collect(),
+        }
+    }
+}
+
+/// A batch of rows (row-major, `n x d`) as a device matrix.
+pub fn to_device<F: Real, D: Backend<F>>(dev: &D, rows: &[f64], d: usize) -> Mat<F, D> {
+    let n = if d == 0 { 0 } else { rows.len() / d };
+    dev.tensor_from_vec(rows.iter().map(|&v| F::of(v)).collect(), (n, d))
+}
+
+/// A vector of f64 as a device vector.
+pub fn vector<F: Real, D: Backend<F>>(dev: &D, v: &[f64]) -> Vector<F, D> {
+    dev.tensor_from_vec(v.iter().map(|&x| F::of(x)).collect(), (v.len(),))
+}
+
+/// An energy whose parameters can be trained: E(x; theta) on a batch as
+/// dfdx ops.
+pub trait TrainableEnergy<F: Real, D: Backend<F>>: Send + Sync {
+    /// Dimension D of a state.
+    fn dim(&self) -> usize;
+
+    /// The device the parameters live on.
+    fn device(&self) -> &D;
+
+    /// E(x_i; theta) for each row of `x` (n x D), recorded on `x`'s tape.
+    fn energy_t<T: Tape<F, D>>(&self, x: Mat<F, D, T>) -> Vector<F, D, T>;
+
+    /// The parameters, in a fixed order.
+    fn params_mut(&mut self) -> Vec<ParamMut<'_, F, D>>;
+
+    /// The model as a model file (see `ebm_core::spec`), in f64.
+    fn to_spec(&self) -> EnergySpec;
+
+    /// Number of trainable scalars.
+    fn n_params(&mut self) -> usize {
+        self.params_mut().iter().map(ParamMut::len).sum()
+    }
+
+    /// Whether every parameter is finite.
+    fn is_finite(&mut self) -> bool {
+        self.params_mut()
+            .iter()
+            .all(|p| p.values().iter().all(|v| v.is_finite()))
+    }
+}
+
+/// A trainable energy on R^D that also gives its score
+/// s(x) = -grad_x E(x; theta) as ops, so objectives on the score (score
+/// matching) get exact parameter gradients without higher-order autodiff.
+pub trait TrainableScore<F: Real, D: Backend<F>>: TrainableEnergy<F, D> {
+    /// s(x_i) = -grad_x E(x_i; theta) for each row of `x`, recorded on
+    /// `x`'s tape.
+    fn score_t<T: Tape<F, D>>(&self, x: Mat<F, D, T>) -> Mat<F, D, T>;
+}
+
+/// E and grad E on a host batch through the model's ops (no tape): the
+/// body of the models' `ebm_core::Energy` implementations.
+pub fn host_energy_grad<F: Real, D: Backend<F>, M: TrainableScore<F, D>>(
+    model: &M,
+    xs: &[f64],
+    grads: Option<&mut [f64]>,
+    energies: &mut [f64],
+) {
+    if energies.is_empty() {
+        return;
+    }
+    let x = to_device::<F, D>(model.device(), xs, model.dim());
+    let e = model.energy_t(x.clone()).as_vec();
+    for (o, v) in energies.iter_mut().zip(e) {
+        *o = v.f64();
+    }
+    if let Some(g) = grads {
+        let s = model.score_t(x).as_vec();
+        for (o, v) in g.iter_mut().zip(s) {
+            *o = -v.f64();
+        }
+    }
+}
+
+/// Check a parameter copy's length before loading it.
+pub(crate) fn check_param_len(field: &str, got: usize, expected: usize) -> Result<()> {
+    if got != expected {
+        return Err(config(field, format!("expected {expected} values, got {got}")));
+    }
+    Ok(())
+}
