@@ -65,3 +65,74 @@ pub fn read_points_csv(path: &str) -> CliResult<Points> {
     }
     Points::from_vec(data, dim).map_err(|e| data_err(e.to_string()))
 }
+
+/// Read points from `.npy` (a C-order array of shape (n, d), or (n,) for
+/// d = 1, of float64, float32 or integers) or, for any other extension,
+/// CSV as [`read_points_csv`]. NaN or infinite values, an empty array and
+/// other shapes are errors naming the file.
+pub fn read_points(path: &str) -> CliResult<Points> {
+    if !path.ends_with(".npy") {
+        return read_points_csv(path);
+    }
+    let data_err = |message: String| CliError::Data {
+        path: path.into(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|source| CliError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let open = || npyz::NpyFile::new(&bytes[..]).map_err(|e| data_err(format!("not a valid .npy file: {e}")));
+    let npy = open()?;
+    if npy.order() != npyz::Order::C {
+        return Err(data_err(
+            "Fortran-order arrays are not supported; save with C order".into(),
+        ));
+    }
+    let shape = npy.shape().to_vec();
+    let (n, d) = match shape[..] {
+        [n] => (n, 1),
+        [n, d] => (n, d),
+        _ => {
+            return Err(data_err(format!(
+                "expected a 2-D array (rows, columns), got shape {shape:?}"
+            )))
+        }
+    };
+    if n == 0 || d == 0 {
+        return Err(data_err(format!("no data (shape {shape:?})")));
+    }
+    let dtype = npy.dtype().descr();
+    let values: Vec<f64> = match dtype.trim_start_matches(['<', '>', '|', '=']) {
+        "f8" => open()?.into_vec::<f64>(),
+        "f4" => open()?
+            .into_vec::<f32>()
+            .map(|v| v.into_iter().map(f64::from).collect()),
+        "i8" => open()?
+            .into_vec::<i64>()
+            .map(|v| v.into_iter().map(|x| x as f64).collect()),
+        "i4" => open()?
+            .into_vec::<i32>()
+            .map(|v| v.into_iter().map(f64::from).collect()),
+        "u1" => open()?
+            .into_vec::<u8>()
+            .map(|v| v.into_iter().map(f64::from).collect()),
+        "b1" => open()?
+            .into_vec::<bool>()
+            .map(|v| v.into_iter().map(|x| x as u8 as f64).collect()),
+        other => {
+            return Err(data_err(format!(
+                "unsupported dtype `{other}` (use float64, float32 or integers)"
+            )))
+        }
+    }
+    .map_err(|e| data_err(format!("reading the array: {e}")))?;
+    if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(data_err(format!(
+            "row {}, column {}: value {v} is not finite",
+            i / d as usize + 1,
+            i % d as usize + 1
+        )));
+    }
+    Points::from_vec(values, d as usize).map_err(|e| data_err(e.to_string()))
+}

@@ -708,3 +708,314 @@ fn suite_quick_writes_table_json_and_plots() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown workload `W9`"));
 }
+
+/// Samples of N((1, -1), diag(0.49, 1.44)) as CSV text (a fixed stream,
+/// Box-Muller from an LCG so the test needs no RNG crate).
+fn gaussian_csv(n: usize) -> String {
+    let mut s: u64 = 12345;
+    let mut uniform = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let mut out = String::from("x,y\n");
+    for _ in 0..n {
+        let (u1, u2) = (uniform(), uniform());
+        let r = (-2.0 * u1.ln()).sqrt();
+        let (z1, z2) = (
+            r * (2.0 * std::f64::consts::PI * u2).cos(),
+            r * (2.0 * std::f64::consts::PI * u2).sin(),
+        );
+        out.push_str(&format!("{},{}\n", 1.0 + 0.7 * z1, -1.0 + 1.2 * z2));
+    }
+    out
+}
+
+/// `ebm train` round-trips into `ebm logz`: a Gaussian trained by DSM,
+/// NCE and PCD lands near the data's log Z = log 2 pi + log(0.7 * 1.2) =
+/// 1.6635 (within 0.1: 4,000 samples and 1,500 Adam steps leave a few
+/// hundredths of error; see the estimator crate's recovery tests for the
+/// tight version). NCE's learned normaliser estimates the same number.
+#[test]
+fn train_round_trips_into_logz() {
+    let dir = Scratch::new("train");
+    let data = dir.file("g.csv", &gaussian_csv(4000));
+    let init = dir.file(
+        "g0.json",
+        r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0],[0,1]]}"#,
+    );
+    let truth = LN_2PI + (0.7f64 * 1.2).ln();
+    for est in ["dsm", "nce", "pcd", "cd", "replay"] {
+        let out = dir.0.join(format!("{est}.json")).to_string_lossy().into_owned();
+        let v = json_of(&[
+            "train",
+            "--data",
+            &data,
+            "--model",
+            &init,
+            "--estimator",
+            est,
+            "--steps",
+            "1500",
+            "--batch",
+            "128",
+            "--lr",
+            "0.01",
+            "--seed",
+            "3",
+            "--k",
+            "5",
+            "--step-size",
+            "0.3",
+            "--out",
+            &out,
+            "--json",
+        ]);
+        assert_eq!(v["steps"], 1500);
+        assert!(v["final_loss"].as_f64().unwrap().is_finite());
+        let lz = logz(&out, "exact");
+        assert!((lz - truth).abs() < 0.1, "{est}: log Z {lz}, truth {truth}");
+        if est == "nce" {
+            let c = v["log_normaliser"].as_f64().unwrap();
+            assert!((c - truth).abs() < 0.1, "NCE normaliser {c}");
+        }
+    }
+    // an MLP from --mlp, trained briefly by DSM, has a finite log Z by quadrature
+    let out = dir.0.join("mlp.json").to_string_lossy().into_owned();
+    json_of(&[
+        "train",
+        "--data",
+        &data,
+        "--mlp",
+        "2,16,1",
+        "--estimator",
+        "dsm",
+        "--sigma",
+        "0.3",
+        "--steps",
+        "50",
+        "--out",
+        &out,
+        "--json",
+    ]);
+    let v = json_of(&[
+        "logz",
+        "--model",
+        &out,
+        "--method",
+        "quadrature",
+        "--bounds=-10,10",
+        "--grid",
+        "100",
+        "--json",
+    ]);
+    assert!(v["log_z"].as_f64().unwrap().is_finite());
+    // an RBM by PCD on binary data, then AIS
+    let bits: String = (0..200)
+        .map(|i| format!("{},{},{}\n", i % 2, (i / 2) % 2, i % 2))
+        .collect();
+    let bits = dir.file("bits.csv", &bits);
+    let rbm0 = dir.file(
+        "r0.json",
+        r#"{"type":"rbm","w":[[0.01,0],[0,0.01],[0.01,0.01]],"b":[0,0,0],"c":[0,0]}"#,
+    );
+    let out = dir.0.join("r1.json").to_string_lossy().into_owned();
+    json_of(&[
+        "train",
+        "--data",
+        &bits,
+        "--model",
+        &rbm0,
+        "--estimator",
+        "pcd",
+        "--epochs",
+        "5",
+        "--batch",
+        "10",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.05",
+        "--out",
+        &out,
+        "--json",
+    ]);
+    assert!(logz(&out, "exact").is_finite());
+}
+
+#[test]
+fn train_bad_inputs_exit_2() {
+    let dir = Scratch::new("train-bad");
+    let data = dir.file("g.csv", &gaussian_csv(50));
+    let init = dir.file(
+        "g0.json",
+        r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0],[0,1]]}"#,
+    );
+    let wide = dir.file("wide.csv", "1,2,3\n4,5,6\n");
+    let nan = dir.file("nan.csv", "1,2\nnan,3\n");
+    let empty = dir.file("empty.csv", "");
+    let npy_bad = dir.file("bad.npy", "not numpy");
+    let rbm0 = dir.file("r0.json", r#"{"type":"rbm","w":[[0.01]],"b":[0],"c":[0]}"#);
+    let ising = dir.file("i.json", r#"{"type":"ising","rows":2,"cols":2}"#);
+    let out = dir.0.join("o.json").to_string_lossy().into_owned();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--data", &wide, "--model", &init, "--estimator", "dsm"],
+            "3 columns",
+        ),
+        (
+            vec!["--data", &nan, "--model", &init, "--estimator", "dsm"],
+            "not finite",
+        ),
+        (
+            vec!["--data", &empty, "--model", &init, "--estimator", "nce"],
+            "no data rows",
+        ),
+        (
+            vec!["--data", &npy_bad, "--model", &init, "--estimator", "dsm"],
+            "not a valid .npy",
+        ),
+        (
+            vec![
+                "--data",
+                "/nonexistent.csv",
+                "--model",
+                &init,
+                "--estimator",
+                "dsm",
+            ],
+            "nonexistent",
+        ),
+        (
+            vec![
+                "--data",
+                &data,
+                "--model",
+                &init,
+                "--estimator",
+                "dsm",
+                "--lr",
+                "0",
+            ],
+            "lr",
+        ),
+        (
+            vec![
+                "--data",
+                &data,
+                "--model",
+                &init,
+                "--estimator",
+                "dsm",
+                "--steps",
+                "0",
+            ],
+            "at least 1 step",
+        ),
+        (
+            vec![
+                "--data",
+                &data,
+                "--model",
+                &init,
+                "--estimator",
+                "dsm",
+                "--batch",
+                "0",
+            ],
+            "batch",
+        ),
+        (
+            vec![
+                "--data",
+                &data,
+                "--model",
+                &init,
+                "--estimator",
+                "dsm",
+                "--sigma",
+                "-1",
+            ],
+            "noise levels",
+        ),
+        (
+            vec![
+                "--data",
+                &data,
+                "--model",
+                &init,
+                "--estimator",
+                "nce",
+                "--noise-ratio",
+                "0",
+            ],
+            "noise_ratio",
+        ),
+        (
+            vec![
+                "--data",
+                &data,
+                "--model",
+                &init,
+                "--estimator",
+                "pcd",
+                "--k",
+                "0",
+            ],
+            "at least 1 transition",
+        ),
+        (
+            vec![
+                "--data",
+                &data,
+                "--model",
+                &init,
+                "--estimator",
+                "cd",
+                "--step-size",
+                "-1",
+            ],
+            "step",
+        ),
+        (
+            vec!["--data", &data, "--model", &rbm0, "--estimator", "pcd"],
+            "dimension",
+        ),
+        (
+            vec!["--data", &data, "--model", &ising, "--estimator", "pcd"],
+            "ising",
+        ),
+        (
+            vec!["--data", &data, "--mlp", "2,0,1", "--estimator", "dsm"],
+            "widths",
+        ),
+        (
+            vec![
+                "--data",
+                &data,
+                "--mlp",
+                "2,4,1",
+                "--activation",
+                "relu",
+                "--estimator",
+                "dsm",
+            ],
+            "activation",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut full = vec!["train"];
+        full.extend(args.iter().copied());
+        full.extend(["--out", &out]);
+        let (code, _, err) = ebm(&full);
+        assert_eq!(code, 2, "{full:?}: {err}");
+        assert!(err.contains(needle), "{full:?}: `{err}` lacks `{needle}`");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(
+        !std::path::Path::new(&out).exists(),
+        "a failed run wrote its output"
+    );
+}

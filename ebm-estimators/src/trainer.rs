@@ -64,6 +64,9 @@ impl TrainConfig {
         if self.batch == 0 {
             return Err(config("batch", "must be at least 1"));
         }
+        if self.total_steps(n_rows.max(1)) == 0 {
+            return Err(config("steps", "train for at least 1 step (or epoch)"));
+        }
         if n_rows == 0 {
             return Err(EstimatorError::Data("no rows".into()));
         }

@@ -50,7 +50,7 @@ pub struct LogzArgs {
     pub method: LogzMethod,
     /// With quadrature: integrate on the box [lo, hi]^D with a midpoint grid
     /// instead of adaptively over R^D, e.g. `--bounds=-8,8`.
-    #[arg(long, value_delimiter = ',', num_args = 2, allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub bounds: Option<Vec<f64>>,
     /// Cells per axis of the midpoint grid (with --bounds).
     #[arg(long, default_value_t = 400)]
@@ -138,6 +138,12 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
         })?,
         (LogzMethod::Quadrature, Model::Continuous(e)) => match &a.bounds {
             Some(b) => {
+                if b.len() != 2 {
+                    return Err(CliError::Unsupported(format!(
+                        "--bounds takes two numbers LO,HI (e.g. --bounds=-8,8), got {}",
+                        b.len()
+                    )));
+                }
                 let d = e.dim();
                 log_partition_grid(e.as_ref(), &vec![b[0]; d], &vec![b[1]; d], a.grid)?
             }

@@ -3,6 +3,7 @@
 pub mod energy;
 pub mod logz;
 pub mod sample;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,8 @@ pub enum Command {
     Energy(energy::EnergyArgs),
     /// Draw samples with ULA, MALA, HMC or Gibbs and report diagnostics.
     Sample(sample::SampleArgs),
+    /// Train a model file on data with CD, PCD, a replay buffer, DSM or NCE.
+    Train(train::TrainArgs),
     /// Run the benchmark workloads and write results.json, results.md and plots.
     Suite(crate::suite::SuiteArgs),
 }
@@ -44,6 +47,7 @@ pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {
         Command::Logz(a) => Ok((logz::run(a)?, a.json)),
         Command::Energy(a) => Ok((energy::run(a)?, a.json)),
         Command::Sample(a) => Ok((sample::run_sample(a)?, a.json)),
+        Command::Train(a) => Ok((train::run(a)?, a.json)),
         Command::Suite(a) => Ok((crate::suite::run_suite(a)?, a.json)),
     }
 }

@@ -1,0 +1,368 @@
+//! `ebm train`: fit a model file to data with CD, PCD, a replay buffer,
+//! DSM or NCE, and write the trained model file.
+
+use crate::error::{CliError, CliResult};
+use crate::model_file::load_model;
+use crate::points_file::read_points;
+use crate::progress::Progress;
+use clap::{Args, ValueEnum};
+use dfdx::prelude::Cpu;
+use ebm_compose::ModelSpec;
+use ebm_core::{EnergySpec, Points};
+use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
+use ebm_estimators::objectives::{
+    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, NegativeKernel, Negatives, Objective,
+};
+use ebm_estimators::optim::OptimizerConfig;
+use ebm_estimators::trainer::{train, Checkpoints, Schedule, StepReport, TrainConfig, TrainSummary};
+use ebm_estimators::{EstimatorError, TrainableEnergy};
+use ebm_samplers::{Hmc, Mala, Ula};
+use serde_json::json;
+use std::path::PathBuf;
+
+/// Training objectives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EstimatorArg {
+    /// Contrastive divergence: chains restarted at the data (CD-k).
+    Cd,
+    /// Persistent contrastive divergence.
+    Pcd,
+    /// Maximum likelihood with a replay buffer.
+    Replay,
+    /// Denoising score matching (continuous models).
+    Dsm,
+    /// Noise-contrastive estimation.
+    Nce,
+}
+
+/// Kernels for negatives of continuous models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NegSampler {
+    /// Unadjusted Langevin.
+    Ula,
+    /// Metropolis-adjusted Langevin.
+    Mala,
+    /// Hamiltonian Monte Carlo.
+    Hmc,
+}
+
+/// Optimizers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// Adam (betas 0.9, 0.999).
+    Adam,
+    /// Stochastic gradient descent (optionally with --momentum).
+    Sgd,
+}
+
+/// Arguments of `ebm train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data: CSV (one row per point) or .npy (rows x columns).
+    #[arg(long)]
+    pub data: String,
+    /// The initial model file (gaussian, diag_gaussian, mlp or rbm).
+    #[arg(long, required_unless_present = "mlp")]
+    pub model: Option<String>,
+    /// Instead of --model: a fresh MLP energy with these widths, input
+    /// first, last 1 (e.g. 2,128,128,1), initialised like PyTorch's
+    /// nn.Linear from --seed.
+    #[arg(long, value_delimiter = ',', conflicts_with = "model")]
+    pub mlp: Option<Vec<usize>>,
+    /// Activation of --mlp: silu, softplus or tanh.
+    #[arg(long, default_value = "silu")]
+    pub activation: String,
+    /// The objective.
+    #[arg(long, value_enum)]
+    pub estimator: EstimatorArg,
+    /// Where to write the trained model file (also the checkpoint file).
+    #[arg(long)]
+    pub out: String,
+    /// Optimizer steps (batches drawn with replacement).
+    #[arg(long, default_value_t = 1000, conflicts_with = "epochs")]
+    pub steps: usize,
+    /// Train for this many passes over the data instead of --steps.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Rows per batch.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    pub lr: f64,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value = "adam")]
+    pub optimizer: OptimizerArg,
+    /// SGD momentum in [0, 1).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub momentum: f64,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write the model to --out every this many steps (and at the end).
+    #[arg(long)]
+    pub checkpoint_every: Option<usize>,
+    /// CD/PCD/replay: sampler transitions (Gibbs sweeps) per step.
+    #[arg(long, default_value_t = 1)]
+    pub k: usize,
+    /// CD/PCD/replay on continuous models: the kernel.
+    #[arg(long, value_enum, default_value = "mala")]
+    pub sampler: NegSampler,
+    /// CD/PCD/replay on continuous models: the kernel's step size.
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub step_size: f64,
+    /// HMC leapfrog steps.
+    #[arg(long, default_value_t = 5)]
+    pub leapfrog: usize,
+    /// PCD: persistent chains (default: the batch size).
+    #[arg(long)]
+    pub chains: Option<usize>,
+    /// Replay: buffer capacity.
+    #[arg(long, default_value_t = 10_000)]
+    pub buffer: usize,
+    /// Replay: share of chains restarted from noise each step.
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub reinit: f64,
+    /// CD/PCD/replay: weight of the energy-magnitude regulariser.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// DSM: noise level(s), comma-separated (several: weighted by sigma^2).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0.1",
+        allow_negative_numbers = true
+    )]
+    pub sigma: Vec<f64>,
+    /// NCE: noise samples per data point.
+    #[arg(long, default_value_t = 1)]
+    pub noise_ratio: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn train_err(e: EstimatorError) -> CliError {
+    match e {
+        EstimatorError::Core(c) => CliError::Core(c),
+        other => CliError::Unsupported(other.to_string()),
+    }
+}
+
+/// What a model-specific run hands back.
+struct Outcome {
+    summary: TrainSummary,
+    spec: EnergySpec,
+    log_normaliser: Option<f64>,
+}
+
+fn run_loop<M, O>(
+    model: &mut M,
+    objective: &mut O,
+    data: &Points,
+    cfg: &TrainConfig,
+) -> CliResult<TrainSummary>
+where
+    M: TrainableEnergy<f64, Cpu> + Clone,
+    O: Objective<f64, Cpu, M>,
+{
+    let mut bar = Progress::new("train");
+    let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
+    train(model, objective, data, cfg, &mut observer).map_err(train_err)
+}
+
+fn negatives(a: &TrainArgs) -> Negatives {
+    match a.estimator {
+        EstimatorArg::Cd => Negatives::Cd { steps: a.k },
+        EstimatorArg::Pcd => Negatives::Pcd {
+            steps: a.k,
+            chains: a.chains.unwrap_or(a.batch),
+        },
+        _ => Negatives::Replay {
+            steps: a.k,
+            capacity: a.buffer,
+            reinit: a.reinit,
+        },
+    }
+}
+
+fn kernel(a: &TrainArgs) -> CliResult<NegativeKernel> {
+    let e = |e: ebm_samplers::SamplerError| CliError::Unsupported(e.to_string());
+    Ok(match a.sampler {
+        NegSampler::Ula => NegativeKernel::Ula(Ula::new(a.step_size).map_err(e)?),
+        NegSampler::Mala => NegativeKernel::Mala(Mala::new(a.step_size).map_err(e)?),
+        NegSampler::Hmc => NegativeKernel::Hmc(Hmc::new(a.step_size, a.leapfrog).map_err(e)?),
+    })
+}
+
+/// Train a continuous model with any objective.
+fn continuous<M>(mut model: M, a: &TrainArgs, data: &Points, cfg: &TrainConfig) -> CliResult<Outcome>
+where
+    M: ebm_estimators::TrainableScore<f64, Cpu> + ebm_core::Energy + Clone,
+{
+    let dev = Cpu::default();
+    let (summary, log_normaliser) = match a.estimator {
+        EstimatorArg::Dsm => {
+            let mut o = Dsm::multi(a.sigma.clone()).map_err(train_err)?;
+            (run_loop(&mut model, &mut o, data, cfg)?, None)
+        }
+        EstimatorArg::Nce => {
+            let mut o = Nce::<f64, Cpu>::new(&dev, a.noise_ratio, None).map_err(train_err)?;
+            let s = run_loop(&mut model, &mut o, data, cfg)?;
+            (s, Some(o.log_normaliser()))
+        }
+        _ => {
+            let sampler = ChainNegatives::new(kernel(a)?, negatives(a)).map_err(train_err)?;
+            let mut o = MaxLikelihood::new(sampler)
+                .with_regulariser(a.alpha)
+                .map_err(train_err)?;
+            (run_loop(&mut model, &mut o, data, cfg)?, None)
+        }
+    };
+    Ok(Outcome {
+        summary,
+        spec: model.to_spec(),
+        log_normaliser,
+    })
+}
+
+/// Train an RBM (maximum likelihood with Gibbs negatives, or NCE).
+fn rbm(
+    mut model: TrainableRbm<f64, Cpu>,
+    a: &TrainArgs,
+    data: &Points,
+    cfg: &TrainConfig,
+) -> CliResult<Outcome> {
+    if let Some(v) = data.as_slice().iter().find(|&&v| v != 0.0 && v != 1.0) {
+        return Err(CliError::Data {
+            path: a.data.clone(),
+            message: format!("an RBM needs binary data (0 or 1), found {v}"),
+        });
+    }
+    let (summary, log_normaliser) = match a.estimator {
+        EstimatorArg::Dsm => {
+            return Err(CliError::Unsupported(
+                "--estimator dsm needs a continuous model (gaussian, mlp); an RBM trains with cd, pcd or replay".into(),
+            ))
+        }
+        EstimatorArg::Nce => {
+            return Err(CliError::Unsupported(
+                "--estimator nce needs a continuous model (its noise is a Gaussian); an RBM trains with cd, pcd or replay"
+                    .into(),
+            ))
+        }
+        _ => {
+            let mut o = MaxLikelihood::new(GibbsNegatives::new(negatives(a)).map_err(train_err)?)
+                .with_regulariser(a.alpha)
+                .map_err(train_err)?;
+            (run_loop(&mut model, &mut o, data, cfg)?, None)
+        }
+    };
+    Ok(Outcome {
+        summary,
+        spec: model.to_spec(),
+        log_normaliser,
+    })
+}
+
+/// Run `ebm train`.
+pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
+    let data = read_points(&a.data)?;
+    let model_name = a.model.clone().unwrap_or_else(|| "--mlp".into());
+    let spec = match (&a.model, &a.mlp) {
+        (Some(path), _) => match load_model(path)?.0 {
+            ModelSpec::Energy(spec) => spec,
+            _ => {
+                return Err(CliError::Unsupported(format!(
+                    "{path}: compositions cannot be trained; give a gaussian, diag_gaussian, mlp or rbm model"
+                )))
+            }
+        },
+        (None, Some(widths)) => {
+            let act = ebm_core::energies::Activation::parse(&a.activation)?;
+            let mut rng = ebm_core::setup_rng(a.seed);
+            MlpEnergy::<f64, Cpu>::new(&Cpu::default(), widths, act, &mut rng)
+                .map_err(train_err)?
+                .to_spec()
+        }
+        (None, None) => return Err(CliError::Unsupported("give --model FILE or --mlp WIDTHS".into())),
+    };
+    if !matches!(
+        spec,
+        EnergySpec::Gaussian { .. }
+            | EnergySpec::DiagGaussian { .. }
+            | EnergySpec::Mlp { .. }
+            | EnergySpec::Rbm { .. }
+    ) {
+        return Err(CliError::Unsupported(format!(
+            "{model_name}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp or rbm model",
+            spec.type_name()
+        )));
+    }
+    if data.dim() != spec_dim(&spec) {
+        return Err(CliError::Data {
+            path: a.data.clone(),
+            message: format!(
+                "rows have {} columns, the model has dimension {}",
+                data.dim(),
+                spec_dim(&spec)
+            ),
+        });
+    }
+    let optimizer = match a.optimizer {
+        OptimizerArg::Adam => OptimizerConfig::adam(a.lr),
+        OptimizerArg::Sgd => OptimizerConfig::Sgd {
+            lr: a.lr,
+            momentum: a.momentum,
+        },
+    };
+    let cfg = TrainConfig {
+        schedule: a.epochs.map_or(Schedule::Steps(a.steps), Schedule::Epochs),
+        batch: a.batch,
+        optimizer,
+        seed: a.seed,
+        checkpoints: a.checkpoint_every.map(|every| Checkpoints {
+            path: PathBuf::from(&a.out),
+            every,
+        }),
+    };
+    let dev = Cpu::default();
+    let outcome = match &spec {
+        EnergySpec::Gaussian { .. } | EnergySpec::DiagGaussian { .. } => {
+            continuous(GaussianEnergy::<f64, Cpu>::from_spec(&dev, &spec).map_err(train_err)?, a, &data, &cfg)?
+        }
+        EnergySpec::Mlp { .. } => continuous(MlpEnergy::<f64, Cpu>::from_spec(&dev, &spec).map_err(train_err)?, a, &data, &cfg)?,
+        EnergySpec::Rbm { .. } => rbm(TrainableRbm::from_spec(&dev, &spec).map_err(train_err)?, a, &data, &cfg)?,
+        other => {
+            return Err(CliError::Unsupported(format!(
+                "{}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp or rbm model",
+                model_name,
+                other.type_name()
+            )))
+        }
+    };
+    crate::draws_file::write_atomically(&a.out, outcome.spec.to_json().as_bytes())?;
+    let s = &outcome.summary;
+    let json = json!({
+        "final_loss": s.final_loss,
+        "mean_loss_last_100": s.mean_loss_tail,
+        "steps": s.steps,
+        "seconds": s.seconds,
+        "estimator": format!("{:?}", a.estimator).to_lowercase(),
+        "log_normaliser": outcome.log_normaliser,
+        "out": a.out,
+    });
+    let mut text = format!(
+        "trained {} steps in {:.2} s; final loss {:.6} (mean of the last 100: {:.6})",
+        s.steps, s.seconds, s.final_loss, s.mean_loss_tail
+    );
+    if let Some(c) = outcome.log_normaliser {
+        text.push_str(&format!("\nNCE log-normaliser (estimate of log Z): {c:.6}"));
+    }
+    text.push_str(&format!("\nmodel written to {}", a.out));
+    Ok(super::Report { json, text })
+}
+
+fn spec_dim(spec: &EnergySpec) -> usize {
+    spec.build().map(|m| m.dim()).unwrap_or(0)
+}
