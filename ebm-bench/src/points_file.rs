@@ -103,7 +103,7 @@ pub fn read_points(path: &str) -> CliResult<Points> {
         return Err(data_err(format!("no data (shape {shape:?})")));
     }
     let dtype = npy.dtype().descr();
-    let values: Vec<f64> = match dtype.trim_start_matches(['<', '>', '|', '=']) {
+    let values: Vec<f64> = match dtype.trim_matches('\'').trim_start_matches(['<', '>', '|', '=']) {
         "f8" => open()?.into_vec::<f64>(),
         "f4" => open()?
             .into_vec::<f32>()

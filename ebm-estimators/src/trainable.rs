@@ -131,6 +131,13 @@ pub trait TrainableEnergy<F: Real, D: Backend<F>>: Send + Sync {
             .iter()
             .all(|p| p.values().iter().all(|v| v.is_finite()))
     }
+
+    /// Whether the parameters are finite and give a valid model file (for
+    /// example, a Gaussian's precision exp(s) can overflow while s is
+    /// finite). The trainer keeps only valid models.
+    fn is_valid(&mut self) -> bool {
+        self.is_finite() && self.to_spec().build().is_ok()
+    }
 }
 
 /// A trainable energy on R^D that also gives its score

@@ -168,7 +168,8 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
 ///
 /// Each step draws a batch, evaluates the loss, backpropagates and updates
 /// the model's (and the objective's) parameters. A loss that is NaN or
-/// infinite, or an update that makes a parameter non-finite, stops the run
+/// infinite, or an update that leaves an invalid model (a parameter or
+/// a derived quantity such as a precision not finite), stops the run
 /// with [`EstimatorError::NonFiniteLoss`]; the model is left at its last
 /// good parameters and, when checkpoints are on, they are written first.
 ///
@@ -223,7 +224,7 @@ where
         let batch = gather(data, &rows);
         let last_good = model.clone();
         let (loss, grad_norm) = step_once(model, objective, &mut opt, &batch, &mut rng)?;
-        if !loss.is_finite() || !model.is_finite() {
+        if !loss.is_finite() || !model.is_valid() {
             *model = last_good;
             if let Some(c) = &cfg.checkpoints {
                 write_atomically(&c.path, &model.to_spec().to_json())?;

@@ -156,19 +156,34 @@ struct Outcome {
     log_normaliser: Option<f64>,
 }
 
+/// Run the trainer with a progress bar. When the loss turns non-finite,
+/// the last good model is written to `out` before the error is returned.
 fn run_loop<M, O>(
     model: &mut M,
     objective: &mut O,
     data: &Points,
     cfg: &TrainConfig,
+    out: &str,
 ) -> CliResult<TrainSummary>
 where
     M: TrainableEnergy<f64, Cpu> + Clone,
     O: Objective<f64, Cpu, M>,
 {
-    let mut bar = Progress::new("train");
-    let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
-    train(model, objective, data, cfg, &mut observer).map_err(train_err)
+    let result = {
+        let mut bar = Progress::new("train");
+        let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
+        train(model, objective, data, cfg, &mut observer)
+    };
+    match result {
+        Ok(s) => Ok(s),
+        Err(e @ EstimatorError::NonFiniteLoss { .. }) => {
+            crate::draws_file::write_atomically(out, model.to_spec().to_json().as_bytes())?;
+            Err(CliError::Unsupported(format!(
+                "{e} (written to {out}); try a smaller --lr"
+            )))
+        }
+        Err(e) => Err(train_err(e)),
+    }
 }
 
 fn negatives(a: &TrainArgs) -> Negatives {
@@ -204,11 +219,11 @@ where
     let (summary, log_normaliser) = match a.estimator {
         EstimatorArg::Dsm => {
             let mut o = Dsm::multi(a.sigma.clone()).map_err(train_err)?;
-            (run_loop(&mut model, &mut o, data, cfg)?, None)
+            (run_loop(&mut model, &mut o, data, cfg, &a.out)?, None)
         }
         EstimatorArg::Nce => {
             let mut o = Nce::<f64, Cpu>::new(&dev, a.noise_ratio, None).map_err(train_err)?;
-            let s = run_loop(&mut model, &mut o, data, cfg)?;
+            let s = run_loop(&mut model, &mut o, data, cfg, &a.out)?;
             (s, Some(o.log_normaliser()))
         }
         _ => {
@@ -216,7 +231,7 @@ where
             let mut o = MaxLikelihood::new(sampler)
                 .with_regulariser(a.alpha)
                 .map_err(train_err)?;
-            (run_loop(&mut model, &mut o, data, cfg)?, None)
+            (run_loop(&mut model, &mut o, data, cfg, &a.out)?, None)
         }
     };
     Ok(Outcome {
@@ -255,7 +270,7 @@ fn rbm(
             let mut o = MaxLikelihood::new(GibbsNegatives::new(negatives(a)).map_err(train_err)?)
                 .with_regulariser(a.alpha)
                 .map_err(train_err)?;
-            (run_loop(&mut model, &mut o, data, cfg)?, None)
+            (run_loop(&mut model, &mut o, data, cfg, &a.out)?, None)
         }
     };
     Ok(Outcome {

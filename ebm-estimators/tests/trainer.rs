@@ -1,0 +1,114 @@
+//! The trainer's guarantees: a non-finite loss stops training and keeps
+//! the last good model (and checkpoint); checkpoints are complete model
+//! files; the same seed gives bit-identical results.
+
+use dfdx::prelude::*;
+use ebm_core::{setup_rng, EnergySpec, Points};
+use ebm_estimators::models::GaussianEnergy;
+use ebm_estimators::objectives::{ChainNegatives, Dsm, MaxLikelihood, NegativeKernel, Negatives};
+use ebm_estimators::optim::OptimizerConfig;
+use ebm_estimators::trainer::{train, Checkpoints, History, StepReport, TrainConfig};
+use ebm_estimators::{EstimatorError, TrainableEnergy};
+use ebm_samplers::Mala;
+use rand::Rng;
+
+fn data() -> Points {
+    let mut rng = setup_rng(4);
+    Points::from_vec((0..2000).map(|_| rng.random_range(-1.0..1.0)).collect(), 2).unwrap()
+}
+
+#[test]
+fn divergence_stops_with_an_error_and_keeps_the_last_good_model() {
+    let dir = std::env::temp_dir().join(format!("ebm-trainer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ckpt = dir.join("model.json");
+    let mut model = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 2);
+    // plain SGD with an absurd learning rate: the log-diagonal explodes,
+    // exp() overflows and the loss turns infinite or NaN within a few steps
+    let mut cfg = TrainConfig::steps(1000, 64, 1e6);
+    cfg.optimizer = OptimizerConfig::sgd(1e6);
+    cfg.checkpoints = Some(Checkpoints {
+        path: ckpt.clone(),
+        every: 1,
+    });
+    let mut steps_seen = 0;
+    let mut obs = |_: &StepReport| steps_seen += 1;
+    let err = train(&mut model, &mut Dsm::new(0.5).unwrap(), &data(), &cfg, &mut obs).unwrap_err();
+    let EstimatorError::NonFiniteLoss { step, .. } = err else {
+        panic!("expected NonFiniteLoss, got {err}")
+    };
+    assert!(step < 1000);
+    assert_eq!(steps_seen, step, "every good step was reported");
+    assert!(model.is_valid(), "the model holds its last good parameters");
+    // the checkpoint is a complete, loadable model file with those parameters
+    let text = std::fs::read_to_string(&ckpt).unwrap();
+    let spec = EnergySpec::from_json(&text).unwrap();
+    assert!(spec.build().is_ok());
+    assert_eq!(spec, model.to_spec());
+    assert!(err.to_string().contains("last good model"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn same_seed_gives_bit_identical_models() {
+    let run = |seed: u64| {
+        let mut model = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 2);
+        let neg = ChainNegatives::new(
+            NegativeKernel::Mala(Mala::new(0.2).unwrap()),
+            Negatives::Pcd {
+                steps: 2,
+                chains: 100,
+            },
+        );
+        let mut ml = MaxLikelihood::new(neg.unwrap()).with_regulariser(0.01).unwrap();
+        let mut cfg = TrainConfig::steps(50, 64, 0.01);
+        cfg.seed = seed;
+        let mut hist = History::default();
+        train(&mut model, &mut ml, &data(), &cfg, &mut hist).unwrap();
+        assert!(hist.grad_norm.iter().all(|g| g.is_finite() && *g >= 0.0));
+        model.to_spec().to_json()
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+}
+
+#[test]
+fn bad_settings_are_errors() {
+    let mut model = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 2);
+    let mut dsm = Dsm::new(0.5).unwrap();
+    let mut h = History::default();
+    assert!(train(
+        &mut model,
+        &mut dsm,
+        &data(),
+        &TrainConfig::steps(10, 0, 0.1),
+        &mut h
+    )
+    .is_err());
+    assert!(train(
+        &mut model,
+        &mut dsm,
+        &data(),
+        &TrainConfig::steps(10, 8, f64::NAN),
+        &mut h
+    )
+    .is_err());
+    let wide = Points::from_vec(vec![0.0; 9], 3).unwrap();
+    let err = train(
+        &mut model,
+        &mut dsm,
+        &wide,
+        &TrainConfig::steps(10, 8, 0.1),
+        &mut h,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("3 columns"), "{err}");
+    assert!(Dsm::multi(vec![]).is_err());
+    assert!(Negatives::Replay {
+        steps: 1,
+        capacity: 10,
+        reinit: 2.0
+    }
+    .validate()
+    .is_err());
+}
