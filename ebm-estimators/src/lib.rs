@@ -34,6 +34,11 @@
 //! dfdx is used on the CPU; see [`trainable`] for the device story.
 #![deny(missing_docs)]
 
+/// The crate README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub mod datasets;
 pub mod error;
 pub mod models;

@@ -93,7 +93,7 @@ impl<F: Real, D: Backend<F>> ParamMut<'_, F, D> {
 
 /// A batch of rows (row-major, `n x d`) as a device matrix.
 pub fn to_device<F: Real, D: Backend<F>>(dev: &D, rows: &[f64], d: usize) -> Mat<F, D> {
-    let n = if d == 0 { 0 } else { rows.len() / d };
+    let n = rows.len().checked_div(d).unwrap_or(0);
     dev.tensor_from_vec(rows.iter().map(|&v| F::of(v)).collect(), (n, d))
 }
 
