@@ -168,3 +168,79 @@ pub fn log_x_chart(title: &str, x_label: &str, y_label: &str, series: &[Series])
     s.push_str("</svg>");
     s
 }
+
+/// Square grayscale images (values in [0, 1], `side` x `side`, row-major)
+/// in a grid of `cols` columns under a title; 1 is black.
+pub fn image_grid(title: &str, images: &[Vec<f64>], side: usize, cols: usize) -> String {
+    let cell = 6.0;
+    let gap = 4.0;
+    let tile = side as f64 * cell + gap;
+    let rows = images.len().div_ceil(cols.max(1));
+    let (w, h) = (cols as f64 * tile + gap, rows as f64 * tile + gap + 30.0);
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}"><rect width="100%" height="100%" fill="white"/><text x="{:.1}" y="20" font-family="sans-serif" font-size="14" text-anchor="middle">{title}</text>"#,
+        w / 2.0
+    );
+    for (k, img) in images.iter().enumerate() {
+        let (x0, y0) = (gap + (k % cols) as f64 * tile, 30.0 + (k / cols) as f64 * tile);
+        for (i, v) in img.iter().enumerate() {
+            let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
+            let _ = write!(
+                s,
+                r#"<rect x="{:.1}" y="{:.1}" width="{cell}" height="{cell}" fill="rgb({g},{g},{g})"/>"#,
+                x0 + (i % side) as f64 * cell,
+                y0 + (i / side) as f64 * cell
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Heat maps side by side: each panel is `n` x `n` values (row 0 at the
+/// bottom, as y increases upwards), shaded from white (0) to dark blue
+/// (the panel's maximum).
+pub fn heatmap_panels(panels: &[(String, Vec<f64>)], n: usize, size: f64) -> String {
+    let width = panels.len() as f64 * (size + 20.0) + 20.0;
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{}" viewBox="0 0 {width} {}"><rect width="100%" height="100%" fill="white"/>"#,
+        size + 50.0,
+        size + 50.0
+    );
+    let cell = size / n as f64;
+    for (p, (title, vals)) in panels.iter().enumerate() {
+        let x_off = 20.0 + p as f64 * (size + 20.0);
+        let max = vals.iter().copied().fold(0.0f64, f64::max).max(1e-300);
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="20" font-family="sans-serif" font-size="14" text-anchor="middle">{title}</text>"##,
+            x_off + size / 2.0
+        );
+        for (k, v) in vals.iter().enumerate() {
+            let t = (v / max).clamp(0.0, 1.0);
+            if t < 0.01 {
+                continue;
+            }
+            let (r, g, b) = (
+                (255.0 * (1.0 - 0.88 * t)) as u8,
+                (255.0 * (1.0 - 0.7 * t)) as u8,
+                (255.0 * (1.0 - 0.3 * t)) as u8,
+            );
+            let (i, j) = (k / n, k % n);
+            let _ = write!(
+                s,
+                r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="rgb({r},{g},{b})"/>"#,
+                x_off + j as f64 * cell,
+                30.0 + (n - 1 - i) as f64 * cell,
+                cell + 0.05,
+                cell + 0.05
+            );
+        }
+        let _ = write!(
+            s,
+            r##"<rect x="{x_off:.1}" y="30" width="{size}" height="{size}" fill="none" stroke="#444"/>"##
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
