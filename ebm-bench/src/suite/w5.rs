@@ -78,7 +78,8 @@ pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         vec![(0.25f64 + 0.09).sqrt(); 8],
     )?;
     let (nll_smoothed, _) = nll(&smoothed, &test)?;
-    let n = 100;
+    // 64 x 64 cells keep the SVG near 250 kB
+    let n = 64;
     let plot = ctx.write_plot(
         "w5_density.svg",
         &heatmap_panels(

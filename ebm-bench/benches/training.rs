@@ -1,0 +1,116 @@
+//! One training step (loss, backward pass, optimizer update) of each
+//! objective (criterion).
+//!
+//! * `w5_dsm/step/512`: DSM (sigma 0.3) on the 2-128-128-1 SiLU MLP, batch
+//!   512, Adam; throughput in rows.
+//! * `w4_pcd/step/10`: PCD-1 (one Gibbs sweep of 10 persistent chains) on
+//!   the 64x64 RBM with the binarised digits, batch 10, SGD.
+//! * `gauss_cd/step/256`: CD-5 with MALA on a 3-D Gaussian family, batch 256.
+//! * `gauss_nce/step/256`: NCE (ratio 4, fitted Gaussian noise) on the same
+//!   family, batch 256.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dfdx::prelude::*;
+use ebm_core::energies::Activation;
+use ebm_core::{setup_rng, ChainRng, Points};
+use ebm_estimators::datasets::{digits_binarized, eight_gaussians};
+use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
+use ebm_estimators::objectives::{
+    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, NegativeKernel, Negatives, Objective,
+};
+use ebm_estimators::optim::{Optimizer, OptimizerConfig};
+use ebm_estimators::trainer::gather;
+use ebm_estimators::TrainableEnergy;
+use ebm_samplers::Mala;
+
+/// Loss, backward and update on one batch.
+fn step<M: TrainableEnergy<f64, Cpu>, O: Objective<f64, Cpu, M>>(
+    model: &mut M,
+    obj: &mut O,
+    opt: &mut Optimizer<f64, Cpu>,
+    batch: &Points,
+    rng: &mut ChainRng,
+) {
+    let loss = obj.loss(model, batch, rng).unwrap();
+    let mut grads = loss.backward();
+    let mut params = model.params_mut();
+    params.extend(obj.params_mut());
+    opt.update(params, &mut grads).unwrap();
+}
+
+fn bench<M, O>(
+    c: &mut Criterion,
+    name: &str,
+    mut model: M,
+    mut obj: O,
+    data: &Points,
+    batch: usize,
+    opt: OptimizerConfig,
+) where
+    M: TrainableEnergy<f64, Cpu>,
+    O: Objective<f64, Cpu, M>,
+{
+    obj.prepare(&model, data, 0).unwrap();
+    let rows: Vec<usize> = (0..batch).map(|i| (i * 7919) % data.len()).collect();
+    let b = gather(data, &rows);
+    let mut opt = Optimizer::new(opt).unwrap();
+    let mut rng = setup_rng(1);
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(batch as u64));
+    g.bench_function(format!("step/{batch}"), |bch| {
+        bch.iter(|| step(&mut model, &mut obj, &mut opt, &b, &mut rng))
+    });
+    g.finish();
+}
+
+fn training(c: &mut Criterion) {
+    let dev = Cpu::default();
+    let w5 = eight_gaussians(10_000, 0).unwrap();
+    let mlp =
+        MlpEnergy::<f64, Cpu>::new(&dev, &[2, 128, 128, 1], Activation::Silu, &mut setup_rng(0)).unwrap();
+    bench(
+        c,
+        "w5_dsm",
+        mlp,
+        Dsm::new(0.3).unwrap(),
+        &w5,
+        512,
+        OptimizerConfig::adam(1e-3),
+    );
+
+    let digits = digits_binarized();
+    let rbm = TrainableRbm::<f64, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(0)).unwrap();
+    let pcd = MaxLikelihood::new(GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 }).unwrap());
+    bench(c, "w4_pcd", rbm, pcd, &digits, 10, OptimizerConfig::sgd(0.05));
+
+    let gauss_data = {
+        let mut x = eight_gaussians(5000, 1).unwrap().as_slice().to_vec();
+        x.truncate(3 * 3000);
+        Points::from_vec(x, 3).unwrap()
+    };
+    let mala = NegativeKernel::Mala(Mala::new(0.3).unwrap());
+    let cd = MaxLikelihood::new(ChainNegatives::new(mala, Negatives::Cd { steps: 5 }).unwrap());
+    bench(
+        c,
+        "gauss_cd",
+        GaussianEnergy::<f64, Cpu>::standard(&dev, 3),
+        cd,
+        &gauss_data,
+        256,
+        OptimizerConfig::adam(1e-2),
+    );
+    let nce = Nce::<f64, Cpu>::new(&dev, 4, None).unwrap();
+    bench(
+        c,
+        "gauss_nce",
+        GaussianEnergy::<f64, Cpu>::standard(&dev, 3),
+        nce,
+        &gauss_data,
+        256,
+        OptimizerConfig::adam(1e-2),
+    );
+}
+
+criterion_group!(benches, training);
+criterion_main!(benches);
