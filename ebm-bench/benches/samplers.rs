@@ -2,6 +2,7 @@
 //!
 //! * `w1_ula/step/10000`: one ULA step of 10,000 chains on the 8-Gaussian
 //!   ring (eps 0.01); throughput in chain-steps.
+//! * `w1_mala/step/10000`: one MALA step (eps 0.05) of the same chains.
 //! * `w2_hmc/iteration/64`: one HMC iteration (10 leapfrog steps of 0.1) of
 //!   64 chains on the 100-D AR(1) Gaussian; throughput in gradient
 //!   evaluations.
@@ -16,7 +17,7 @@ use ebm_core::energies::{Gaussian, Gmm, Rbm};
 use ebm_core::{chain_rngs, setup_rng, Points};
 use ebm_samplers::ais::{ais_rbm, RbmBase, Schedule};
 use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
-use ebm_samplers::{Chains, Hmc, Kernel, Ula};
+use ebm_samplers::{Chains, Hmc, Kernel, Mala, Ula};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -47,6 +48,15 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function(BenchmarkId::new("step", n), |b| {
         b.iter(|| ula.step(&gmm, &mut chains, &mut rngs))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("w1_mala");
+    let mut chains = Chains::new(&gmm, normal_points(n, 2, 4.0)).unwrap();
+    let mala = Mala::new(0.05).unwrap();
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(BenchmarkId::new("step", n), |b| {
+        b.iter(|| mala.step(&gmm, &mut chains, &mut rngs))
     });
     g.finish();
 

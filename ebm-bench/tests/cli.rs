@@ -714,12 +714,21 @@ fn suite_quick_writes_table_json_and_plots() {
     for f in [
         "results.md",
         "w1_ula_samples.svg",
+        "w1_ula_samples.png",
         "w3_ais_error.svg",
-        "w6_poe_vs_moe.svg",
+        "w3_ais_error.png",
         "w4_rbm_samples.svg",
+        "w4_rbm_samples.png",
         "w5_density.svg",
+        "w5_density.png",
+        "w6_poe_vs_moe.svg",
+        "w6_poe_vs_moe.png",
     ] {
         assert!(s.0.join("suite-out").join(f).exists(), "{f} missing");
+        if f.ends_with(".png") {
+            let bytes = std::fs::read(s.0.join("suite-out").join(f)).unwrap();
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{f} is not a PNG");
+        }
     }
     let (code, _, err) = ebm(&["suite", "--quick", "--only", "W9", "--out", &out]);
     assert_eq!(code, 2);

@@ -1,6 +1,6 @@
 //! `ebm suite`: the benchmark workloads of the project (DESIGN.md), each
 //! timed and paired with its quality figures, written as a markdown table,
-//! `results.json`, `results.md` and SVG plots.
+//! `results.json`, `results.md` and plots (plotters, PNG and SVG).
 //!
 //! W1 (ULA on the 8-Gaussian ring), W2 (HMC on the 100-D AR(1) Gaussian),
 //! W3 (AIS log Z of the 64x20 RBM against exact enumeration), W4 (PCD on
@@ -8,7 +8,7 @@
 //! of an MLP, held-out NLL) and W6 (product versus mixture of two soft
 //! constraints).
 
-mod svg;
+mod plot;
 mod w1;
 mod w2;
 mod w3;
@@ -83,11 +83,10 @@ pub struct SuiteCtx {
 }
 
 impl SuiteCtx {
-    /// Write a plot into the output folder; returns its file name.
-    pub fn write_plot(&self, name: &str, svg: &str) -> CliResult<String> {
-        let path = self.out.join(name);
-        write_atomically(&path.to_string_lossy(), svg.as_bytes())?;
-        Ok(name.to_string())
+    /// Write a figure into the output folder as `stem.svg` and
+    /// `stem.png`; returns the file names.
+    pub fn write_plot(&self, stem: &str, fig: &plot::Figure<'_>) -> CliResult<Vec<String>> {
+        plot::write_figure(&self.out, stem, fig)
     }
 }
 
@@ -171,7 +170,11 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<super::cmd::Report> {
         git_revision(),
         if a.quick { "quick" } else { "full" },
         a.seed,
-        plots.iter().map(|p| format!("![{p}]({p})\n")).collect::<String>()
+        plots
+            .iter()
+            .filter(|p| p.ends_with(".png"))
+            .map(|p| format!("![{p}]({p})\n"))
+            .collect::<String>()
     );
     let dir = std::path::Path::new(&a.out);
     write_atomically(

@@ -2,13 +2,13 @@
 //! steps of 0.01 (quick: 2,000 chains). Chain-steps per second; share of
 //! final samples within 1.5 of a mode; occupancy of each mode.
 
-use super::svg::{scatter_panels, Scatter};
+use super::plot::{Figure, Scatter};
 use super::{Record, SuiteCtx, Throughput};
 use crate::cmd::sample::sampler_err;
 use crate::error::CliResult;
 use crate::progress::Progress;
 use ebm_core::energies::Gmm;
-use ebm_core::{setup_rng, Points};
+use ebm_core::{setup_rng, Energy, Points};
 use ebm_samplers::driver::{run, RunConfig};
 use ebm_samplers::Ula;
 use rand_distr::{Distribution, StandardNormal};
@@ -63,22 +63,32 @@ pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let circles = (0..8)
         .flat_map(|k| {
             let m = gmm.component_mean(k);
-            [(m[0], m[1], 0.5), (m[0], m[1], 1.0)]
+            [(m[0], m[1], 1.5)]
         })
         .collect();
-    let plot = ctx.write_plot(
-        "w1_ula_samples.svg",
-        &scatter_panels(
-            &[Scatter {
+    // the target density exp(-E) on an 80 x 80 grid behind the samples
+    let (n, lo, hi) = (80usize, -7.0, 7.0);
+    let h = (hi - lo) / n as f64;
+    let grid: Vec<f64> = (0..n * n)
+        .flat_map(|k| [lo + ((k % n) as f64 + 0.5) * h, lo + ((k / n) as f64 + 0.5) * h])
+        .collect();
+    let mut energies = vec![0.0; n * n];
+    gmm.energy_batch(&grid, &mut energies);
+    let density: Vec<f64> = energies.iter().map(|e| (-e).exp()).collect();
+    let plots = ctx.write_plot(
+        "w1_ula_samples",
+        &Figure::Scatter {
+            panels: vec![Scatter {
                 points: x,
-                lo: -7.0,
-                hi: 7.0,
-                title: format!("W1: ULA final states ({chains} chains); circles: 1 and 2 sd"),
+                lo,
+                hi,
+                title: format!("W1: ULA final states ({chains} chains) over the target density"),
                 circles,
                 vlines: vec![],
+                background: Some((n, density)),
             }],
-            420.0,
-        ),
+            size: 460,
+        },
     )?;
     let rec = Record {
         workload: "W1".into(),
@@ -92,5 +102,5 @@ pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         config: json!({"chains": chains, "steps": steps, "step_size": eps, "init": "N(0, 16 I)"}),
         summary: format!("{:.4} within 1.5 of a mode; occupancy {:?}", frac, occupancy),
     };
-    Ok((vec![rec], vec![plot]))
+    Ok((vec![rec], plots))
 }

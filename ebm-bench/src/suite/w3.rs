@@ -5,7 +5,7 @@
 //! temperatures, 100 chains). Error against exact log Z from enumerating
 //! the 2^20 hidden states; standard error; sweeps per second.
 
-use super::svg::{log_x_chart, Series};
+use super::plot::{Figure, Series};
 use super::{Record, SuiteCtx, Throughput};
 use crate::cmd::sample::sampler_err;
 use crate::error::CliResult;
@@ -86,14 +86,14 @@ pub fn run_w3(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             ),
         });
     }
-    let plot = ctx.write_plot(
-        "w3_ais_error.svg",
-        &log_x_chart(
-            "W3: AIS log Z error against exact (bars: +-1 SE)",
-            "temperatures",
-            "log Z error (nats)",
-            &series,
-        ),
+    let plots = ctx.write_plot(
+        "w3_ais_error",
+        &Figure::LogX {
+            title: "W3: AIS log Z error against exact (bars: +-1 SE)".into(),
+            x_label: "temperatures".into(),
+            y_label: "log Z error (nats)".into(),
+            series,
+        },
     )?;
-    Ok((records, vec![plot]))
+    Ok((records, plots))
 }

@@ -6,7 +6,7 @@
 //! 1,000 chains; quick: 1,000 x 100), before and after training. Timed:
 //! the training loop (seconds per epoch).
 
-use super::svg::image_grid;
+use super::plot::Figure;
 use super::{Record, SuiteCtx, Throughput};
 use crate::cmd::sample::sampler_err;
 use crate::error::{CliError, CliResult};
@@ -91,9 +91,14 @@ pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         gibbs.sweep(&mut x, &mut rngs);
     }
     let images: Vec<Vec<f64>> = x.rows().map(<[f64]>::to_vec).collect();
-    let plot = ctx.write_plot(
-        "w4_rbm_samples.svg",
-        &image_grid("W4: RBM samples after PCD (1,000 Gibbs sweeps)", &images, 8, 9),
+    let plots = ctx.write_plot(
+        "w4_rbm_samples",
+        &Figure::Images {
+            title: "W4: RBM samples after PCD (1,000 Gibbs sweeps)".into(),
+            images,
+            side: 8,
+            cols: 9,
+        },
     )?;
     let record = Record {
         workload: "W4".into(),
@@ -115,5 +120,5 @@ pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             seconds / epochs as f64
         ),
     };
-    Ok((vec![record], vec![plot]))
+    Ok((vec![record], plots))
 }

@@ -5,7 +5,7 @@
 //! midpoint rule on 400 x 400 cells over [-8, 8]^2, beside the true
 //! mixture's NLL. Timed: the training loop (steps per second).
 
-use super::svg::heatmap_panels;
+use super::plot::Figure;
 use super::{Record, SuiteCtx, Throughput};
 use crate::error::{CliError, CliResult};
 use crate::progress::Progress;
@@ -80,10 +80,10 @@ pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let (nll_smoothed, _) = nll(&smoothed, &test)?;
     // 64 x 64 cells keep the SVG near 250 kB
     let n = 64;
-    let plot = ctx.write_plot(
-        "w5_density.svg",
-        &heatmap_panels(
-            &[
+    let plots = ctx.write_plot(
+        "w5_density",
+        &Figure::Heatmaps {
+            panels: vec![
                 (
                     format!("W5: learned (DSM, {steps} steps)"),
                     density(&learned, log_z, n, 6.0),
@@ -91,8 +91,9 @@ pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
                 ("true mixture".into(), density(&truth, 0.0, n, 6.0)),
             ],
             n,
-            320.0,
-        ),
+            lo: -6.0,
+            hi: 6.0,
+        },
     )?;
     let record = Record {
         workload: "W5".into(),
@@ -112,5 +113,5 @@ pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             "held-out NLL {nll_learned:.4} (true mixture {nll_true:.4}, sigma-smoothed {nll_smoothed:.4})"
         ),
     };
-    Ok((vec![record], vec![plot]))
+    Ok((vec![record], plots))
 }

@@ -7,7 +7,7 @@
 //! step); reported: the share of samples within 0.5 of the ring *and* in
 //! the half-plane, for each; plotted side by side.
 
-use super::svg::{scatter_panels, Scatter};
+use super::plot::{Figure, Scatter};
 use super::{Record, SuiteCtx, Throughput};
 use crate::cmd::sample::sampler_err;
 use crate::error::CliResult;
@@ -111,8 +111,15 @@ pub fn run_w6(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             title: format!("{name} of experts: {:.0}% satisfy both", 100.0 * share),
             circles: vec![(0.0, 0.0, 2.0)],
             vlines: vec![0.0],
+            background: None,
         })
         .collect();
-    let plot = ctx.write_plot("w6_poe_vs_moe.svg", &scatter_panels(&scatters, 400.0))?;
-    Ok((records, vec![plot]))
+    let plots = ctx.write_plot(
+        "w6_poe_vs_moe",
+        &Figure::Scatter {
+            panels: scatters,
+            size: 420,
+        },
+    )?;
+    Ok((records, plots))
 }

@@ -1,0 +1,312 @@
+//! The suite's figures, drawn with plotters and written twice: SVG (for
+//! the README and browsers) and PNG. Text in the PNG files uses DejaVu Sans,
+//! embedded in the binary (`assets/`), so no system font is needed.
+
+use crate::draws_file::write_atomically;
+use crate::error::{CliError, CliResult};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::path::Path;
+use std::sync::Once;
+
+const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+const BLUE_C: RGBColor = RGBColor(31, 119, 180);
+const RED_C: RGBColor = RGBColor(214, 39, 40);
+const PALETTE: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+];
+
+/// A square scatter panel of `points` (interleaved x, y) over `[lo, hi]^2`
+/// with a title, dashed circles (cx, cy, r) and vertical lines (x).
+pub struct Scatter<'a> {
+    /// Interleaved x, y coordinates.
+    pub points: &'a [f64],
+    /// Lower end of the range shown on both axes.
+    pub lo: f64,
+    /// Upper end of the range.
+    pub hi: f64,
+    /// Title above the panel.
+    pub title: String,
+    /// Circles to outline, (cx, cy, r).
+    pub circles: Vec<(f64, f64, f64)>,
+    /// Vertical lines to draw, at these x.
+    pub vlines: Vec<f64>,
+    /// A density to shade behind the points: `n` x `n` values over the
+    /// panel's square (row i at y = lo + (i + 1/2) h), if any.
+    pub background: Option<(usize, Vec<f64>)>,
+}
+
+/// A named series of (x, y, error bar half-width) points.
+pub type Series = (String, Vec<(f64, f64, f64)>);
+
+/// One figure of the suite.
+pub enum Figure<'a> {
+    /// Scatter panels side by side, each `size` pixels square.
+    Scatter {
+        /// The panels.
+        panels: Vec<Scatter<'a>>,
+        /// Panel size in pixels.
+        size: u32,
+    },
+    /// Lines with error bars against a log10 x axis, and a y = 0 reference.
+    LogX {
+        /// Title.
+        title: String,
+        /// x axis label.
+        x_label: String,
+        /// y axis label.
+        y_label: String,
+        /// The series.
+        series: Vec<Series>,
+    },
+    /// Grayscale images in a grid (values in [0, 1], 1 black).
+    Images {
+        /// Title.
+        title: String,
+        /// The images, `side` x `side` row-major.
+        images: Vec<Vec<f64>>,
+        /// Pixels per image side.
+        side: usize,
+        /// Images per row.
+        cols: usize,
+    },
+    /// Heat maps side by side over `[lo, hi]^2`: `n` x `n` values each, row
+    /// i at y = lo + (i + 1/2) h.
+    Heatmaps {
+        /// (title, values) per panel.
+        panels: Vec<(String, Vec<f64>)>,
+        /// Cells per axis.
+        n: usize,
+        /// Lower end of both axes.
+        lo: f64,
+        /// Upper end of both axes.
+        hi: f64,
+    },
+}
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+fn circle_path(cx: f64, cy: f64, r: f64) -> Vec<(f64, f64)> {
+    (0..=96)
+        .map(|k| {
+            let t = k as f64 / 96.0 * std::f64::consts::TAU;
+            (cx + r * t.cos(), cy + r * t.sin())
+        })
+        .collect()
+}
+
+/// Cells of an `n` x `n` grid of `vals` over `[lo, hi]^2`, shaded from
+/// white to dark blue by value over the maximum (times `strength`); cells
+/// under 1% of the maximum are left out.
+fn shade(vals: &[f64], n: usize, lo: f64, hi: f64, strength: f64) -> Vec<Rectangle<(f64, f64)>> {
+    let h = (hi - lo) / n as f64;
+    let max = vals.iter().copied().fold(0.0f64, f64::max).max(1e-300);
+    vals.iter()
+        .enumerate()
+        .filter(|(_, v)| **v / max >= 0.01)
+        .map(|(k, v)| {
+            let t = strength * (v / max).clamp(0.0, 1.0);
+            let c = RGBColor(
+                (255.0 * (1.0 - 0.88 * t)) as u8,
+                (255.0 * (1.0 - 0.7 * t)) as u8,
+                (255.0 * (1.0 - 0.3 * t)) as u8,
+            );
+            let (i, j) = ((k / n) as f64, (k % n) as f64);
+            Rectangle::new(
+                [(lo + j * h, lo + i * h), (lo + (j + 1.0) * h, lo + (i + 1.0) * h)],
+                c.filled(),
+            )
+        })
+        .collect()
+}
+
+impl Figure<'_> {
+    /// Size in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            Figure::Scatter { panels, size } => (panels.len() as u32 * size, size + 30),
+            Figure::LogX { .. } => (700, 440),
+            Figure::Images {
+                images, side, cols, ..
+            } => {
+                let tile = (*side as u32) * 6 + 6;
+                let rows = images.len().div_ceil((*cols).max(1)) as u32;
+                (*cols as u32 * tile + 12, rows * tile + 50)
+            }
+            Figure::Heatmaps { panels, .. } => (panels.len() as u32 * 360, 390),
+        }
+    }
+
+    /// Draw onto `root`.
+    pub fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(err)?;
+        match self {
+            Figure::Scatter { panels, .. } => {
+                for (area, p) in root.split_evenly((1, panels.len())).iter().zip(panels) {
+                    let mut chart = ChartBuilder::on(area)
+                        .caption(&p.title, ("sans-serif", 16))
+                        .margin(8)
+                        .x_label_area_size(24)
+                        .y_label_area_size(30)
+                        .build_cartesian_2d(p.lo..p.hi, p.lo..p.hi)
+                        .map_err(err)?;
+                    chart.configure_mesh().disable_mesh().draw().map_err(err)?;
+                    if let Some((n, vals)) = &p.background {
+                        chart
+                            .draw_series(shade(vals, *n, p.lo, p.hi, 0.45))
+                            .map_err(err)?;
+                    }
+                    let stride = (p.points.len() / 2).div_ceil(5000).max(1);
+                    let inside = |q: &&[f64]| q[0] >= p.lo && q[0] <= p.hi && q[1] >= p.lo && q[1] <= p.hi;
+                    chart
+                        .draw_series(
+                            p.points
+                                .chunks_exact(2)
+                                .step_by(stride)
+                                .filter(inside)
+                                .map(|q| Circle::new((q[0], q[1]), 1, BLUE_C.mix(0.45).filled())),
+                        )
+                        .map_err(err)?;
+                    for &(cx, cy, r) in &p.circles {
+                        chart
+                            .draw_series(LineSeries::new(circle_path(cx, cy, r), RED_C.stroke_width(1)))
+                            .map_err(err)?;
+                    }
+                    for &x in &p.vlines {
+                        chart
+                            .draw_series(LineSeries::new([(x, p.lo), (x, p.hi)], RED_C.stroke_width(1)))
+                            .map_err(err)?;
+                    }
+                }
+            }
+            Figure::LogX {
+                title,
+                x_label,
+                y_label,
+                series,
+            } => {
+                let all: Vec<(f64, f64, f64)> = series.iter().flat_map(|s| s.1.iter().copied()).collect();
+                let xmin = all.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+                let xmax = all.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+                let (xmin, xmax) = if xmin.is_finite() && xmax > xmin {
+                    (xmin / 1.5, xmax * 1.5)
+                } else {
+                    (1.0, 10.0)
+                };
+                let ymin = all.iter().map(|p| p.1 - p.2).fold(0.0f64, f64::min);
+                let ymax = all.iter().map(|p| p.1 + p.2).fold(0.0f64, f64::max);
+                let pad = 0.1 * (ymax - ymin).max(1e-6);
+                let mut chart = ChartBuilder::on(root)
+                    .caption(title, ("sans-serif", 18))
+                    .margin(12)
+                    .x_label_area_size(40)
+                    .y_label_area_size(70)
+                    .build_cartesian_2d((xmin..xmax).log_scale(), (ymin - pad)..(ymax + pad))
+                    .map_err(err)?;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_label.as_str())
+                    .y_desc(y_label.as_str())
+                    .y_label_formatter(&|y| format!("{y:.3}"))
+                    .x_label_formatter(&|x| format!("{x:.0}"))
+                    .x_labels(5)
+                    .light_line_style(WHITE)
+                    .draw()
+                    .map_err(err)?;
+                chart
+                    .draw_series(LineSeries::new([(xmin, 0.0), (xmax, 0.0)], BLACK.mix(0.4)))
+                    .map_err(err)?;
+                for (i, (name, pts)) in series.iter().enumerate() {
+                    let c = PALETTE[i % PALETTE.len()];
+                    chart
+                        .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), c.stroke_width(2)))
+                        .map_err(err)?
+                        .label(name.as_str())
+                        .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2)));
+                    chart
+                        .draw_series(
+                            pts.iter()
+                                .map(|&(x, y, e)| ErrorBar::new_vertical(x, y - e, y, y + e, c.filled(), 8)),
+                        )
+                        .map_err(err)?;
+                }
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK.mix(0.3))
+                    .draw()
+                    .map_err(err)?;
+            }
+            Figure::Images {
+                title,
+                images,
+                side,
+                cols,
+            } => {
+                let body = root.titled(title, ("sans-serif", 16)).map_err(err)?;
+                let tile = (*side as i32) * 6 + 6;
+                for (k, img) in images.iter().enumerate() {
+                    let (x0, y0) = (6 + (k % cols) as i32 * tile, 6 + (k / cols) as i32 * tile);
+                    for (i, v) in img.iter().enumerate() {
+                        let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
+                        let (x, y) = (x0 + (i % side) as i32 * 6, y0 + (i / side) as i32 * 6);
+                        body.draw(&Rectangle::new(
+                            [(x, y), (x + 6, y + 6)],
+                            RGBColor(g, g, g).filled(),
+                        ))
+                        .map_err(err)?;
+                    }
+                }
+            }
+            Figure::Heatmaps { panels, n, lo, hi } => {
+                for (area, (title, vals)) in root.split_evenly((1, panels.len())).iter().zip(panels) {
+                    let mut chart = ChartBuilder::on(area)
+                        .caption(title, ("sans-serif", 16))
+                        .margin(8)
+                        .x_label_area_size(24)
+                        .y_label_area_size(30)
+                        .build_cartesian_2d(*lo..*hi, *lo..*hi)
+                        .map_err(err)?;
+                    chart.configure_mesh().disable_mesh().draw().map_err(err)?;
+                    chart.draw_series(shade(vals, *n, *lo, *hi, 1.0)).map_err(err)?;
+                }
+            }
+        }
+        root.present().map_err(err)
+    }
+}
+
+/// Write `fig` as `dir/stem.svg` and `dir/stem.png` (each atomically);
+/// returns the two file names.
+pub fn write_figure(dir: &Path, stem: &str, fig: &Figure<'_>) -> CliResult<Vec<String>> {
+    static FONT_ONCE: Once = Once::new();
+    FONT_ONCE.call_once(|| {
+        // the embedded font is valid; a failure would only lose PNG text
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+    let plot_err = |name: &str, e: String| CliError::Unsupported(format!("plot {name}: {e}"));
+    let size = fig.size();
+    let svg_name = format!("{stem}.svg");
+    let mut svg = String::new();
+    fig.draw(&SVGBackend::with_string(&mut svg, size).into_drawing_area())
+        .map_err(|e| plot_err(&svg_name, e))?;
+    write_atomically(&dir.join(&svg_name).to_string_lossy(), svg.as_bytes())?;
+    let png_name = format!("{stem}.png");
+    let tmp = dir.join(format!(".{stem}.tmp{}.png", std::process::id()));
+    let drawn = fig.draw(&BitMapBackend::new(&tmp, size).into_drawing_area());
+    if let Err(e) = drawn {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(plot_err(&png_name, e));
+    }
+    std::fs::rename(&tmp, dir.join(&png_name)).map_err(|source| CliError::Io {
+        path: dir.join(&png_name).to_string_lossy().into_owned(),
+        source,
+    })?;
+    Ok(vec![svg_name, png_name])
+}
