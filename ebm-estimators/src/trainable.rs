@@ -149,6 +149,33 @@ pub trait TrainableScore<F: Real, D: Backend<F>>: TrainableEnergy<F, D> {
     fn score_t<T: Tape<F, D>>(&self, x: Mat<F, D, T>) -> Mat<F, D, T>;
 }
 
+/// The `ebm_core::Energy` methods of a [`TrainableScore`] model, through
+/// [`host_energy_grad`]: use inside `impl Energy for Model { .. }`.
+#[macro_export]
+macro_rules! energy_through_ops {
+    () => {
+        fn dim(&self) -> usize {
+            $crate::TrainableEnergy::dim(self)
+        }
+        fn energy(&self, x: &[f64]) -> f64 {
+            let mut e = [0.0];
+            $crate::trainable::host_energy_grad(self, x, None, &mut e);
+            e[0]
+        }
+        fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+            let mut e = [0.0];
+            $crate::trainable::host_energy_grad(self, x, Some(grad), &mut e);
+            e[0]
+        }
+        fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) {
+            $crate::trainable::host_energy_grad(self, xs, None, energies);
+        }
+        fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+            $crate::trainable::host_energy_grad(self, xs, Some(grads), energies);
+        }
+    };
+}
+
 /// E and grad E on a host batch through the model's ops (no tape): the
 /// body of the models' `ebm_core::Energy` implementations.
 pub fn host_energy_grad<F: Real, D: Backend<F>, M: TrainableScore<F, D>>(

@@ -241,7 +241,8 @@ where
     })
 }
 
-/// Train an RBM (maximum likelihood with Gibbs negatives, or NCE).
+/// Train an RBM: maximum likelihood with Gibbs negatives (cd, pcd or
+/// replay); DSM and NCE need a continuous model.
 fn rbm(
     mut model: TrainableRbm<f64, Cpu>,
     a: &TrainArgs,
@@ -254,29 +255,19 @@ fn rbm(
             message: format!("an RBM needs binary data (0 or 1), found {v}"),
         });
     }
-    let (summary, log_normaliser) = match a.estimator {
-        EstimatorArg::Dsm => {
-            return Err(CliError::Unsupported(
-                "--estimator dsm needs a continuous model (gaussian, mlp); an RBM trains with cd, pcd or replay".into(),
-            ))
-        }
-        EstimatorArg::Nce => {
-            return Err(CliError::Unsupported(
-                "--estimator nce needs a continuous model (its noise is a Gaussian); an RBM trains with cd, pcd or replay"
-                    .into(),
-            ))
-        }
-        _ => {
-            let mut o = MaxLikelihood::new(GibbsNegatives::new(negatives(a)).map_err(train_err)?)
-                .with_regulariser(a.alpha)
-                .map_err(train_err)?;
-            (run_loop(&mut model, &mut o, data, cfg, &a.out)?, None)
-        }
-    };
+    if matches!(a.estimator, EstimatorArg::Dsm | EstimatorArg::Nce) {
+        return Err(CliError::Unsupported(format!(
+            "--estimator {} needs a continuous model (gaussian, mlp); an RBM trains with cd, pcd or replay",
+            format!("{:?}", a.estimator).to_lowercase()
+        )));
+    }
+    let mut o = MaxLikelihood::new(GibbsNegatives::new(negatives(a)).map_err(train_err)?)
+        .with_regulariser(a.alpha)
+        .map_err(train_err)?;
     Ok(Outcome {
-        summary,
+        summary: run_loop(&mut model, &mut o, data, cfg, &a.out)?,
         spec: model.to_spec(),
-        log_normaliser,
+        log_normaliser: None,
     })
 }
 

@@ -2,9 +2,7 @@
 //! definite through a Cholesky-type factor.
 
 use crate::error::{EstimatorError, Result};
-use crate::trainable::{
-    host_energy_grad, vector, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector,
-};
+use crate::trainable::{vector, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector};
 use dfdx::prelude::*;
 use ebm_core::energies::Gaussian;
 use ebm_core::{Energy, EnergySpec};
@@ -215,29 +213,7 @@ impl<F: Real, D: Backend<F>> TrainableScore<F, D> for GaussianEnergy<F, D> {
 }
 
 impl<F: Real, D: Backend<F>> Energy for GaussianEnergy<F, D> {
-    fn dim(&self) -> usize {
-        TrainableEnergy::dim(self)
-    }
-
-    fn energy(&self, x: &[f64]) -> f64 {
-        let mut e = [0.0];
-        host_energy_grad(self, x, None, &mut e);
-        e[0]
-    }
-
-    fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
-        let mut e = [0.0];
-        host_energy_grad(self, x, Some(grad), &mut e);
-        e[0]
-    }
-
-    fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) {
-        host_energy_grad(self, xs, None, energies);
-    }
-
-    fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
-        host_energy_grad(self, xs, Some(grads), energies);
-    }
+    crate::energy_through_ops!();
 
     fn log_partition(&self) -> Option<f64> {
         let d = TrainableEnergy::dim(self) as f64;

@@ -3,7 +3,7 @@
 
 use crate::error::{EstimatorError, Result};
 use crate::trainable::{
-    check_param_len, host_energy_grad, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector,
+    check_param_len, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector,
 };
 use dfdx::prelude::*;
 use ebm_core::energies::{Activation, Layer, Mlp};
@@ -259,27 +259,5 @@ impl<F: Real, D: Backend<F>> TrainableScore<F, D> for MlpEnergy<F, D> {
 }
 
 impl<F: Real, D: Backend<F>> Energy for MlpEnergy<F, D> {
-    fn dim(&self) -> usize {
-        TrainableEnergy::dim(self)
-    }
-
-    fn energy(&self, x: &[f64]) -> f64 {
-        let mut e = [0.0];
-        host_energy_grad(self, x, None, &mut e);
-        e[0]
-    }
-
-    fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
-        let mut e = [0.0];
-        host_energy_grad(self, x, Some(grad), &mut e);
-        e[0]
-    }
-
-    fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) {
-        host_energy_grad(self, xs, None, energies);
-    }
-
-    fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
-        host_energy_grad(self, xs, Some(grads), energies);
-    }
+    crate::energy_through_ops!();
 }
