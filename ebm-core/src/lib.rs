@@ -53,5 +53,5 @@ pub use binary::BinaryEnergy;
 pub use energy::{Energy, ExactSample, Quadratic};
 pub use error::{CoreError, Result};
 pub use points::Points;
-pub use rng::{chain_rng, chain_rngs, setup_rng, ChainRng};
+pub use rng::{chain_rng, chain_rngs, setup_rng, ChainRng, RngPosition};
 pub use spec::{EnergySpec, Model};

@@ -34,6 +34,20 @@ pub enum EstimatorError {
     /// The model type cannot be trained with this objective.
     #[error("{0}")]
     Unsupported(String),
+    /// A checkpoint cannot be read, or belongs to a different run (another
+    /// model shape, objective, data set or setting); the message names
+    /// what differs.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// Training was interrupted (a stop request such as Ctrl-C) after
+    /// `step` steps; the checkpoint, if one is configured, was written.
+    #[error("interrupted after {step} of {total} steps")]
+    Interrupted {
+        /// Steps completed.
+        step: usize,
+        /// Steps the run was to take.
+        total: usize,
+    },
     /// Writing a checkpoint or model file failed.
     #[error("{path}: {message}")]
     Io {

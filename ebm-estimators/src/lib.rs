@@ -39,6 +39,7 @@
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+pub mod checkpoint;
 pub mod datasets;
 pub mod error;
 pub mod models;

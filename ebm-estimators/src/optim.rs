@@ -6,9 +6,24 @@
 //! over [`TrainableEnergy::params_mut`] itself, keeping the moment buffers
 //! by parameter id.
 
-use crate::error::{config, Result};
+use crate::error::{config, EstimatorError, Result};
 use crate::trainable::{Backend, ParamMut, Real};
 use dfdx::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// An optimizer's state, for checkpoints: the step count and, per
+/// parameter (in `params_mut` order), its moment buffers as f64 (an
+/// empty buffer where the optimizer keeps none: SGD has no second
+/// moment).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerState {
+    /// Updates taken.
+    pub steps: usize,
+    /// Adam's m, or SGD's momentum buffer.
+    pub first: Vec<Vec<f64>>,
+    /// Adam's v.
+    pub second: Vec<Vec<f64>>,
+}
 
 /// Which optimizer, with its settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,6 +125,45 @@ impl<F: Real, D: Backend<F>> Optimizer<F, D> {
         self.t as usize
     }
 
+    /// The state to checkpoint, read for `params` (the same list, in the
+    /// same order, that [`Optimizer::update`] receives).
+    pub fn state(&mut self, params: &mut [ParamMut<'_, F, D>]) -> Result<OptimizerState> {
+        let adam = matches!(self.cfg, OptimizerConfig::Adam { .. });
+        let mut first = Vec::with_capacity(params.len());
+        let mut second = Vec::with_capacity(params.len());
+        for p in params.iter() {
+            first.push(read_buffer(&mut self.first, p)?);
+            second.push(if adam {
+                read_buffer(&mut self.second, p)?
+            } else {
+                Vec::new()
+            });
+        }
+        Ok(OptimizerState {
+            steps: self.t as usize,
+            first,
+            second,
+        })
+    }
+
+    /// Continue from a checkpointed `state`: the moments are attached to
+    /// `params` (which may be new tensors holding the checkpointed values).
+    pub fn restore(&mut self, params: &mut [ParamMut<'_, F, D>], state: &OptimizerState) -> Result<()> {
+        let n = params.len();
+        if state.first.len() != n || state.second.len() != n {
+            return Err(EstimatorError::Checkpoint(format!(
+                "the optimizer state covers {} parameters, the model and objective have {n}",
+                state.first.len()
+            )));
+        }
+        self.t = i32::try_from(state.steps).map_err(|_| {
+            EstimatorError::Checkpoint(format!("optimizer step count {} is too large", state.steps))
+        })?;
+        self.first = holding(params, &state.first)?;
+        self.second = holding(params, &state.second)?;
+        Ok(())
+    }
+
     /// The Euclidean norm of the gradient over `params`.
     pub fn grad_norm(params: &mut [ParamMut<'_, F, D>], grads: &mut Gradients<F, D>) -> f64 {
         let mut sq = 0.0;
@@ -177,4 +231,63 @@ impl<F: Real, D: Backend<F>> Optimizer<F, D> {
             }
         }
     }
+}
+
+/// One moment buffer of `p` as f64 (zeros if the optimizer has not
+/// touched `p` yet).
+fn read_buffer<F: Real, D: Backend<F>>(
+    store: &mut Gradients<F, D>,
+    p: &ParamMut<'_, F, D>,
+) -> Result<Vec<f64>> {
+    let alloc = |e: D::Err| config("optimizer", format!("{e:?}"));
+    let values = match p {
+        ParamMut::Vector(t) => {
+            store.get_or_alloc_mut(&**t).map_err(alloc)?;
+            store.get(&**t).as_vec()
+        }
+        ParamMut::Matrix(t) => {
+            store.get_or_alloc_mut(&**t).map_err(alloc)?;
+            store.get(&**t).as_vec()
+        }
+    };
+    Ok(values.into_iter().map(Real::f64).collect())
+}
+
+/// A moment store whose buffer for each of `params` holds `values`.
+///
+/// dfdx offers no way to write a device buffer inside `Gradients`
+/// directly, so this lets autodiff do it: the gradient of
+/// `sum(p * c)` with respect to `p` is `c`, exactly (each entry is
+/// 0 + 1 * c). The store also keeps buffers for the temporaries `p * c`
+/// and the sums; they are never looked up. Empty `values` entries are
+/// skipped.
+fn holding<F: Real, D: Backend<F>>(
+    params: &mut [ParamMut<'_, F, D>],
+    values: &[Vec<f64>],
+) -> Result<Gradients<F, D>> {
+    let mut grads = Gradients::leaky();
+    for (p, v) in params.iter().zip(values) {
+        if v.is_empty() {
+            continue;
+        }
+        if v.len() != p.len() {
+            return Err(EstimatorError::Checkpoint(format!(
+                "an optimizer buffer has {} values for a parameter of shape {:?}",
+                v.len(),
+                p.shape()
+            )));
+        }
+        let host: Vec<F> = v.iter().map(|&x| F::of(x)).collect();
+        grads = match p {
+            ParamMut::Vector(t) => {
+                let c = t.device().tensor_from_vec(host, *t.shape());
+                (t.trace(grads) * c).sum::<(), _>().backward()
+            }
+            ParamMut::Matrix(t) => {
+                let c = t.device().tensor_from_vec(host, *t.shape());
+                (t.trace(grads) * c).sum::<(), _>().backward()
+            }
+        };
+    }
+    Ok(grads)
 }

@@ -89,6 +89,33 @@ impl<F: Real, D: Backend<F>> ParamMut<'_, F, D> {
             ParamMut::Matrix(t) => t.as_vec().into_iter().map(Real::f64).collect(),
         }
     }
+
+    /// The shape: `[n]` for a vector, `[rows, cols]` for a matrix.
+    pub fn shape(&self) -> Vec<usize> {
+        match self {
+            ParamMut::Vector(t) => vec![t.shape().0],
+            ParamMut::Matrix(t) => vec![t.shape().0, t.shape().1],
+        }
+    }
+
+    /// Overwrite the values (row-major) in place, keeping the tensor's id
+    /// (so optimizer state keyed by it still applies). Fails when the
+    /// length differs from [`ParamMut::len`].
+    pub fn set_values(&mut self, values: &[f64]) -> crate::Result<()> {
+        if values.len() != self.len() {
+            return Err(crate::EstimatorError::Checkpoint(format!(
+                "a parameter of shape {:?} cannot take {} values",
+                self.shape(),
+                values.len()
+            )));
+        }
+        let host: Vec<F> = values.iter().map(|&v| F::of(v)).collect();
+        match self {
+            ParamMut::Vector(t) => t.copy_from(&host),
+            ParamMut::Matrix(t) => t.copy_from(&host),
+        }
+        Ok(())
+    }
 }
 
 /// A batch of rows (row-major, `n x d`) as a device matrix.

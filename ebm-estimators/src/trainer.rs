@@ -1,15 +1,18 @@
-//! The training loop: batches, optimizer steps, observers, checkpoints and
-//! the NaN guard.
+//! The training loop: batches, optimizer steps, observers, checkpoints,
+//! stop requests, resuming, and the NaN guard.
 
+use crate::checkpoint::{data_digest, RunFingerprint, TrainCheckpoint};
 use crate::error::{config, EstimatorError, Result};
 use crate::objectives::Objective;
 use crate::optim::{Optimizer, OptimizerConfig};
-use crate::trainable::{Backend, Real, TrainableEnergy};
+use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
 use dfdx::prelude::*;
-use ebm_core::{setup_rng, ChainRng, Points};
+use ebm_core::{setup_rng, ChainRng, Points, RngPosition};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How long to train and how batches are drawn.
@@ -23,13 +26,45 @@ pub enum Schedule {
     Epochs(usize),
 }
 
-/// Where and how often to write checkpoints.
+/// Where and how often to write checkpoints (see [`crate::checkpoint`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoints {
-    /// The model file to (over)write, atomically.
+    /// The checkpoint file to (over)write, atomically.
     pub path: PathBuf,
-    /// Write after every `every` steps (and at the end).
+    /// Write after every `every` steps, at the end, and when stopped.
     pub every: usize,
+    /// Also write the model file here at each checkpoint, and the last
+    /// good model when the loss turns non-finite.
+    pub model: Option<PathBuf>,
+}
+
+/// A request to stop training, shared with whoever raises it (a Ctrl-C
+/// handler, another thread): the trainer finishes the current step,
+/// writes its checkpoint and returns [`EstimatorError::Interrupted`].
+#[derive(Clone, Debug, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    /// A flag not yet raised.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Ask the run to stop.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl PartialEq for StopFlag {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// Training settings.
@@ -45,6 +80,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Periodic checkpoints, if any.
     pub checkpoints: Option<Checkpoints>,
+    /// Checked after every step; when raised, the run stops.
+    pub stop: Option<StopFlag>,
 }
 
 impl TrainConfig {
@@ -56,6 +93,7 @@ impl TrainConfig {
             optimizer: OptimizerConfig::adam(lr),
             seed: 0,
             checkpoints: None,
+            stop: None,
         }
     }
 
@@ -171,7 +209,10 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
 /// infinite, or an update that leaves an invalid model (a parameter or
 /// a derived quantity such as a precision not finite), stops the run
 /// with [`EstimatorError::NonFiniteLoss`]; the model is left at its last
-/// good parameters and, when checkpoints are on, they are written first.
+/// good parameters and written to [`Checkpoints::model`] if set (the
+/// last periodic checkpoint stays as it was, consistent). A raised
+/// [`StopFlag`] ends the run after the current step with
+/// [`EstimatorError::Interrupted`], once the checkpoint is written.
 ///
 /// The same seed gives bit-identical parameters (every draw comes from
 /// ChaCha streams of `cfg.seed`).
@@ -181,6 +222,63 @@ pub fn train<F, D, M, O>(
     data: &Points,
     cfg: &TrainConfig,
     observer: &mut dyn TrainObserver,
+) -> Result<TrainSummary>
+where
+    F: Real,
+    D: Backend<F>,
+    M: TrainableEnergy<F, D> + Clone,
+    O: Objective<F, D, M>,
+{
+    run(model, objective, data, cfg, observer, None)
+}
+
+/// Continue the run saved in `from` (see [`crate::checkpoint`]): the
+/// model's and objective's parameters, the optimizer, the random streams,
+/// the epoch position and the objective's chains are restored, and
+/// training goes on from step `from.step` to the end of `cfg`'s schedule.
+/// The result is bit-identical to a run that was never interrupted.
+///
+/// `model` and `objective` must be built as for the original run (same
+/// shapes, same objective; their values are overwritten), and `data` and
+/// `cfg` must match it except for the length of the schedule; anything
+/// else is an [`EstimatorError::Checkpoint`] naming the difference.
+pub fn resume<F, D, M, O>(
+    model: &mut M,
+    objective: &mut O,
+    data: &Points,
+    cfg: &TrainConfig,
+    observer: &mut dyn TrainObserver,
+    from: &TrainCheckpoint,
+) -> Result<TrainSummary>
+where
+    F: Real,
+    D: Backend<F>,
+    M: TrainableEnergy<F, D> + Clone,
+    O: Objective<F, D, M>,
+{
+    run(model, objective, data, cfg, observer, Some(from))
+}
+
+/// Where the loop stands: everything besides the model, objective and
+/// optimizer that a checkpoint must carry.
+struct Position {
+    step: usize,
+    rng: ChainRng,
+    order: Vec<usize>,
+    cursor: usize,
+    loss_tail: Vec<f64>,
+}
+
+/// Losses kept for [`TrainSummary::mean_loss_tail`].
+const TAIL: usize = 100;
+
+fn run<F, D, M, O>(
+    model: &mut M,
+    objective: &mut O,
+    data: &Points,
+    cfg: &TrainConfig,
+    observer: &mut dyn TrainObserver,
+    from: Option<&TrainCheckpoint>,
 ) -> Result<TrainSummary>
 where
     F: Real,
@@ -198,40 +296,38 @@ where
     }
     objective.prepare(model, data, cfg.seed)?;
     let mut opt = Optimizer::<F, D>::new(cfg.optimizer)?;
-    let mut rng = setup_rng(cfg.seed);
     let total = cfg.total_steps(data.len());
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut cursor = order.len();
-    let mut losses = Vec::with_capacity(total);
+    let fingerprint = fingerprint(model, objective, data, cfg);
+    let mut at = Position {
+        step: 0,
+        rng: setup_rng(cfg.seed),
+        order: (0..data.len()).collect(),
+        cursor: data.len(),
+        loss_tail: Vec::with_capacity(TAIL),
+    };
+    if let Some(ck) = from {
+        at = restore(model, objective, &mut opt, &fingerprint, ck, total)?;
+    }
     let start = Instant::now();
     let mut rows_done = 0usize;
-    for step in 0..total {
-        let rows = match cfg.schedule {
-            Schedule::Steps(_) => (0..cfg.batch)
-                .map(|_| rng.random_range(0..data.len()))
-                .collect::<Vec<_>>(),
-            Schedule::Epochs(_) => {
-                if cursor >= order.len() {
-                    order.shuffle(&mut rng);
-                    cursor = 0;
-                }
-                let end = (cursor + cfg.batch).min(order.len());
-                let rows = order[cursor..end].to_vec();
-                cursor = end;
-                rows
-            }
-        };
+    while at.step < total {
+        let step = at.step;
+        let rows = next_rows(cfg, data.len(), &mut at);
         let batch = gather(data, &rows);
         let last_good = model.clone();
-        let (loss, grad_norm) = step_once(model, objective, &mut opt, &batch, &mut rng)?;
+        let (loss, grad_norm) = step_once(model, objective, &mut opt, &batch, &mut at.rng)?;
         if !loss.is_finite() || !model.is_valid() {
             *model = last_good;
-            if let Some(c) = &cfg.checkpoints {
-                write_atomically(&c.path, &model.to_spec().to_json())?;
+            if let Some(path) = cfg.checkpoints.as_ref().and_then(|c| c.model.as_ref()) {
+                write_atomically(path, &model.to_spec().to_json())?;
             }
             return Err(EstimatorError::NonFiniteLoss { step, loss });
         }
-        losses.push(loss);
+        if at.loss_tail.len() == TAIL {
+            at.loss_tail.remove(0);
+        }
+        at.loss_tail.push(loss);
+        at.step += 1;
         rows_done += batch.len();
         let seconds = start.elapsed().as_secs_f64();
         observer.on_step(&StepReport {
@@ -242,18 +338,190 @@ where
             seconds,
             rows_per_second: rows_done as f64 / seconds.max(1e-12),
         });
+        let stop = cfg.stop.as_ref().is_some_and(StopFlag::is_raised) && at.step < total;
         if let Some(c) = &cfg.checkpoints {
-            if (step + 1) % c.every == 0 || step + 1 == total {
-                write_atomically(&c.path, &model.to_spec().to_json())?;
+            if at.step % c.every == 0 || at.step == total || stop {
+                let ck = snapshot(model, objective, &mut opt, &fingerprint, &at, total)?;
+                ck.write(&c.path)?;
+                if let Some(path) = &c.model {
+                    write_atomically(path, &model.to_spec().to_json())?;
+                }
             }
         }
+        if stop {
+            return Err(EstimatorError::Interrupted { step: at.step, total });
+        }
     }
-    let tail = &losses[losses.len().saturating_sub(100)..];
     Ok(TrainSummary {
         steps: total,
-        final_loss: losses.last().copied().unwrap_or(f64::NAN),
-        mean_loss_tail: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
+        final_loss: at.loss_tail.last().copied().unwrap_or(f64::NAN),
+        mean_loss_tail: at.loss_tail.iter().sum::<f64>() / at.loss_tail.len().max(1) as f64,
         seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The rows of the next batch: drawn with replacement (steps), or the
+/// next slice of this epoch's shuffle (epochs).
+fn next_rows(cfg: &TrainConfig, n: usize, at: &mut Position) -> Vec<usize> {
+    match cfg.schedule {
+        Schedule::Steps(_) => (0..cfg.batch).map(|_| at.rng.random_range(0..n)).collect(),
+        Schedule::Epochs(_) => {
+            if at.cursor >= at.order.len() {
+                at.order.shuffle(&mut at.rng);
+                at.cursor = 0;
+            }
+            let end = (at.cursor + cfg.batch).min(at.order.len());
+            let rows = at.order[at.cursor..end].to_vec();
+            at.cursor = end;
+            rows
+        }
+    }
+}
+
+/// All trained parameters: the model's, then the objective's.
+fn all_params<'a, F, D, M, O>(model: &'a mut M, objective: &'a mut O) -> Vec<ParamMut<'a, F, D>>
+where
+    F: Real,
+    D: Backend<F>,
+    M: TrainableEnergy<F, D>,
+    O: Objective<F, D, M>,
+{
+    let mut params = model.params_mut();
+    params.extend(objective.params_mut());
+    params
+}
+
+fn fingerprint<F, D, M, O>(
+    model: &mut M,
+    objective: &mut O,
+    data: &Points,
+    cfg: &TrainConfig,
+) -> RunFingerprint
+where
+    F: Real,
+    D: Backend<F>,
+    M: TrainableEnergy<F, D>,
+    O: Objective<F, D, M>,
+{
+    let name = objective.name();
+    RunFingerprint {
+        objective: name,
+        param_shapes: all_params(model, objective).iter().map(ParamMut::shape).collect(),
+        schedule: match cfg.schedule {
+            Schedule::Steps(_) => "steps".into(),
+            Schedule::Epochs(_) => "epochs".into(),
+        },
+        batch: cfg.batch,
+        optimizer: format!("{:?}", cfg.optimizer),
+        seed: cfg.seed,
+        data_rows: data.len(),
+        data_dim: data.dim(),
+        data_digest: data_digest(data),
+    }
+}
+
+/// The checkpoint of the run as it stands.
+fn snapshot<F, D, M, O>(
+    model: &mut M,
+    objective: &mut O,
+    opt: &mut Optimizer<F, D>,
+    fingerprint: &RunFingerprint,
+    at: &Position,
+    total: usize,
+) -> Result<TrainCheckpoint>
+where
+    F: Real,
+    D: Backend<F>,
+    M: TrainableEnergy<F, D>,
+    O: Objective<F, D, M>,
+{
+    let spec = model.to_spec();
+    let objective_state = objective.state();
+    let mut params = all_params(model, objective);
+    Ok(TrainCheckpoint {
+        format: crate::checkpoint::FORMAT.into(),
+        version: crate::checkpoint::VERSION,
+        run: fingerprint.clone(),
+        step: at.step,
+        total,
+        model: spec,
+        params: params.iter().map(ParamMut::values).collect(),
+        optimizer: opt.state(&mut params)?,
+        rng: RngPosition::of(&at.rng),
+        order: if at.cursor < at.order.len() {
+            at.order.clone()
+        } else {
+            Vec::new()
+        },
+        cursor: at.cursor,
+        loss_tail: at.loss_tail.clone(),
+        objective: objective_state,
+    })
+}
+
+/// Load a checkpoint into the model, objective and optimizer; returns the
+/// loop position to continue from.
+fn restore<F, D, M, O>(
+    model: &mut M,
+    objective: &mut O,
+    opt: &mut Optimizer<F, D>,
+    fingerprint: &RunFingerprint,
+    ck: &TrainCheckpoint,
+    total: usize,
+) -> Result<Position>
+where
+    F: Real,
+    D: Backend<F>,
+    M: TrainableEnergy<F, D>,
+    O: Objective<F, D, M>,
+{
+    fingerprint.check_matches(&ck.run)?;
+    if ck.step >= total {
+        return Err(EstimatorError::Checkpoint(format!(
+            "it is at step {} and this run has {total} steps; nothing is left to train (ask for more steps or epochs)",
+            ck.step
+        )));
+    }
+    let n = fingerprint.data_rows;
+    let order = if ck.order.is_empty() {
+        (0..n).collect()
+    } else {
+        let mut seen = vec![false; n];
+        let permutation = ck.order.len() == n
+            && ck
+                .order
+                .iter()
+                .all(|&i| i < n && !std::mem::replace(&mut seen[i], true));
+        if !permutation || ck.cursor > n {
+            return Err(EstimatorError::Checkpoint(
+                "its epoch order is not a permutation of the data rows".into(),
+            ));
+        }
+        ck.order.clone()
+    };
+    if ck.loss_tail.len() > TAIL || ck.loss_tail.iter().any(|l| !l.is_finite()) {
+        return Err(EstimatorError::Checkpoint(
+            "its recent losses are malformed".into(),
+        ));
+    }
+    objective.restore(&ck.objective)?;
+    let mut params = all_params(model, objective);
+    for (p, values) in params.iter_mut().zip(&ck.params) {
+        p.set_values(values)?;
+    }
+    opt.restore(&mut params, &ck.optimizer)?;
+    drop(params);
+    if !model.is_valid() {
+        return Err(EstimatorError::Checkpoint(
+            "its parameters give an invalid model".into(),
+        ));
+    }
+    Ok(Position {
+        step: ck.step,
+        rng: ck.rng.restore(),
+        cursor: if ck.order.is_empty() { n } else { ck.cursor },
+        order,
+        loss_tail: ck.loss_tail.clone(),
     })
 }
 
@@ -278,8 +546,7 @@ where
         return Ok((value, f64::NAN));
     }
     let mut grads = loss.backward();
-    let mut params = model.params_mut();
-    params.extend(objective.params_mut());
+    let mut params = all_params(model, objective);
     let norm = Optimizer::grad_norm(&mut params, &mut grads);
     opt.update(params, &mut grads)?;
     Ok((value, norm))

@@ -1,6 +1,6 @@
 //! Maximum likelihood with sampled negatives (CD, PCD, replay buffer).
 
-use super::{Loss, NegativeSampler, Objective};
+use super::{Loss, NegativeSampler, Objective, ObjectiveState};
 use crate::error::{config, Result};
 use crate::trainable::{to_device, Backend, Real, TrainableEnergy};
 use dfdx::prelude::*;
@@ -50,6 +50,14 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler<M>> Ob
 
     fn prepare(&mut self, model: &M, data: &Points, seed: u64) -> Result<()> {
         self.sampler.prepare(model, data, seed)
+    }
+
+    fn state(&self) -> ObjectiveState {
+        self.sampler.state()
+    }
+
+    fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
+        self.sampler.restore(state)
     }
 
     fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>> {

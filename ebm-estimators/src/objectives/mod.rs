@@ -17,10 +17,33 @@ pub use max_likelihood::MaxLikelihood;
 pub use nce::Nce;
 pub use negatives::{ChainNegatives, GibbsNegatives, NegativeKernel, NegativeSampler, Negatives};
 
-use crate::error::Result;
+use crate::error::{EstimatorError, Result};
 use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
 use dfdx::prelude::*;
-use ebm_core::{ChainRng, Points};
+use ebm_core::{ChainRng, Points, RngPosition};
+use serde::{Deserialize, Serialize};
+
+/// What an objective carries from one step to the next besides its
+/// parameters, for checkpoints: the negative chains' random streams,
+/// persistent chains, the replay buffer. Empty for DSM and NCE.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveState {
+    /// Where each chain's random stream stands.
+    pub rngs: Vec<RngPosition>,
+    /// PCD's persistent chains, row-major (empty otherwise).
+    pub chains: Vec<f64>,
+    /// The replay buffer, row-major (empty otherwise).
+    pub buffer: Vec<f64>,
+    /// Chains reset so far after leaving the finite numbers.
+    pub resets: usize,
+}
+
+impl ObjectiveState {
+    /// Whether nothing is carried.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
 
 /// A scalar loss on the tape that collected its gradients.
 pub type Loss<F, D> = Tensor<(), F, D, OwnedTape<F, D>>;
@@ -43,6 +66,24 @@ pub trait Objective<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> {
     /// log-normaliser).
     fn params_mut(&mut self) -> Vec<ParamMut<'_, F, D>> {
         Vec::new()
+    }
+
+    /// The state to checkpoint (see [`ObjectiveState`]).
+    fn state(&self) -> ObjectiveState {
+        ObjectiveState::default()
+    }
+
+    /// Continue from a checkpointed state; called after
+    /// [`Objective::prepare`].
+    fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
+        if state.is_empty() {
+            Ok(())
+        } else {
+            Err(EstimatorError::Checkpoint(format!(
+                "it holds sampler state (chains, streams) that the objective `{}` does not use",
+                self.name()
+            )))
+        }
     }
 }
 

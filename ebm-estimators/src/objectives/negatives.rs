@@ -1,12 +1,13 @@
 //! Negative samples for maximum likelihood: where chains start (CD, PCD,
 //! replay buffer) and which kernel moves them.
 
+use super::ObjectiveState;
 use crate::error::{config, EstimatorError, Result};
 use crate::models::TrainableRbm;
 use crate::trainable::Backend;
 use crate::trainable::Real;
 use ebm_core::energies::Gaussian;
-use ebm_core::{chain_rng, setup_rng, ChainRng, Energy, ExactSample, Points};
+use ebm_core::{chain_rng, setup_rng, ChainRng, Energy, ExactSample, Points, RngPosition};
 use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
 use ebm_samplers::{Chains, Hmc, Kernel, Mala, StepStats, Ula};
 use rand::Rng;
@@ -194,6 +195,49 @@ impl Pool {
         Ok(start)
     }
 
+    /// The state to checkpoint (`resets` is kept by the caller).
+    fn state(&self, resets: usize) -> ObjectiveState {
+        ObjectiveState {
+            rngs: self.rngs.iter().map(RngPosition::of).collect(),
+            chains: self
+                .persistent
+                .as_ref()
+                .map_or_else(Vec::new, |p| p.as_slice().to_vec()),
+            buffer: self.buffer.clone(),
+            resets,
+        }
+    }
+
+    /// Continue from `state`; called after `prepare`, so the persistent
+    /// chains and the buffer already have their shapes.
+    fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
+        let bad = |m: String| Err(EstimatorError::Checkpoint(m));
+        let have_chains = self.persistent.as_ref().map_or(0, Points::len);
+        let dim = self.persistent.as_ref().map_or(1, Points::dim);
+        if state.chains.len() != have_chains * dim {
+            return bad(format!(
+                "it holds {} persistent-chain values, this run has {have_chains} chains of dimension {dim}",
+                state.chains.len()
+            ));
+        }
+        if state.buffer.len() != self.buffer.len() {
+            return bad(format!(
+                "it holds a replay buffer of {} values, this run's buffer has {}",
+                state.buffer.len(),
+                self.buffer.len()
+            ));
+        }
+        if state.chains.iter().chain(&state.buffer).any(|v| !v.is_finite()) {
+            return bad("its chains or replay buffer hold a non-finite value".into());
+        }
+        if let Some(p) = &mut self.persistent {
+            *p = Points::from_vec(state.chains.clone(), dim)?;
+        }
+        self.buffer.clone_from(&state.buffer);
+        self.rngs = state.rngs.iter().map(RngPosition::restore).collect();
+        Ok(())
+    }
+
     /// Keep this step's end states where the scheme needs them.
     fn finish(&mut self, end: &Points) {
         let d = end.dim();
@@ -217,6 +261,10 @@ pub trait NegativeSampler<M> {
     fn prepare(&mut self, model: &M, data: &Points, seed: u64) -> Result<()>;
     /// Negatives for one training step.
     fn negatives(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Points>;
+    /// The state to checkpoint: streams, persistent chains, buffer.
+    fn state(&self) -> ObjectiveState;
+    /// Continue from a checkpointed state (after `prepare`).
+    fn restore(&mut self, state: &ObjectiveState) -> Result<()>;
 }
 
 /// ULA, MALA or HMC, chosen at run time.
@@ -313,6 +361,16 @@ impl<K: Kernel, M: Energy> NegativeSampler<M> for ChainNegatives<K> {
         self.pool.finish(&end);
         Ok(end)
     }
+
+    fn state(&self) -> ObjectiveState {
+        self.pool.state(self.resets)
+    }
+
+    fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
+        self.pool.restore(state)?;
+        self.resets = state.resets;
+        Ok(())
+    }
 }
 
 /// Negatives for an RBM by block Gibbs sweeps (h | v, then v | h) on the
@@ -353,5 +411,13 @@ impl<F: Real, D: Backend<F>> NegativeSampler<TrainableRbm<F, D>> for GibbsNegati
         }
         self.pool.finish(&x);
         Ok(x)
+    }
+
+    fn state(&self) -> ObjectiveState {
+        self.pool.state(0)
+    }
+
+    fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
+        self.pool.restore(state)
     }
 }
