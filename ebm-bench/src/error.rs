@@ -39,6 +39,32 @@ pub enum CliError {
     /// A numerical routine failed.
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// Training was stopped by Ctrl-C (SIGINT); the message says where the
+    /// checkpoint is. Exit status 130.
+    #[error("{0}")]
+    Interrupted(String),
+}
+
+impl CliError {
+    /// The exit status: 130 for an interrupt (128 + SIGINT, as shells
+    /// report it), 2 for everything else (bad input).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Interrupted(_) => 130,
+            _ => 2,
+        }
+    }
+}
+
+impl From<ebm_estimators::EstimatorError> for CliError {
+    fn from(e: ebm_estimators::EstimatorError) -> Self {
+        use ebm_estimators::EstimatorError as E;
+        match e {
+            E::Core(c) => CliError::Core(c),
+            E::Interrupted { .. } => CliError::Interrupted(e.to_string()),
+            other => CliError::Unsupported(other.to_string()),
+        }
+    }
 }
 
 /// Result alias for the command.

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("ebm: error: {e}");
-            ExitCode::from(2)
+            ExitCode::from(e.exit_code())
         }
     }
 }

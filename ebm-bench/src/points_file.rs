@@ -13,6 +13,12 @@ pub fn read_points_csv(path: &str) -> CliResult<Points> {
         path: path.into(),
         source,
     })?;
+    parse_points_csv(path, file)
+}
+
+/// Parse CSV points from `input` as [`read_points_csv`] does; `path`
+/// names the source in errors.
+pub fn parse_points_csv(path: &str, input: impl std::io::Read) -> CliResult<Points> {
     let data_err = |message: String| CliError::Data {
         path: path.into(),
         message,
@@ -22,7 +28,7 @@ pub fn read_points_csv(path: &str) -> CliResult<Points> {
         .flexible(true)
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
-        .from_reader(file);
+        .from_reader(input);
     let mut data = Vec::new();
     let mut dim = 0usize;
     let mut rows = 0usize;
@@ -74,14 +80,20 @@ pub fn read_points(path: &str) -> CliResult<Points> {
     if !path.ends_with(".npy") {
         return read_points_csv(path);
     }
-    let data_err = |message: String| CliError::Data {
-        path: path.into(),
-        message,
-    };
     let bytes = std::fs::read(path).map_err(|source| CliError::Io {
         path: path.into(),
         source,
     })?;
+    parse_points_npy(path, &bytes)
+}
+
+/// Parse the bytes of a `.npy` file as [`read_points`] does; `path` names
+/// the source in errors.
+pub fn parse_points_npy(path: &str, bytes: &[u8]) -> CliResult<Points> {
+    let data_err = |message: String| CliError::Data {
+        path: path.into(),
+        message,
+    };
     let open = || npyz::NpyFile::new(&bytes[..]).map_err(|e| data_err(format!("not a valid .npy file: {e}")));
     let npy = open()?;
     if npy.order() != npyz::Order::C {
@@ -103,6 +115,16 @@ pub fn read_points(path: &str) -> CliResult<Points> {
         return Err(data_err(format!("no data (shape {shape:?})")));
     }
     let dtype = npy.dtype().descr();
+    // The header's shape must fit in the bytes that follow it: checked
+    // before anything is allocated for n x d values.
+    let item = npy.dtype().num_bytes().unwrap_or(1).max(1) as u64;
+    let needed = n.checked_mul(d).and_then(|v| v.checked_mul(item));
+    if needed.is_none_or(|b| b > bytes.len() as u64) {
+        return Err(data_err(format!(
+            "shape {shape:?} needs more bytes than the file's {}",
+            bytes.len()
+        )));
+    }
     let values: Vec<f64> = match dtype.trim_matches('\'').trim_start_matches(['<', '>', '|', '=']) {
         "f8" => open()?.into_vec::<f64>(),
         "f4" => open()?

@@ -9,16 +9,20 @@ use clap::{Args, ValueEnum};
 use dfdx::prelude::Cpu;
 use ebm_compose::ModelSpec;
 use ebm_core::{EnergySpec, Points};
+use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
     ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, NegativeKernel, Negatives, Objective,
 };
 use ebm_estimators::optim::OptimizerConfig;
-use ebm_estimators::trainer::{train, Checkpoints, Schedule, StepReport, TrainConfig, TrainSummary};
+use ebm_estimators::trainer::{
+    resume, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig, TrainSummary,
+};
 use ebm_estimators::{EstimatorError, TrainableEnergy};
 use ebm_samplers::{Hmc, Mala, Ula};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Training objectives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,7 +66,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub data: String,
     /// The initial model file (gaussian, diag_gaussian, mlp or rbm).
-    #[arg(long, required_unless_present = "mlp")]
+    #[arg(long, required_unless_present_any = ["mlp", "resume"])]
     pub model: Option<String>,
     /// Instead of --model: a fresh MLP energy with these widths, input
     /// first, last 1 (e.g. 2,128,128,1), initialised like PyTorch's
@@ -99,9 +103,18 @@ pub struct TrainArgs {
     /// Seed of every random draw.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write the model to --out every this many steps (and at the end).
+    /// Write the checkpoint (and the model to --out) every this many
+    /// steps; it is always written at the end and on Ctrl-C.
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
+    /// The checkpoint file: model, optimizer state, random streams and
+    /// chains, enough to resume bit-identically (default: OUT.ckpt).
+    #[arg(long)]
+    pub checkpoint: Option<String>,
+    /// Continue the run saved in this checkpoint: same data and settings
+    /// (--model may be left out); a larger --steps or --epochs extends it.
+    #[arg(long)]
+    pub resume: Option<String>,
     /// CD/PCD/replay: sampler transitions (Gibbs sweeps) per step.
     #[arg(long, default_value_t = 1)]
     pub k: usize,
@@ -142,11 +155,25 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
-fn train_err(e: EstimatorError) -> CliError {
-    match e {
-        EstimatorError::Core(c) => CliError::Core(c),
-        other => CliError::Unsupported(other.to_string()),
-    }
+/// The stop request raised by Ctrl-C (SIGINT): the run finishes its step,
+/// writes the checkpoint and exits 130. A second Ctrl-C exits at once.
+fn stop_on_ctrl_c() -> StopFlag {
+    static FLAG: OnceLock<StopFlag> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = StopFlag::new();
+        let raised = flag.clone();
+        // Failing to install the handler (one already installed by a host
+        // program) leaves Ctrl-C's default: the run stops without a final
+        // checkpoint, the periodic ones stay.
+        let _ = ctrlc::set_handler(move || {
+            if raised.is_raised() {
+                std::process::exit(130);
+            }
+            raised.raise();
+        });
+        flag
+    })
+    .clone()
 }
 
 /// What a model-specific run hands back.
@@ -156,14 +183,16 @@ struct Outcome {
     log_normaliser: Option<f64>,
 }
 
-/// Run the trainer with a progress bar. When the loss turns non-finite,
-/// the last good model is written to `out` before the error is returned.
+/// Run the trainer with a progress bar, from `from` if resuming. When
+/// the loss turns non-finite, the trainer has written the last good model
+/// to --out; on Ctrl-C, the checkpoint.
 fn run_loop<M, O>(
     model: &mut M,
     objective: &mut O,
     data: &Points,
     cfg: &TrainConfig,
-    out: &str,
+    a: &TrainArgs,
+    from: Option<&TrainCheckpoint>,
 ) -> CliResult<TrainSummary>
 where
     M: TrainableEnergy<f64, Cpu> + Clone,
@@ -172,18 +201,31 @@ where
     let result = {
         let mut bar = Progress::new("train");
         let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
-        train(model, objective, data, cfg, &mut observer)
-    };
-    match result {
-        Ok(s) => Ok(s),
-        Err(e @ EstimatorError::NonFiniteLoss { .. }) => {
-            crate::draws_file::write_atomically(out, model.to_spec().to_json().as_bytes())?;
-            Err(CliError::Unsupported(format!(
-                "{e} (written to {out}); try a smaller --lr"
-            )))
+        match from {
+            Some(ck) => resume(model, objective, data, cfg, &mut observer, ck),
+            None => train(model, objective, data, cfg, &mut observer),
         }
-        Err(e) => Err(train_err(e)),
-    }
+    };
+    let ckpt = checkpoint_path(a);
+    result.map_err(|e| match e {
+        EstimatorError::NonFiniteLoss { .. } => CliError::Unsupported(format!(
+            "{e} (written to {}); try a smaller --lr",
+            a.out
+        )),
+        EstimatorError::Interrupted { step, total } => CliError::Interrupted(format!(
+            "interrupted after {step} of {total} steps; checkpoint written to {ckpt}, model to {}; continue with --resume {ckpt}",
+            a.out
+        )),
+        EstimatorError::Checkpoint(m) => CliError::Unsupported(format!(
+            "--resume {}: {m}",
+            a.resume.as_deref().unwrap_or_default()
+        )),
+        other => other.into(),
+    })
+}
+
+fn checkpoint_path(a: &TrainArgs) -> String {
+    a.checkpoint.clone().unwrap_or_else(|| format!("{}.ckpt", a.out))
 }
 
 fn negatives(a: &TrainArgs) -> Negatives {
@@ -211,27 +253,31 @@ fn kernel(a: &TrainArgs) -> CliResult<NegativeKernel> {
 }
 
 /// Train a continuous model with any objective.
-fn continuous<M>(mut model: M, a: &TrainArgs, data: &Points, cfg: &TrainConfig) -> CliResult<Outcome>
+fn continuous<M>(
+    mut model: M,
+    a: &TrainArgs,
+    data: &Points,
+    cfg: &TrainConfig,
+    from: Option<&TrainCheckpoint>,
+) -> CliResult<Outcome>
 where
     M: ebm_estimators::TrainableScore<f64, Cpu> + ebm_core::Energy + Clone,
 {
     let dev = Cpu::default();
     let (summary, log_normaliser) = match a.estimator {
         EstimatorArg::Dsm => {
-            let mut o = Dsm::multi(a.sigma.clone()).map_err(train_err)?;
-            (run_loop(&mut model, &mut o, data, cfg, &a.out)?, None)
+            let mut o = Dsm::multi(a.sigma.clone())?;
+            (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
         }
         EstimatorArg::Nce => {
-            let mut o = Nce::<f64, Cpu>::new(&dev, a.noise_ratio, None).map_err(train_err)?;
-            let s = run_loop(&mut model, &mut o, data, cfg, &a.out)?;
+            let mut o = Nce::<f64, Cpu>::new(&dev, a.noise_ratio, None)?;
+            let s = run_loop(&mut model, &mut o, data, cfg, a, from)?;
             (s, Some(o.log_normaliser()))
         }
         _ => {
-            let sampler = ChainNegatives::new(kernel(a)?, negatives(a)).map_err(train_err)?;
-            let mut o = MaxLikelihood::new(sampler)
-                .with_regulariser(a.alpha)
-                .map_err(train_err)?;
-            (run_loop(&mut model, &mut o, data, cfg, &a.out)?, None)
+            let sampler = ChainNegatives::new(kernel(a)?, negatives(a))?;
+            let mut o = MaxLikelihood::new(sampler).with_regulariser(a.alpha)?;
+            (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
         }
     };
     Ok(Outcome {
@@ -248,6 +294,7 @@ fn rbm(
     a: &TrainArgs,
     data: &Points,
     cfg: &TrainConfig,
+    from: Option<&TrainCheckpoint>,
 ) -> CliResult<Outcome> {
     if let Some(v) = data.as_slice().iter().find(|&&v| v != 0.0 && v != 1.0) {
         return Err(CliError::Data {
@@ -261,11 +308,9 @@ fn rbm(
             format!("{:?}", a.estimator).to_lowercase()
         )));
     }
-    let mut o = MaxLikelihood::new(GibbsNegatives::new(negatives(a)).map_err(train_err)?)
-        .with_regulariser(a.alpha)
-        .map_err(train_err)?;
+    let mut o = MaxLikelihood::new(GibbsNegatives::new(negatives(a))?).with_regulariser(a.alpha)?;
     Ok(Outcome {
-        summary: run_loop(&mut model, &mut o, data, cfg, &a.out)?,
+        summary: run_loop(&mut model, &mut o, data, cfg, a, from)?,
         spec: model.to_spec(),
         log_normaliser: None,
     })
@@ -274,9 +319,20 @@ fn rbm(
 /// Run `ebm train`.
 pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
     let data = read_points(&a.data)?;
-    let model_name = a.model.clone().unwrap_or_else(|| "--mlp".into());
-    let spec = match (&a.model, &a.mlp) {
-        (Some(path), _) => match load_model(path)?.0 {
+    let from = match &a.resume {
+        Some(path) => Some(TrainCheckpoint::read(Path::new(path)).map_err(|e| match e {
+            EstimatorError::Checkpoint(m) => CliError::Unsupported(format!("--resume {m}")),
+            other => other.into(),
+        })?),
+        None => None,
+    };
+    let model_name = a
+        .model
+        .clone()
+        .or_else(|| a.mlp.as_ref().map(|_| "--mlp".into()))
+        .unwrap_or_else(|| format!("the model in {}", a.resume.as_deref().unwrap_or_default()));
+    let spec = match (&a.model, &a.mlp, &from) {
+        (Some(path), _, _) => match load_model(path)?.0 {
             ModelSpec::Energy(spec) => spec,
             _ => {
                 return Err(CliError::Unsupported(format!(
@@ -284,14 +340,17 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
                 )))
             }
         },
-        (None, Some(widths)) => {
+        (None, Some(widths), _) => {
             let act = ebm_core::energies::Activation::parse(&a.activation)?;
             let mut rng = ebm_core::setup_rng(a.seed);
-            MlpEnergy::<f64, Cpu>::new(&Cpu::default(), widths, act, &mut rng)
-                .map_err(train_err)?
-                .to_spec()
+            MlpEnergy::<f64, Cpu>::new(&Cpu::default(), widths, act, &mut rng)?.to_spec()
         }
-        (None, None) => return Err(CliError::Unsupported("give --model FILE or --mlp WIDTHS".into())),
+        (None, None, Some(ck)) => ck.model.clone(),
+        (None, None, None) => {
+            return Err(CliError::Unsupported(
+                "give --model FILE, --mlp WIDTHS or --resume CHECKPOINT".into(),
+            ))
+        }
     };
     if !matches!(
         spec,
@@ -327,18 +386,26 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         batch: a.batch,
         optimizer,
         seed: a.seed,
-        checkpoints: a.checkpoint_every.map(|every| Checkpoints {
-            path: PathBuf::from(&a.out),
-            every,
+        checkpoints: Some(Checkpoints {
+            path: PathBuf::from(checkpoint_path(a)),
+            every: a.checkpoint_every.unwrap_or(usize::MAX),
+            model: Some(PathBuf::from(&a.out)),
         }),
+        stop: Some(stop_on_ctrl_c()),
     };
+    if a.checkpoint_every == Some(0) {
+        return Err(CliError::Unsupported(
+            "--checkpoint-every must be at least 1".into(),
+        ));
+    }
+    let from = from.as_ref();
     let dev = Cpu::default();
     let outcome = match &spec {
         EnergySpec::Gaussian { .. } | EnergySpec::DiagGaussian { .. } => {
-            continuous(GaussianEnergy::<f64, Cpu>::from_spec(&dev, &spec).map_err(train_err)?, a, &data, &cfg)?
+            continuous(GaussianEnergy::<f64, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?
         }
-        EnergySpec::Mlp { .. } => continuous(MlpEnergy::<f64, Cpu>::from_spec(&dev, &spec).map_err(train_err)?, a, &data, &cfg)?,
-        EnergySpec::Rbm { .. } => rbm(TrainableRbm::from_spec(&dev, &spec).map_err(train_err)?, a, &data, &cfg)?,
+        EnergySpec::Mlp { .. } => continuous(MlpEnergy::<f64, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?,
+        EnergySpec::Rbm { .. } => rbm(TrainableRbm::from_spec(&dev, &spec)?, a, &data, &cfg, from)?,
         other => {
             return Err(CliError::Unsupported(format!(
                 "{}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp or rbm model",

@@ -9,7 +9,7 @@
 use super::plot::Figure;
 use super::{Record, SuiteCtx, Throughput};
 use crate::cmd::sample::sampler_err;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::progress::{Progress, SharedProgress};
 use dfdx::prelude::Cpu;
 use ebm_core::energies::Rbm;
@@ -24,10 +24,6 @@ use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
 use rand::Rng;
 use serde_json::json;
 use std::time::Instant;
-
-fn est_err(e: ebm_estimators::EstimatorError) -> CliError {
-    CliError::Unsupported(e.to_string())
-}
 
 /// (average log-likelihood of `data`, the AIS estimate behind it).
 fn log_likelihood(
@@ -53,8 +49,7 @@ pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let (temps, chains) = if ctx.quick { (1000, 100) } else { (10_000, 1000) };
     let epochs = 20;
     let dev = Cpu::default();
-    let mut rbm =
-        TrainableRbm::<f64, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(ctx.seed)).map_err(est_err)?;
+    let mut rbm = TrainableRbm::<f64, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(ctx.seed))?;
     let (ll_before, _) = log_likelihood(&rbm.to_core(), &data, temps, chains, ctx.seed)?;
     let cfg = TrainConfig {
         schedule: Schedule::Epochs(epochs),
@@ -62,13 +57,13 @@ pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         optimizer: OptimizerConfig::sgd(0.05),
         seed: ctx.seed,
         checkpoints: None,
+        stop: None,
     };
-    let mut pcd =
-        MaxLikelihood::new(GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 }).map_err(est_err)?);
+    let mut pcd = MaxLikelihood::new(GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 })?);
     let mut bar = Progress::new("W4 PCD");
     let mut obs = |r: &StepReport| bar.tick(r.step + 1, r.total);
     let t = Instant::now();
-    let summary = train(&mut rbm, &mut pcd, &data, &cfg, &mut obs).map_err(est_err)?;
+    let summary = train(&mut rbm, &mut pcd, &data, &cfg, &mut obs)?;
     let seconds = t.elapsed().as_secs_f64();
     drop(bar);
     let trained = rbm.to_core();

@@ -7,7 +7,7 @@
 
 use super::plot::Figure;
 use super::{Record, SuiteCtx, Throughput};
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::progress::Progress;
 use dfdx::prelude::Cpu;
 use ebm_core::energies::{Activation, Gmm};
@@ -19,10 +19,6 @@ use ebm_estimators::objectives::Dsm;
 use ebm_estimators::trainer::{train, StepReport, TrainConfig};
 use serde_json::json;
 use std::time::Instant;
-
-fn est_err(e: ebm_estimators::EstimatorError) -> CliError {
-    CliError::Unsupported(e.to_string())
-}
 
 /// (mean NLL of `test`, log Z) under exp(-E)/Z on the W5 grid.
 fn nll<E: Energy>(e: &E, test: &Points) -> CliResult<(f64, f64)> {
@@ -49,23 +45,22 @@ fn density<E: Energy>(e: &E, log_z: f64, n: usize, lim: f64) -> Vec<f64> {
 /// Run W5.
 pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let steps = if ctx.quick { 300 } else { 5000 };
-    let data = eight_gaussians(100_000, ctx.seed).map_err(est_err)?;
-    let test = eight_gaussians(10_000, ctx.seed + 1).map_err(est_err)?;
+    let data = eight_gaussians(100_000, ctx.seed)?;
+    let test = eight_gaussians(10_000, ctx.seed + 1)?;
     let dev = Cpu::default();
     let mut model = MlpEnergy::<f64, Cpu>::new(
         &dev,
         &[2, 128, 128, 1],
         Activation::Silu,
         &mut setup_rng(ctx.seed),
-    )
-    .map_err(est_err)?;
+    )?;
     let mut cfg = TrainConfig::steps(steps, 512, 1e-3);
     cfg.seed = ctx.seed + 1;
-    let mut dsm = Dsm::new(0.3).map_err(est_err)?;
+    let mut dsm = Dsm::new(0.3)?;
     let mut bar = Progress::new("W5 DSM");
     let mut obs = |r: &StepReport| bar.tick(r.step + 1, r.total);
     let t = Instant::now();
-    let summary = train(&mut model, &mut dsm, &data, &cfg, &mut obs).map_err(est_err)?;
+    let summary = train(&mut model, &mut dsm, &data, &cfg, &mut obs)?;
     let seconds = t.elapsed().as_secs_f64();
     drop(bar);
     let learned = model.to_core();
