@@ -1,55 +1,159 @@
-//! Writing draws as CSV or .npy, atomically (temp file, then rename).
+//! Writing draws as CSV or .npy, streamed and atomic (temp file, then
+//! rename).
 
 use crate::error::{CliError, CliResult};
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
-/// Write draws laid out `[draw][chain][coord]` to `path`: `.npy` gives a
-/// float64 array of shape (draws, chains, dim); anything ending in `.csv`
-/// gives a header `chain,draw,x0,..` and one row per draw and chain. The
-/// file appears complete or not at all.
+/// Write draws laid out `[draw][chain][coord]` to `path` in one go (see
+/// [`DrawWriter`] for the formats). The file appears complete or not at
+/// all.
 pub fn write_draws(path: &str, draws: &[f64], n_draws: usize, n_chains: usize, dim: usize) -> CliResult<()> {
-    let io_err = |source| CliError::Io {
-        path: path.into(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    if path.ends_with(".npy") {
-        let header =
-            format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({n_draws}, {n_chains}, {dim}), }}");
-        // magic (6) + version (2) + header length (2) + header, padded with
-        // spaces and a newline to a multiple of 64 bytes.
-        let unpadded = 10 + header.len() + 1;
-        let pad = (64 - unpadded % 64) % 64;
-        let hlen = header.len() + pad + 1;
-        bytes.extend_from_slice(b"\x93NUMPY\x01\x00");
-        bytes.extend_from_slice(&(hlen as u16).to_le_bytes());
-        bytes.extend_from_slice(header.as_bytes());
-        bytes.extend(std::iter::repeat_n(b' ', pad));
-        bytes.push(b'\n');
-        for v in draws {
-            bytes.extend_from_slice(&v.to_le_bytes());
+    let mut w = DrawWriter::create(path, n_draws, n_chains, dim)?;
+    for (t, states) in draws.chunks_exact(n_chains * dim).enumerate() {
+        w.write_draw(t, states)?;
+    }
+    w.finish()
+}
+
+/// Streams draws to disk one draw (all chains) at a time, so a run never
+/// holds them all: `.npy` gives a float64 array of shape (draws, chains,
+/// dim); `.csv` a header `chain,draw,x0,..` and one row per draw and
+/// chain, draw by draw. The rows go to a temporary file beside `path`
+/// that [`DrawWriter::finish`] renames over it, so the file appears
+/// complete or not at all; dropped unfinished, the temporary file is
+/// removed.
+pub struct DrawWriter {
+    path: String,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+    csv: bool,
+    n_draws: usize,
+    width: usize,
+    dim: usize,
+    written: usize,
+}
+
+impl DrawWriter {
+    /// Start the file for `n_draws` draws of `n_chains` chains in `dim`
+    /// dimensions (the .npy header states the shape up front).
+    pub fn create(path: &str, n_draws: usize, n_chains: usize, dim: usize) -> CliResult<Self> {
+        let csv = if path.ends_with(".npy") {
+            false
+        } else if path.ends_with(".csv") {
+            true
+        } else {
+            return Err(CliError::Unsupported(format!(
+                "--out {path}: the file name must end in .csv or .npy"
+            )));
+        };
+        let tmp = temp_beside(path)?;
+        let file = File::create(&tmp).map_err(|source| CliError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let mut w = Self {
+            path: path.into(),
+            tmp,
+            out: Some(BufWriter::with_capacity(1 << 20, file)),
+            csv,
+            n_draws,
+            width: n_chains * dim,
+            dim,
+            written: 0,
+        };
+        let mut head = Vec::new();
+        if csv {
+            head.extend_from_slice(b"chain,draw");
+            for j in 0..dim {
+                head.extend_from_slice(format!(",x{j}").as_bytes());
+            }
+            head.push(b'\n');
+        } else {
+            let header = format!(
+                "{{'descr': '<f8', 'fortran_order': False, 'shape': ({n_draws}, {n_chains}, {dim}), }}"
+            );
+            // magic (6) + version (2) + header length (2) + header, padded
+            // with spaces and a newline to a multiple of 64 bytes.
+            let unpadded = 10 + header.len() + 1;
+            let pad = (64 - unpadded % 64) % 64;
+            let hlen = header.len() + pad + 1;
+            head.extend_from_slice(b"\x93NUMPY\x01\x00");
+            head.extend_from_slice(&(hlen as u16).to_le_bytes());
+            head.extend_from_slice(header.as_bytes());
+            head.extend(std::iter::repeat_n(b' ', pad));
+            head.push(b'\n');
         }
-    } else if path.ends_with(".csv") {
-        let mut head = String::from("chain,draw");
-        for j in 0..dim {
-            head.push_str(&format!(",x{j}"));
-        }
-        writeln!(bytes, "{head}").map_err(io_err)?;
-        for c in 0..n_chains {
-            for t in 0..n_draws {
-                write!(bytes, "{c},{t}").map_err(io_err)?;
-                for v in &draws[(t * n_chains + c) * dim..(t * n_chains + c + 1) * dim] {
-                    write!(bytes, ",{v}").map_err(io_err)?;
+        w.put(&head)?;
+        Ok(w)
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> CliResult<()> {
+        let out = self.out.as_mut().expect("open until finish");
+        out.write_all(bytes).map_err(|source| CliError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Append draw `t`: the states of every chain, `[chain][coord]`.
+    pub fn write_draw(&mut self, t: usize, states: &[f64]) -> CliResult<()> {
+        debug_assert_eq!(states.len(), self.width);
+        let mut row = Vec::with_capacity(if self.csv { 24 * self.width } else { 8 * self.width });
+        if self.csv {
+            for (c, x) in states.chunks_exact(self.dim).enumerate() {
+                let _ = write!(row, "{c},{t}");
+                for v in x {
+                    let _ = write!(row, ",{v}");
                 }
-                bytes.push(b'\n');
+                row.push(b'\n');
+            }
+        } else {
+            for v in states {
+                row.extend_from_slice(&v.to_le_bytes());
             }
         }
-    } else {
-        return Err(CliError::Unsupported(format!(
-            "--out {path}: the file name must end in .csv or .npy"
-        )));
+        self.put(&row)?;
+        self.written += 1;
+        Ok(())
     }
-    write_atomically(path, &bytes)
+
+    /// Flush and move the file into place; fails if fewer draws were
+    /// written than the header promised.
+    pub fn finish(mut self) -> CliResult<()> {
+        if self.written != self.n_draws {
+            return Err(CliError::Unsupported(format!(
+                "{}: {} of {} draws were written",
+                self.path, self.written, self.n_draws
+            )));
+        }
+        let out = self.out.take().expect("open until finish");
+        let io_err = |source| CliError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
+        file.sync_all().map_err(io_err)?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io_err)
+    }
+}
+
+impl Drop for DrawWriter {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A temporary file name beside `path` (hidden, tagged with the process).
+fn temp_beside(path: &str) -> CliResult<PathBuf> {
+    let target = Path::new(path);
+    let name = target
+        .file_name()
+        .ok_or_else(|| CliError::Unsupported(format!("{path}: not a file name")))?;
+    Ok(target.with_file_name(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id())))
 }
 
 /// Write `bytes` to a temporary file beside `path`, then rename it over
@@ -59,13 +163,9 @@ pub fn write_atomically(path: &str, bytes: &[u8]) -> CliResult<()> {
         path: path.into(),
         source,
     };
-    let target = std::path::Path::new(path);
-    let name = target
-        .file_name()
-        .ok_or_else(|| CliError::Unsupported(format!("{path}: not a file name")))?;
-    let tmp = target.with_file_name(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let tmp = temp_beside(path)?;
     std::fs::write(&tmp, bytes).map_err(io_err)?;
-    std::fs::rename(&tmp, target).map_err(|e| {
+    std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io_err(e)
     })

@@ -65,6 +65,11 @@ pub enum Phase {
 pub trait Observer {
     /// Iteration `iter` of `total` (over all phases) finished with `stats`.
     fn on_step(&mut self, phase: Phase, iter: usize, total: usize, stats: &StepStats);
+
+    /// Kept draw `draw` (0-based) of every chain, `states` row `c` being
+    /// chain `c`: called in order, so draws can be streamed to disk
+    /// instead of held in memory (run with `store_draws: false`).
+    fn on_draw(&mut self, _draw: usize, _states: &Points) {}
 }
 
 /// An observer that does nothing.
@@ -111,6 +116,28 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Bulk ESS and split R-hat of every coordinate from draws laid out
+    /// `[draw][chain][coord]` (`n` draws of `m` chains in `d` dimensions);
+    /// NaN when there are none.
+    pub fn of_draws(draws: &[f64], n: usize, m: usize, d: usize) -> Self {
+        if draws.is_empty() || n * m * d != draws.len() {
+            return Self {
+                ess: vec![f64::NAN; d],
+                rhat: vec![f64::NAN; d],
+            };
+        }
+        let per: Vec<(f64, f64)> = (0..d)
+            .map(|j| {
+                let s = coordinate_series(draws, n, m, d, j);
+                (ess(&s), split_rhat(&s))
+            })
+            .collect();
+        Self {
+            ess: per.iter().map(|p| p.0).collect(),
+            rhat: per.iter().map(|p| p.1).collect(),
+        }
+    }
+
     /// Smallest ESS (NaN ignored).
     pub fn ess_min(&self) -> f64 {
         self.ess
@@ -142,23 +169,7 @@ impl Diagnostics {
 impl RunOutput {
     /// ESS and split R-hat of every coordinate from the stored draws.
     pub fn diagnostics(&self) -> Diagnostics {
-        let (n, m, d) = (self.n_draws, self.chains.len(), self.chains.dim());
-        if self.draws.is_empty() {
-            return Diagnostics {
-                ess: vec![f64::NAN; d],
-                rhat: vec![f64::NAN; d],
-            };
-        }
-        let per: Vec<(f64, f64)> = (0..d)
-            .map(|j| {
-                let s = coordinate_series(&self.draws, n, m, d, j);
-                (ess(&s), split_rhat(&s))
-            })
-            .collect();
-        Diagnostics {
-            ess: per.iter().map(|p| p.0).collect(),
-            rhat: per.iter().map(|p| p.1).collect(),
-        }
+        Diagnostics::of_draws(&self.draws, self.n_draws, self.chains.len(), self.chains.dim())
     }
 
     /// The kept draws of chain `c` as points.
@@ -280,6 +291,7 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
             *a += b;
         }
         if (it + 1) % cfg.thin == 0 {
+            observer.on_draw(it / cfg.thin, &chains.x);
             if cfg.store_draws {
                 draws.extend_from_slice(chains.x.as_slice());
             } else {

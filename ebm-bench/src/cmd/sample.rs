@@ -1,15 +1,15 @@
 //! `ebm sample`: MCMC on a model file.
 
-use crate::draws_file::write_draws;
+use crate::draws_file::{write_draws, DrawWriter};
 use crate::error::{CliError, CliResult};
 use crate::model_file::{concrete_binary, load_model, ConcreteBinary};
 use crate::progress::Progress;
 use clap::{Args, ValueEnum};
 use ebm_core::spec::Model;
 use ebm_core::{setup_rng, Energy, Points};
-use ebm_samplers::driver::{run, Diagnostics, RunConfig};
+use ebm_samplers::driver::{run, Diagnostics, Observer, Phase, RunConfig};
 use ebm_samplers::gibbs::{run_binary, BinaryRun, RbmGibbs, SiteGibbs};
-use ebm_samplers::{Hmc, Kernel, Mala, Ula};
+use ebm_samplers::{Hmc, Kernel, Mala, StepStats, Ula};
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
 use std::time::Instant;
@@ -117,9 +117,42 @@ struct Summary {
     acceptance: f64,
     divergences: usize,
     diag: Diagnostics,
-    draws: Vec<f64>,
+    /// Draws still to be written to --out (binary models); continuous
+    /// runs stream theirs while sampling.
+    draws: Option<Vec<f64>>,
     dim: usize,
     step_size: Option<f64>,
+}
+
+/// Chains whose draws are kept in memory for ESS and R-hat; the moments
+/// cover every chain, and --out streams every chain to disk, so memory
+/// does not grow with the number of chains.
+pub const DIAGNOSTIC_CHAINS: usize = 1024;
+
+/// Receives each kept draw: streams it to --out, keeps the first
+/// [`DIAGNOSTIC_CHAINS`] chains for diagnostics, and ticks the bar.
+struct DrawSink {
+    progress: Progress,
+    out: Option<DrawWriter>,
+    kept: Vec<f64>,
+    keep: usize,
+    error: Option<CliError>,
+}
+
+impl Observer for DrawSink {
+    fn on_step(&mut self, phase: Phase, iter: usize, total: usize, stats: &StepStats) {
+        self.progress.on_step(phase, iter, total, stats);
+    }
+
+    fn on_draw(&mut self, draw: usize, states: &Points) {
+        let d = states.dim();
+        self.kept.extend_from_slice(&states.as_slice()[..self.keep * d]);
+        if let (Some(w), None) = (&mut self.out, &self.error) {
+            if let Err(e) = w.write_draw(draw, states.as_slice()) {
+                self.error = Some(e);
+            }
+        }
+    }
 }
 
 fn run_continuous<K: Kernel>(mut k: K, e: &dyn Energy, a: &SampleArgs) -> CliResult<Summary> {
@@ -136,20 +169,37 @@ fn run_continuous<K: Kernel>(mut k: K, e: &dyn Energy, a: &SampleArgs) -> CliRes
         thin: a.thin,
         adapt_step_size: adapt,
         adapt_mass: adapt,
-        store_draws: true,
+        store_draws: false,
         seed: a.seed,
     };
-    let mut progress = Progress::new("sampling");
-    let out = run(&mut k, e, Points::from_vec(x0, d)?, &cfg, &mut progress).map_err(sampler_err)?;
+    let keep = a.chains.min(DIAGNOSTIC_CHAINS);
+    let mut sink = DrawSink {
+        progress: Progress::new("sampling"),
+        out: a
+            .out
+            .as_deref()
+            .map(|p| DrawWriter::create(p, a.steps, a.chains, d))
+            .transpose()?,
+        kept: Vec::with_capacity(a.steps * keep * d),
+        keep,
+        error: None,
+    };
+    let out = run(&mut k, e, Points::from_vec(x0, d)?, &cfg, &mut sink).map_err(sampler_err)?;
+    if let Some(e) = sink.error.take() {
+        return Err(e);
+    }
+    if let Some(w) = sink.out.take() {
+        w.finish()?;
+    }
     Ok(Summary {
         acceptance: out.acceptance.iter().sum::<f64>() / out.acceptance.len() as f64,
         divergences: out.divergences.iter().sum(),
-        diag: out.diagnostics(),
+        diag: Diagnostics::of_draws(&sink.kept, a.steps, keep, d),
         step_size: Some(out.step_size),
         mean: out.mean,
         cov: out.covariance,
         dim: d,
-        draws: out.draws,
+        draws: None,
     })
 }
 
@@ -161,7 +211,7 @@ fn binary_summary(r: BinaryRun) -> Summary {
         acceptance: 1.0,
         divergences: 0,
         dim: r.dim,
-        draws: r.draws,
+        draws: Some(r.draws),
         step_size: None,
     }
 }
@@ -205,8 +255,8 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         }
     };
     let seconds = start.elapsed().as_secs_f64();
-    if let Some(path) = &a.out {
-        write_draws(path, &s.draws, a.steps, a.chains, s.dim)?;
+    if let (Some(path), Some(draws)) = (&a.out, &s.draws) {
+        write_draws(path, draws, a.steps, a.chains, s.dim)?;
     }
     let d = s.dim;
     let cov_rows: Vec<&[f64]> = s.cov.chunks_exact(d).collect();
