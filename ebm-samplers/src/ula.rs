@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 /// x' = x - eps grad E(x) + sqrt(2 eps) xi,  xi ~ N(0, I).
 ///
 /// No accept step, so its stationary distribution is biased by O(eps): for
-/// E = x^2 / (2 s^2) it is N(0, s^2 / (1 - eps / (2 s^2))). A chain whose
-/// energy becomes non-finite is flagged as divergent (and keeps moving, as
-/// ULA has nothing to reject).
+/// E = x^2 / (2 s^2) it is N(0, s^2 / (1 - eps / (2 s^2))). A move that
+/// lands where the energy or its gradient is not finite (past a hard
+/// wall, or an overflow) is undone: that chain stays where it was and is
+/// reported as divergent in [`StepStats::divergences`], so no chain ever
+/// holds a non-finite state.
 ///
 /// ```
 /// use ebm_samplers::{Ula, Chains, Kernel};
@@ -48,6 +50,12 @@ impl Kernel for Ula {
         let noise = (2.0 * eps).sqrt();
         chains.for_each_chunk(rngs, |c| {
             let d = c.d;
+            // keep the current state: a chain whose move lands where the
+            // energy or its gradient is not finite (past a hard wall, or
+            // overflowing) goes back to it
+            c.px.copy_from_slice(c.x);
+            c.pg.copy_from_slice(c.grad);
+            c.pe.copy_from_slice(c.energy);
             for (k, rng) in c.rngs.iter_mut().enumerate() {
                 let x = &mut c.x[k * d..(k + 1) * d];
                 let g = &c.grad[k * d..(k + 1) * d];
@@ -57,8 +65,15 @@ impl Kernel for Ula {
                 }
             }
             energy.energy_grad_batch(c.x, c.grad, c.energy);
-            for (e, div) in c.energy.iter().zip(c.divergent.iter_mut()) {
-                *div = !e.is_finite();
+            for k in 0..c.energy.len() {
+                let row = k * d..(k + 1) * d;
+                let bad = !c.energy[k].is_finite() || c.grad[row.clone()].iter().any(|g| !g.is_finite());
+                c.divergent[k] = bad;
+                if bad {
+                    c.x[row.clone()].copy_from_slice(&c.px[row.clone()]);
+                    c.grad[row.clone()].copy_from_slice(&c.pg[row]);
+                    c.energy[k] = c.pe[k];
+                }
             }
         });
         StepStats::from_chains(chains, 1)
