@@ -19,6 +19,7 @@
 pub mod cmd;
 pub mod draws_file;
 pub mod error;
+pub mod limits;
 pub mod model_file;
 pub mod points_file;
 pub mod progress;

@@ -94,6 +94,7 @@ pub fn parse_points_npy(path: &str, bytes: &[u8]) -> CliResult<Points> {
         path: path.into(),
         message,
     };
+    check_npy_preamble(bytes).map_err(data_err)?;
     let open = || npyz::NpyFile::new(&bytes[..]).map_err(|e| data_err(format!("not a valid .npy file: {e}")));
     let npy = open()?;
     if npy.order() != npyz::Order::C {
@@ -157,4 +158,31 @@ pub fn parse_points_npy(path: &str, bytes: &[u8]) -> CliResult<Points> {
         )));
     }
     Points::from_vec(values, d as usize).map_err(|e| data_err(e.to_string()))
+}
+
+/// Check the fixed start of a .npy file before npyz reads it: the magic
+/// string, a known version, and a header length that fits in the file
+/// (npyz allocates the stated length up front, so a corrupt length of
+/// gigabytes would exhaust memory instead of being an error).
+fn check_npy_preamble(bytes: &[u8]) -> Result<(), String> {
+    let bad = |m: &str| Err(format!("not a valid .npy file: {m}"));
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return bad("it does not start with the .npy magic string");
+    }
+    let (start, len) = match bytes[6] {
+        1 => (10, u16::from_le_bytes([bytes[8], bytes[9]]) as usize),
+        2 | 3 if bytes.len() >= 12 => (
+            12,
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+        ),
+        2 | 3 => return bad("the file ends inside its preamble"),
+        v => return bad(&format!("format version {v} is not supported")),
+    };
+    if start + len > bytes.len() {
+        return bad(&format!(
+            "its header length ({len} bytes) runs past the end of the file ({} bytes)",
+            bytes.len()
+        ));
+    }
+    Ok(())
 }

@@ -207,6 +207,11 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
     if a.leapfrog == 0 {
         return bad("--leapfrog must be at least 1".into());
     }
+    crate::limits::check_size(
+        &format!("--chains {} x dimension {}", a.chains, model.dim()),
+        a.chains,
+        model.dim(),
+    )?;
     let schedule = match a.schedule {
         ScheduleArg::Linear => Schedule::Linear,
         ScheduleArg::Geometric => Schedule::Geometric,

@@ -224,6 +224,11 @@ pub(crate) fn sampler_err(e: ebm_samplers::SamplerError) -> CliError {
 pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     check(a)?;
     let (spec, model) = load_model(&a.model)?;
+    crate::limits::check_size(
+        &format!("--chains {} x dimension {}", a.chains, model.dim()),
+        a.chains,
+        model.dim(),
+    )?;
     let start = Instant::now();
     let s = match (&model, a.sampler) {
         (Model::Continuous(e), SamplerKind::Ula) => {
@@ -243,7 +248,13 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
                 spec.type_name()
             )))
         }
-        (Model::Binary(_), SamplerKind::Gibbs) => {
+        (Model::Binary(b), SamplerKind::Gibbs) => {
+            // binary runs keep their draws in memory
+            crate::limits::check_size(
+                &format!("--chains {} x --steps {}", a.chains, a.steps),
+                a.chains.saturating_mul(a.steps),
+                b.dim(),
+            )?;
             let bin = binary_kernel_run(&spec, a)?;
             binary_summary(bin)
         }

@@ -341,6 +341,13 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             }
         },
         (None, Some(widths), _) => {
+            for pair in widths.windows(2) {
+                crate::limits::check_size(
+                    &format!("--mlp layer {} -> {}", pair[0], pair[1]),
+                    pair[0],
+                    pair[1],
+                )?;
+            }
             let act = ebm_core::energies::Activation::parse(&a.activation)?;
             let mut rng = ebm_core::setup_rng(a.seed);
             MlpEnergy::<f64, Cpu>::new(&Cpu::default(), widths, act, &mut rng)?.to_spec()
@@ -374,6 +381,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             ),
         });
     }
+    check_sizes(a, data.dim())?;
     let optimizer = match a.optimizer {
         OptimizerArg::Adam => OptimizerConfig::adam(a.lr),
         OptimizerArg::Sgd => OptimizerConfig::Sgd {
@@ -434,6 +442,25 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
     }
     text.push_str(&format!("\nmodel written to {}", a.out));
     Ok(super::Report { json, text })
+}
+
+/// Refuse batch, chain, buffer and noise sizes that would exhaust memory.
+fn check_sizes(a: &TrainArgs, dim: usize) -> CliResult<()> {
+    use crate::limits::check_size;
+    check_size(&format!("--batch {}", a.batch), a.batch, dim)?;
+    match a.estimator {
+        EstimatorArg::Pcd => {
+            let chains = a.chains.unwrap_or(a.batch);
+            check_size(&format!("--chains {chains}"), chains, dim)
+        }
+        EstimatorArg::Replay => check_size(&format!("--buffer {}", a.buffer), a.buffer, dim),
+        EstimatorArg::Nce => check_size(
+            &format!("--batch {} x --noise-ratio {}", a.batch, a.noise_ratio),
+            a.batch.saturating_mul(a.noise_ratio),
+            dim,
+        ),
+        EstimatorArg::Cd | EstimatorArg::Dsm => Ok(()),
+    }
 }
 
 fn spec_dim(spec: &EnergySpec) -> usize {

@@ -43,7 +43,8 @@ pub struct Ising {
 }
 
 impl Ising {
-    /// An Ising lattice; `rows, cols >= 1`, all parameters finite.
+    /// An Ising lattice; `rows, cols >= 1` with at most 2^22 sites, all
+    /// parameters finite.
     pub fn new(
         rows: usize,
         cols: usize,
@@ -58,7 +59,9 @@ impl Ising {
                 reason: "must be at least 1".into(),
             });
         }
-        if rows.checked_mul(cols).is_none_or(|n| n > 1 << 30) {
+        // 2^22 sites (a 2048 x 2048 lattice) keep the bond and neighbour
+        // lists to a few hundred MB
+        if rows.checked_mul(cols).is_none_or(|n| n > 1 << 22) {
             return Err(CoreError::TooLarge(format!(
                 "Ising lattice {rows}x{cols} is too large"
             )));
@@ -68,12 +71,15 @@ impl Ising {
         check_finite_scalar("beta", beta)?;
         let n = rows * cols;
         let mut bonds = Vec::new();
+        // periodic lattices 1 or 2 wide reach the same neighbour twice;
+        // keep each bond once, in order of first appearance
+        let mut seen = std::collections::HashSet::new();
         let mut add = |a: usize, b: usize| {
             if a == b {
                 return;
             }
             let e = (a.min(b), a.max(b));
-            if !bonds.contains(&e) {
+            if seen.insert(e) {
                 bonds.push(e);
             }
         };
