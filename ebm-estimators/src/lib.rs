@@ -11,8 +11,11 @@
 //! - [`objectives`]: maximum likelihood with CD-k, PCD or a replay buffer,
 //!   denoising score matching (one or several noise levels), NCE with a
 //!   learnable log-normaliser;
-//! - [`trainer`]: Adam or SGD ([`optim`]), observers, atomic checkpoints,
-//!   and a stop on a non-finite loss that keeps the last good model;
+//! - [`trainer`]: Adam or SGD ([`optim`]), observers, stop requests,
+//!   resuming, and a stop on a non-finite loss that keeps the last good
+//!   model;
+//! - [`checkpoint`]: the complete state of a run, written atomically, from
+//!   which [`trainer::resume`] continues bit-identically;
 //! - [`datasets`]: the 8x8 digits and toy 2-D generators.
 //!
 //! ```
