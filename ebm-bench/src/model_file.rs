@@ -18,7 +18,7 @@ pub fn load_model(path: &str) -> CliResult<(ModelSpec, Model)> {
 /// Parse, validate and build the model in `text`; `path` names the source
 /// in errors.
 pub fn parse_model(path: &str, text: &str) -> CliResult<(ModelSpec, Model)> {
-    let spec = ModelSpec::from_json(&text).map_err(|source| CliError::Model {
+    let spec = ModelSpec::from_json(text).map_err(|source| CliError::Model {
         path: path.into(),
         source,
     })?;

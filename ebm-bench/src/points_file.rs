@@ -95,7 +95,7 @@ pub fn parse_points_npy(path: &str, bytes: &[u8]) -> CliResult<Points> {
         message,
     };
     check_npy_preamble(bytes).map_err(data_err)?;
-    let open = || npyz::NpyFile::new(&bytes[..]).map_err(|e| data_err(format!("not a valid .npy file: {e}")));
+    let open = || npyz::NpyFile::new(bytes).map_err(|e| data_err(format!("not a valid .npy file: {e}")));
     let npy = open()?;
     if npy.order() != npyz::Order::C {
         return Err(data_err(

@@ -26,7 +26,7 @@ pub enum Command {
     /// Draw samples with ULA, MALA, HMC or Gibbs and report diagnostics.
     Sample(sample::SampleArgs),
     /// Train a model file on data with CD, PCD, a replay buffer, DSM or NCE.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Run the benchmark workloads and write results.json, results.md and plots.
     Suite(crate::suite::SuiteArgs),
 }
