@@ -184,5 +184,14 @@ fn check_npy_preamble(bytes: &[u8]) -> Result<(), String> {
             bytes.len()
         ));
     }
+    // The header is a flat Python dict with a shape tuple. npyz parses it
+    // with a backtracking grammar that takes exponential time on nested
+    // brackets, so anything but one dict and at most one tuple is refused
+    // here (structured dtypes, which would need more, are unsupported).
+    let header = &bytes[start..start + len];
+    let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+    if !header.is_ascii() || count(b'{') != 1 || count(b'[') != 0 || count(b'(') > 1 {
+        return bad("its header is not a plain {'descr', 'fortran_order', 'shape'} dictionary");
+    }
     Ok(())
 }

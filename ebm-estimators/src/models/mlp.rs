@@ -232,6 +232,12 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for MlpEnergy<F, D> {
         out
     }
 
+    /// Only finiteness to check: an MLP with finite weights and biases is always valid (its widths are fixed at construction); skips building the model file
+    /// on every training step.
+    fn is_valid(&mut self) -> bool {
+        self.is_finite()
+    }
+
     fn to_spec(&self) -> EnergySpec {
         EnergySpec::from(&self.to_core())
     }

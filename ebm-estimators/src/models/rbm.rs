@@ -134,6 +134,12 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for TrainableRbm<F, D> {
         ]
     }
 
+    /// Only finiteness to check: an RBM with finite weights and biases is always valid (its shapes are fixed at construction); skips building the model file
+    /// on every training step.
+    fn is_valid(&mut self) -> bool {
+        self.is_finite()
+    }
+
     fn to_spec(&self) -> EnergySpec {
         EnergySpec::from(&self.to_core())
     }

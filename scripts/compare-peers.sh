@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Run the ebm-rs suite and put its figures beside the peer baselines
+# (JAX/BlackJAX, PyTorch, scikit-learn; ../shared/peers), with the ratio
+# ebm-rs / best peer for each workload W1-W5 and the quality figure behind
+# each speed figure.
+#
+#   scripts/compare-peers.sh                 # suite now, peers' recorded figures
+#   scripts/compare-peers.sh --run-peers     # also rerun the best peers now
+#   scripts/compare-peers.sh --suite-out DIR # reuse an existing suite run
+#
+# Environment: PEERS_DIR (default ../shared/peers), PEERS_PY (default
+# ~/.venvs/ebm-peers/bin/python; built by the peers' setup_venv.sh). The
+# peers are never a dependency of ebm-rs or its CI: without the venv the
+# recorded figures in PEERS_DIR/results are used. For ratios that mean
+# something, run on an idle machine and compare only figures from one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PEERS_DIR=${PEERS_DIR:-../shared/peers}
+PEERS_PY=${PEERS_PY:-$HOME/.venvs/ebm-peers/bin/python}
+run_peers=0
+suite_out=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --run-peers) run_peers=1 ;;
+    --suite-out) suite_out=$2; shift ;;
+    *) echo "usage: $0 [--run-peers] [--suite-out DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ -z "$suite_out" ]; then
+  suite_out=target/compare-peers/suite
+  cargo run --release -p ebm-bench --bin ebm -- suite --only W1,W2,W3,W4,W5 --out "$suite_out" >&2
+fi
+
+peer_results="$PEERS_DIR/results/results.jsonl"
+if [ "$run_peers" = 1 ]; then
+  if [ ! -x "$PEERS_PY" ]; then
+    echo "no peer venv at $PEERS_PY (run $PEERS_DIR/setup_venv.sh); using recorded figures" >&2
+  else
+    # the peers' folder is read-only: run a scratch copy
+    scratch=target/compare-peers/peers
+    rm -rf "$scratch" && mkdir -p "$scratch" && cp -r "$PEERS_DIR"/. "$scratch"/
+    rm -f "$scratch/results/results.jsonl"
+    (
+      cd "$scratch"
+      py() { echo "+ $*" >&2; "$PEERS_PY" "$@" >> results/results.jsonl; }
+      py w1_ula.py --impl jax_ula --reps 3
+      py w2_hmc.py --impl torch_manual --reps 3
+      py w2_hmc.py --impl blackjax --reps 3
+      py w3_ais.py --exact
+      py w3_ais.py --impl jax --K 10000 --chains 1000 --reps 3
+      py w4_pcd.py --reps 5 --ais-seeds 2
+      py w5_dsm.py --impl jax_scan --reps 3
+    )
+    peer_results="$scratch/results/results.jsonl"
+  fi
+fi
+
+python3 scripts/compare_peers.py "$suite_out/results.json" "$peer_results"

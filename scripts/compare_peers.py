@@ -1,0 +1,90 @@
+"""Print ebm-rs suite figures beside the best peer figures, with ratios.
+
+usage: compare_peers.py SUITE_RESULTS_JSON PEER_RESULTS_JSONL
+
+Targets and quality bars are those of issue 8 (DESIGN.md workloads W1-W5).
+A ratio above 1 means ebm-rs is faster; each row says whether the target
+and the quality bar are met.
+"""
+
+import json
+import sys
+
+
+def load_peers(path):
+    recs = {}
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("{"):
+            r = json.loads(line)
+            recs[(r["workload"], r["impl"], r.get("K"), r.get("chains"))] = r
+    return recs
+
+
+def best(recs, workload, key, impls=None):
+    rows = [r for (w, i, _, _), r in recs.items()
+            if w == workload and key in r and (impls is None or i in impls)]
+    return max(rows, key=lambda r: r[key]) if rows else None
+
+
+def main():
+    suite = json.load(open(sys.argv[1]))
+    peers = load_peers(sys.argv[2])
+    ours = {}
+    for r in suite["records"]:
+        ours.setdefault(r["workload"], []).append(r)
+
+    rows = []
+    # W1: chain-steps/s, quality = share within 1.5 of a mode
+    w1 = next(iter(ours.get("W1", [])), None)
+    p1 = best(peers, "W1", "chain_steps_per_s")
+    if w1 and p1:
+        q = w1["quality"]["frac_within_1p5"]
+        rows.append(("W1 ULA 10k x 1k", w1["throughput"]["value"], p1["chain_steps_per_s"], p1["impl"],
+                     "chain-steps/s", 10, f"within 1.5: {q:.4f} (peer {p1['frac_within_1p5']:.4f})",
+                     q >= 0.985))
+    # W2: nominal gradient evaluations/s, quality = acceptance and min ESS
+    w2 = next(iter(ours.get("W2", [])), None)
+    p2 = best(peers, "W2", "grad_evals_per_s")
+    if w2 and p2:
+        q = w2["quality"]
+        rows.append(("W2 HMC 100-D", w2["throughput"]["value"], p2["grad_evals_per_s"], p2["impl"],
+                     "grad evals/s", 5, f"acc {q['acceptance']:.3f}, min ESS {q['ess_min']:.0f}",
+                     abs(q["acceptance"] - 0.91) < 0.05 and q["ess_min"] > 2500))
+    # W3: AIS 10k temps x 1k chains, seconds (lower is better)
+    w3 = [r for r in ours.get("W3", []) if r["config"].get("temps") == 10000
+          and r["config"].get("chains") == 1000]
+    p3 = peers.get(("W3", "jax", 10000, 1000))
+    if w3 and p3:
+        r, q = w3[0], w3[0]["quality"]
+        rows.append(("W3 AIS 10k x 1k", 1 / r["seconds"], 1 / p3["median_s"], "jax", "runs/s", 6,
+                     f"err {q['error']:+.4f} = {q['error_over_se']:+.2f} SE (SE {q['stderr']:.4f})",
+                     abs(q["error_over_se"]) < 3))
+    # W4: seconds per epoch, quality = AIS log-likelihood
+    w4 = next(iter(ours.get("W4", [])), None)
+    p4 = best(peers, "W4", "samples_per_s")
+    if w4 and p4:
+        q = w4["quality"]
+        rows.append(("W4 PCD-1 digits", 1 / q["seconds_per_epoch"], 1 / p4["time_per_epoch_s"], "sklearn",
+                     "epochs/s", 5, f"AIS LL {q['ais_log_likelihood']:.3f} (peer {p4['avg_train_ll_ais']:.3f})",
+                     q["ais_log_likelihood"] >= -21.74))
+    # W5: steps/s, quality = held-out NLL
+    w5 = next(iter(ours.get("W5", [])), None)
+    p5 = best(peers, "W5", "steps_per_s")
+    if w5 and p5:
+        q = w5["quality"]
+        rows.append(("W5 DSM MLP", w5["throughput"]["value"], p5["steps_per_s"], p5["impl"], "steps/s", 2,
+                     f"NLL {q['nll_test']:.3f} (peer {p5['nll_test']:.3f})", q["nll_test"] <= 3.65))
+
+    print(f"ebm-rs {suite.get('git_revision', '?')} on {suite['machine']['cores']} cores; "
+          f"peers from {sys.argv[2]}\n")
+    print("| workload | ebm-rs | best peer | ratio | target | quality | met |")
+    print("|---|---|---|---|---|---|---|")
+    for name, ours_v, peer_v, impl, unit, target, quality, ok in rows:
+        ratio = ours_v / peer_v
+        met = "yes" if ratio >= target and ok else ("quality only" if ok else "no")
+        print(f"| {name} | {ours_v:.4g} {unit} | {peer_v:.4g} ({impl}) | {ratio:.2f}x | {target}x | {quality} | {met} |")
+
+
+if __name__ == "__main__":
+    main()
