@@ -147,6 +147,19 @@ impl Drop for DrawWriter {
     }
 }
 
+/// Fail now, before any long run, if `path` could not be written later:
+/// creates and removes the temporary file that [`write_atomically`] would
+/// use beside it.
+pub fn check_writable(path: &str) -> CliResult<()> {
+    let tmp = temp_beside(path)?;
+    File::create(&tmp).map_err(|source| CliError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let _ = std::fs::remove_file(&tmp);
+    Ok(())
+}
+
 /// A temporary file name beside `path` (hidden, tagged with the process).
 fn temp_beside(path: &str) -> CliResult<PathBuf> {
     let target = Path::new(path);

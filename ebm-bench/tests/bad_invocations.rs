@@ -95,6 +95,24 @@ fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
         v.extend(extra.iter().map(|a| a.to_string()));
         v
     };
+    let long_train = |extra: &[&str]| {
+        let mut v: Vec<String> = [
+            "train",
+            "--data",
+            &data,
+            "--model",
+            &gauss,
+            "--estimator",
+            "dsm",
+            "--steps",
+            "1000000000",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        v.extend(extra.iter().map(|a| a.to_string()));
+        v
+    };
     let energy = |m: &str, p: &str| {
         ["energy", "--model", m, "--points", p]
             .iter()
@@ -434,6 +452,31 @@ fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
             "/nonexistent-dir/d.npy",
         ),
         ("zero thinning", sample(&gauss, &["--thin", "0"]), "--thin"),
+        // checked before training: with 10^9 steps, a check at the end
+        // would never be reached
+        (
+            "model into a missing directory",
+            long_train(&["--out", "/nonexistent-dir/m.json"]),
+            "/nonexistent-dir/m.json",
+        ),
+        (
+            "checkpoint into a missing directory",
+            long_train(&["--out", &out, "--checkpoint", "/nonexistent-dir/c.ckpt"]),
+            "/nonexistent-dir/c.ckpt",
+        ),
+        (
+            "Gibbs draws into a missing directory",
+            vec![
+                "sample".into(),
+                "--model".into(),
+                model("r2.json", r#"{"type":"rbm","w":[[1]],"b":[0],"c":[0]}"#),
+                "--sampler".into(),
+                "gibbs".into(),
+                "--out".into(),
+                "/nonexistent-dir/d.csv".into(),
+            ],
+            "/nonexistent-dir/d.csv",
+        ),
     ];
     assert!(cases.len() >= 30);
     for (name, args, want) in &cases {

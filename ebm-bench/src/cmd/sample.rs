@@ -249,6 +249,9 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
             )))
         }
         (Model::Binary(b), SamplerKind::Gibbs) => {
+            if let Some(path) = &a.out {
+                crate::draws_file::check_writable(path)?;
+            }
             // binary runs keep their draws in memory
             crate::limits::check_size(
                 &format!("--chains {} x --steps {}", a.chains, a.steps),

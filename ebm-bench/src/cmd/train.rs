@@ -382,6 +382,9 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         });
     }
     check_sizes(a, data.dim())?;
+    // a run that could not save its result must not start
+    crate::draws_file::check_writable(&a.out)?;
+    crate::draws_file::check_writable(&checkpoint_path(a))?;
     let optimizer = match a.optimizer {
         OptimizerArg::Adam => OptimizerConfig::adam(a.lr),
         OptimizerArg::Sgd => OptimizerConfig::Sgd {
