@@ -43,6 +43,7 @@ pub mod binary;
 pub mod energies;
 pub mod energy;
 pub mod error;
+pub mod fast_exp;
 pub mod math;
 pub mod points;
 pub mod quadrature;

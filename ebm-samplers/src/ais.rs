@@ -17,6 +17,7 @@ use crate::error::{invalid, Result};
 use crate::gibbs::{bernoulli, visible_act};
 use ebm_compose::Path;
 use ebm_core::energies::Rbm;
+use ebm_core::fast_exp::exp_in_place;
 use ebm_core::math::{softplus, LogSumExp};
 use ebm_core::{chain_rngs, Energy, ExactSample, Points};
 use rayon::prelude::*;
@@ -302,6 +303,11 @@ pub fn ais_rbm_with_progress(
             let (mut ah, mut av) = (vec![0.0; nhb], vec![0.0; nvb]);
             let (mut vb, mut hb, mut vb_prev, mut hb_prev) =
                 (vec![0.0; nvb], vec![0.0; nhb], vec![0.0; nvb], vec![0.0; nhb]);
+            // per-unit inputs and e^-|input|, computed a slice at a time so
+            // the exponentials vectorise (fast_exp) before the draws
+            let (mut xk, mut xp, mut ek, mut ep) =
+                (vec![0.0; nhb], vec![0.0; nhb], vec![0.0; nhb], vec![0.0; nhb]);
+            let (mut zv, mut ev) = (vec![0.0; nvb], vec![0.0; nvb]);
             for (w, rng) in lw.iter_mut().zip(rs.iter_mut()) {
                 for i in 0..nvb {
                     v[i] = bernoulli(rng, ebm_core::math::sigmoid(ba[i])) as u8 as f64;
@@ -325,13 +331,18 @@ pub fn ais_rbm_with_progress(
                     // terms sum to the log of one product, kept within
                     // (2^-32, 2^32) by taking its log every 32 factors, so one
                     // ln serves all hidden units.
+                    for j in 0..nhb {
+                        xp[j] = hb_prev[j] + bp * ah[j];
+                        xk[j] = hb[j] + bk * ah[j];
+                        ep[j] = -xp[j].abs();
+                        ek[j] = -xk[j].abs();
+                    }
+                    exp_in_place(&mut ep);
+                    exp_in_place(&mut ek);
                     let mut ratio = 1.0;
                     for j in 0..nhb {
-                        let xp = hb_prev[j] + bp * ah[j];
-                        let xk = hb[j] + bk * ah[j];
-                        let ek = (-xk.abs()).exp();
-                        let ep = (-xp.abs()).exp();
-                        inc += xk.max(0.0) - xp.max(0.0);
+                        let (xk, ek, ep) = (xk[j], ek[j], ep[j]);
+                        inc += xk.max(0.0) - xp[j].max(0.0);
                         ratio *= (1.0 + ek) / (1.0 + ep);
                         if j % 32 == 31 {
                             inc += ratio.ln();
@@ -355,7 +366,18 @@ pub fn ais_rbm_with_progress(
                     if sweep {
                         ah.iter_mut().for_each(|a| *a = 0.0);
                         for i in 0..nvb {
-                            let on = bernoulli(rng, ebm_core::math::sigmoid(vb[i] + bk * av[i]));
+                            zv[i] = vb[i] + bk * av[i];
+                            ev[i] = -zv[i].abs();
+                        }
+                        exp_in_place(&mut ev);
+                        for i in 0..nvb {
+                            // sigmoid(z) from e = e^-|z|, stable either side
+                            let p = if zv[i] >= 0.0 {
+                                1.0 / (1.0 + ev[i])
+                            } else {
+                                ev[i] / (1.0 + ev[i])
+                            };
+                            let on = bernoulli(rng, p);
                             v[i] = on as u8 as f64;
                             if on {
                                 for (a, wv) in ah.iter_mut().zip(&rbm.weights()[i * nhb..(i + 1) * nhb]) {
