@@ -16,8 +16,9 @@
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 /// ln 2 split: the head has 32 significant bits, so n * LN2_HI is exact
 /// for |n| < 2^21.
-const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+/// (fdlibm's ln2_hi and ln2_lo, given by their bits.)
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits.
 const SHIFT: f64 = 6_755_399_441_055_744.0;
 /// 1 / k! for k = 2..=13.
@@ -73,6 +74,17 @@ pub fn exp_in_place(xs: &mut [f64]) {
     }
 }
 
+/// Replace every value z of `zs` by the logistic sigmoid 1 / (1 + e^-z),
+/// computed from e = e^-|z| on either side (no overflow, no cancellation)
+/// and vectorised like [`exp_in_place`].
+pub fn sigmoid_in_place(zs: &mut [f64]) {
+    for z in zs.iter_mut() {
+        let e = exp(-z.abs());
+        let r = 1.0 / (1.0 + e);
+        *z = if *z >= 0.0 { r } else { e * r };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +120,19 @@ mod tests {
         let want: Vec<f64> = v.iter().map(|&x| exp(x)).collect();
         exp_in_place(&mut v);
         assert_eq!(v, want);
+    }
+
+    #[test]
+    fn sigmoid_matches_the_scalar_definition() {
+        let mut z: Vec<f64> = (-80..80).map(|i| i as f64 * 0.61).collect();
+        let want: Vec<f64> = z.iter().map(|&a| crate::math::sigmoid(a)).collect();
+        sigmoid_in_place(&mut z);
+        for (a, b) in z.iter().zip(&want) {
+            assert!((a - b).abs() <= 4e-16 * b.max(1e-300), "{a} vs {b}");
+        }
+        let mut ends = [f64::INFINITY, f64::NEG_INFINITY, 800.0, -800.0];
+        sigmoid_in_place(&mut ends);
+        assert_eq!(ends, [1.0, 0.0, 1.0, 0.0]);
     }
 
     proptest! {

@@ -6,6 +6,7 @@ use crate::driver::Diagnostics;
 use crate::error::{invalid, Result};
 use crate::moments::moments_of;
 use ebm_core::energies::{Ising, Rbm};
+use ebm_core::fast_exp::sigmoid_in_place;
 use ebm_core::math::sigmoid;
 use ebm_core::{chain_rngs, BinaryEnergy, ChainRng, Points};
 use rand::{Rng, RngCore};
@@ -63,8 +64,14 @@ pub(crate) fn rbm_sweep_one(
 ) {
     let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
     let (w, wt) = (rbm.weights(), rbm.weights_t());
+    // the conditionals of a whole layer first (their exponentials
+    // vectorise), then the draws in unit order
     for j in 0..nh {
-        h[j] = bernoulli(rng, sigmoid(hb[j] + beta * act_h[j])) as u8 as f64;
+        h[j] = hb[j] + beta * act_h[j];
+    }
+    sigmoid_in_place(h);
+    for hj in h.iter_mut() {
+        *hj = bernoulli(rng, *hj) as u8 as f64;
     }
     act_v.iter_mut().for_each(|a| *a = 0.0);
     for j in 0..nh {
@@ -76,7 +83,11 @@ pub(crate) fn rbm_sweep_one(
     }
     act_h.iter_mut().for_each(|a| *a = 0.0);
     for i in 0..nv {
-        let on = bernoulli(rng, sigmoid(vb[i] + beta * act_v[i]));
+        v[i] = vb[i] + beta * act_v[i];
+    }
+    sigmoid_in_place(v);
+    for i in 0..nv {
+        let on = bernoulli(rng, v[i]);
         v[i] = on as u8 as f64;
         if on {
             for (a, wv) in act_h.iter_mut().zip(&w[i * nh..(i + 1) * nh]) {
