@@ -5,32 +5,11 @@
 //! checkpoints that are not. Each must exit 2 with one line on stderr
 //! naming the problem, print nothing on stdout, and never panic or abort.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-struct Scratch(PathBuf);
+mod common;
 
-impl Scratch {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("ebm-bad-invocations-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-    fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> String {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::Scratch;
 
 /// A float64 .npy file of the given shape.
 fn npy(shape: &str, values: &[f64]) -> Vec<u8> {
@@ -57,7 +36,7 @@ fn nested(
 
 #[test]
 fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
-    let s = Scratch::new();
+    let s = Scratch::new("bad-invocations");
     let gauss = s.file("g.json", r#"{"type":"diag_gaussian","mean":[0,0],"std":[1,1]}"#);
     let gmm = s.file(
         "gmm.json",

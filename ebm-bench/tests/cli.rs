@@ -2,28 +2,11 @@
 //! independent computations, and exit status 2 with a one-line message for
 //! every kind of bad input.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-struct Scratch(PathBuf);
+mod common;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ebm-cli-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn file(&self, name: &str, text: &str) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p.to_string_lossy().into_owned()
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::Scratch;
 
 fn ebm(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ebm"))
@@ -100,7 +83,7 @@ fn logz_rbm_12x8_matches_brute_force_joint_sum() {
     let c: Vec<f64> = (0..nh).map(|j| (j % 3) as f64 / 3.0 - 0.3).collect();
     let m = s.file(
         "r.json",
-        &serde_json::json!({"type":"rbm","w":w,"b":b,"c":c}).to_string(),
+        serde_json::json!({"type":"rbm","w":w,"b":b,"c":c}).to_string(),
     );
     let mut terms = Vec::with_capacity(1 << 20);
     for vm in 0..1u32 << nv {
@@ -171,7 +154,7 @@ fn bad_inputs_exit_2_with_one_line() {
     let rbm = s.file("rbm.json", r#"{"type":"rbm","w":[[1]],"b":[0],"c":[0]}"#);
     let bigrbm = s.file(
         "big.json",
-        &serde_json::json!({"type":"rbm","w":vec![vec![0.0;40];40],"b":vec![0.0;40],"c":vec![0.0;40]})
+        serde_json::json!({"type":"rbm","w":vec![vec![0.0;40];40],"b":vec![0.0;40],"c":vec![0.0;40]})
             .to_string(),
     );
     let cases: Vec<(Vec<String>, &str)> = vec![
@@ -415,7 +398,7 @@ fn sample_hmc_on_w2_gaussian_reports_diagnostics_and_writes_draws() {
         .collect();
     let m = s.file(
         "w2.json",
-        &serde_json::json!({"type":"gaussian","mean":vec![0.0; 100],"covariance":cov}).to_string(),
+        serde_json::json!({"type":"gaussian","mean":vec![0.0; 100],"covariance":cov}).to_string(),
     );
     let npy = s.0.join("draws.npy").to_string_lossy().into_owned();
     let v = json_of(&[
@@ -531,7 +514,7 @@ fn logz_ais_on_rbm_lands_within_error_bars_of_exact() {
     let c: Vec<f64> = (0..20).map(|j| ((j % 5) as f64 - 2.0) / 20.0).collect();
     let m = s.file(
         "rbm.json",
-        &serde_json::json!({"type":"rbm","w":w,"b":b,"c":c}).to_string(),
+        serde_json::json!({"type":"rbm","w":w,"b":b,"c":c}).to_string(),
     );
     let exact = logz(&m, "exact");
     let v = json_of(&[
@@ -783,7 +766,7 @@ fn npy_f64(rows: &[f64], d: usize) -> Vec<u8> {
 #[test]
 fn train_round_trips_into_logz() {
     let dir = Scratch::new("train");
-    let data = dir.file("g.csv", &gaussian_csv(4000));
+    let data = dir.file("g.csv", gaussian_csv(4000));
     let init = dir.file(
         "g0.json",
         r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0],[0,1]]}"#,
@@ -923,7 +906,7 @@ fn train_round_trips_into_logz() {
 #[test]
 fn train_bad_inputs_exit_2() {
     let dir = Scratch::new("train-bad");
-    let data = dir.file("g.csv", &gaussian_csv(50));
+    let data = dir.file("g.csv", gaussian_csv(50));
     let init = dir.file(
         "g0.json",
         r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0],[0,1]]}"#,

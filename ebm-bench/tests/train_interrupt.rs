@@ -3,33 +3,13 @@
 //! byte-identical to the one an uninterrupted run with the same seed
 //! writes. Checkpoints of other runs are refused with exit status 2.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Scratch(PathBuf);
+mod common;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ebm-train-int-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-    fn file(&self, name: &str, text: &str) -> String {
-        let p = self.path(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::Scratch;
 
 fn ebm(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ebm"))
@@ -60,7 +40,7 @@ fn data_csv() -> String {
 #[test]
 fn ctrl_c_checkpoints_exits_130_and_resume_is_byte_identical() {
     let s = Scratch::new("resume");
-    let data = s.file("data.csv", &data_csv());
+    let data = s.file("data.csv", data_csv());
     let init = s.file(
         "init.json",
         r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0],[0,1]]}"#,
@@ -180,7 +160,7 @@ fn ctrl_c_checkpoints_exits_130_and_resume_is_byte_identical() {
     bad(&[("--resume", &init)], "not a training checkpoint");
     bad(&[("--resume", &s.path("absent.ckpt"))], "absent.ckpt");
     // an MLP cannot continue a Gaussian's run
-    let mlp = s.file("mlp.json", &mlp_json());
+    let mlp = s.file("mlp.json", mlp_json());
     bad(&[("--model", &mlp)], "different model");
 }
 
@@ -200,7 +180,7 @@ fn mlp_json() -> String {
 #[test]
 fn resume_without_a_model_takes_it_from_the_checkpoint_and_can_extend_the_run() {
     let s = Scratch::new("extend");
-    let data = s.file("data.csv", &data_csv());
+    let data = s.file("data.csv", data_csv());
     let run = |steps: &str, out: &str, extra: &[&str]| {
         let mut args = vec![
             "train",
