@@ -9,21 +9,7 @@ use std::process::Command;
 
 mod common;
 
-use common::Scratch;
-
-/// A float64 .npy file of the given shape.
-fn npy(shape: &str, values: &[f64]) -> Vec<u8> {
-    let mut h = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(' ');
-    }
-    h.push('\n');
-    let mut v = b"\x93NUMPY\x01\x00".to_vec();
-    v.extend_from_slice(&(h.len() as u16).to_le_bytes());
-    v.extend_from_slice(h.as_bytes());
-    values.iter().for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
-    v
-}
+use common::{npy, Scratch};
 
 /// A model nested `depth` times in `wrap`, around `leaf`.
 fn nested(

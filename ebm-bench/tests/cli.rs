@@ -2,23 +2,9 @@
 //! independent computations, and exit status 2 with a one-line message for
 //! every kind of bad input.
 
-use std::process::Command;
-
 mod common;
 
-use common::Scratch;
-
-fn ebm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ebm"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{ebm, npy, Scratch};
 
 fn logz(model: &str, method: &str) -> f64 {
     let (code, out, err) = ebm(&["logz", "--model", model, "--method", method, "--json"]);
@@ -741,23 +727,6 @@ fn gaussian_csv(n: usize) -> String {
     out
 }
 
-/// A version-1.0 .npy file of `rows` (n x d, float64, C order).
-fn npy_f64(rows: &[f64], d: usize) -> Vec<u8> {
-    let mut header = format!(
-        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {d}), }}",
-        rows.len() / d
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    rows.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    out
-}
-
 /// `ebm train` round-trips into `ebm logz`: a Gaussian trained by DSM,
 /// NCE and PCD lands near the data's log Z = log 2 pi + log(0.7 * 1.2) =
 /// 1.6635 (within 0.1: 4,000 samples and 1,500 Adam steps leave a few
@@ -817,10 +786,10 @@ fn train_round_trips_into_logz() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    let npy = dir.0.join("g.npy");
-    std::fs::write(&npy, npy_f64(&rows, 2)).unwrap();
+    let npy_path = dir.0.join("g.npy");
+    std::fs::write(&npy_path, npy(&format!("({}, 2)", rows.len() / 2), &rows)).unwrap();
     let (a, b) = (dir.0.join("a.json"), dir.0.join("b.json"));
-    for (src, out) in [(&data, &a), (&npy.to_string_lossy().into_owned(), &b)] {
+    for (src, out) in [(&data, &a), (&npy_path.to_string_lossy().into_owned(), &b)] {
         json_of(&[
             "train",
             "--data",

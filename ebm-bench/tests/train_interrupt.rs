@@ -9,18 +9,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::Scratch;
-
-fn ebm(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ebm"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{ebm, Scratch};
 
 /// 500 rows of a 2-D Gaussian on a fixed grid of quantiles (no RNG needed).
 fn data_csv() -> String {
@@ -76,7 +65,7 @@ fn ctrl_c_checkpoints_exits_130_and_resume_is_byte_identical() {
 
     let full = s.path("full.json");
     let args = common(&full);
-    let (code, err) = ebm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, _, err) = ebm(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{err}");
 
     // the same run, interrupted once its first periodic checkpoint exists
@@ -116,7 +105,7 @@ fn ctrl_c_checkpoints_exits_130_and_resume_is_byte_identical() {
     let step = saved["step"].as_u64().unwrap();
     assert!(step > 0 && step < 20_000, "stopped at step {step}");
     // the model file was written with the checkpoint, and loads
-    let (code, err) = ebm(&["logz", "--model", &cut, "--method", "exact"]);
+    let (code, _, err) = ebm(&["logz", "--model", &cut, "--method", "exact"]);
     assert_eq!(code, 0, "{err}");
 
     // resume: the final model file equals the uninterrupted run's, byte for byte
@@ -127,7 +116,7 @@ fn ctrl_c_checkpoints_exits_130_and_resume_is_byte_identical() {
         "--checkpoint".into(),
         ckpt.clone(),
     ]);
-    let (code, err) = ebm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, _, err) = ebm(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         std::fs::read_to_string(&full).unwrap(),
@@ -147,7 +136,7 @@ fn ctrl_c_checkpoints_exits_130_and_resume_is_byte_identical() {
             }
         }
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, err) = ebm(&argv);
+        let (code, _, err) = ebm(&argv);
         assert_eq!(code, 2, "{argv:?}: {err}");
         assert!(err.contains(want), "{argv:?}: `{err}` lacks `{want}`");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -200,7 +189,7 @@ fn resume_without_a_model_takes_it_from_the_checkpoint_and_can_extend_the_run() 
             out,
         ];
         args.extend_from_slice(extra);
-        let (code, err) = ebm(&args);
+        let (code, _, err) = ebm(&args);
         assert_eq!(code, 0, "{args:?}: {err}");
     };
     let init = s.file(
