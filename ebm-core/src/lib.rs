@@ -44,10 +44,13 @@ pub mod energies;
 pub mod energy;
 pub mod error;
 pub mod fast_exp;
+pub mod fast_ln;
 pub mod math;
+pub mod normal;
 pub mod points;
 pub mod quadrature;
 pub mod rng;
+pub mod simd;
 pub mod spec;
 
 pub use binary::BinaryEnergy;

@@ -2,7 +2,9 @@
 //! chains over threads without changing a single bit of the result.
 
 use crate::error::{Result, SamplerError};
+use ebm_core::normal::{box_muller, words_for};
 use ebm_core::{ChainRng, Energy, Points};
+use rand::RngCore;
 use rayon::prelude::*;
 
 /// Chains per unit of parallel work. Fixed (not derived from the thread
@@ -29,6 +31,10 @@ pub struct Chains {
     pub(crate) pg: Vec<f64>,
     pub(crate) pe: Vec<f64>,
     pub(crate) mom: Vec<f64>,
+    /// Random words for the normals of a step, `words_for(D)` per chain.
+    pub(crate) words: Vec<u64>,
+    /// The normals made from them, same layout.
+    pub(crate) noise: Vec<f64>,
 }
 
 impl Chains {
@@ -49,6 +55,7 @@ impl Chains {
         }
         let n = x0.len();
         let nd = n * x0.dim();
+        let nw = n * words_for(x0.dim());
         let mut c = Self {
             grad: vec![0.0; nd],
             energy: vec![0.0; n],
@@ -58,6 +65,8 @@ impl Chains {
             pg: vec![0.0; nd],
             pe: vec![0.0; n],
             mom: vec![0.0; nd],
+            words: vec![0; nw],
+            noise: vec![0.0; nw],
             x: x0,
         };
         c.refresh(energy);
@@ -91,13 +100,42 @@ impl Chains {
         self.x.dim()
     }
 
-    /// Run `f` on every chunk of [`CHUNK`] chains, in parallel.
-    pub(crate) fn for_each_chunk<F>(&mut self, rngs: &mut [ChainRng], f: F)
+    /// Run `f` (one transition of one chunk) `n` times on every chunk of
+    /// [`CHUNK`] chains, in parallel, and return each step's statistics.
+    /// With `totals`, each chain's divergences and acceptance
+    /// probabilities are added to `totals.0` and `totals.1` (one entry per
+    /// chain).
+    ///
+    /// A chunk takes its `n` steps one after the other while its states,
+    /// gradients and random streams stay in cache (temporal blocking), and
+    /// a rayon task takes a run of consecutive chunks (about four tasks per
+    /// thread). Chains are independent within a transition, so this gives
+    /// the same bits as `n` separate steps, whatever the thread count.
+    pub(crate) fn run_chunks<F>(
+        &mut self,
+        rngs: &mut [ChainRng],
+        n: usize,
+        grad_evals: usize,
+        totals: Option<(&mut [usize], &mut [f64])>,
+        f: F,
+    ) -> Vec<StepStats>
     where
-        F: Fn(ChunkMut<'_>) + Sync + Send,
+        F: Fn(&mut ChunkMut<'_>) + Sync + Send,
     {
         let d = self.x.dim();
         let cd = CHUNK * d;
+        let cw = CHUNK * words_for(d);
+        let n_chunks = self.len().div_ceil(CHUNK);
+        let mut chain_totals: Vec<Option<(&mut [usize], &mut [f64])>> = match totals {
+            Some((div, acc)) => div
+                .chunks_mut(CHUNK)
+                .zip(acc.chunks_mut(CHUNK))
+                .map(Some)
+                .collect(),
+            None => (0..n_chunks).map(|_| None).collect(),
+        };
+        // per chunk and step: (sum of acceptance probabilities, divergences)
+        let mut per_step = vec![(0.0, 0usize); n_chunks * n];
         let chunks: Vec<ChunkMut<'_>> = self
             .x
             .as_mut_slice()
@@ -110,9 +148,14 @@ impl Chains {
             .zip(self.pg.chunks_mut(cd))
             .zip(self.pe.chunks_mut(CHUNK))
             .zip(self.mom.chunks_mut(cd))
+            .zip(self.words.chunks_mut(cw))
+            .zip(self.noise.chunks_mut(cw))
             .zip(rngs.chunks_mut(CHUNK))
             .map(
-                |(((((((((x, grad), energy), accept), divergent), px), pg), pe), mom), rngs)| ChunkMut {
+                |(
+                    ((((((((((x, grad), energy), accept), divergent), px), pg), pe), mom), words), noise),
+                    rngs,
+                )| ChunkMut {
                     d,
                     x,
                     grad,
@@ -123,12 +166,61 @@ impl Chains {
                     pg,
                     pe,
                     mom,
+                    words,
+                    noise,
                     rngs,
                 },
             )
             .collect();
-        chunks.into_par_iter().for_each(f);
+        let per_task = n_chunks.div_ceil(4 * rayon::current_num_threads()).max(1);
+        chunks
+            .into_par_iter()
+            .zip(chain_totals.par_iter_mut())
+            .zip(per_step.par_chunks_mut(n.max(1)))
+            .with_min_len(per_task)
+            .for_each(|((mut c, tot), out)| {
+                for o in out.iter_mut().take(n) {
+                    f(&mut c);
+                    if let Some((div, acc)) = tot {
+                        for ((t, &dv), (a, &p)) in div
+                            .iter_mut()
+                            .zip(c.divergent.iter())
+                            .zip(acc.iter_mut().zip(c.accept.iter()))
+                        {
+                            *t += dv as usize;
+                            *a += p;
+                        }
+                    }
+                    *o = chunk_totals(c.accept, c.divergent);
+                }
+            });
+        let m = self.len() as f64;
+        (0..n)
+            .map(|t| {
+                let (acc, div) = (0..n_chunks)
+                    .map(|k| per_step[k * n + t])
+                    .fold((0.0, 0), |(a, d), (x, y)| (a + x, d + y));
+                StepStats {
+                    mean_accept: acc / m,
+                    divergences: div,
+                    grad_evals,
+                }
+            })
+            .collect()
     }
+
+    /// One transition of every chunk (see [`Chains::run_chunks`]).
+    pub(crate) fn step_chunks<F>(&mut self, rngs: &mut [ChainRng], grad_evals: usize, f: F) -> StepStats
+    where
+        F: Fn(&mut ChunkMut<'_>) + Sync + Send,
+    {
+        self.run_chunks(rngs, 1, grad_evals, None, f)[0]
+    }
+}
+
+/// (sum of acceptance probabilities, divergent chains) of one chunk.
+fn chunk_totals(accept: &[f64], divergent: &[bool]) -> (f64, usize) {
+    (accept.iter().sum(), divergent.iter().filter(|&&d| d).count())
 }
 
 /// One chunk of chains, borrowed for a step.
@@ -143,7 +235,30 @@ pub(crate) struct ChunkMut<'a> {
     pub pg: &'a mut [f64],
     pub pe: &'a mut [f64],
     pub mom: &'a mut [f64],
+    pub words: &'a mut [u64],
+    pub noise: &'a mut [f64],
     pub rngs: &'a mut [ChainRng],
+}
+
+impl ChunkMut<'_> {
+    /// Fill `noise` with D standard normals per chain, chain k's at
+    /// `noise[k * stride..][..D]`, each from its own stream (Box-Muller,
+    /// [`ebm_core::normal`]); returns the stride `words_for(D)`.
+    pub fn draw_normals(&mut self) -> usize {
+        let dw = words_for(self.d);
+        let n = self.energy.len();
+        for (w, rng) in self.words.chunks_exact_mut(dw).zip(self.rngs.iter_mut()) {
+            for v in w {
+                *v = rng.next_u64();
+            }
+        }
+        let (words, noise) = (&self.words[..n * dw], &mut self.noise[..n * dw]);
+        ebm_core::simd::dispatch(
+            #[inline(always)]
+            || box_muller(words, noise),
+        );
+        dw
+    }
 }
 
 /// What one step did, summed over chains.
@@ -157,15 +272,6 @@ pub struct StepStats {
     pub grad_evals: usize,
 }
 
-impl StepStats {
-    pub(crate) fn from_chains(c: &Chains, grad_evals: usize) -> Self {
-        Self {
-            mean_accept: c.accept.iter().sum::<f64>() / c.len() as f64,
-            divergences: c.divergent.iter().filter(|&&d| d).count(),
-            grad_evals,
-        }
-    }
-}
 
 /// A sampling kernel on a batch of chains (BlackJAX `init`/`step`): holds
 /// validated hyperparameters only; the [driver](crate::driver) owns
@@ -176,6 +282,37 @@ pub trait Kernel: Send + Sync {
 
     /// Advance every chain by one transition.
     fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats;
+
+    /// Advance every chain by `n` transitions, adding each chain's
+    /// divergences and acceptance probabilities to `divergences` and
+    /// `acceptance` (one entry per chain); returns each step's statistics.
+    /// The same result as `n` calls of [`Kernel::step`], bit for bit; the
+    /// kernels of this crate run each chunk of chains through all `n`
+    /// steps while it is in cache, which is faster for many chains.
+    fn steps<E: Energy + ?Sized>(
+        &self,
+        energy: &E,
+        chains: &mut Chains,
+        rngs: &mut [ChainRng],
+        n: usize,
+        divergences: &mut [usize],
+        acceptance: &mut [f64],
+    ) -> Vec<StepStats> {
+        (0..n)
+            .map(|_| {
+                let s = self.step(energy, chains, rngs);
+                for ((t, &d), (a, &p)) in divergences
+                    .iter_mut()
+                    .zip(&chains.divergent)
+                    .zip(acceptance.iter_mut().zip(&chains.accept))
+                {
+                    *t += d as usize;
+                    *a += p;
+                }
+                s
+            })
+            .collect()
+    }
 
     /// The step size epsilon.
     fn step_size(&self) -> f64;

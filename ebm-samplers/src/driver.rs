@@ -9,6 +9,10 @@ use crate::moments::{moments_of, Moments};
 use ebm_core::{chain_rngs, Energy, Points};
 use serde::{Deserialize, Serialize};
 
+/// Burn-in steps (and discarded thinning steps) run in blocks of this
+/// many per call of [`Kernel::steps`].
+const STEP_BLOCK: usize = 50;
+
 /// What a run does, in order: `warmup` iterations (adapting the step size
 /// and, for HMC, the mass matrix, when enabled), `burn_in` more iterations
 /// with the adapted kernel fixed, then `draws * thin` iterations keeping
@@ -273,32 +277,59 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
         }
     }
 
-    for it in 0..cfg.burn_in {
-        let s = kernel.step(energy, &mut chains, &mut rngs);
-        grad_evals += s.grad_evals;
-        count(&chains, &mut divergences);
-        observer.on_step(Phase::BurnIn, cfg.warmup + it, total, &s);
+    // Burn-in in blocks of steps: each chunk of chains runs a whole block
+    // while it is in cache (Kernel::steps), with the same result as step
+    // by step.
+    let mut burn_acceptance = vec![0.0; m];
+    let mut it = 0;
+    while it < cfg.burn_in {
+        let b = (cfg.burn_in - it).min(STEP_BLOCK);
+        let stats = kernel.steps(
+            energy,
+            &mut chains,
+            &mut rngs,
+            b,
+            &mut divergences,
+            &mut burn_acceptance,
+        );
+        for (i, s) in stats.iter().enumerate() {
+            grad_evals += s.grad_evals;
+            observer.on_step(Phase::BurnIn, cfg.warmup + it + i, total, s);
+        }
+        it += b;
     }
 
+    // Sampling: the thin - 1 discarded steps of each draw as a block, then
+    // the kept step.
     let mut draws = Vec::with_capacity(if cfg.store_draws { cfg.draws * m * d } else { 0 });
     let mut acceptance = vec![0.0; m];
     let mut moments = Moments::new(d);
-    for it in 0..cfg.draws * cfg.thin {
+    for draw in 0..cfg.draws {
+        let first = cfg.warmup + cfg.burn_in + draw * cfg.thin;
+        let mut stats = kernel.steps(
+            energy,
+            &mut chains,
+            &mut rngs,
+            cfg.thin - 1,
+            &mut divergences,
+            &mut acceptance,
+        );
         let s = kernel.step(energy, &mut chains, &mut rngs);
-        grad_evals += s.grad_evals;
         count(&chains, &mut divergences);
         for (a, b) in acceptance.iter_mut().zip(&chains.accept) {
             *a += b;
         }
-        if (it + 1) % cfg.thin == 0 {
-            observer.on_draw(it / cfg.thin, &chains.x);
-            if cfg.store_draws {
-                draws.extend_from_slice(chains.x.as_slice());
-            } else {
-                moments.add_rows(chains.x.as_slice());
-            }
+        observer.on_draw(draw, &chains.x);
+        if cfg.store_draws {
+            draws.extend_from_slice(chains.x.as_slice());
+        } else {
+            moments.add_rows(chains.x.as_slice());
         }
-        observer.on_step(Phase::Sampling, cfg.warmup + cfg.burn_in + it, total, &s);
+        stats.push(s);
+        for (i, s) in stats.iter().enumerate() {
+            grad_evals += s.grad_evals;
+            observer.on_step(Phase::Sampling, first + i, total, s);
+        }
     }
     let iters = (cfg.draws * cfg.thin).max(1) as f64;
     acceptance.iter_mut().for_each(|a| *a /= iters);

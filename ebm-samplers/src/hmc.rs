@@ -1,11 +1,11 @@
 //! Hamiltonian Monte Carlo with a diagonal mass matrix.
 
-use crate::chains::{Chains, Kernel, StepStats};
+use crate::chains::{Chains, ChunkMut, Kernel, StepStats};
 use crate::error::{invalid, positive, Result};
 use ebm_core::{ChainRng, Energy};
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// HMC (Duane et al. 1987; Neal 2011) with L leapfrog steps of size eps and
 /// a diagonal mass matrix M = diag(m), written through its inverse
@@ -137,89 +137,111 @@ pub fn kinetic(p: &[f64], inv_mass: &[f64]) -> f64 {
         .sum::<f64>()
 }
 
+impl Hmc {
+    /// The inverse mass as a dense vector (identity when unset), so the
+    /// leapfrog loops are plain slice arithmetic that vectorises.
+    fn dense_inv_mass(&self, d: usize) -> Cow<'_, [f64]> {
+        if self.inv_mass.len() == d {
+            Cow::Borrowed(&self.inv_mass)
+        } else {
+            Cow::Owned(vec![1.0; d])
+        }
+    }
+
+    /// One transition of one chunk of chains.
+    fn chunk_step<E: Energy + ?Sized>(&self, energy: &E, im: &[f64], c: &mut ChunkMut<'_>) {
+        let d = c.d;
+        let n = c.energy.len();
+        let dw = c.draw_normals();
+        // Per-chain step size, path length and starting Hamiltonian, on the
+        // stack for a chunk (CHUNK chains).
+        let mut eps = [0.0; crate::chains::CHUNK];
+        let mut len = [0usize; crate::chains::CHUNK];
+        let mut h0 = [0.0; crate::chains::CHUNK];
+        for (k, rng) in c.rngs.iter_mut().enumerate() {
+            let r = k * d..(k + 1) * d;
+            let p = &mut c.mom[r.clone()];
+            let z = &c.noise[k * dw..k * dw + d];
+            for j in 0..d {
+                p[j] = z[j] / im[j].sqrt();
+            }
+            eps[k] = if self.step_jitter > 0.0 {
+                self.step_size * (1.0 + self.step_jitter * (2.0 * rng.random::<f64>() - 1.0))
+            } else {
+                self.step_size
+            };
+            len[k] = if self.path_jitter {
+                rng.random_range(1..=self.n_leapfrog)
+            } else {
+                self.n_leapfrog
+            };
+            h0[k] = c.energy[k] + kinetic(p, im);
+            c.px[r.clone()].copy_from_slice(&c.x[r.clone()]);
+            c.pg[r].copy_from_slice(&c.grad[k * d..(k + 1) * d]);
+            c.pe[k] = c.energy[k];
+        }
+        let max_len = len[..n].iter().copied().max().unwrap_or(0);
+        for l in 0..max_len {
+            for k in (0..n).filter(|&k| l < len[k]) {
+                let r = k * d..(k + 1) * d;
+                let (e, half) = (eps[k], 0.5 * eps[k]);
+                let (p, x, g) = (&mut c.mom[r.clone()], &mut c.px[r.clone()], &c.pg[r]);
+                for j in 0..d {
+                    p[j] -= half * g[j];
+                    x[j] += e * p[j] * im[j];
+                }
+            }
+            energy.energy_grad_batch(c.px, c.pg, c.pe);
+            for k in (0..n).filter(|&k| l < len[k]) {
+                let r = k * d..(k + 1) * d;
+                let half = 0.5 * eps[k];
+                let (p, g) = (&mut c.mom[r.clone()], &c.pg[r]);
+                for j in 0..d {
+                    p[j] -= half * g[j];
+                }
+            }
+        }
+        for (k, rng) in c.rngs.iter_mut().enumerate() {
+            let r = k * d..(k + 1) * d;
+            let h1 = c.pe[k] + kinetic(&c.mom[r.clone()], im);
+            let dh = h1 - h0[k];
+            let diverged = !dh.is_finite() || dh > self.max_energy_error;
+            c.divergent[k] = diverged;
+            let p = if diverged { 0.0 } else { (-dh).min(0.0).exp() };
+            c.accept[k] = p;
+            let u: f64 = rng.random();
+            if !diverged && u < p {
+                c.x[r.clone()].copy_from_slice(&c.px[r.clone()]);
+                c.grad[r.clone()].copy_from_slice(&c.pg[r]);
+                c.energy[k] = c.pe[k];
+            }
+        }
+    }
+}
+
 impl Kernel for Hmc {
     fn name(&self) -> &'static str {
         "hmc"
     }
 
     fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
-        let d = chains.dim();
-        // The inverse mass as a dense vector (identity when unset), so the
-        // leapfrog loops below are plain slice arithmetic that vectorises.
-        let ones;
-        let im: &[f64] = if self.inv_mass.len() == d {
-            &self.inv_mass
-        } else {
-            ones = vec![1.0; d];
-            &ones
-        };
-        chains.for_each_chunk(rngs, |c| {
-            let n = c.energy.len();
-            // Per-chain step size, path length and starting Hamiltonian, on the
-            // stack for a chunk (CHUNK chains).
-            let mut eps = [0.0; crate::chains::CHUNK];
-            let mut len = [0usize; crate::chains::CHUNK];
-            let mut h0 = [0.0; crate::chains::CHUNK];
-            for (k, rng) in c.rngs.iter_mut().enumerate() {
-                let r = k * d..(k + 1) * d;
-                let p = &mut c.mom[r.clone()];
-                for j in 0..d {
-                    let z: f64 = StandardNormal.sample(rng);
-                    p[j] = z / im[j].sqrt();
-                }
-                eps[k] = if self.step_jitter > 0.0 {
-                    self.step_size * (1.0 + self.step_jitter * (2.0 * rng.random::<f64>() - 1.0))
-                } else {
-                    self.step_size
-                };
-                len[k] = if self.path_jitter {
-                    rng.random_range(1..=self.n_leapfrog)
-                } else {
-                    self.n_leapfrog
-                };
-                h0[k] = c.energy[k] + kinetic(p, im);
-                c.px[r.clone()].copy_from_slice(&c.x[r.clone()]);
-                c.pg[r].copy_from_slice(&c.grad[k * d..(k + 1) * d]);
-                c.pe[k] = c.energy[k];
-            }
-            let max_len = len[..n].iter().copied().max().unwrap_or(0);
-            for l in 0..max_len {
-                for k in (0..n).filter(|&k| l < len[k]) {
-                    let r = k * d..(k + 1) * d;
-                    let (e, half) = (eps[k], 0.5 * eps[k]);
-                    let (p, x, g) = (&mut c.mom[r.clone()], &mut c.px[r.clone()], &c.pg[r]);
-                    for j in 0..d {
-                        p[j] -= half * g[j];
-                        x[j] += e * p[j] * im[j];
-                    }
-                }
-                energy.energy_grad_batch(c.px, c.pg, c.pe);
-                for k in (0..n).filter(|&k| l < len[k]) {
-                    let r = k * d..(k + 1) * d;
-                    let half = 0.5 * eps[k];
-                    let (p, g) = (&mut c.mom[r.clone()], &c.pg[r]);
-                    for j in 0..d {
-                        p[j] -= half * g[j];
-                    }
-                }
-            }
-            for (k, rng) in c.rngs.iter_mut().enumerate() {
-                let r = k * d..(k + 1) * d;
-                let h1 = c.pe[k] + kinetic(&c.mom[r.clone()], im);
-                let dh = h1 - h0[k];
-                let diverged = !dh.is_finite() || dh > self.max_energy_error;
-                c.divergent[k] = diverged;
-                let p = if diverged { 0.0 } else { (-dh).min(0.0).exp() };
-                c.accept[k] = p;
-                let u: f64 = rng.random();
-                if !diverged && u < p {
-                    c.x[r.clone()].copy_from_slice(&c.px[r.clone()]);
-                    c.grad[r.clone()].copy_from_slice(&c.pg[r]);
-                    c.energy[k] = c.pe[k];
-                }
-            }
-        });
-        StepStats::from_chains(chains, self.n_leapfrog)
+        let im = self.dense_inv_mass(chains.dim());
+        chains.step_chunks(rngs, self.n_leapfrog, |c| self.chunk_step(energy, &im, c))
+    }
+
+    fn steps<E: Energy + ?Sized>(
+        &self,
+        energy: &E,
+        chains: &mut Chains,
+        rngs: &mut [ChainRng],
+        n: usize,
+        divergences: &mut [usize],
+        acceptance: &mut [f64],
+    ) -> Vec<StepStats> {
+        let im = self.dense_inv_mass(chains.dim());
+        chains.run_chunks(rngs, n, self.n_leapfrog, Some((divergences, acceptance)), |c| {
+            self.chunk_step(energy, &im, c)
+        })
     }
 
     fn step_size(&self) -> f64 {

@@ -1,9 +1,8 @@
 //! The unadjusted Langevin algorithm.
 
-use crate::chains::{Chains, Kernel, StepStats};
+use crate::chains::{Chains, ChunkMut, Kernel, StepStats};
 use crate::error::{positive, Result};
 use ebm_core::{ChainRng, Energy};
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 /// ULA (Roberts and Tweedie 1996):
@@ -40,43 +39,95 @@ impl Ula {
     }
 }
 
+impl Ula {
+    /// One transition of one chunk of chains.
+    fn chunk_step<E: Energy + ?Sized>(&self, energy: &E, c: &mut ChunkMut<'_>) {
+        let eps = self.step_size;
+        let noise = (2.0 * eps).sqrt();
+        let (d, n) = (c.d, c.energy.len());
+        let dw = c.draw_normals();
+        // the proposals go to px; a chain whose move lands where the
+        // energy or its gradient is not finite (past a hard wall, or
+        // overflowing) keeps its current state
+        let (x, g, z, px) = (&*c.x, &*c.grad, &*c.noise, &mut *c.px);
+        ebm_core::simd::dispatch(
+            #[inline(always)]
+            || {
+                for k in 0..n {
+                    let (x, g, y) = (
+                        &x[k * d..(k + 1) * d],
+                        &g[k * d..(k + 1) * d],
+                        &mut px[k * d..(k + 1) * d],
+                    );
+                    let z = &z[k * dw..k * dw + d];
+                    for j in 0..d {
+                        y[j] = x[j] + (-eps * g[j] + noise * z[j]);
+                    }
+                }
+            },
+        );
+        energy.energy_grad_batch(c.px, c.pg, c.pe);
+        let (x, g, e, div) = (&mut *c.x, &mut *c.grad, &mut *c.energy, &mut *c.divergent);
+        let (px, pg, pe) = (&*c.px, &*c.pg, &*c.pe);
+        ebm_core::simd::dispatch(
+            #[inline(always)]
+            || accept_finite(d, x, g, e, div, px, pg, pe),
+        );
+    }
+}
+
+/// Take each chain's proposal (state `px`, gradient `pg`, energy `pe`)
+/// unless its energy or gradient is not finite; flag those as divergent.
+/// Branch-free selects, so it vectorises.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn accept_finite(
+    d: usize,
+    x: &mut [f64],
+    g: &mut [f64],
+    e: &mut [f64],
+    divergent: &mut [bool],
+    px: &[f64],
+    pg: &[f64],
+    pe: &[f64],
+) {
+    for k in 0..e.len() {
+        let (pgk, pxk) = (&pg[k * d..][..d], &px[k * d..][..d]);
+        let mut finite = pe[k].is_finite();
+        for v in pgk {
+            finite &= v.is_finite();
+        }
+        divergent[k] = !finite;
+        let (xk, gk) = (&mut x[k * d..][..d], &mut g[k * d..][..d]);
+        for j in 0..d {
+            xk[j] = if finite { pxk[j] } else { xk[j] };
+            gk[j] = if finite { pgk[j] } else { gk[j] };
+        }
+        e[k] = if finite { pe[k] } else { e[k] };
+    }
+}
+
 impl Kernel for Ula {
     fn name(&self) -> &'static str {
         "ula"
     }
 
     fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
-        let eps = self.step_size;
-        let noise = (2.0 * eps).sqrt();
-        chains.for_each_chunk(rngs, |c| {
-            let d = c.d;
-            // keep the current state: a chain whose move lands where the
-            // energy or its gradient is not finite (past a hard wall, or
-            // overflowing) goes back to it
-            c.px.copy_from_slice(c.x);
-            c.pg.copy_from_slice(c.grad);
-            c.pe.copy_from_slice(c.energy);
-            for (k, rng) in c.rngs.iter_mut().enumerate() {
-                let x = &mut c.x[k * d..(k + 1) * d];
-                let g = &c.grad[k * d..(k + 1) * d];
-                for j in 0..d {
-                    let z: f64 = StandardNormal.sample(rng);
-                    x[j] += -eps * g[j] + noise * z;
-                }
-            }
-            energy.energy_grad_batch(c.x, c.grad, c.energy);
-            for k in 0..c.energy.len() {
-                let row = k * d..(k + 1) * d;
-                let bad = !c.energy[k].is_finite() || c.grad[row.clone()].iter().any(|g| !g.is_finite());
-                c.divergent[k] = bad;
-                if bad {
-                    c.x[row.clone()].copy_from_slice(&c.px[row.clone()]);
-                    c.grad[row.clone()].copy_from_slice(&c.pg[row]);
-                    c.energy[k] = c.pe[k];
-                }
-            }
-        });
-        StepStats::from_chains(chains, 1)
+        chains.step_chunks(rngs, 1, |c| self.chunk_step(energy, c))
+    }
+
+    fn steps<E: Energy + ?Sized>(
+        &self,
+        energy: &E,
+        chains: &mut Chains,
+        rngs: &mut [ChainRng],
+        n: usize,
+        divergences: &mut [usize],
+        acceptance: &mut [f64],
+    ) -> Vec<StepStats> {
+        chains.run_chunks(rngs, n, 1, Some((divergences, acceptance)), |c| {
+            self.chunk_step(energy, c)
+        })
     }
 
     fn step_size(&self) -> f64 {

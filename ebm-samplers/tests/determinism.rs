@@ -7,7 +7,7 @@ use ebm_core::Points;
 use ebm_samplers::ais::{ais_rbm, RbmBase, Schedule};
 use ebm_samplers::driver::{run, RunConfig, Silent};
 use ebm_samplers::gibbs::{run_binary, RbmGibbs};
-use ebm_samplers::{Hmc, Mala};
+use ebm_samplers::{Hmc, Mala, Ula};
 
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     rayon::ThreadPoolBuilder::new()
@@ -50,6 +50,25 @@ fn samples_and_log_z_do_not_depend_on_thread_count() {
             .draws
     };
     assert!(in_pool(1, mala) == in_pool(2, mala));
+
+    // burn-in runs in blocks of steps per chunk of chains
+    let ula = || {
+        let mut k = Ula::new(0.01).unwrap();
+        let cfg = RunConfig {
+            warmup: 0,
+            burn_in: 120,
+            draws: 5,
+            thin: 3,
+            adapt_step_size: false,
+            adapt_mass: false,
+            store_draws: true,
+            seed: 8,
+        };
+        run(&mut k, &m, Points::zeros(1000, 2), &cfg, &mut Silent)
+            .unwrap()
+            .draws
+    };
+    assert!(in_pool(1, ula) == in_pool(2, ula));
 
     let rbm = common::random_rbm(20, 10, 0.5, 1);
     let logz = || {

@@ -13,8 +13,9 @@ use rand_distr::{Distribution, StandardNormal};
 /// r_k = w_k N(x; mu_k, s_k^2 I) / sum_j w_j N(x; mu_j, s_j^2 I),
 /// log Z = log sum_k w_k (0 when the weights sum to 1).
 ///
-/// Evaluated in one pass with a streaming log-sum-exp, so it neither
-/// overflows nor allocates.
+/// Evaluated with the log-sum-exp shifted by its largest term, so it
+/// neither overflows nor allocates; batches run 8 points at a time in SIMD lanes
+/// (see [`crate::simd`]), with the same bits as one point at a time.
 ///
 /// ```
 /// use ebm_core::{Energy, energies::Gmm};
@@ -117,59 +118,222 @@ impl Gmm {
     }
 }
 
+/// Points per block in the vectorised batch path, and the largest
+/// dimension it transposes on the stack (higher dimensions go point by
+/// point through the same arithmetic).
+/// Two registers' worth of lanes, so that two independent chains of
+/// dependent operations (the polynomial inside exp) are in flight.
+const BLOCK: usize = crate::simd::LANES;
+const MAX_BLOCK_DIM: usize = 8;
+/// Components whose log-terms are kept between the two passes.
+const KEEP: usize = 16;
+
+impl Gmm {
+    /// E (and, when `GRAD`, grad E) of `L` points held coordinate-major:
+    /// coordinate j of point l at `x[j * L + l]`, likewise `g`.
+    ///
+    /// Two passes over the components, written without branches so the
+    /// lanes vectorise: the first finds m = max_k l_k with
+    /// l_k = log w_k - D/2 log(2 pi s_k^2) - |x - mu_k|^2 / (2 s_k^2); the
+    /// second sums s = sum_k exp(l_k - m) (terms below e^-708 count as 0:
+    /// [`crate::fast_exp::exp_weight`]) and, for the gradient,
+    /// sum_k exp(l_k - m) (x - mu_k) / s_k^2, whose exponentials are
+    /// independent of each other. Then E = -(m + ln s) and grad E is the
+    /// second sum times 1/s. Every lane does the same operations in the same
+    /// order, so a point gets the same bits alone (`L = 1`) as in a block.
+    /// `D` is the dimension when it is small enough to unroll (0: read it
+    /// at run time); it changes the code, not the arithmetic.
+    #[inline(always)]
+    fn lanes<const L: usize, const D: usize, const GRAD: bool>(
+        &self,
+        x: &[f64],
+        g: &mut [f64],
+        e: &mut [f64; L],
+    ) {
+        let d = if D == 0 { self.dim } else { D };
+        let x = &x[..d * L];
+        let g = if GRAD { &mut g[..d * L] } else { g };
+        // the terms of the first KEEP components are kept for the second
+        // pass, the others recomputed (the same operations, the same bits)
+        let mut kept = [[0.0f64; L]; KEEP];
+        let mut m = [f64::NEG_INFINITY; L];
+        let mut lk = [0.0f64; L];
+        for k in 0..self.weights.len() {
+            self.log_term::<L, D>(k, x, &mut lk);
+            for l in 0..L {
+                m[l] = if lk[l] > m[l] { lk[l] } else { m[l] };
+            }
+            if k < KEEP {
+                kept[k] = lk;
+            }
+        }
+        let mut s = [0.0f64; L];
+        // the gradient sums, in registers when the dimension is unrolled
+        let small = d <= MAX_BLOCK_DIM;
+        let mut acc = [[0.0f64; L]; MAX_BLOCK_DIM];
+        if GRAD && !small {
+            g.iter_mut().for_each(|v| *v = 0.0);
+        }
+        for k in 0..self.weights.len() {
+            if k < KEEP {
+                lk = kept[k];
+            } else {
+                self.log_term::<L, D>(k, x, &mut lk);
+            }
+            let mut w = [0.0f64; L];
+            for l in 0..L {
+                w[l] = crate::fast_exp::exp_weight(lk[l] - m[l]);
+                s[l] += w[l];
+            }
+            if GRAD {
+                let mu = &self.means[k * d..][..d];
+                let iv = self.inv_var[k];
+                for j in 0..d {
+                    for l in 0..L {
+                        let t = (w[l] * iv) * (x[j * L + l] - mu[j]);
+                        if small {
+                            acc[j][l] += t;
+                        } else {
+                            g[j * L + l] += t;
+                        }
+                    }
+                }
+            }
+        }
+        if GRAD && small {
+            for j in 0..d {
+                g[j * L..][..L].copy_from_slice(&acc[j]);
+            }
+        }
+        let mut ok = [false; L];
+        for l in 0..L {
+            ok[l] = s[l] > 0.0 && m[l].is_finite();
+            let v = -(m[l] + crate::fast_ln::ln(s[l]));
+            e[l] = if ok[l] { v } else { f64::INFINITY };
+        }
+        if GRAD {
+            let mut inv = [0.0f64; L];
+            for l in 0..L {
+                inv[l] = 1.0 / s[l];
+            }
+            for j in 0..d {
+                for l in 0..L {
+                    g[j * L + l] = if ok[l] { g[j * L + l] * inv[l] } else { f64::NAN };
+                }
+            }
+        }
+    }
+
+    /// l_k of `L` points (coordinate-major `x`) for component `k`.
+    #[inline(always)]
+    fn log_term<const L: usize, const D: usize>(&self, k: usize, x: &[f64], out: &mut [f64; L]) {
+        let d = if D == 0 { self.dim } else { D };
+        let x = &x[..d * L];
+        let mu = &self.means[k * d..][..d];
+        let mut sq = [0.0f64; L];
+        for j in 0..d {
+            for l in 0..L {
+                let t = x[j * L + l] - mu[j];
+                sq[l] = t.mul_add(t, sq[l]);
+            }
+        }
+        let c = -0.5 * self.inv_var[k];
+        for l in 0..L {
+            out[l] = c.mul_add(sq[l], self.log_norm[k]);
+        }
+    }
+
+    /// The batch path: blocks of [`BLOCK`] points transposed to
+    /// coordinate-major on the stack, the rest point by point.
+    #[inline(always)]
+    fn batch<const D: usize, const GRAD: bool>(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        let d = if D == 0 { self.dim } else { D };
+        let n = energies.len();
+        let blocks = if d <= MAX_BLOCK_DIM { n / BLOCK } else { 0 };
+        let mut xt = [0.0f64; BLOCK * MAX_BLOCK_DIM];
+        let mut gt = [0.0f64; BLOCK * MAX_BLOCK_DIM];
+        for b in 0..blocks {
+            let rows = b * BLOCK * d..(b + 1) * BLOCK * d;
+            for (l, p) in xs[rows.clone()].chunks_exact(d).enumerate() {
+                for j in 0..d {
+                    xt[j * BLOCK + l] = p[j];
+                }
+            }
+            let e: &mut [f64; BLOCK] = (&mut energies[b * BLOCK..(b + 1) * BLOCK])
+                .try_into()
+                .expect("block");
+            self.lanes::<BLOCK, D, GRAD>(&xt[..d * BLOCK], &mut gt[..d * BLOCK], e);
+            if GRAD {
+                for (l, p) in grads[rows].chunks_exact_mut(d).enumerate() {
+                    for j in 0..d {
+                        p[j] = gt[j * BLOCK + l];
+                    }
+                }
+            }
+        }
+        for i in blocks * BLOCK..n {
+            let mut e = [0.0];
+            let g = if GRAD {
+                &mut grads[i * d..(i + 1) * d]
+            } else {
+                &mut [][..]
+            };
+            self.lanes::<1, D, GRAD>(&xs[i * d..(i + 1) * d], g, &mut e);
+            energies[i] = e[0];
+        }
+    }
+
+    /// [`Self::batch`] with the dimension unrolled where it is small.
+    #[inline(always)]
+    fn batch_any<const GRAD: bool>(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        match self.dim {
+            1 => self.batch::<1, GRAD>(xs, grads, energies),
+            2 => self.batch::<2, GRAD>(xs, grads, energies),
+            3 => self.batch::<3, GRAD>(xs, grads, energies),
+            4 => self.batch::<4, GRAD>(xs, grads, energies),
+            _ => self.batch::<0, GRAD>(xs, grads, energies),
+        }
+    }
+}
+
 impl Energy for Gmm {
     fn dim(&self) -> usize {
         self.dim
     }
 
     fn energy(&self, x: &[f64]) -> f64 {
-        let mut acc = crate::math::LogSumExp::new();
-        for k in 0..self.weights.len() {
-            let mu = self.component_mean(k);
-            let sq: f64 = x.iter().zip(mu).map(|(a, b)| (a - b) * (a - b)).sum();
-            acc.add(self.log_norm[k] - 0.5 * sq * self.inv_var[k]);
-        }
-        -acc.value()
+        let mut e = [0.0];
+        crate::simd::dispatch(
+            #[inline(always)]
+            || self.batch_any::<false>(x, &mut [], &mut e),
+        );
+        e[0]
     }
 
     fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
-        // Online log-sum-exp with the gradient accumulated under the same
-        // running maximum: g = sum_k exp(l_k - m) (x - mu_k) / s_k^2.
-        let d = self.dim;
-        grad.iter_mut().for_each(|g| *g = 0.0);
-        let mut m = f64::NEG_INFINITY;
-        let mut s = 0.0;
-        for k in 0..self.weights.len() {
-            let mu = &self.means[k * d..(k + 1) * d];
-            let mut sq = 0.0;
-            for j in 0..d {
-                let t = x[j] - mu[j];
-                sq += t * t;
-            }
-            let l = self.log_norm[k] - 0.5 * sq * self.inv_var[k];
-            let w;
-            if l > m {
-                let scale = (m - l).exp();
-                s *= scale;
-                grad.iter_mut().for_each(|g| *g *= scale);
-                m = l;
-                w = 1.0;
-            } else {
-                w = (l - m).exp();
-            }
-            s += w;
-            let c = w * self.inv_var[k];
-            for j in 0..d {
-                grad[j] += c * (x[j] - mu[j]);
-            }
-        }
-        if s > 0.0 && m.is_finite() {
-            grad.iter_mut().for_each(|g| *g /= s);
-            -(m + s.ln())
-        } else {
-            grad.iter_mut().for_each(|g| *g = f64::NAN);
-            f64::INFINITY
-        }
+        let mut e = [0.0];
+        crate::simd::dispatch(
+            #[inline(always)]
+            || self.batch_any::<true>(x, grad, &mut e),
+        );
+        e[0]
+    }
+
+    fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) {
+        assert_eq!(xs.len(), energies.len() * self.dim, "energy_batch: shape");
+        crate::simd::dispatch(
+            #[inline(always)]
+            || self.batch_any::<false>(xs, &mut [], energies),
+        );
+    }
+
+    fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        assert_eq!(xs.len(), energies.len() * self.dim, "energy_grad_batch: shape");
+        assert_eq!(grads.len(), xs.len(), "energy_grad_batch: grads shape");
+        crate::simd::dispatch(
+            #[inline(always)]
+            || self.batch_any::<true>(xs, grads, energies),
+        );
     }
 
     fn log_partition(&self) -> Option<f64> {
@@ -196,6 +360,90 @@ impl ExactSample for Gmm {
         for j in 0..self.dim {
             let z: f64 = StandardNormal.sample(rng);
             x[j] = mu[j] + self.stds[k] * z;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A mixture with unequal weights and widths in `d` dimensions.
+    fn mixture(d: usize, k: usize) -> Gmm {
+        let means = (0..k)
+            .map(|c| (0..d).map(|j| ((c * 7 + j * 3) % 11) as f64 - 5.0).collect())
+            .collect();
+        let weights = (0..k).map(|c| 0.5 + c as f64).collect();
+        let stds = (0..k).map(|c| 0.3 + 0.2 * c as f64).collect();
+        Gmm::new(weights, means, stds).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Blocks of lanes, the tail point by point and single calls give
+        /// the same bits, for unrolled and run-time dimensions and for more
+        /// components than are kept between the passes.
+        #[test]
+        fn batch_equals_single_points_bit_for_bit(
+            d in 1usize..11, k in 1usize..20, n in 0usize..40, scale in 0.1f64..1e3, seed in 0u64..100,
+        ) {
+            let g = mixture(d, k);
+            let mut r = crate::setup_rng(seed);
+            let xs: Vec<f64> = (0..n * d).map(|_| (rand::Rng::random::<f64>(&mut r) - 0.5) * scale).collect();
+            let (mut gb, mut eb, mut eo) = (vec![0.0; n * d], vec![0.0; n], vec![0.0; n]);
+            g.energy_grad_batch(&xs, &mut gb, &mut eb);
+            g.energy_batch(&xs, &mut eo);
+            for i in 0..n {
+                let x = &xs[i * d..(i + 1) * d];
+                let mut gi = vec![0.0; d];
+                let e = g.energy_grad(x, &mut gi);
+                prop_assert_eq!(e.to_bits(), eb[i].to_bits());
+                prop_assert_eq!(g.energy(x).to_bits(), eo[i].to_bits());
+                prop_assert_eq!(e.to_bits(), eo[i].to_bits());
+                for j in 0..d {
+                    prop_assert_eq!(gi[j].to_bits(), gb[i * d + j].to_bits());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matches_the_direct_formula_and_handles_extremes() {
+        let g = mixture(3, 5);
+        let x = [0.3, -1.2, 2.0];
+        // direct: -log sum_k w_k N(x; mu_k, s_k^2 I), gradient by central differences
+        let direct = |x: &[f64]| {
+            -(0..5)
+                .map(|c| {
+                    let (mu, s) = (g.component_mean(c), g.stds()[c]);
+                    let sq: f64 = x.iter().zip(mu).map(|(a, b)| (a - b) * (a - b)).sum();
+                    g.weights()[c] * (-0.5 * sq / (s * s)).exp()
+                        / (2.0 * std::f64::consts::PI * s * s).powf(1.5)
+                })
+                .sum::<f64>()
+                .ln()
+        };
+        let mut gr = [0.0; 3];
+        let e = g.energy_grad(&x, &mut gr);
+        assert!((e - direct(&x)).abs() < 1e-13 * e.abs().max(1.0));
+        for j in 0..3 {
+            let (mut a, mut b) = (x, x);
+            a[j] += 1e-6;
+            b[j] -= 1e-6;
+            let fd = (direct(&a) - direct(&b)) / 2e-6;
+            assert!((gr[j] - fd).abs() < 1e-6, "{j}: {} vs {fd}", gr[j]);
+        }
+        // far out: finite, the nearest (dominating) component's gradient
+        let far = [1e6, 0.0, 0.0];
+        let e = g.energy_grad(&far, &mut gr);
+        assert!(e.is_finite() && gr.iter().all(|v| v.is_finite()));
+        // overflowing or NaN input: infinite energy, NaN gradient
+        for bad in [[1e200, 0.0, 0.0], [f64::NAN, 0.0, 0.0], [f64::INFINITY, 1.0, 1.0]] {
+            let e = g.energy_grad(&bad, &mut gr);
+            assert_eq!(e, f64::INFINITY, "{bad:?}");
+            assert!(gr.iter().all(|v| v.is_nan()));
         }
     }
 }

@@ -295,6 +295,22 @@ impl Kernel for NegativeKernel {
         }
     }
 
+    fn steps<E: Energy + ?Sized>(
+        &self,
+        energy: &E,
+        chains: &mut Chains,
+        rngs: &mut [ChainRng],
+        n: usize,
+        divergences: &mut [usize],
+        acceptance: &mut [f64],
+    ) -> Vec<StepStats> {
+        match self {
+            NegativeKernel::Ula(k) => k.steps(energy, chains, rngs, n, divergences, acceptance),
+            NegativeKernel::Mala(k) => k.steps(energy, chains, rngs, n, divergences, acceptance),
+            NegativeKernel::Hmc(k) => k.steps(energy, chains, rngs, n, divergences, acceptance),
+        }
+    }
+
     fn step_size(&self) -> f64 {
         match self {
             NegativeKernel::Ula(k) => k.step_size(),

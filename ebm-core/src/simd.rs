@@ -1,0 +1,72 @@
+//! Runtime SIMD dispatch for the hot loops.
+//!
+//! The workspace builds for baseline x86-64 (SSE2), so that one binary
+//! runs everywhere. [`dispatch`] runs a closure compiled a second and a
+//! third time with AVX2 + FMA (x86-64-v3) and AVX-512 (x86-64-v4) enabled,
+//! and picks the best version the CPU supports at run time (through
+//! `pulp`, the safe dispatcher faer uses). Loops written over slices or
+//! fixed-size lane arrays inside the closure are then auto-vectorised
+//! 4 or 8 doubles wide instead of 2.
+//!
+//! Results do not depend on the instruction set: the kernels use only
+//! operations with one correctly rounded result each (no fused
+//! multiply-add unless written as `mul_add`, which is fused everywhere),
+//! and Rust never reassociates floating-point arithmetic, so the scalar,
+//! AVX2 and AVX-512 versions produce the same bits.
+//!
+//! The closure must be marked `#[inline(always)]`, and so must everything
+//! it calls on its hot path: a function (or closure) that is not inlined
+//! into the dispatched body is compiled for the baseline target only.
+//!
+//! ```
+//! let xs: Vec<f64> = (0..100).map(|i| i as f64 * 0.01).collect();
+//! let mut ys = vec![0.0; 100];
+//! ebm_core::simd::dispatch(#[inline(always)] || {
+//!     for (y, x) in ys.iter_mut().zip(&xs) {
+//!         *y = ebm_core::fast_exp::exp(*x);
+//!     }
+//! });
+//! assert_eq!(ys[0], 1.0);
+//! ```
+
+/// Lanes in the fixed-size blocks the kernels use: one AVX-512 register
+/// of f64, two AVX2 registers.
+pub const LANES: usize = 8;
+
+/// Run `f` compiled for the best instruction set this CPU has (AVX-512,
+/// AVX2 + FMA, or the baseline), chosen at run time.
+#[inline(always)]
+pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
+/// The instruction set [`dispatch`] uses on this machine: `"avx512"`,
+/// `"avx2"` or `"baseline"` (for reports).
+pub fn instruction_set() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match pulp::Arch::new() {
+            pulp::Arch::V4(_) => "avx512",
+            pulp::Arch::V3(_) => "avx2",
+            _ => "baseline",
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        "baseline"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dispatch_returns_the_closures_value() {
+        let v: Vec<f64> = (0..37).map(|i| i as f64).collect();
+        let s = super::dispatch(
+            #[inline(always)]
+            || v.iter().sum::<f64>(),
+        );
+        assert_eq!(s, 666.0);
+        assert!(["avx512", "avx2", "baseline"].contains(&super::instruction_set()));
+    }
+}

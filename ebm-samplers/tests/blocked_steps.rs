@@ -1,0 +1,110 @@
+//! `Kernel::steps(n)` (each chunk of chains runs all n steps while in
+//! cache) gives the same bits as n calls of `Kernel::step`: states,
+//! gradients, energies, per-step statistics, per-chain divergence and
+//! acceptance totals, and the random streams' positions.
+
+mod common;
+
+use ebm_core::energies::Gmm;
+use ebm_core::{chain_rngs, Energy, Points};
+use ebm_samplers::{Chains, Hmc, Kernel, Mala, StepStats, Ula};
+use proptest::prelude::*;
+use rand::RngCore;
+
+fn start(n: usize, d: usize, seed: u64) -> Points {
+    let mut r = ebm_core::setup_rng(seed);
+    let v = (0..n * d)
+        .map(|_| (r.next_u32() as f64 / 4.3e9 - 0.5) * 6.0)
+        .collect();
+    Points::from_vec(v, d).unwrap()
+}
+
+/// (states, gradients, energies, stats, divergences, acceptance, next words)
+type Outcome = (
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<StepStats>,
+    Vec<usize>,
+    Vec<f64>,
+    Vec<u64>,
+);
+
+fn stepwise<K: Kernel, E: Energy>(k: &K, e: &E, x0: Points, n: usize, seed: u64) -> Outcome {
+    let m = x0.len();
+    let mut ch = Chains::new(e, x0).unwrap();
+    let mut rngs = chain_rngs(seed, m);
+    let (mut div, mut acc) = (vec![0; m], vec![0.0; m]);
+    let stats = (0..n)
+        .map(|_| {
+            let s = k.step(e, &mut ch, &mut rngs);
+            for c in 0..m {
+                div[c] += ch.divergent[c] as usize;
+                acc[c] += ch.accept[c];
+            }
+            s
+        })
+        .collect();
+    let next = rngs.iter_mut().map(|r| r.next_u64()).collect();
+    (
+        ch.x.as_slice().to_vec(),
+        ch.grad.clone(),
+        ch.energy.clone(),
+        stats,
+        div,
+        acc,
+        next,
+    )
+}
+
+fn blocked<K: Kernel, E: Energy>(k: &K, e: &E, x0: Points, n: usize, seed: u64) -> Outcome {
+    let m = x0.len();
+    let mut ch = Chains::new(e, x0).unwrap();
+    let mut rngs = chain_rngs(seed, m);
+    let (mut div, mut acc) = (vec![0; m], vec![0.0; m]);
+    let stats = k.steps(e, &mut ch, &mut rngs, n, &mut div, &mut acc);
+    let next = rngs.iter_mut().map(|r| r.next_u64()).collect();
+    (
+        ch.x.as_slice().to_vec(),
+        ch.grad.clone(),
+        ch.energy.clone(),
+        stats,
+        div,
+        acc,
+        next,
+    )
+}
+
+fn same_bits(a: &Outcome, b: &Outcome) -> bool {
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    bits(&a.0) == bits(&b.0)
+        && bits(&a.1) == bits(&b.1)
+        && bits(&a.2) == bits(&b.2)
+        && a.3.len() == b.3.len()
+        && a.3.iter().zip(&b.3).all(|(s, t)| {
+            s.mean_accept.to_bits() == t.mean_accept.to_bits()
+                && s.divergences == t.divergences
+                && s.grad_evals == t.grad_evals
+        })
+        && a.4 == b.4
+        && bits(&a.5) == bits(&b.5)
+        && a.6 == b.6
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn blocked_steps_equal_single_steps(chains in 1usize..150, n in 0usize..7, seed in 0u64..1000) {
+        let gmm = Gmm::eight_gaussians();
+        let x0 = start(chains, 2, seed);
+        let ula = Ula::new(0.05).unwrap();
+        prop_assert!(same_bits(&stepwise(&ula, &gmm, x0.clone(), n, seed), &blocked(&ula, &gmm, x0.clone(), n, seed)));
+        let mala = Mala::new(0.3).unwrap();
+        prop_assert!(same_bits(&stepwise(&mala, &gmm, x0.clone(), n, seed), &blocked(&mala, &gmm, x0, n, seed)));
+        let g = common::correlated_gaussian(5, 0.8);
+        let x0 = start(chains, 5, seed);
+        let hmc = Hmc::new(0.3, 4).unwrap().with_path_jitter(true).with_step_jitter(0.2).unwrap();
+        prop_assert!(same_bits(&stepwise(&hmc, &g, x0.clone(), n, seed), &blocked(&hmc, &g, x0, n, seed)));
+    }
+}
