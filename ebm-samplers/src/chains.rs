@@ -272,7 +272,6 @@ pub struct StepStats {
     pub grad_evals: usize,
 }
 
-
 /// A sampling kernel on a batch of chains (BlackJAX `init`/`step`): holds
 /// validated hyperparameters only; the [driver](crate::driver) owns
 /// adaptation, burn-in and collection.

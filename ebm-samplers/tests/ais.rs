@@ -72,3 +72,28 @@ fn ais_ising_4x4_matches_enumeration() {
     let r = ebm_samplers::ais::ais_binary(&m, &betas, 400, 1, 6).unwrap();
     assert_close("ising 4x4", &r, exact);
 }
+
+#[test]
+fn rbm_log_weights_depend_on_the_chains_own_stream_only() {
+    // Eight chains share SIMD lanes and 32 a chunk; adding chains must not
+    // change the weights of the others (partial lane groups included).
+    let rbm = common::random_rbm(13, 7, 0.7, 4);
+    let betas = Schedule::Linear.betas(60).unwrap();
+    let a = ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 37, 5).unwrap();
+    let b = ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 45, 5).unwrap();
+    let c = ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 3, 5).unwrap();
+    for i in 0..37 {
+        assert_eq!(
+            a.log_weights[i].to_bits(),
+            b.log_weights[i].to_bits(),
+            "chain {i}"
+        );
+    }
+    for i in 0..3 {
+        assert_eq!(
+            a.log_weights[i].to_bits(),
+            c.log_weights[i].to_bits(),
+            "chain {i}"
+        );
+    }
+}
