@@ -44,10 +44,12 @@ pub struct ReadmeDoctests;
 
 pub mod checkpoint;
 pub mod datasets;
+pub mod engine;
 pub mod error;
 pub mod models;
 pub mod objectives;
 pub mod optim;
+pub mod rbm_pcd;
 pub mod trainable;
 pub mod trainer;
 

@@ -2,11 +2,11 @@
 //! stop requests, resuming, and the NaN guard.
 
 use crate::checkpoint::{data_digest, RunFingerprint, TrainCheckpoint};
+use crate::engine::{DfdxEngine, StepEngine};
 use crate::error::{config, EstimatorError, Result};
 use crate::objectives::Objective;
-use crate::optim::{Optimizer, OptimizerConfig};
-use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
-use dfdx::prelude::*;
+use crate::optim::OptimizerConfig;
+use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{setup_rng, ChainRng, Points, RngPosition};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -214,6 +214,11 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
 /// [`StopFlag`] ends the run after the current step with
 /// [`EstimatorError::Interrupted`], once the checkpoint is written.
 ///
+/// When the objective offers a host engine for this model and optimizer
+/// ([`Objective::host_engine`]: PCD on a Bernoulli RBM with SGD,
+/// denoising score matching of an MLP), the steps run there, with the
+/// same loop around them; otherwise through dfdx ([`DfdxEngine`]).
+///
 /// The same seed gives bit-identical parameters (every draw comes from
 /// ChaCha streams of `cfg.seed`).
 pub fn train<F, D, M, O>(
@@ -259,19 +264,6 @@ where
     run(model, objective, data, cfg, observer, Some(from))
 }
 
-/// Where the loop stands: everything besides the model, objective and
-/// optimizer that a checkpoint must carry.
-struct Position {
-    step: usize,
-    rng: ChainRng,
-    order: Vec<usize>,
-    cursor: usize,
-    loss_tail: Vec<f64>,
-}
-
-/// Losses kept for [`TrainSummary::mean_loss_tail`].
-const TAIL: usize = 100;
-
 fn run<F, D, M, O>(
     model: &mut M,
     objective: &mut O,
@@ -294,10 +286,47 @@ where
             model.dim()
         )));
     }
-    objective.prepare(model, data, cfg.seed)?;
-    let mut opt = Optimizer::<F, D>::new(cfg.optimizer)?;
+    if objective.has_host_engine(model, &cfg.optimizer) {
+        let mut engine = objective
+            .host_engine(model, &cfg.optimizer)?
+            .expect("offered above");
+        let result = run_engine(&mut *engine, data, cfg, observer, from);
+        engine.finish()?;
+        result
+    } else {
+        let mut engine = DfdxEngine::new(model, objective, cfg.optimizer)?;
+        run_engine(&mut engine, data, cfg, observer, from)
+    }
+}
+
+/// Where the loop stands: everything besides the model, objective and
+/// optimizer that a checkpoint must carry.
+struct Position {
+    step: usize,
+    rng: ChainRng,
+    order: Vec<usize>,
+    cursor: usize,
+    loss_tail: Vec<f64>,
+}
+
+/// Losses kept for [`TrainSummary::mean_loss_tail`].
+const TAIL: usize = 100;
+
+/// The training loop around any [`StepEngine`] (from `from` if resuming):
+/// batches, observers, checkpoints, stop requests and the non-finite
+/// guard, as [`train`] describes them. Use it to train with an engine of
+/// your own.
+pub fn run_engine(
+    engine: &mut dyn StepEngine,
+    data: &Points,
+    cfg: &TrainConfig,
+    observer: &mut dyn TrainObserver,
+    from: Option<&TrainCheckpoint>,
+) -> Result<TrainSummary> {
+    cfg.validate(data.len())?;
+    engine.prepare(data, cfg.seed)?;
     let total = cfg.total_steps(data.len());
-    let fingerprint = fingerprint(model, objective, data, cfg);
+    let fingerprint = fingerprint(engine, data, cfg);
     let mut at = Position {
         step: 0,
         rng: setup_rng(cfg.seed),
@@ -306,45 +335,45 @@ where
         loss_tail: Vec::with_capacity(TAIL),
     };
     if let Some(ck) = from {
-        at = restore(model, objective, &mut opt, &fingerprint, ck, total)?;
+        at = restore(engine, &fingerprint, ck, total)?;
     }
     let start = Instant::now();
     let mut rows_done = 0usize;
+    let mut batch = Points::zeros(0, data.dim());
+    let mut rows = Vec::with_capacity(cfg.batch);
     while at.step < total {
         let step = at.step;
-        let rows = next_rows(cfg, data.len(), &mut at);
-        let batch = gather(data, &rows);
-        let last_good = model.clone();
-        let (loss, grad_norm) = step_once(model, objective, &mut opt, &batch, &mut at.rng)?;
-        if !loss.is_finite() || !model.is_valid() {
-            *model = last_good;
+        next_rows(cfg, data.len(), &mut at, &mut rows);
+        gather_into(data, &rows, &mut batch);
+        let out = engine.step(&batch, &mut at.rng)?;
+        if !out.applied || !out.loss.is_finite() {
             if let Some(path) = cfg.checkpoints.as_ref().and_then(|c| c.model.as_ref()) {
-                write_atomically(path, &model.to_spec().to_json())?;
+                write_atomically(path, &engine.model_spec().to_json())?;
             }
-            return Err(EstimatorError::NonFiniteLoss { step, loss });
+            return Err(EstimatorError::NonFiniteLoss { step, loss: out.loss });
         }
         if at.loss_tail.len() == TAIL {
             at.loss_tail.remove(0);
         }
-        at.loss_tail.push(loss);
+        at.loss_tail.push(out.loss);
         at.step += 1;
         rows_done += batch.len();
         let seconds = start.elapsed().as_secs_f64();
         observer.on_step(&StepReport {
             step,
             total,
-            loss,
-            grad_norm,
+            loss: out.loss,
+            grad_norm: out.grad_norm,
             seconds,
             rows_per_second: rows_done as f64 / seconds.max(1e-12),
         });
         let stop = cfg.stop.as_ref().is_some_and(StopFlag::is_raised) && at.step < total;
         if let Some(c) = &cfg.checkpoints {
             if at.step % c.every == 0 || at.step == total || stop {
-                let ck = snapshot(model, objective, &mut opt, &fingerprint, &at, total)?;
+                let ck = snapshot(engine, &fingerprint, &at, total)?;
                 ck.write(&c.path)?;
                 if let Some(path) = &c.model {
-                    write_atomically(path, &model.to_spec().to_json())?;
+                    write_atomically(path, &ck.model.to_json())?;
                 }
             }
         }
@@ -360,53 +389,28 @@ where
     })
 }
 
-/// The rows of the next batch: drawn with replacement (steps), or the
-/// next slice of this epoch's shuffle (epochs).
-fn next_rows(cfg: &TrainConfig, n: usize, at: &mut Position) -> Vec<usize> {
+/// The rows of the next batch, into `rows`: drawn with replacement
+/// (steps), or the next slice of this epoch's shuffle (epochs).
+fn next_rows(cfg: &TrainConfig, n: usize, at: &mut Position, rows: &mut Vec<usize>) {
+    rows.clear();
     match cfg.schedule {
-        Schedule::Steps(_) => (0..cfg.batch).map(|_| at.rng.random_range(0..n)).collect(),
+        Schedule::Steps(_) => rows.extend((0..cfg.batch).map(|_| at.rng.random_range(0..n))),
         Schedule::Epochs(_) => {
             if at.cursor >= at.order.len() {
                 at.order.shuffle(&mut at.rng);
                 at.cursor = 0;
             }
             let end = (at.cursor + cfg.batch).min(at.order.len());
-            let rows = at.order[at.cursor..end].to_vec();
+            rows.extend_from_slice(&at.order[at.cursor..end]);
             at.cursor = end;
-            rows
         }
     }
 }
 
-/// All trained parameters: the model's, then the objective's.
-fn all_params<'a, F, D, M, O>(model: &'a mut M, objective: &'a mut O) -> Vec<ParamMut<'a, F, D>>
-where
-    F: Real,
-    D: Backend<F>,
-    M: TrainableEnergy<F, D>,
-    O: Objective<F, D, M>,
-{
-    let mut params = model.params_mut();
-    params.extend(objective.params_mut());
-    params
-}
-
-fn fingerprint<F, D, M, O>(
-    model: &mut M,
-    objective: &mut O,
-    data: &Points,
-    cfg: &TrainConfig,
-) -> RunFingerprint
-where
-    F: Real,
-    D: Backend<F>,
-    M: TrainableEnergy<F, D>,
-    O: Objective<F, D, M>,
-{
-    let name = objective.name();
+fn fingerprint(engine: &mut dyn StepEngine, data: &Points, cfg: &TrainConfig) -> RunFingerprint {
     RunFingerprint {
-        objective: name,
-        param_shapes: all_params(model, objective).iter().map(ParamMut::shape).collect(),
+        objective: engine.objective_name(),
+        param_shapes: engine.param_shapes(),
         schedule: match cfg.schedule {
             Schedule::Steps(_) => "steps".into(),
             Schedule::Epochs(_) => "epochs".into(),
@@ -421,32 +425,23 @@ where
 }
 
 /// The checkpoint of the run as it stands.
-fn snapshot<F, D, M, O>(
-    model: &mut M,
-    objective: &mut O,
-    opt: &mut Optimizer<F, D>,
+fn snapshot(
+    engine: &mut dyn StepEngine,
     fingerprint: &RunFingerprint,
     at: &Position,
     total: usize,
-) -> Result<TrainCheckpoint>
-where
-    F: Real,
-    D: Backend<F>,
-    M: TrainableEnergy<F, D>,
-    O: Objective<F, D, M>,
-{
-    let spec = model.to_spec();
-    let objective_state = objective.state();
-    let mut params = all_params(model, objective);
+) -> Result<TrainCheckpoint> {
+    let model = engine.model_spec();
+    let (params, optimizer, objective) = engine.snapshot()?;
     Ok(TrainCheckpoint {
         format: crate::checkpoint::FORMAT.into(),
         version: crate::checkpoint::VERSION,
         run: fingerprint.clone(),
         step: at.step,
         total,
-        model: spec,
-        params: params.iter().map(ParamMut::values).collect(),
-        optimizer: opt.state(&mut params)?,
+        model,
+        params,
+        optimizer,
         rng: RngPosition::of(&at.rng),
         order: if at.cursor < at.order.len() {
             at.order.clone()
@@ -455,26 +450,18 @@ where
         },
         cursor: at.cursor,
         loss_tail: at.loss_tail.clone(),
-        objective: objective_state,
+        objective,
     })
 }
 
-/// Load a checkpoint into the model, objective and optimizer; returns the
-/// loop position to continue from.
-fn restore<F, D, M, O>(
-    model: &mut M,
-    objective: &mut O,
-    opt: &mut Optimizer<F, D>,
+/// Load a checkpoint into the engine; returns the loop position to
+/// continue from.
+fn restore(
+    engine: &mut dyn StepEngine,
     fingerprint: &RunFingerprint,
     ck: &TrainCheckpoint,
     total: usize,
-) -> Result<Position>
-where
-    F: Real,
-    D: Backend<F>,
-    M: TrainableEnergy<F, D>,
-    O: Objective<F, D, M>,
-{
+) -> Result<Position> {
     fingerprint.check_matches(&ck.run)?;
     if ck.step >= total {
         return Err(EstimatorError::Checkpoint(format!(
@@ -504,14 +491,8 @@ where
             "its recent losses are malformed".into(),
         ));
     }
-    objective.restore(&ck.objective)?;
-    let mut params = all_params(model, objective);
-    for (p, values) in params.iter_mut().zip(&ck.params) {
-        p.set_values(values)?;
-    }
-    opt.restore(&mut params, &ck.optimizer)?;
-    drop(params);
-    if !model.is_valid() {
+    engine.restore(&ck.params, &ck.optimizer, &ck.objective)?;
+    if !engine.is_valid() {
         return Err(EstimatorError::Checkpoint(
             "its parameters give an invalid model".into(),
         ));
@@ -525,31 +506,16 @@ where
     })
 }
 
-/// One loss evaluation, backward pass and update; returns (loss, grad
-/// norm). A non-finite loss returns before the update.
-fn step_once<F, D, M, O>(
-    model: &mut M,
-    objective: &mut O,
-    opt: &mut Optimizer<F, D>,
-    batch: &Points,
-    rng: &mut ChainRng,
-) -> Result<(f64, f64)>
-where
-    F: Real,
-    D: Backend<F>,
-    M: TrainableEnergy<F, D>,
-    O: Objective<F, D, M>,
-{
-    let loss = objective.loss(model, batch, rng)?;
-    let value = loss.as_vec()[0].f64();
-    if !value.is_finite() {
-        return Ok((value, f64::NAN));
+/// The rows `idx` of `data`, into `out` (resized; no allocation once it
+/// has held a batch of this size).
+fn gather_into(data: &Points, idx: &[usize], out: &mut Points) {
+    let d = data.dim();
+    let mut v = std::mem::replace(out, Points::zeros(0, d)).into_vec();
+    v.clear();
+    for &i in idx {
+        v.extend_from_slice(data.row(i));
     }
-    let mut grads = loss.backward();
-    let mut params = all_params(model, objective);
-    let norm = Optimizer::grad_norm(&mut params, &mut grads);
-    opt.update(params, &mut grads)?;
-    Ok((value, norm))
+    *out = Points::from_vec(v, d).expect("rows of a valid batch");
 }
 
 /// The rows `idx` of `data` as a new batch.

@@ -1,9 +1,13 @@
 //! Maximum likelihood with sampled negatives (CD, PCD, replay buffer).
 
 use super::{Loss, NegativeSampler, Objective, ObjectiveState};
+use crate::engine::StepEngine;
 use crate::error::{config, Result};
+use crate::optim::OptimizerConfig;
+use crate::rbm_pcd::RbmPcdEngine;
 use crate::trainable::{to_device, Backend, Real, TrainableEnergy};
 use dfdx::prelude::*;
+use ebm_core::EnergySpec;
 use ebm_core::{ChainRng, Points};
 
 /// The maximum-likelihood gradient estimator: with negatives x- drawn
@@ -58,6 +62,34 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler<M>> Ob
 
     fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
         self.sampler.restore(state)
+    }
+
+    /// PCD with block-Gibbs chains on an RBM, plain SGD and no
+    /// regulariser: the closed-form step of [`crate::rbm_pcd`].
+    fn has_host_engine(&self, model: &M, optimizer: &OptimizerConfig) -> bool {
+        self.alpha == 0.0
+            && matches!(optimizer, OptimizerConfig::Sgd { momentum, .. } if *momentum == 0.0)
+            && self.sampler.gibbs_pcd().is_some()
+            && matches!(model.to_spec(), EnergySpec::Rbm { .. })
+    }
+
+    fn host_engine<'a>(
+        &'a mut self,
+        model: &'a mut M,
+        optimizer: &OptimizerConfig,
+    ) -> Result<Option<Box<dyn StepEngine + 'a>>> {
+        if !self.has_host_engine(model, optimizer) {
+            return Ok(None);
+        }
+        let (sweeps, chains) = self.sampler.gibbs_pcd().expect("checked");
+        let name = format!("{}-host", self.sampler.name());
+        Ok(Some(Box::new(RbmPcdEngine::new(
+            model,
+            name,
+            optimizer.lr(),
+            chains,
+            sweeps,
+        )?)))
     }
 
     fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>> {

@@ -17,7 +17,9 @@ pub use max_likelihood::MaxLikelihood;
 pub use nce::Nce;
 pub use negatives::{ChainNegatives, GibbsNegatives, NegativeKernel, NegativeSampler, Negatives};
 
+use crate::engine::StepEngine;
 use crate::error::{EstimatorError, Result};
+use crate::optim::OptimizerConfig;
 use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
 use dfdx::prelude::*;
 use ebm_core::{ChainRng, Points, RngPosition};
@@ -66,6 +68,24 @@ pub trait Objective<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> {
     /// log-normaliser).
     fn params_mut(&mut self) -> Vec<ParamMut<'_, F, D>> {
         Vec::new()
+    }
+
+    /// Whether [`Objective::host_engine`] has an engine for `model` and
+    /// `optimizer`.
+    fn has_host_engine(&self, _model: &M, _optimizer: &OptimizerConfig) -> bool {
+        false
+    }
+
+    /// An engine that takes this objective's steps for `model` on the
+    /// host, without a dfdx graph (a closed-form or fused gradient), when
+    /// there is one for this model and optimizer; the trainer then uses it
+    /// (see [`crate::engine`]).
+    fn host_engine<'a>(
+        &'a mut self,
+        _model: &'a mut M,
+        _optimizer: &OptimizerConfig,
+    ) -> Result<Option<Box<dyn StepEngine + 'a>>> {
+        Ok(None)
     }
 
     /// The state to checkpoint (see [`ObjectiveState`]).

@@ -265,6 +265,12 @@ pub trait NegativeSampler<M> {
     fn state(&self) -> ObjectiveState;
     /// Continue from a checkpointed state (after `prepare`).
     fn restore(&mut self, state: &ObjectiveState) -> Result<()>;
+    /// (Gibbs sweeps per step, chains) when these negatives are
+    /// persistent block-Gibbs chains on an RBM, which training can run on
+    /// the host engine [`crate::rbm_pcd`].
+    fn gibbs_pcd(&self) -> Option<(usize, usize)> {
+        None
+    }
 }
 
 /// ULA, MALA or HMC, chosen at run time.
@@ -435,5 +441,12 @@ impl<F: Real, D: Backend<F>> NegativeSampler<TrainableRbm<F, D>> for GibbsNegati
 
     fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
         self.pool.restore(state)
+    }
+
+    fn gibbs_pcd(&self) -> Option<(usize, usize)> {
+        match self.pool.scheme {
+            Negatives::Pcd { steps, chains } => Some((steps, chains)),
+            _ => None,
+        }
     }
 }
