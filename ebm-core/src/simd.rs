@@ -57,6 +57,50 @@ pub fn instruction_set() -> &'static str {
     }
 }
 
+/// sum_i x_i^2, accumulated in [`LANES`] lanes (value i in lane i mod 8)
+/// and the lanes then added in order: vectorised, and the same bits on
+/// every instruction set.
+pub fn sum_squares(xs: &[f64]) -> f64 {
+    dispatch(
+        #[inline(always)]
+        || {
+            let mut acc = [0.0f64; LANES];
+            let mut chunks = xs.chunks_exact(LANES);
+            for c in &mut chunks {
+                for l in 0..LANES {
+                    acc[l] = c[l].mul_add(c[l], acc[l]);
+                }
+            }
+            for (l, v) in chunks.remainder().iter().enumerate() {
+                acc[l] = v.mul_add(*v, acc[l]);
+            }
+            acc.iter().sum()
+        },
+    )
+}
+
+/// Whether every value is finite (0 x is 0 for finite x and NaN for an
+/// infinity or NaN; summed in lanes, so it vectorises, unlike a test per
+/// value).
+pub fn all_finite(xs: &[f64]) -> bool {
+    dispatch(
+        #[inline(always)]
+        || {
+            let mut acc = [0.0f64; LANES];
+            let mut chunks = xs.chunks_exact(LANES);
+            for c in &mut chunks {
+                for l in 0..LANES {
+                    acc[l] += c[l] * 0.0;
+                }
+            }
+            for (l, v) in chunks.remainder().iter().enumerate() {
+                acc[l] += v * 0.0;
+            }
+            acc.iter().all(|&a| a == 0.0)
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -68,5 +112,20 @@ mod tests {
         );
         assert_eq!(s, 666.0);
         assert!(["avx512", "avx2", "baseline"].contains(&super::instruction_set()));
+    }
+
+    #[test]
+    fn sums_of_squares_and_finiteness() {
+        let v: Vec<f64> = (0..21).map(|i| i as f64).collect();
+        assert_eq!(super::sum_squares(&v), (0..21).map(|i| (i * i) as f64).sum::<f64>());
+        assert_eq!(super::sum_squares(&[]), 0.0);
+        assert!(super::all_finite(&v) && super::all_finite(&[]));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for at in [0, 7, 8, 20] {
+                let mut w = v.clone();
+                w[at] = bad;
+                assert!(!super::all_finite(&w), "{bad} at {at}");
+            }
+        }
     }
 }

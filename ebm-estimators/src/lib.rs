@@ -46,6 +46,8 @@ pub mod checkpoint;
 pub mod datasets;
 pub mod engine;
 pub mod error;
+pub mod host_optim;
+pub mod mlp_dsm;
 pub mod models;
 pub mod objectives;
 pub mod optim;

@@ -42,6 +42,7 @@ use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
 use ebm_core::energies::Rbm;
 use ebm_core::fast_exp::exp;
 use ebm_core::fast_ln::ln;
+use ebm_core::simd::all_finite;
 use ebm_core::{chain_rngs, ChainRng, RngPosition};
 use ebm_core::{EnergySpec, Points};
 use rand::Rng;
@@ -505,23 +506,6 @@ fn update_row(
     (all_finite(out), sq.iter().sum())
 }
 
-/// Whether every value is finite: 0 x is 0 for finite x and NaN
-/// otherwise, summed in eight lanes (vectorises, unlike a chain of
-/// per-value tests).
-#[inline(always)]
-fn all_finite(xs: &[f64]) -> bool {
-    let mut acc = [0.0f64; 8];
-    let full = xs.len() / 8 * 8;
-    for c in xs[..full].chunks_exact(8) {
-        for l in 0..8 {
-            acc[l] += c[l] * 0.0;
-        }
-    }
-    for (l, v) in xs[full..].iter().enumerate() {
-        acc[l] += v * 0.0;
-    }
-    acc.iter().all(|&a| a == 0.0)
-}
 
 /// The [`StepEngine`] for maximum likelihood with persistent Gibbs
 /// negatives (PCD-k) on a Bernoulli RBM with plain SGD: [`RbmPcd`] steps

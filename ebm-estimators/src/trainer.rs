@@ -226,7 +226,7 @@ pub fn train<F, D, M, O>(
     objective: &mut O,
     data: &Points,
     cfg: &TrainConfig,
-    observer: &mut dyn TrainObserver,
+    observer: &mut (dyn TrainObserver + Send),
 ) -> Result<TrainSummary>
 where
     F: Real,
@@ -252,7 +252,7 @@ pub fn resume<F, D, M, O>(
     objective: &mut O,
     data: &Points,
     cfg: &TrainConfig,
-    observer: &mut dyn TrainObserver,
+    observer: &mut (dyn TrainObserver + Send),
     from: &TrainCheckpoint,
 ) -> Result<TrainSummary>
 where
@@ -269,7 +269,7 @@ fn run<F, D, M, O>(
     objective: &mut O,
     data: &Points,
     cfg: &TrainConfig,
-    observer: &mut dyn TrainObserver,
+    observer: &mut (dyn TrainObserver + Send),
     from: Option<&TrainCheckpoint>,
 ) -> Result<TrainSummary>
 where
@@ -290,7 +290,9 @@ where
         let mut engine = objective
             .host_engine(model, &cfg.optimizer)?
             .expect("offered above");
-        let result = run_engine(&mut *engine, data, cfg, observer, from);
+        // the loop runs on a rayon worker, so that an engine's parallel
+        // parts start without waking the pool from outside at every step
+        let result = rayon::scope(|_| run_engine(&mut *engine, data, cfg, observer, from));
         engine.finish()?;
         result
     } else {

@@ -1,7 +1,11 @@
 //! Denoising score matching (Vincent 2011), one or several noise levels.
 
 use super::{Loss, Objective};
+use crate::engine::StepEngine;
 use crate::error::{config, Result};
+use crate::mlp_dsm::MlpDsmEngine;
+use crate::optim::OptimizerConfig;
+use ebm_core::EnergySpec;
 use crate::trainable::{to_device, Backend, Real, TrainableScore};
 use dfdx::prelude::*;
 use ebm_core::{ChainRng, Points};
@@ -52,6 +56,23 @@ impl Dsm {
 impl<F: Real, D: Backend<F>, M: TrainableScore<F, D>> Objective<F, D, M> for Dsm {
     fn name(&self) -> String {
         "dsm".into()
+    }
+
+    /// An `mlp` model trains on the fused host kernel of
+    /// [`crate::mlp_dsm`] (any optimizer).
+    fn has_host_engine(&self, model: &M, _optimizer: &OptimizerConfig) -> bool {
+        matches!(model.to_spec(), EnergySpec::Mlp { .. })
+    }
+
+    fn host_engine<'a>(
+        &'a mut self,
+        model: &'a mut M,
+        optimizer: &OptimizerConfig,
+    ) -> Result<Option<Box<dyn StepEngine + Send + 'a>>> {
+        if !self.has_host_engine(model, optimizer) {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(MlpDsmEngine::new(model, self.sigmas.clone(), *optimizer)?)))
     }
 
     fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>> {

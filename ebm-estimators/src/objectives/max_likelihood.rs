@@ -77,7 +77,7 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler<M>> Ob
         &'a mut self,
         model: &'a mut M,
         optimizer: &OptimizerConfig,
-    ) -> Result<Option<Box<dyn StepEngine + 'a>>> {
+    ) -> Result<Option<Box<dyn StepEngine + Send + 'a>>> {
         if !self.has_host_engine(model, optimizer) {
             return Ok(None);
         }

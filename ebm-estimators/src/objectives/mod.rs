@@ -84,7 +84,7 @@ pub trait Objective<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> {
         &'a mut self,
         _model: &'a mut M,
         _optimizer: &OptimizerConfig,
-    ) -> Result<Option<Box<dyn StepEngine + 'a>>> {
+    ) -> Result<Option<Box<dyn StepEngine + Send + 'a>>> {
         Ok(None)
     }
 
