@@ -117,7 +117,10 @@ mod tests {
     #[test]
     fn sums_of_squares_and_finiteness() {
         let v: Vec<f64> = (0..21).map(|i| i as f64).collect();
-        assert_eq!(super::sum_squares(&v), (0..21).map(|i| (i * i) as f64).sum::<f64>());
+        assert_eq!(
+            super::sum_squares(&v),
+            (0..21).map(|i| (i * i) as f64).sum::<f64>()
+        );
         assert_eq!(super::sum_squares(&[]), 0.0);
         assert!(super::all_finite(&v) && super::all_finite(&[]));
         for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {

@@ -25,7 +25,10 @@ impl HostOptimizer {
             cfg,
             t: 0,
             first: lens.iter().map(|&n| vec![0.0; n]).collect(),
-            second: lens.iter().map(|&n| if adam { vec![0.0; n] } else { Vec::new() }).collect(),
+            second: lens
+                .iter()
+                .map(|&n| if adam { vec![0.0; n] } else { Vec::new() })
+                .collect(),
         })
     }
 
@@ -127,7 +130,14 @@ mod tests {
     #[test]
     fn adam_and_sgd_match_their_formulas_and_round_trip() {
         let g = vec![vec![0.5, -2.0], vec![1e-3]];
-        for cfg in [OptimizerConfig::adam(0.1), OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9 }, OptimizerConfig::sgd(0.1)] {
+        for cfg in [
+            OptimizerConfig::adam(0.1),
+            OptimizerConfig::Sgd {
+                lr: 0.1,
+                momentum: 0.9,
+            },
+            OptimizerConfig::sgd(0.1),
+        ] {
             let mut opt = HostOptimizer::new(cfg, &[2, 1]).unwrap();
             let mut p = vec![vec![1.0, 1.0], vec![0.0]];
             opt.update(&mut p, &g);
@@ -146,7 +156,13 @@ mod tests {
             opt.update(&mut p1, &g);
             again.update(&mut p2, &g);
             assert_eq!(p1, p2);
-            assert!(again.restore(&OptimizerState { steps: 1, first: vec![vec![]], second: vec![vec![]] }).is_err());
+            assert!(again
+                .restore(&OptimizerState {
+                    steps: 1,
+                    first: vec![vec![]],
+                    second: vec![vec![]]
+                })
+                .is_err());
         }
     }
 }

@@ -53,7 +53,50 @@ use std::marker::PhantomData;
 pub const PART: usize = 256;
 /// Rows a part processes at a time, so that its work buffers (a dozen
 /// rows x width matrices) stay in the core's L2 cache.
-pub const SLICE: usize = 64;
+pub const SLICE: usize = 128;
+
+/// The precisions the fused kernel computes in: `f64`, or `f32` for the
+/// matrix products and work buffers (the parameters, the loss, the
+/// gradient sums and the optimizer stay `f64`).
+pub trait KernelFloat:
+    faer::traits::RealField
+    + Copy
+    + Default
+    + Send
+    + Sync
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::AddAssign
+    + 'static
+{
+    /// From f64 (rounded for f32).
+    fn of(v: f64) -> Self;
+    /// To f64.
+    fn f(self) -> f64;
+}
+
+impl KernelFloat for f64 {
+    #[inline(always)]
+    fn of(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn f(self) -> f64 {
+        self
+    }
+}
+
+impl KernelFloat for f32 {
+    #[inline(always)]
+    fn of(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn f(self) -> f64 {
+        self as f64
+    }
+}
 
 /// The parameters of an MLP energy in host buffers, layer by layer:
 /// `[W_1, b_1, ..., W_L, b_L]` with W_l row-major (outputs x inputs).
@@ -115,8 +158,20 @@ impl HostMlp {
     /// parameter (same layout as [`HostMlp::params`]), added into `grads`
     /// (which must be zero or hold a gradient to add to).
     pub fn dsm_loss_grad(&self, x: &[f64], t: &[f64], lambda: &[f64], grads: &mut [Vec<f64>]) -> f64 {
+        self.dsm_loss_grad_in::<f64>(x, t, lambda, grads)
+    }
+
+    /// [`HostMlp::dsm_loss_grad`] with the matrix products and work
+    /// buffers in precision `T`.
+    pub fn dsm_loss_grad_in<T: KernelFloat>(
+        &self,
+        x: &[f64],
+        t: &[f64],
+        lambda: &[f64],
+        grads: &mut [Vec<f64>],
+    ) -> f64 {
         let n = lambda.len();
-        let mut work = Workspace::new(&self.widths, n);
+        let mut work = Workspace::<T>::new(&self.widths, n);
         self.dsm_into(x, t, lambda, &mut work);
         for (g, w) in grads.iter_mut().zip(&work.grads) {
             for (a, b) in g.iter_mut().zip(w) {
@@ -128,23 +183,36 @@ impl HostMlp {
 
     /// The loss and gradient of a whole batch into `work` (parts in
     /// parallel, gradients summed in part order).
-    fn dsm_into(&self, x: &[f64], t: &[f64], lambda: &[f64], work: &mut Workspace) {
+    fn dsm_into<T: KernelFloat>(&self, x: &[f64], t: &[f64], lambda: &[f64], work: &mut Workspace<T>) {
         let d = self.widths[0];
         let n = lambda.len();
         work.ensure(&self.widths, n);
+        for (wt, p) in work.weights.iter_mut().zip(self.params.iter().step_by(2)) {
+            for (a, b) in wt.iter_mut().zip(p) {
+                *a = T::of(*b);
+            }
+        }
         let inv_n = 1.0 / n as f64;
+        let weights = &work.weights;
         work.parts.par_iter_mut().enumerate().for_each(|(k, part)| {
             for g in &mut part.grads {
-                g.iter_mut().for_each(|v| *v = 0.0);
+                g.iter_mut().for_each(|v| *v = T::default());
             }
             part.loss = 0.0;
             let end = ((k + 1) * PART).min(n);
             let mut start = k * PART;
             while start < end {
                 let stop = (start + SLICE).min(end);
-                let (xs, ts, ls) = (&x[start * d..stop * d], &t[start * d..stop * d], &lambda[start..stop]);
+                let (xs, ts, ls) = (
+                    &x[start * d..stop * d],
+                    &t[start * d..stop * d],
+                    &lambda[start..stop],
+                );
                 let m = stop - start;
-                ebm_core::simd::dispatch(#[inline(always)] || part.forward_and_back(self, xs, ts, ls, inv_n, m));
+                ebm_core::simd::dispatch(
+                    #[inline(always)]
+                    || part.forward_and_back(self, weights, xs, ts, ls, inv_n, m),
+                );
                 start = stop;
             }
         });
@@ -160,7 +228,7 @@ impl HostMlp {
                     #[inline(always)]
                     || {
                         for (a, b) in g.iter_mut().zip(p) {
-                            *a += b;
+                            *a += b.f();
                         }
                     },
                 );
@@ -170,19 +238,24 @@ impl HostMlp {
 }
 
 /// Buffers for a batch of a given size: one [`Part`] per [`PART`] rows,
-/// and the summed gradient.
-struct Workspace {
+/// the weights in the kernel's precision, and the summed gradient.
+struct Workspace<T> {
     n: usize,
-    parts: Vec<Part>,
+    parts: Vec<Part<T>>,
+    weights: Vec<Vec<T>>,
     grads: Vec<Vec<f64>>,
     loss: f64,
 }
 
-impl Workspace {
+impl<T: KernelFloat> Workspace<T> {
     fn new(widths: &[usize], n: usize) -> Self {
         let mut w = Self {
             n: usize::MAX,
             parts: Vec::new(),
+            weights: widths
+                .windows(2)
+                .map(|p| vec![T::default(); p[0] * p[1]])
+                .collect(),
             grads: Vec::new(),
             loss: 0.0,
         };
@@ -205,37 +278,34 @@ impl Workspace {
 
 /// Lengths of `[W_1, b_1, ..., W_L, b_L]`.
 fn grad_shapes(widths: &[usize]) -> Vec<usize> {
-    widths
-        .windows(2)
-        .flat_map(|w| [w[0] * w[1], w[1]])
-        .collect()
+    widths.windows(2).flat_map(|w| [w[0] * w[1], w[1]]).collect()
 }
 
 /// The work of one part of a batch (rows x width buffers, row-major).
-struct Part {
+struct Part<T> {
     /// H_l = act(Z_l) for l = 1..L-1 (index l; index 0 unused: H_0 is the input).
-    h: Vec<Vec<f64>>,
+    h: Vec<Vec<T>>,
     /// act'(Z_l), act''(Z_l).
-    s1: Vec<Vec<f64>>,
-    s2: Vec<Vec<f64>>,
+    s1: Vec<Vec<T>>,
+    s2: Vec<Vec<T>>,
     /// G_l = d E / d h_l for l = 0..L-2 (G_{L-1} = w_L is not stored).
-    g: Vec<Vec<f64>>,
+    g: Vec<Vec<T>>,
     /// D_l = G_l * act'(Z_l).
-    dl: Vec<Vec<f64>>,
+    dl: Vec<Vec<T>>,
     /// Adjoints: G'_l, and Z'_l (first the score part Z's_l).
-    gbar: Vec<Vec<f64>>,
-    zbar: Vec<Vec<f64>>,
+    gbar: Vec<Vec<T>>,
+    zbar: Vec<Vec<T>>,
     /// Scratch of the widest layer: D'_l, then H'_l.
-    scratch: Vec<f64>,
-    scratch2: Vec<f64>,
-    grads: Vec<Vec<f64>>,
+    scratch: Vec<T>,
+    scratch2: Vec<T>,
+    grads: Vec<Vec<T>>,
     loss: f64,
 }
 
-impl Part {
+impl<T: KernelFloat> Part<T> {
     fn new(widths: &[usize], m: usize) -> Self {
         let layers = widths.len() - 1;
-        let per = |l: usize| vec![0.0; m * widths[l]];
+        let per = |l: usize| vec![T::default(); m * widths[l]];
         let wide = m * widths.iter().copied().max().unwrap_or(1);
         Self {
             h: (0..layers).map(per).collect(),
@@ -245,46 +315,66 @@ impl Part {
             dl: (0..layers).map(per).collect(),
             gbar: (0..layers).map(per).collect(),
             zbar: (0..layers).map(per).collect(),
-            scratch: vec![0.0; wide],
-            scratch2: vec![0.0; wide],
-            grads: grad_shapes(widths).iter().map(|&len| vec![0.0; len]).collect(),
+            scratch: vec![T::default(); wide],
+            scratch2: vec![T::default(); wide],
+            grads: grad_shapes(widths)
+                .iter()
+                .map(|&len| vec![T::default(); len])
+                .collect(),
             loss: 0.0,
         }
     }
 
     /// Add the loss (this slice's share of the batch mean) and parameter
-    /// gradient of `m` rows to `loss` and `grads`.
+    /// gradient of `m` rows to `loss` and `grads` (`weights`: the W_l in
+    /// precision T).
     #[inline(always)]
-    fn forward_and_back(&mut self, mlp: &HostMlp, x: &[f64], t: &[f64], lambda: &[f64], inv_n: f64, m: usize) {
+    #[allow(clippy::too_many_arguments)]
+    fn forward_and_back(
+        &mut self,
+        mlp: &HostMlp,
+        weights: &[Vec<T>],
+        x: &[f64],
+        t: &[f64],
+        lambda: &[f64],
+        inv_n: f64,
+        m: usize,
+    ) {
         let w = &mlp.widths;
         let big_l = w.len() - 1;
-        let weight = |l: usize| MatRef::from_row_major_slice(&mlp.params[2 * (l - 1)], w[l], w[l - 1]);
-        fn view(buf: &[f64], m: usize, cols: usize) -> MatRef<'_, f64> {
+        let one = T::of(1.0);
+        let weight = |l: usize| MatRef::from_row_major_slice(&weights[l - 1], w[l], w[l - 1]);
+        fn view<T>(buf: &[T], m: usize, cols: usize) -> MatRef<'_, T> {
             MatRef::from_row_major_slice(&buf[..m * cols], m, cols)
+        }
+        // the inputs in the kernel's precision (H_0)
+        for (a, b) in self.h[0][..m * w[0]].iter_mut().zip(x) {
+            *a = T::of(*b);
         }
         // forward: Z_l = H_{l-1} W_l^T + b_l, then act and its derivatives
         for l in 1..big_l {
             let (lower, upper) = self.h.split_at_mut(l);
-            let prev = if l == 1 { &x[..m * w[0]] } else { &lower[l - 1][..m * w[l - 1]] };
+            let prev = &lower[l - 1][..m * w[l - 1]];
             let z = &mut upper[0][..m * w[l]];
             let b = &mlp.params[2 * (l - 1) + 1];
             for row in z.chunks_exact_mut(w[l]) {
-                row.copy_from_slice(b);
+                for (r, v) in row.iter_mut().zip(b) {
+                    *r = T::of(*v);
+                }
             }
             matmul(
                 MatMut::from_row_major_slice_mut(z, m, w[l]),
                 Accum::Add,
                 MatRef::from_row_major_slice(prev, m, w[l - 1]),
                 weight(l).transpose(),
-                1.0,
+                one,
                 Par::Seq,
             );
             let (s1, s2) = (&mut self.s1[l][..m * w[l]], &mut self.s2[l][..m * w[l]]);
-            let act = mlp.act;
-            ebm_core::simd::dispatch(#[inline(always)] || activate(act, z, s1, s2));
+            activate(mlp.act, z, s1, s2);
         }
         // score: D_l = G_l * act'(Z_l) (G_{L-1} = w_L), G_{l-1} = D_l W_l
-        let w_last = &mlp.params[2 * (big_l - 1)];
+        let w_last = &weights[big_l - 1];
         if big_l == 1 {
             // no hidden layer: E = w . x + b, g_0 = w
             for row in self.g[0][..m * w[0]].chunks_exact_mut(w[0]) {
@@ -312,11 +402,11 @@ impl Part {
                 Accum::Replace,
                 view(&self.dl[l], m, w[l]),
                 weight(l),
-                1.0,
+                one,
                 Par::Seq,
             );
         }
-        // loss and R = lambda/n (g_0 + t)
+        // loss (in f64) and R = lambda/n (g_0 + t)
         let d = w[0];
         let mut loss = 0.0;
         {
@@ -324,9 +414,9 @@ impl Part {
             for i in 0..m {
                 let mut sq = 0.0;
                 for k in 0..d {
-                    let e = g0[i * d + k] + t[i * d + k];
+                    let e = g0[i * d + k].f() + t[i * d + k];
                     sq += e * e;
-                    r[i * d + k] = lambda[i] * inv_n * e;
+                    r[i * d + k] = T::of(lambda[i] * inv_n * e);
                 }
                 loss += lambda[i] * sq;
             }
@@ -341,7 +431,7 @@ impl Part {
                 Accum::Replace,
                 view(&self.gbar[l - 1], m, w[l - 1]),
                 weight(l).transpose(),
-                1.0,
+                one,
                 Par::Seq,
             );
             // dW_l += D_l^T G'_{l-1}
@@ -350,36 +440,26 @@ impl Part {
                 Accum::Add,
                 view(&self.dl[l], m, w[l]).transpose(),
                 view(&self.gbar[l - 1], m, w[l - 1]),
-                1.0,
+                one,
                 Par::Seq,
             );
             let (s1, s2) = (&self.s1[l][..m * w[l]], &self.s2[l][..m * w[l]]);
             let (gbar, zs) = (&mut self.gbar[l][..m * w[l]], &mut self.zbar[l][..m * w[l]]);
             if l == big_l - 1 {
                 let wl = &w_last[..w[l]];
-                ebm_core::simd::dispatch(
-                    #[inline(always)]
-                    || {
-                        for i in 0..m {
-                            for j in 0..w[l] {
-                                let k = i * w[l] + j;
-                                gbar[k] = dbar[k] * s1[k];
-                                zs[k] = dbar[k] * wl[j] * s2[k];
-                            }
-                        }
-                    },
-                );
+                for i in 0..m {
+                    for j in 0..w[l] {
+                        let k = i * w[l] + j;
+                        gbar[k] = dbar[k] * s1[k];
+                        zs[k] = dbar[k] * wl[j] * s2[k];
+                    }
+                }
             } else {
                 let g = &self.g[l][..m * w[l]];
-                ebm_core::simd::dispatch(
-                    #[inline(always)]
-                    || {
-                        for k in 0..m * w[l] {
-                            gbar[k] = dbar[k] * s1[k];
-                            zs[k] = dbar[k] * g[k] * s2[k];
-                        }
-                    },
-                );
+                for k in 0..m * w[l] {
+                    gbar[k] = dbar[k] * s1[k];
+                    zs[k] = dbar[k] * g[k] * s2[k];
+                }
             }
         }
         // dw_L = column sums of G'_{L-1}
@@ -396,18 +476,21 @@ impl Part {
         for l in (1..big_l).rev() {
             if l < big_l - 1 {
                 // Z'_l = Z's_l + H'_l * act'(Z_l), H'_l in scratch2
-                let (zb, hb, s1) = (&mut self.zbar[l][..m * w[l]], &self.scratch2[..m * w[l]], &self.s1[l][..m * w[l]]);
+                let (zb, hb, s1) = (
+                    &mut self.zbar[l][..m * w[l]],
+                    &self.scratch2[..m * w[l]],
+                    &self.s1[l][..m * w[l]],
+                );
                 for k in 0..m * w[l] {
                     zb[k] += hb[k] * s1[k];
                 }
             }
-            let prev = if l == 1 { &x[..m * w[0]] } else { &self.h[l - 1][..m * w[l - 1]] };
             matmul(
                 MatMut::from_row_major_slice_mut(&mut self.grads[2 * (l - 1)], w[l], w[l - 1]),
                 Accum::Add,
                 view(&self.zbar[l], m, w[l]).transpose(),
-                MatRef::from_row_major_slice(prev, m, w[l - 1]),
-                1.0,
+                view(&self.h[l - 1], m, w[l - 1]),
+                one,
                 Par::Seq,
             );
             let gb = &mut self.grads[2 * (l - 1) + 1];
@@ -423,7 +506,7 @@ impl Part {
                     Accum::Replace,
                     view(&self.zbar[l], m, w[l]),
                     weight(l),
-                    1.0,
+                    one,
                     Par::Seq,
                 );
             }
@@ -440,41 +523,63 @@ impl Part {
 /// tanh: t = sign(z) (1 - e^-2|z|) / (1 + e^-2|z|), act' = 1 - t^2,
 /// act'' = -2 t (1 - t^2).
 #[inline(always)]
-fn activate(act: Activation, z: &mut [f64], s1: &mut [f64], s2: &mut [f64]) {
+fn activate<T: KernelFloat>(act: Activation, z: &mut [T], s1: &mut [T], s2: &mut [T]) {
     match act {
         Activation::Silu => {
             for k in 0..z.len() {
-                let v = z[k];
+                let v = z[k].f();
                 let e = exp(-v.abs());
                 let r = 1.0 / (1.0 + e);
                 let s = if v >= 0.0 { r } else { e * r };
                 let q = s * (1.0 - s);
-                z[k] = v * s;
-                s1[k] = s + v * q;
-                s2[k] = q * (2.0 + v * (1.0 - 2.0 * s));
+                z[k] = T::of(v * s);
+                s1[k] = T::of(s + v * q);
+                s2[k] = T::of(q * (2.0 + v * (1.0 - 2.0 * s)));
             }
         }
         Activation::Softplus => {
             for k in 0..z.len() {
-                let v = z[k];
+                let v = z[k].f();
                 let e = exp(-v.abs());
                 let r = 1.0 / (1.0 + e);
                 let s = if v >= 0.0 { r } else { e * r };
-                z[k] = v.max(0.0) + ln(1.0 + e);
-                s1[k] = s;
-                s2[k] = s * (1.0 - s);
+                z[k] = T::of(v.max(0.0) + ln(1.0 + e));
+                s1[k] = T::of(s);
+                s2[k] = T::of(s * (1.0 - s));
             }
         }
         Activation::Tanh => {
             for k in 0..z.len() {
-                let v = z[k];
+                let v = z[k].f();
                 let e2 = exp(-2.0 * v.abs());
                 let a = (1.0 - e2) / (1.0 + e2);
                 let t = if v >= 0.0 { a } else { -a };
                 let q = 1.0 - t * t;
-                z[k] = t;
-                s1[k] = q;
-                s2[k] = -2.0 * t * q;
+                z[k] = T::of(t);
+                s1[k] = T::of(q);
+                s2[k] = T::of(-2.0 * t * q);
+            }
+        }
+    }
+}
+
+/// The kernel's work buffers in the model's precision.
+enum Precision {
+    F64(Workspace<f64>),
+    F32(Workspace<f32>),
+}
+
+impl Precision {
+    /// (loss, gradient) of a batch.
+    fn run(&mut self, mlp: &HostMlp, x: &[f64], t: &[f64], lambda: &[f64]) -> (f64, &[Vec<f64>]) {
+        match self {
+            Precision::F64(w) => {
+                mlp.dsm_into(x, t, lambda, w);
+                (w.loss, &w.grads)
+            }
+            Precision::F32(w) => {
+                mlp.dsm_into(x, t, lambda, w);
+                (w.loss, &w.grads)
             }
         }
     }
@@ -485,13 +590,15 @@ fn activate(act: Activation, z: &mut [f64], s1: &mut [f64], s2: &mut [f64]) {
 /// loss and gradient from [`HostMlp`], and the optimizer on the host
 /// ([`HostOptimizer`], dfdx's arithmetic). The trainer picks it for a
 /// `Dsm` objective on an `mlp` model; the trained parameters are written
-/// back into the model when the run ends.
+/// back into the model when the run ends. A model in f32 gets f32 matrix
+/// products and work buffers (f64 parameters, loss sums and optimizer);
+/// one in f64 computes in f64 throughout.
 pub struct MlpDsmEngine<'a, F: Real, D: Backend<F>, M> {
     model: &'a mut M,
     mlp: HostMlp,
     sigmas: Vec<f64>,
     opt: HostOptimizer,
-    work: Workspace,
+    work: Precision,
     noisy: Vec<f64>,
     target: Vec<f64>,
     lambda: Vec<f64>,
@@ -524,8 +631,13 @@ impl<'a, F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> MlpDsmEngine<'a, F, D
             ));
         }
         let opt = HostOptimizer::new(optimizer, &lens)?;
+        let work = if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+            Precision::F32(Workspace::new(&mlp.widths, 0))
+        } else {
+            Precision::F64(Workspace::new(&mlp.widths, 0))
+        };
         Ok(Self {
-            work: Workspace::new(&mlp.widths, 0),
+            work,
             backup: mlp.params.clone(),
             model,
             mlp,
@@ -580,9 +692,7 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> StepEngine for MlpDsmEngi
                 self.target[i * d + k] = -eps / sigma;
             }
         }
-        self.mlp.dsm_into(&self.noisy, &self.target, &self.lambda, &mut self.work);
-        let loss = self.work.loss;
-        let grads = &self.work.grads;
+        let (loss, grads) = self.work.run(&self.mlp, &self.noisy, &self.target, &self.lambda);
         let norm = grads.iter().map(|g| sum_squares(g)).sum::<f64>().sqrt();
         if !(loss.is_finite() && norm.is_finite()) {
             return Ok(StepOutcome {
@@ -621,17 +731,29 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> StepEngine for MlpDsmEngi
     }
 
     fn snapshot(&mut self) -> Result<(Vec<Vec<f64>>, OptimizerState, ObjectiveState)> {
-        Ok((self.mlp.params.clone(), self.opt.state(), ObjectiveState::default()))
+        Ok((
+            self.mlp.params.clone(),
+            self.opt.state(),
+            ObjectiveState::default(),
+        ))
     }
 
-    fn restore(&mut self, params: &[Vec<f64>], optimizer: &OptimizerState, objective: &ObjectiveState) -> Result<()> {
+    fn restore(
+        &mut self,
+        params: &[Vec<f64>],
+        optimizer: &OptimizerState,
+        objective: &ObjectiveState,
+    ) -> Result<()> {
         if !objective.is_empty() {
             return Err(EstimatorError::Checkpoint(
                 "it holds sampler state (chains, streams) that DSM does not use".into(),
             ));
         }
         if params.len() != self.mlp.params.len()
-            || params.iter().zip(&self.mlp.params).any(|(a, b)| a.len() != b.len())
+            || params
+                .iter()
+                .zip(&self.mlp.params)
+                .any(|(a, b)| a.len() != b.len())
         {
             return Err(EstimatorError::Checkpoint(
                 "its parameters do not fit this MLP's widths".into(),

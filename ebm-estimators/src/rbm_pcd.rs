@@ -506,7 +506,6 @@ fn update_row(
     (all_finite(out), sq.iter().sum())
 }
 
-
 /// The [`StepEngine`] for maximum likelihood with persistent Gibbs
 /// negatives (PCD-k) on a Bernoulli RBM with plain SGD: [`RbmPcd`] steps
 /// on a host copy of the model's parameters, written back into the

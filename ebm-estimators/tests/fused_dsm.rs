@@ -17,12 +17,22 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 fn activation() -> impl Strategy<Value = Activation> {
-    prop_oneof![Just(Activation::Silu), Just(Activation::Softplus), Just(Activation::Tanh)]
+    prop_oneof![
+        Just(Activation::Silu),
+        Just(Activation::Softplus),
+        Just(Activation::Tanh)
+    ]
 }
 
 fn batch(n: usize, d: usize, seed: u64) -> Points {
     let mut r = setup_rng(seed);
-    Points::from_vec((0..n * d).map(|_| 2.0 * r.sample::<f64, _>(StandardNormal)).collect(), d).unwrap()
+    Points::from_vec(
+        (0..n * d)
+            .map(|_| 2.0 * r.sample::<f64, _>(StandardNormal))
+            .collect(),
+        d,
+    )
+    .unwrap()
 }
 
 /// The noise of one DSM step, drawn as `Dsm` draws it: (x~, targets, lambda).
@@ -31,7 +41,11 @@ fn noise(x: &Points, sigmas: &[f64], seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>
     let (n, d) = (x.len(), x.dim());
     let (mut xt, mut t, mut lam) = (x.as_slice().to_vec(), vec![0.0; n * d], vec![1.0; n]);
     for i in 0..n {
-        let s = if sigmas.len() > 1 { sigmas[r.random_range(0..sigmas.len())] } else { sigmas[0] };
+        let s = if sigmas.len() > 1 {
+            sigmas[r.random_range(0..sigmas.len())]
+        } else {
+            sigmas[0]
+        };
         if sigmas.len() > 1 {
             lam[i] = s * s;
         }
@@ -44,7 +58,12 @@ fn noise(x: &Points, sigmas: &[f64], seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>
     (xt, t, lam)
 }
 
-fn dfdx_loss_and_grads(m: &mut MlpEnergy<f64, Cpu>, x: &Points, sigmas: &[f64], seed: u64) -> (f64, Vec<Vec<f64>>) {
+fn dfdx_loss_and_grads(
+    m: &mut MlpEnergy<f64, Cpu>,
+    x: &Points,
+    sigmas: &[f64],
+    seed: u64,
+) -> (f64, Vec<Vec<f64>>) {
     let mut dsm = Dsm::multi(sigmas.to_vec()).unwrap();
     let loss = Objective::<f64, Cpu, _>::loss(&mut dsm, m, x, &mut setup_rng(seed)).unwrap();
     let value = loss.as_vec()[0];
@@ -131,7 +150,11 @@ fn fused_gradient_matches_finite_differences() {
                 let down = loss(&host);
                 host.params_mut()[k][i] = v;
                 let fd = (up - down) / (2.0 * h);
-                assert!((fd - g[k][i]).abs() <= 1e-6 * scale.max(fd.abs()), "{act:?} param {k}[{i}]: {fd} vs {}", g[k][i]);
+                assert!(
+                    (fd - g[k][i]).abs() <= 1e-6 * scale.max(fd.abs()),
+                    "{act:?} param {k}[{i}]: {fd} vs {}",
+                    g[k][i]
+                );
             }
         }
     }
@@ -143,10 +166,25 @@ fn fused_gradient_matches_finite_differences() {
 #[test]
 fn host_and_dfdx_runs_agree() {
     let data = batch(500, 2, 9);
-    let make = || MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &[2, 16, 16, 1], Activation::Silu, &mut setup_rng(1)).unwrap();
+    let make = || {
+        MlpEnergy::<f64, Cpu>::new(
+            &Cpu::default(),
+            &[2, 16, 16, 1],
+            Activation::Silu,
+            &mut setup_rng(1),
+        )
+        .unwrap()
+    };
     let cfg = TrainConfig::steps(40, 64, 1e-2);
     let (mut a, mut b) = (make(), make());
-    train(&mut a, &mut Dsm::new(0.3).unwrap(), &data, &cfg, &mut History::default()).unwrap();
+    train(
+        &mut a,
+        &mut Dsm::new(0.3).unwrap(),
+        &data,
+        &cfg,
+        &mut History::default(),
+    )
+    .unwrap();
     let mut dsm = Dsm::new(0.3).unwrap();
     let mut engine = DfdxEngine::new(&mut b, &mut dsm, OptimizerConfig::adam(1e-2)).unwrap();
     run_engine(&mut engine, &data, &cfg, &mut History::default(), None).unwrap();
@@ -154,6 +192,33 @@ fn host_and_dfdx_runs_agree() {
     for (la, lb) in ca.layers().iter().zip(cb.layers()) {
         for (x, y) in la.w.iter().chain(&la.b).zip(lb.w.iter().chain(&lb.b)) {
             assert!((x - y).abs() < 1e-8, "{x} vs {y}");
+        }
+    }
+}
+
+/// The f32 kernel (f32 products and buffers, f64 sums) gives the f64
+/// gradient to f32 accuracy: each entry within 1e-4 of the largest entry
+/// of its parameter (sums of 128 products of values ~1 lose ~1e-6).
+#[test]
+fn f32_kernel_matches_f64() {
+    for act in [Activation::Silu, Activation::Softplus, Activation::Tanh] {
+        let m = MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &[2, 32, 24, 1], act, &mut setup_rng(8)).unwrap();
+        let host = HostMlp::from_core(&m.to_core());
+        let x = batch(300, 2, 6);
+        let (xt, t, lam) = noise(&x, &[0.3], 7);
+        let zeros = || -> Vec<Vec<f64>> { host.params().iter().map(|p| vec![0.0; p.len()]).collect() };
+        let (mut g64, mut g32) = (zeros(), zeros());
+        let l64 = host.dsm_loss_grad_in::<f64>(&xt, &t, &lam, &mut g64);
+        let l32 = host.dsm_loss_grad_in::<f32>(&xt, &t, &lam, &mut g32);
+        assert!(
+            (l64 - l32).abs() < 1e-5 * l64.abs(),
+            "{act:?}: loss {l64} vs {l32}"
+        );
+        for (a, b) in g64.iter().zip(&g32) {
+            let scale = a.iter().fold(1e-12f64, |s, v| s.max(v.abs()));
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() < 1e-4 * scale, "{act:?}: {x} vs {y}");
+            }
         }
     }
 }

@@ -103,8 +103,8 @@ impl Chains {
     /// Run `f` (one transition of one chunk) `n` times on every chunk of
     /// [`CHUNK`] chains, in parallel, and return each step's statistics.
     /// With `totals`, each chain's divergences and acceptance
-    /// probabilities are added to `totals.0` and `totals.1` (one entry per
-    /// chain).
+    /// probabilities are added to its counters, and the states after each
+    /// step written to its record when it has one.
     ///
     /// A chunk takes its `n` steps one after the other while its states,
     /// gradients and random streams stay in cache (temporal blocking), and
@@ -116,7 +116,7 @@ impl Chains {
         rngs: &mut [ChainRng],
         n: usize,
         grad_evals: usize,
-        totals: Option<(&mut [usize], &mut [f64])>,
+        totals: Option<StepTotals<'_>>,
         f: F,
     ) -> Vec<StepStats>
     where
@@ -126,14 +126,28 @@ impl Chains {
         let cd = CHUNK * d;
         let cw = CHUNK * words_for(d);
         let n_chunks = self.len().div_ceil(CHUNK);
-        let mut chain_totals: Vec<Option<(&mut [usize], &mut [f64])>> = match totals {
-            Some((div, acc)) => div
-                .chunks_mut(CHUNK)
-                .zip(acc.chunks_mut(CHUNK))
-                .map(Some)
-                .collect(),
-            None => (0..n_chunks).map(|_| None).collect(),
-        };
+        let d_all = self.len() * d;
+        let mut chain_totals: Vec<Option<(&mut [usize], &mut [f64])>> = Vec::with_capacity(n_chunks);
+        let mut records: Vec<Vec<&mut [f64]>> = (0..n_chunks).map(|_| Vec::new()).collect();
+        match totals {
+            Some(t) => {
+                chain_totals.extend(
+                    t.divergences
+                        .chunks_mut(CHUNK)
+                        .zip(t.acceptance.chunks_mut(CHUNK))
+                        .map(Some),
+                );
+                if let Some(rec) = t.record {
+                    assert_eq!(rec.len(), n * d_all, "run_chunks: record shape");
+                    for row in rec.chunks_mut(d_all.max(1)) {
+                        for (k, piece) in row.chunks_mut(cd).enumerate() {
+                            records[k].push(piece);
+                        }
+                    }
+                }
+            }
+            None => chain_totals.extend((0..n_chunks).map(|_| None)),
+        }
         // per chunk and step: (sum of acceptance probabilities, divergences)
         let mut per_step = vec![(0.0, 0usize); n_chunks * n];
         let chunks: Vec<ChunkMut<'_>> = self
@@ -176,11 +190,15 @@ impl Chains {
         chunks
             .into_par_iter()
             .zip(chain_totals.par_iter_mut())
+            .zip(records.par_iter_mut())
             .zip(per_step.par_chunks_mut(n.max(1)))
             .with_min_len(per_task)
-            .for_each(|((mut c, tot), out)| {
-                for o in out.iter_mut().take(n) {
+            .for_each(|(((mut c, tot), rec), out)| {
+                for (t, o) in out.iter_mut().take(n).enumerate() {
                     f(&mut c);
+                    if let Some(r) = rec.get_mut(t) {
+                        r.copy_from_slice(c.x);
+                    }
                     if let Some((div, acc)) = tot {
                         for ((t, &dv), (a, &p)) in div
                             .iter_mut()
@@ -261,6 +279,17 @@ impl ChunkMut<'_> {
     }
 }
 
+/// What [`Kernel::steps`] adds to besides the chains themselves.
+pub struct StepTotals<'a> {
+    /// Divergent transitions per chain.
+    pub divergences: &'a mut [usize],
+    /// Summed acceptance probabilities per chain.
+    pub acceptance: &'a mut [f64],
+    /// The states after each step, `[step][chain][coord]` (`n` x N x D
+    /// values), when they are wanted.
+    pub record: Option<&'a mut [f64]>,
+}
+
 /// What one step did, summed over chains.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct StepStats {
@@ -282,31 +311,39 @@ pub trait Kernel: Send + Sync {
     /// Advance every chain by one transition.
     fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats;
 
-    /// Advance every chain by `n` transitions, adding each chain's
-    /// divergences and acceptance probabilities to `divergences` and
-    /// `acceptance` (one entry per chain); returns each step's statistics.
-    /// The same result as `n` calls of [`Kernel::step`], bit for bit; the
-    /// kernels of this crate run each chunk of chains through all `n`
-    /// steps while it is in cache, which is faster for many chains.
+    /// Advance every chain by `n` transitions, adding to `totals` (each
+    /// chain's divergences and acceptance probabilities, and the states
+    /// after every step when it has a record); returns each step's
+    /// statistics. The same result as `n` calls of [`Kernel::step`], bit
+    /// for bit; the kernels of this crate run each chunk of chains through
+    /// all `n` steps while it is in cache, which is faster for many chains.
     fn steps<E: Energy + ?Sized>(
         &self,
         energy: &E,
         chains: &mut Chains,
         rngs: &mut [ChainRng],
         n: usize,
-        divergences: &mut [usize],
-        acceptance: &mut [f64],
+        totals: StepTotals<'_>,
     ) -> Vec<StepStats> {
+        let StepTotals {
+            divergences,
+            acceptance,
+            mut record,
+        } = totals;
+        let size = chains.x.as_slice().len();
         (0..n)
-            .map(|_| {
+            .map(|t| {
                 let s = self.step(energy, chains, rngs);
-                for ((t, &d), (a, &p)) in divergences
+                for ((c, &d), (a, &p)) in divergences
                     .iter_mut()
                     .zip(&chains.divergent)
                     .zip(acceptance.iter_mut().zip(&chains.accept))
                 {
-                    *t += d as usize;
+                    *c += d as usize;
                     *a += p;
+                }
+                if let Some(r) = record.as_deref_mut() {
+                    r[t * size..(t + 1) * size].copy_from_slice(chains.x.as_slice());
                 }
                 s
             })

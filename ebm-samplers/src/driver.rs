@@ -2,16 +2,19 @@
 //! an observer hook, and a diagnostic summary.
 
 use crate::adapt::{mass_window_ends, DualAveraging, Welford};
-use crate::chains::{Chains, Kernel, StepStats};
+use crate::chains::{Chains, Kernel, StepStats, StepTotals};
 use crate::diagnostics::{coordinate_series, ess, split_rhat};
 use crate::error::{invalid, Result};
 use crate::moments::{moments_of, Moments};
 use ebm_core::{chain_rngs, Energy, Points};
 use serde::{Deserialize, Serialize};
 
-/// Burn-in steps (and discarded thinning steps) run in blocks of this
-/// many per call of [`Kernel::steps`].
+/// Steps without adaptation (warm-up without it, burn-in, draws without
+/// thinning, discarded thinning steps) run in blocks of this many per
+/// call of [`Kernel::steps`].
 const STEP_BLOCK: usize = 50;
+/// The most values a block of draws buffers when they are not stored.
+const RECORD_CAP: usize = 1 << 22;
 
 /// What a run does, in order: `warmup` iterations (adapting the step size
 /// and, for HMC, the mass matrix, when enabled), `burn_in` more iterations
@@ -239,7 +242,29 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
     let mut welford = Welford::new(d);
     let mut w_idx = 0;
     let mut warmup_divergences = 0;
-    for it in 0..cfg.warmup {
+    // Without adaptation, warm-up is burn-in by another name: blocks.
+    let adapting = da.is_some() || !windows.is_empty();
+    let (mut scratch_div, mut scratch_acc) = (vec![0usize; m], vec![0.0; m]);
+    let mut it = 0;
+    while !adapting && it < cfg.warmup {
+        let b = (cfg.warmup - it).min(STEP_BLOCK);
+        let totals = StepTotals {
+            divergences: &mut scratch_div,
+            acceptance: &mut scratch_acc,
+            record: None,
+        };
+        for (i, s) in kernel
+            .steps(energy, &mut chains, &mut rngs, b, totals)
+            .iter()
+            .enumerate()
+        {
+            grad_evals += s.grad_evals;
+            warmup_divergences += s.divergences;
+            observer.on_step(Phase::Warmup, it + i, total, s);
+        }
+        it += b;
+    }
+    for it in (0..cfg.warmup).filter(|_| adapting) {
         let s = kernel.step(energy, &mut chains, &mut rngs);
         grad_evals += s.grad_evals;
         warmup_divergences += s.divergences;
@@ -280,18 +305,15 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
     // Burn-in in blocks of steps: each chunk of chains runs a whole block
     // while it is in cache (Kernel::steps), with the same result as step
     // by step.
-    let mut burn_acceptance = vec![0.0; m];
     let mut it = 0;
     while it < cfg.burn_in {
         let b = (cfg.burn_in - it).min(STEP_BLOCK);
-        let stats = kernel.steps(
-            energy,
-            &mut chains,
-            &mut rngs,
-            b,
-            &mut divergences,
-            &mut burn_acceptance,
-        );
+        let totals = StepTotals {
+            divergences: &mut divergences,
+            acceptance: &mut scratch_acc,
+            record: None,
+        };
+        let stats = kernel.steps(energy, &mut chains, &mut rngs, b, totals);
         for (i, s) in stats.iter().enumerate() {
             grad_evals += s.grad_evals;
             observer.on_step(Phase::BurnIn, cfg.warmup + it + i, total, s);
@@ -299,21 +321,57 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
         it += b;
     }
 
-    // Sampling: the thin - 1 discarded steps of each draw as a block, then
-    // the kept step.
+    // Sampling. Without thinning, blocks of draws recorded as they are
+    // made (into the stored draws, or a block buffer for the observer and
+    // the running moments); with thinning, the thin - 1 discarded steps of
+    // each draw as a block, then the kept step.
     let mut draws = Vec::with_capacity(if cfg.store_draws { cfg.draws * m * d } else { 0 });
     let mut acceptance = vec![0.0; m];
     let mut moments = Moments::new(d);
-    for draw in 0..cfg.draws {
+    let mut view = Points::zeros(m, d);
+    let mut block = Vec::new();
+    let mut draw = 0;
+    while cfg.thin == 1 && draw < cfg.draws {
+        let cap = if cfg.store_draws {
+            STEP_BLOCK
+        } else {
+            (RECORD_CAP / (m * d)).clamp(1, STEP_BLOCK)
+        };
+        let b = (cfg.draws - draw).min(cap);
+        let rec: &mut [f64] = if cfg.store_draws {
+            let at = draws.len();
+            draws.resize(at + b * m * d, 0.0);
+            &mut draws[at..]
+        } else {
+            block.resize(b * m * d, 0.0);
+            &mut block[..]
+        };
+        let totals = StepTotals {
+            divergences: &mut divergences,
+            acceptance: &mut acceptance,
+            record: Some(&mut *rec),
+        };
+        let stats = kernel.steps(energy, &mut chains, &mut rngs, b, totals);
+        for (i, s) in stats.iter().enumerate() {
+            let states = &rec[i * m * d..(i + 1) * m * d];
+            view.as_mut_slice().copy_from_slice(states);
+            observer.on_draw(draw + i, &view);
+            if !cfg.store_draws {
+                moments.add_rows(states);
+            }
+            grad_evals += s.grad_evals;
+            observer.on_step(Phase::Sampling, cfg.warmup + cfg.burn_in + draw + i, total, s);
+        }
+        draw += b;
+    }
+    for draw in (0..cfg.draws).filter(|_| cfg.thin > 1) {
         let first = cfg.warmup + cfg.burn_in + draw * cfg.thin;
-        let mut stats = kernel.steps(
-            energy,
-            &mut chains,
-            &mut rngs,
-            cfg.thin - 1,
-            &mut divergences,
-            &mut acceptance,
-        );
+        let totals = StepTotals {
+            divergences: &mut divergences,
+            acceptance: &mut acceptance,
+            record: None,
+        };
+        let mut stats = kernel.steps(energy, &mut chains, &mut rngs, cfg.thin - 1, totals);
         let s = kernel.step(energy, &mut chains, &mut rngs);
         count(&chains, &mut divergences);
         for (a, b) in acceptance.iter_mut().zip(&chains.accept) {

@@ -41,7 +41,7 @@ mod mala;
 pub mod moments;
 mod ula;
 
-pub use chains::{Chains, Kernel, StepStats};
+pub use chains::{Chains, Kernel, StepStats, StepTotals};
 pub use error::{Result, SamplerError};
 pub use hmc::{kinetic, leapfrog, Hmc};
 pub use mala::Mala;

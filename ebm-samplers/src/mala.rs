@@ -1,6 +1,6 @@
 //! The Metropolis-adjusted Langevin algorithm.
 
-use crate::chains::{Chains, ChunkMut, Kernel, StepStats};
+use crate::chains::{Chains, ChunkMut, Kernel, StepStats, StepTotals};
 use crate::error::{positive, Result};
 use ebm_core::{ChainRng, Energy};
 use rand::Rng;
@@ -101,12 +101,9 @@ impl Kernel for Mala {
         chains: &mut Chains,
         rngs: &mut [ChainRng],
         n: usize,
-        divergences: &mut [usize],
-        acceptance: &mut [f64],
+        totals: StepTotals<'_>,
     ) -> Vec<StepStats> {
-        chains.run_chunks(rngs, n, 1, Some((divergences, acceptance)), |c| {
-            self.chunk_step(energy, c)
-        })
+        chains.run_chunks(rngs, n, 1, Some(totals), |c| self.chunk_step(energy, c))
     }
 
     fn step_size(&self) -> f64 {

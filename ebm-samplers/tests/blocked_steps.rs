@@ -7,7 +7,7 @@ mod common;
 
 use ebm_core::energies::Gmm;
 use ebm_core::{chain_rngs, Energy, Points};
-use ebm_samplers::{Chains, Hmc, Kernel, Mala, StepStats, Ula};
+use ebm_samplers::{Chains, Hmc, Kernel, Mala, StepStats, StepTotals, Ula};
 use proptest::prelude::*;
 use rand::RngCore;
 
@@ -19,7 +19,8 @@ fn start(n: usize, d: usize, seed: u64) -> Points {
     Points::from_vec(v, d).unwrap()
 }
 
-/// (states, gradients, energies, stats, divergences, acceptance, next words)
+/// (states, gradients, energies, stats, divergences, acceptance, next
+/// words, the states after every step)
 type Outcome = (
     Vec<f64>,
     Vec<f64>,
@@ -28,6 +29,7 @@ type Outcome = (
     Vec<usize>,
     Vec<f64>,
     Vec<u64>,
+    Vec<f64>,
 );
 
 fn stepwise<K: Kernel, E: Energy>(k: &K, e: &E, x0: Points, n: usize, seed: u64) -> Outcome {
@@ -35,9 +37,11 @@ fn stepwise<K: Kernel, E: Energy>(k: &K, e: &E, x0: Points, n: usize, seed: u64)
     let mut ch = Chains::new(e, x0).unwrap();
     let mut rngs = chain_rngs(seed, m);
     let (mut div, mut acc) = (vec![0; m], vec![0.0; m]);
+    let mut states = Vec::new();
     let stats = (0..n)
         .map(|_| {
             let s = k.step(e, &mut ch, &mut rngs);
+            states.extend_from_slice(ch.x.as_slice());
             for c in 0..m {
                 div[c] += ch.divergent[c] as usize;
                 acc[c] += ch.accept[c];
@@ -54,6 +58,7 @@ fn stepwise<K: Kernel, E: Energy>(k: &K, e: &E, x0: Points, n: usize, seed: u64)
         div,
         acc,
         next,
+        states,
     )
 }
 
@@ -62,7 +67,18 @@ fn blocked<K: Kernel, E: Energy>(k: &K, e: &E, x0: Points, n: usize, seed: u64) 
     let mut ch = Chains::new(e, x0).unwrap();
     let mut rngs = chain_rngs(seed, m);
     let (mut div, mut acc) = (vec![0; m], vec![0.0; m]);
-    let stats = k.steps(e, &mut ch, &mut rngs, n, &mut div, &mut acc);
+    let mut rec = vec![0.0; n * ch.x.as_slice().len()];
+    let stats = k.steps(
+        e,
+        &mut ch,
+        &mut rngs,
+        n,
+        StepTotals {
+            divergences: &mut div,
+            acceptance: &mut acc,
+            record: Some(&mut rec),
+        },
+    );
     let next = rngs.iter_mut().map(|r| r.next_u64()).collect();
     (
         ch.x.as_slice().to_vec(),
@@ -72,6 +88,7 @@ fn blocked<K: Kernel, E: Energy>(k: &K, e: &E, x0: Points, n: usize, seed: u64) 
         div,
         acc,
         next,
+        rec,
     )
 }
 
@@ -89,6 +106,7 @@ fn same_bits(a: &Outcome, b: &Outcome) -> bool {
         && a.4 == b.4
         && bits(&a.5) == bits(&b.5)
         && a.6 == b.6
+        && bits(&a.7) == bits(&b.7)
 }
 
 proptest! {

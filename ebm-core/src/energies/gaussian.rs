@@ -226,23 +226,40 @@ impl Energy for Gaussian {
         let n = energies.len();
         assert_eq!(xs.len(), n * d, "energy_grad_batch: shape");
         assert_eq!(grads.len(), n * d, "energy_grad_batch: grads shape");
+        // G = X P - 1 (P mu)^T (P symmetric): the product, then one pass
+        // that subtracts P mu and sums E = 1/2 (x - mu) . g per row in
+        // eight lanes, so it vectorises.
         let x = MatRef::from_row_major_slice(xs, n, d);
         let p = MatRef::from_row_major_slice(&self.precision, d, d);
         let g = MatMut::from_row_major_slice_mut(grads, n, d);
-        // G = X P (P symmetric), then subtract P mu from every row.
         faer::linalg::matmul::matmul(g, Accum::Replace, x, p, 1.0, Par::Seq);
-        for ((xr, gr), e) in xs
-            .chunks_exact(d)
-            .zip(grads.chunks_exact_mut(d))
-            .zip(energies.iter_mut())
-        {
-            let mut s = 0.0;
-            for j in 0..d {
-                gr[j] -= self.precision_mean[j];
-                s += (xr[j] - self.mean[j]) * gr[j];
-            }
-            *e = 0.5 * s;
-        }
+        let (mu, pm) = (&self.mean, &self.precision_mean);
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                let full = d / 8 * 8;
+                for ((xr, gr), e) in xs
+                    .chunks_exact(d)
+                    .zip(grads.chunks_exact_mut(d))
+                    .zip(energies.iter_mut())
+                {
+                    let mut acc = [0.0f64; 8];
+                    for j0 in (0..full).step_by(8) {
+                        let (xb, gb) = (&xr[j0..j0 + 8], &mut gr[j0..j0 + 8]);
+                        let (mb, pb) = (&mu[j0..j0 + 8], &pm[j0..j0 + 8]);
+                        for l in 0..8 {
+                            gb[l] -= pb[l];
+                            acc[l] = (xb[l] - mb[l]).mul_add(gb[l], acc[l]);
+                        }
+                    }
+                    for j in full..d {
+                        gr[j] -= pm[j];
+                        acc[j - full] = (xr[j] - mu[j]).mul_add(gr[j], acc[j - full]);
+                    }
+                    *e = 0.5 * acc.iter().sum::<f64>();
+                }
+            },
+        );
     }
 
     fn log_partition(&self) -> Option<f64> {

@@ -5,9 +5,9 @@ use crate::engine::StepEngine;
 use crate::error::{config, Result};
 use crate::mlp_dsm::MlpDsmEngine;
 use crate::optim::OptimizerConfig;
-use ebm_core::EnergySpec;
 use crate::trainable::{to_device, Backend, Real, TrainableScore};
 use dfdx::prelude::*;
+use ebm_core::EnergySpec;
 use ebm_core::{ChainRng, Points};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -72,7 +72,11 @@ impl<F: Real, D: Backend<F>, M: TrainableScore<F, D>> Objective<F, D, M> for Dsm
         if !self.has_host_engine(model, optimizer) {
             return Ok(None);
         }
-        Ok(Some(Box::new(MlpDsmEngine::new(model, self.sigmas.clone(), *optimizer)?)))
+        Ok(Some(Box::new(MlpDsmEngine::new(
+            model,
+            self.sigmas.clone(),
+            *optimizer,
+        )?)))
     }
 
     fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>> {

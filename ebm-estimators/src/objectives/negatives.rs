@@ -9,7 +9,7 @@ use crate::trainable::Real;
 use ebm_core::energies::Gaussian;
 use ebm_core::{chain_rng, setup_rng, ChainRng, Energy, ExactSample, Points, RngPosition};
 use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
-use ebm_samplers::{Chains, Hmc, Kernel, Mala, StepStats, Ula};
+use ebm_samplers::{Chains, Hmc, Kernel, Mala, StepStats, StepTotals, Ula};
 use rand::Rng;
 
 /// Where the negative chains start at each training step.
@@ -307,13 +307,12 @@ impl Kernel for NegativeKernel {
         chains: &mut Chains,
         rngs: &mut [ChainRng],
         n: usize,
-        divergences: &mut [usize],
-        acceptance: &mut [f64],
+        totals: StepTotals<'_>,
     ) -> Vec<StepStats> {
         match self {
-            NegativeKernel::Ula(k) => k.steps(energy, chains, rngs, n, divergences, acceptance),
-            NegativeKernel::Mala(k) => k.steps(energy, chains, rngs, n, divergences, acceptance),
-            NegativeKernel::Hmc(k) => k.steps(energy, chains, rngs, n, divergences, acceptance),
+            NegativeKernel::Ula(k) => k.steps(energy, chains, rngs, n, totals),
+            NegativeKernel::Mala(k) => k.steps(energy, chains, rngs, n, totals),
+            NegativeKernel::Hmc(k) => k.steps(energy, chains, rngs, n, totals),
         }
     }
 
