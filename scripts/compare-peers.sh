@@ -34,6 +34,9 @@ if [ -z "$suite_out" ]; then
 fi
 
 peer_results="$PEERS_DIR/results/results.jsonl"
+# scikit-learn's W4 over six training seeds (scripts/peers_w4_seeds.py),
+# recorded on this kind of machine; rerun with --run-peers
+w4_seeds=scripts/peer-results/w4_seeds.jsonl
 if [ "$run_peers" = 1 ]; then
   if [ ! -x "$PEERS_PY" ]; then
     echo "no peer venv at $PEERS_PY (run $PEERS_DIR/setup_venv.sh); using recorded figures" >&2
@@ -52,9 +55,13 @@ if [ "$run_peers" = 1 ]; then
       py w3_ais.py --impl jax --K 10000 --chains 1000 --reps 3
       py w4_pcd.py --reps 5 --ais-seeds 2
       py w5_dsm.py --impl jax_scan --reps 3
+      cp "$OLDPWD/scripts/peers_w4_seeds.py" .
+      echo "+ peers_w4_seeds.py" >&2
+      "$PEERS_PY" peers_w4_seeds.py > results/w4_seeds.jsonl
     )
     peer_results="$scratch/results/results.jsonl"
+    w4_seeds="$scratch/results/w4_seeds.jsonl"
   fi
 fi
 
-python3 scripts/compare_peers.py "$suite_out/results.json" "$peer_results"
+python3 scripts/compare_peers.py "$suite_out/results.json" "$peer_results" "$w4_seeds"

@@ -186,6 +186,11 @@ fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
             "3 columns",
         ),
         (
+            "f32 outside DSM on an MLP",
+            train(&data, &["--estimator", "dsm", "--precision", "f32"]),
+            "--precision f32",
+        ),
+        (
             "3-D .npy",
             train(
                 &s.file("c.npy", npy("(2, 1, 2)", &[0.0; 4])),

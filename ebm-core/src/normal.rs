@@ -111,18 +111,17 @@ pub fn words_for(n: usize) -> usize {
 }
 
 /// Fill `out` with standard normals from `rng`, drawing
-/// [`words_for`]`(out.len())` words in order.
+/// [`words_for`]`(out.len())` words in order (the transform vectorised
+/// through [`crate::simd::dispatch`]).
 pub fn fill_normals<R: RngCore + ?Sized>(rng: &mut R, out: &mut [f64]) {
     let n = out.len();
-    let mut pairs = out.chunks_exact_mut(2);
-    for z in &mut pairs {
-        let (z0, z1) = pair(rng.next_u64(), rng.next_u64());
-        z[0] = z0;
-        z[1] = z1;
-    }
-    if n % 2 == 1 {
-        out[n - 1] = pair(rng.next_u64(), rng.next_u64()).0;
-    }
+    let words: Vec<u64> = (0..words_for(n)).map(|_| rng.next_u64()).collect();
+    let mut z = vec![0.0; words.len()];
+    crate::simd::dispatch(
+        #[inline(always)]
+        || box_muller(&words, &mut z),
+    );
+    out.copy_from_slice(&z[..n]);
 }
 
 #[cfg(test)]

@@ -95,16 +95,14 @@ pub struct RbmPcd {
     h_pos: Vec<f64>,
     v_neg: Vec<f64>,
     h_neg: Vec<f64>,
-    e_buf: Vec<f64>,
-    words: Vec<u32>,
+    scratch: Scratch,
     /// The visible units that are on, per data row and per chain, with
-    /// their counts; the hidden units on in a chain.
+    /// their counts.
     on_pos: Vec<usize>,
     val_pos: Vec<f64>,
     n_pos: Vec<usize>,
     on_neg: Vec<usize>,
     n_neg: Vec<usize>,
-    on_h: Vec<usize>,
     /// Per visible unit, the data rows (chains) where it is on, as
     /// compressed lists.
     rows_pos: Vec<usize>,
@@ -151,14 +149,12 @@ impl RbmPcd {
             h_pos: Vec::new(),
             v_neg: vec![0.0; ch * nv],
             h_neg: vec![0.0; ch * nh],
-            e_buf: vec![0.0; nv.max(nh)],
-            words: vec![0; nv + nh],
+            scratch: Scratch::new(nv, nh, cfg.sweeps),
             on_pos: Vec::new(),
             val_pos: Vec::new(),
             n_pos: Vec::new(),
             on_neg: vec![0; ch * nv],
             n_neg: vec![0; ch],
-            on_h: vec![0; nh],
             rows_pos: Vec::new(),
             w_pos: Vec::new(),
             start_pos: Vec::new(),
@@ -196,7 +192,7 @@ impl RbmPcd {
         self.w.copy_from_slice(w);
         self.b.copy_from_slice(b);
         self.c.copy_from_slice(c);
-        transpose(&self.w, self.nv, self.nh, &mut self.wt);
+        transpose_rows(&self.w, self.nv, self.nh, 0..self.nh, &mut self.wt);
         Ok(())
     }
 
@@ -241,8 +237,12 @@ impl RbmPcd {
     /// the surrogate loss. A step whose loss or updated parameters are not
     /// finite is not applied: the parameters stay as they were and the
     /// error says so.
+    ///
+    /// Single-threaded: a step of batch 10 takes some 20 us, and handing
+    /// half of it to a second thread (rayon::join) cost more than it saved
+    /// when measured.
     pub fn step(&mut self, batch: &[f64]) -> Result<f64> {
-        let nv = self.nv;
+        let (nv, nh) = (self.nv, self.nh);
         if batch.is_empty() || batch.len() % nv != 0 {
             return Err(EstimatorError::Data(format!(
                 "a batch needs whole rows of {nv} values, got {}",
@@ -250,109 +250,46 @@ impl RbmPcd {
             )));
         }
         let rows = batch.len() / nv;
-        self.h_pos.resize(rows * self.nh, 0.0);
+        self.h_pos.resize(rows * nh, 0.0);
         self.on_pos.resize(rows * nv, 0);
         self.val_pos.resize(rows * nv, 0.0);
         self.n_pos.resize(rows, 0);
-        let (loss, finite) = ebm_core::simd::dispatch(
-            #[inline(always)]
-            || self.step_kernel(batch, rows),
-        );
-        if !(loss.is_finite() && finite) {
-            return Err(EstimatorError::NonFiniteLoss { step: 0, loss });
-        }
-        std::mem::swap(&mut self.w, &mut self.w_next);
-        std::mem::swap(&mut self.b, &mut self.b_next);
-        std::mem::swap(&mut self.c, &mut self.c_next);
-        let (w, wt, (nv, nh)) = (&self.w, &mut self.wt, (self.nv, self.nh));
-        ebm_core::simd::dispatch(
-            #[inline(always)]
-            || transpose(w, nv, nh, wt),
-        );
-        Ok(loss)
-    }
-
-    /// The statistics of a step and the updated parameters, into w_next,
-    /// b_next and c_next; returns (surrogate loss, whether they are finite).
-    #[inline(always)]
-    fn step_kernel(&mut self, batch: &[f64], rows: usize) -> (f64, bool) {
-        let (nv, nh) = (self.nv, self.nh);
         let chains = self.rngs.len();
-        // positive phase: mean hiddens of the data, and their free energies
-        let mut f_pos = 0.0;
-        for r in 0..rows {
-            let v = &batch[r * nv..(r + 1) * nv];
-            let on = &mut self.on_pos[r * nv..(r + 1) * nv];
-            let k = active(v, on);
-            self.n_pos[r] = k;
-            let vals = &mut self.val_pos[r * nv..(r + 1) * nv];
-            for (val, &i) in vals.iter_mut().zip(&on[..k]) {
-                *val = v[i];
-            }
-            // binary rows take plain sums (the same bits: 1 x w is exact)
-            let vals = if vals[..k].iter().all(|&x| x == 1.0) {
-                None
-            } else {
-                Some(&vals[..k])
+        let params = Params {
+            nv,
+            nh,
+            sweeps: self.sweeps,
+            w: &self.w,
+            wt: &self.wt,
+            b: &self.b,
+            c: &self.c,
+        };
+        // the statistics: the data rows, then the chains
+        let (f_pos, f_neg) = {
+            let pos = Positive {
+                h: &mut self.h_pos,
+                on: &mut self.on_pos,
+                val: &mut self.val_pos,
+                n: &mut self.n_pos,
             };
-            let h = &mut self.h_pos[r * nh..(r + 1) * nh];
-            f_pos += layer_up(
-                &on[..k],
-                vals,
-                &self.w,
-                &self.c,
-                &self.b,
-                h,
-                &mut self.e_buf[..nh],
+            let (rngs, hidden, vn, hn, on, nn, sc) = (
+                &mut self.rngs,
+                &mut self.hidden,
+                &mut self.v_neg,
+                &mut self.h_neg,
+                &mut self.on_neg,
+                &mut self.n_neg,
+                &mut self.scratch,
             );
-        }
-        // negative phase: k sweeps of every chain from its hidden state
-        let mut f_neg = 0.0;
-        let units = self.sweeps * (nv + nh);
-        if self.words.len() < units {
-            self.words.resize(units, 0);
-        }
-        for q in 0..chains {
-            self.rngs[q].fill(&mut self.words[..units]);
-            let v = &mut self.v_neg[q * nv..(q + 1) * nv];
-            let on = &mut self.on_neg[q * nv..(q + 1) * nv];
-            let hm = &mut self.h_neg[q * nh..(q + 1) * nh];
-            let h = &mut self.hidden[q * nh..(q + 1) * nh];
-            for s in 0..self.sweeps {
-                let words = &self.words[s * (nv + nh)..(s + 1) * (nv + nh)];
-                // v ~ p(v | h)
-                let n_on = active(h, &mut self.on_h);
-                add_rows(&self.b, &self.wt, &self.on_h[..n_on], None, v);
-                let e = &mut self.e_buf[..nv];
-                for i in 0..nv {
-                    e[i] = exp(-v[i].abs());
-                }
-                for i in 0..nv {
-                    v[i] = bernoulli(v[i], e[i], words[i]);
-                }
-                // mean hiddens of v, then h ~ p(h | v)
-                self.n_neg[q] = active(v, on);
-                let f = layer_up(
-                    &on[..self.n_neg[q]],
-                    None,
-                    &self.w,
-                    &self.c,
-                    &self.b,
-                    hm,
-                    &mut self.e_buf[..nh],
-                );
-                if s + 1 == self.sweeps {
-                    f_neg += f;
-                }
-                for j in 0..nh {
-                    h[j] = if (words[nv + j] as f64) < hm[j] * TWO32 {
-                        1.0
-                    } else {
-                        0.0
-                    };
-                }
-            }
-        }
+            ebm_core::simd::dispatch(
+                #[inline(always)]
+                || {
+                    let f = positive(&params, batch, rows, pos, sc);
+                    (f, negative(&params, rngs, hidden, vn, hn, on, nn, sc))
+                },
+            )
+        };
+        let loss = f_pos / rows as f64 - f_neg / chains as f64;
         // for each visible unit, the data rows and chains where it is on
         by_unit(
             &self.on_pos,
@@ -377,28 +314,22 @@ impl RbmPcd {
                 self.w_pos[k] = batch[self.rows_pos[k] * nv + i];
             }
         }
-        // W' = W + lr/B (V^T H_pos - V-^T H_neg), row by row with the sums
-        // in registers (data rows in order, then chains in order)
+        // W' = W + lr/B (V^T H_pos - V-^T H_neg)
         let scale = self.lr / rows as f64;
-        let mut finite = true;
-        let mut sq = 0.0;
-        for i in 0..nv {
-            let pos = &self.rows_pos[self.start_pos[i]..self.start_pos[i + 1]];
-            let neg = &self.rows_neg[self.start_neg[i]..self.start_neg[i + 1]];
-            let pos_val = &self.w_pos[self.start_pos[i]..self.start_pos[i + 1]];
-            let (ok, s) = update_row(
-                &self.w[i * nh..(i + 1) * nh],
-                &self.h_pos,
-                pos,
-                pos_val,
-                &self.h_neg,
-                neg,
-                scale,
-                &mut self.w_next[i * nh..(i + 1) * nh],
-            );
-            finite &= ok;
-            sq += s;
-        }
+        let lists = Lists {
+            rows_pos: &self.rows_pos,
+            w_pos: &self.w_pos,
+            start_pos: &self.start_pos,
+            rows_neg: &self.rows_neg,
+            start_neg: &self.start_neg,
+            h_pos: &self.h_pos,
+            h_neg: &self.h_neg,
+        };
+        let w_next = &mut self.w_next;
+        let (mut finite, mut sq) = ebm_core::simd::dispatch(
+            #[inline(always)]
+            || update_rows(&params, &lists, scale, 0..nv, w_next),
+        );
         // biases: b' = b + lr/B (sum V - sum V-), c' = c + lr/B (sum H_pos - sum H_neg)
         for i in 0..nv {
             let pos: f64 = self.w_pos[self.start_pos[i]..self.start_pos[i + 1]].iter().sum();
@@ -413,8 +344,180 @@ impl RbmPcd {
         }
         self.grad_norm = sq.sqrt() / rows as f64;
         finite &= all_finite(&self.b_next) && all_finite(&self.c_next);
-        (f_pos / rows as f64 - f_neg / chains as f64, finite)
+        if !(loss.is_finite() && finite) {
+            return Err(EstimatorError::NonFiniteLoss { step: 0, loss });
+        }
+        std::mem::swap(&mut self.w, &mut self.w_next);
+        std::mem::swap(&mut self.b, &mut self.b_next);
+        std::mem::swap(&mut self.c, &mut self.c_next);
+        let (w, wt) = (&self.w, &mut self.wt);
+        ebm_core::simd::dispatch(
+            #[inline(always)]
+            || transpose_rows(w, nv, nh, 0..nh, wt),
+        );
+        Ok(loss)
     }
+}
+
+/// Work buffers of a step.
+#[derive(Clone, Debug)]
+struct Scratch {
+    e: Vec<f64>,
+    words: Vec<u32>,
+    on_h: Vec<usize>,
+}
+
+impl Scratch {
+    fn new(nv: usize, nh: usize, sweeps: usize) -> Self {
+        Self {
+            e: vec![0.0; nv.max(nh)],
+            words: vec![0; sweeps * (nv + nh)],
+            on_h: vec![0; nh],
+        }
+    }
+}
+
+/// The parameters a step reads.
+struct Params<'a> {
+    nv: usize,
+    nh: usize,
+    sweeps: usize,
+    w: &'a [f64],
+    wt: &'a [f64],
+    b: &'a [f64],
+    c: &'a [f64],
+}
+
+/// What the positive phase writes.
+struct Positive<'a> {
+    h: &'a mut [f64],
+    on: &'a mut [usize],
+    val: &'a mut [f64],
+    n: &'a mut [usize],
+}
+
+/// The statistics the update reads.
+struct Lists<'a> {
+    rows_pos: &'a [usize],
+    w_pos: &'a [f64],
+    start_pos: &'a [usize],
+    rows_neg: &'a [usize],
+    start_neg: &'a [usize],
+    h_pos: &'a [f64],
+    h_neg: &'a [f64],
+}
+
+/// Mean hiddens of the data rows and the sum of their free energies.
+#[inline(always)]
+fn positive(p: &Params<'_>, batch: &[f64], rows: usize, out: Positive<'_>, sc: &mut Scratch) -> f64 {
+    let (nv, nh) = (p.nv, p.nh);
+    let mut f_pos = 0.0;
+    for r in 0..rows {
+        let v = &batch[r * nv..(r + 1) * nv];
+        let on = &mut out.on[r * nv..(r + 1) * nv];
+        let k = active(v, on);
+        out.n[r] = k;
+        let vals = &mut out.val[r * nv..(r + 1) * nv];
+        for (val, &i) in vals.iter_mut().zip(&on[..k]) {
+            *val = v[i];
+        }
+        // binary rows take plain sums (the same bits: 1 x w is exact)
+        let vals = if vals[..k].iter().all(|&x| x == 1.0) {
+            None
+        } else {
+            Some(&vals[..k])
+        };
+        let h = &mut out.h[r * nh..(r + 1) * nh];
+        f_pos += layer_up(&on[..k], vals, p.w, p.c, p.b, h, &mut sc.e[..nh]);
+    }
+    f_pos
+}
+
+/// k sweeps of the given chains from their hidden states: v ~ p(v | h),
+/// mean hiddens, h ~ p(h | v); returns the sum of the last visibles' free
+/// energies.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn negative(
+    p: &Params<'_>,
+    rngs: &mut [ChainRng],
+    hidden: &mut [f64],
+    v_neg: &mut [f64],
+    h_neg: &mut [f64],
+    on_neg: &mut [usize],
+    n_neg: &mut [usize],
+    sc: &mut Scratch,
+) -> f64 {
+    let (nv, nh) = (p.nv, p.nh);
+    let units = p.sweeps * (nv + nh);
+    let mut f_neg = 0.0;
+    for (q, rng) in rngs.iter_mut().enumerate() {
+        rng.fill(&mut sc.words[..units]);
+        let v = &mut v_neg[q * nv..(q + 1) * nv];
+        let on = &mut on_neg[q * nv..(q + 1) * nv];
+        let hm = &mut h_neg[q * nh..(q + 1) * nh];
+        let h = &mut hidden[q * nh..(q + 1) * nh];
+        for s in 0..p.sweeps {
+            let words = &sc.words[s * (nv + nh)..(s + 1) * (nv + nh)];
+            // v ~ p(v | h)
+            let n_on = active(h, &mut sc.on_h);
+            add_rows(p.b, p.wt, &sc.on_h[..n_on], None, v);
+            let e = &mut sc.e[..nv];
+            for i in 0..nv {
+                e[i] = exp(-v[i].abs());
+            }
+            for i in 0..nv {
+                v[i] = bernoulli(v[i], e[i], words[i]);
+            }
+            // mean hiddens of v, then h ~ p(h | v)
+            n_neg[q] = active(v, on);
+            let f = layer_up(&on[..n_neg[q]], None, p.w, p.c, p.b, hm, &mut sc.e[..nh]);
+            if s + 1 == p.sweeps {
+                f_neg += f;
+            }
+            for j in 0..nh {
+                h[j] = if (words[nv + j] as f64) < hm[j] * TWO32 {
+                    1.0
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+    f_neg
+}
+
+/// Rows `range` of W' = W + scale (V^T H_pos - V-^T H_neg) into `out`
+/// (those rows only); returns whether they are finite and the squared
+/// norm of their summed statistics.
+#[inline(always)]
+fn update_rows(
+    p: &Params<'_>,
+    l: &Lists<'_>,
+    scale: f64,
+    range: std::ops::Range<usize>,
+    out: &mut [f64],
+) -> (bool, f64) {
+    let nh = p.nh;
+    let (mut finite, mut sq) = (true, 0.0);
+    for (k, i) in range.enumerate() {
+        let pos = &l.rows_pos[l.start_pos[i]..l.start_pos[i + 1]];
+        let pos_val = &l.w_pos[l.start_pos[i]..l.start_pos[i + 1]];
+        let neg = &l.rows_neg[l.start_neg[i]..l.start_neg[i + 1]];
+        let (ok, s) = update_row(
+            &p.w[i * nh..(i + 1) * nh],
+            l.h_pos,
+            pos,
+            pos_val,
+            l.h_neg,
+            neg,
+            scale,
+            &mut out[k * nh..(k + 1) * nh],
+        );
+        finite &= ok;
+        sq += s;
+    }
+    (finite, sq)
 }
 
 /// For each of the `nv` units, the rows (in order) whose lists of units
@@ -469,14 +572,25 @@ fn update_row(
 ) -> (bool, f64) {
     const B: usize = 32;
     let n = w.len();
+    let binary = pos_val.iter().all(|&v| v == 1.0);
     let mut sq = [0.0f64; B];
     let mut j0 = 0;
     while j0 + B <= n {
         let mut acc = [0.0f64; B];
-        for (&r, &val) in pos.iter().zip(pos_val) {
-            let row: &[f64; B] = hp[r * n + j0..][..B].try_into().expect("block");
-            for t in 0..B {
-                acc[t] = val.mul_add(row[t], acc[t]);
+        if binary {
+            // 1 x h is exact: plain sums, the same bits as the products
+            for &r in pos {
+                let row: &[f64; B] = hp[r * n + j0..][..B].try_into().expect("block");
+                for t in 0..B {
+                    acc[t] += row[t];
+                }
+            }
+        } else {
+            for (&r, &val) in pos.iter().zip(pos_val) {
+                let row: &[f64; B] = hp[r * n + j0..][..B].try_into().expect("block");
+                for t in 0..B {
+                    acc[t] = val.mul_add(row[t], acc[t]);
+                }
             }
         }
         for &q in neg {
@@ -845,31 +959,41 @@ fn diff_of_sums(a: &[f64], b: &[f64], out: &mut [f64]) {
     }
 }
 
-/// `out` (cols x rows) = the transpose of `m` (rows x cols), in 8 x 8
-/// tiles (fixed-size, so the compiler transposes them in registers) and
-/// element by element at the edges.
+/// Rows `range` of the transpose of `m` (rows x cols) into `out` (those
+/// rows of the cols x rows result), in 8 x 8 tiles (fixed-size, so the
+/// compiler transposes them in registers) and element by element at the
+/// edges.
 #[inline(always)]
-fn transpose(m: &[f64], rows: usize, cols: usize, out: &mut [f64]) {
+fn transpose_rows(m: &[f64], rows: usize, cols: usize, range: std::ops::Range<usize>, out: &mut [f64]) {
     const T: usize = 8;
-    let (full_r, full_c) = (rows / T * T, cols / T * T);
-    for bi in (0..full_r).step_by(T) {
-        for bj in (0..full_c).step_by(T) {
+    let (j0, j1) = (range.start, range.end);
+    let full_r = rows / T * T;
+    let mut bj = j0;
+    while bj + T <= j1 {
+        for bi in (0..full_r).step_by(T) {
             let mut tile = [[0.0f64; T]; T];
             for (a, t) in tile.iter_mut().enumerate() {
                 t.copy_from_slice(&m[(bi + a) * cols + bj..][..T]);
             }
             for b in 0..T {
-                let o: &mut [f64; T] = (&mut out[(bj + b) * rows + bi..][..T]).try_into().expect("tile");
+                let o: &mut [f64; T] = (&mut out[(bj - j0 + b) * rows + bi..][..T])
+                    .try_into()
+                    .expect("tile");
                 for a in 0..T {
                     o[a] = tile[a][b];
                 }
             }
         }
+        for i in full_r..rows {
+            for j in bj..bj + T {
+                out[(j - j0) * rows + i] = m[i * cols + j];
+            }
+        }
+        bj += T;
     }
-    for i in 0..rows {
-        let js = if i < full_r { full_c..cols } else { 0..cols };
-        for j in js {
-            out[j * rows + i] = m[i * cols + j];
+    for j in bj..j1 {
+        for i in 0..rows {
+            out[(j - j0) * rows + i] = m[i * cols + j];
         }
     }
 }

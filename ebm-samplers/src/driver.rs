@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// call of [`Kernel::steps`].
 const STEP_BLOCK: usize = 50;
 /// The most values a block of draws buffers when they are not stored.
-const RECORD_CAP: usize = 1 << 22;
+const RECORD_CAP: usize = 1 << 20;
 
 /// What a run does, in order: `warmup` iterations (adapting the step size
 /// and, for HMC, the mass matrix, when enabled), `burn_in` more iterations

@@ -67,6 +67,8 @@ pub struct Record {
     pub quality: Value,
     /// The configuration that ran.
     pub config: Value,
+    /// How the seconds were measured.
+    pub timing: Option<Timing>,
     /// A one-line summary of the quality for the table.
     #[serde(skip)]
     pub summary: String,
@@ -82,7 +84,47 @@ pub struct SuiteCtx {
     pub out: std::path::PathBuf,
 }
 
+/// How a workload's timed part was measured: the seconds of every timed
+/// run, and the median that the record reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct Timing {
+    /// The reported seconds: the median of the timed runs.
+    pub median: f64,
+    /// Every timed run, in order.
+    pub runs: Vec<f64>,
+    /// Whether an untimed run came first (warm caches, thread pool, page
+    /// faults of first use), as the peers measure.
+    pub warmed: bool,
+}
+
 impl SuiteCtx {
+    /// Run `work` as the peers time theirs: once untimed, then three
+    /// timed runs whose median is reported (quick mode: one timed run).
+    /// Every run does the same seeded work; the last result is returned.
+    pub fn timed<T>(&self, mut work: impl FnMut() -> CliResult<T>) -> CliResult<(T, Timing)> {
+        let warmed = !self.quick;
+        if warmed {
+            work()?;
+        }
+        let reps = if self.quick { 1 } else { 3 };
+        let mut runs = Vec::with_capacity(reps);
+        let mut last = None;
+        for _ in 0..reps {
+            let t = std::time::Instant::now();
+            let out = work()?;
+            runs.push(t.elapsed().as_secs_f64());
+            last = Some(out);
+        }
+        let mut sorted = runs.clone();
+        sorted.sort_by(f64::total_cmp);
+        let timing = Timing {
+            median: sorted[sorted.len() / 2],
+            runs,
+            warmed,
+        };
+        Ok((last.expect("at least one run"), timing))
+    }
+
     /// Write a figure into the output folder as `stem.svg` and
     /// `stem.png`; returns the file names.
     pub fn write_plot(&self, stem: &str, fig: &plot::Figure<'_>) -> CliResult<Vec<String>> {
@@ -91,6 +133,19 @@ impl SuiteCtx {
 }
 
 const ALL: [&str; 6] = ["W1", "W2", "W3", "W4", "W5", "W6"];
+
+/// The CPU's model name (Linux), for the results.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
 
 fn git_revision() -> String {
     std::process::Command::new("git")
@@ -146,7 +201,9 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<super::cmd::Report> {
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let results = json!({
-        "machine": {"cores": cores, "os": std::env::consts::OS, "arch": std::env::consts::ARCH},
+        "machine": {"cores": cores, "cpu": cpu_model(), "simd": ebm_core::simd::instruction_set(),
+                    "os": std::env::consts::OS, "arch": std::env::consts::ARCH},
+        "timing": if a.quick { "one run" } else { "median of 3 runs after an untimed warm-up run" },
         "version": env!("CARGO_PKG_VERSION"),
         "git_revision": git_revision(),
         "quick": a.quick,
@@ -163,12 +220,16 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<super::cmd::Report> {
             r.workload, r.method, r.summary, r.seconds, r.throughput.value, r.throughput.unit
         );
     }
-    let md = format!(
-        "# ebm suite results\n\n{} cores, ebm-rs {} ({}), {} run, seed {}.\n\n{table}\n{}\n",
+    let md =
+        format!(
+        "# ebm suite results\n\n{} cores ({}, {}), ebm-rs {} ({}), {} run ({}), seed {}.\n\n{table}\n{}\n",
         cores,
+        cpu_model(),
+        ebm_core::simd::instruction_set(),
         env!("CARGO_PKG_VERSION"),
         git_revision(),
         if a.quick { "quick" } else { "full" },
+        if a.quick { "one timed run" } else { "seconds: median of 3 timed runs after an untimed one" },
         a.seed,
         plots
             .iter()

@@ -13,7 +13,6 @@ use ebm_samplers::driver::{run, RunConfig};
 use ebm_samplers::Ula;
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
-use std::time::Instant;
 
 /// Run W1.
 pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
@@ -33,17 +32,18 @@ pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         store_draws: true,
         seed: ctx.seed,
     };
-    let mut ula = Ula::new(eps).map_err(sampler_err)?;
-    let t = Instant::now();
-    let out = run(
-        &mut ula,
-        &gmm,
-        Points::from_vec(x0, 2)?,
-        &cfg,
-        &mut Progress::new("W1 ULA"),
-    )
-    .map_err(sampler_err)?;
-    let seconds = t.elapsed().as_secs_f64();
+    let (out, timing) = ctx.timed(|| {
+        let mut ula = Ula::new(eps).map_err(sampler_err)?;
+        run(
+            &mut ula,
+            &gmm,
+            Points::from_vec(x0.clone(), 2)?,
+            &cfg,
+            &mut Progress::new("W1 ULA"),
+        )
+        .map_err(sampler_err)
+    })?;
+    let seconds = timing.median;
     let x = out.chains.x.as_slice();
     let mut occupancy = [0usize; 8];
     let mut within = 0;
@@ -100,6 +100,7 @@ pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         },
         quality: json!({"frac_within_1p5": frac, "mode_occupancy": occupancy, "divergences": out.divergences.iter().sum::<usize>()}),
         config: json!({"chains": chains, "steps": steps, "step_size": eps, "init": "N(0, 16 I)"}),
+        timing: Some(timing),
         summary: format!("{:.4} within 1.5 of a mode; occupancy {:?}", frac, occupancy),
     };
     Ok((vec![rec], plots))

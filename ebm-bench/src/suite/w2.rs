@@ -13,7 +13,6 @@ use ebm_samplers::driver::{run, RunConfig};
 use ebm_samplers::Hmc;
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
-use std::time::Instant;
 
 /// Run W2.
 pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
@@ -42,17 +41,18 @@ pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         store_draws: true,
         seed: ctx.seed,
     };
-    let mut hmc = Hmc::new(eps, leapfrog).map_err(sampler_err)?;
-    let t = Instant::now();
-    let out = run(
-        &mut hmc,
-        &g,
-        Points::from_vec(x0, d)?,
-        &cfg,
-        &mut Progress::new("W2 HMC"),
-    )
-    .map_err(sampler_err)?;
-    let seconds = t.elapsed().as_secs_f64();
+    let (out, timing) = ctx.timed(|| {
+        let mut hmc = Hmc::new(eps, leapfrog).map_err(sampler_err)?;
+        run(
+            &mut hmc,
+            &g,
+            Points::from_vec(x0.clone(), d)?,
+            &cfg,
+            &mut Progress::new("W2 HMC"),
+        )
+        .map_err(sampler_err)
+    })?;
+    let seconds = timing.median;
     let diag = out.diagnostics();
     let acc = out.acceptance.iter().sum::<f64>() / chains as f64;
     let (ess_min, ess_med) = (diag.ess_min(), diag.ess_median());
@@ -69,6 +69,7 @@ pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
                         "min_ess_per_s": ess_min / seconds, "rhat_max": diag.rhat_max(),
                         "divergences": out.divergences.iter().sum::<usize>()}),
         config: json!({"chains": chains, "warmup": warmup, "draws": draws, "step_size": eps, "leapfrog": leapfrog}),
+        timing: Some(timing),
         summary: format!(
             "acceptance {acc:.3}; ESS min {ess_min:.0}, median {ess_med:.0}; {:.0} min-ESS/s",
             ess_min / seconds

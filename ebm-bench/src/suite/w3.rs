@@ -15,7 +15,6 @@ use ebm_compose::ModelSpec;
 use ebm_core::energies::Rbm;
 use ebm_samplers::ais::{ais_rbm_with_progress, RbmBase, Schedule};
 use serde_json::json;
-use std::time::Instant;
 
 /// The W3 parameters, copied from the peers (see examples-data/README.md).
 const W3_RBM: &str = include_str!("../../../examples-data/w3_rbm64x20.json");
@@ -31,9 +30,8 @@ pub fn w3_rbm() -> CliResult<Rbm> {
 /// Run W3.
 pub fn run_w3(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let rbm = w3_rbm()?;
-    let t = Instant::now();
-    let exact = rbm.exact_log_partition()?;
-    let exact_s = t.elapsed().as_secs_f64();
+    let (exact, exact_timing) = ctx.timed(|| Ok(rbm.exact_log_partition()?))?;
+    let exact_s = exact_timing.median;
     let grid: &[(usize, usize)] = if ctx.quick {
         &[(100, 100), (1000, 100)]
     } else {
@@ -49,18 +47,20 @@ pub fn run_w3(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         },
         quality: json!({"log_z": exact}),
         config: json!({"enumerated": "hidden", "states": 1u64 << 20}),
+        timing: Some(exact_timing),
         summary: format!("log Z = {exact:.6}"),
     }];
     let mut series: Vec<Series> = Vec::new();
     for &(k, n) in grid {
         let betas = Schedule::Linear.betas(k).map_err(sampler_err)?;
-        let bar = SharedProgress::new("W3 AIS");
-        let t = Instant::now();
-        let r = ais_rbm_with_progress(&rbm, &RbmBase::ModelBiases, &betas, n, ctx.seed, &|d, tot| {
-            bar.tick(d, tot)
-        })
-        .map_err(sampler_err)?;
-        let seconds = t.elapsed().as_secs_f64();
+        let (r, timing) = ctx.timed(|| {
+            let bar = SharedProgress::new("W3 AIS");
+            ais_rbm_with_progress(&rbm, &RbmBase::ModelBiases, &betas, n, ctx.seed, &|d, tot| {
+                bar.tick(d, tot)
+            })
+            .map_err(sampler_err)
+        })?;
+        let seconds = timing.median;
         let err = r.log_z - exact;
         let label = format!("{n} chains");
         match series.iter_mut().find(|s| s.0 == label) {
@@ -78,6 +78,7 @@ pub fn run_w3(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             quality: json!({"log_z": r.log_z, "exact_log_z": exact, "error": err, "stderr": r.stderr,
                             "error_over_se": err / r.stderr, "weight_ess": r.ess}),
             config: json!({"temps": k, "chains": n, "schedule": "linear", "base": "model biases"}),
+            timing: Some(timing),
             summary: format!(
                 "log Z {:.4} +- {:.4}, error {err:+.4} ({:+.2} SE)",
                 r.log_z,

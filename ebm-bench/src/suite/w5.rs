@@ -18,7 +18,6 @@ use ebm_estimators::models::MlpEnergy;
 use ebm_estimators::objectives::Dsm;
 use ebm_estimators::trainer::{train, StepReport, TrainConfig};
 use serde_json::json;
-use std::time::Instant;
 
 /// (mean NLL of `test`, log Z) under exp(-E)/Z on the W5 grid.
 fn nll<E: Energy>(e: &E, test: &Points) -> CliResult<(f64, f64)> {
@@ -42,13 +41,19 @@ fn density<E: Energy>(e: &E, log_z: f64, n: usize, lim: f64) -> Vec<f64> {
     en.iter().map(|v| (-v - log_z).exp()).collect()
 }
 
-/// Run W5.
-pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
-    let steps = if ctx.quick { 300 } else { 5000 };
-    let data = eight_gaussians(100_000, ctx.seed)?;
-    let test = eight_gaussians(10_000, ctx.seed + 1)?;
+/// Train the W5 MLP in precision `F` (f64, or f32 for the fused kernel's
+/// matrix products): (the trained reference MLP, tail loss).
+fn train_w5<F: ebm_estimators::Real>(
+    ctx: &SuiteCtx,
+    data: &Points,
+    steps: usize,
+    label: &'static str,
+) -> CliResult<(ebm_core::energies::Mlp, f64)>
+where
+    Cpu: dfdx::prelude::Device<F>,
+{
     let dev = Cpu::default();
-    let mut model = MlpEnergy::<f64, Cpu>::new(
+    let mut model = MlpEnergy::<F, Cpu>::new(
         &dev,
         &[2, 128, 128, 1],
         Activation::Silu,
@@ -57,14 +62,17 @@ pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let mut cfg = TrainConfig::steps(steps, 512, 1e-3);
     cfg.seed = ctx.seed + 1;
     let mut dsm = Dsm::new(0.3)?;
-    let mut bar = Progress::new("W5 DSM");
+    let mut bar = Progress::new(label);
     let mut obs = |r: &StepReport| bar.tick(r.step + 1, r.total);
-    let t = Instant::now();
-    let summary = train(&mut model, &mut dsm, &data, &cfg, &mut obs)?;
-    let seconds = t.elapsed().as_secs_f64();
-    drop(bar);
-    let learned = model.to_core();
-    let (nll_learned, log_z) = nll(&learned, &test)?;
+    let summary = train(&mut model, &mut dsm, data, &cfg, &mut obs)?;
+    Ok((model.to_core(), summary.mean_loss_tail))
+}
+
+/// Run W5: in f64 (the peers' precision), and with f32 matrix products.
+pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
+    let steps = if ctx.quick { 300 } else { 5000 };
+    let data = eight_gaussians(100_000, ctx.seed)?;
+    let test = eight_gaussians(10_000, ctx.seed + 1)?;
     let truth = Gmm::eight_gaussians();
     let (nll_true, _) = nll(&truth, &test)?;
     let smoothed = Gmm::new(
@@ -73,40 +81,55 @@ pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         vec![(0.25f64 + 0.09).sqrt(); 8],
     )?;
     let (nll_smoothed, _) = nll(&smoothed, &test)?;
-    // 64 x 64 cells keep the SVG near 250 kB
-    let n = 64;
-    let plots = ctx.write_plot(
-        "w5_density",
-        &Figure::Heatmaps {
-            panels: vec![
-                (
-                    format!("W5: learned (DSM, {steps} steps)"),
-                    density(&learned, log_z, n, 6.0),
-                ),
-                ("true mixture".into(), density(&truth, 0.0, n, 6.0)),
-            ],
-            n,
-            lo: -6.0,
-            hi: 6.0,
-        },
-    )?;
-    let record = Record {
-        workload: "W5".into(),
-        method: "dsm sigma 0.3, mlp 2-128-128-1 silu, adam 1e-3, batch 512".into(),
-        seconds,
-        throughput: Throughput {
-            value: steps as f64 / seconds,
-            unit: "steps/s".into(),
-        },
-        quality: json!({"nll_test": nll_learned, "nll_true_mixture": nll_true,
-                        "nll_sigma_smoothed_mixture": nll_smoothed, "log_z_grid": log_z,
-                        "final_loss_mean_last_100": summary.mean_loss_tail}),
-        config: json!({"steps": steps, "batch": 512, "sigma": 0.3, "lr": 1e-3, "widths": [2, 128, 128, 1],
-                       "activation": "silu", "train_points": 100_000, "test_points": 10_000,
-                       "grid": "400x400 midpoint on [-8,8]^2", "precision": "f64", "backend": "dfdx cpu"}),
-        summary: format!(
-            "held-out NLL {nll_learned:.4} (true mixture {nll_true:.4}, sigma-smoothed {nll_smoothed:.4})"
-        ),
-    };
-    Ok((vec![record], plots))
+    let mut records = Vec::new();
+    let mut plots = Vec::new();
+    for precision in ["f64", "f32"] {
+        let ((learned, tail), timing) = ctx.timed(|| match precision {
+            "f64" => train_w5::<f64>(ctx, &data, steps, "W5 DSM f64"),
+            _ => train_w5::<f32>(ctx, &data, steps, "W5 DSM f32"),
+        })?;
+        let seconds = timing.median;
+        let (nll_learned, log_z) = nll(&learned, &test)?;
+        if precision == "f64" {
+            // 64 x 64 cells keep the SVG near 250 kB
+            let n = 64;
+            plots = ctx.write_plot(
+                "w5_density",
+                &Figure::Heatmaps {
+                    panels: vec![
+                        (
+                            format!("W5: learned (DSM, {steps} steps)"),
+                            density(&learned, log_z, n, 6.0),
+                        ),
+                        ("true mixture".into(), density(&truth, 0.0, n, 6.0)),
+                    ],
+                    n,
+                    lo: -6.0,
+                    hi: 6.0,
+                },
+            )?;
+        }
+        records.push(Record {
+            workload: "W5".into(),
+            method: format!("dsm sigma 0.3, mlp 2-128-128-1 silu, adam 1e-3, batch 512, {precision}"),
+            seconds,
+            throughput: Throughput {
+                value: steps as f64 / seconds,
+                unit: "steps/s".into(),
+            },
+            quality: json!({"nll_test": nll_learned, "nll_true_mixture": nll_true,
+                            "nll_sigma_smoothed_mixture": nll_smoothed, "log_z_grid": log_z,
+                            "final_loss_mean_last_100": tail}),
+            config: json!({"steps": steps, "batch": 512, "sigma": 0.3, "lr": 1e-3, "widths": [2, 128, 128, 1],
+                           "activation": "silu", "train_points": 100_000, "test_points": 10_000,
+                           "grid": "400x400 midpoint on [-8,8]^2",
+                           "precision": if precision == "f64" { "f64" } else { "f32 matrix products and work buffers; f64 parameters, loss and Adam" },
+                           "backend": "fused host kernel (faer)"}),
+            timing: Some(timing),
+            summary: format!(
+                "held-out NLL {nll_learned:.4} (true mixture {nll_true:.4}, sigma-smoothed {nll_smoothed:.4})"
+            ),
+        });
+    }
+    Ok((records, plots))
 }

@@ -98,6 +98,7 @@ pub fn run_w6(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             quality: json!({"share_satisfying_both": share, "acceptance": acc}),
             config: json!({"chains": 64, "warmup": 1000, "draws": draws, "thin": 4,
                            "constraints": "ring r=2 (band 0.1, lambda 10), half-plane x0<=0 (lambda 10)"}),
+            timing: None,
             summary: format!("{:.1}% of samples satisfy both constraints", 100.0 * share),
         });
         panels.push((name.to_string(), share, d.clone()));
