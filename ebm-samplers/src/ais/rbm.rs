@@ -4,7 +4,7 @@ use super::{no_progress, summarize, AisResult, ProgressFn};
 use crate::chains::CHUNK;
 use crate::error::{invalid, Result};
 use ebm_core::energies::Rbm;
-use ebm_core::fast_exp::exp;
+use ebm_core::fast_exp::exp_weight;
 use ebm_core::fast_ln::ln;
 use ebm_core::math::{sigmoid, softplus};
 use ebm_core::simd::{dispatch, LANES};
@@ -254,7 +254,7 @@ impl Lanes {
                     let mut e = [0.0f64; LANES];
                     for l in 0..LANES {
                         z[l] = bk.mul_add(self.av[i][l], vb[i]);
-                        e[l] = exp(-z[l].abs());
+                        e[l] = exp_weight(-z[l].abs());
                     }
                     self.v[i] = bernoulli_lanes(&z, &e, &self.wt[nh + i]);
                 }
@@ -288,8 +288,8 @@ fn hidden_unit(
     for l in 0..LANES {
         let xp = bp.mul_add(a[l], hp);
         let x = bk.mul_add(a[l], hk);
-        let e = exp(-x.abs());
-        let ep = exp(-xp.abs());
+        let e = exp_weight(-x.abs());
+        let ep = exp_weight(-xp.abs());
         xk[l] = x;
         ek[l] = e;
         inc[l] += x.max(0.0) - xp.max(0.0);
