@@ -1,10 +1,16 @@
 //! One training step (loss, backward pass, optimizer update) of each
 //! objective (criterion).
 //!
+//! Through dfdx's autodiff (the general path, `DfdxEngine`'s work):
 //! * `w5_dsm/step/512`: DSM (sigma 0.3) on the 2-128-128-1 SiLU MLP, batch
 //!   512, Adam; throughput in rows.
 //! * `w4_pcd/step/10`: PCD-1 (one Gibbs sweep of 10 persistent chains) on
 //!   the 64x64 RBM with the binarised digits, batch 10, SGD.
+//!
+//! On the host engines that `train` picks for these two:
+//! * `w5_dsm_fused/step/512` and `w5_dsm_fused_f32/step/512`: the fused
+//!   DSM kernel (f64, and f32 matrix products) with host Adam.
+//! * `w4_pcd_host/step/10`: the closed-form PCD-1 step.
 //! * `gauss_cd/step/256`: CD-5 with MALA on a 3-D Gaussian family, batch 256.
 //! * `gauss_nce/step/256`: NCE (ratio 4, fitted Gaussian noise) on the same
 //!   family, batch 256.
@@ -15,11 +21,14 @@ use dfdx::prelude::*;
 use ebm_core::energies::Activation;
 use ebm_core::{setup_rng, ChainRng, Points};
 use ebm_estimators::datasets::{digits_binarized, eight_gaussians};
+use ebm_estimators::engine::StepEngine;
+use ebm_estimators::mlp_dsm::MlpDsmEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
     ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, NegativeKernel, Negatives, Objective,
 };
 use ebm_estimators::optim::{Optimizer, OptimizerConfig};
+use ebm_estimators::rbm_pcd::{RbmPcd, RbmPcdConfig};
 use ebm_estimators::trainer::gather;
 use ebm_estimators::TrainableEnergy;
 use ebm_samplers::Mala;
@@ -112,5 +121,48 @@ fn training(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, training);
+/// One step of a host engine on a fixed batch.
+fn bench_engine(c: &mut Criterion, name: &str, engine: &mut dyn StepEngine, data: &Points, batch: usize) {
+    engine.prepare(data, 0).unwrap();
+    let rows: Vec<usize> = (0..batch).map(|i| (i * 7919) % data.len()).collect();
+    let b = gather(data, &rows);
+    let mut rng = setup_rng(1);
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(batch as u64));
+    g.bench_function(format!("step/{batch}"), |bch| {
+        bch.iter(|| engine.step(&b, &mut rng).unwrap())
+    });
+    g.finish();
+}
+
+fn host_engines(c: &mut Criterion) {
+    let dev = Cpu::default();
+    let w5 = eight_gaussians(10_000, 0).unwrap();
+    let mut mlp =
+        MlpEnergy::<f64, Cpu>::new(&dev, &[2, 128, 128, 1], Activation::Silu, &mut setup_rng(0)).unwrap();
+    let mut fused = MlpDsmEngine::new(&mut mlp, vec![0.3], OptimizerConfig::adam(1e-3)).unwrap();
+    bench_engine(c, "w5_dsm_fused", &mut fused, &w5, 512);
+    let mut mlp32 =
+        MlpEnergy::<f32, Cpu>::new(&dev, &[2, 128, 128, 1], Activation::Silu, &mut setup_rng(0)).unwrap();
+    let mut fused32 = MlpDsmEngine::new(&mut mlp32, vec![0.3], OptimizerConfig::adam(1e-3)).unwrap();
+    bench_engine(c, "w5_dsm_fused_f32", &mut fused32, &w5, 512);
+
+    let digits = digits_binarized();
+    let rbm = TrainableRbm::<f64, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(0)).unwrap();
+    let cfg = RbmPcdConfig {
+        lr: 0.05,
+        chains: 10,
+        sweeps: 1,
+        seed: 0,
+    };
+    let mut pcd = RbmPcd::new(&rbm.to_core(), &cfg).unwrap();
+    let rows: Vec<usize> = (0..10).map(|i| (i * 7919) % digits.len()).collect();
+    let b = gather(&digits, &rows);
+    let mut g = c.benchmark_group("w4_pcd_host");
+    g.throughput(Throughput::Elements(10));
+    g.bench_function("step/10", |bch| bch.iter(|| pcd.step(b.as_slice()).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, training, host_engines);
 criterion_main!(benches);

@@ -63,20 +63,25 @@ pub fn instruction_set() -> &'static str {
 pub fn sum_squares(xs: &[f64]) -> f64 {
     dispatch(
         #[inline(always)]
-        || {
-            let mut acc = [0.0f64; LANES];
-            let mut chunks = xs.chunks_exact(LANES);
-            for c in &mut chunks {
-                for l in 0..LANES {
-                    acc[l] = c[l].mul_add(c[l], acc[l]);
-                }
-            }
-            for (l, v) in chunks.remainder().iter().enumerate() {
-                acc[l] = v.mul_add(*v, acc[l]);
-            }
-            acc.iter().sum()
-        },
+        || sum_squares_inline(xs),
     )
+}
+
+/// [`sum_squares`] without its own dispatch, for use inside a dispatched
+/// closure.
+#[inline(always)]
+pub fn sum_squares_inline(xs: &[f64]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] = c[l].mul_add(c[l], acc[l]);
+        }
+    }
+    for (l, v) in chunks.remainder().iter().enumerate() {
+        acc[l] = v.mul_add(*v, acc[l]);
+    }
+    acc.iter().sum()
 }
 
 /// Whether every value is finite (0 x is 0 for finite x and NaN for an
@@ -85,20 +90,25 @@ pub fn sum_squares(xs: &[f64]) -> f64 {
 pub fn all_finite(xs: &[f64]) -> bool {
     dispatch(
         #[inline(always)]
-        || {
-            let mut acc = [0.0f64; LANES];
-            let mut chunks = xs.chunks_exact(LANES);
-            for c in &mut chunks {
-                for l in 0..LANES {
-                    acc[l] += c[l] * 0.0;
-                }
-            }
-            for (l, v) in chunks.remainder().iter().enumerate() {
-                acc[l] += v * 0.0;
-            }
-            acc.iter().all(|&a| a == 0.0)
-        },
+        || all_finite_inline(xs),
     )
+}
+
+/// [`all_finite`] without its own dispatch, for use inside a dispatched
+/// closure.
+#[inline(always)]
+pub fn all_finite_inline(xs: &[f64]) -> bool {
+    let mut acc = [0.0f64; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += c[l] * 0.0;
+        }
+    }
+    for (l, v) in chunks.remainder().iter().enumerate() {
+        acc[l] += v * 0.0;
+    }
+    acc.iter().all(|&a| a == 0.0)
 }
 
 #[cfg(test)]

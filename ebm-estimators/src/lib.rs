@@ -13,7 +13,10 @@
 //!   learnable log-normaliser;
 //! - [`trainer`]: Adam or SGD ([`optim`]), observers, stop requests,
 //!   resuming, and a stop on a non-finite loss that keeps the last good
-//!   model;
+//!   model, around a [`engine::StepEngine`]: dfdx's autodiff in general, or
+//!   a host engine without a graph where the objective offers one (PCD on
+//!   an RBM with SGD: [`rbm_pcd`]; DSM on an MLP: [`mlp_dsm`], with
+//!   [`host_optim`]);
 //! - [`checkpoint`]: the complete state of a run, written atomically, from
 //!   which [`trainer::resume`] continues bit-identically;
 //! - [`datasets`]: the 8x8 digits and toy 2-D generators.

@@ -42,7 +42,7 @@ use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
 use ebm_core::energies::Rbm;
 use ebm_core::fast_exp::exp;
 use ebm_core::fast_ln::ln;
-use ebm_core::simd::all_finite;
+use ebm_core::simd::{all_finite, all_finite_inline};
 use ebm_core::{chain_rngs, ChainRng, RngPosition};
 use ebm_core::{EnergySpec, Points};
 use rand::Rng;
@@ -499,12 +499,13 @@ fn update_rows(
     out: &mut [f64],
 ) -> (bool, f64) {
     let nh = p.nh;
-    let (mut finite, mut sq) = (true, 0.0);
+    let mut finite = true;
+    let mut sq = [0.0f64; 64];
     for (k, i) in range.enumerate() {
         let pos = &l.rows_pos[l.start_pos[i]..l.start_pos[i + 1]];
         let pos_val = &l.w_pos[l.start_pos[i]..l.start_pos[i + 1]];
         let neg = &l.rows_neg[l.start_neg[i]..l.start_neg[i + 1]];
-        let (ok, s) = update_row(
+        finite &= update_row(
             &p.w[i * nh..(i + 1) * nh],
             l.h_pos,
             pos,
@@ -513,11 +514,10 @@ fn update_rows(
             neg,
             scale,
             &mut out[k * nh..(k + 1) * nh],
+            &mut sq,
         );
-        finite &= ok;
-        sq += s;
     }
-    (finite, sq)
+    (finite, sq.iter().sum())
 }
 
 /// For each of the `nv` units, the rows (in order) whose lists of units
@@ -554,10 +554,10 @@ fn by_unit(
 }
 
 /// `out = w + scale (sum_{r in pos} v_r hp[r, ..] - sum_{q in neg} hn[q, ..])`
-/// (v_r from `pos_val`)
-/// for one row of W (rows of hp and hn as long as `w`), the sums in
-/// registers 32 columns at a time; returns whether `out` is finite and
-/// the squared norm of the summed statistics.
+/// (v_r from `pos_val`) for one row of W (rows of hp and hn as long as
+/// `w`), in blocks of 64, 8 and 1 columns like [`add_rows`]; returns
+/// whether `out` is finite, and adds the squares of the summed statistics
+/// to the lanes of `sq`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn update_row(
@@ -569,55 +569,83 @@ fn update_row(
     neg: &[usize],
     scale: f64,
     out: &mut [f64],
-) -> (bool, f64) {
-    const B: usize = 32;
+    sq: &mut [f64; 64],
+) -> bool {
     let n = w.len();
-    let binary = pos_val.iter().all(|&v| v == 1.0);
-    let mut sq = [0.0f64; B];
+    let rows = Update {
+        w,
+        hp,
+        pos,
+        pos_val,
+        hn,
+        neg,
+        scale,
+        binary: pos_val.iter().all(|&v| v == 1.0),
+    };
     let mut j0 = 0;
-    while j0 + B <= n {
+    while j0 + 64 <= n {
+        rows.block::<64>(out, j0, sq);
+        j0 += 64;
+    }
+    while j0 + 8 <= n {
+        rows.block::<8>(out, j0, sq);
+        j0 += 8;
+    }
+    while j0 < n {
+        rows.block::<1>(out, j0, sq);
+        j0 += 1;
+    }
+    all_finite_inline(out)
+}
+
+/// The inputs of [`update_row`].
+struct Update<'a> {
+    w: &'a [f64],
+    hp: &'a [f64],
+    pos: &'a [usize],
+    pos_val: &'a [f64],
+    hn: &'a [f64],
+    neg: &'a [usize],
+    scale: f64,
+    /// All positive values are 1 (binary data): plain sums, the same bits
+    /// as the products.
+    binary: bool,
+}
+
+impl Update<'_> {
+    /// Columns `j0..j0 + B`; their squared statistics are added to the
+    /// first B lanes of `sq`.
+    #[inline(always)]
+    fn block<const B: usize>(&self, out: &mut [f64], j0: usize, sq: &mut [f64; 64]) {
+        let n = self.w.len();
         let mut acc = [0.0f64; B];
-        if binary {
-            // 1 x h is exact: plain sums, the same bits as the products
-            for &r in pos {
-                let row: &[f64; B] = hp[r * n + j0..][..B].try_into().expect("block");
+        if self.binary {
+            for &r in self.pos {
+                let row: &[f64; B] = self.hp[r * n + j0..][..B].try_into().expect("block");
                 for t in 0..B {
                     acc[t] += row[t];
                 }
             }
         } else {
-            for (&r, &val) in pos.iter().zip(pos_val) {
-                let row: &[f64; B] = hp[r * n + j0..][..B].try_into().expect("block");
+            for (&r, &val) in self.pos.iter().zip(self.pos_val) {
+                let row: &[f64; B] = self.hp[r * n + j0..][..B].try_into().expect("block");
                 for t in 0..B {
                     acc[t] = val.mul_add(row[t], acc[t]);
                 }
             }
         }
-        for &q in neg {
-            let row: &[f64; B] = hn[q * n + j0..][..B].try_into().expect("block");
+        for &q in self.neg {
+            let row: &[f64; B] = self.hn[q * n + j0..][..B].try_into().expect("block");
             for t in 0..B {
                 acc[t] -= row[t];
             }
         }
-        let (wb, ob) = (&w[j0..j0 + B], &mut out[j0..j0 + B]);
+        let (wb, ob) = (&self.w[j0..j0 + B], &mut out[j0..j0 + B]);
         for t in 0..B {
-            ob[t] = scale.mul_add(acc[t], wb[t]);
+            ob[t] = self.scale.mul_add(acc[t], wb[t]);
             sq[t] = acc[t].mul_add(acc[t], sq[t]);
         }
-        j0 += B;
     }
-    for j in j0..n {
-        let mut a = 0.0;
-        for (&r, &val) in pos.iter().zip(pos_val) {
-            a = val.mul_add(hp[r * n + j], a);
-        }
-        for &q in neg {
-            a -= hn[q * n + j];
-        }
-        out[j] = scale.mul_add(a, w[j]);
-        sq[0] = a.mul_add(a, sq[0]);
-    }
-    (all_finite(out), sq.iter().sum())
 }
 
 /// The [`StepEngine`] for maximum likelihood with persistent Gibbs
@@ -902,44 +930,58 @@ fn softplus_sum_then_sigmoid(x: &mut [f64], e: &mut [f64]) -> f64 {
 }
 
 /// `out = base + sum_k vals_k m[on_k, ..]` (rows of the row-major `m`, as
-/// long as `out`; `vals` None means all 1), the rows added in order.
-/// Thirty-two columns at a time with the sums in registers, the rest
-/// column by column.
+/// long as `out`; `vals` None means all 1), the rows added in order. In
+/// blocks of 64 columns (eight registers of sums, independent of each
+/// other), then of 8, then one by one.
 #[inline(always)]
 fn add_rows(base: &[f64], m: &[f64], on: &[usize], vals: Option<&[f64]>, out: &mut [f64]) {
-    const B: usize = 32;
     let n = out.len();
     let mut j0 = 0;
-    while j0 + B <= n {
-        let mut acc: [f64; B] = base[j0..j0 + B].try_into().expect("block");
-        match vals {
-            Some(vals) => {
-                for (&i, &val) in on.iter().zip(vals) {
-                    let row: &[f64; B] = m[i * n + j0..][..B].try_into().expect("block");
-                    for t in 0..B {
-                        acc[t] = val.mul_add(row[t], acc[t]);
-                    }
-                }
-            }
-            None => {
-                for &i in on {
-                    let row: &[f64; B] = m[i * n + j0..][..B].try_into().expect("block");
-                    for t in 0..B {
-                        acc[t] += row[t];
-                    }
+    while j0 + 64 <= n {
+        add_rows_block::<64>(base, m, on, vals, out, j0);
+        j0 += 64;
+    }
+    while j0 + 8 <= n {
+        add_rows_block::<8>(base, m, on, vals, out, j0);
+        j0 += 8;
+    }
+    while j0 < n {
+        add_rows_block::<1>(base, m, on, vals, out, j0);
+        j0 += 1;
+    }
+}
+
+/// Columns `j0..j0 + B` of [`add_rows`].
+#[inline(always)]
+fn add_rows_block<const B: usize>(
+    base: &[f64],
+    m: &[f64],
+    on: &[usize],
+    vals: Option<&[f64]>,
+    out: &mut [f64],
+    j0: usize,
+) {
+    let n = out.len();
+    let mut acc: [f64; B] = base[j0..j0 + B].try_into().expect("block");
+    match vals {
+        Some(vals) => {
+            for (&i, &val) in on.iter().zip(vals) {
+                let row: &[f64; B] = m[i * n + j0..][..B].try_into().expect("block");
+                for t in 0..B {
+                    acc[t] = val.mul_add(row[t], acc[t]);
                 }
             }
         }
-        out[j0..j0 + B].copy_from_slice(&acc);
-        j0 += B;
-    }
-    for j in j0..n {
-        let mut a = base[j];
-        for (k, &i) in on.iter().enumerate() {
-            a = vals.map_or(1.0, |v| v[k]).mul_add(m[i * n + j], a);
+        None => {
+            for &i in on {
+                let row: &[f64; B] = m[i * n + j0..][..B].try_into().expect("block");
+                for t in 0..B {
+                    acc[t] += row[t];
+                }
+            }
         }
-        out[j] = a;
     }
+    out[j0..j0 + B].copy_from_slice(&acc);
 }
 
 /// `out` = column sums of the rows of `a` minus those of `b` (both
