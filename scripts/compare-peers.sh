@@ -7,6 +7,8 @@
 #   scripts/compare-peers.sh                 # suite now, peers' recorded figures
 #   scripts/compare-peers.sh --run-peers     # also rerun the best peers now
 #   scripts/compare-peers.sh --suite-out DIR # reuse an existing suite run
+#   PEER_RESULTS=scripts/peer-results/peers-2026-12-01.jsonl scripts/compare-peers.sh
+#                                            # against the peers' figures of a recorded run
 #
 # Environment: PEERS_DIR (default ../shared/peers), PEERS_PY (default
 # ~/.venvs/ebm-peers/bin/python; built by the peers' setup_venv.sh). The
@@ -33,7 +35,7 @@ if [ -z "$suite_out" ]; then
   cargo run --release -p ebm-bench --bin ebm -- suite --only W1,W2,W3,W4,W5 --out "$suite_out" >&2
 fi
 
-peer_results="$PEERS_DIR/results/results.jsonl"
+peer_results=${PEER_RESULTS:-$PEERS_DIR/results/results.jsonl}
 # scikit-learn's W4 over six training seeds (scripts/peers_w4_seeds.py),
 # recorded on this kind of machine; rerun with --run-peers
 w4_seeds=scripts/peer-results/w4_seeds.jsonl

@@ -49,21 +49,15 @@ impl Ula {
         // the proposals go to px; a chain whose move lands where the
         // energy or its gradient is not finite (past a hard wall, or
         // overflowing) keeps its current state
-        let (x, g, z, px) = (&*c.x, &*c.grad, &*c.noise, &mut *c.px);
+        let (x, g, z, px) = (&*c.x, &*c.grad, &*c.noise, &mut c.px[..n * d]);
         ebm_core::simd::dispatch(
             #[inline(always)]
-            || {
-                for k in 0..n {
-                    let (x, g, y) = (
-                        &x[k * d..(k + 1) * d],
-                        &g[k * d..(k + 1) * d],
-                        &mut px[k * d..(k + 1) * d],
-                    );
-                    let z = &z[k * dw..k * dw + d];
-                    for j in 0..d {
-                        y[j] = x[j] + (-eps * g[j] + noise * z[j]);
-                    }
-                }
+            || match d {
+                1 => propose::<1>(d, dw, eps, noise, x, g, z, px),
+                2 => propose::<2>(d, dw, eps, noise, x, g, z, px),
+                3 => propose::<3>(d, dw, eps, noise, x, g, z, px),
+                4 => propose::<4>(d, dw, eps, noise, x, g, z, px),
+                _ => propose::<0>(d, dw, eps, noise, x, g, z, px),
             },
         );
         energy.energy_grad_batch(c.px, c.pg, c.pe);
@@ -71,17 +65,48 @@ impl Ula {
         let (px, pg, pe) = (&*c.px, &*c.pg, &*c.pe);
         ebm_core::simd::dispatch(
             #[inline(always)]
-            || accept_finite(d, x, g, e, div, px, pg, pe),
+            || match d {
+                1 => accept_finite::<1>(d, x, g, e, div, px, pg, pe),
+                2 => accept_finite::<2>(d, x, g, e, div, px, pg, pe),
+                3 => accept_finite::<3>(d, x, g, e, div, px, pg, pe),
+                4 => accept_finite::<4>(d, x, g, e, div, px, pg, pe),
+                _ => accept_finite::<0>(d, x, g, e, div, px, pg, pe),
+            },
         );
+    }
+}
+
+/// The proposals y = x - eps g + noise z of every chain (`d` coordinates
+/// each, normals `z` with a stride of `dw` per chain). `D` is `d` when it
+/// is small enough to unroll (0: read at run time); it changes the code,
+/// not the arithmetic.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn propose<const D: usize>(
+    d: usize,
+    dw: usize,
+    eps: f64,
+    noise: f64,
+    x: &[f64],
+    g: &[f64],
+    z: &[f64],
+    px: &mut [f64],
+) {
+    let d = if D == 0 { d } else { D };
+    for (k, y) in px.chunks_exact_mut(d).enumerate() {
+        let (x, g, z) = (&x[k * d..][..d], &g[k * d..][..d], &z[k * dw..][..d]);
+        for j in 0..d {
+            y[j] = x[j] + (-eps * g[j] + noise * z[j]);
+        }
     }
 }
 
 /// Take each chain's proposal (state `px`, gradient `pg`, energy `pe`)
 /// unless its energy or gradient is not finite; flag those as divergent.
-/// Branch-free selects, so it vectorises.
+/// Branch-free selects, so it vectorises; `D` as in [`propose`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn accept_finite(
+fn accept_finite<const D: usize>(
     d: usize,
     x: &mut [f64],
     g: &mut [f64],
@@ -91,6 +116,7 @@ fn accept_finite(
     pg: &[f64],
     pe: &[f64],
 ) {
+    let d = if D == 0 { d } else { D };
     for k in 0..e.len() {
         let (pgk, pxk) = (&pg[k * d..][..d], &px[k * d..][..d]);
         let mut finite = pe[k].is_finite();
