@@ -3,7 +3,7 @@
 //! ```text
 //! {"type":"gaussian","mean":[..D],"covariance":[[..D]..D]}     (or "precision")
 //! {"type":"diag_gaussian","mean":[..],"std":[..]}
-//! {"type":"gmm","weights":[..K],"means":[[..D]..K],"stds":[..K]}
+//! {"type":"gmm","weights":[..K],"means":[[..D]..K],"stds":[..K]}   optional "arithmetic":"f32"
 //! {"type":"rbm","w":[[..H]..V],"b":[..V],"c":[..H]}
 //! {"type":"double_well","dim":D,"barrier":a}
 //! {"type":"banana","dim":D,"curvature":b,"scale":s}             (dim 2, scale 1 by default)
@@ -41,6 +41,25 @@ fn three() -> f64 {
     3.0
 }
 
+/// The arithmetic an energy is evaluated in, where it offers a choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arithmetic {
+    /// Double precision (the default).
+    #[default]
+    F64,
+    /// Single precision, for speed where a relative error of about 1e-7
+    /// is harmless (sampling).
+    F32,
+}
+
+impl Arithmetic {
+    /// Whether this is the default, f64.
+    pub fn is_f64(&self) -> bool {
+        *self == Arithmetic::F64
+    }
+}
+
 /// A reference energy as it appears in a model file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -72,6 +91,10 @@ pub enum EnergySpec {
         means: Vec<Vec<f64>>,
         /// Component standard deviations, K positive entries.
         stds: Vec<f64>,
+        /// `"f64"` (the default) or `"f32"`: the arithmetic of the
+        /// log-sum-exp and the gradient ([`Gmm::with_f32_arithmetic`]).
+        #[serde(default, skip_serializing_if = "Arithmetic::is_f64")]
+        arithmetic: Arithmetic,
     },
     /// [`Rbm`].
     Rbm {
@@ -272,8 +295,17 @@ impl EnergySpec {
                 }
             }
             EnergySpec::DiagGaussian { mean, std } => Arc::new(DiagGaussian::new(mean.clone(), std.clone())?),
-            EnergySpec::Gmm { weights, means, stds } => {
-                Arc::new(Gmm::new(weights.clone(), means.clone(), stds.clone())?)
+            EnergySpec::Gmm {
+                weights,
+                means,
+                stds,
+                arithmetic,
+            } => {
+                let g = Gmm::new(weights.clone(), means.clone(), stds.clone())?;
+                Arc::new(match arithmetic {
+                    Arithmetic::F64 => g,
+                    Arithmetic::F32 => g.with_f32_arithmetic(),
+                })
             }
             EnergySpec::DoubleWell { dim, barrier } => Arc::new(DoubleWell::new(*dim, *barrier)?),
             EnergySpec::Banana {
@@ -319,6 +351,11 @@ impl From<&Gmm> for EnergySpec {
             weights: g.weights().to_vec(),
             means: g.means(),
             stds: g.stds().to_vec(),
+            arithmetic: if g.f32_arithmetic() {
+                Arithmetic::F32
+            } else {
+                Arithmetic::F64
+            },
         }
     }
 }

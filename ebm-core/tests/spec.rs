@@ -1,6 +1,6 @@
 //! Model files: JSON round trips and validation errors that name the field.
 
-use ebm_core::spec::{EnergySpec, Model};
+use ebm_core::spec::{Arithmetic, EnergySpec, Model};
 use proptest::prelude::*;
 
 fn err(json: &str) -> String {
@@ -114,13 +114,19 @@ fn any_spec() -> impl Strategy<Value = EnergySpec> {
                 proptest::collection::vec(positive(), d)
             ))
             .prop_map(|(mean, std)| EnergySpec::DiagGaussian { mean, std }),
-        (1usize..4, 1usize..3)
-            .prop_flat_map(|(k, d)| (
+        (1usize..4, 1usize..3, proptest::bool::ANY)
+            .prop_flat_map(|(k, d, single)| (
                 proptest::collection::vec(positive(), k),
                 proptest::collection::vec(proptest::collection::vec(finite(), d), k),
-                proptest::collection::vec(positive(), k)
+                proptest::collection::vec(positive(), k),
+                Just(single)
             ))
-            .prop_map(|(weights, means, stds)| EnergySpec::Gmm { weights, means, stds }),
+            .prop_map(|(weights, means, stds, single)| EnergySpec::Gmm {
+                weights,
+                means,
+                stds,
+                arithmetic: if single { Arithmetic::F32 } else { Arithmetic::F64 }
+            }),
         (1usize..4, 1usize..4)
             .prop_flat_map(|(v, h)| (
                 proptest::collection::vec(proptest::collection::vec(finite(), h), v),

@@ -117,19 +117,32 @@ fn accept_finite<const D: usize>(
     pe: &[f64],
 ) {
     let d = if D == 0 { d } else { D };
-    for k in 0..e.len() {
-        let (pgk, pxk) = (&pg[k * d..][..d], &px[k * d..][..d]);
-        let mut finite = pe[k].is_finite();
-        for v in pgk {
+    // which proposals are finite, and their energies
+    for (((div, ek), &pek), pgk) in divergent
+        .iter_mut()
+        .zip(e.iter_mut())
+        .zip(pe)
+        .zip(pg.chunks_exact(d))
+    {
+        let mut finite = pek.is_finite();
+        for v in &pgk[..d] {
             finite &= v.is_finite();
         }
-        divergent[k] = !finite;
-        let (xk, gk) = (&mut x[k * d..][..d], &mut g[k * d..][..d]);
+        *div = !finite;
+        *ek = if finite { pek } else { *ek };
+    }
+    // then the states and gradients, chain by chain
+    for ((((xk, gk), pxk), pgk), &div) in x
+        .chunks_exact_mut(d)
+        .zip(g.chunks_exact_mut(d))
+        .zip(px.chunks_exact(d))
+        .zip(pg.chunks_exact(d))
+        .zip(divergent.iter())
+    {
         for j in 0..d {
-            xk[j] = if finite { pxk[j] } else { xk[j] };
-            gk[j] = if finite { pgk[j] } else { gk[j] };
+            xk[j] = if div { xk[j] } else { pxk[j] };
+            gk[j] = if div { gk[j] } else { pgk[j] };
         }
-        e[k] = if finite { pe[k] } else { e[k] };
     }
 }
 

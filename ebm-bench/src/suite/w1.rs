@@ -1,6 +1,8 @@
 //! W1: ULA on the 8-Gaussian ring, 10,000 chains from N(0, 16 I), 1,000
 //! steps of 0.01 (quick: 2,000 chains). Chain-steps per second; share of
-//! final samples within 1.5 of a mode; occupancy of each mode.
+//! final samples within 1.5 of a mode; occupancy of each mode. Run twice:
+//! with the mixture in f64 arithmetic, and in f32
+//! ([`Gmm::with_f32_arithmetic`]; the chains stay f64).
 
 use super::plot::{Figure, Scatter};
 use super::{Record, SuiteCtx, Throughput};
@@ -16,7 +18,14 @@ use serde_json::json;
 
 /// Run W1.
 pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
-    let gmm = Gmm::eight_gaussians();
+    let (f64_rec, plots) = run_ula(ctx, &Gmm::eight_gaussians(), true)?;
+    let (f32_rec, _) = run_ula(ctx, &Gmm::eight_gaussians().with_f32_arithmetic(), false)?;
+    Ok((vec![f64_rec, f32_rec], plots))
+}
+
+/// W1 on `gmm`, with the plot of the final states when `plot`.
+fn run_ula(ctx: &SuiteCtx, gmm: &Gmm, plot: bool) -> CliResult<(Record, Vec<String>)> {
+    let arithmetic = if gmm.f32_arithmetic() { "f32" } else { "f64" };
     let (chains, steps, eps) = (if ctx.quick { 2_000 } else { 10_000 }, 1_000, 0.01);
     let mut r = setup_rng(ctx.seed);
     let x0: Vec<f64> = (0..chains * 2)
@@ -36,7 +45,7 @@ pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         let mut ula = Ula::new(eps).map_err(sampler_err)?;
         run(
             &mut ula,
-            &gmm,
+            gmm,
             Points::from_vec(x0.clone(), 2)?,
             &cfg,
             &mut Progress::new("W1 ULA"),
@@ -60,6 +69,33 @@ pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         }
     }
     let frac = within as f64 / chains as f64;
+    let plots = if plot {
+        plot_states(ctx, gmm, x, chains)?
+    } else {
+        vec![]
+    };
+    let rec = Record {
+        workload: "W1".into(),
+        method: if gmm.f32_arithmetic() {
+            "ula, f32 arithmetic".into()
+        } else {
+            "ula".into()
+        },
+        seconds,
+        throughput: Throughput {
+            value: (chains * steps) as f64 / seconds,
+            unit: "chain-steps/s".into(),
+        },
+        quality: json!({"frac_within_1p5": frac, "mode_occupancy": occupancy, "divergences": out.divergences.iter().sum::<usize>()}),
+        config: json!({"chains": chains, "steps": steps, "step_size": eps, "init": "N(0, 16 I)", "arithmetic": arithmetic}),
+        timing: Some(timing),
+        summary: format!("{:.4} within 1.5 of a mode; occupancy {:?}", frac, occupancy),
+    };
+    Ok((rec, plots))
+}
+
+/// The final states `x` over the target density.
+fn plot_states(ctx: &SuiteCtx, gmm: &Gmm, x: &[f64], chains: usize) -> CliResult<Vec<String>> {
     let circles = (0..8)
         .flat_map(|k| {
             let m = gmm.component_mean(k);
@@ -90,18 +126,5 @@ pub fn run_w1(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             size: 460,
         },
     )?;
-    let rec = Record {
-        workload: "W1".into(),
-        method: "ula".into(),
-        seconds,
-        throughput: Throughput {
-            value: (chains * steps) as f64 / seconds,
-            unit: "chain-steps/s".into(),
-        },
-        quality: json!({"frac_within_1p5": frac, "mode_occupancy": occupancy, "divergences": out.divergences.iter().sum::<usize>()}),
-        config: json!({"chains": chains, "steps": steps, "step_size": eps, "init": "N(0, 16 I)"}),
-        timing: Some(timing),
-        summary: format!("{:.4} within 1.5 of a mode; occupancy {:?}", frac, occupancy),
-    };
-    Ok((vec![rec], plots))
+    Ok(plots)
 }
