@@ -43,8 +43,6 @@ use ebm_core::simd::{all_finite, sum_squares};
 use ebm_core::{ChainRng, EnergySpec, Points};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
-use rand::Rng;
-use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use std::marker::PhantomData;
 
@@ -670,28 +668,14 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> StepEngine for MlpDsmEngi
 
     fn step(&mut self, batch: &Points, rng: &mut ChainRng) -> Result<StepOutcome> {
         // the noise, draw for draw as the dfdx objective makes it
-        let (n, d) = (batch.len(), batch.dim());
-        self.noisy.clear();
-        self.noisy.extend_from_slice(batch.as_slice());
-        self.target.resize(n * d, 0.0);
-        self.lambda.clear();
-        self.lambda.resize(n, 1.0);
-        let several = self.sigmas.len() > 1;
-        for i in 0..n {
-            let sigma = if several {
-                self.sigmas[rng.random_range(0..self.sigmas.len())]
-            } else {
-                self.sigmas[0]
-            };
-            if several {
-                self.lambda[i] = sigma * sigma;
-            }
-            for k in 0..d {
-                let eps: f64 = rng.sample(StandardNormal);
-                self.noisy[i * d + k] += sigma * eps;
-                self.target[i * d + k] = -eps / sigma;
-            }
-        }
+        crate::objectives::draw_dsm_noise(
+            &self.sigmas,
+            batch,
+            rng,
+            &mut self.noisy,
+            &mut self.target,
+            &mut self.lambda,
+        );
         let (loss, grads) = self.work.run(&self.mlp, &self.noisy, &self.target, &self.lambda);
         let norm = grads.iter().map(|g| sum_squares(g)).sum::<f64>().sqrt();
         if !(loss.is_finite() && norm.is_finite()) {

@@ -80,31 +80,54 @@ impl<F: Real, D: Backend<F>, M: TrainableScore<F, D>> Objective<F, D, M> for Dsm
     }
 
     fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>> {
-        let (n, d) = (batch.len(), batch.dim());
-        let mut noisy = batch.as_slice().to_vec();
-        let mut target = vec![0.0; n * d];
-        let mut weight = vec![1.0; n];
-        let several = self.sigmas.len() > 1;
-        for i in 0..n {
-            let sigma = if several {
-                self.sigmas[rng.random_range(0..self.sigmas.len())]
-            } else {
-                self.sigmas[0]
-            };
-            if several {
-                weight[i] = sigma * sigma;
-            }
-            for k in 0..d {
-                let eps: f64 = rng.sample(StandardNormal);
-                noisy[i * d + k] += sigma * eps;
-                target[i * d + k] = -eps / sigma;
-            }
-        }
+        let d = batch.dim();
+        let (mut noisy, mut target, mut weight) = (Vec::new(), Vec::new(), Vec::new());
+        draw_noise(&self.sigmas, batch, rng, &mut noisy, &mut target, &mut weight);
         let dev = model.device();
         let x = to_device::<F, D>(dev, &noisy, d).retaped::<OwnedTape<F, D>>();
         let t = to_device::<F, D>(dev, &target, d);
         let w = crate::trainable::vector::<F, D>(dev, &weight);
         let per_row = (model.score_t(x) - t).square().sum::<(usize,), Axis<1>>() * w;
         Ok(per_row.mean::<(), Axis<0>>() * F::of(0.5))
+    }
+}
+
+/// The noisy inputs of a DSM step, into reused buffers: for each row x_i
+/// a noise level sigma_i (drawn uniformly from `sigmas` when there are
+/// several), then eps ~ N(0, I) coordinate by coordinate, giving
+/// `noisy` = x_i + sigma_i eps, `target` = -eps / sigma_i (the score of
+/// the noise kernel) and `weight` = sigma_i^2 (1 with a single level).
+/// One definition for the dfdx objective and the fused host kernel, so
+/// both draw the same noise from the same stream.
+pub(crate) fn draw_noise(
+    sigmas: &[f64],
+    batch: &Points,
+    rng: &mut ChainRng,
+    noisy: &mut Vec<f64>,
+    target: &mut Vec<f64>,
+    weight: &mut Vec<f64>,
+) {
+    let (n, d) = (batch.len(), batch.dim());
+    noisy.clear();
+    noisy.extend_from_slice(batch.as_slice());
+    target.clear();
+    target.resize(n * d, 0.0);
+    weight.clear();
+    weight.resize(n, 1.0);
+    let several = sigmas.len() > 1;
+    for i in 0..n {
+        let sigma = if several {
+            sigmas[rng.random_range(0..sigmas.len())]
+        } else {
+            sigmas[0]
+        };
+        if several {
+            weight[i] = sigma * sigma;
+        }
+        for k in 0..d {
+            let eps: f64 = rng.sample(StandardNormal);
+            noisy[i * d + k] += sigma * eps;
+            target[i * d + k] = -eps / sigma;
+        }
     }
 }

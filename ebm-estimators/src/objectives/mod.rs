@@ -12,6 +12,7 @@ mod max_likelihood;
 mod nce;
 mod negatives;
 
+pub(crate) use dsm::draw_noise as draw_dsm_noise;
 pub use dsm::Dsm;
 pub use max_likelihood::MaxLikelihood;
 pub use nce::Nce;

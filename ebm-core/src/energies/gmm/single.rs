@@ -241,26 +241,10 @@ impl Gmm {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{check_batch_equals_single, mixture, points};
     use crate::energies::Gmm;
     use crate::Energy;
     use proptest::prelude::*;
-
-    /// A mixture with unequal weights and widths in `d` dimensions.
-    fn mixture(d: usize, k: usize) -> Gmm {
-        let means = (0..k)
-            .map(|c| (0..d).map(|j| ((c * 7 + j * 3) % 11) as f64 - 5.0).collect())
-            .collect();
-        let weights = (0..k).map(|c| 0.5 + c as f64).collect();
-        let stds = (0..k).map(|c| 0.3 + 0.2 * c as f64).collect();
-        Gmm::new(weights, means, stds).unwrap()
-    }
-
-    fn points(n: usize, d: usize, scale: f64, seed: u64) -> Vec<f64> {
-        let mut r = crate::setup_rng(seed);
-        (0..n * d)
-            .map(|_| (rand::Rng::random::<f64>(&mut r) - 0.5) * scale)
-            .collect()
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
@@ -273,20 +257,7 @@ mod tests {
             d in 1usize..11, k in 1usize..20, n in 0usize..80, scale in 0.1f64..1e3, seed in 0u64..100,
         ) {
             let g = mixture(d, k).with_f32_arithmetic();
-            let xs = points(n, d, scale, seed);
-            let (mut gb, mut eb, mut eo) = (vec![0.0; n * d], vec![0.0; n], vec![0.0; n]);
-            g.energy_grad_batch(&xs, &mut gb, &mut eb);
-            g.energy_batch(&xs, &mut eo);
-            for i in 0..n {
-                let x = &xs[i * d..(i + 1) * d];
-                let mut gi = vec![0.0; d];
-                let e = g.energy_grad(x, &mut gi);
-                prop_assert_eq!(e.to_bits(), eb[i].to_bits());
-                prop_assert_eq!(g.energy(x).to_bits(), eo[i].to_bits());
-                for j in 0..d {
-                    prop_assert_eq!(gi[j].to_bits(), gb[i * d + j].to_bits());
-                }
-            }
+            check_batch_equals_single(&g, &points(n, d, scale, seed))?;
         }
 
         /// f32 arithmetic stays within single-precision error of the f64
