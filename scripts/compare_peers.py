@@ -53,18 +53,23 @@ def main():
         rows.append((f"W1 ULA 10k x 1k ({arith} mixture)", w1["throughput"]["value"], p1["chain_steps_per_s"],
                      p1["impl"], "chain-steps/s", 10,
                      f"within 1.5: {q:.4f} (peer {p1['frac_within_1p5']:.4f}, f64)", q >= 0.985))
-    # W2: nominal gradient evaluations/s, quality = acceptance and min ESS
-    w2 = next(iter(ours.get("W2", [])), None)
+    # W2: nominal gradient evaluations/s, quality = acceptance and min ESS;
+    # the dense precision (the target) and, reported separately, the same
+    # distribution with its tridiagonal precision
     p2 = best(peers, "W2", "grad_evals_per_s")
-    if w2 and p2:
+    for w2 in ours.get("W2", []) if p2 else []:
         q = w2["quality"]
-        # one gradient of the dense 100-D Gaussian: a 100 x 100 matrix-vector
-        # product, 2 d^2 flops
-        gflops = w2["throughput"]["value"] * 2 * 100 * 100 / 1e9
-        rows.append(("W2 HMC 100-D", w2["throughput"]["value"], p2["grad_evals_per_s"], p2["impl"],
-                     "grad evals/s", 5,
-                     f"acc {q['acceptance']:.3f}, min ESS {q['ess_min']:.0f}; {gflops:.0f} GFLOP/s in the products",
-                     abs(q["acceptance"] - 0.91) < 0.05 and q["ess_min"] > 2500))
+        ok = abs(q["acceptance"] - 0.91) < 0.05 and q["ess_min"] > 2500
+        quality = f"acc {q['acceptance']:.3f}, min ESS {q['ess_min']:.0f}"
+        if w2["config"].get("precision", "dense") == "dense":
+            # one gradient of the dense 100-D Gaussian: a 100 x 100
+            # matrix-vector product, 2 d^2 flops
+            gflops = w2["throughput"]["value"] * 2 * 100 * 100 / 1e9
+            rows.append(("W2 HMC 100-D (dense precision)", w2["throughput"]["value"], p2["grad_evals_per_s"],
+                         p2["impl"], "grad evals/s", 5, f"{quality}; {gflops:.0f} GFLOP/s in the products", ok))
+        else:
+            rows.append(("W2 HMC 100-D (tridiagonal precision, reported separately)", w2["throughput"]["value"],
+                         p2["grad_evals_per_s"], p2["impl"] + ", dense", "grad evals/s", None, quality, ok))
     # W3: AIS 10k temps x 1k chains, seconds (lower is better)
     w3 = [r for r in ours.get("W3", []) if r["config"].get("temps") == 10000
           and r["config"].get("chains") == 1000]
@@ -108,8 +113,12 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for name, ours_v, peer_v, impl, unit, target, quality, ok in rows:
         ratio = ours_v / peer_v
-        met = "yes" if ratio >= target and ok else ("quality only" if ok else "no")
-        print(f"| {name} | {ours_v:.4g} {unit} | {peer_v:.4g} ({impl}) | {ratio:.2f}x | {target}x | {quality} | {met} |")
+        if target is None:
+            met = "no target" + ("" if ok else "; quality not met")
+        else:
+            met = "yes" if ratio >= target and ok else ("quality only" if ok else "no")
+        target = "-" if target is None else f"{target}x"
+        print(f"| {name} | {ours_v:.4g} {unit} | {peer_v:.4g} ({impl}) | {ratio:.2f}x | {target} | {quality} | {met} |")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 const TYPES: &[&str] = &[
     "gaussian",
     "diag_gaussian",
+    "banded_gaussian",
     "gmm",
     "rbm",
     "double_well",
@@ -36,6 +37,7 @@ const KEYS: &[&str] = &[
     "covariance",
     "precision",
     "std",
+    "bands",
     "weights",
     "means",
     "stds",

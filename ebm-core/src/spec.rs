@@ -3,6 +3,7 @@
 //! ```text
 //! {"type":"gaussian","mean":[..D],"covariance":[[..D]..D]}     (or "precision")
 //! {"type":"diag_gaussian","mean":[..],"std":[..]}
+//! {"type":"banded_gaussian","mean":[..D],"bands":[[..D],[..D-1],..]}   (diagonals of the precision)
 //! {"type":"gmm","weights":[..K],"means":[[..D]..K],"stds":[..K]}   optional "arithmetic":"f32"
 //! {"type":"rbm","w":[[..H]..V],"b":[..V],"c":[..H]}
 //! {"type":"double_well","dim":D,"barrier":a}
@@ -25,7 +26,9 @@
 //! ```
 
 use crate::binary::BinaryEnergy;
-use crate::energies::{Activation, Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Mlp, Rbm};
+use crate::energies::{
+    Activation, Banana, BandedGaussian, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Mlp, Rbm,
+};
 use crate::energy::Energy;
 use crate::error::{check_len, CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -82,6 +85,14 @@ pub enum EnergySpec {
         mean: Vec<f64>,
         /// Standard deviations, D positive entries.
         std: Vec<f64>,
+    },
+    /// [`BandedGaussian`]: the precision by its diagonals.
+    BandedGaussian {
+        /// Mean, D entries.
+        mean: Vec<f64>,
+        /// The main diagonal of the precision (D entries), then the
+        /// off-diagonals P_{i, i+m} (D - m entries each), m = 1..=k.
+        bands: Vec<Vec<f64>>,
     },
     /// [`Gmm`].
     Gmm {
@@ -234,6 +245,7 @@ impl EnergySpec {
         match self {
             EnergySpec::Gaussian { .. } => "gaussian",
             EnergySpec::DiagGaussian { .. } => "diag_gaussian",
+            EnergySpec::BandedGaussian { .. } => "banded_gaussian",
             EnergySpec::Gmm { .. } => "gmm",
             EnergySpec::Rbm { .. } => "rbm",
             EnergySpec::DoubleWell { .. } => "double_well",
@@ -249,6 +261,7 @@ impl EnergySpec {
         Ok(match self {
             EnergySpec::Gaussian { .. }
             | EnergySpec::DiagGaussian { .. }
+            | EnergySpec::BandedGaussian { .. }
             | EnergySpec::Gmm { .. }
             | EnergySpec::DoubleWell { .. }
             | EnergySpec::Banana { .. }
@@ -295,6 +308,9 @@ impl EnergySpec {
                 }
             }
             EnergySpec::DiagGaussian { mean, std } => Arc::new(DiagGaussian::new(mean.clone(), std.clone())?),
+            EnergySpec::BandedGaussian { mean, bands } => {
+                Arc::new(BandedGaussian::new(mean.clone(), bands.clone())?)
+            }
             EnergySpec::Gmm {
                 weights,
                 means,
@@ -342,6 +358,14 @@ impl From<&DiagGaussian> for EnergySpec {
         EnergySpec::DiagGaussian {
             mean: g.mean().to_vec(),
             std: g.std().to_vec(),
+        }
+    }
+}
+impl From<&BandedGaussian> for EnergySpec {
+    fn from(g: &BandedGaussian) -> Self {
+        EnergySpec::BandedGaussian {
+            mean: g.mean().to_vec(),
+            bands: g.bands().to_vec(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! evaluation against the single-point path, over random points and
 //! parameters.
 
-use ebm_core::energies::{Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm};
+use ebm_core::energies::{Banana, BandedGaussian, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm};
 use ebm_core::{BinaryEnergy, Energy};
 use proptest::prelude::*;
 
@@ -87,6 +87,17 @@ proptest! {
         let p = Gaussian::from_precision(mean, &cov).unwrap();
         check_grad(&p, &xs[..d])?;
         check_batch(&p, &xs)?;
+    }
+
+    #[test]
+    fn banded_gaussian((d, k) in (1usize..12).prop_flat_map(|d| (Just(d), 0..d.min(4))), raw in vec_in(48, -1.0, 1.0), xs in vec_in(36, -3.0, 3.0)) {
+        // diagonals from `raw`, the main one dominant (positive definite)
+        let mut bands: Vec<Vec<f64>> = (0..=k).map(|m| raw[m * d..m * d + d - m].to_vec()).collect();
+        bands[0].iter_mut().for_each(|v| *v = v.abs() + 2.0 * k as f64 + 0.1);
+        let mean: Vec<f64> = raw[40..40 + d.min(8)].iter().chain(std::iter::repeat(&0.5)).take(d).copied().collect();
+        let g = BandedGaussian::new(mean, bands).unwrap();
+        check_grad(&g, &xs[..d])?;
+        check_batch(&g, &xs[..3 * d])?;
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! quadrature, enumeration of one RBM layer against the other, brute-force
 //! sums, and a hand-derived Ising value.
 
-use ebm_core::energies::{Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Rbm};
+use ebm_core::energies::{
+    Banana, BandedGaussian, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Rbm,
+};
 use ebm_core::quadrature::{log_partition_grid, log_partition_quadrature, QuadratureOptions};
 use ebm_core::{BinaryEnergy, Energy};
 
@@ -24,6 +26,10 @@ fn closed_forms_agree_with_quadrature_in_2d() {
         (
             "gaussian by precision",
             Box::new(Gaussian::from_precision(vec![0.5, 0.5], &[4.0, -1.0, -1.0, 0.5]).unwrap()),
+        ),
+        (
+            "banded gaussian",
+            Box::new(BandedGaussian::new(vec![0.5, -1.0], vec![vec![1.5, 0.8], vec![-0.6]]).unwrap()),
         ),
         (
             "diag gaussian",

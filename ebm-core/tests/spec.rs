@@ -114,6 +114,21 @@ fn any_spec() -> impl Strategy<Value = EnergySpec> {
                 proptest::collection::vec(positive(), d)
             ))
             .prop_map(|(mean, std)| EnergySpec::DiagGaussian { mean, std }),
+        // diagonally dominant, so positive definite
+        (1usize..5, 0usize..3)
+            .prop_flat_map(|(d, k)| (
+                proptest::collection::vec(finite(), d),
+                proptest::collection::vec(-1.0f64..1.0, (k.min(d - 1) + 1) * d)
+            ))
+            .prop_map(|(mean, raw)| {
+                let d = mean.len();
+                let k = raw.len() / d - 1;
+                let mut bands: Vec<Vec<f64>> = (0..=k).map(|m| raw[m * d..m * d + d - m].to_vec()).collect();
+                bands[0]
+                    .iter_mut()
+                    .for_each(|v| *v = v.abs() + 2.0 * k as f64 + 0.1);
+                EnergySpec::BandedGaussian { mean, bands }
+            }),
         (1usize..4, 1usize..3, proptest::bool::ANY)
             .prop_flat_map(|(k, d, single)| (
                 proptest::collection::vec(positive(), k),

@@ -76,6 +76,28 @@ fn hmc_recovers_mean_and_covariance_of_correlated_10d_gaussian() {
 }
 
 #[test]
+fn hmc_recovers_the_moments_of_a_banded_precision_gaussian() {
+    // an AR(1) chain around a non-zero mean, given by its tridiagonal
+    // precision: the covariance is sd^2 rho^|i-j|
+    let (d, rho, sd): (usize, f64, f64) = (12, 0.9, 1.5);
+    let mean: Vec<f64> = (0..d).map(|i| 0.5 * i as f64 - 2.0).collect();
+    let g = ebm_core::energies::BandedGaussian::ar1(mean.clone(), rho, sd).unwrap();
+    let cov: Vec<f64> = (0..d * d)
+        .map(|k| sd * sd * rho.powi((k / d).abs_diff(k % d) as i32))
+        .collect();
+    let mut k = Hmc::new(0.15, 12).unwrap().with_step_jitter(0.2).unwrap();
+    let cfg = RunConfig {
+        warmup: 600,
+        draws: 1500,
+        seed: 13,
+        ..Default::default()
+    };
+    let out = run(&mut k, &g, Points::zeros(16, d), &cfg, &mut Silent).unwrap();
+    check_moments(&out, &mean, &cov);
+    assert_eq!(out.divergences.iter().sum::<usize>(), 0);
+}
+
+#[test]
 fn ula_has_the_known_biased_stationary_variance() {
     // E = x^2 / (2 s^2): ULA is the AR(1) x' = (1 - eps/s^2) x + sqrt(2 eps) xi,
     // with stationary variance s^2 / (1 - eps / (2 s^2)) = 1.1111 for s = 1,

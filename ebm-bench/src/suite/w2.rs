@@ -2,12 +2,19 @@
 //! N(0, I), 10 leapfrog steps of 0.1 (fixed, no adaptation), 500 warm-up
 //! then 2,000 draws (quick: 16 chains, 100 + 400). Nominal gradient
 //! evaluations per second, acceptance, min and median ESS, ESS per second.
+//!
+//! Run twice: with the dense precision (the workload as the peers run
+//! it: one 100 x 100 matrix-vector product per gradient), then with the
+//! same distribution written as what it is, an AR(1) chain whose
+//! precision is tridiagonal ([`BandedGaussian::ar1`], 5 flops per
+//! coordinate per gradient), reported as a separate row.
 
 use super::{Record, SuiteCtx, Throughput};
 use crate::cmd::sample::sampler_err;
 use crate::error::CliResult;
 use crate::progress::Progress;
-use ebm_core::energies::Gaussian;
+use ebm_core::energies::{BandedGaussian, Gaussian};
+use ebm_core::Energy;
 use ebm_core::{setup_rng, Points};
 use ebm_samplers::driver::{run, RunConfig};
 use ebm_samplers::Hmc;
@@ -41,14 +48,47 @@ pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         store_draws: true,
         seed: ctx.seed,
     };
+    let dense = hmc_record(ctx, &g, "hmc", "dense", &x0, &cfg, eps, leapfrog)?;
+    let banded = BandedGaussian::ar1(vec![0.0; d], 0.9, 1.0)?;
+    let tridiagonal = hmc_record(
+        ctx,
+        &banded,
+        "hmc, tridiagonal precision",
+        "tridiagonal",
+        &x0,
+        &cfg,
+        eps,
+        leapfrog,
+    )?;
+    Ok((vec![dense, tridiagonal], vec![]))
+}
+
+/// One timed HMC run on `target` and its record.
+#[allow(clippy::too_many_arguments)]
+fn hmc_record<E: Energy>(
+    ctx: &SuiteCtx,
+    target: &E,
+    method: &str,
+    precision: &str,
+    x0: &[f64],
+    cfg: &RunConfig,
+    eps: f64,
+    leapfrog: usize,
+) -> CliResult<Record> {
+    let d = target.dim();
+    let chains = x0.len() / d;
     let (out, timing) = ctx.timed(|| {
         let mut hmc = Hmc::new(eps, leapfrog).map_err(sampler_err)?;
         run(
             &mut hmc,
-            &g,
-            Points::from_vec(x0.clone(), d)?,
-            &cfg,
-            &mut Progress::new("W2 HMC"),
+            target,
+            Points::from_vec(x0.to_vec(), d)?,
+            cfg,
+            &mut Progress::new(if precision == "dense" {
+                "W2 HMC"
+            } else {
+                "W2 HMC (tridiagonal)"
+            }),
         )
         .map_err(sampler_err)
     })?;
@@ -56,10 +96,10 @@ pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let diag = out.diagnostics();
     let acc = out.acceptance.iter().sum::<f64>() / chains as f64;
     let (ess_min, ess_med) = (diag.ess_min(), diag.ess_median());
-    let grads = (chains * (warmup + draws) * leapfrog) as f64;
-    let rec = Record {
+    let grads = (chains * (cfg.warmup + cfg.draws) * leapfrog) as f64;
+    Ok(Record {
         workload: "W2".into(),
-        method: "hmc".into(),
+        method: method.into(),
         seconds,
         throughput: Throughput {
             value: grads / seconds,
@@ -68,12 +108,12 @@ pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         quality: json!({"acceptance": acc, "ess_min": ess_min, "ess_median": ess_med,
                         "min_ess_per_s": ess_min / seconds, "rhat_max": diag.rhat_max(),
                         "divergences": out.divergences.iter().sum::<usize>()}),
-        config: json!({"chains": chains, "warmup": warmup, "draws": draws, "step_size": eps, "leapfrog": leapfrog}),
+        config: json!({"chains": chains, "warmup": cfg.warmup, "draws": cfg.draws, "step_size": eps,
+                       "leapfrog": leapfrog, "precision": precision}),
         timing: Some(timing),
         summary: format!(
-            "acceptance {acc:.3}; ESS min {ess_min:.0}, median {ess_med:.0}; {:.0} min-ESS/s",
+            "{precision} precision: acceptance {acc:.3}; ESS min {ess_min:.0}, median {ess_med:.0}; {:.0} min-ESS/s",
             ess_min / seconds
         ),
-    };
-    Ok((vec![rec], vec![]))
+    })
 }

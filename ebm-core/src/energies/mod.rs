@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | [`Gaussian`] | R^D | closed form |
 //! | [`DiagGaussian`] | R^D | closed form |
+//! | [`BandedGaussian`] | R^D | closed form (banded Cholesky) |
 //! | [`Gmm`] | R^D | closed form, log sum_k w_k |
 //! | [`DoubleWell`] | R^D | 1-D quadrature to machine precision |
 //! | [`Banana`] | R^D | closed form (volume-preserving twist) |
@@ -13,6 +14,7 @@
 //! | [`Rbm`] | {0,1}^V | enumeration of the smaller layer up to 2^26 states |
 
 mod banana;
+mod banded_gaussian;
 mod diag_gaussian;
 mod double_well;
 mod funnel;
@@ -23,6 +25,7 @@ mod mlp;
 mod rbm;
 
 pub use banana::Banana;
+pub use banded_gaussian::{BandedGaussian, BANDED_DENSE_MAX_DIM};
 pub use diag_gaussian::DiagGaussian;
 pub use double_well::DoubleWell;
 pub use funnel::Funnel;
