@@ -58,5 +58,5 @@ pub use binary::BinaryEnergy;
 pub use energy::{Energy, ExactSample, Quadratic};
 pub use error::{CoreError, Result};
 pub use points::Points;
-pub use rng::{chain_rng, chain_rngs, setup_rng, ChainRng, RngPosition};
+pub use rng::{chain_rng, chain_rngs, setup_rng, training_rng, ChainRng, RngPosition, TRAINING_STREAM};
 pub use spec::{Arithmetic, EnergySpec, Model};

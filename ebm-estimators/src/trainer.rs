@@ -7,7 +7,7 @@ use crate::error::{config, EstimatorError, Result};
 use crate::objectives::Objective;
 use crate::optim::OptimizerConfig;
 use crate::trainable::{Backend, Real, TrainableEnergy};
-use ebm_core::{setup_rng, ChainRng, Points, RngPosition};
+use ebm_core::{training_rng, ChainRng, Points, RngPosition};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::path::{Path, PathBuf};
@@ -76,7 +76,11 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Optimizer and learning rate.
     pub optimizer: OptimizerConfig,
-    /// Seed of every random draw (batches, noise, negatives).
+    /// Seed of every random draw (batches, noise, negatives): the batch
+    /// order and objective noise come from its training stream
+    /// ([`ebm_core::training_rng`]), persistent chains from its chain
+    /// streams, so initial parameters drawn from `setup_rng(seed)` stay
+    /// independent of them.
     pub seed: u64,
     /// Periodic checkpoints, if any.
     pub checkpoints: Option<Checkpoints>,
@@ -331,7 +335,7 @@ pub fn run_engine(
     let fingerprint = fingerprint(engine, data, cfg);
     let mut at = Position {
         step: 0,
-        rng: setup_rng(cfg.seed),
+        rng: training_rng(cfg.seed),
         order: (0..data.len()).collect(),
         cursor: data.len(),
         loss_tail: Vec::with_capacity(TAIL),
