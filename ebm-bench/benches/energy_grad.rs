@@ -3,6 +3,8 @@
 //! * `w1_gmm8/grad_batch/10000`: the W1 ring of 8 Gaussians, 10,000 points.
 //! * `w2_gauss100/grad_batch/64`: the W2 100-D Gaussian with covariance
 //!   0.9^|i-j|, 64 points, one faer matrix product.
+//! * `w2_gauss100/banded_grad_batch/64`: the same distribution given by its
+//!   tridiagonal precision (`BandedGaussian::ar1`), 5 flops per coordinate.
 //!
 //! Throughput is reported in points per second. Data is built outside the
 //! timed closure from a fixed seed.
@@ -10,7 +12,7 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ebm_core::energies::{Gaussian, Gmm};
+use ebm_core::energies::{BandedGaussian, Gaussian, Gmm};
 use ebm_core::{setup_rng, Energy};
 use rand::Rng;
 use std::hint::black_box;
@@ -52,6 +54,10 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_with_input(BenchmarkId::new("grad_batch", n), &xs, |b, xs| {
         b.iter(|| gauss.energy_grad_batch(black_box(xs), &mut grads, &mut e))
+    });
+    let banded = BandedGaussian::ar1(vec![0.0; 100], 0.9, 1.0).expect("|rho| < 1");
+    g.bench_with_input(BenchmarkId::new("banded_grad_batch", n), &xs, |b, xs| {
+        b.iter(|| banded.energy_grad_batch(black_box(xs), &mut grads, &mut e))
     });
     // The looped single-point path, for the ratio the matrix product buys.
     g.bench_with_input(BenchmarkId::new("grad_looped", n), &xs, |b, xs| {
