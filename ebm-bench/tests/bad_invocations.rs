@@ -233,6 +233,22 @@ fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
             "invalid type",
         ),
         (
+            "indefinite banded precision",
+            logz(&model(
+                "n4.json",
+                r#"{"type":"banded_gaussian","mean":[0,0],"bands":[[1,1],[2]]}"#,
+            )),
+            "bands: matrix is not positive definite",
+        ),
+        (
+            "banded precision diagonal of the wrong length",
+            logz(&model(
+                "n5.json",
+                r#"{"type":"banded_gaussian","mean":[0,0,0],"bands":[[1,1,1],[0.1,0.1,0.1]]}"#,
+            )),
+            "bands[1]",
+        ),
+        (
             "zero std",
             logz(&model(
                 "n3.json",

@@ -99,6 +99,18 @@ fn logz_rbm_12x8_matches_brute_force_joint_sum() {
 }
 
 #[test]
+fn banded_gaussian_model_files_give_the_closed_form_log_z() {
+    let s = Scratch::new("banded");
+    // P = tridiag(-0.5; 2, 2, 2; -0.5): det P = 2 (4 - 0.25) - 0.25 * 2 = 7
+    let m = s.file(
+        "b.json",
+        r#"{"type":"banded_gaussian","mean":[0,1,2],"bands":[[2,2,2],[-0.5,-0.5]]}"#,
+    );
+    let want = 1.5 * (2.0 * std::f64::consts::PI).ln() - 0.5 * 7f64.ln();
+    assert!((logz(&m, "exact") - want).abs() < 1e-12);
+}
+
+#[test]
 fn energy_reports_values_and_gradients() {
     let s = Scratch::new("energy");
     let m = s.file("d.json", r#"{"type":"diag_gaussian","mean":[0,1],"std":[1,2]}"#);
