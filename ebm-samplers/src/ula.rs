@@ -40,8 +40,21 @@ impl Ula {
 }
 
 impl Ula {
-    /// One transition of one chunk of chains.
+    /// One transition of one chunk of chains, its loops unrolled for
+    /// dimensions 1-4 (see [`propose`]).
     fn chunk_step<E: Energy + ?Sized>(&self, energy: &E, c: &mut ChunkMut<'_>) {
+        match c.d {
+            1 => self.chunk_step_in::<1, E>(energy, c),
+            2 => self.chunk_step_in::<2, E>(energy, c),
+            3 => self.chunk_step_in::<3, E>(energy, c),
+            4 => self.chunk_step_in::<4, E>(energy, c),
+            _ => self.chunk_step_in::<0, E>(energy, c),
+        }
+    }
+
+    /// [`Ula::chunk_step`] with `D` as in [`propose`].
+    #[inline(always)]
+    fn chunk_step_in<const D: usize, E: Energy + ?Sized>(&self, energy: &E, c: &mut ChunkMut<'_>) {
         let eps = self.step_size;
         let noise = (2.0 * eps).sqrt();
         let (d, n) = (c.d, c.energy.len());
@@ -52,26 +65,14 @@ impl Ula {
         let (x, g, z, px) = (&*c.x, &*c.grad, &*c.noise, &mut c.px[..n * d]);
         ebm_core::simd::dispatch(
             #[inline(always)]
-            || match d {
-                1 => propose::<1>(d, dw, eps, noise, x, g, z, px),
-                2 => propose::<2>(d, dw, eps, noise, x, g, z, px),
-                3 => propose::<3>(d, dw, eps, noise, x, g, z, px),
-                4 => propose::<4>(d, dw, eps, noise, x, g, z, px),
-                _ => propose::<0>(d, dw, eps, noise, x, g, z, px),
-            },
+            || propose::<D>(d, dw, eps, noise, x, g, z, px),
         );
         energy.energy_grad_batch(c.px, c.pg, c.pe);
         let (x, g, e, div) = (&mut *c.x, &mut *c.grad, &mut *c.energy, &mut *c.divergent);
         let (px, pg, pe) = (&*c.px, &*c.pg, &*c.pe);
         ebm_core::simd::dispatch(
             #[inline(always)]
-            || match d {
-                1 => accept_finite::<1>(d, x, g, e, div, px, pg, pe),
-                2 => accept_finite::<2>(d, x, g, e, div, px, pg, pe),
-                3 => accept_finite::<3>(d, x, g, e, div, px, pg, pe),
-                4 => accept_finite::<4>(d, x, g, e, div, px, pg, pe),
-                _ => accept_finite::<0>(d, x, g, e, div, px, pg, pe),
-            },
+            || accept_finite::<D>(d, x, g, e, div, px, pg, pe),
         );
     }
 }
