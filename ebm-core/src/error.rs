@@ -125,6 +125,18 @@ pub fn check_len(field: &str, len: usize, expected: usize) -> Result<()> {
     }
 }
 
+/// Check that the mean of a Gaussian has at least one entry, all finite.
+pub fn check_mean(mean: &[f64]) -> Result<()> {
+    if mean.is_empty() {
+        return Err(CoreError::Shape {
+            field: "mean".into(),
+            expected: "at least 1 entry".into(),
+            got: "0".into(),
+        });
+    }
+    check_finite("mean", mean)
+}
+
 /// Check that a scalar parameter is finite and strictly positive.
 pub fn check_positive_scalar(field: &str, value: f64) -> Result<()> {
     if !value.is_finite() {

@@ -2,7 +2,7 @@
 //! AR(p) processes, discretised smoothness priors).
 
 use crate::energy::{Energy, ExactSample, Quadratic};
-use crate::error::{check_finite, check_len, CoreError, Result};
+use crate::error::{check_finite, check_len, check_mean, check_positive_scalar, CoreError, Result};
 use crate::math::LN_2PI;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -53,15 +53,8 @@ impl BandedGaussian {
     /// N(mean, P^-1) with P given by its diagonals (see the type's
     /// documentation); P must be positive definite.
     pub fn new(mean: Vec<f64>, bands: Vec<Vec<f64>>) -> Result<Self> {
+        check_mean(&mean)?;
         let d = mean.len();
-        if d == 0 {
-            return Err(CoreError::Shape {
-                field: "mean".into(),
-                expected: "at least 1 entry".into(),
-                got: "0".into(),
-            });
-        }
-        check_finite("mean", &mean)?;
         if bands.is_empty() || bands.len() > d {
             return Err(CoreError::Shape {
                 field: "bands".into(),
@@ -97,12 +90,7 @@ impl BandedGaussian {
                 reason: format!("must lie strictly between -1 and 1, got {rho}"),
             });
         }
-        if !(sd.is_finite() && sd > 0.0) {
-            return Err(CoreError::InvalidParameter {
-                field: "sd".into(),
-                reason: format!("must be positive and finite, got {sd}"),
-            });
-        }
+        check_positive_scalar("sd", sd)?;
         let d = mean.len();
         let s = 1.0 / (sd * sd * (1.0 - rho * rho));
         let diag: Vec<f64> = (0..d)
@@ -165,8 +153,7 @@ impl BandedGaussian {
     #[inline(always)]
     fn grad_row(&self, x: &[f64], g: &mut [f64]) -> f64 {
         const L: usize = 8;
-        let d = self.mean.len();
-        let k = self.bands.len() - 1;
+        let (d, k) = (self.mean.len(), self.bandwidth());
         let (x, g, mu, diag) = (&x[..d], &mut g[..d], &self.mean[..], &self.bands[0][..]);
         let block = |v: &[f64], i: usize| -> [f64; L] { v[i..i + L].try_into().expect("block") };
         let off = &self.bands[1..];
@@ -185,13 +172,13 @@ impl BandedGaussian {
             g[i] = s;
             edges = y.mul_add(s, edges);
         };
-        // within k of the start, blocks of eight in between, then the rest
-        let head = k.min(d);
-        let blocks = (d - head).saturating_sub(k) / L;
-        for i in 0..head {
+        // within k of the start (k < d), blocks of eight in between, then
+        // the rest
+        let blocks = (d - k).saturating_sub(k) / L;
+        for i in 0..k {
             one(i, g);
         }
-        for i in (head..head + blocks * L).step_by(L) {
+        for i in (k..k + blocks * L).step_by(L) {
             let (xb, mb, pb) = (block(x, i), block(mu, i), block(diag, i));
             let mut y = [0.0f64; L];
             let mut s = [0.0f64; L];
@@ -214,14 +201,12 @@ impl BandedGaussian {
                 acc[l] = y[l].mul_add(s[l], acc[l]);
             }
         }
-        for i in head + blocks * L..d {
+        for i in k + blocks * L..d {
             one(i, g);
         }
         0.5 * (acc.iter().sum::<f64>() + edges)
     }
-}
 
-impl BandedGaussian {
     /// E(x) = 1/2 sum_i P_ii y_i^2 + sum_{m >= 1} sum_i P_{i, i+m} y_i y_{i+m}
     /// with y = x - mu, each sum in eight lanes; no gradient, no scratch.
     #[inline(always)]
@@ -249,15 +234,19 @@ impl BandedGaussian {
     }
 }
 
+/// Where L_{i,j} (i - k <= j <= i) sits in [`BandedGaussian::chol`].
+#[inline(always)]
+fn chol_index(k: usize, i: usize, j: usize) -> usize {
+    i * (k + 1) + j + k - i
+}
+
 /// The banded Cholesky factor of P (given by its diagonals) in the layout
 /// of [`BandedGaussian::chol`], and log det P; an error naming `bands` when
 /// P is not positive definite.
 fn banded_cholesky(bands: &[Vec<f64>], d: usize) -> Result<(Vec<f64>, f64)> {
     let k = bands.len() - 1;
-    let w = k + 1;
-    // L_{i,j} (i - k <= j <= i) at chol[i * w + j + k - i]
-    let mut chol = vec![0.0; d * w];
-    let at = |i: usize, j: usize| i * w + j + k - i;
+    let mut chol = vec![0.0; d * (k + 1)];
+    let at = |i: usize, j: usize| chol_index(k, i, j);
     let mut log_det = 0.0;
     for i in 0..d {
         let lo = i.saturating_sub(k);
@@ -352,19 +341,16 @@ impl ExactSample for BandedGaussian {
     /// x = mu + L^-T z with z ~ N(0, I) and P = L L^T (covariance
     /// L^-T L^-1 = P^-1), by back substitution in place: O(D k).
     fn sample_into(&self, rng: &mut dyn rand::RngCore, x: &mut [f64]) {
-        let d = self.mean.len();
-        let k = self.bandwidth();
-        let w = k + 1;
+        let (d, k) = (self.mean.len(), self.bandwidth());
         for xi in x[..d].iter_mut() {
             *xi = StandardNormal.sample(rng);
         }
         for i in (0..d).rev() {
             let mut s = x[i];
-            for l in i + 1..d.min(i + w) {
-                // L_{l, i}
-                s -= self.chol[l * w + i + k - l] * x[l];
+            for l in i + 1..d.min(i + k + 1) {
+                s -= self.chol[chol_index(k, l, i)] * x[l];
             }
-            x[i] = s / self.chol[i * w + k];
+            x[i] = s / self.chol[chol_index(k, i, i)];
         }
         for (xi, m) in x[..d].iter_mut().zip(&self.mean) {
             *xi += m;

@@ -1,7 +1,7 @@
 //! Gaussian with diagonal covariance.
 
 use crate::energy::{Energy, ExactSample};
-use crate::error::{check_finite, check_len, check_positive, CoreError, Result};
+use crate::error::{check_len, check_mean, check_positive, Result};
 use crate::math::LN_2PI;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -19,14 +19,7 @@ pub struct DiagGaussian {
 impl DiagGaussian {
     /// N(mean, diag(std^2)); `std` entries finite and positive.
     pub fn new(mean: Vec<f64>, std: Vec<f64>) -> Result<Self> {
-        if mean.is_empty() {
-            return Err(CoreError::Shape {
-                field: "mean".into(),
-                expected: "at least 1 entry".into(),
-                got: "0".into(),
-            });
-        }
-        check_finite("mean", &mean)?;
+        check_mean(&mean)?;
         check_len("std", std.len(), mean.len())?;
         check_positive("std", &std)?;
         let inv_var = std.iter().map(|s| 1.0 / (s * s)).collect();

@@ -1,7 +1,7 @@
 //! Full-covariance Gaussian.
 
 use crate::energy::{Energy, ExactSample};
-use crate::error::{check_finite, check_len, CoreError, Result};
+use crate::error::{check_finite, check_len, check_mean, CoreError, Result};
 use crate::math::LN_2PI;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use rand_distr::{Distribution, StandardNormal};
@@ -109,7 +109,7 @@ impl Gaussian {
     /// definite.
     pub fn from_covariance(mean: Vec<f64>, covariance: &[f64]) -> Result<Self> {
         let d = mean.len();
-        Self::check_mean(&mean)?;
+        check_mean(&mean)?;
         check_symmetric("covariance", covariance, d)?;
         let lc = cholesky("covariance", covariance, d)?;
         let precision = inverse_from_chol(&lc)?;
@@ -121,7 +121,7 @@ impl Gaussian {
     /// definite.
     pub fn from_precision(mean: Vec<f64>, precision: &[f64]) -> Result<Self> {
         let d = mean.len();
-        Self::check_mean(&mean)?;
+        check_mean(&mean)?;
         check_symmetric("precision", precision, d)?;
         let lp = cholesky("precision", precision, d)?;
         let covariance = inverse_from_chol(&lp)?;
@@ -133,17 +133,6 @@ impl Gaussian {
             row_major(&lc),
             log_det_p,
         ))
-    }
-
-    fn check_mean(mean: &[f64]) -> Result<()> {
-        if mean.is_empty() {
-            return Err(CoreError::Shape {
-                field: "mean".into(),
-                expected: "at least 1 entry".into(),
-                got: "0".into(),
-            });
-        }
-        check_finite("mean", mean)
     }
 
     fn assemble(mean: Vec<f64>, precision: Vec<f64>, cov_chol: Vec<f64>, log_det_precision: f64) -> Self {
