@@ -155,12 +155,16 @@ fn host_engines(c: &mut Criterion) {
         sweeps: 1,
         seed: 0,
     };
-    let mut pcd = RbmPcd::new(&rbm.to_core(), &cfg).unwrap();
+    let mut pcd = RbmPcd::<f64>::new(&rbm.to_core(), &cfg).unwrap();
+    let mut pcd32 = RbmPcd::<f32>::new(&rbm.to_core(), &cfg).unwrap();
     let rows: Vec<usize> = (0..10).map(|i| (i * 7919) % digits.len()).collect();
     let b = gather(&digits, &rows);
     let mut g = c.benchmark_group("w4_pcd_host");
     g.throughput(Throughput::Elements(10));
     g.bench_function("step/10", |bch| bch.iter(|| pcd.step(b.as_slice()).unwrap()));
+    g.bench_function("step_f32/10", |bch| {
+        bch.iter(|| pcd32.step(b.as_slice()).unwrap())
+    });
     g.finish();
 }
 

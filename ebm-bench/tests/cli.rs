@@ -681,14 +681,19 @@ fn suite_quick_writes_table_json_and_plots() {
             .unwrap()
     };
     assert!(share("product") > 0.6 && share("mixture") < 0.4);
-    // W4: PCD raises the AIS log-likelihood of the digits far above the
-    // initial model's (about -44.5 -> -22 nats).
-    let w4 = &recs.iter().find(|r| r["workload"] == "W4").unwrap()["quality"];
-    let (ll, ll0) = (
-        w4["ais_log_likelihood"].as_f64().unwrap(),
-        w4["initial_log_likelihood"].as_f64().unwrap(),
-    );
-    assert!(ll > ll0 + 15.0, "{ll0} -> {ll}");
+    // W4, in f64 and in f32: PCD raises the AIS log-likelihood of the
+    // digits far above the initial model's (about -44.5 -> -22 nats).
+    let w4: Vec<_> = recs.iter().filter(|r| r["workload"] == "W4").collect();
+    assert_eq!(w4.len(), 2);
+    assert_eq!(w4[1]["config"]["precision"], "f32");
+    for w4 in w4 {
+        let q = &w4["quality"];
+        let (ll, ll0) = (
+            q["ais_log_likelihood"].as_f64().unwrap(),
+            q["initial_log_likelihood"].as_f64().unwrap(),
+        );
+        assert!(ll > ll0 + 15.0, "{}: {ll0} -> {ll}", w4["method"]);
+    }
     // W5 after only 300 quick steps: within 0.6 nats of the truth (the full
     // 0.3-nat bar is checked in ebm-estimators' tests with 1,500 steps).
     let w5 = &recs.iter().find(|r| r["workload"] == "W5").unwrap()["quality"];
@@ -887,6 +892,70 @@ fn train_round_trips_into_logz() {
         "--json",
     ]);
     assert!(logz(&out, "exact").is_finite());
+    // the same in f32: every trained value is an f32, and the model puts
+    // more mass on the data's patterns (x, y, x) than on their flips
+    // (x, y, 1 - x): the free energies' sums differ by 1e-4 at the start
+    // and by 0.28 after training
+    let out32 = dir.0.join("r32.json").to_string_lossy().into_owned();
+    json_of(&[
+        "train",
+        "--data",
+        &bits,
+        "--model",
+        &rbm0,
+        "--estimator",
+        "pcd",
+        "--epochs",
+        "40",
+        "--batch",
+        "10",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--precision",
+        "f32",
+        "--out",
+        &out32,
+        "--json",
+    ]);
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out32).unwrap()).unwrap();
+    let values: Vec<f64> = ["w", "b", "c"]
+        .iter()
+        .flat_map(|k| {
+            let v = &m[*k];
+            let flat: Vec<f64> = match v.as_array().unwrap().first() {
+                Some(serde_json::Value::Array(_)) => v
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+                    .collect(),
+                _ => v
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect(),
+            };
+            flat
+        })
+        .collect();
+    assert_eq!(values.len(), 6 + 3 + 2);
+    assert!(values.iter().all(|&v| v as f32 as f64 == v), "{values:?}");
+    let pts = dir.file(
+        "pts.csv",
+        "0,0,0\n1,0,1\n0,1,0\n1,1,1\n0,0,1\n1,0,0\n0,1,1\n1,1,0\n",
+    );
+    let e = json_of(&["energy", "--model", &out32, "--points", &pts, "--json"]);
+    let e: Vec<f64> = e["energies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    let (data_side, flipped) = (e[..4].iter().sum::<f64>(), e[4..].iter().sum::<f64>());
+    assert!(flipped - data_side > 0.1, "free energies {e:?}");
 }
 
 #[test]

@@ -30,6 +30,14 @@ pub trait Real: Dtype + num_traits::Float + Send + Sync + 'static {
     fn of(v: f64) -> Self;
     /// Convert to f64.
     fn f64(self) -> f64;
+    /// A 32-bit random word u as this float (rounded to 24 bits for f32),
+    /// for comparisons u < p 2^32 that are true with probability p.
+    fn of_word(u: u32) -> Self;
+    /// e^x for x <= 0 with the host kernels' vectorisable exponentials
+    /// ([`ebm_core::fast_exp::exp`] for f64,
+    /// [`ebm_core::fast_exp_f32::exp_weight_f32`] for f32: 0 below -87).
+    /// Call it inside [`ebm_core::simd::dispatch`].
+    fn exp_nonpositive(self) -> Self;
 }
 
 impl Real for f32 {
@@ -39,6 +47,14 @@ impl Real for f32 {
     fn f64(self) -> f64 {
         self as f64
     }
+    #[inline(always)]
+    fn of_word(u: u32) -> Self {
+        u as f32
+    }
+    #[inline(always)]
+    fn exp_nonpositive(self) -> Self {
+        ebm_core::fast_exp_f32::exp_weight_f32(self)
+    }
 }
 
 impl Real for f64 {
@@ -47,6 +63,14 @@ impl Real for f64 {
     }
     fn f64(self) -> f64 {
         self
+    }
+    #[inline(always)]
+    fn of_word(u: u32) -> Self {
+        u as f64
+    }
+    #[inline(always)]
+    fn exp_nonpositive(self) -> Self {
+        ebm_core::fast_exp::exp(self)
     }
 }
 

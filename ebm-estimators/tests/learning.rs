@@ -51,16 +51,24 @@ fn dsm_learns_the_eight_gaussians() {
 }
 
 /// W4 at reduced AIS size: PCD-1 with 64 hidden units, batch 10, lr 0.05
-/// (SGD, as scikit-learn), 20 epochs. The AIS log-likelihood of the data
-/// must rise by a wide margin over the initial model (W ~ N(0, 0.01^2),
-/// zero biases, about -44.4 nats = 64 log 2 + ...). AIS with 1,000
-/// temperatures x 200 chains has a standard error of a few hundredths of a
-/// nat here, so a margin of 15 nats is not noise.
+/// (SGD, as scikit-learn), 20 epochs, in f64 and in f32. The AIS
+/// log-likelihood of the data must rise by a wide margin over the initial
+/// model (W ~ N(0, 0.01^2), zero biases, about -44.4 nats = 64 log 2 + ...).
+/// AIS with 1,000 temperatures x 200 chains has a standard error of a few
+/// hundredths of a nat here, so a margin of 15 nats is not noise.
 #[test]
 fn pcd_learns_the_digits() {
+    pcd_learns_the_digits_in::<f64>();
+    pcd_learns_the_digits_in::<f32>();
+}
+
+fn pcd_learns_the_digits_in<F: ebm_estimators::Real>()
+where
+    Cpu: Device<F>,
+{
     let data = digits_binarized();
     let dev = Cpu::default();
-    let mut rbm = TrainableRbm::<f64, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(0)).unwrap();
+    let mut rbm = TrainableRbm::<F, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(0)).unwrap();
     let ll = |r: &ebm_core::energies::Rbm| {
         let est = ais_rbm(
             r,
@@ -80,6 +88,7 @@ fn pcd_learns_the_digits() {
     let mut pcd = MaxLikelihood::new(GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 }).unwrap());
     train(&mut rbm, &mut pcd, &data, &cfg, &mut History::default()).unwrap();
     let after = ll(&rbm.to_core());
-    eprintln!("W4 (PCD-1, 20 epochs): AIS log-likelihood {before:.3} -> {after:.3}");
-    assert!(after > before + 15.0, "before {before}, after {after}");
+    let bits = 8 * std::mem::size_of::<F>();
+    eprintln!("W4 (PCD-1, 20 epochs, f{bits}): AIS log-likelihood {before:.3} -> {after:.3}");
+    assert!(after > before + 15.0, "f{bits}: before {before}, after {after}");
 }

@@ -15,7 +15,7 @@ use ebm_estimators::objectives::{
 };
 use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::trainer::{resume, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig};
-use ebm_estimators::{EstimatorError, Objective, TrainableEnergy};
+use ebm_estimators::{EstimatorError, Objective, Real, TrainableEnergy};
 use ebm_samplers::{Hmc, Mala, Ula};
 use std::path::PathBuf;
 
@@ -27,10 +27,13 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Every trained parameter's exact bit pattern (the model's, then the
 /// objective's, such as NCE's log-normaliser).
-fn bits<M: TrainableEnergy<f64, Cpu>, O: Objective<f64, Cpu, M>>(
+fn bits<F: Real, M: TrainableEnergy<F, Cpu>, O: Objective<F, Cpu, M>>(
     model: &mut M,
     objective: &mut O,
-) -> Vec<u64> {
+) -> Vec<u64>
+where
+    Cpu: Device<F>,
+{
     let mut params = model.params_mut();
     params.extend(objective.params_mut());
     params.iter().flat_map(|p| p.values()).map(f64::to_bits).collect()
@@ -38,16 +41,19 @@ fn bits<M: TrainableEnergy<f64, Cpu>, O: Objective<f64, Cpu, M>>(
 
 /// Train `build()` for the whole of `cfg` in one go, and again stopped
 /// after `stop_at` steps and resumed from the checkpoint into a freshly
-/// built model and objective; the two must agree bit for bit.
-fn check_resume<M, O>(
+/// built model and objective; the two must agree bit for bit (in the
+/// model's float type `F`).
+fn check_resume<F, M, O>(
     name: &str,
     data: &Points,
     cfg: &TrainConfig,
     stop_at: usize,
     build: impl Fn() -> (M, O),
 ) where
-    M: TrainableEnergy<f64, Cpu> + Clone,
-    O: Objective<f64, Cpu, M>,
+    F: Real,
+    Cpu: Device<F>,
+    M: TrainableEnergy<F, Cpu> + Clone,
+    O: Objective<F, Cpu, M>,
 {
     let (mut whole, mut whole_objective) = build();
     let full = train(
@@ -206,6 +212,14 @@ fn rbm_pcd_by_epochs_resumes_bit_identically_mid_epoch() {
     check_resume("rbm", &data, &cfg, 250, || {
         let mut rng = setup_rng(2);
         let rbm = TrainableRbm::<f64, Cpu>::new(&Cpu::default(), 64, 16, 0.01, &mut rng).unwrap();
+        let neg = GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 }).unwrap();
+        (rbm, MaxLikelihood::new(neg))
+    });
+    // in f32, on the f32 host engine: the checkpoint's f64 values hold
+    // the f32 parameters exactly
+    check_resume("rbm-f32", &data, &cfg, 250, || {
+        let mut rng = setup_rng(2);
+        let rbm = TrainableRbm::<f32, Cpu>::new(&Cpu::default(), 64, 16, 0.01, &mut rng).unwrap();
         let neg = GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 }).unwrap();
         (rbm, MaxLikelihood::new(neg))
     });

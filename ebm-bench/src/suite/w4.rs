@@ -3,8 +3,10 @@
 //! W ~ N(0, 0.01^2), zero biases, 10 persistent chains, batch 10, SGD with
 //! learning rate 0.05, 20 epochs. Quality: the average log-likelihood of
 //! the data, mean(-F(v)) - log Z, with log Z by AIS (10,000 temperatures x
-//! 1,000 chains; quick: 1,000 x 100), before and after training. Timed:
-//! the training loop (seconds per epoch).
+//! 1,000 chains; quick: 1,000 x 100; in f64), before and after training.
+//! Timed: the training loop (seconds per epoch). Run in f64 (the peers'
+//! precision) and again in f32 (parameters, chains and products in single
+//! precision; see `ebm_estimators::rbm_pcd`).
 
 use super::plot::Figure;
 use super::{Record, SuiteCtx, Throughput};
@@ -19,6 +21,7 @@ use ebm_estimators::models::TrainableRbm;
 use ebm_estimators::objectives::{GibbsNegatives, MaxLikelihood, Negatives};
 use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::trainer::{train, Schedule, StepReport, TrainConfig};
+use ebm_estimators::Real;
 use ebm_samplers::ais::{ais_rbm_with_progress, AisResult, RbmBase, Schedule as Betas};
 use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
 use rand::Rng;
@@ -42,16 +45,17 @@ fn log_likelihood(
     Ok((-f - est.log_z, est))
 }
 
-/// Run W4.
-pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
-    let data = digits_binarized();
-    let (temps, chains) = if ctx.quick { (1000, 100) } else { (10_000, 1000) };
-    let epochs = 20;
+/// Train W4's RBM in precision `F` from the initial weights of `seed`
+/// (drawn in f64, rounded to `F`), with the trainer's streams of `seed`:
+/// (the trained RBM, the final loss).
+fn train_w4<F: Real>(data: &Points, seed: u64, label: &'static str) -> CliResult<(Rbm, f64)>
+where
+    Cpu: dfdx::prelude::Device<F>,
+{
     let dev = Cpu::default();
-    let fresh = |seed: u64| TrainableRbm::<f64, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(seed));
-    let (ll_before, _) = log_likelihood(&fresh(ctx.seed)?.to_core(), &data, temps, chains, ctx.seed)?;
-    let cfg = |seed: u64| TrainConfig {
-        schedule: Schedule::Epochs(epochs),
+    let mut rbm = TrainableRbm::<F, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(seed))?;
+    let cfg = TrainConfig {
+        schedule: Schedule::Epochs(EPOCHS),
         batch: 10,
         optimizer: OptimizerConfig::sgd(0.05),
         seed,
@@ -59,34 +63,91 @@ pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         stop: None,
     };
     // PCD with SGD on an RBM trains on the closed-form host engine
-    let train_once = |seed: u64| -> CliResult<(TrainableRbm<f64, Cpu>, f64)> {
-        let mut rbm = fresh(seed)?;
-        let mut pcd = MaxLikelihood::new(GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 })?);
-        let mut bar = Progress::new("W4 PCD");
-        let mut obs = |r: &StepReport| bar.tick(r.step + 1, r.total);
-        let summary = train(&mut rbm, &mut pcd, &data, &cfg(seed), &mut obs)?;
-        Ok((rbm, summary.final_loss))
-    };
-    let ((rbm, final_loss), timing) = ctx.timed(|| train_once(ctx.seed))?;
-    let seconds = timing.median;
-    let trained = rbm.to_core();
-    let (ll, est) = log_likelihood(&trained, &data, temps, chains, ctx.seed + 1)?;
-    // the log-likelihood after 20 epochs of SGD at lr 0.05 varies with the
-    // training seed by about a nat: five more seeds (full runs only)
-    let mut spread = Vec::new();
-    if !ctx.quick {
-        for seed in ctx.seed + 1..ctx.seed + 6 {
-            let (other, _) = train_once(seed)?;
-            spread.push(log_likelihood(&other.to_core(), &data, temps, chains, ctx.seed + 1)?.0);
-        }
-    }
-    let all: Vec<f64> = std::iter::once(ll).chain(spread.iter().copied()).collect();
-    let mean_ll = all.iter().sum::<f64>() / all.len() as f64;
-    let (lo, hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-        (a.min(v), b.max(v))
-    });
+    let mut pcd = MaxLikelihood::new(GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 })?);
+    let mut bar = Progress::new(label);
+    let mut obs = |r: &StepReport| bar.tick(r.step + 1, r.total);
+    let summary = train(&mut rbm, &mut pcd, data, &cfg, &mut obs)?;
+    Ok((rbm.to_core(), summary.final_loss))
+}
 
-    // 36 samples: Gibbs chains from random images, 1,000 sweeps
+/// Epochs of W4.
+const EPOCHS: usize = 20;
+
+/// Run W4: in f64 (the peers' precision), then in f32.
+pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
+    let data = digits_binarized();
+    let (temps, chains) = if ctx.quick { (1000, 100) } else { (10_000, 1000) };
+    let epochs = EPOCHS;
+    let dev = Cpu::default();
+    let fresh = TrainableRbm::<f64, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(ctx.seed))?;
+    let (ll_before, _) = log_likelihood(&fresh.to_core(), &data, temps, chains, ctx.seed)?;
+    let mut records = Vec::new();
+    let mut plots = Vec::new();
+    for precision in ["f64", "f32"] {
+        let train_once = |seed: u64| match precision {
+            "f64" => train_w4::<f64>(&data, seed, "W4 PCD f64"),
+            _ => train_w4::<f32>(&data, seed, "W4 PCD f32"),
+        };
+        let ((trained, final_loss), timing) = ctx.timed(|| train_once(ctx.seed))?;
+        let seconds = timing.median;
+        let (ll, est) = log_likelihood(&trained, &data, temps, chains, ctx.seed + 1)?;
+        // the log-likelihood after 20 epochs of SGD at lr 0.05 varies with the
+        // training seed by about a nat: five more seeds (full runs only)
+        let mut spread = Vec::new();
+        if !ctx.quick {
+            for seed in ctx.seed + 1..ctx.seed + 6 {
+                let (other, _) = train_once(seed)?;
+                spread.push(log_likelihood(&other, &data, temps, chains, ctx.seed + 1)?.0);
+            }
+        }
+        let all: Vec<f64> = std::iter::once(ll).chain(spread.iter().copied()).collect();
+        let mean_ll = all.iter().sum::<f64>() / all.len() as f64;
+        let (lo, hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+        if precision == "f64" {
+            plots = sample_plot(ctx, &trained)?;
+        }
+        records.push(Record {
+            workload: "W4".into(),
+            method: format!("pcd-1 gibbs, rbm 64x64, sgd 0.05, batch 10, {precision}"),
+            seconds,
+            throughput: Throughput {
+                value: epochs as f64 / seconds,
+                unit: "epochs/s".into(),
+            },
+            quality: json!({"ais_log_likelihood": ll, "ais_log_z": est.log_z, "ais_stderr": est.stderr,
+                            "initial_log_likelihood": ll_before, "seconds_per_epoch": seconds / epochs as f64,
+                            "final_loss": final_loss,
+                            "training_seeds": all.len(), "ais_log_likelihood_mean_over_seeds": mean_ll,
+                            "ais_log_likelihood_min_over_seeds": lo, "ais_log_likelihood_max_over_seeds": hi,
+                            "ais_log_likelihood_by_seed": all}),
+            config: json!({"hidden": 64, "epochs": epochs, "batch": 10, "lr": 0.05, "optimizer": "sgd",
+                           "persistent_chains": 10, "init_std": 0.01, "ais_temps": temps, "ais_chains": chains,
+                           "precision": precision, "engine": "host closed-form PCD",
+                           "ais_precision": "f64"}),
+            timing: Some(timing),
+            summary: if all.len() > 1 {
+                format!(
+                    "{precision}: AIS log-lik {ll:.3} (+- {:.3}; {} training seeds: mean {mean_ll:.3}, range {lo:.3} to {hi:.3}; initial {ll_before:.3}), {:.5} s/epoch",
+                    est.stderr,
+                    all.len(),
+                    seconds / epochs as f64
+                )
+            } else {
+                format!(
+                    "{precision}: AIS log-lik {ll:.3} (+- {:.3}; initial {ll_before:.3}), {:.5} s/epoch",
+                    est.stderr,
+                    seconds / epochs as f64
+                )
+            },
+        });
+    }
+    Ok((records, plots))
+}
+
+/// 36 samples of `trained`: Gibbs chains from random images, 1,000 sweeps.
+fn sample_plot(ctx: &SuiteCtx, trained: &Rbm) -> CliResult<Vec<String>> {
     let n = 36;
     let mut rngs = chain_rngs(ctx.seed + 2, n);
     let x0: Vec<f64> = rngs
@@ -103,7 +164,7 @@ pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         gibbs.sweep(&mut x, &mut rngs);
     }
     let images: Vec<Vec<f64>> = x.rows().map(<[f64]>::to_vec).collect();
-    let plots = ctx.write_plot(
+    ctx.write_plot(
         "w4_rbm_samples",
         &Figure::Images {
             title: "W4: RBM samples after PCD (1,000 Gibbs sweeps)".into(),
@@ -111,39 +172,5 @@ pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             side: 8,
             cols: 9,
         },
-    )?;
-    let record = Record {
-        workload: "W4".into(),
-        method: "pcd-1 gibbs, rbm 64x64, sgd 0.05, batch 10".into(),
-        seconds,
-        throughput: Throughput {
-            value: epochs as f64 / seconds,
-            unit: "epochs/s".into(),
-        },
-        quality: json!({"ais_log_likelihood": ll, "ais_log_z": est.log_z, "ais_stderr": est.stderr,
-                        "initial_log_likelihood": ll_before, "seconds_per_epoch": seconds / epochs as f64,
-                        "final_loss": final_loss,
-                        "training_seeds": all.len(), "ais_log_likelihood_mean_over_seeds": mean_ll,
-                        "ais_log_likelihood_min_over_seeds": lo, "ais_log_likelihood_max_over_seeds": hi,
-                        "ais_log_likelihood_by_seed": all}),
-        config: json!({"hidden": 64, "epochs": epochs, "batch": 10, "lr": 0.05, "optimizer": "sgd",
-                       "persistent_chains": 10, "init_std": 0.01, "ais_temps": temps, "ais_chains": chains,
-                       "precision": "f64", "engine": "host closed-form PCD"}),
-        timing: Some(timing),
-        summary: if all.len() > 1 {
-            format!(
-                "AIS log-lik {ll:.3} (+- {:.3}; {} training seeds: mean {mean_ll:.3}, range {lo:.3} to {hi:.3}; initial {ll_before:.3}), {:.5} s/epoch",
-                est.stderr,
-                all.len(),
-                seconds / epochs as f64
-            )
-        } else {
-            format!(
-                "AIS log-lik {ll:.3} (+- {:.3}; initial {ll_before:.3}), {:.5} s/epoch",
-                est.stderr,
-                seconds / epochs as f64
-            )
-        },
-    };
-    Ok((vec![record], plots))
+    )
 }

@@ -1,0 +1,361 @@
+//! The loops of a PCD step, generic over the float `F` (f64 or f32): row
+//! sums over the units that are on, fused softplus-and-sigmoid, Bernoulli
+//! draws from 32-bit words, the weight update and the transpose. All are
+//! `#[inline(always)]` so that they compile inside the caller's
+//! [`ebm_core::simd::dispatch`] with its instruction set.
+
+use crate::trainable::Real;
+use ebm_core::fast_ln::ln;
+
+/// 2^32: a 32-bit word u is below p 2^32 with probability p.
+pub(super) const TWO32: f64 = 4_294_967_296.0;
+
+/// `out = w + scale (sum_{r in pos} v_r hp[r, ..] - sum_{q in neg} hn[q, ..])`
+/// (v_r from `pos_val`) for one row of W (rows of hp and hn as long as
+/// `w`), in blocks of 64, 8 and 1 columns like [`add_rows`]; returns
+/// whether `out` is finite, and adds the squares of the summed statistics
+/// to the lanes of `sq`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn update_row<F: Real>(
+    w: &[F],
+    hp: &[F],
+    pos: &[usize],
+    pos_val: &[F],
+    hn: &[F],
+    neg: &[usize],
+    scale: F,
+    out: &mut [F],
+    sq: &mut [F; 64],
+) -> bool {
+    let n = w.len();
+    let rows = Update {
+        w,
+        hp,
+        pos,
+        pos_val,
+        hn,
+        neg,
+        scale,
+        binary: pos_val.iter().all(|&v| v == F::one()),
+    };
+    let mut j0 = 0;
+    while j0 + 64 <= n {
+        rows.block::<64>(out, j0, sq);
+        j0 += 64;
+    }
+    while j0 + 8 <= n {
+        rows.block::<8>(out, j0, sq);
+        j0 += 8;
+    }
+    while j0 < n {
+        rows.block::<1>(out, j0, sq);
+        j0 += 1;
+    }
+    all_finite(out)
+}
+
+/// The inputs of [`update_row`].
+struct Update<'a, F> {
+    w: &'a [F],
+    hp: &'a [F],
+    pos: &'a [usize],
+    pos_val: &'a [F],
+    hn: &'a [F],
+    neg: &'a [usize],
+    scale: F,
+    /// All positive values are 1 (binary data): plain sums, the same bits
+    /// as the products.
+    binary: bool,
+}
+
+impl<F: Real> Update<'_, F> {
+    /// Columns `j0..j0 + B`; their squared statistics are added to the
+    /// first B lanes of `sq`.
+    #[inline(always)]
+    fn block<const B: usize>(&self, out: &mut [F], j0: usize, sq: &mut [F; 64]) {
+        let n = self.w.len();
+        let mut acc = [F::zero(); B];
+        if self.binary {
+            for &r in self.pos {
+                let row: &[F; B] = self.hp[r * n + j0..][..B].try_into().expect("block");
+                for t in 0..B {
+                    acc[t] += row[t];
+                }
+            }
+        } else {
+            for (&r, &val) in self.pos.iter().zip(self.pos_val) {
+                let row: &[F; B] = self.hp[r * n + j0..][..B].try_into().expect("block");
+                for t in 0..B {
+                    acc[t] = val.mul_add(row[t], acc[t]);
+                }
+            }
+        }
+        for &q in self.neg {
+            let row: &[F; B] = self.hn[q * n + j0..][..B].try_into().expect("block");
+            for t in 0..B {
+                acc[t] -= row[t];
+            }
+        }
+        let (wb, ob) = (&self.w[j0..j0 + B], &mut out[j0..j0 + B]);
+        for t in 0..B {
+            ob[t] = self.scale.mul_add(acc[t], wb[t]);
+            sq[t] = acc[t].mul_add(acc[t], sq[t]);
+        }
+    }
+}
+
+/// On (1) with probability sigmoid(x), from e = e^-|x| and a 32-bit word
+/// u: u (1 + e) < 2^32 for x >= 0, u (1 + e) < 2^32 e below.
+#[inline(always)]
+pub(super) fn bernoulli<F: Real>(x: F, e: F, u: u32) -> F {
+    let two32 = F::of(TWO32);
+    let rhs = if x >= F::zero() { two32 } else { two32 * e };
+    if F::of_word(u) * (F::one() + e) < rhs {
+        F::one()
+    } else {
+        F::zero()
+    }
+}
+
+/// The indices of the units that are on, at the front of `on` (at least
+/// as long as `x`); returns how many. Each 64 units become a bit mask
+/// (a vectorised comparison), whose set bits are then read off one by one,
+/// so the work follows the units that are on.
+#[inline(always)]
+pub(super) fn active<F: Real>(x: &[F], on: &mut [usize]) -> usize {
+    let mut n = 0;
+    for (w, chunk) in x.chunks(64).enumerate() {
+        let mut mask = 0u64;
+        for (i, &v) in chunk.iter().enumerate() {
+            mask |= ((v != F::zero()) as u64) << i;
+        }
+        while mask != 0 {
+            on[n] = w * 64 + mask.trailing_zeros() as usize;
+            n += 1;
+            mask &= mask - 1;
+        }
+    }
+    n
+}
+
+/// h = sigmoid(c + v^T W) for v given by the units that are on and their
+/// values (`None`: all 1; a sum of those rows of W, in order); returns the
+/// free energy
+/// F(v) = -b.v - sum_j softplus(c_j + (v^T W)_j), the log-terms summed as
+/// in [`softplus_sum_then_sigmoid`].
+#[inline(always)]
+pub(super) fn layer_up<F: Real>(
+    on: &[usize],
+    vals: Option<&[F]>,
+    w: &[F],
+    c: &[F],
+    b: &[F],
+    h: &mut [F],
+    e: &mut [F],
+) -> f64 {
+    add_rows(c, w, on, vals, h);
+    let mut bv = F::zero();
+    match vals {
+        Some(vals) => {
+            for (&i, &val) in on.iter().zip(vals) {
+                bv = val.mul_add(b[i], bv);
+            }
+        }
+        None => {
+            for &i in on {
+                bv += b[i];
+            }
+        }
+    }
+    let sp = softplus_sum_then_sigmoid(h, e);
+    -bv.f64() - sp
+}
+
+/// Returns sum_j softplus(x_j) (in f64) and replaces every x_j by
+/// sigmoid(x_j), both from e_j = e^-|x_j| (`e` is scratch as long as `x`):
+/// softplus(x) = max(x, 0) + ln(1 + e), sigmoid(x) = 1 / (1 + e) or
+/// e / (1 + e). The sums run in eight lanes (unit j in lane j mod 8) and
+/// the log-terms as the ln (in f64) of each lane's product of up to 32
+/// factors 1 + e in (1, 2], so one vector ln serves 256 units.
+#[inline(always)]
+pub(super) fn softplus_sum_then_sigmoid<F: Real>(x: &mut [F], e: &mut [F]) -> f64 {
+    const L: usize = 8;
+    const BLOCK: usize = 32 * L;
+    let n = x.len();
+    let e = &mut e[..n];
+    for j in 0..n {
+        e[j] = (-x[j].abs()).exp_nonpositive();
+    }
+    let mut lin = [F::zero(); L];
+    let mut logs = [0.0f64; L];
+    let mut b0 = 0;
+    while b0 < n {
+        let b1 = (b0 + BLOCK).min(n);
+        let mut prod = [F::one(); L];
+        let (xs, es) = (&x[b0..b1], &e[b0..b1]);
+        let full = xs.len() / L * L;
+        for (xc, ec) in xs[..full].chunks_exact(L).zip(es[..full].chunks_exact(L)) {
+            for l in 0..L {
+                lin[l] += xc[l].max(F::zero());
+                prod[l] *= F::one() + ec[l];
+            }
+        }
+        for (l, (xv, ev)) in xs[full..].iter().zip(&es[full..]).enumerate() {
+            lin[l] += xv.max(F::zero());
+            prod[l] *= F::one() + *ev;
+        }
+        for l in 0..L {
+            logs[l] += ln(prod[l].f64());
+        }
+        b0 = b1;
+    }
+    for j in 0..n {
+        x[j] = if x[j] >= F::zero() {
+            F::one() / (F::one() + e[j])
+        } else {
+            e[j] / (F::one() + e[j])
+        };
+    }
+    let mut sp = 0.0;
+    for l in 0..L {
+        sp += lin[l].f64() + logs[l];
+    }
+    sp
+}
+
+/// `out = base + sum_k vals_k m[on_k, ..]` (rows of the row-major `m`, as
+/// long as `out`; `vals` None means all 1), the rows added in order. In
+/// blocks of 64 columns (eight f64 registers of sums, or four f32 ones,
+/// independent of each other), then of 8, then one by one.
+#[inline(always)]
+pub(super) fn add_rows<F: Real>(base: &[F], m: &[F], on: &[usize], vals: Option<&[F]>, out: &mut [F]) {
+    let n = out.len();
+    let mut j0 = 0;
+    while j0 + 64 <= n {
+        add_rows_block::<F, 64>(base, m, on, vals, out, j0);
+        j0 += 64;
+    }
+    while j0 + 8 <= n {
+        add_rows_block::<F, 8>(base, m, on, vals, out, j0);
+        j0 += 8;
+    }
+    while j0 < n {
+        add_rows_block::<F, 1>(base, m, on, vals, out, j0);
+        j0 += 1;
+    }
+}
+
+/// Columns `j0..j0 + B` of [`add_rows`].
+#[inline(always)]
+fn add_rows_block<F: Real, const B: usize>(
+    base: &[F],
+    m: &[F],
+    on: &[usize],
+    vals: Option<&[F]>,
+    out: &mut [F],
+    j0: usize,
+) {
+    let n = out.len();
+    let mut acc: [F; B] = base[j0..j0 + B].try_into().expect("block");
+    match vals {
+        Some(vals) => {
+            for (&i, &val) in on.iter().zip(vals) {
+                let row: &[F; B] = m[i * n + j0..][..B].try_into().expect("block");
+                for t in 0..B {
+                    acc[t] = val.mul_add(row[t], acc[t]);
+                }
+            }
+        }
+        None => {
+            for &i in on {
+                let row: &[F; B] = m[i * n + j0..][..B].try_into().expect("block");
+                for t in 0..B {
+                    acc[t] += row[t];
+                }
+            }
+        }
+    }
+    out[j0..j0 + B].copy_from_slice(&acc);
+}
+
+/// `out` = column sums of the rows of `a` minus those of `b` (both
+/// row-major with `out.len()` columns).
+pub(super) fn diff_of_sums<F: Real>(a: &[F], b: &[F], out: &mut [F]) {
+    let n = out.len();
+    out.iter_mut().for_each(|o| *o = F::zero());
+    for r in a.chunks_exact(n) {
+        for (o, &v) in out.iter_mut().zip(r) {
+            *o += v;
+        }
+    }
+    for r in b.chunks_exact(n) {
+        for (o, &v) in out.iter_mut().zip(r) {
+            *o -= v;
+        }
+    }
+}
+
+/// Whether every value is finite (0 x is 0 for finite x and NaN for an
+/// infinity or NaN; summed in 16 lanes, so it vectorises, unlike a test per
+/// value).
+#[inline(always)]
+pub(super) fn all_finite<F: Real>(xs: &[F]) -> bool {
+    const L: usize = 16;
+    let mut acc = [F::zero(); L];
+    let mut chunks = xs.chunks_exact(L);
+    for c in &mut chunks {
+        for l in 0..L {
+            acc[l] += c[l] * F::zero();
+        }
+    }
+    for (l, &v) in chunks.remainder().iter().enumerate() {
+        acc[l] += v * F::zero();
+    }
+    acc.iter().all(|&a| a == F::zero())
+}
+
+/// Rows `range` of the transpose of `m` (rows x cols) into `out` (those
+/// rows of the cols x rows result), in 8 x 8 tiles (fixed-size, so the
+/// compiler transposes them in registers) and element by element at the
+/// edges.
+#[inline(always)]
+pub(super) fn transpose_rows<F: Real>(
+    m: &[F],
+    rows: usize,
+    cols: usize,
+    range: std::ops::Range<usize>,
+    out: &mut [F],
+) {
+    const T: usize = 8;
+    let (j0, j1) = (range.start, range.end);
+    let full_r = rows / T * T;
+    let mut bj = j0;
+    while bj + T <= j1 {
+        for bi in (0..full_r).step_by(T) {
+            let mut tile = [[F::zero(); T]; T];
+            for (a, t) in tile.iter_mut().enumerate() {
+                t.copy_from_slice(&m[(bi + a) * cols + bj..][..T]);
+            }
+            for b in 0..T {
+                let o: &mut [F; T] = (&mut out[(bj - j0 + b) * rows + bi..][..T])
+                    .try_into()
+                    .expect("tile");
+                for a in 0..T {
+                    o[a] = tile[a][b];
+                }
+            }
+        }
+        for i in full_r..rows {
+            for j in bj..bj + T {
+                out[(j - j0) * rows + i] = m[i * cols + j];
+            }
+        }
+        bj += T;
+    }
+    for j in bj..j1 {
+        for i in 0..rows {
+            out[(j - j0) * rows + i] = m[i * cols + j];
+        }
+    }
+}
