@@ -4,7 +4,7 @@
 use crate::error::{Result, SamplerError};
 use ebm_core::normal::{box_muller, words_for};
 use ebm_core::{ChainRng, Energy, Points};
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use rayon::prelude::*;
 
 /// Chains per unit of parallel work. Fixed (not derived from the thread
@@ -31,10 +31,22 @@ pub struct Chains {
     pub(crate) pg: Vec<f64>,
     pub(crate) pe: Vec<f64>,
     pub(crate) mom: Vec<f64>,
-    /// Random words for the normals of a step, `words_for(D)` per chain.
+    /// Random words for the normals of a step, `words_for(D)` per chain,
+    /// or of up to [`ahead_steps`]`(D)` steps ([`ChunkMut::normals_ahead`]).
     pub(crate) words: Vec<u64>,
     /// The normals made from them, same layout.
     pub(crate) noise: Vec<f64>,
+}
+
+/// Words a chain may draw ahead for normals-only kernels (ULA): 32, so
+/// a chain's draws for many steps come from one bulk copy out of its
+/// stream's buffer instead of a call per word.
+const AHEAD_WORDS: usize = 32;
+
+/// Steps whose normals [`ChunkMut::normals_ahead`] draws at once in
+/// dimension `d` (at least 1).
+pub(crate) fn ahead_steps(d: usize) -> usize {
+    (AHEAD_WORDS / words_for(d)).max(1)
 }
 
 impl Chains {
@@ -55,7 +67,7 @@ impl Chains {
         }
         let n = x0.len();
         let nd = n * x0.dim();
-        let nw = n * words_for(x0.dim());
+        let nw = n * words_for(x0.dim()) * ahead_steps(x0.dim());
         let mut c = Self {
             grad: vec![0.0; nd],
             energy: vec![0.0; n],
@@ -124,7 +136,7 @@ impl Chains {
     {
         let d = self.x.dim();
         let cd = CHUNK * d;
-        let cw = CHUNK * words_for(d);
+        let cw = CHUNK * words_for(d) * ahead_steps(d);
         let n_chunks = self.len().div_ceil(CHUNK);
         let d_all = self.len() * d;
         let mut chain_totals: Vec<Option<(&mut [usize], &mut [f64])>> = Vec::with_capacity(n_chunks);
@@ -183,6 +195,9 @@ impl Chains {
                     words,
                     noise,
                     rngs,
+                    steps_left: 0,
+                    ahead: 0,
+                    ahead_used: 0,
                 },
             )
             .collect();
@@ -195,6 +210,7 @@ impl Chains {
             .with_min_len(per_task)
             .for_each(|(((mut c, tot), rec), out)| {
                 for (t, o) in out.iter_mut().take(n).enumerate() {
+                    c.steps_left = n - t;
                     f(&mut c);
                     if let Some(r) = rec.get_mut(t) {
                         r.copy_from_slice(c.x);
@@ -256,6 +272,13 @@ pub(crate) struct ChunkMut<'a> {
     pub words: &'a mut [u64],
     pub noise: &'a mut [f64],
     pub rngs: &'a mut [ChainRng],
+    /// Steps of this run still to take on the chunk, the current one
+    /// included.
+    pub steps_left: usize,
+    /// Steps whose normals [`ChunkMut::normals_ahead`] drew last time,
+    /// and how many of them were used.
+    ahead: usize,
+    ahead_used: usize,
 }
 
 impl ChunkMut<'_> {
@@ -276,6 +299,40 @@ impl ChunkMut<'_> {
             || box_muller(words, noise),
         );
         dw
+    }
+
+    /// For kernels that draw nothing but these normals from the chains'
+    /// streams (ULA): the same D standard normals per chain and step as
+    /// [`ChunkMut::draw_normals`], to the bit, but drawn for up to
+    /// [`ahead_steps`]`(D)` steps at a time (never past the run's last
+    /// step, so the streams end where step-by-step drawing leaves them),
+    /// each chain's words by one bulk `fill`. Returns (offset, stride):
+    /// chain k's normals for this step are `noise[offset + k * stride..][..D]`.
+    pub fn normals_ahead(&mut self) -> (usize, usize) {
+        let dw = words_for(self.d);
+        if self.ahead_used == self.ahead {
+            let m = ahead_steps(self.d).min(self.steps_left.max(1));
+            let n = self.energy.len();
+            for (w, rng) in self.words.chunks_exact_mut(m * dw).zip(self.rngs.iter_mut()) {
+                // the same words either way; a call per word is faster
+                // for a step's few
+                if m == 1 {
+                    w.iter_mut().for_each(|v| *v = rng.next_u64());
+                } else {
+                    rng.fill(w);
+                }
+            }
+            let (words, noise) = (&self.words[..n * m * dw], &mut self.noise[..n * m * dw]);
+            ebm_core::simd::dispatch(
+                #[inline(always)]
+                || box_muller(words, noise),
+            );
+            self.ahead = m;
+            self.ahead_used = 0;
+        }
+        let offset = self.ahead_used * dw;
+        self.ahead_used += 1;
+        (offset, self.ahead * dw)
     }
 }
 

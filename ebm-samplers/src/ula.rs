@@ -58,11 +58,11 @@ impl Ula {
         let eps = self.step_size;
         let noise = (2.0 * eps).sqrt();
         let (d, n) = (c.d, c.energy.len());
-        let dw = c.draw_normals();
+        let (offset, dw) = c.normals_ahead();
         // the proposals go to px; a chain whose move lands where the
         // energy or its gradient is not finite (past a hard wall, or
         // overflowing) keeps its current state
-        let (x, g, z, px) = (&*c.x, &*c.grad, &*c.noise, &mut c.px[..n * d]);
+        let (x, g, z, px) = (&*c.x, &*c.grad, &c.noise[offset..], &mut c.px[..n * d]);
         ebm_core::simd::dispatch(
             #[inline(always)]
             || propose::<D>(d, dw, eps, noise, x, g, z, px),

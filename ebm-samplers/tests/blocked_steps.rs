@@ -113,7 +113,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
     #[test]
-    fn blocked_steps_equal_single_steps(chains in 1usize..150, n in 0usize..7, seed in 0u64..1000) {
+    /// n up to 40: ULA draws its normals for up to 16 steps at a time in
+    /// 2-D (5 in 5-D), so several refills and a partial last one are
+    /// covered, as is a run shorter than one refill.
+    fn blocked_steps_equal_single_steps(chains in 1usize..150, n in 0usize..40, seed in 0u64..1000) {
         let gmm = Gmm::eight_gaussians();
         let x0 = start(chains, 2, seed);
         let ula = Ula::new(0.05).unwrap();
@@ -122,6 +125,8 @@ proptest! {
         prop_assert!(same_bits(&stepwise(&mala, &gmm, x0.clone(), n, seed), &blocked(&mala, &gmm, x0, n, seed)));
         let g = common::correlated_gaussian(5, 0.8);
         let x0 = start(chains, 5, seed);
+        let ula = Ula::new(0.02).unwrap();
+        prop_assert!(same_bits(&stepwise(&ula, &g, x0.clone(), n, seed), &blocked(&ula, &g, x0.clone(), n, seed)));
         let hmc = Hmc::new(0.3, 4).unwrap().with_path_jitter(true).with_step_jitter(0.2).unwrap();
         prop_assert!(same_bits(&stepwise(&hmc, &g, x0.clone(), n, seed), &blocked(&hmc, &g, x0, n, seed)));
     }
