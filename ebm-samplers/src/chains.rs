@@ -31,8 +31,7 @@ pub struct Chains {
     pub(crate) pg: Vec<f64>,
     pub(crate) pe: Vec<f64>,
     pub(crate) mom: Vec<f64>,
-    /// Random words for the normals of a step, `words_for(D)` per chain,
-    /// or of up to [`ahead_steps`]`(D)` steps ([`ChunkMut::normals_ahead`]).
+    /// Random words for the normals of a step, `words_for(D)` per chain.
     pub(crate) words: Vec<u64>,
     /// The normals made from them, same layout.
     pub(crate) noise: Vec<f64>,
@@ -67,7 +66,7 @@ impl Chains {
         }
         let n = x0.len();
         let nd = n * x0.dim();
-        let nw = n * words_for(x0.dim()) * ahead_steps(x0.dim());
+        let nw = n * words_for(x0.dim());
         let mut c = Self {
             grad: vec![0.0; nd],
             energy: vec![0.0; n],
@@ -136,7 +135,7 @@ impl Chains {
     {
         let d = self.x.dim();
         let cd = CHUNK * d;
-        let cw = CHUNK * words_for(d) * ahead_steps(d);
+        let cw = CHUNK * words_for(d);
         let n_chunks = self.len().div_ceil(CHUNK);
         let d_all = self.len() * d;
         let mut chain_totals: Vec<Option<(&mut [usize], &mut [f64])>> = Vec::with_capacity(n_chunks);
@@ -196,6 +195,8 @@ impl Chains {
                     noise,
                     rngs,
                     steps_left: 0,
+                    ahead_words: Vec::new(),
+                    ahead_noise: Vec::new(),
                     ahead: 0,
                     ahead_used: 0,
                 },
@@ -275,6 +276,11 @@ pub(crate) struct ChunkMut<'a> {
     /// Steps of this run still to take on the chunk, the current one
     /// included.
     pub steps_left: usize,
+    /// The words and normals [`ChunkMut::normals_ahead`] drew for several
+    /// steps: the chunk's own, allocated on first use and freed with it,
+    /// so only the chunks in flight hold them (not one per chain).
+    ahead_words: Vec<u64>,
+    pub ahead_noise: Vec<f64>,
     /// Steps whose normals [`ChunkMut::normals_ahead`] drew last time,
     /// and how many of them were used.
     ahead: usize,
@@ -307,13 +313,20 @@ impl ChunkMut<'_> {
     /// [`ahead_steps`]`(D)` steps at a time (never past the run's last
     /// step, so the streams end where step-by-step drawing leaves them),
     /// each chain's words by one bulk `fill`. Returns (offset, stride):
-    /// chain k's normals for this step are `noise[offset + k * stride..][..D]`.
+    /// chain k's normals for this step are
+    /// `ahead_noise[offset + k * stride..][..D]`.
     pub fn normals_ahead(&mut self) -> (usize, usize) {
         let dw = words_for(self.d);
         if self.ahead_used == self.ahead {
             let m = ahead_steps(self.d).min(self.steps_left.max(1));
             let n = self.energy.len();
-            for (w, rng) in self.words.chunks_exact_mut(m * dw).zip(self.rngs.iter_mut()) {
+            self.ahead_words.resize(n * m * dw, 0);
+            self.ahead_noise.resize(n * m * dw, 0.0);
+            for (w, rng) in self
+                .ahead_words
+                .chunks_exact_mut(m * dw)
+                .zip(self.rngs.iter_mut())
+            {
                 // the same words either way; a call per word is faster
                 // for a step's few
                 if m == 1 {
@@ -322,7 +335,10 @@ impl ChunkMut<'_> {
                     rng.fill(w);
                 }
             }
-            let (words, noise) = (&self.words[..n * m * dw], &mut self.noise[..n * m * dw]);
+            let (words, noise) = (
+                &self.ahead_words[..n * m * dw],
+                &mut self.ahead_noise[..n * m * dw],
+            );
             ebm_core::simd::dispatch(
                 #[inline(always)]
                 || box_muller(words, noise),

@@ -62,7 +62,7 @@ impl Ula {
         // the proposals go to px; a chain whose move lands where the
         // energy or its gradient is not finite (past a hard wall, or
         // overflowing) keeps its current state
-        let (x, g, z, px) = (&*c.x, &*c.grad, &c.noise[offset..], &mut c.px[..n * d]);
+        let (x, g, z, px) = (&*c.x, &*c.grad, &c.ahead_noise[offset..], &mut c.px[..n * d]);
         ebm_core::simd::dispatch(
             #[inline(always)]
             || propose::<D>(d, dw, eps, noise, x, g, z, px),
