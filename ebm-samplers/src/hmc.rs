@@ -148,10 +148,28 @@ impl Hmc {
         }
     }
 
+    /// One transition of one chunk of chains (see [`Hmc::chunk_step_in`]),
+    /// with the identity mass's loops free of its square roots, divisions
+    /// and multiplications by 1 (the same bits: each of those is exact).
+    fn chunk_step<E: Energy + ?Sized>(&self, energy: &E, im: &[f64], c: &mut ChunkMut<'_>) {
+        if self.inv_mass.len() == c.d {
+            self.chunk_step_in::<E, false>(energy, im, c)
+        } else {
+            self.chunk_step_in::<E, true>(energy, im, c)
+        }
+    }
+
     /// One transition of one chunk of chains. The kicks between drifts are
     /// fused (p -= eps grad once, not two half kicks), and every loop over
-    /// the chunk runs vectorised ([`ebm_core::simd`]).
-    fn chunk_step<E: Energy + ?Sized>(&self, energy: &E, im: &[f64], c: &mut ChunkMut<'_>) {
+    /// the chunk runs vectorised ([`ebm_core::simd`]). `UNIT`: the inverse
+    /// mass `im` is all ones.
+    #[inline(always)]
+    fn chunk_step_in<E: Energy + ?Sized, const UNIT: bool>(
+        &self,
+        energy: &E,
+        im: &[f64],
+        c: &mut ChunkMut<'_>,
+    ) {
         let d = c.d;
         let n = c.energy.len();
         let dw = c.draw_normals();
@@ -180,10 +198,14 @@ impl Hmc {
                 for k in 0..n {
                     let r = k * d..(k + 1) * d;
                     let (p, z) = (&mut mom[r.clone()], &noise[k * dw..k * dw + d]);
-                    for j in 0..d {
-                        p[j] = z[j] / im[j].sqrt();
+                    if UNIT {
+                        p.copy_from_slice(z);
+                    } else {
+                        for j in 0..d {
+                            p[j] = z[j] / im[j].sqrt();
+                        }
                     }
-                    h0[k] = e0[k] + kinetic_lanes(p, im);
+                    h0[k] = e0[k] + kinetic_lanes::<UNIT>(p, im);
                     px[r.clone()].copy_from_slice(&x[r.clone()]);
                     pg[r.clone()].copy_from_slice(&grad[r.clone()]);
                     pe[k] = e0[k];
@@ -192,7 +214,7 @@ impl Hmc {
                     let (g, x) = (&pg[r.clone()], &mut px[r]);
                     for j in 0..d {
                         p[j] -= half * g[j];
-                        x[j] += e * p[j] * im[j];
+                        x[j] += if UNIT { e * p[j] } else { e * p[j] * im[j] };
                     }
                 }
             },
@@ -211,7 +233,7 @@ impl Hmc {
                             // a full kick and the next drift, in one pass
                             for j in 0..d {
                                 p[j] -= e * g[j];
-                                x[j] += e * p[j] * im[j];
+                                x[j] += if UNIT { e * p[j] } else { e * p[j] * im[j] };
                             }
                         } else {
                             // the last half kick
@@ -230,7 +252,7 @@ impl Hmc {
             #[inline(always)]
             || {
                 for k in 0..n {
-                    h1[k] = pe[k] + kinetic_lanes(&mom[k * d..(k + 1) * d], im);
+                    h1[k] = pe[k] + kinetic_lanes::<UNIT>(&mom[k * d..(k + 1) * d], im);
                 }
             },
         );
@@ -252,18 +274,28 @@ impl Hmc {
 }
 
 /// 1/2 sum_j inv_mass_j p_j^2 with the sum in eight lanes (j mod 8), so
-/// that it vectorises; the lanes are added in order.
+/// that it vectorises; the lanes are added in order. `UNIT`: `im` is all
+/// ones, and p_j^2 is added as it is (fma(p^2, 1, a) rounds p^2 + a once,
+/// the same bits).
 #[inline(always)]
-fn kinetic_lanes(p: &[f64], im: &[f64]) -> f64 {
+fn kinetic_lanes<const UNIT: bool>(p: &[f64], im: &[f64]) -> f64 {
     let mut acc = [0.0f64; 8];
     let full = p.len() / 8 * 8;
     for (pc, mc) in p[..full].chunks_exact(8).zip(im[..full].chunks_exact(8)) {
         for l in 0..8 {
-            acc[l] = (pc[l] * pc[l]).mul_add(mc[l], acc[l]);
+            acc[l] = if UNIT {
+                pc[l] * pc[l] + acc[l]
+            } else {
+                (pc[l] * pc[l]).mul_add(mc[l], acc[l])
+            };
         }
     }
     for (l, (pv, mv)) in p[full..].iter().zip(&im[full..]).enumerate() {
-        acc[l] = (pv * pv).mul_add(*mv, acc[l]);
+        acc[l] = if UNIT {
+            pv * pv + acc[l]
+        } else {
+            (pv * pv).mul_add(*mv, acc[l])
+        };
     }
     0.5 * acc.iter().sum::<f64>()
 }
