@@ -95,20 +95,24 @@ pub fn all_finite(xs: &[f64]) -> bool {
 }
 
 /// [`all_finite`] without its own dispatch, for use inside a dispatched
-/// closure.
+/// closure; for f64 or f32 (any float type whose `Default` is 0).
 #[inline(always)]
-pub fn all_finite_inline(xs: &[f64]) -> bool {
-    let mut acc = [0.0f64; LANES];
+pub fn all_finite_inline<T>(xs: &[T]) -> bool
+where
+    T: Copy + Default + PartialEq + std::ops::Add<Output = T> + std::ops::Mul<Output = T>,
+{
+    let zero = T::default();
+    let mut acc = [zero; LANES];
     let mut chunks = xs.chunks_exact(LANES);
     for c in &mut chunks {
         for l in 0..LANES {
-            acc[l] += c[l] * 0.0;
+            acc[l] = acc[l] + c[l] * zero;
         }
     }
-    for (l, v) in chunks.remainder().iter().enumerate() {
-        acc[l] += v * 0.0;
+    for (l, &v) in chunks.remainder().iter().enumerate() {
+        acc[l] = acc[l] + v * zero;
     }
-    acc.iter().all(|&a| a == 0.0)
+    acc.iter().all(|&a| a == zero)
 }
 
 #[cfg(test)]

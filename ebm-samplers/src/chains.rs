@@ -44,7 +44,7 @@ const AHEAD_WORDS: usize = 32;
 
 /// Steps whose normals [`ChunkMut::normals_ahead`] draws at once in
 /// dimension `d` (at least 1).
-pub(crate) fn ahead_steps(d: usize) -> usize {
+fn ahead_steps(d: usize) -> usize {
     (AHEAD_WORDS / words_for(d)).max(1)
 }
 
@@ -299,11 +299,7 @@ impl ChunkMut<'_> {
                 *v = rng.next_u64();
             }
         }
-        let (words, noise) = (&self.words[..n * dw], &mut self.noise[..n * dw]);
-        ebm_core::simd::dispatch(
-            #[inline(always)]
-            || box_muller(words, noise),
-        );
+        normals_of(&self.words[..n * dw], &mut self.noise[..n * dw]);
         dw
     }
 
@@ -335,14 +331,7 @@ impl ChunkMut<'_> {
                     rng.fill(w);
                 }
             }
-            let (words, noise) = (
-                &self.ahead_words[..n * m * dw],
-                &mut self.ahead_noise[..n * m * dw],
-            );
-            ebm_core::simd::dispatch(
-                #[inline(always)]
-                || box_muller(words, noise),
-            );
+            normals_of(&self.ahead_words, &mut self.ahead_noise);
             self.ahead = m;
             self.ahead_used = 0;
         }
@@ -350,6 +339,15 @@ impl ChunkMut<'_> {
         self.ahead_used += 1;
         (offset, self.ahead * dw)
     }
+}
+
+/// Standard normals from random words, pair by pair (Box-Muller,
+/// vectorised).
+fn normals_of(words: &[u64], noise: &mut [f64]) {
+    ebm_core::simd::dispatch(
+        #[inline(always)]
+        || box_muller(words, noise),
+    );
 }
 
 /// What [`Kernel::steps`] adds to besides the chains themselves.

@@ -141,21 +141,27 @@ impl Hmc {
     /// The inverse mass as a dense vector (identity when unset), so the
     /// leapfrog loops are plain slice arithmetic that vectorises.
     fn dense_inv_mass(&self, d: usize) -> Cow<'_, [f64]> {
-        if self.inv_mass.len() == d {
-            Cow::Borrowed(&self.inv_mass)
-        } else {
+        if self.unit_mass(d) {
             Cow::Owned(vec![1.0; d])
+        } else {
+            Cow::Borrowed(&self.inv_mass)
         }
+    }
+
+    /// Whether the mass is the identity in dimension `d` (no inverse mass
+    /// of that length set).
+    fn unit_mass(&self, d: usize) -> bool {
+        self.inv_mass.len() != d
     }
 
     /// One transition of one chunk of chains (see [`Hmc::chunk_step_in`]),
     /// with the identity mass's loops free of its square roots, divisions
     /// and multiplications by 1 (the same bits: each of those is exact).
     fn chunk_step<E: Energy + ?Sized>(&self, energy: &E, im: &[f64], c: &mut ChunkMut<'_>) {
-        if self.inv_mass.len() == c.d {
-            self.chunk_step_in::<E, false>(energy, im, c)
-        } else {
+        if self.unit_mass(c.d) {
             self.chunk_step_in::<E, true>(energy, im, c)
+        } else {
+            self.chunk_step_in::<E, false>(energy, im, c)
         }
     }
 

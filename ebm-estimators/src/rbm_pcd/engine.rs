@@ -1,7 +1,7 @@
 //! [`RbmPcdEngine`]: the trainer's step engine for PCD with SGD on an RBM,
 //! in the model's float type.
 
-use super::{RbmPcd, RbmPcdChains, RbmPcdConfig};
+use super::{of_f64, to_f64, RbmPcd, RbmPcdChains, RbmPcdConfig};
 use crate::engine::{StepEngine, StepOutcome};
 use crate::error::{EstimatorError, Result};
 use crate::objectives::ObjectiveState;
@@ -170,15 +170,4 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> StepEngine for RbmPcdEngi
         }
         Ok(())
     }
-}
-
-/// Values in f64 (exact for f32).
-fn to_f64<F: Real>(v: &[F]) -> Vec<f64> {
-    v.iter().map(|x| x.f64()).collect()
-}
-
-/// Values in `F` (rounded for f32; a checkpoint of an f32 run holds
-/// f32 values, so resuming is exact).
-fn of_f64<F: Real>(v: &[f64]) -> Vec<F> {
-    v.iter().map(|&x| F::of(x)).collect()
 }

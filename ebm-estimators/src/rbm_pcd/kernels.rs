@@ -6,6 +6,7 @@
 
 use crate::trainable::Real;
 use ebm_core::fast_ln::ln;
+use ebm_core::simd::all_finite_inline;
 
 /// 2^32: a 32-bit word u is below p 2^32 with probability p.
 pub(super) const TWO32: f64 = 4_294_967_296.0;
@@ -52,7 +53,7 @@ pub(super) fn update_row<F: Real>(
         rows.block::<1>(out, j0, sq);
         j0 += 1;
     }
-    all_finite(out)
+    all_finite_inline(out)
 }
 
 /// The inputs of [`update_row`].
@@ -294,25 +295,6 @@ pub(super) fn diff_of_sums<F: Real>(a: &[F], b: &[F], out: &mut [F]) {
             *o -= v;
         }
     }
-}
-
-/// Whether every value is finite (0 x is 0 for finite x and NaN for an
-/// infinity or NaN; summed in 16 lanes, so it vectorises, unlike a test per
-/// value).
-#[inline(always)]
-pub(super) fn all_finite<F: Real>(xs: &[F]) -> bool {
-    const L: usize = 16;
-    let mut acc = [F::zero(); L];
-    let mut chunks = xs.chunks_exact(L);
-    for c in &mut chunks {
-        for l in 0..L {
-            acc[l] += c[l] * F::zero();
-        }
-    }
-    for (l, &v) in chunks.remainder().iter().enumerate() {
-        acc[l] += v * F::zero();
-    }
-    acc.iter().all(|&a| a == F::zero())
 }
 
 /// Rows `range` of the transpose of `m` (rows x cols) into `out` (those

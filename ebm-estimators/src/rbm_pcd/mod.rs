@@ -51,10 +51,9 @@ pub use engine::RbmPcdEngine;
 use crate::error::{config, EstimatorError, Result};
 use crate::trainable::Real;
 use ebm_core::energies::Rbm;
+use ebm_core::simd::all_finite_inline;
 use ebm_core::{chain_rngs, ChainRng, RngPosition};
-use kernels::{
-    active, add_rows, all_finite, bernoulli, diff_of_sums, layer_up, transpose_rows, update_row, TWO32,
-};
+use kernels::{active, add_rows, bernoulli, diff_of_sums, layer_up, transpose_rows, update_row, TWO32};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -149,16 +148,15 @@ impl<F: Real> RbmPcd<F> {
         let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
         let ch = cfg.chains;
         let z = F::zero();
-        let of = |v: &[f64]| v.iter().map(|&x| F::of(x)).collect::<Vec<F>>();
         Ok(Self {
             nv,
             nh,
             lr: cfg.lr,
             sweeps: cfg.sweeps,
-            w: of(rbm.weights()),
-            wt: of(rbm.weights_t()),
-            b: of(rbm.visible_bias()),
-            c: of(rbm.hidden_bias()),
+            w: of_f64(rbm.weights()),
+            wt: of_f64(rbm.weights_t()),
+            b: of_f64(rbm.visible_bias()),
+            c: of_f64(rbm.hidden_bias()),
             hidden: vec![z; ch * nh],
             rngs: chain_rngs(cfg.seed, ch),
             w_next: vec![z; nv * nh],
@@ -186,9 +184,14 @@ impl<F: Real> RbmPcd<F> {
 
     /// The RBM with the current parameters (in f64, exact for f32).
     pub fn rbm(&self) -> Rbm {
-        let f64s = |v: &[F]| v.iter().map(|x| x.f64()).collect::<Vec<f64>>();
-        Rbm::new(self.nv, self.nh, f64s(&self.w), f64s(&self.b), f64s(&self.c))
-            .expect("a trained RBM keeps its shapes")
+        Rbm::new(
+            self.nv,
+            self.nh,
+            to_f64(&self.w),
+            to_f64(&self.b),
+            to_f64(&self.c),
+        )
+        .expect("a trained RBM keeps its shapes")
     }
 
     /// The parameters (W row-major V x H, b, c).
@@ -218,7 +221,7 @@ impl<F: Real> RbmPcd<F> {
     /// The persistent chains, for a checkpoint.
     pub fn chains(&self) -> RbmPcdChains {
         RbmPcdChains {
-            hidden: self.hidden.iter().map(|h| h.f64()).collect(),
+            hidden: to_f64(&self.hidden),
             rngs: self.rngs.iter().map(RngPosition::of).collect(),
         }
     }
@@ -366,7 +369,7 @@ impl<F: Real> RbmPcd<F> {
             sq += (self.dc[j] * self.dc[j]).f64();
         }
         self.grad_norm = sq.sqrt() / rows as f64;
-        finite &= all_finite(&self.b_next) && all_finite(&self.c_next);
+        finite &= all_finite_inline(&self.b_next) && all_finite_inline(&self.c_next);
         if !(loss.is_finite() && finite) {
             return Err(EstimatorError::NonFiniteLoss { step: 0, loss });
         }
@@ -380,6 +383,17 @@ impl<F: Real> RbmPcd<F> {
         );
         Ok(loss)
     }
+}
+
+/// Values in f64 (exact for f32).
+fn to_f64<F: Real>(v: &[F]) -> Vec<f64> {
+    v.iter().map(|x| x.f64()).collect()
+}
+
+/// Values in `F` (rounded for f32; values that came from f32, such as an
+/// f32 run's checkpoint, come back exactly).
+fn of_f64<F: Real>(v: &[f64]) -> Vec<F> {
+    v.iter().map(|&x| F::of(x)).collect()
 }
 
 /// Work buffers of a step.
@@ -653,13 +667,12 @@ mod tests {
         )
         .unwrap();
         let loss = pcd.step(&batch).unwrap();
-        let f64s = |v: &[F]| v.iter().map(|x| x.f64()).collect::<Vec<f64>>();
-        let vn = f64s(&pcd.v_neg);
+        let vn = to_f64(&pcd.v_neg);
         let hidden_input = |v: &[f64], j: usize| {
             rbm.hidden_bias()[j] + (0..nv).map(|i| v[i] * rbm.weights()[i * nh + j]).sum::<f64>()
         };
         let (w1, b1, c1) = pcd.params();
-        let (w1, b1, c1) = (f64s(w1), f64s(b1), f64s(c1));
+        let (w1, b1, c1) = (to_f64(w1), to_f64(b1), to_f64(c1));
         let scale = lr / rows as f64;
         let mut sq = 0.0;
         for i in 0..nv {
@@ -711,7 +724,7 @@ mod tests {
         assert!(vn.iter().all(|&v| v == 0.0 || v == 1.0));
         // W^T follows W
         let t = pcd.rbm();
-        assert_eq!(t.weights_t(), &f64s(&pcd.wt)[..]);
+        assert_eq!(t.weights_t(), &to_f64(&pcd.wt)[..]);
     }
 
     proptest! {
