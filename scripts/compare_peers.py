@@ -54,8 +54,9 @@ def main():
                      p1["impl"], "chain-steps/s", 10,
                      f"within 1.5: {q:.4f} (peer {p1['frac_within_1p5']:.4f}, f64)", q >= 0.985))
     # W2: nominal gradient evaluations/s, quality = acceptance and min ESS;
-    # the dense precision (the target) and, reported separately, the same
-    # distribution with its tridiagonal precision
+    # the dense precision (the target; its products in f64 and in f32) and,
+    # reported separately, the same distribution with its tridiagonal
+    # precision
     p2 = best(peers, "W2", "grad_evals_per_s")
     for w2 in ours.get("W2", []) if p2 else []:
         q = w2["quality"]
@@ -65,7 +66,9 @@ def main():
             # one gradient of the dense 100-D Gaussian: a 100 x 100
             # matrix-vector product, 2 d^2 flops
             gflops = w2["throughput"]["value"] * 2 * 100 * 100 / 1e9
-            rows.append(("W2 HMC 100-D (dense precision)", w2["throughput"]["value"], p2["grad_evals_per_s"],
+            arith = w2["config"].get("arithmetic", "f64")
+            rows.append((f"W2 HMC 100-D (dense precision, {arith} products)", w2["throughput"]["value"],
+                         p2["grad_evals_per_s"],
                          p2["impl"], "grad evals/s", 5, f"{quality}; {gflops:.0f} GFLOP/s in the products", ok))
         else:
             rows.append(("W2 HMC 100-D (tridiagonal precision, reported separately)", w2["throughput"]["value"],

@@ -3,6 +3,8 @@
 //! * `w1_gmm8/grad_batch/10000`: the W1 ring of 8 Gaussians, 10,000 points.
 //! * `w2_gauss100/grad_batch/64`: the W2 100-D Gaussian with covariance
 //!   0.9^|i-j|, 64 points, one faer matrix product.
+//! * `w2_gauss100/grad_batch_f32/64`: the same with the product in f32
+//!   (`Gaussian::with_f32_arithmetic`).
 //! * `w2_gauss100/banded_grad_batch/64`: the same distribution given by its
 //!   tridiagonal precision (`BandedGaussian::ar1`), 5 flops per coordinate.
 //!
@@ -54,6 +56,10 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_with_input(BenchmarkId::new("grad_batch", n), &xs, |b, xs| {
         b.iter(|| gauss.energy_grad_batch(black_box(xs), &mut grads, &mut e))
+    });
+    let gauss32 = gauss.clone().with_f32_arithmetic();
+    g.bench_with_input(BenchmarkId::new("grad_batch_f32", n), &xs, |b, xs| {
+        b.iter(|| gauss32.energy_grad_batch(black_box(xs), &mut grads, &mut e))
     });
     let banded = BandedGaussian::ar1(vec![0.0; 100], 0.9, 1.0).expect("|rho| < 1");
     g.bench_with_input(BenchmarkId::new("banded_grad_batch", n), &xs, |b, xs| {

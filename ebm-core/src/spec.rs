@@ -1,7 +1,7 @@
 //! Model files: every reference energy as serde JSON, tagged by `type`.
 //!
 //! ```text
-//! {"type":"gaussian","mean":[..D],"covariance":[[..D]..D]}     (or "precision")
+//! {"type":"gaussian","mean":[..D],"covariance":[[..D]..D]}     (or "precision"; optional "arithmetic":"f32")
 //! {"type":"diag_gaussian","mean":[..],"std":[..]}
 //! {"type":"banded_gaussian","mean":[..D],"bands":[[..D],[..D-1],..]}   (diagonals of the precision)
 //! {"type":"gmm","weights":[..K],"means":[[..D]..K],"stds":[..K]}   optional "arithmetic":"f32"
@@ -78,6 +78,10 @@ pub enum EnergySpec {
         /// Precision, D rows of D.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         precision: Option<Vec<Vec<f64>>>,
+        /// `"f64"` (the default) or `"f32"`: the arithmetic of the
+        /// gradient's matrix product ([`Gaussian::with_f32_arithmetic`]).
+        #[serde(default, skip_serializing_if = "Arithmetic::is_f64")]
+        arithmetic: Arithmetic,
     },
     /// [`DiagGaussian`].
     DiagGaussian {
@@ -288,24 +292,27 @@ impl EnergySpec {
                 mean,
                 covariance,
                 precision,
+                arithmetic,
             } => {
                 let d = mean.len();
-                match (covariance, precision) {
-                    (Some(c), None) => Arc::new(Gaussian::from_covariance(
-                        mean.clone(),
-                        &flatten_rows("covariance", c, d, d)?,
-                    )?),
-                    (None, Some(p)) => Arc::new(Gaussian::from_precision(
-                        mean.clone(),
-                        &flatten_rows("precision", p, d, d)?,
-                    )?),
+                let g = match (covariance, precision) {
+                    (Some(c), None) => {
+                        Gaussian::from_covariance(mean.clone(), &flatten_rows("covariance", c, d, d)?)?
+                    }
+                    (None, Some(p)) => {
+                        Gaussian::from_precision(mean.clone(), &flatten_rows("precision", p, d, d)?)?
+                    }
                     _ => {
                         return Err(CoreError::InvalidParameter {
                             field: "covariance".into(),
                             reason: "give exactly one of `covariance` and `precision`".into(),
                         })
                     }
-                }
+                };
+                Arc::new(match arithmetic {
+                    Arithmetic::F64 => g,
+                    Arithmetic::F32 => g.with_f32_arithmetic(),
+                })
             }
             EnergySpec::DiagGaussian { mean, std } => Arc::new(DiagGaussian::new(mean.clone(), std.clone())?),
             EnergySpec::BandedGaussian { mean, bands } => {
@@ -350,6 +357,11 @@ impl From<&Gaussian> for EnergySpec {
             mean: g.mean().to_vec(),
             covariance: None,
             precision: Some(to_rows(g.precision(), g.dim())),
+            arithmetic: if g.f32_arithmetic() {
+                Arithmetic::F32
+            } else {
+                Arithmetic::F64
+            },
         }
     }
 }

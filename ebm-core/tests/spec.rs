@@ -177,6 +177,7 @@ fn any_spec() -> impl Strategy<Value = EnergySpec> {
                     mean,
                     covariance: Some(cov),
                     precision: None,
+                    arithmetic: Default::default(),
                 }
             }),
     ]

@@ -325,7 +325,14 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
     // made (into the stored draws, or a block buffer for the observer and
     // the running moments); with thinning, the thin - 1 discarded steps of
     // each draw as a block, then the kept step.
-    let mut draws = Vec::with_capacity(if cfg.store_draws { cfg.draws * m * d } else { 0 });
+    // The stored draws zeroed in one allocation (fresh pages from the
+    // system, zeroed as the chunks first write them, in parallel), not
+    // grown and zeroed block by block on this thread.
+    let mut draws = if cfg.store_draws && cfg.thin == 1 {
+        vec![0.0; cfg.draws * m * d]
+    } else {
+        Vec::with_capacity(if cfg.store_draws { cfg.draws * m * d } else { 0 })
+    };
     let mut acceptance = vec![0.0; m];
     let mut moments = Moments::new(d);
     let mut view = Points::zeros(m, d);
@@ -339,9 +346,7 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
         };
         let b = (cfg.draws - draw).min(cap);
         let rec: &mut [f64] = if cfg.store_draws {
-            let at = draws.len();
-            draws.resize(at + b * m * d, 0.0);
-            &mut draws[at..]
+            &mut draws[draw * m * d..(draw + b) * m * d]
         } else {
             block.resize(b * m * d, 0.0);
             &mut block[..]

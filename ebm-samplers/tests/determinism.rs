@@ -19,22 +19,26 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 
 #[test]
 fn samples_and_log_z_do_not_depend_on_thread_count() {
-    let g = common::correlated_gaussian(6, 0.5);
-    let sample = || {
-        let mut k = Hmc::new(0.2, 5).unwrap().with_path_jitter(true);
-        let cfg = RunConfig {
-            warmup: 100,
-            draws: 50,
-            seed: 99,
-            ..Default::default()
+    // the draws and their moments, in f64 and with the f32 products
+    for g in [
+        common::correlated_gaussian(6, 0.5),
+        common::correlated_gaussian(6, 0.5).with_f32_arithmetic(),
+    ] {
+        let sample = || {
+            let mut k = Hmc::new(0.2, 5).unwrap().with_path_jitter(true);
+            let cfg = RunConfig {
+                warmup: 100,
+                draws: 50,
+                seed: 99,
+                ..Default::default()
+            };
+            let out = run(&mut k, &g, Points::zeros(100, 6), &cfg, &mut Silent).unwrap();
+            (out.draws, out.mean, out.covariance)
         };
-        run(&mut k, &g, Points::zeros(100, 6), &cfg, &mut Silent)
-            .unwrap()
-            .draws
-    };
-    let a = in_pool(1, sample);
-    let b = in_pool(2, sample);
-    assert!(a == b, "HMC draws differ between 1 and 2 threads");
+        let a = in_pool(1, sample);
+        let b = in_pool(2, sample);
+        assert!(a == b, "HMC draws differ between 1 and 2 threads");
+    }
 
     let m = Gmm::eight_gaussians();
     let mala = || {

@@ -3,11 +3,13 @@
 //! then 2,000 draws (quick: 16 chains, 100 + 400). Nominal gradient
 //! evaluations per second, acceptance, min and median ESS, ESS per second.
 //!
-//! Run twice: with the dense precision (the workload as the peers run
-//! it: one 100 x 100 matrix-vector product per gradient), then with the
-//! same distribution written as what it is, an AR(1) chain whose
-//! precision is tridiagonal ([`BandedGaussian::ar1`], 5 flops per
-//! coordinate per gradient), reported as a separate row.
+//! Run three times: with the dense precision (the workload as the peers
+//! run it: one 100 x 100 matrix-vector product per gradient), in f64 and
+//! with that product in f32 ([`Gaussian::with_f32_arithmetic`]; the
+//! chains, the leapfrog and the accept step stay f64), then with the same
+//! distribution written as what it is, an AR(1) chain whose precision is
+//! tridiagonal ([`BandedGaussian::ar1`], 5 flops per coordinate per
+//! gradient), reported as a separate row.
 
 use super::{Record, SuiteCtx, Throughput};
 use crate::cmd::sample::sampler_err;
@@ -49,6 +51,16 @@ pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         seed: ctx.seed,
     };
     let dense = hmc_record(ctx, &g, "hmc", "dense", &x0, &cfg, eps, leapfrog)?;
+    let dense32 = hmc_record(
+        ctx,
+        &g.with_f32_arithmetic(),
+        "hmc, f32 products",
+        "dense",
+        &x0,
+        &cfg,
+        eps,
+        leapfrog,
+    )?;
     let banded = BandedGaussian::ar1(vec![0.0; d], 0.9, 1.0)?;
     let tridiagonal = hmc_record(
         ctx,
@@ -60,12 +72,12 @@ pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         eps,
         leapfrog,
     )?;
-    Ok((vec![dense, tridiagonal], vec![]))
+    Ok((vec![dense, dense32, tridiagonal], vec![]))
 }
 
 /// One timed HMC run on `target` and its record.
 #[allow(clippy::too_many_arguments)]
-fn hmc_record<E: Energy>(
+fn hmc_record<E: Energy + Arithmetic>(
     ctx: &SuiteCtx,
     target: &E,
     method: &str,
@@ -84,10 +96,10 @@ fn hmc_record<E: Energy>(
             target,
             Points::from_vec(x0.to_vec(), d)?,
             cfg,
-            &mut Progress::new(if precision == "dense" {
-                "W2 HMC"
-            } else {
-                "W2 HMC (tridiagonal)"
+            &mut Progress::new(match (precision, target.arithmetic()) {
+                ("dense", "f64") => "W2 HMC",
+                ("dense", _) => "W2 HMC (f32 products)",
+                _ => "W2 HMC (tridiagonal)",
             }),
         )
         .map_err(sampler_err)
@@ -109,11 +121,34 @@ fn hmc_record<E: Energy>(
                         "min_ess_per_s": ess_min / seconds, "rhat_max": diag.rhat_max(),
                         "divergences": out.divergences.iter().sum::<usize>()}),
         config: json!({"chains": chains, "warmup": cfg.warmup, "draws": cfg.draws, "step_size": eps,
-                       "leapfrog": leapfrog, "precision": precision}),
+                       "leapfrog": leapfrog, "precision": precision, "arithmetic": target.arithmetic()}),
         timing: Some(timing),
         summary: format!(
-            "{precision} precision: acceptance {acc:.3}; ESS min {ess_min:.0}, median {ess_med:.0}; {:.0} min-ESS/s",
+            "{precision} precision, {} products: acceptance {acc:.3}; ESS min {ess_min:.0}, median {ess_med:.0}; {:.0} min-ESS/s",
+            target.arithmetic(),
             ess_min / seconds
         ),
     })
+}
+
+/// The arithmetic of a W2 target's gradient, for the records.
+trait Arithmetic {
+    /// `"f64"` or `"f32"`.
+    fn arithmetic(&self) -> &'static str;
+}
+
+impl Arithmetic for Gaussian {
+    fn arithmetic(&self) -> &'static str {
+        if self.f32_arithmetic() {
+            "f32"
+        } else {
+            "f64"
+        }
+    }
+}
+
+impl Arithmetic for BandedGaussian {
+    fn arithmetic(&self) -> &'static str {
+        "f64"
+    }
 }

@@ -201,6 +201,7 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for GaussianEnergy<F, D> {
             mean: self.mean(),
             covariance: None,
             precision: Some(p.chunks_exact(d).map(<[f64]>::to_vec).collect()),
+            arithmetic: Default::default(),
         }
     }
 }
