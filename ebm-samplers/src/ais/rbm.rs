@@ -157,12 +157,28 @@ impl Lanes {
     /// get zeros) and store them unit-major in `wt`.
     #[inline(always)]
     fn draw(&mut self, rngs: &mut [ChainRng], units: usize) {
+        let words = &mut self.words[..LANES * units];
         for (l, r) in rngs.iter_mut().enumerate() {
-            r.fill(&mut self.words[l * units..(l + 1) * units]);
+            r.fill(&mut words[l * units..(l + 1) * units]);
         }
-        for (l, _) in rngs.iter().enumerate() {
-            for u in 0..units {
-                self.wt[u][l] = self.words[l * units + u];
+        // the transpose in blocks of 8 units x 8 lanes, fixed-size (no
+        // bounds checks inside, and shuffles instead of 64 scalar moves)
+        let full = units / 8 * 8;
+        for u0 in (0..full).step_by(8) {
+            let mut block = [[0u32; 8]; LANES];
+            for (l, b) in block.iter_mut().enumerate() {
+                b.copy_from_slice(&words[l * units + u0..l * units + u0 + 8]);
+            }
+            let out: &mut [[u32; LANES]; 8] = (&mut self.wt[u0..u0 + 8]).try_into().expect("8 units");
+            for (k, o) in out.iter_mut().enumerate() {
+                for l in 0..LANES {
+                    o[l] = block[l][k];
+                }
+            }
+        }
+        for u in full..units {
+            for l in 0..LANES {
+                self.wt[u][l] = words[l * units + u];
             }
         }
     }
