@@ -101,12 +101,22 @@ impl SuiteCtx {
     /// Run `work` as the peers time theirs: once untimed, then three
     /// timed runs whose median is reported (quick mode: one timed run).
     /// Every run does the same seeded work; the last result is returned.
-    pub fn timed<T>(&self, mut work: impl FnMut() -> CliResult<T>) -> CliResult<(T, Timing)> {
+    pub fn timed<T>(&self, work: impl FnMut() -> CliResult<T>) -> CliResult<(T, Timing)> {
+        self.timed_reps(3, work)
+    }
+
+    /// [`SuiteCtx::timed`] with `reps` timed runs (at least one), for a
+    /// workload whose peer takes the median of more runs than three.
+    pub fn timed_reps<T>(
+        &self,
+        reps: usize,
+        mut work: impl FnMut() -> CliResult<T>,
+    ) -> CliResult<(T, Timing)> {
         let warmed = !self.quick;
         if warmed {
             work()?;
         }
-        let reps = if self.quick { 1 } else { 3 };
+        let reps = if self.quick { 1 } else { reps.max(1) };
         let mut runs = Vec::with_capacity(reps);
         let mut last = None;
         for _ in 0..reps {
@@ -203,7 +213,7 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<super::cmd::Report> {
     let results = json!({
         "machine": {"cores": cores, "cpu": cpu_model(), "simd": ebm_core::simd::instruction_set(),
                     "os": std::env::consts::OS, "arch": std::env::consts::ARCH},
-        "timing": if a.quick { "one run" } else { "median of 3 runs after an untimed warm-up run" },
+        "timing": if a.quick { "one run" } else { "median of 3 runs (W4: 5, as its peer) after an untimed warm-up run" },
         "version": env!("CARGO_PKG_VERSION"),
         "git_revision": git_revision(),
         "quick": a.quick,
@@ -220,8 +230,7 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<super::cmd::Report> {
             r.workload, r.method, r.summary, r.seconds, r.throughput.value, r.throughput.unit
         );
     }
-    let md =
-        format!(
+    let md = format!(
         "# ebm suite results\n\n{} cores ({}, {}), ebm-rs {} ({}), {} run ({}), seed {}.\n\n{table}\n{}\n",
         cores,
         cpu_model(),
@@ -229,7 +238,11 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<super::cmd::Report> {
         env!("CARGO_PKG_VERSION"),
         git_revision(),
         if a.quick { "quick" } else { "full" },
-        if a.quick { "one timed run" } else { "seconds: median of 3 timed runs after an untimed one" },
+        if a.quick {
+            "one timed run"
+        } else {
+            "seconds: median of 3 timed runs (W4: 5, as its peer) after an untimed one"
+        },
         a.seed,
         plots
             .iter()
