@@ -161,6 +161,9 @@ impl Lanes {
         for (l, r) in rngs.iter_mut().enumerate() {
             r.fill(&mut words[l * units..(l + 1) * units]);
         }
+        // the transpose below reads every lane: a group with fewer than
+        // LANES chains must not carry an earlier group's words
+        words[rngs.len() * units..].fill(0);
         // the transpose in blocks of 8 units x 8 lanes, fixed-size (no
         // bounds checks inside, and shuffles instead of 64 scalar moves)
         let full = units / 8 * 8;
