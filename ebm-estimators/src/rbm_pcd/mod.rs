@@ -45,6 +45,7 @@
 
 mod engine;
 mod kernels;
+mod stats;
 
 pub use engine::RbmPcdEngine;
 
@@ -53,9 +54,10 @@ use crate::trainable::Real;
 use ebm_core::energies::Rbm;
 use ebm_core::simd::all_finite_inline;
 use ebm_core::{chain_rngs, ChainRng, RngPosition};
-use kernels::{active, add_rows, bernoulli, diff_of_sums, layer_up, transpose_rows, update_row, TWO32};
+use kernels::{active, add_rows, bernoulli, layer_up, transpose, update_rows, TWO32};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use stats::Stats;
 
 /// Settings of [`RbmPcd`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,27 +102,14 @@ pub struct RbmPcd<F: Real = f64> {
     w_next: Vec<F>,
     b_next: Vec<F>,
     c_next: Vec<F>,
-    // work buffers, allocated once (those sized by the batch grow to it)
-    h_pos: Vec<F>,
+    // work buffers, allocated once
     v_neg: Vec<F>,
-    h_neg: Vec<F>,
     scratch: Scratch<F>,
-    /// The visible units that are on, per data row and per chain, with
-    /// their counts.
-    on_pos: Vec<usize>,
-    val_pos: Vec<F>,
-    n_pos: Vec<usize>,
-    on_neg: Vec<usize>,
-    n_neg: Vec<usize>,
-    /// Per visible unit, the data rows (chains) where it is on, as
-    /// compressed lists.
-    rows_pos: Vec<usize>,
-    w_pos: Vec<F>,
-    start_pos: Vec<usize>,
-    rows_neg: Vec<usize>,
-    start_neg: Vec<usize>,
-    cursor: Vec<usize>,
-    dc: Vec<F>,
+    /// The step's statistics, summed row by row as the phases produce
+    /// them: G = V^T H_pos - V-^T H_neg (V x H), the data's sum per
+    /// visible unit, the chains' count of each visible unit that is on,
+    /// and sum H_pos - sum H_neg per hidden unit.
+    stats: Stats<F>,
     grad_norm: f64,
 }
 
@@ -162,22 +151,9 @@ impl<F: Real> RbmPcd<F> {
             w_next: vec![z; nv * nh],
             b_next: vec![z; nv],
             c_next: vec![z; nh],
-            h_pos: Vec::new(),
             v_neg: vec![z; ch * nv],
-            h_neg: vec![z; ch * nh],
             scratch: Scratch::new(nv, nh, cfg.sweeps),
-            on_pos: Vec::new(),
-            val_pos: Vec::new(),
-            n_pos: Vec::new(),
-            on_neg: vec![0; ch * nv],
-            n_neg: vec![0; ch],
-            rows_pos: Vec::new(),
-            w_pos: Vec::new(),
-            start_pos: Vec::new(),
-            rows_neg: Vec::new(),
-            start_neg: Vec::new(),
-            cursor: Vec::with_capacity(nv),
-            dc: vec![z; nh],
+            stats: Stats::new(nv, nh),
             grad_norm: f64::NAN,
         })
     }
@@ -214,7 +190,7 @@ impl<F: Real> RbmPcd<F> {
         self.w.copy_from_slice(w);
         self.b.copy_from_slice(b);
         self.c.copy_from_slice(c);
-        transpose_rows(&self.w, self.nv, self.nh, 0..self.nh, &mut self.wt);
+        transpose(&self.w, self.nv, self.nh, &mut self.wt);
         Ok(())
     }
 
@@ -262,9 +238,9 @@ impl<F: Real> RbmPcd<F> {
     /// finite is not applied: the parameters stay as they were and the
     /// error says so.
     ///
-    /// Single-threaded: a step of batch 10 takes some 20 us, and handing
-    /// half of it to a second thread (rayon::join) cost more than it saved
-    /// when measured.
+    /// Single-threaded: a step of batch 10 on the 64 x 64 digits RBM takes
+    /// some 9 us in f32 and 15 us in f64, and handing half of it to a
+    /// second thread (rayon::join) cost more than it saved when measured.
     pub fn step(&mut self, batch: &[f64]) -> Result<f64> {
         let (nv, nh) = (self.nv, self.nh);
         if batch.is_empty() || batch.len() % nv != 0 {
@@ -274,10 +250,6 @@ impl<F: Real> RbmPcd<F> {
             )));
         }
         let rows = batch.len() / nv;
-        self.h_pos.resize(rows * nh, F::zero());
-        self.on_pos.resize(rows * nv, 0);
-        self.val_pos.resize(rows * nv, F::zero());
-        self.n_pos.resize(rows, 0);
         let chains = self.rngs.len();
         let params = Params {
             nv,
@@ -288,85 +260,41 @@ impl<F: Real> RbmPcd<F> {
             b: &self.b,
             c: &self.c,
         };
-        // the statistics: the data rows, then the chains
-        let (f_pos, f_neg) = {
-            let pos = Positive {
-                h: &mut self.h_pos,
-                on: &mut self.on_pos,
-                val: &mut self.val_pos,
-                n: &mut self.n_pos,
-            };
-            let (rngs, hidden, vn, hn, on, nn, sc) = (
-                &mut self.rngs,
-                &mut self.hidden,
-                &mut self.v_neg,
-                &mut self.h_neg,
-                &mut self.on_neg,
-                &mut self.n_neg,
-                &mut self.scratch,
-            );
-            ebm_core::simd::dispatch(
-                #[inline(always)]
-                || {
-                    let f = positive(&params, batch, rows, pos, sc);
-                    (f, negative(&params, rngs, hidden, vn, hn, on, nn, sc))
-                },
-            )
-        };
+        // the statistics: the data rows, then the chains, each row added
+        // to G as soon as its mean hiddens are known
+        let (rngs, hidden, vn, st, sc) = (
+            &mut self.rngs,
+            &mut self.hidden,
+            &mut self.v_neg,
+            &mut self.stats,
+            &mut self.scratch,
+        );
+        let (f_pos, f_neg) = ebm_core::simd::dispatch(
+            #[inline(always)]
+            || {
+                st.clear();
+                let f = positive(&params, batch, rows, st, sc);
+                (f, negative(&params, rngs, hidden, vn, st, sc))
+            },
+        );
         let loss = f_pos / rows as f64 - f_neg / chains as f64;
-        // for each visible unit, the data rows and chains where it is on
-        by_unit(
-            &self.on_pos,
-            &self.n_pos[..rows],
-            nv,
-            &mut self.rows_pos,
-            &mut self.start_pos,
-            &mut self.cursor,
-        );
-        by_unit(
-            &self.on_neg,
-            &self.n_neg,
-            nv,
-            &mut self.rows_neg,
-            &mut self.start_neg,
-            &mut self.cursor,
-        );
-        // the data values behind each positive entry (1 for binary data)
-        self.w_pos.resize(self.rows_pos.len(), F::zero());
-        for i in 0..nv {
-            for k in self.start_pos[i]..self.start_pos[i + 1] {
-                self.w_pos[k] = F::of(batch[self.rows_pos[k] * nv + i]);
-            }
-        }
-        // W' = W + lr/B (V^T H_pos - V-^T H_neg)
+        // W' = W + lr/B G
         let scale = F::of(self.lr / rows as f64);
-        let lists = Lists {
-            rows_pos: &self.rows_pos,
-            w_pos: &self.w_pos,
-            start_pos: &self.start_pos,
-            rows_neg: &self.rows_neg,
-            start_neg: &self.start_neg,
-            h_pos: &self.h_pos,
-            h_neg: &self.h_neg,
-        };
-        let w_next = &mut self.w_next;
+        let (w, g, w_next) = (&self.w, &self.stats.g, &mut self.w_next);
         let (mut finite, mut sq) = ebm_core::simd::dispatch(
             #[inline(always)]
-            || update_rows(&params, &lists, scale, 0..nv, w_next),
+            || update_rows(w, g, nh, scale, w_next),
         );
         // biases: b' = b + lr/B (sum V - sum V-), c' = c + lr/B (sum H_pos - sum H_neg)
+        let st = &self.stats;
         for i in 0..nv {
-            let pos = self.w_pos[self.start_pos[i]..self.start_pos[i + 1]]
-                .iter()
-                .fold(F::zero(), |a, &v| a + v);
-            let d = pos - F::of((self.start_neg[i + 1] - self.start_neg[i]) as f64);
+            let d = st.db_pos[i] - st.db_neg[i];
             self.b_next[i] = scale.mul_add(d, self.b[i]);
             sq += (d * d).f64();
         }
-        diff_of_sums(&self.h_pos[..rows * nh], &self.h_neg, &mut self.dc);
         for j in 0..nh {
-            self.c_next[j] = scale.mul_add(self.dc[j], self.c[j]);
-            sq += (self.dc[j] * self.dc[j]).f64();
+            self.c_next[j] = scale.mul_add(st.dc[j], self.c[j]);
+            sq += (st.dc[j] * st.dc[j]).f64();
         }
         self.grad_norm = sq.sqrt() / rows as f64;
         finite &= all_finite_inline(&self.b_next) && all_finite_inline(&self.c_next);
@@ -379,7 +307,7 @@ impl<F: Real> RbmPcd<F> {
         let (w, wt) = (&self.w, &mut self.wt);
         ebm_core::simd::dispatch(
             #[inline(always)]
-            || transpose_rows(w, nv, nh, 0..nh, wt),
+            || transpose(w, nv, nh, wt),
         );
         Ok(loss)
     }
@@ -401,7 +329,13 @@ fn of_f64<F: Real>(v: &[f64]) -> Vec<F> {
 struct Scratch<F> {
     e: Vec<F>,
     words: Vec<u32>,
+    /// The units that are on in a visible row and in a hidden row, and
+    /// the visible values.
+    on_v: Vec<usize>,
+    val: Vec<F>,
     on_h: Vec<usize>,
+    /// A row's mean hiddens.
+    h: Vec<F>,
 }
 
 impl<F: Real> Scratch<F> {
@@ -409,7 +343,10 @@ impl<F: Real> Scratch<F> {
         Self {
             e: vec![F::zero(); nv.max(nh)],
             words: vec![0; sweeps * (nv + nh)],
+            on_v: vec![0; nv],
+            val: vec![F::zero(); nv],
             on_h: vec![0; nh],
+            h: vec![F::zero(); nh],
         }
     }
 }
@@ -425,70 +362,48 @@ struct Params<'a, F> {
     c: &'a [F],
 }
 
-/// What the positive phase writes.
-struct Positive<'a, F> {
-    h: &'a mut [F],
-    on: &'a mut [usize],
-    val: &'a mut [F],
-    n: &'a mut [usize],
-}
-
-/// The statistics the update reads.
-struct Lists<'a, F> {
-    rows_pos: &'a [usize],
-    w_pos: &'a [F],
-    start_pos: &'a [usize],
-    rows_neg: &'a [usize],
-    start_neg: &'a [usize],
-    h_pos: &'a [F],
-    h_neg: &'a [F],
-}
-
-/// Mean hiddens of the data rows and the sum of their free energies.
+/// Adds the data rows' statistics to `st`; returns the sum of their free
+/// energies.
 #[inline(always)]
 fn positive<F: Real>(
     p: &Params<'_, F>,
     batch: &[f64],
     rows: usize,
-    out: Positive<'_, F>,
+    st: &mut Stats<F>,
     sc: &mut Scratch<F>,
 ) -> f64 {
     let (nv, nh) = (p.nv, p.nh);
     let mut f_pos = 0.0;
     for r in 0..rows {
         let v = &batch[r * nv..(r + 1) * nv];
-        let on = &mut out.on[r * nv..(r + 1) * nv];
-        let k = active(v, on);
-        out.n[r] = k;
-        let vals = &mut out.val[r * nv..(r + 1) * nv];
-        for (val, &i) in vals.iter_mut().zip(&on[..k]) {
+        let k = active(v, &mut sc.on_v);
+        let (on, vals) = (&sc.on_v[..k], &mut sc.val[..k]);
+        for (val, &i) in vals.iter_mut().zip(on) {
             *val = F::of(v[i]);
         }
         // binary rows take plain sums (the same bits: 1 x w is exact)
-        let vals = if vals[..k].iter().all(|&x| x == F::one()) {
+        let vals = if vals.iter().all(|&x| x == F::one()) {
             None
         } else {
-            Some(&vals[..k])
+            Some(&*vals)
         };
-        let h = &mut out.h[r * nh..(r + 1) * nh];
-        f_pos += layer_up(&on[..k], vals, p.w, p.c, p.b, h, &mut sc.e[..nh]);
+        let h = &mut sc.h[..nh];
+        f_pos += layer_up(on, vals, p.w, p.c, p.b, h, &mut sc.e[..nh]);
+        st.add_row(on, vals, h, true);
     }
     f_pos
 }
 
-/// k sweeps of the given chains from their hidden states: v ~ p(v | h),
-/// mean hiddens, h ~ p(h | v); returns the sum of the last visibles' free
-/// energies.
+/// k sweeps of the chains from their hidden states: v ~ p(v | h), mean
+/// hiddens, h ~ p(h | v); subtracts the statistics of the last visibles
+/// from `st` and returns the sum of their free energies.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn negative<F: Real>(
     p: &Params<'_, F>,
     rngs: &mut [ChainRng],
     hidden: &mut [F],
     v_neg: &mut [F],
-    h_neg: &mut [F],
-    on_neg: &mut [usize],
-    n_neg: &mut [usize],
+    st: &mut Stats<F>,
     sc: &mut Scratch<F>,
 ) -> f64 {
     let (nv, nh) = (p.nv, p.nh);
@@ -497,30 +412,31 @@ fn negative<F: Real>(
     for (q, rng) in rngs.iter_mut().enumerate() {
         rng.fill(&mut sc.words[..units]);
         let v = &mut v_neg[q * nv..(q + 1) * nv];
-        let on = &mut on_neg[q * nv..(q + 1) * nv];
-        let hm = &mut h_neg[q * nh..(q + 1) * nh];
         let h = &mut hidden[q * nh..(q + 1) * nh];
         for s in 0..p.sweeps {
             let words = &sc.words[s * (nv + nh)..(s + 1) * (nv + nh)];
             // v ~ p(v | h)
             let n_on = active(h, &mut sc.on_h);
             add_rows(p.b, p.wt, &sc.on_h[..n_on], None, v);
-            let e = &mut sc.e[..nv];
-            for i in 0..nv {
-                e[i] = (-v[i].abs()).exp_nonpositive();
+            let (e, (wv, wh)) = (&mut sc.e[..nv], words.split_at(nv));
+            for (e, &x) in e.iter_mut().zip(&*v) {
+                *e = (-x.abs()).exp_nonpositive();
             }
-            for i in 0..nv {
-                v[i] = bernoulli(v[i], e[i], words[i]);
+            // zipped, so the loop has no bounds checks and vectorises
+            for ((x, &e), &u) in v.iter_mut().zip(&*e).zip(wv) {
+                *x = bernoulli(*x, e, u);
             }
             // mean hiddens of v, then h ~ p(h | v)
-            n_neg[q] = active(v, on);
-            let f = layer_up(&on[..n_neg[q]], None, p.w, p.c, p.b, hm, &mut sc.e[..nh]);
+            let k = active(v, &mut sc.on_v);
+            let hm = &mut sc.h[..nh];
+            let f = layer_up(&sc.on_v[..k], None, p.w, p.c, p.b, hm, &mut sc.e[..nh]);
             if s + 1 == p.sweeps {
                 f_neg += f;
+                st.add_row(&sc.on_v[..k], None, hm, false);
             }
             let two32 = F::of(TWO32);
-            for j in 0..nh {
-                h[j] = if F::of_word(words[nv + j]) < hm[j] * two32 {
+            for ((x, &m), &u) in h.iter_mut().zip(&*hm).zip(wh) {
+                *x = if F::of_word(u) < m * two32 {
                     F::one()
                 } else {
                     F::zero()
@@ -529,72 +445,6 @@ fn negative<F: Real>(
         }
     }
     f_neg
-}
-
-/// Rows `range` of W' = W + scale (V^T H_pos - V-^T H_neg) into `out`
-/// (those rows only); returns whether they are finite and the squared
-/// norm of their summed statistics.
-#[inline(always)]
-fn update_rows<F: Real>(
-    p: &Params<'_, F>,
-    l: &Lists<'_, F>,
-    scale: F,
-    range: std::ops::Range<usize>,
-    out: &mut [F],
-) -> (bool, f64) {
-    let nh = p.nh;
-    let mut finite = true;
-    let mut sq = [F::zero(); 64];
-    for (k, i) in range.enumerate() {
-        let pos = &l.rows_pos[l.start_pos[i]..l.start_pos[i + 1]];
-        let pos_val = &l.w_pos[l.start_pos[i]..l.start_pos[i + 1]];
-        let neg = &l.rows_neg[l.start_neg[i]..l.start_neg[i + 1]];
-        finite &= update_row(
-            &p.w[i * nh..(i + 1) * nh],
-            l.h_pos,
-            pos,
-            pos_val,
-            l.h_neg,
-            neg,
-            scale,
-            &mut out[k * nh..(k + 1) * nh],
-            &mut sq,
-        );
-    }
-    (finite, sq.iter().map(|v| v.f64()).sum())
-}
-
-/// For each of the `nv` units, the rows (in order) whose lists of units
-/// that are on (`on`, `nv` slots per row, the first `n[r]` used) contain
-/// it, as compressed lists: unit i's rows are `out[start[i]..start[i + 1]]`.
-/// `cursor` is scratch.
-fn by_unit(
-    on: &[usize],
-    n: &[usize],
-    nv: usize,
-    out: &mut Vec<usize>,
-    start: &mut Vec<usize>,
-    cursor: &mut Vec<usize>,
-) {
-    start.clear();
-    start.resize(nv + 1, 0);
-    for (r, &k) in n.iter().enumerate() {
-        for &i in &on[r * nv..r * nv + k] {
-            start[i + 1] += 1;
-        }
-    }
-    for i in 0..nv {
-        start[i + 1] += start[i];
-    }
-    out.resize(start[nv], 0);
-    cursor.clear();
-    cursor.extend_from_slice(&start[..nv]);
-    for (r, &k) in n.iter().enumerate() {
-        for &i in &on[r * nv..r * nv + k] {
-            out[cursor[i]] = r;
-            cursor[i] += 1;
-        }
-    }
 }
 
 #[cfg(test)]
