@@ -53,6 +53,9 @@ impl Observer for Progress {
     fn on_step(&mut self, _phase: Phase, iter: usize, total: usize, _stats: &StepStats) {
         self.tick(iter + 1, total);
     }
+    fn wants_draws(&self) -> bool {
+        false
+    }
 }
 
 /// A progress bar usable from several threads at once (AIS), shown after

@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         diag.rhat_max(),
         out.divergences.iter().sum::<usize>()
     );
-    println!("variance of x_0: {:.3} (exact 1)", out.covariance[0]);
+    println!("variance of x_0: {:.3} (exact 1)", out.covariance()[0]);
     assert_eq!(target.dim(), d);
 
     let mut r = setup_rng(1);

@@ -77,12 +77,22 @@ pub trait Observer {
     /// chain `c`: called in order, so draws can be streamed to disk
     /// instead of held in memory (run with `store_draws: false`).
     fn on_draw(&mut self, _draw: usize, _states: &Points) {}
+
+    /// Whether [`Observer::on_draw`] does anything: an observer that only
+    /// watches steps returns false, and [`run`] then skips copying every
+    /// draw (m x d values) into the `states` it would be handed.
+    fn wants_draws(&self) -> bool {
+        true
+    }
 }
 
 /// An observer that does nothing.
 pub struct Silent;
 impl Observer for Silent {
     fn on_step(&mut self, _: Phase, _: usize, _: usize, _: &StepStats) {}
+    fn wants_draws(&self) -> bool {
+        false
+    }
 }
 
 /// The result of [`run`].
@@ -107,10 +117,9 @@ pub struct RunOutput {
     pub grad_evals: usize,
     /// The step size after warm-up.
     pub step_size: f64,
-    /// Mean of the kept draws, pooled over chains.
-    pub mean: Vec<f64>,
-    /// Covariance of the kept draws, pooled over chains, row-major.
-    pub covariance: Vec<f64>,
+    /// The running mean and covariance of draws that were not stored
+    /// (see [`RunOutput::moments`]).
+    streamed: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// Effective sample size and split R-hat per coordinate.
@@ -174,6 +183,29 @@ impl Diagnostics {
 }
 
 impl RunOutput {
+    /// Mean and covariance (row-major, denominator n - 1) of the kept
+    /// draws, pooled over chains. From stored draws they are computed on
+    /// each call ([`crate::moments::moments_of`]: O(draws x chains x d^2),
+    /// so keep the result), and a run that does not need them does not pay
+    /// for them; from a run with `store_draws: false` they are the running
+    /// moments kept while the draws streamed past.
+    pub fn moments(&self) -> (Vec<f64>, Vec<f64>) {
+        match &self.streamed {
+            Some(m) => m.clone(),
+            None => moments_of(&self.draws, self.chains.dim()),
+        }
+    }
+
+    /// The mean of [`RunOutput::moments`] (the same values).
+    pub fn mean(&self) -> Vec<f64> {
+        self.moments().0
+    }
+
+    /// The covariance of [`RunOutput::moments`] (the same values).
+    pub fn covariance(&self) -> Vec<f64> {
+        self.moments().1
+    }
+
     /// ESS and split R-hat of every coordinate from the stored draws.
     pub fn diagnostics(&self) -> Diagnostics {
         Diagnostics::of_draws(&self.draws, self.n_draws, self.chains.len(), self.chains.dim())
@@ -199,7 +231,7 @@ impl RunOutput {
 /// let mut hmc = Hmc::new(0.5, 8).unwrap();
 /// let cfg = RunConfig { warmup: 200, draws: 500, seed: 7, ..Default::default() };
 /// let out = run(&mut hmc, &e, Points::zeros(8, 2), &cfg, &mut Silent).unwrap();
-/// assert!((out.mean[0] - 1.0).abs() < 0.2);
+/// assert!((out.mean()[0] - 1.0).abs() < 0.2);
 /// assert!(out.diagnostics().rhat_max() < 1.05);
 /// ```
 pub fn run<K: Kernel, E: Energy + ?Sized>(
@@ -335,7 +367,8 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
     };
     let mut acceptance = vec![0.0; m];
     let mut moments = Moments::new(d);
-    let mut view = Points::zeros(m, d);
+    let wants_draws = observer.wants_draws();
+    let mut view = Points::zeros(if wants_draws { m } else { 0 }, d);
     let mut block = Vec::new();
     let mut draw = 0;
     while cfg.thin == 1 && draw < cfg.draws {
@@ -359,8 +392,10 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
         let stats = kernel.steps(energy, &mut chains, &mut rngs, b, totals);
         for (i, s) in stats.iter().enumerate() {
             let states = &rec[i * m * d..(i + 1) * m * d];
-            view.as_mut_slice().copy_from_slice(states);
-            observer.on_draw(draw + i, &view);
+            if wants_draws {
+                view.as_mut_slice().copy_from_slice(states);
+                observer.on_draw(draw + i, &view);
+            }
             if !cfg.store_draws {
                 moments.add_rows(states);
             }
@@ -396,11 +431,8 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
     }
     let iters = (cfg.draws * cfg.thin).max(1) as f64;
     acceptance.iter_mut().for_each(|a| *a /= iters);
-    let (mean, covariance) = if cfg.store_draws {
-        moments_of(&draws, d)
-    } else {
-        moments.finish()
-    };
+    // the moments of stored draws are computed when asked for (RunOutput::moments)
+    let streamed = (!cfg.store_draws).then(|| moments.finish());
     Ok(RunOutput {
         draws,
         n_draws: cfg.draws,
@@ -410,7 +442,6 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
         divergences,
         warmup_divergences,
         grad_evals,
-        mean,
-        covariance,
+        streamed,
     })
 }

@@ -25,7 +25,7 @@
 //! let mut mala = Mala::new(0.5).unwrap();
 //! let cfg = RunConfig { warmup: 300, draws: 1000, seed: 1, ..Default::default() };
 //! let out = run(&mut mala, &target, Points::zeros(16, 2), &cfg, &mut Silent).unwrap();
-//! assert!((out.covariance[1] - 0.5).abs() < 0.1);
+//! assert!((out.covariance()[1] - 0.5).abs() < 0.1);
 //! ```
 #![deny(missing_docs)]
 

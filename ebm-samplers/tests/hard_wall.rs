@@ -70,7 +70,7 @@ fn sample<K: Kernel>(mut kernel: K, adapt: bool) -> (f64, f64, usize) {
     assert!(out.chains.energy.iter().all(|e| e.is_finite()));
     assert!(out.chains.grad.iter().all(|g| g.is_finite()));
     let ess = out.diagnostics().ess[0];
-    (out.mean[0], (VAR0 / ess).sqrt(), out.divergences.iter().sum())
+    (out.mean()[0], (VAR0 / ess).sqrt(), out.divergences.iter().sum())
 }
 
 #[test]

@@ -191,13 +191,14 @@ fn run_continuous<K: Kernel>(mut k: K, e: &dyn Energy, a: &SampleArgs) -> CliRes
     if let Some(w) = sink.out.take() {
         w.finish()?;
     }
+    let (mean, cov) = out.moments();
     Ok(Summary {
         acceptance: out.acceptance.iter().sum::<f64>() / out.acceptance.len() as f64,
         divergences: out.divergences.iter().sum(),
         diag: Diagnostics::of_draws(&sink.kept, a.steps, keep, d),
         step_size: Some(out.step_size),
-        mean: out.mean,
-        cov: out.covariance,
+        mean,
+        cov,
         dim: d,
         draws: None,
     })
