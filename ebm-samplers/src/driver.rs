@@ -5,7 +5,7 @@ use crate::adapt::{mass_window_ends, DualAveraging, Welford};
 use crate::chains::{Chains, Kernel, StepStats, StepTotals};
 use crate::diagnostics::{coordinate_series, ess, split_rhat};
 use crate::error::{invalid, Result};
-use crate::moments::{moments_of, Moments};
+use crate::moments::{mean_of, moments_of, Moments};
 use ebm_core::{chain_rngs, Energy, Points};
 use serde::{Deserialize, Serialize};
 
@@ -196,9 +196,13 @@ impl RunOutput {
         }
     }
 
-    /// The mean of [`RunOutput::moments`] (the same values).
+    /// The mean of [`RunOutput::moments`] (the same values), without
+    /// computing the covariance ([`crate::moments::mean_of`]).
     pub fn mean(&self) -> Vec<f64> {
-        self.moments().0
+        match &self.streamed {
+            Some((mean, _)) => mean.clone(),
+            None => mean_of(&self.draws, self.chains.dim()),
+        }
     }
 
     /// The covariance of [`RunOutput::moments`] (the same values).

@@ -13,32 +13,9 @@ use rayon::prelude::*;
 /// own partial sums, added in group order: the same bits whatever the
 /// number of threads.
 pub fn moments_of(xs: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
-    const BLOCK: usize = 4096;
     let n = xs.len() / d;
-    // Groups of whole blocks, fewer when the d x d partials would be large.
-    let max_groups = (PARTIALS_BYTES / (8 * d * d).max(1)).clamp(1, MAX_GROUPS);
-    let groups = n.div_ceil(BLOCK).clamp(1, max_groups);
-    let rows_per_group = n.div_ceil(BLOCK).div_ceil(groups).max(1) * BLOCK;
-    let parts: Vec<&[f64]> = xs.chunks(rows_per_group * d).collect();
-    let sums: Vec<Vec<f64>> = parts
-        .par_iter()
-        .map(|part| {
-            let mut s = vec![0.0; d];
-            for r in part.chunks_exact(d) {
-                for (m, v) in s.iter_mut().zip(r) {
-                    *m += v;
-                }
-            }
-            s
-        })
-        .collect();
-    let mut mean = vec![0.0; d];
-    for s in &sums {
-        for (m, v) in mean.iter_mut().zip(s) {
-            *m += v;
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let parts = groups_of(xs, d);
+    let mean = mean_of_groups(&parts, d, n);
     if n < 2 {
         return (mean, vec![f64::NAN; d * d]);
     }
@@ -46,8 +23,8 @@ pub fn moments_of(xs: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
         .par_iter()
         .map(|part| {
             let mut out = faer::Mat::<f64>::zeros(d, d);
-            let mut centred = vec![0.0; BLOCK.min(part.len() / d) * d];
-            for block in part.chunks(BLOCK * d) {
+            let mut centred = vec![0.0; GROUP_BLOCK.min(part.len() / d) * d];
+            for block in part.chunks(GROUP_BLOCK * d) {
                 let k = block.len() / d;
                 let c = &mut centred[..k * d];
                 for (crow, x) in c.chunks_exact_mut(d).zip(block.chunks_exact(d)) {
@@ -79,6 +56,51 @@ pub fn moments_of(xs: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (mean, cov)
+}
+
+/// The mean of the rows of the row-major buffer `xs`: the first pass of
+/// [`moments_of`], the same values to the bit, without the covariance.
+pub fn mean_of(xs: &[f64], d: usize) -> Vec<f64> {
+    mean_of_groups(&groups_of(xs, d), d, xs.len() / d)
+}
+
+/// Rows per block of [`moments_of`]'s products; groups hold whole blocks.
+const GROUP_BLOCK: usize = 4096;
+
+/// The runs of consecutive rows [`moments_of`] works on in parallel: at
+/// most [`MAX_GROUPS`] of whole blocks, fewer when the d x d partials
+/// would be large; the bounds depend only on the shape.
+fn groups_of(xs: &[f64], d: usize) -> Vec<&[f64]> {
+    let n = xs.len() / d;
+    let max_groups = (PARTIALS_BYTES / (8 * d * d).max(1)).clamp(1, MAX_GROUPS);
+    let groups = n.div_ceil(GROUP_BLOCK).clamp(1, max_groups);
+    let rows_per_group = n.div_ceil(GROUP_BLOCK).div_ceil(groups).max(1) * GROUP_BLOCK;
+    xs.chunks(rows_per_group * d).collect()
+}
+
+/// The mean of `n` rows from the groups' sums (in parallel), added in
+/// group order.
+fn mean_of_groups(parts: &[&[f64]], d: usize, n: usize) -> Vec<f64> {
+    let sums: Vec<Vec<f64>> = parts
+        .par_iter()
+        .map(|part| {
+            let mut s = vec![0.0; d];
+            for r in part.chunks_exact(d) {
+                for (m, v) in s.iter_mut().zip(r) {
+                    *m += v;
+                }
+            }
+            s
+        })
+        .collect();
+    let mut mean = vec![0.0; d];
+    for s in &sums {
+        for (m, v) in mean.iter_mut().zip(s) {
+            *m += v;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    mean
 }
 
 /// Most groups [`moments_of`] splits its rows into.
@@ -206,6 +228,8 @@ mod tests {
         let (m1, c1) = pool(1).install(|| moments_of(&xs, d));
         let (m3, c3) = pool(3).install(|| moments_of(&xs, d));
         assert!(m1 == m3 && c1 == c3);
+        // the mean alone is moments_of's mean, to the bit
+        assert_eq!(pool(3).install(|| mean_of(&xs, d)), m1);
         let mean: Vec<f64> = (0..d)
             .map(|j| xs.iter().skip(j).step_by(d).sum::<f64>() / n as f64)
             .collect();

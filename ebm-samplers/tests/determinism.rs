@@ -34,6 +34,7 @@ fn samples_and_log_z_do_not_depend_on_thread_count() {
             };
             let out = run(&mut k, &g, Points::zeros(100, 6), &cfg, &mut Silent).unwrap();
             let (mean, cov) = out.moments();
+            assert_eq!(out.mean(), mean, "mean() is moments()'s mean");
             (out.draws, mean, cov)
         };
         let a = in_pool(1, sample);

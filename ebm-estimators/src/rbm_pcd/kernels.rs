@@ -1,9 +1,8 @@
 //! The loops of a PCD step, generic over the float `F` (f64 or f32): row
 //! sums over the units that are on, fused softplus-and-sigmoid, Bernoulli
 //! draws from 32-bit words, the weight update W + scale G and the
-//! transpose. All are
-//! `#[inline(always)]` so that they compile inside the caller's
-//! [`ebm_core::simd::dispatch`] with its instruction set.
+//! transpose. All are `#[inline(always)]` so that they compile inside the
+//! caller's [`ebm_core::simd::dispatch`] with its instruction set.
 
 use crate::trainable::Real;
 use ebm_core::fast_ln::ln;

@@ -46,9 +46,10 @@ impl<F: Real> Stats<F> {
         }
     }
 
-    /// Add (`sign` +1) or subtract (-1) the outer product of a visible
-    /// row, given by the units that are on and their values (`None`: all
-    /// 1), with its mean hiddens `h`: G[i, ..] += v_i h for each unit i
+    /// Add (`positive`: a data row) or subtract (a chain's row) the outer
+    /// product of a visible row, given by the units that are on and their
+    /// values (`None`: all 1; a chain's row is always binary), with its
+    /// mean hiddens `h`: G[i, ..] += v_i h for each unit i
     /// that is on, and the row's share of the bias statistics. The data
     /// rows come first, in order, then the chains, so each entry of G is
     /// summed in a fixed order.
