@@ -16,8 +16,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use ebm_core::energies::{Gaussian, Gmm, Rbm};
 use ebm_core::{chain_rngs, setup_rng, Points};
 use ebm_samplers::ais::{ais_rbm, RbmBase, Schedule};
-use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
-use ebm_samplers::{Chains, Hmc, Kernel, Mala, Ula};
+use ebm_samplers::gibbs::Gibbs;
+use ebm_samplers::{Chains, Hmc, Kernel, Mala, Target, Ula};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -81,12 +81,12 @@ fn bench(c: &mut Criterion) {
     let n = 1000;
     let mut r = setup_rng(1);
     let v: Vec<f64> = (0..n * 64).map(|_| r.random::<bool>() as u8 as f64).collect();
-    let mut x = Points::from_vec(v, 64).unwrap();
+    let mut chains = Chains::binary(&rbm, Points::from_vec(v, 64).unwrap()).unwrap();
     let mut rngs = chain_rngs(0, n);
-    let gibbs = RbmGibbs::new(rbm.clone());
+    let gibbs = Gibbs::block();
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function(BenchmarkId::new("sweep", n), |b| {
-        b.iter(|| gibbs.sweep(&mut x, &mut rngs))
+        b.iter(|| chains.run_kernel(&gibbs, Target::Binary(&rbm), &mut rngs, 1, None))
     });
     g.finish();
 

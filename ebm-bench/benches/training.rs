@@ -25,7 +25,7 @@ use ebm_estimators::engine::StepEngine;
 use ebm_estimators::mlp_dsm::MlpDsmEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, NegativeKernel, Negatives, Objective,
+    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives, Objective,
 };
 use ebm_estimators::optim::{Optimizer, OptimizerConfig};
 use ebm_estimators::rbm_pcd::{RbmPcd, RbmPcdConfig};
@@ -98,7 +98,7 @@ fn training(c: &mut Criterion) {
         x.truncate(3 * 3000);
         Points::from_vec(x, 3).unwrap()
     };
-    let mala = NegativeKernel::Mala(Mala::new(0.3).unwrap());
+    let mala = Mala::new(0.3).unwrap();
     let cd = MaxLikelihood::new(ChainNegatives::new(mala, Negatives::Cd { steps: 5 }).unwrap());
     bench(
         c,

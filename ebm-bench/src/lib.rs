@@ -1,24 +1,31 @@
 //! # ebm-bench
 //!
-//! The `ebm` command-line tool of ebm-rs (and, as the other crates land, the
-//! benchmark suite). Every subcommand reads model files (serde JSON, see
-//! [`ebm_core::spec`]), prints a short readable report or, with `--json`,
-//! one JSON object on stdout, and exits with status 2 and a one-line message
-//! on stderr for bad input.
+//! The `ebm` command-line tool of ebm-rs and its benchmark suite. Every
+//! subcommand reads model files (serde JSON, see [`ebm_core::spec`] and
+//! [`ebm_compose::spec`]), prints a short readable report or, with
+//! `--json`, one JSON object on stdout, and exits with status 2 and a
+//! one-line message on stderr for bad input.
 //!
 //! ```text
+//! ebm suite  [--quick] [--only W1,W3] [--out DIR]        the workloads W1-W6: results.json, results.md, plots
 //! ebm logz   --model M.json --method exact|quadrature|ais [--temps K --chains N --sampler gibbs|hmc|mala] [--json]
-//! ebm energy --model M.json --points P.csv [--grad] [--json]
 //! ebm sample --model M.json --sampler ula|mala|hmc|gibbs --chains N --steps T [--burn-in B --step-size e --leapfrog L --seed S --out F.csv|F.npy] [--json]
+//! ebm energy --model M.json --points P.csv [--grad] [--json]
+//! ebm train  --data D.csv|D.npy (--model init.json | --mlp 2,128,128,1) --estimator cd|pcd|replay|dsm|nce --out trained.json [...]
 //! ```
 //!
-//! The library half exposes the same commands as functions so that they
-//! can be tested and scripted without a subprocess.
+//! Samplers are taken by name from the kernel registry of ebm-samplers
+//! ([`cmd::kernels`]), so a kernel registered there is offered by `sample`,
+//! `logz --method ais` and `train` without an edit here. The library half
+//! exposes the same commands as functions ([`cmd`], [`suite`]) so that they
+//! can be tested and scripted without a subprocess; the criterion benches
+//! are in `benches/`.
 #![deny(missing_docs)]
 
 pub mod cmd;
 pub mod draws_file;
 pub mod error;
+pub mod json_num;
 pub mod limits;
 pub mod model_file;
 pub mod points_file;

@@ -3,8 +3,7 @@
 
 use crate::error::{CliError, CliResult};
 use ebm_compose::ModelSpec;
-use ebm_core::energies::{Ising, Rbm};
-use ebm_core::spec::{EnergySpec, Model};
+use ebm_core::spec::Model;
 
 /// Read, parse, validate and build the model in the JSON file `path`.
 pub fn load_model(path: &str) -> CliResult<(ModelSpec, Model)> {
@@ -27,35 +26,4 @@ pub fn parse_model(path: &str, text: &str) -> CliResult<(ModelSpec, Model)> {
         source,
     })?;
     Ok((spec, model))
-}
-
-/// The concrete binary model a spec describes. `Model::Binary` offers only
-/// the `BinaryEnergy` trait; block Gibbs and AIS with the hidden units summed
-/// out need the RBM itself, and checkerboard Gibbs the Ising lattice.
-pub enum ConcreteBinary {
-    /// A Bernoulli RBM.
-    Rbm(Rbm),
-    /// A 2-D Ising lattice.
-    Ising(Ising),
-}
-
-/// The concrete binary model of `spec`, or `None` when it is not an RBM or
-/// an Ising lattice (for example a composition).
-pub fn concrete_binary(spec: &ModelSpec) -> CliResult<Option<ConcreteBinary>> {
-    Ok(match spec {
-        ModelSpec::Energy(EnergySpec::Rbm { w, b, c }) => {
-            Some(ConcreteBinary::Rbm(Rbm::from_rows(w, b.clone(), c.clone())?))
-        }
-        ModelSpec::Energy(EnergySpec::Ising {
-            rows,
-            cols,
-            coupling,
-            field,
-            beta,
-            periodic,
-        }) => Some(ConcreteBinary::Ising(Ising::new(
-            *rows, *cols, *coupling, *field, *beta, *periodic,
-        )?)),
-        _ => None,
-    })
 }

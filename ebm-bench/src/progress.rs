@@ -1,7 +1,7 @@
 //! A progress bar on stderr for runs longer than a second.
 
-use ebm_samplers::chains::StepStats;
 use ebm_samplers::driver::{Observer, Phase};
+use ebm_samplers::StepStats;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::{Duration, Instant};
 

@@ -111,6 +111,20 @@ fn banded_gaussian_model_files_give_the_closed_form_log_z() {
 }
 
 #[test]
+fn energy_json_says_infinite_instead_of_null() {
+    // E = x^2 / 2 overflows at x = 1e200: JSON has no infinity, and a
+    // `null` would read as "no value"
+    let s = Scratch::new("energy-inf");
+    let m = s.file("d.json", r#"{"type":"diag_gaussian","mean":[0],"std":[1]}"#);
+    let p = s.file("p.csv", "1e200\n-1e200\n1\n");
+    let (code, out, err) = ebm(&["energy", "--model", &m, "--points", &p, "--grad", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["energies"], serde_json::json!(["inf", "inf", 0.5]));
+    assert_eq!(v["gradients"], serde_json::json!([[1e200], [-1e200], [1.0]]));
+}
+
+#[test]
 fn energy_reports_values_and_gradients() {
     let s = Scratch::new("energy");
     let m = s.file("d.json", r#"{"type":"diag_gaussian","mean":[0,1],"std":[1,2]}"#);

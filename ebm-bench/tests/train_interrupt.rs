@@ -145,6 +145,10 @@ fn ctrl_c_checkpoints_exits_130_and_resume_is_byte_identical() {
     bad(&[("--seed", "4")], "seed 3");
     bad(&[("--lr", "0.02")], "optimizer");
     bad(&[("--estimator", "cd")], "objective pcd-mala");
+    // the same objective with other settings: the kernel's step size, the
+    // transitions per step
+    bad(&[("--step-size", "0.2")], "objective settings");
+    bad(&[("--k", "2")], "objective settings");
     bad(&[("--steps", "100")], "nothing is left");
     bad(&[("--resume", &init)], "not a training checkpoint");
     bad(&[("--resume", &s.path("absent.ckpt"))], "absent.ckpt");

@@ -43,6 +43,25 @@ pub trait BinaryEnergy: Send + Sync {
     fn log_partition(&self) -> Option<f64> {
         None
     }
+
+    /// The order in which a single-site Gibbs sweep visits the units,
+    /// written into `order` (cleared first): 0, 1, ..., D - 1 by default;
+    /// a lattice gives all sites of one colour of its checkerboard, then
+    /// the other (the block update of a bipartite lattice). Any fixed order
+    /// leaves p invariant; this is the model's preferred one.
+    fn sweep_order(&self, order: &mut Vec<usize>) {
+        order.clear();
+        order.extend(0..self.dim());
+    }
+
+    /// The Bernoulli RBM whose visible marginal this model is, when it is
+    /// one: its bipartite structure is what block Gibbs (h | v, then v | h)
+    /// and AIS with the hidden units summed out need. `None` by default,
+    /// and for compositions (a tempered RBM's beta F is not an RBM's free
+    /// energy).
+    fn rbm(&self) -> Option<&crate::energies::Rbm> {
+        None
+    }
 }
 
 macro_rules! forward_binary_energy {
@@ -54,6 +73,8 @@ macro_rules! forward_binary_energy {
             fn flip_delta(&self, x: &[f64], i: usize) -> f64 { (**self).flip_delta(x, i) }
             fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) { (**self).energy_batch(xs, energies) }
             fn log_partition(&self) -> Option<f64> { (**self).log_partition() }
+            fn sweep_order(&self, order: &mut Vec<usize>) { (**self).sweep_order(order) }
+            fn rbm(&self) -> Option<&crate::energies::Rbm> { (**self).rbm() }
         }
     )*};
 }

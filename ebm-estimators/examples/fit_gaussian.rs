@@ -7,9 +7,7 @@ use dfdx::prelude::*;
 use ebm_core::energies::Gaussian;
 use ebm_core::{setup_rng, Energy, ExactSample, Points};
 use ebm_estimators::models::GaussianEnergy;
-use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, MaxLikelihood, Nce, NegativeKernel, Negatives, Objective,
-};
+use ebm_estimators::objectives::{ChainNegatives, Dsm, MaxLikelihood, Nce, Negatives, Objective};
 use ebm_estimators::trainer::{train, History, TrainConfig};
 use ebm_samplers::Mala;
 
@@ -35,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         Ok(model)
     }
-    let mala = || NegativeKernel::Mala(Mala::new(0.3).expect("valid step"));
+    let mala = || Mala::new(0.3).expect("valid step");
     let mut nce = Nce::<f64, Cpu>::new(&dev, 4, None)?;
     let fits = [
         (

@@ -36,6 +36,11 @@ pub const VERSION: u32 = 1;
 pub struct RunFingerprint {
     /// The objective's name ("pcd-mala", "dsm", ...).
     pub objective: String,
+    /// The objective's settings ("sigma [0.3]", the negatives' scheme and
+    /// kernel, ...; empty in checkpoints of builds that did not record
+    /// them, which then are not compared).
+    #[serde(default)]
+    pub objective_settings: String,
     /// Shapes of the trained parameters (model, then objective).
     pub param_shapes: Vec<Vec<usize>>,
     /// "steps" or "epochs".
@@ -98,6 +103,15 @@ impl RunFingerprint {
                     "{} x {} (digest {})",
                     self.data_rows, self.data_dim, self.data_digest
                 ),
+            );
+        }
+        // last: a setting that follows from the batch (PCD's chains)
+        // is reported as the batch
+        if !saved.objective_settings.is_empty() && self.objective_settings != saved.objective_settings {
+            return differ(
+                "objective settings",
+                saved.objective_settings.clone(),
+                self.objective_settings.clone(),
             );
         }
         Ok(())

@@ -37,6 +37,12 @@ pub trait StepEngine {
     /// The objective's name (part of a run's fingerprint).
     fn objective_name(&self) -> String;
 
+    /// The objective's settings (part of a run's fingerprint; see
+    /// [`Objective::settings`]). Empty by default.
+    fn objective_settings(&self) -> String {
+        String::new()
+    }
+
     /// Shapes of the trained parameters, model then objective (part of a
     /// run's fingerprint; the order of [`StepEngine::snapshot`]).
     fn param_shapes(&mut self) -> Vec<Vec<usize>>;
@@ -115,6 +121,10 @@ where
 {
     fn objective_name(&self) -> String {
         self.objective.name()
+    }
+
+    fn objective_settings(&self) -> String {
+        self.objective.settings()
     }
 
     fn param_shapes(&mut self) -> Vec<Vec<usize>> {

@@ -291,17 +291,19 @@ where
         )));
     }
     if objective.has_host_engine(model, &cfg.optimizer) {
+        let settings = objective.settings();
         let mut engine = objective
             .host_engine(model, &cfg.optimizer)?
             .expect("offered above");
         // the loop runs on a rayon worker, so that an engine's parallel
         // parts start without waking the pool from outside at every step
-        let result = rayon::scope(|_| run_engine(&mut *engine, data, cfg, observer, from));
+        let result = rayon::scope(|_| run_engine_as(&mut *engine, &settings, data, cfg, observer, from));
         engine.finish()?;
         result
     } else {
         let mut engine = DfdxEngine::new(model, objective, cfg.optimizer)?;
-        run_engine(&mut engine, data, cfg, observer, from)
+        let settings = engine.objective_settings();
+        run_engine_as(&mut engine, &settings, data, cfg, observer, from)
     }
 }
 
@@ -329,12 +331,27 @@ pub fn run_engine(
     observer: &mut dyn TrainObserver,
     from: Option<&TrainCheckpoint>,
 ) -> Result<TrainSummary> {
+    let settings = engine.objective_settings();
+    run_engine_as(engine, &settings, data, cfg, observer, from)
+}
+
+/// [`run_engine`] with the objective's `settings` for the fingerprint
+/// (a host engine does not know them; the objective that made it does).
+fn run_engine_as(
+    engine: &mut dyn StepEngine,
+    settings: &str,
+    data: &Points,
+    cfg: &TrainConfig,
+    observer: &mut dyn TrainObserver,
+    from: Option<&TrainCheckpoint>,
+) -> Result<TrainSummary> {
     cfg.validate(data.len())?;
     engine.prepare(data, cfg.seed)?;
     let total = cfg.total_steps(data.len());
     // what identifies the run in checkpoints (a digest of the data: ~1 ms
     // per 100k values), only when checkpoints are written or read
-    let fingerprint = (from.is_some() || cfg.checkpoints.is_some()).then(|| fingerprint(engine, data, cfg));
+    let fingerprint =
+        (from.is_some() || cfg.checkpoints.is_some()).then(|| fingerprint(engine, settings, data, cfg));
     let mut at = Position {
         step: 0,
         rng: training_rng(cfg.seed),
@@ -415,9 +432,15 @@ fn next_rows(cfg: &TrainConfig, n: usize, at: &mut Position, rows: &mut Vec<usiz
     }
 }
 
-fn fingerprint(engine: &mut dyn StepEngine, data: &Points, cfg: &TrainConfig) -> RunFingerprint {
+fn fingerprint(
+    engine: &mut dyn StepEngine,
+    settings: &str,
+    data: &Points,
+    cfg: &TrainConfig,
+) -> RunFingerprint {
     RunFingerprint {
         objective: engine.objective_name(),
+        objective_settings: settings.into(),
         param_shapes: engine.param_shapes(),
         schedule: match cfg.schedule {
             Schedule::Steps(_) => "steps".into(),

@@ -12,9 +12,7 @@ use dfdx::prelude::*;
 use ebm_core::energies::Gaussian;
 use ebm_core::{setup_rng, Energy, ExactSample, Points};
 use ebm_estimators::models::GaussianEnergy;
-use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, MaxLikelihood, Nce, NegativeKernel, Negatives, Objective,
-};
+use ebm_estimators::objectives::{ChainNegatives, Dsm, MaxLikelihood, Nce, Negatives, Objective};
 use ebm_estimators::trainer::{train, History, TrainConfig};
 use ebm_samplers::Mala;
 
@@ -68,8 +66,8 @@ fn check(name: &str, model: &GaussianEnergy<f64, Cpu>) {
     assert!(p < 0.15, "{name}: precision relative Frobenius error {p}");
 }
 
-fn mala() -> NegativeKernel {
-    NegativeKernel::Mala(Mala::new(0.3).unwrap())
+fn mala() -> Mala {
+    Mala::new(0.3).unwrap()
 }
 
 #[test]

@@ -10,9 +10,7 @@ use ebm_core::{setup_rng, Points};
 use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::datasets::{digits_binarized, eight_gaussians};
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
-use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, NegativeKernel, Negatives,
-};
+use ebm_estimators::objectives::{ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives};
 use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::trainer::{resume, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig};
 use ebm_estimators::{EstimatorError, Objective, Real, TrainableEnergy};
@@ -140,7 +138,7 @@ fn pcd_with_mala_and_adam_resumes_bit_identically() {
     let mut cfg = TrainConfig::steps(40, 32, 0.02);
     cfg.seed = 11;
     check_resume("pcd", &blob(), &cfg, 13, || {
-        let kernel = NegativeKernel::Mala(Mala::new(0.3).unwrap());
+        let kernel = Mala::new(0.3).unwrap();
         let neg = ChainNegatives::new(kernel, Negatives::Pcd { steps: 2, chains: 50 }).unwrap();
         (
             gaussian(),
@@ -157,7 +155,7 @@ fn replay_buffer_with_ula_and_momentum_resumes_bit_identically() {
         momentum: 0.9,
     };
     check_resume("replay", &blob(), &cfg, 21, || {
-        let kernel = NegativeKernel::Ula(Ula::new(0.05).unwrap());
+        let kernel = Ula::new(0.05).unwrap();
         let scheme = Negatives::Replay {
             steps: 3,
             capacity: 200,
@@ -173,7 +171,7 @@ fn replay_buffer_with_ula_and_momentum_resumes_bit_identically() {
 #[test]
 fn cd_with_hmc_resumes_bit_identically() {
     check_resume("cd", &blob(), &TrainConfig::steps(30, 16, 0.01), 5, || {
-        let kernel = NegativeKernel::Hmc(Hmc::new(0.2, 3).unwrap());
+        let kernel = Hmc::new(0.2, 3).unwrap();
         (
             gaussian(),
             MaxLikelihood::new(ChainNegatives::new(kernel, Negatives::Cd { steps: 1 }).unwrap()),
@@ -281,10 +279,7 @@ fn a_checkpoint_of_another_run_is_refused_naming_the_difference() {
     let m = message(resume(&mut gaussian(), &mut nce, &blob(), &cfg, none, &ckpt));
     // NCE trains its log-normaliser too, so the parameter list differs
     assert!(m.contains("parameter shapes"), "{m}");
-    let pcd = ChainNegatives::new(
-        NegativeKernel::Mala(Mala::new(0.1).unwrap()),
-        Negatives::Pcd { steps: 1, chains: 8 },
-    );
+    let pcd = ChainNegatives::new(Mala::new(0.1).unwrap(), Negatives::Pcd { steps: 1, chains: 8 });
     let m = message(resume(
         &mut gaussian(),
         &mut MaxLikelihood::new(pcd.unwrap()),
@@ -303,6 +298,19 @@ fn a_checkpoint_of_another_run_is_refused_naming_the_difference() {
         &ckpt,
     ));
     assert!(m.contains("batch 32") && m.contains("64"), "{m}");
+    // the same objective with another noise level
+    let m = message(resume(
+        &mut gaussian(),
+        &mut Dsm::new(0.3).unwrap(),
+        &blob(),
+        &cfg,
+        none,
+        &ckpt,
+    ));
+    assert!(
+        m.contains("objective settings sigma [0.2]") && m.contains("sigma [0.3]"),
+        "{m}"
+    );
     let mut seeded = cfg.clone();
     seeded.seed = 9;
     let m = message(resume(

@@ -5,7 +5,7 @@
 use dfdx::prelude::*;
 use ebm_core::{setup_rng, EnergySpec, Points};
 use ebm_estimators::models::GaussianEnergy;
-use ebm_estimators::objectives::{ChainNegatives, Dsm, MaxLikelihood, NegativeKernel, Negatives};
+use ebm_estimators::objectives::{ChainNegatives, Dsm, MaxLikelihood, Negatives};
 use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::trainer::{train, Checkpoints, History, StepReport, TrainConfig};
 use ebm_estimators::{EstimatorError, TrainableEnergy};
@@ -62,7 +62,7 @@ fn same_seed_gives_bit_identical_models() {
     let run = |seed: u64| {
         let mut model = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 2);
         let neg = ChainNegatives::new(
-            NegativeKernel::Mala(Mala::new(0.2).unwrap()),
+            Mala::new(0.2).unwrap(),
             Negatives::Pcd {
                 steps: 2,
                 chains: 100,

@@ -1,93 +1,116 @@
 //! The state of a batch of chains, and the fixed chunking that spreads
 //! chains over threads without changing a single bit of the result.
+//!
+//! Any [`Kernel`], in this crate or another, runs through
+//! [`Chains::run_kernel`]: the chains are cut into chunks of [`CHUNK`]
+//! (fixed, never derived from the thread count), each chunk is handed to
+//! [`Kernel::step_chunk`] as a [`ChunkMut`] with its chains' own random
+//! streams and the kernel's own per-chunk [`Scratch`], and chunks run in
+//! parallel on rayon's threads. Chains are independent within a
+//! transition, so a seed gives the same bits with one thread or many.
 
 use crate::error::{Result, SamplerError};
-use ebm_core::normal::{box_muller, words_for};
-use ebm_core::{ChainRng, Energy, Points};
-use rand::{Rng, RngCore};
+use crate::kernel::{Kernel, StepStats, StepTotals};
+use crate::target::{StateSpace, Target};
+use ebm_core::{BinaryEnergy, ChainRng, Energy, Points};
 use rayon::prelude::*;
+use std::any::Any;
 
 /// Chains per unit of parallel work. Fixed (not derived from the thread
 /// count), so each chain sees exactly the same floating-point operations
 /// whether one thread runs or many.
 pub const CHUNK: usize = 32;
 
-/// N chains of dimension D: positions, their energies and gradients, the
-/// last step's per-chain acceptance probability and divergence flag, and
-/// work buffers for proposals (allocated once, reused every step).
+/// N chains of dimension D: positions, their energies and gradients
+/// (continuous targets), and per-chain information about the last step
+/// and the run so far. Work buffers are not here: each kernel keeps its
+/// own per chunk ([`Scratch`]).
 #[derive(Clone, Debug)]
 pub struct Chains {
     /// Current positions, N x D row-major.
     pub x: Points,
-    /// grad E at the current positions, same layout.
+    /// grad E at the current positions, same layout (empty for binary
+    /// targets).
     pub grad: Vec<f64>,
-    /// E at the current positions.
+    /// E at the current positions (continuous targets; NaN for binary
+    /// ones, whose kernels do not need it).
     pub energy: Vec<f64>,
-    /// Acceptance probability of each chain's last step (1 for ULA).
+    /// Acceptance probability of each chain's last step (1 for kernels
+    /// without an accept step).
     pub accept: Vec<f64>,
     /// Whether each chain's last step diverged.
     pub divergent: Vec<bool>,
-    pub(crate) px: Vec<f64>,
-    pub(crate) pg: Vec<f64>,
-    pub(crate) pe: Vec<f64>,
-    pub(crate) mom: Vec<f64>,
-    /// Random words for the normals of a step, `words_for(D)` per chain.
-    pub(crate) words: Vec<u64>,
-    /// The normals made from them, same layout.
-    pub(crate) noise: Vec<f64>,
-}
-
-/// Words a chain may draw ahead for normals-only kernels (ULA): 32, so
-/// a chain's draws for many steps come from one bulk copy out of its
-/// stream's buffer instead of a call per word.
-const AHEAD_WORDS: usize = 32;
-
-/// Steps whose normals [`ChunkMut::normals_ahead`] draws at once in
-/// dimension `d` (at least 1).
-fn ahead_steps(d: usize) -> usize {
-    (AHEAD_WORDS / words_for(d)).max(1)
+    /// Gradient evaluations of each chain's last step.
+    pub grad_evals: Vec<u32>,
+    /// Gradient evaluations of each chain since the chains were made.
+    pub grad_evals_total: Vec<u64>,
+    /// The kernel's own per-chain figures of the last step
+    /// ([`Kernel::figures`]: tree depth, swaps, ...), `k` per chain.
+    pub figures: Vec<f64>,
+    /// Those figures summed over every step since the chains were made
+    /// (or since [`Chains::reset_figures`]).
+    pub figures_total: Vec<f64>,
+    /// Each chunk's scratch, owned and typed by the kernel that uses it.
+    scratch: Vec<Scratch>,
 }
 
 impl Chains {
-    /// Chains started at `x0`, with energies and gradients evaluated.
+    /// Chains on a continuous energy started at `x0`, with energies and
+    /// gradients evaluated.
     pub fn new<E: Energy + ?Sized>(energy: &E, x0: Points) -> Result<Self> {
-        if x0.dim() != energy.dim() {
-            return Err(SamplerError::InitialPoints(format!(
-                "points have dimension {}, the energy {}",
-                x0.dim(),
-                energy.dim()
-            )));
-        }
-        if x0.is_empty() {
-            return Err(SamplerError::InitialPoints("no chains".into()));
-        }
+        check_points(energy.dim(), &x0)?;
         if let Some(v) = x0.as_slice().iter().find(|v| !v.is_finite()) {
             return Err(SamplerError::InitialPoints(format!("value {v} is not finite")));
         }
-        let n = x0.len();
-        let nd = n * x0.dim();
-        let nw = n * words_for(x0.dim());
-        let mut c = Self {
-            grad: vec![0.0; nd],
-            energy: vec![0.0; n],
-            accept: vec![1.0; n],
-            divergent: vec![false; n],
-            px: vec![0.0; nd],
-            pg: vec![0.0; nd],
-            pe: vec![0.0; n],
-            mom: vec![0.0; nd],
-            words: vec![0; nw],
-            noise: vec![0.0; nw],
-            x: x0,
-        };
+        let nd = x0.len() * x0.dim();
+        let mut c = Self::bare(x0, nd);
         c.refresh(energy);
         Ok(c)
+    }
+
+    /// Chains on a binary model started at `x0`, whose values must be the
+    /// model's two states.
+    pub fn binary<M: BinaryEnergy + ?Sized>(model: &M, x0: Points) -> Result<Self> {
+        check_points(model.dim(), &x0)?;
+        let (lo, hi) = model.states();
+        if let Some(v) = x0.as_slice().iter().find(|&&v| v != lo && v != hi) {
+            return Err(SamplerError::InitialPoints(format!(
+                "value {v} is not one of the model's states {lo} and {hi}"
+            )));
+        }
+        Ok(Self::bare(x0, 0))
+    }
+
+    /// Chains on `target` started at `x0` ([`Chains::new`] or
+    /// [`Chains::binary`]).
+    pub fn for_target(target: Target<'_>, x0: Points) -> Result<Self> {
+        match target {
+            Target::Continuous(e) => Self::new(e, x0),
+            Target::Binary(b) => Self::binary(b, x0),
+        }
+    }
+
+    fn bare(x0: Points, n_grad: usize) -> Self {
+        let n = x0.len();
+        Self {
+            grad: vec![0.0; n_grad],
+            energy: vec![if n_grad > 0 { 0.0 } else { f64::NAN }; n],
+            accept: vec![1.0; n],
+            divergent: vec![false; n],
+            grad_evals: vec![0; n],
+            grad_evals_total: vec![0; n],
+            figures: Vec::new(),
+            figures_total: Vec::new(),
+            scratch: (0..n.div_ceil(CHUNK)).map(|_| Scratch::default()).collect(),
+            x: x0,
+        }
     }
 
     /// Recompute energies and gradients at the current positions (after
     /// the target changed, as in annealing).
     pub fn refresh<E: Energy + ?Sized>(&mut self, energy: &E) {
         let d = self.x.dim();
+        self.grad.resize(self.x.len() * d, 0.0);
         self.x
             .as_slice()
             .par_chunks(CHUNK * d)
@@ -111,31 +134,56 @@ impl Chains {
         self.x.dim()
     }
 
-    /// Run `f` (one transition of one chunk) `n` times on every chunk of
-    /// [`CHUNK`] chains, in parallel, and return each step's statistics.
-    /// With `totals`, each chain's divergences and acceptance
-    /// probabilities are added to its counters, and the states after each
-    /// step written to its record when it has one.
+    /// Set [`Chains::figures_total`] back to zero (the driver does this
+    /// when sampling starts, so the totals cover the kept iterations).
+    pub fn reset_figures(&mut self) {
+        self.figures_total.iter_mut().for_each(|v| *v = 0.0);
+    }
+
+    /// Advance every chain by `n` transitions of `kernel` on `target`,
+    /// adding to `totals` when given (each chain's divergences and
+    /// acceptance probabilities, and the states after every step when it
+    /// has a record); returns each step's statistics.
     ///
     /// A chunk takes its `n` steps one after the other while its states,
     /// gradients and random streams stay in cache (temporal blocking), and
     /// a rayon task takes a run of consecutive chunks (about four tasks per
     /// thread). Chains are independent within a transition, so this gives
     /// the same bits as `n` separate steps, whatever the thread count.
-    pub(crate) fn run_chunks<F>(
+    ///
+    /// # Panics
+    ///
+    /// When `kernel` does not accept `target` ([`Kernel::check`]; the
+    /// driver checks first and returns an error), or when `rngs` or the
+    /// record have the wrong length.
+    pub fn run_kernel<K: Kernel + ?Sized>(
         &mut self,
+        kernel: &K,
+        target: Target<'_>,
         rngs: &mut [ChainRng],
         n: usize,
-        grad_evals: usize,
         totals: Option<StepTotals<'_>>,
-        f: F,
-    ) -> Vec<StepStats>
-    where
-        F: Fn(&mut ChunkMut<'_>) + Sync + Send,
-    {
+    ) -> Vec<StepStats> {
+        if let Err(e) = kernel.check(target) {
+            panic!("{}: {e}", kernel.name());
+        }
+        assert_eq!(rngs.len(), self.len(), "run_kernel: one stream per chain");
+        assert_eq!(target.dim(), self.dim(), "run_kernel: target dimension");
+        if target.space() == StateSpace::Continuous {
+            assert_eq!(
+                self.grad.len(),
+                self.x.as_slice().len(),
+                "run_kernel: chains made for a binary model"
+            );
+        }
+        let k = kernel.figures().len();
+        if self.figures.len() != self.len() * k {
+            self.figures = vec![0.0; self.len() * k];
+            self.figures_total = vec![0.0; self.len() * k];
+        }
         let d = self.x.dim();
         let cd = CHUNK * d;
-        let cw = CHUNK * words_for(d);
+        let cg = if self.grad.is_empty() { 0 } else { cd };
         let n_chunks = self.len().div_ceil(CHUNK);
         let d_all = self.len() * d;
         let mut chain_totals: Vec<Option<(&mut [usize], &mut [f64])>> = Vec::with_capacity(n_chunks);
@@ -149,7 +197,7 @@ impl Chains {
                         .map(Some),
                 );
                 if let Some(rec) = t.record {
-                    assert_eq!(rec.len(), n * d_all, "run_chunks: record shape");
+                    assert_eq!(rec.len(), n * d_all, "run_kernel: record shape");
                     for row in rec.chunks_mut(d_all.max(1)) {
                         for (k, piece) in row.chunks_mut(cd).enumerate() {
                             records[k].push(piece);
@@ -159,46 +207,64 @@ impl Chains {
             }
             None => chain_totals.extend((0..n_chunks).map(|_| None)),
         }
-        // per chunk and step: (sum of acceptance probabilities, divergences)
-        let mut per_step = vec![(0.0, 0usize); n_chunks * n];
-        let chunks: Vec<ChunkMut<'_>> = self
+        // per chunk and step: (sum of acceptance probabilities, divergences, gradient evaluations)
+        let mut per_step = vec![(0.0, 0usize, 0u64); n_chunks * n];
+        let mut grad_chunks: Vec<&mut [f64]> = if cg == 0 {
+            (0..n_chunks).map(|_| <&mut [f64]>::default()).collect()
+        } else {
+            self.grad.chunks_mut(cg).collect()
+        };
+        let mut fig_chunks: Vec<(&mut [f64], &mut [f64])> = if k == 0 {
+            (0..n_chunks)
+                .map(|_| (<&mut [f64]>::default(), <&mut [f64]>::default()))
+                .collect()
+        } else {
+            self.figures
+                .chunks_mut(CHUNK * k)
+                .zip(self.figures_total.chunks_mut(CHUNK * k))
+                .collect()
+        };
+        let chunks: Vec<(ChunkMut<'_>, &mut Scratch)> = self
             .x
             .as_mut_slice()
             .chunks_mut(cd)
-            .zip(self.grad.chunks_mut(cd))
+            .zip(grad_chunks.drain(..))
             .zip(self.energy.chunks_mut(CHUNK))
             .zip(self.accept.chunks_mut(CHUNK))
             .zip(self.divergent.chunks_mut(CHUNK))
-            .zip(self.px.chunks_mut(cd))
-            .zip(self.pg.chunks_mut(cd))
-            .zip(self.pe.chunks_mut(CHUNK))
-            .zip(self.mom.chunks_mut(cd))
-            .zip(self.words.chunks_mut(cw))
-            .zip(self.noise.chunks_mut(cw))
+            .zip(self.grad_evals.chunks_mut(CHUNK))
+            .zip(self.grad_evals_total.chunks_mut(CHUNK))
+            .zip(fig_chunks.drain(..))
             .zip(rngs.chunks_mut(CHUNK))
+            .zip(self.scratch.iter_mut())
             .map(
                 |(
-                    ((((((((((x, grad), energy), accept), divergent), px), pg), pe), mom), words), noise),
-                    rngs,
-                )| ChunkMut {
-                    d,
-                    x,
-                    grad,
-                    energy,
-                    accept,
-                    divergent,
-                    px,
-                    pg,
-                    pe,
-                    mom,
-                    words,
-                    noise,
-                    rngs,
-                    steps_left: 0,
-                    ahead_words: Vec::new(),
-                    ahead_noise: Vec::new(),
-                    ahead: 0,
-                    ahead_used: 0,
+                    (
+                        (
+                            ((((((x, grad), energy), accept), divergent), grad_evals), evals_total),
+                            (figures, figures_total),
+                        ),
+                        rngs,
+                    ),
+                    scratch,
+                )| {
+                    (
+                        ChunkMut {
+                            d,
+                            x,
+                            grad,
+                            energy,
+                            accept,
+                            divergent,
+                            grad_evals,
+                            figures,
+                            rngs,
+                            steps_left: 0,
+                            evals_total,
+                            figures_total,
+                        },
+                        scratch,
+                    )
                 },
             )
             .collect();
@@ -209,10 +275,10 @@ impl Chains {
             .zip(records.par_iter_mut())
             .zip(per_step.par_chunks_mut(n.max(1)))
             .with_min_len(per_task)
-            .for_each(|(((mut c, tot), rec), out)| {
+            .for_each(|((((mut c, scratch), tot), rec), out)| {
                 for (t, o) in out.iter_mut().take(n).enumerate() {
                     c.steps_left = n - t;
-                    f(&mut c);
+                    kernel.step_chunk(target, &mut c, scratch);
                     if let Some(r) = rec.get_mut(t) {
                         r.copy_from_slice(c.x);
                     }
@@ -226,216 +292,135 @@ impl Chains {
                             *a += p;
                         }
                     }
-                    *o = chunk_totals(c.accept, c.divergent);
+                    *o = c.finish_step();
                 }
             });
         let m = self.len() as f64;
         (0..n)
             .map(|t| {
-                let (acc, div) = (0..n_chunks)
+                let (acc, div, evals) = (0..n_chunks)
                     .map(|k| per_step[k * n + t])
-                    .fold((0.0, 0), |(a, d), (x, y)| (a + x, d + y));
+                    .fold((0.0, 0, 0), |(a, d, g), (x, y, z)| (a + x, d + y, g + z));
                 StepStats {
                     mean_accept: acc / m,
                     divergences: div,
-                    grad_evals,
+                    grad_evals: evals,
                 }
             })
             .collect()
     }
+}
 
-    /// One transition of every chunk (see [`Chains::run_chunks`]).
-    pub(crate) fn step_chunks<F>(&mut self, rngs: &mut [ChainRng], grad_evals: usize, f: F) -> StepStats
-    where
-        F: Fn(&mut ChunkMut<'_>) + Sync + Send,
-    {
-        self.run_chunks(rngs, 1, grad_evals, None, f)[0]
+fn check_points(dim: usize, x0: &Points) -> Result<()> {
+    if x0.dim() != dim {
+        return Err(SamplerError::InitialPoints(format!(
+            "points have dimension {}, the model {dim}",
+            x0.dim(),
+        )));
     }
+    if x0.is_empty() {
+        return Err(SamplerError::InitialPoints("no chains".into()));
+    }
+    Ok(())
 }
 
-/// (sum of acceptance probabilities, divergent chains) of one chunk.
-fn chunk_totals(accept: &[f64], divergent: &[bool]) -> (f64, usize) {
-    (accept.iter().sum(), divergent.iter().filter(|&&d| d).count())
-}
-
-/// One chunk of chains, borrowed for a step.
-pub(crate) struct ChunkMut<'a> {
+/// One chunk of at most [`CHUNK`] chains, borrowed for a step: what
+/// [`Kernel::step_chunk`] reads and writes. Chain `k` of the chunk has
+/// its coordinates at `x[k * d..(k + 1) * d]` (its gradient likewise in
+/// `grad`), its energy at `energy[k]` and its own stream `rngs[k]`.
+pub struct ChunkMut<'a> {
+    /// Dimension D.
     pub d: usize,
+    /// Positions, row-major.
     pub x: &'a mut [f64],
+    /// grad E at the positions (empty for binary targets).
     pub grad: &'a mut [f64],
+    /// E at the positions (continuous targets).
     pub energy: &'a mut [f64],
+    /// Set by the kernel: each chain's acceptance probability this step.
     pub accept: &'a mut [f64],
+    /// Set by the kernel: whether each chain's step diverged.
     pub divergent: &'a mut [bool],
-    pub px: &'a mut [f64],
-    pub pg: &'a mut [f64],
-    pub pe: &'a mut [f64],
-    pub mom: &'a mut [f64],
-    pub words: &'a mut [u64],
-    pub noise: &'a mut [f64],
+    /// Set by the kernel: each chain's gradient evaluations this step.
+    pub grad_evals: &'a mut [u32],
+    /// Set by the kernel: its own per-chain figures this step
+    /// ([`Kernel::figures`], that many per chain).
+    pub figures: &'a mut [f64],
+    /// The chains' random streams.
     pub rngs: &'a mut [ChainRng],
     /// Steps of this run still to take on the chunk, the current one
-    /// included.
+    /// included (a kernel may draw random numbers ahead for up to this
+    /// many steps).
     pub steps_left: usize,
-    /// The words and normals [`ChunkMut::normals_ahead`] drew for several
-    /// steps: the chunk's own, allocated on first use and freed with it,
-    /// so only the chunks in flight hold them (not one per chain).
-    ahead_words: Vec<u64>,
-    pub ahead_noise: Vec<f64>,
-    /// Steps whose normals [`ChunkMut::normals_ahead`] drew last time,
-    /// and how many of them were used.
-    ahead: usize,
-    ahead_used: usize,
+    evals_total: &'a mut [u64],
+    figures_total: &'a mut [f64],
 }
 
 impl ChunkMut<'_> {
-    /// Fill `noise` with D standard normals per chain, chain k's at
-    /// `noise[k * stride..][..D]`, each from its own stream (Box-Muller,
-    /// [`ebm_core::normal`]); returns the stride `words_for(D)`.
-    pub fn draw_normals(&mut self) -> usize {
-        let dw = words_for(self.d);
-        let n = self.energy.len();
-        for (w, rng) in self.words.chunks_exact_mut(dw).zip(self.rngs.iter_mut()) {
-            for v in w {
-                *v = rng.next_u64();
-            }
+    /// Number of chains in the chunk.
+    pub fn len(&self) -> usize {
+        self.rngs.len()
+    }
+
+    /// True when the chunk holds no chain (never, as handed to a kernel).
+    pub fn is_empty(&self) -> bool {
+        self.rngs.is_empty()
+    }
+
+    /// Add the step's per-chain counts to the running totals; returns
+    /// (sum of acceptance probabilities, divergences, gradient
+    /// evaluations) of the chunk.
+    fn finish_step(&mut self) -> (f64, usize, u64) {
+        let mut evals = 0u64;
+        for (t, &g) in self.evals_total.iter_mut().zip(self.grad_evals.iter()) {
+            *t += g as u64;
+            evals += g as u64;
         }
-        normals_of(&self.words[..n * dw], &mut self.noise[..n * dw]);
-        dw
-    }
-
-    /// For kernels that draw nothing but these normals from the chains'
-    /// streams (ULA): the same D standard normals per chain and step as
-    /// [`ChunkMut::draw_normals`], to the bit, but drawn for up to
-    /// [`ahead_steps`]`(D)` steps at a time (never past the run's last
-    /// step, so the streams end where step-by-step drawing leaves them),
-    /// each chain's words by one bulk `fill`. Returns (offset, stride):
-    /// chain k's normals for this step are
-    /// `ahead_noise[offset + k * stride..][..D]`.
-    pub fn normals_ahead(&mut self) -> (usize, usize) {
-        let dw = words_for(self.d);
-        if self.ahead_used == self.ahead {
-            let m = ahead_steps(self.d).min(self.steps_left.max(1));
-            let n = self.energy.len();
-            self.ahead_words.resize(n * m * dw, 0);
-            self.ahead_noise.resize(n * m * dw, 0.0);
-            for (w, rng) in self
-                .ahead_words
-                .chunks_exact_mut(m * dw)
-                .zip(self.rngs.iter_mut())
-            {
-                // the same words either way; a call per word is faster
-                // for a step's few
-                if m == 1 {
-                    w.iter_mut().for_each(|v| *v = rng.next_u64());
-                } else {
-                    rng.fill(w);
-                }
-            }
-            normals_of(&self.ahead_words, &mut self.ahead_noise);
-            self.ahead = m;
-            self.ahead_used = 0;
+        for (t, &f) in self.figures_total.iter_mut().zip(self.figures.iter()) {
+            *t += f;
         }
-        let offset = self.ahead_used * dw;
-        self.ahead_used += 1;
-        (offset, self.ahead * dw)
+        (
+            self.accept.iter().sum(),
+            self.divergent.iter().filter(|&&d| d).count(),
+            evals,
+        )
     }
 }
 
-/// Standard normals from random words, pair by pair (Box-Muller,
-/// vectorised).
-fn normals_of(words: &[u64], noise: &mut [f64]) {
-    ebm_core::simd::dispatch(
-        #[inline(always)]
-        || box_muller(words, noise),
-    );
-}
+/// A kernel's work buffers for one chunk of chains, kept with the chains
+/// between steps so they are allocated once: the kernel decides their type
+/// and contents ([`Scratch::get`]); the chains only hold the slot. A slot
+/// holding another kernel's buffers is replaced on first use.
+#[derive(Default)]
+pub struct Scratch(Option<Box<dyn Any + Send>>);
 
-/// What [`Kernel::steps`] adds to besides the chains themselves.
-pub struct StepTotals<'a> {
-    /// Divergent transitions per chain.
-    pub divergences: &'a mut [usize],
-    /// Summed acceptance probabilities per chain.
-    pub acceptance: &'a mut [f64],
-    /// The states after each step, `[step][chain][coord]` (`n` x N x D
-    /// values), when they are wanted.
-    pub record: Option<&'a mut [f64]>,
-}
-
-/// What one step did, summed over chains.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct StepStats {
-    /// Mean acceptance probability over chains.
-    pub mean_accept: f64,
-    /// Chains whose step diverged.
-    pub divergences: usize,
-    /// Gradient evaluations per chain in this step.
-    pub grad_evals: usize,
-}
-
-/// A sampling kernel on a batch of chains (BlackJAX `init`/`step`): holds
-/// validated hyperparameters only; the [driver](crate::driver) owns
-/// adaptation, burn-in and collection.
-pub trait Kernel: Send + Sync {
-    /// Short name ("ula", "mala", "hmc").
-    fn name(&self) -> &'static str;
-
-    /// Advance every chain by one transition.
-    fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats;
-
-    /// Advance every chain by `n` transitions, adding to `totals` (each
-    /// chain's divergences and acceptance probabilities, and the states
-    /// after every step when it has a record); returns each step's
-    /// statistics. The same result as `n` calls of [`Kernel::step`], bit
-    /// for bit; the kernels of this crate run each chunk of chains through
-    /// all `n` steps while it is in cache, which is faster for many chains.
-    fn steps<E: Energy + ?Sized>(
-        &self,
-        energy: &E,
-        chains: &mut Chains,
-        rngs: &mut [ChainRng],
-        n: usize,
-        totals: StepTotals<'_>,
-    ) -> Vec<StepStats> {
-        let StepTotals {
-            divergences,
-            acceptance,
-            mut record,
-        } = totals;
-        let size = chains.x.as_slice().len();
-        (0..n)
-            .map(|t| {
-                let s = self.step(energy, chains, rngs);
-                for ((c, &d), (a, &p)) in divergences
-                    .iter_mut()
-                    .zip(&chains.divergent)
-                    .zip(acceptance.iter_mut().zip(&chains.accept))
-                {
-                    *c += d as usize;
-                    *a += p;
-                }
-                if let Some(r) = record.as_deref_mut() {
-                    r[t * size..(t + 1) * size].copy_from_slice(chains.x.as_slice());
-                }
-                s
-            })
-            .collect()
+impl Scratch {
+    /// The buffers of type `T` in this slot, made by `init` when the slot
+    /// is empty or holds another type.
+    pub fn get<T: Any + Send>(&mut self, init: impl FnOnce() -> T) -> &mut T {
+        if !self.0.as_ref().is_some_and(|b| b.is::<T>()) {
+            self.0 = Some(Box::new(init()));
+        }
+        match self.0.as_mut().and_then(|b| b.downcast_mut::<T>()) {
+            Some(t) => t,
+            None => unreachable!("the slot was just filled with a T"),
+        }
     }
+}
 
-    /// The step size epsilon.
-    fn step_size(&self) -> f64;
-
-    /// Set the step size (adaptation).
-    fn set_step_size(&mut self, eps: f64);
-
-    /// The acceptance rate step-size adaptation aims for (`None` for
-    /// kernels without an accept step).
-    fn target_accept(&self) -> Option<f64> {
-        None
+/// Cloned chains start with empty slots (scratch is rebuilt on first use).
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        Self(None)
     }
+}
 
-    /// Set the diagonal inverse mass matrix (variance estimates); returns
-    /// whether the kernel uses one.
-    fn set_inv_mass(&mut self, _inv_mass: &[f64]) -> bool {
-        false
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Scratch(used)"
+        } else {
+            "Scratch(empty)"
+        })
     }
 }

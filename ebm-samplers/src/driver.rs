@@ -2,11 +2,14 @@
 //! an observer hook, and a diagnostic summary.
 
 use crate::adapt::{mass_window_ends, DualAveraging, Welford};
-use crate::chains::{Chains, Kernel, StepStats, StepTotals};
+use crate::chains::Chains;
 use crate::diagnostics::{coordinate_series, ess, split_rhat};
 use crate::error::{invalid, Result};
+use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::{mean_of, moments_of, Moments};
-use ebm_core::{chain_rngs, Energy, Points};
+use crate::target::Target;
+use ebm_core::{chain_rngs, BinaryEnergy, ChainRng, Energy, Points};
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// Steps without adaptation (warm-up without it, burn-in, draws without
@@ -113,8 +116,12 @@ pub struct RunOutput {
     pub divergences: Vec<usize>,
     /// Divergent transitions during warm-up, all chains together.
     pub warmup_divergences: usize,
-    /// Gradient evaluations per chain over the whole run.
-    pub grad_evals: usize,
+    /// Gradient evaluations of each chain over the whole run.
+    pub grad_evals: Vec<u64>,
+    /// The names of the kernel's own per-chain figures
+    /// ([`Kernel::figures`]; their sums over the kept iterations are in
+    /// `chains.figures_total`, see [`RunOutput::figure_means`]).
+    pub figure_names: Vec<&'static str>,
     /// The step size after warm-up.
     pub step_size: f64,
     /// The running mean and covariance of draws that were not stored
@@ -215,6 +222,21 @@ impl RunOutput {
         Diagnostics::of_draws(&self.draws, self.n_draws, self.chains.len(), self.chains.dim())
     }
 
+    /// Each chain's mean of the kernel's figure `name` over the kept
+    /// iterations (`None` when the kernel has no such figure).
+    pub fn figure_means(&self, name: &str) -> Option<Vec<f64>> {
+        let k = self.figure_names.len();
+        let j = self.figure_names.iter().position(|n| *n == name)?;
+        let iters = self.n_draws.max(1) as f64;
+        Some(
+            self.chains
+                .figures_total
+                .chunks_exact(k)
+                .map(|f| f[j] / iters)
+                .collect(),
+        )
+    }
+
     /// The kept draws of chain `c` as points.
     pub fn chain_draws(&self, c: usize) -> Points {
         let (m, d) = (self.chains.len(), self.chains.dim());
@@ -226,7 +248,22 @@ impl RunOutput {
     }
 }
 
-/// Run `kernel` on `energy` from `x0` (one row per chain) as `cfg` says.
+/// Where a run's chains start.
+#[derive(Clone, Debug)]
+pub enum Start {
+    /// These points, one row per chain.
+    Points(Points),
+    /// `chains` chains of a binary model, each unit set to either state
+    /// with probability 1/2 by a draw from its chain's own stream (before
+    /// any step).
+    UniformBinary {
+        /// Number of chains.
+        chains: usize,
+    },
+}
+
+/// Run `kernel` on the continuous `energy` from `x0` (one row per chain)
+/// as `cfg` says ([`run_target`]).
 ///
 /// ```
 /// use ebm_samplers::{driver::{run, RunConfig, Silent}, Hmc};
@@ -238,22 +275,103 @@ impl RunOutput {
 /// assert!((out.mean()[0] - 1.0).abs() < 0.2);
 /// assert!(out.diagnostics().rhat_max() < 1.05);
 /// ```
-pub fn run<K: Kernel, E: Energy + ?Sized>(
+pub fn run<K: Kernel + ?Sized>(
     kernel: &mut K,
-    energy: &E,
+    energy: &dyn Energy,
     x0: Points,
+    cfg: &RunConfig,
+    observer: &mut dyn Observer,
+) -> Result<RunOutput> {
+    run_target(
+        kernel,
+        Target::Continuous(energy),
+        Start::Points(x0),
+        cfg,
+        observer,
+    )
+}
+
+/// `draws` states of `n_chains` chains of a binary `model`, started
+/// uniformly at random ([`Start::UniformBinary`]), kept one every `thin`
+/// steps after `burn_in` discarded ones ([`run_target`], draws stored).
+pub fn run_binary<K: Kernel + ?Sized, M: BinaryEnergy>(
+    kernel: &mut K,
+    model: &M,
+    n_chains: usize,
+    burn_in: usize,
+    draws: usize,
+    thin: usize,
+    seed: u64,
+) -> Result<RunOutput> {
+    let cfg = RunConfig {
+        warmup: 0,
+        burn_in,
+        draws,
+        thin,
+        adapt_step_size: false,
+        adapt_mass: false,
+        store_draws: true,
+        seed,
+    };
+    run_target(
+        kernel,
+        Target::Binary(model),
+        Start::UniformBinary { chains: n_chains },
+        &cfg,
+        &mut Silent,
+    )
+}
+
+/// The chains at `start` on `target`, and their streams (chain i's is
+/// stream i + 1 of `seed`, having drawn the start where it is drawn).
+fn start_chains(target: Target<'_>, start: Start, seed: u64) -> Result<(Chains, Vec<ChainRng>)> {
+    match (start, target) {
+        (Start::Points(x0), _) => {
+            let rngs = chain_rngs(seed, x0.len());
+            Ok((Chains::for_target(target, x0)?, rngs))
+        }
+        (Start::UniformBinary { chains }, Target::Binary(model)) => {
+            if chains == 0 {
+                return Err(invalid("chains", "must be at least 1"));
+            }
+            let d = model.dim();
+            let (lo, hi) = model.states();
+            let mut rngs = chain_rngs(seed, chains);
+            let mut x = vec![0.0; chains * d];
+            for (row, r) in x.chunks_exact_mut(d.max(1)).zip(rngs.iter_mut()) {
+                for v in row.iter_mut().take(d) {
+                    *v = if r.random::<bool>() { hi } else { lo };
+                }
+            }
+            let x0 = Points::from_vec(x, d).map_err(|e| invalid("dim", e.to_string()))?;
+            Ok((Chains::binary(model, x0)?, rngs))
+        }
+        (Start::UniformBinary { .. }, Target::Continuous(_)) => {
+            Err(invalid("start", "a uniform binary start needs a binary model"))
+        }
+    }
+}
+
+/// The one driver, for continuous energies and binary models alike: run
+/// `kernel` on `target` from `start` as `cfg` says (warm-up with step-size
+/// and mass adaptation where the kernel has them, burn-in, thinning,
+/// stored or streamed draws, observers). Chain i draws from stream i + 1
+/// of `cfg.seed`.
+pub fn run_target<K: Kernel + ?Sized>(
+    kernel: &mut K,
+    target: Target<'_>,
+    start: Start,
     cfg: &RunConfig,
     observer: &mut dyn Observer,
 ) -> Result<RunOutput> {
     if cfg.thin == 0 {
         return Err(invalid("thin", "must be at least 1"));
     }
-    let mut chains = Chains::new(energy, x0)?;
+    kernel.check(target)?;
+    let (mut chains, mut rngs) = start_chains(target, start, cfg.seed)?;
     let (m, d) = (chains.len(), chains.dim());
-    let mut rngs = chain_rngs(cfg.seed, m);
     let total = cfg.warmup + cfg.burn_in + cfg.draws * cfg.thin;
     let mut divergences = vec![0usize; m];
-    let mut grad_evals = 0usize;
     let count = |chains: &Chains, div: &mut [usize]| {
         for (a, &b) in div.iter_mut().zip(&chains.divergent) {
             *a += b as usize;
@@ -261,8 +379,8 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
     };
 
     // Warm-up.
-    let target = kernel.target_accept().filter(|_| cfg.adapt_step_size);
-    let mut da = target.map(|t| DualAveraging::new(kernel.step_size(), t));
+    let accept_target = kernel.target_accept().filter(|_| cfg.adapt_step_size);
+    let mut da = accept_target.map(|t| DualAveraging::new(kernel.step_size(), t));
     let windows = if cfg.adapt_mass {
         mass_window_ends(cfg.warmup)
     } else {
@@ -289,20 +407,18 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
             acceptance: &mut scratch_acc,
             record: None,
         };
-        for (i, s) in kernel
-            .steps(energy, &mut chains, &mut rngs, b, totals)
+        for (i, s) in chains
+            .run_kernel(kernel, target, &mut rngs, b, Some(totals))
             .iter()
             .enumerate()
         {
-            grad_evals += s.grad_evals;
             warmup_divergences += s.divergences;
             observer.on_step(Phase::Warmup, it + i, total, s);
         }
         it += b;
     }
     for it in (0..cfg.warmup).filter(|_| adapting) {
-        let s = kernel.step(energy, &mut chains, &mut rngs);
-        grad_evals += s.grad_evals;
+        let s = chains.run_kernel(kernel, target, &mut rngs, 1, None)[0];
         warmup_divergences += s.divergences;
         if let Some(da) = da.as_mut() {
             let eps = da.update(s.mean_accept);
@@ -322,7 +438,7 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
             if it + 1 == windows[w_idx] {
                 if kernel.set_inv_mass(&welford.regularized_variance()) {
                     // A new metric: restart step-size adaptation around the current value.
-                    if let (Some(t), Some(da)) = (target, da.as_mut()) {
+                    if let (Some(t), Some(da)) = (accept_target, da.as_mut()) {
                         *da = DualAveraging::new(kernel.step_size(), t);
                     }
                 }
@@ -349,14 +465,14 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
             acceptance: &mut scratch_acc,
             record: None,
         };
-        let stats = kernel.steps(energy, &mut chains, &mut rngs, b, totals);
+        let stats = chains.run_kernel(kernel, target, &mut rngs, b, Some(totals));
         for (i, s) in stats.iter().enumerate() {
-            grad_evals += s.grad_evals;
             observer.on_step(Phase::BurnIn, cfg.warmup + it + i, total, s);
         }
         it += b;
     }
 
+    chains.reset_figures();
     // Sampling. Without thinning, blocks of draws recorded as they are
     // made (into the stored draws, or a block buffer for the observer and
     // the running moments); with thinning, the thin - 1 discarded steps of
@@ -393,7 +509,7 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
             acceptance: &mut acceptance,
             record: Some(&mut *rec),
         };
-        let stats = kernel.steps(energy, &mut chains, &mut rngs, b, totals);
+        let stats = chains.run_kernel(kernel, target, &mut rngs, b, Some(totals));
         for (i, s) in stats.iter().enumerate() {
             let states = &rec[i * m * d..(i + 1) * m * d];
             if wants_draws {
@@ -403,7 +519,6 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
             if !cfg.store_draws {
                 moments.add_rows(states);
             }
-            grad_evals += s.grad_evals;
             observer.on_step(Phase::Sampling, cfg.warmup + cfg.burn_in + draw + i, total, s);
         }
         draw += b;
@@ -415,8 +530,8 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
             acceptance: &mut acceptance,
             record: None,
         };
-        let mut stats = kernel.steps(energy, &mut chains, &mut rngs, cfg.thin - 1, totals);
-        let s = kernel.step(energy, &mut chains, &mut rngs);
+        let mut stats = chains.run_kernel(kernel, target, &mut rngs, cfg.thin - 1, Some(totals));
+        let s = chains.run_kernel(kernel, target, &mut rngs, 1, None)[0];
         count(&chains, &mut divergences);
         for (a, b) in acceptance.iter_mut().zip(&chains.accept) {
             *a += b;
@@ -429,7 +544,6 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
         }
         stats.push(s);
         for (i, s) in stats.iter().enumerate() {
-            grad_evals += s.grad_evals;
             observer.on_step(Phase::Sampling, first + i, total, s);
         }
     }
@@ -438,6 +552,7 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
     // the moments of stored draws are computed when asked for (RunOutput::moments)
     let streamed = (!cfg.store_draws).then(|| moments.finish());
     Ok(RunOutput {
+        grad_evals: chains.grad_evals_total.clone(),
         draws,
         n_draws: cfg.draws,
         step_size: kernel.step_size(),
@@ -445,7 +560,7 @@ pub fn run<K: Kernel, E: Energy + ?Sized>(
         acceptance,
         divergences,
         warmup_divergences,
-        grad_evals,
+        figure_names: kernel.figures().to_vec(),
         streamed,
     })
 }

@@ -17,6 +17,11 @@ pub enum SamplerError {
     /// Initial points do not fit the model.
     #[error("initial points: {0}")]
     InitialPoints(String),
+    /// A kernel that does not fit the model (a binary kernel on a
+    /// continuous energy, block Gibbs without a bipartite structure, ...),
+    /// or a kernel name the registry does not know.
+    #[error("{0}")]
+    Unsupported(String),
     /// An error from ebm-core (model, enumeration, ...).
     #[error(transparent)]
     Core(#[from] ebm_core::CoreError),

@@ -1,16 +1,15 @@
 //! Gibbs samplers for binary models.
 
-use crate::chains::CHUNK;
-use crate::diagnostics::{coordinate_series, ess, split_rhat};
-use crate::driver::Diagnostics;
-use crate::error::{invalid, Result};
-use crate::moments::moments_of;
-use ebm_core::energies::{Ising, Rbm};
+use crate::chains::{ChunkMut, Scratch};
+use crate::error::{Result, SamplerError};
+use crate::kernel::Kernel;
+use crate::target::{StateSpace, Target};
+use ebm_core::energies::Rbm;
 use ebm_core::fast_exp::sigmoid_in_place;
 use ebm_core::math::sigmoid;
-use ebm_core::{chain_rngs, BinaryEnergy, ChainRng, Points};
-use rand::{Rng, RngCore};
-use rayon::prelude::*;
+use ebm_core::{BinaryEnergy, ChainRng};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
 
 /// True with probability `p`, from one 32-bit draw (resolution 2^-32).
 #[inline]
@@ -18,31 +17,161 @@ pub(crate) fn bernoulli(rng: &mut ChainRng, p: f64) -> bool {
     (rng.next_u32() as f64) < p * 4_294_967_296.0
 }
 
-/// A Gibbs kernel over binary states: each call to `sweep` updates every
-/// chain once through all its units.
-pub trait BinaryKernel: Send + Sync {
-    /// Number of units per state.
-    fn dim(&self) -> usize;
-    /// The two values a unit takes.
-    fn states(&self) -> (f64, f64);
-    /// One sweep of every chain (rows of `x`), each with its own stream.
-    fn sweep(&self, x: &mut Points, rngs: &mut [ChainRng]);
+/// Which Gibbs scan [`Gibbs`] runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GibbsScan {
+    /// Block Gibbs when the model is an RBM ([`BinaryEnergy::rbm`]),
+    /// single-site otherwise.
+    #[default]
+    Auto,
+    /// Block Gibbs h | v, then v | h (RBMs only).
+    Block,
+    /// Single-site Gibbs in the model's sweep order
+    /// ([`BinaryEnergy::sweep_order`]).
+    Site,
 }
 
-/// Block Gibbs for a Bernoulli RBM: h ~ p(h | v), then v ~ p(v | h), with
-/// p(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j) and
-/// p(v_i = 1 | h) = sigmoid(b_i + (W h)_i). Leaves p(v) ∝ exp(-F(v))
-/// invariant. The products v^T W and W h exploit binary states: they are
-/// sums of the rows (columns) of W whose unit is on.
-#[derive(Clone, Debug)]
-pub struct RbmGibbs {
-    rbm: Rbm,
+/// Gibbs sampling for binary models, one sweep per step.
+///
+/// * Block (RBMs): h ~ p(h | v), then v ~ p(v | h), with
+///   p(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j) and
+///   p(v_i = 1 | h) = sigmoid(b_i + (W h)_i). Leaves p(v) ∝ exp(-F(v))
+///   invariant. The products v^T W and W h exploit binary states: they are
+///   sums of the rows (columns) of W whose unit is on.
+/// * Single-site (any [`BinaryEnergy`]): visit the units in the model's
+///   sweep order (the checkerboard for an Ising lattice) and set each to
+///   its other value with probability sigmoid(-(E(x') - E(x))), the exact
+///   conditional.
+///
+/// Every unit's draw is one 32-bit word of its chain's stream.
+///
+/// ```
+/// use ebm_samplers::{driver::{run_binary, RunConfig}, gibbs::Gibbs};
+/// use ebm_core::energies::Ising;
+/// let m = Ising::new(4, 4, 0.3, 0.0, 1.0, true).unwrap();
+/// let out = run_binary(&mut Gibbs::default(), &m, 16, 50, 200, 1, 3).unwrap();
+/// assert!(out.mean().iter().all(|s| s.abs() < 0.5));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Gibbs {
+    /// The scan.
+    pub scan: GibbsScan,
 }
 
-impl RbmGibbs {
-    /// Gibbs for `rbm`.
-    pub fn new(rbm: Rbm) -> Self {
-        Self { rbm }
+impl Gibbs {
+    /// Block Gibbs (RBMs).
+    pub fn block() -> Self {
+        Self {
+            scan: GibbsScan::Block,
+        }
+    }
+
+    /// Single-site Gibbs in the model's sweep order.
+    pub fn site() -> Self {
+        Self {
+            scan: GibbsScan::Site,
+        }
+    }
+
+    /// The block structure to use on `model`, or `None` for single-site.
+    fn block_of<'a>(&self, model: &'a dyn BinaryEnergy) -> Option<&'a Rbm> {
+        match self.scan {
+            GibbsScan::Site => None,
+            GibbsScan::Auto | GibbsScan::Block => model.rbm(),
+        }
+    }
+}
+
+/// Gibbs's work buffers for one chunk: the hidden units and the two
+/// layers' inputs (block), or the sweep order (single-site).
+#[derive(Default)]
+struct GibbsScratch {
+    h: Vec<f64>,
+    act_h: Vec<f64>,
+    act_v: Vec<f64>,
+    order: Vec<usize>,
+}
+
+impl Kernel for Gibbs {
+    fn name(&self) -> &'static str {
+        "gibbs"
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn space(&self) -> StateSpace {
+        StateSpace::Binary
+    }
+
+    fn check(&self, target: Target<'_>) -> Result<()> {
+        let Some(model) = target.binary() else {
+            return Err(SamplerError::Unsupported(
+                "Gibbs needs a binary model (rbm, ising); this one is continuous: use ula, mala or hmc"
+                    .into(),
+            ));
+        };
+        if self.scan == GibbsScan::Block && model.rbm().is_none() {
+            return Err(SamplerError::Unsupported(
+                "block Gibbs needs an RBM (a bipartite model); use the site scan".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn step_chunk(&self, target: Target<'_>, c: &mut ChunkMut<'_>, scratch: &mut Scratch) {
+        let Some(model) = target.binary() else { return };
+        let s = scratch.get(GibbsScratch::default);
+        match self.block_of(model) {
+            Some(rbm) => {
+                let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
+                s.h.resize(nh, 0.0);
+                s.act_h.resize(nh, 0.0);
+                s.act_v.resize(nv, 0.0);
+                for (v, rng) in c.x.chunks_exact_mut(nv).zip(c.rngs.iter_mut()) {
+                    visible_act(rbm, v, &mut s.act_h);
+                    rbm_sweep_one(
+                        rbm,
+                        1.0,
+                        rbm.visible_bias(),
+                        rbm.hidden_bias(),
+                        v,
+                        &mut s.h,
+                        &mut s.act_h,
+                        &mut s.act_v,
+                        rng,
+                    );
+                }
+            }
+            None => {
+                model.sweep_order(&mut s.order);
+                for (x, rng) in c.x.chunks_exact_mut(c.d).zip(c.rngs.iter_mut()) {
+                    site_sweep(model, 1.0, &s.order, x, rng);
+                }
+            }
+        }
+    }
+}
+
+/// One single-site sweep of one chain of a binary model at inverse
+/// temperature `beta` (p ∝ exp(-beta E)): each unit of `order` in turn is
+/// set to its other value with probability sigmoid(-beta (E(x') - E(x))),
+/// its exact conditional, by one 32-bit word of `rng`.
+pub(crate) fn site_sweep<M: BinaryEnergy + ?Sized>(
+    model: &M,
+    beta: f64,
+    order: &[usize],
+    x: &mut [f64],
+    rng: &mut ChainRng,
+) {
+    let (lo, hi) = model.states();
+    for &i in order {
+        if bernoulli(rng, sigmoid(-(beta * model.flip_delta(x, i)))) {
+            x[i] = if x[i] == lo { hi } else { lo };
+        }
     }
 }
 
@@ -108,179 +237,4 @@ pub(crate) fn visible_act(rbm: &Rbm, v: &[f64], act_h: &mut [f64]) {
             }
         }
     }
-}
-
-impl BinaryKernel for RbmGibbs {
-    fn dim(&self) -> usize {
-        self.rbm.n_visible()
-    }
-
-    fn states(&self) -> (f64, f64) {
-        (0.0, 1.0)
-    }
-
-    fn sweep(&self, x: &mut Points, rngs: &mut [ChainRng]) {
-        let (nv, nh) = (self.rbm.n_visible(), self.rbm.n_hidden());
-        let rbm = &self.rbm;
-        x.as_mut_slice()
-            .par_chunks_mut(CHUNK * nv)
-            .zip(rngs.par_chunks_mut(CHUNK))
-            .for_each(|(vs, rs)| {
-                let (mut h, mut ah, mut av) = (vec![0.0; nh], vec![0.0; nh], vec![0.0; nv]);
-                for (v, rng) in vs.chunks_exact_mut(nv).zip(rs.iter_mut()) {
-                    visible_act(rbm, v, &mut ah);
-                    rbm_sweep_one(
-                        rbm,
-                        1.0,
-                        rbm.visible_bias(),
-                        rbm.hidden_bias(),
-                        v,
-                        &mut h,
-                        &mut ah,
-                        &mut av,
-                        rng,
-                    );
-                }
-            });
-    }
-}
-
-/// Single-site Gibbs for any [`BinaryEnergy`]: visit the units in a fixed
-/// order and set each to its other value with probability
-/// sigmoid(-(E(x') - E(x))), the exact conditional. For an [`Ising`]
-/// lattice use [`SiteGibbs::checkerboard`]: all sites of one colour, then
-/// the other, which on a bipartite lattice is the checkerboard block update.
-#[derive(Clone, Debug)]
-pub struct SiteGibbs<M> {
-    model: M,
-    order: Vec<usize>,
-}
-
-impl<M: BinaryEnergy> SiteGibbs<M> {
-    /// Sweep the units in natural order.
-    pub fn new(model: M) -> Self {
-        let order = (0..model.dim()).collect();
-        Self { model, order }
-    }
-}
-
-impl SiteGibbs<Ising> {
-    /// Sweep an Ising lattice colour by colour (checkerboard).
-    pub fn checkerboard(model: Ising) -> Self {
-        let n = BinaryEnergy::dim(&model);
-        let mut order: Vec<usize> = (0..n).filter(|&i| model.color(i) == 0).collect();
-        order.extend((0..n).filter(|&i| model.color(i) == 1));
-        Self { model, order }
-    }
-}
-
-impl<M: BinaryEnergy> BinaryKernel for SiteGibbs<M> {
-    fn dim(&self) -> usize {
-        self.model.dim()
-    }
-
-    fn states(&self) -> (f64, f64) {
-        self.model.states()
-    }
-
-    fn sweep(&self, x: &mut Points, rngs: &mut [ChainRng]) {
-        let d = self.model.dim();
-        let (lo, hi) = self.model.states();
-        x.as_mut_slice()
-            .par_chunks_mut(CHUNK * d)
-            .zip(rngs.par_chunks_mut(CHUNK))
-            .for_each(|(xs, rs)| {
-                for (s, rng) in xs.chunks_exact_mut(d).zip(rs.iter_mut()) {
-                    for &i in &self.order {
-                        let delta = self.model.flip_delta(s, i);
-                        if bernoulli(rng, sigmoid(-delta)) {
-                            s[i] = if s[i] == lo { hi } else { lo };
-                        }
-                    }
-                }
-            });
-    }
-}
-
-/// Draws from a binary Gibbs run.
-#[derive(Clone, Debug)]
-pub struct BinaryRun {
-    /// Draws `[draw][chain][unit]`.
-    pub draws: Vec<f64>,
-    /// Kept draws per chain.
-    pub n_draws: usize,
-    /// Number of chains.
-    pub n_chains: usize,
-    /// Units per state.
-    pub dim: usize,
-    /// Mean of the draws.
-    pub mean: Vec<f64>,
-    /// Covariance of the draws, row-major.
-    pub covariance: Vec<f64>,
-}
-
-impl BinaryRun {
-    /// ESS and split R-hat per unit.
-    pub fn diagnostics(&self) -> Diagnostics {
-        let per: Vec<(f64, f64)> = (0..self.dim)
-            .map(|j| {
-                let s = coordinate_series(&self.draws, self.n_draws, self.n_chains, self.dim, j);
-                (ess(&s), split_rhat(&s))
-            })
-            .collect();
-        Diagnostics {
-            ess: per.iter().map(|p| p.0).collect(),
-            rhat: per.iter().map(|p| p.1).collect(),
-        }
-    }
-}
-
-/// Run `n_chains` chains of a binary kernel from uniformly random states
-/// (each drawn from its chain's stream): `burn_in` sweeps, then `draws`
-/// kept states, one every `thin` sweeps.
-pub fn run_binary<K: BinaryKernel>(
-    kernel: &K,
-    n_chains: usize,
-    burn_in: usize,
-    draws: usize,
-    thin: usize,
-    seed: u64,
-) -> Result<BinaryRun> {
-    if n_chains == 0 {
-        return Err(invalid("chains", "must be at least 1"));
-    }
-    if thin == 0 {
-        return Err(invalid("thin", "must be at least 1"));
-    }
-    let d = kernel.dim();
-    let (lo, hi) = kernel.states();
-    let mut rngs = chain_rngs(seed, n_chains);
-    let init: Vec<f64> = rngs
-        .iter_mut()
-        .flat_map(|r| {
-            (0..d)
-                .map(|_| if r.random::<bool>() { hi } else { lo })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let mut x = Points::from_vec(init, d).map_err(|e| invalid("dim", e.to_string()))?;
-    for _ in 0..burn_in {
-        kernel.sweep(&mut x, &mut rngs);
-    }
-    let mut out = Vec::with_capacity(draws * n_chains * d);
-    for _ in 0..draws {
-        for _ in 0..thin {
-            kernel.sweep(&mut x, &mut rngs);
-        }
-        out.extend_from_slice(x.as_slice());
-    }
-    let (mean, covariance) = moments_of(&out, d);
-    Ok(BinaryRun {
-        draws: out,
-        n_draws: draws,
-        n_chains,
-        dim: d,
-        mean,
-        covariance,
-    })
 }

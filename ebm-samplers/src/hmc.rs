@@ -1,11 +1,13 @@
 //! Hamiltonian Monte Carlo with a diagonal mass matrix.
 
-use crate::chains::{Chains, ChunkMut, Kernel, StepStats, StepTotals};
+use crate::chains::{ChunkMut, Scratch, CHUNK};
 use crate::error::{invalid, positive, Result};
-use ebm_core::{ChainRng, Energy};
+use crate::kernel::Kernel;
+use crate::normals::Normals;
+use crate::target::Target;
+use ebm_core::Energy;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 
 /// HMC (Duane et al. 1987; Neal 2011) with L leapfrog steps of size eps and
 /// a diagonal mass matrix M = diag(m), written through its inverse
@@ -30,6 +32,49 @@ pub struct Hmc {
     step_jitter: f64,
     path_jitter: bool,
     target_accept: f64,
+}
+
+/// The settings of [`Hmc`] as data (the registry's "hmc").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HmcConfig {
+    /// Step size eps > 0 (default 0.1).
+    pub step_size: f64,
+    /// Leapfrog steps per iteration, at least 1 (default 10).
+    pub leapfrog: usize,
+    /// Step-size jitter fraction in [0, 1) (default 0).
+    pub step_jitter: f64,
+    /// Draw the number of leapfrog steps from 1..=L (default false).
+    pub path_jitter: bool,
+    /// Energy error that counts as a divergence (default 1000).
+    pub max_energy_error: f64,
+    /// Acceptance rate step-size adaptation aims for (default 0.8).
+    pub target_accept: f64,
+}
+
+impl Default for HmcConfig {
+    fn default() -> Self {
+        Self {
+            step_size: 0.1,
+            leapfrog: 10,
+            step_jitter: 0.0,
+            path_jitter: false,
+            max_energy_error: 1000.0,
+            target_accept: 0.8,
+        }
+    }
+}
+
+impl crate::registry::KernelConfig for HmcConfig {
+    fn build(&self) -> Result<Box<dyn Kernel>> {
+        Ok(Box::new(
+            Hmc::new(self.step_size, self.leapfrog)?
+                .with_step_jitter(self.step_jitter)?
+                .with_path_jitter(self.path_jitter)
+                .with_max_energy_error(self.max_energy_error)?
+                .with_target_accept(self.target_accept)?,
+        ))
+    }
 }
 
 impl Hmc {
@@ -137,14 +182,28 @@ pub fn kinetic(p: &[f64], inv_mass: &[f64]) -> f64 {
         .sum::<f64>()
 }
 
+/// HMC's work buffers for one chunk: the trajectories' states,
+/// gradients, energies and momenta, the normals, and the identity's
+/// inverse mass as a dense vector.
+#[derive(Default)]
+struct HmcScratch {
+    px: Vec<f64>,
+    pg: Vec<f64>,
+    pe: Vec<f64>,
+    mom: Vec<f64>,
+    normals: Normals,
+    ones: Vec<f64>,
+}
+
 impl Hmc {
     /// The inverse mass as a dense vector (identity when unset), so the
     /// leapfrog loops are plain slice arithmetic that vectorises.
-    fn dense_inv_mass(&self, d: usize) -> Cow<'_, [f64]> {
+    fn dense_inv_mass<'a>(&'a self, d: usize, ones: &'a mut Vec<f64>) -> &'a [f64] {
         if self.unit_mass(d) {
-            Cow::Owned(vec![1.0; d])
+            ones.resize(d, 1.0);
+            ones
         } else {
-            Cow::Borrowed(&self.inv_mass)
+            &self.inv_mass
         }
     }
 
@@ -157,11 +216,35 @@ impl Hmc {
     /// One transition of one chunk of chains (see [`Hmc::chunk_step_in`]),
     /// with the identity mass's loops free of its square roots, divisions
     /// and multiplications by 1 (the same bits: each of those is exact).
-    fn chunk_step<E: Energy + ?Sized>(&self, energy: &E, im: &[f64], c: &mut ChunkMut<'_>) {
-        if self.unit_mass(c.d) {
-            self.chunk_step_in::<E, true>(energy, im, c)
+    fn chunk_step(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut HmcScratch) {
+        let (d, n) = (c.d, c.len());
+        s.px.resize(n * d, 0.0);
+        s.pg.resize(n * d, 0.0);
+        s.pe.resize(n, 0.0);
+        s.mom.resize(n * d, 0.0);
+        let im = self.dense_inv_mass(d, &mut s.ones);
+        if self.unit_mass(d) {
+            self.chunk_step_in::<true>(
+                energy,
+                im,
+                c,
+                &mut s.px,
+                &mut s.pg,
+                &mut s.pe,
+                &mut s.mom,
+                &mut s.normals,
+            )
         } else {
-            self.chunk_step_in::<E, false>(energy, im, c)
+            self.chunk_step_in::<false>(
+                energy,
+                im,
+                c,
+                &mut s.px,
+                &mut s.pg,
+                &mut s.pe,
+                &mut s.mom,
+                &mut s.normals,
+            )
         }
     }
 
@@ -170,20 +253,26 @@ impl Hmc {
     /// the chunk runs vectorised ([`ebm_core::simd`]). `UNIT`: the inverse
     /// mass `im` is all ones.
     #[inline(always)]
-    fn chunk_step_in<E: Energy + ?Sized, const UNIT: bool>(
+    #[allow(clippy::too_many_arguments)]
+    fn chunk_step_in<const UNIT: bool>(
         &self,
-        energy: &E,
+        energy: &dyn Energy,
         im: &[f64],
         c: &mut ChunkMut<'_>,
+        px: &mut [f64],
+        pg: &mut [f64],
+        pe: &mut [f64],
+        mom: &mut [f64],
+        normals: &mut Normals,
     ) {
         let d = c.d;
-        let n = c.energy.len();
-        let dw = c.draw_normals();
+        let n = c.len();
+        let (noise, dw) = normals.draw(c.rngs, d);
         // Per-chain step size, path length and starting Hamiltonian, on the
         // stack for a chunk (CHUNK chains).
-        let mut eps = [0.0; crate::chains::CHUNK];
-        let mut len = [0usize; crate::chains::CHUNK];
-        let mut h0 = [0.0; crate::chains::CHUNK];
+        let mut eps = [0.0; CHUNK];
+        let mut len = [0usize; CHUNK];
+        let mut h0 = [0.0; CHUNK];
         for (k, rng) in c.rngs.iter_mut().enumerate() {
             eps[k] = if self.step_jitter > 0.0 {
                 self.step_size * (1.0 + self.step_jitter * (2.0 * rng.random::<f64>() - 1.0))
@@ -197,7 +286,6 @@ impl Hmc {
             };
         }
         let (x, grad, e0) = (&*c.x, &*c.grad, &*c.energy);
-        let (mom, px, pg, pe, noise) = (&mut *c.mom, &mut *c.px, &mut *c.pg, &mut *c.pe, &*c.noise);
         ebm_core::simd::dispatch(
             #[inline(always)]
             || {
@@ -252,8 +340,8 @@ impl Hmc {
                 },
             );
         }
-        let mut h1 = [0.0; crate::chains::CHUNK];
-        let (mom, pe) = (&*c.mom, &*c.pe);
+        let mut h1 = [0.0; CHUNK];
+        let (mom, pe) = (&*mom, &*pe);
         ebm_core::simd::dispatch(
             #[inline(always)]
             || {
@@ -271,10 +359,11 @@ impl Hmc {
             c.accept[k] = p;
             let u: f64 = rng.random();
             if !diverged && u < p {
-                c.x[r.clone()].copy_from_slice(&c.px[r.clone()]);
-                c.grad[r.clone()].copy_from_slice(&c.pg[r]);
-                c.energy[k] = c.pe[k];
+                c.x[r.clone()].copy_from_slice(&px[r.clone()]);
+                c.grad[r.clone()].copy_from_slice(&pg[r]);
+                c.energy[k] = pe[k];
             }
+            c.grad_evals[k] = len[k] as u32;
         }
     }
 }
@@ -311,23 +400,14 @@ impl Kernel for Hmc {
         "hmc"
     }
 
-    fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
-        let im = self.dense_inv_mass(chains.dim());
-        chains.step_chunks(rngs, self.n_leapfrog, |c| self.chunk_step(energy, &im, c))
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
-    fn steps<E: Energy + ?Sized>(
-        &self,
-        energy: &E,
-        chains: &mut Chains,
-        rngs: &mut [ChainRng],
-        n: usize,
-        totals: StepTotals<'_>,
-    ) -> Vec<StepStats> {
-        let im = self.dense_inv_mass(chains.dim());
-        chains.run_chunks(rngs, n, self.n_leapfrog, Some(totals), |c| {
-            self.chunk_step(energy, &im, c)
-        })
+    fn step_chunk(&self, target: Target<'_>, chunk: &mut ChunkMut<'_>, scratch: &mut Scratch) {
+        if let Some(energy) = target.energy() {
+            self.chunk_step(energy, chunk, scratch.get(HmcScratch::default));
+        }
     }
 
     fn step_size(&self) -> f64 {

@@ -2,12 +2,17 @@
 //!
 //! MCMC on batches of chains for energy-based models p(x) ∝ exp(-E(x)).
 //!
-//! * Kernels (config + `step` over the whole batch, one RNG stream per
-//!   chain): [`Ula`], [`Mala`], [`Hmc`] (diagonal mass, divergences,
-//!   jitter), and for binary models [`gibbs::RbmGibbs`] (block h|v, v|h) and
-//!   [`gibbs::SiteGibbs`] (single-site, checkerboard order for Ising).
-//! * [`driver::run`]: warm-up with dual-averaging step size and windowed
-//!   mass-matrix adaptation, burn-in, thinning, collection, observers;
+//! * Kernels (validated settings + [`Kernel::step_chunk`] over one chunk
+//!   of chains, one RNG stream per chain; object-safe, so `Box<dyn
+//!   Kernel>` runs everywhere): [`Ula`], [`Mala`], [`Hmc`] (diagonal mass,
+//!   divergences, jitter), and for binary models [`gibbs::Gibbs`] (block
+//!   h|v, v|h for RBMs; single-site in the model's sweep order otherwise).
+//!   [`Chains::run_kernel`] is the public chunk machinery; [`Registry`]
+//!   names the kernels and builds them from serde configs.
+//! * [`driver::run_target`] (one driver for continuous and binary
+//!   targets, fronted by [`driver::run`] and [`driver::run_binary`]):
+//!   warm-up with dual-averaging step size and windowed mass-matrix
+//!   adaptation, burn-in, thinning, collection, observers;
 //!   [`diagnostics`]: ESS (Geyer initial monotone sequence) and split R-hat.
 //! * [`ais`]: annealed importance sampling for log Z along a geometric
 //!   path, for continuous energies (any kernel above) and RBMs (Gibbs).
@@ -37,12 +42,19 @@ pub mod driver;
 pub mod error;
 pub mod gibbs;
 mod hmc;
+pub mod kernel;
 mod mala;
 pub mod moments;
+pub mod normals;
+pub mod registry;
+pub mod target;
 mod ula;
 
-pub use chains::{Chains, Kernel, StepStats, StepTotals};
+pub use chains::{Chains, ChunkMut, Scratch, CHUNK};
 pub use error::{Result, SamplerError};
-pub use hmc::{kinetic, leapfrog, Hmc};
-pub use mala::Mala;
-pub use ula::Ula;
+pub use hmc::{kinetic, leapfrog, Hmc, HmcConfig};
+pub use kernel::{Kernel, StepStats, StepTotals};
+pub use mala::{Mala, MalaConfig};
+pub use registry::{KernelConfig, KernelEntry, Registry};
+pub use target::{StateSpace, Target};
+pub use ula::{Ula, UlaConfig};

@@ -1,8 +1,11 @@
 //! The Metropolis-adjusted Langevin algorithm.
 
-use crate::chains::{Chains, ChunkMut, Kernel, StepStats, StepTotals};
+use crate::chains::{ChunkMut, Scratch};
 use crate::error::{positive, Result};
-use ebm_core::{ChainRng, Energy};
+use crate::kernel::Kernel;
+use crate::normals::Normals;
+use crate::target::Target;
+use ebm_core::Energy;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +22,26 @@ pub struct Mala {
     step_size: f64,
 }
 
+/// The settings of [`Mala`] as data (the registry's "mala").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MalaConfig {
+    /// Step size eps > 0 (default 0.1).
+    pub step_size: f64,
+}
+
+impl Default for MalaConfig {
+    fn default() -> Self {
+        Self { step_size: 0.1 }
+    }
+}
+
+impl crate::registry::KernelConfig for MalaConfig {
+    fn build(&self) -> Result<Box<dyn Kernel>> {
+        Ok(Box::new(Mala::new(self.step_size)?))
+    }
+}
+
 impl Mala {
     /// MALA with step size `eps > 0`.
     pub fn new(eps: f64) -> Result<Self> {
@@ -27,14 +50,27 @@ impl Mala {
     }
 }
 
+/// MALA's work buffers for one chunk: the proposals (states, gradients,
+/// energies) and the normals.
+#[derive(Default)]
+struct MalaScratch {
+    px: Vec<f64>,
+    pg: Vec<f64>,
+    pe: Vec<f64>,
+    normals: Normals,
+}
+
 impl Mala {
     /// One transition of one chunk of chains.
-    fn chunk_step<E: Energy + ?Sized>(&self, energy: &E, c: &mut ChunkMut<'_>) {
+    fn chunk_step(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut MalaScratch) {
         let eps = self.step_size;
         let noise = (2.0 * eps).sqrt();
-        let (d, n) = (c.d, c.energy.len());
-        let dw = c.draw_normals();
-        let (x, g, z, px) = (&*c.x, &*c.grad, &*c.noise, &mut *c.px);
+        let (d, n) = (c.d, c.len());
+        s.px.resize(n * d, 0.0);
+        s.pg.resize(n * d, 0.0);
+        s.pe.resize(n, 0.0);
+        let (z, dw) = s.normals.draw(c.rngs, d);
+        let (x, g, px) = (&*c.x, &*c.grad, &mut s.px[..]);
         ebm_core::simd::dispatch(
             #[inline(always)]
             || {
@@ -51,16 +87,16 @@ impl Mala {
                 }
             },
         );
-        energy.energy_grad_batch(c.px, c.pg, c.pe);
+        energy.energy_grad_batch(&s.px, &mut s.pg, &mut s.pe);
         for (k, rng) in c.rngs.iter_mut().enumerate() {
             let r = k * d..(k + 1) * d;
             let (x, g, y, gy) = (
                 &c.x[r.clone()],
                 &c.grad[r.clone()],
-                &c.px[r.clone()],
-                &c.pg[r.clone()],
+                &s.px[r.clone()],
+                &s.pg[r.clone()],
             );
-            let (ex, ey) = (c.energy[k], c.pe[k]);
+            let (ex, ey) = (c.energy[k], s.pe[k]);
             let mut fwd = 0.0; // |y - x + eps g(x)|^2
             let mut bwd = 0.0; // |x - y + eps g(y)|^2
             for j in 0..d {
@@ -77,12 +113,13 @@ impl Mala {
             let u: f64 = rng.random();
             if ok && u < p {
                 for i in r {
-                    c.x[i] = c.px[i];
-                    c.grad[i] = c.pg[i];
+                    c.x[i] = s.px[i];
+                    c.grad[i] = s.pg[i];
                 }
                 c.energy[k] = ey;
             }
         }
+        c.grad_evals.fill(1);
     }
 }
 
@@ -91,19 +128,14 @@ impl Kernel for Mala {
         "mala"
     }
 
-    fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
-        chains.step_chunks(rngs, 1, |c| self.chunk_step(energy, c))
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
-    fn steps<E: Energy + ?Sized>(
-        &self,
-        energy: &E,
-        chains: &mut Chains,
-        rngs: &mut [ChainRng],
-        n: usize,
-        totals: StepTotals<'_>,
-    ) -> Vec<StepStats> {
-        chains.run_chunks(rngs, n, 1, Some(totals), |c| self.chunk_step(energy, c))
+    fn step_chunk(&self, target: Target<'_>, chunk: &mut ChunkMut<'_>, scratch: &mut Scratch) {
+        if let Some(energy) = target.energy() {
+            self.chunk_step(energy, chunk, scratch.get(MalaScratch::default));
+        }
     }
 
     fn step_size(&self) -> f64 {

@@ -1,8 +1,11 @@
 //! The unadjusted Langevin algorithm.
 
-use crate::chains::{Chains, ChunkMut, Kernel, StepStats, StepTotals};
+use crate::chains::{ChunkMut, Scratch};
 use crate::error::{positive, Result};
-use ebm_core::{ChainRng, Energy};
+use crate::kernel::Kernel;
+use crate::normals::NormalsAhead;
+use crate::target::Target;
+use ebm_core::Energy;
 use serde::{Deserialize, Serialize};
 
 /// ULA (Roberts and Tweedie 1996):
@@ -31,6 +34,26 @@ pub struct Ula {
     step_size: f64,
 }
 
+/// The settings of [`Ula`] as data (the registry's "ula").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UlaConfig {
+    /// Step size eps > 0 (default 0.1).
+    pub step_size: f64,
+}
+
+impl Default for UlaConfig {
+    fn default() -> Self {
+        Self { step_size: 0.1 }
+    }
+}
+
+impl crate::registry::KernelConfig for UlaConfig {
+    fn build(&self) -> Result<Box<dyn Kernel>> {
+        Ok(Box::new(Ula::new(self.step_size)?))
+    }
+}
+
 impl Ula {
     /// ULA with step size `eps > 0`.
     pub fn new(eps: f64) -> Result<Self> {
@@ -39,41 +62,58 @@ impl Ula {
     }
 }
 
+/// ULA's work buffers for one chunk: the proposals (states, gradients,
+/// energies) and the normals drawn ahead.
+#[derive(Default)]
+struct UlaScratch {
+    px: Vec<f64>,
+    pg: Vec<f64>,
+    pe: Vec<f64>,
+    normals: NormalsAhead,
+}
+
 impl Ula {
     /// One transition of one chunk of chains, its loops unrolled for
     /// dimensions 1-4 (see [`propose`]).
-    fn chunk_step<E: Energy + ?Sized>(&self, energy: &E, c: &mut ChunkMut<'_>) {
+    fn chunk_step(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut UlaScratch) {
         match c.d {
-            1 => self.chunk_step_in::<1, E>(energy, c),
-            2 => self.chunk_step_in::<2, E>(energy, c),
-            3 => self.chunk_step_in::<3, E>(energy, c),
-            4 => self.chunk_step_in::<4, E>(energy, c),
-            _ => self.chunk_step_in::<0, E>(energy, c),
+            1 => self.chunk_step_in::<1>(energy, c, s),
+            2 => self.chunk_step_in::<2>(energy, c, s),
+            3 => self.chunk_step_in::<3>(energy, c, s),
+            4 => self.chunk_step_in::<4>(energy, c, s),
+            _ => self.chunk_step_in::<0>(energy, c, s),
         }
     }
 
     /// [`Ula::chunk_step`] with `D` as in [`propose`].
     #[inline(always)]
-    fn chunk_step_in<const D: usize, E: Energy + ?Sized>(&self, energy: &E, c: &mut ChunkMut<'_>) {
+    fn chunk_step_in<const D: usize>(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut UlaScratch) {
         let eps = self.step_size;
         let noise = (2.0 * eps).sqrt();
-        let (d, n) = (c.d, c.energy.len());
-        let (offset, dw) = c.normals_ahead();
+        let (d, n) = (c.d, c.len());
+        s.px.resize(n * d, 0.0);
+        s.pg.resize(n * d, 0.0);
+        s.pe.resize(n, 0.0);
+        let (z, offset, dw) = s.normals.next(c.rngs, d, c.steps_left);
         // the proposals go to px; a chain whose move lands where the
         // energy or its gradient is not finite (past a hard wall, or
         // overflowing) keeps its current state
-        let (x, g, z, px) = (&*c.x, &*c.grad, &c.ahead_noise[offset..], &mut c.px[..n * d]);
+        let (x, g, z, px) = (&*c.x, &*c.grad, &z[offset..], &mut s.px[..]);
         ebm_core::simd::dispatch(
             #[inline(always)]
             || propose::<D>(d, dw, eps, noise, x, g, z, px),
         );
-        energy.energy_grad_batch(c.px, c.pg, c.pe);
+        energy.energy_grad_batch(&s.px, &mut s.pg, &mut s.pe);
         let (x, g, e, div) = (&mut *c.x, &mut *c.grad, &mut *c.energy, &mut *c.divergent);
-        let (px, pg, pe) = (&*c.px, &*c.pg, &*c.pe);
+        let (px, pg, pe) = (&s.px[..], &s.pg[..], &s.pe[..]);
         ebm_core::simd::dispatch(
             #[inline(always)]
             || accept_finite::<D>(d, x, g, e, div, px, pg, pe),
         );
+        c.grad_evals.fill(1);
+        if c.steps_left == 1 {
+            s.normals.release_if_spent();
+        }
     }
 }
 
@@ -152,19 +192,14 @@ impl Kernel for Ula {
         "ula"
     }
 
-    fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
-        chains.step_chunks(rngs, 1, |c| self.chunk_step(energy, c))
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
-    fn steps<E: Energy + ?Sized>(
-        &self,
-        energy: &E,
-        chains: &mut Chains,
-        rngs: &mut [ChainRng],
-        n: usize,
-        totals: StepTotals<'_>,
-    ) -> Vec<StepStats> {
-        chains.run_chunks(rngs, n, 1, Some(totals), |c| self.chunk_step(energy, c))
+    fn step_chunk(&self, target: Target<'_>, chunk: &mut ChunkMut<'_>, scratch: &mut Scratch) {
+        if let Some(energy) = target.energy() {
+            self.chunk_step(energy, chunk, scratch.get(UlaScratch::default));
+        }
     }
 
     fn step_size(&self) -> f64 {

@@ -97,3 +97,27 @@ fn rbm_log_weights_depend_on_the_chains_own_stream_only() {
         );
     }
 }
+
+#[test]
+fn ais_rbm_honours_sweeps_per_temperature() {
+    // one sweep is ais_rbm to the bit; three sweeps per temperature move
+    // the chains further (different weights) and still land on the exact
+    // log Z (2^12 visible states enumerated), with a smaller spread of the
+    // weights than one sweep at the same temperatures
+    use ebm_samplers::ais::{ais_rbm_sweeps_with_progress, no_progress};
+    let rbm = common::random_rbm(12, 10, 1.0, 7);
+    let exact = rbm.exact_log_partition().unwrap();
+    let betas = Schedule::Linear.betas(400).unwrap();
+    let one = ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 400, 5).unwrap();
+    let same =
+        ais_rbm_sweeps_with_progress(&rbm, &RbmBase::ModelBiases, &betas, 400, 1, 5, &no_progress).unwrap();
+    assert_eq!(one.log_weights, same.log_weights);
+    let three =
+        ais_rbm_sweeps_with_progress(&rbm, &RbmBase::ModelBiases, &betas, 400, 3, 5, &no_progress).unwrap();
+    assert_ne!(one.log_weights, three.log_weights);
+    assert_close("rbm 12x10, 3 sweeps", &three, exact);
+    assert!(three.ess >= 0.9 * one.ess, "ess {} vs {}", three.ess, one.ess);
+    assert!(
+        ais_rbm_sweeps_with_progress(&rbm, &RbmBase::ModelBiases, &betas, 4, 0, 5, &no_progress).is_err()
+    );
+}

@@ -5,8 +5,9 @@ mod common;
 use ebm_core::energies::Gmm;
 use ebm_core::Points;
 use ebm_samplers::ais::{ais_rbm, RbmBase, Schedule};
+use ebm_samplers::driver::run_binary;
 use ebm_samplers::driver::{run, RunConfig, Silent};
-use ebm_samplers::gibbs::{run_binary, RbmGibbs};
+use ebm_samplers::gibbs::Gibbs;
 use ebm_samplers::{Hmc, Mala, Ula};
 
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
@@ -92,7 +93,7 @@ fn samples_and_log_z_do_not_depend_on_thread_count() {
     assert!(x.log_weights == y.log_weights);
 
     let gibbs = || {
-        run_binary(&RbmGibbs::new(rbm.clone()), 70, 10, 20, 1, 4)
+        run_binary(&mut Gibbs::block(), &rbm, 70, 10, 20, 1, 4)
             .unwrap()
             .draws
     };

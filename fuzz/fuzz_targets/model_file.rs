@@ -15,7 +15,6 @@ fuzz_target!(|bytes: &[u8]| {
     };
     // what the commands do next with a model
     let _ = spec.to_json();
-    let _ = ebm_bench::model_file::concrete_binary(&spec);
     match model {
         Model::Continuous(e) => {
             let d = e.dim();
@@ -28,8 +27,11 @@ fuzz_target!(|bytes: &[u8]| {
         }
         Model::Binary(e) => {
             let d = e.dim();
+            let _ = e.rbm();
             if d <= 4096 {
                 let _ = e.energy(&vec![1.0; d]);
+                let mut order = Vec::new();
+                e.sweep_order(&mut order);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! `ebm energy`: energies (and gradients) of a model at given points.
 
 use crate::error::{CliError, CliResult};
+use crate::json_num::{matrix, nums};
 use crate::model_file::load_model;
 use crate::points_file::read_points_csv;
 use clap::Args;
@@ -96,9 +97,9 @@ pub fn run(a: &EnergyArgs) -> CliResult<super::Report> {
         text.push('\n');
     }
     text.pop();
-    let mut obj = json!({"energies": energies});
-    if let Some(g) = grad_rows {
-        obj["gradients"] = json!(g);
+    let mut obj = json!({"energies": nums(&energies)});
+    if let Some(g) = &grads {
+        obj["gradients"] = matrix(g, d);
     }
     Ok(super::Report { json: obj, text })
 }

@@ -1,17 +1,19 @@
 //! `ebm logz`: the log-partition function of a model.
 
+use super::kernels::{kernel_names, registry_kernel, KernelUse};
 use super::sample::sampler_err;
 use crate::error::{CliError, CliResult};
-use crate::model_file::{concrete_binary, load_model, ConcreteBinary};
+use crate::json_num::num;
+use crate::model_file::load_model;
 use crate::progress::SharedProgress;
 use clap::{Args, ValueEnum};
 use ebm_core::energies::DiagGaussian;
 use ebm_core::quadrature::{log_partition_grid, log_partition_quadrature, QuadratureOptions};
 use ebm_core::spec::Model;
 use ebm_samplers::ais::{
-    ais_binary_with_progress, ais_rbm_with_progress, ais_with_progress, AisResult, RbmBase, Schedule,
+    ais_binary_with_progress, ais_rbm_sweeps_with_progress, ais_with_progress, AisResult, RbmBase, Schedule,
 };
-use ebm_samplers::{Hmc, Mala};
+use ebm_samplers::Target;
 use serde_json::json;
 use std::time::Instant;
 
@@ -24,17 +26,6 @@ pub enum LogzMethod {
     Quadrature,
     /// Annealed importance sampling, with a standard error.
     Ais,
-}
-
-/// Transition kernel for AIS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AisSampler {
-    /// Gibbs (binary models).
-    Gibbs,
-    /// Hamiltonian Monte Carlo (continuous models).
-    Hmc,
-    /// Metropolis-adjusted Langevin (continuous models).
-    Mala,
 }
 
 /// Arguments of `ebm logz`.
@@ -64,13 +55,15 @@ pub struct LogzArgs {
     /// AIS: number of particles (chains).
     #[arg(long, default_value_t = 100)]
     pub chains: usize,
-    /// AIS: transition kernel (default: gibbs for binary models, mala otherwise).
-    #[arg(long, value_enum)]
-    pub sampler: Option<AisSampler>,
+    /// AIS: transition kernel, from the registry's kernels that leave
+    /// their target invariant (default: gibbs for binary models, mala
+    /// otherwise).
+    #[arg(long, value_parser = kernel_names(KernelUse::Ais))]
+    pub sampler: Option<String>,
     /// AIS: temperature schedule.
     #[arg(long, value_enum, default_value = "linear")]
     pub schedule: ScheduleArg,
-    /// AIS: transitions per intermediate temperature.
+    /// AIS: transitions (Gibbs sweeps) per intermediate temperature.
     #[arg(long, default_value_t = 1)]
     pub steps_per_temp: usize,
     /// AIS: step size of MALA or HMC.
@@ -109,8 +102,8 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
         let r = run_ais(a, &spec, &model)?;
         let seconds = start.elapsed().as_secs_f64();
         return Ok(super::Report {
-            json: json!({"log_z": r.log_z, "stderr": r.stderr, "method": "ais", "seconds": seconds,
-                         "ess": r.ess, "log_z_base": r.log_z_base, "temps": a.temps, "chains": a.chains}),
+            json: json!({"log_z": num(r.log_z), "stderr": num(r.stderr), "method": "ais", "seconds": seconds,
+                         "ess": num(r.ess), "log_z_base": r.log_z_base, "temps": a.temps, "chains": a.chains}),
             text: format!(
                 "log Z = {:.6} +- {:.6} (ais, {}, {} temperatures x {} chains, weight ESS {:.1}, {seconds:.2} s)",
                 r.log_z,
@@ -176,7 +169,7 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
         LogzMethod::Ais => "ais",
     };
     Ok(super::Report {
-        json: json!({"log_z": log_z, "stderr": null, "method": method, "seconds": seconds}),
+        json: json!({"log_z": num(log_z), "stderr": null, "method": method, "seconds": seconds}),
         text: format!(
             "log Z = {log_z:.10} ({method}, {}, {seconds:.3} s)",
             spec.type_name()
@@ -220,58 +213,53 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
     let betas = schedule.betas(a.temps).map_err(sampler_err)?;
     let bar = SharedProgress::new("AIS");
     let tick = |done: usize, total: usize| bar.tick(done, total);
-    let r = match model {
-        Model::Binary(b) => {
-            if matches!(a.sampler, Some(AisSampler::Hmc | AisSampler::Mala)) {
-                return bad(format!(
-                    "`{}` is a binary model: AIS uses --sampler gibbs",
-                    spec.type_name()
-                ));
-            }
-            match concrete_binary(spec)? {
-                Some(ConcreteBinary::Rbm(rbm)) => {
-                    ais_rbm_with_progress(&rbm, &RbmBase::ModelBiases, &betas, a.chains, a.seed, &tick)
-                }
-                _ => ais_binary_with_progress(
-                    b.as_ref(),
-                    &betas,
-                    a.chains,
-                    a.steps_per_temp.max(1),
-                    a.seed,
-                    &tick,
-                ),
-            }
-        }
-        Model::Continuous(e) => {
+    let target = match model {
+        Model::Binary(b) => Target::Binary(b.as_ref()),
+        Model::Continuous(e) => Target::Continuous(e.as_ref()),
+    };
+    let default = match target {
+        Target::Binary(_) => "gibbs",
+        Target::Continuous(_) => "mala",
+    };
+    let kernel = registry_kernel(
+        a.sampler.as_deref().unwrap_or(default),
+        &json!({"step_size": a.step_size, "leapfrog": a.leapfrog}),
+        target,
+        spec.type_name(),
+        KernelUse::Ais,
+    )?;
+    if target.space() == ebm_samplers::StateSpace::Binary && a.steps_per_temp == 0 {
+        return bad(
+            "--steps-per-temp must be at least 1 for a binary model (Gibbs sweeps per temperature)".into(),
+        );
+    }
+    let r = match target {
+        // an RBM anneals with its hidden units summed out, eight chains
+        // in SIMD lanes
+        Target::Binary(b) => match b.rbm() {
+            Some(rbm) => ais_rbm_sweeps_with_progress(
+                rbm,
+                &RbmBase::ModelBiases,
+                &betas,
+                a.chains,
+                a.steps_per_temp,
+                a.seed,
+                &tick,
+            ),
+            None => ais_binary_with_progress(b, &betas, a.chains, a.steps_per_temp, a.seed, &tick),
+        },
+        Target::Continuous(e) => {
             let base = DiagGaussian::new(vec![0.0; e.dim()], vec![a.base_std; e.dim()])?;
-            match a.sampler.unwrap_or(AisSampler::Mala) {
-                AisSampler::Gibbs => {
-                    return bad(format!(
-                        "`{}` is continuous: AIS uses --sampler mala or hmc",
-                        spec.type_name()
-                    ))
-                }
-                AisSampler::Mala => ais_with_progress(
-                    e.as_ref(),
-                    &base,
-                    &Mala::new(a.step_size).map_err(sampler_err)?,
-                    &betas,
-                    a.chains,
-                    a.steps_per_temp,
-                    a.seed,
-                    &tick,
-                ),
-                AisSampler::Hmc => ais_with_progress(
-                    e.as_ref(),
-                    &base,
-                    &Hmc::new(a.step_size, a.leapfrog).map_err(sampler_err)?,
-                    &betas,
-                    a.chains,
-                    a.steps_per_temp,
-                    a.seed,
-                    &tick,
-                ),
-            }
+            ais_with_progress(
+                e,
+                &base,
+                &kernel,
+                &betas,
+                a.chains,
+                a.steps_per_temp,
+                a.seed,
+                &tick,
+            )
         }
     };
     r.map_err(sampler_err)

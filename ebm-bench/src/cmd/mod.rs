@@ -1,6 +1,7 @@
 //! The subcommands of `ebm`, as functions returning their JSON report.
 
 pub mod energy;
+pub mod kernels;
 pub mod logz;
 pub mod sample;
 pub mod train;

@@ -1,31 +1,19 @@
 //! `ebm sample`: MCMC on a model file.
 
-use crate::draws_file::{write_draws, DrawWriter};
+use super::kernels::{kernel_names, registry_kernel, KernelUse};
+use crate::draws_file::DrawWriter;
 use crate::error::{CliError, CliResult};
-use crate::model_file::{concrete_binary, load_model, ConcreteBinary};
+use crate::json_num::{matrix, num, nums, opt};
+use crate::model_file::load_model;
 use crate::progress::Progress;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ebm_core::spec::Model;
-use ebm_core::{setup_rng, Energy, Points};
-use ebm_samplers::driver::{run, Diagnostics, Observer, Phase, RunConfig};
-use ebm_samplers::gibbs::{run_binary, BinaryRun, RbmGibbs, SiteGibbs};
-use ebm_samplers::{Hmc, Kernel, Mala, StepStats, Ula};
+use ebm_core::{setup_rng, Points};
+use ebm_samplers::driver::{run_target, Diagnostics, Observer, Phase, RunConfig, Start};
+use ebm_samplers::{StepStats, Target};
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
 use std::time::Instant;
-
-/// Which sampler to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SamplerKind {
-    /// Unadjusted Langevin.
-    Ula,
-    /// Metropolis-adjusted Langevin.
-    Mala,
-    /// Hamiltonian Monte Carlo.
-    Hmc,
-    /// Gibbs (binary models: block Gibbs for RBMs, single-site otherwise).
-    Gibbs,
-}
 
 /// Arguments of `ebm sample`.
 #[derive(Debug, Args)]
@@ -33,9 +21,11 @@ pub struct SampleArgs {
     /// The model file (JSON).
     #[arg(long)]
     pub model: String,
-    /// The sampler.
-    #[arg(long, value_enum)]
-    pub sampler: SamplerKind,
+    /// The sampler, from the kernel registry: ula, mala, hmc (continuous
+    /// models) or gibbs (binary models: block Gibbs for RBMs, single-site
+    /// otherwise).
+    #[arg(long, value_parser = kernel_names(KernelUse::Sample))]
+    pub sampler: String,
     /// Number of chains.
     #[arg(long, default_value_t = 4)]
     pub chains: usize,
@@ -111,19 +101,6 @@ fn check(a: &SampleArgs) -> CliResult<()> {
     Ok(())
 }
 
-struct Summary {
-    mean: Vec<f64>,
-    cov: Vec<f64>,
-    acceptance: f64,
-    divergences: usize,
-    diag: Diagnostics,
-    /// Draws still to be written to --out (binary models); continuous
-    /// runs stream theirs while sampling.
-    draws: Option<Vec<f64>>,
-    dim: usize,
-    step_size: Option<f64>,
-}
-
 /// Chains whose draws are kept in memory for ESS and R-hat; the moments
 /// cover every chain, and --out streams every chain to disk, so memory
 /// does not grow with the number of chains.
@@ -155,13 +132,46 @@ impl Observer for DrawSink {
     }
 }
 
-fn run_continuous<K: Kernel>(mut k: K, e: &dyn Energy, a: &SampleArgs) -> CliResult<Summary> {
-    let d = e.dim();
+/// N(0, init_std^2 I) starting points of continuous chains, from the
+/// set-up stream.
+fn gaussian_start(a: &SampleArgs, d: usize) -> CliResult<Points> {
     let mut r = setup_rng(a.seed);
     let x0: Vec<f64> = (0..a.chains * d)
         .map(|_| a.init_std * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
         .collect();
-    let adapt = !a.no_adapt && k.target_accept().is_some();
+    Ok(Points::from_vec(x0, d)?)
+}
+
+pub(crate) fn sampler_err(e: ebm_samplers::SamplerError) -> CliError {
+    CliError::Unsupported(e.to_string())
+}
+
+/// Sample from the model as the arguments say: the kernel from the
+/// registry, the one driver for continuous and binary models.
+pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
+    check(a)?;
+    let (spec, model) = load_model(&a.model)?;
+    let d = model.dim();
+    crate::limits::check_size(&format!("--chains {} x dimension {d}", a.chains), a.chains, d)?;
+    let (target, init) = match &model {
+        Model::Continuous(e) => (
+            Target::Continuous(e.as_ref()),
+            Start::Points(gaussian_start(a, d)?),
+        ),
+        Model::Binary(b) => (
+            Target::Binary(b.as_ref()),
+            Start::UniformBinary { chains: a.chains },
+        ),
+    };
+    let mut kernel = registry_kernel(
+        &a.sampler,
+        &json!({"step_size": a.step_size, "leapfrog": a.leapfrog}),
+        target,
+        spec.type_name(),
+        KernelUse::Sample,
+    )?;
+    let start = Instant::now();
+    let adapt = !a.no_adapt && kernel.target_accept().is_some();
     let cfg = RunConfig {
         warmup: a.burn_in,
         burn_in: 0,
@@ -184,7 +194,7 @@ fn run_continuous<K: Kernel>(mut k: K, e: &dyn Energy, a: &SampleArgs) -> CliRes
         keep,
         error: None,
     };
-    let out = run(&mut k, e, Points::from_vec(x0, d)?, &cfg, &mut sink).map_err(sampler_err)?;
+    let out = run_target(&mut kernel, target, init, &cfg, &mut sink).map_err(sampler_err)?;
     if let Some(e) = sink.error.take() {
         return Err(e);
     }
@@ -192,129 +202,28 @@ fn run_continuous<K: Kernel>(mut k: K, e: &dyn Energy, a: &SampleArgs) -> CliRes
         w.finish()?;
     }
     let (mean, cov) = out.moments();
-    Ok(Summary {
-        acceptance: out.acceptance.iter().sum::<f64>() / out.acceptance.len() as f64,
-        divergences: out.divergences.iter().sum(),
-        diag: Diagnostics::of_draws(&sink.kept, a.steps, keep, d),
-        step_size: Some(out.step_size),
-        mean,
-        cov,
-        dim: d,
-        draws: None,
-    })
-}
-
-fn binary_summary(r: BinaryRun) -> Summary {
-    Summary {
-        diag: r.diagnostics(),
-        mean: r.mean,
-        cov: r.covariance,
-        acceptance: 1.0,
-        divergences: 0,
-        dim: r.dim,
-        draws: Some(r.draws),
-        step_size: None,
-    }
-}
-
-pub(crate) fn sampler_err(e: ebm_samplers::SamplerError) -> CliError {
-    CliError::Unsupported(e.to_string())
-}
-
-/// Sample from the model as the arguments say.
-pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
-    check(a)?;
-    let (spec, model) = load_model(&a.model)?;
-    crate::limits::check_size(
-        &format!("--chains {} x dimension {}", a.chains, model.dim()),
-        a.chains,
-        model.dim(),
-    )?;
-    let start = Instant::now();
-    let s = match (&model, a.sampler) {
-        (Model::Continuous(e), SamplerKind::Ula) => {
-            run_continuous(Ula::new(a.step_size).map_err(sampler_err)?, e.as_ref(), a)?
-        }
-        (Model::Continuous(e), SamplerKind::Mala) => {
-            run_continuous(Mala::new(a.step_size).map_err(sampler_err)?, e.as_ref(), a)?
-        }
-        (Model::Continuous(e), SamplerKind::Hmc) => run_continuous(
-            Hmc::new(a.step_size, a.leapfrog).map_err(sampler_err)?,
-            e.as_ref(),
-            a,
-        )?,
-        (Model::Continuous(_), SamplerKind::Gibbs) => {
-            return Err(CliError::Unsupported(format!(
-                "--sampler gibbs needs a binary model (rbm, ising); `{}` is continuous: use ula, mala or hmc",
-                spec.type_name()
-            )))
-        }
-        (Model::Binary(b), SamplerKind::Gibbs) => {
-            if let Some(path) = &a.out {
-                crate::draws_file::check_writable(path)?;
-            }
-            // binary runs keep their draws in memory
-            crate::limits::check_size(
-                &format!("--chains {} x --steps {}", a.chains, a.steps),
-                a.chains.saturating_mul(a.steps),
-                b.dim(),
-            )?;
-            let bin = binary_kernel_run(&spec, a)?;
-            binary_summary(bin)
-        }
-        (Model::Binary(_), _) => {
-            return Err(CliError::Unsupported(format!(
-                "`{}` is a binary model: use --sampler gibbs",
-                spec.type_name()
-            )))
-        }
-    };
+    let acceptance = out.acceptance.iter().sum::<f64>() / out.acceptance.len() as f64;
+    let divergences: usize = out.divergences.iter().sum();
+    let diag = Diagnostics::of_draws(&sink.kept, a.steps, keep, d);
+    let step_size = Some(out.step_size).filter(|e| e.is_finite());
     let seconds = start.elapsed().as_secs_f64();
-    if let (Some(path), Some(draws)) = (&a.out, &s.draws) {
-        write_draws(path, draws, a.steps, a.chains, s.dim)?;
-    }
-    let d = s.dim;
-    let cov_rows: Vec<&[f64]> = s.cov.chunks_exact(d).collect();
-    let (ess_min, rhat_max) = (s.diag.ess_min(), s.diag.rhat_max());
+    let (ess_min, rhat_max) = (diag.ess_min(), diag.rhat_max());
     let json = json!({
-        "mean": s.mean, "cov": cov_rows, "acceptance": s.acceptance,
-        "ess_min": ess_min, "ess_median": s.diag.ess_median(), "rhat_max": rhat_max,
-        "divergences": s.divergences, "step_size": s.step_size, "seconds": seconds,
+        "mean": nums(&mean), "cov": matrix(&cov, d), "acceptance": num(acceptance),
+        "ess_min": num(ess_min), "ess_median": num(diag.ess_median()), "rhat_max": num(rhat_max),
+        "divergences": divergences, "step_size": opt(step_size), "seconds": seconds,
     });
     let show = |v: &[f64]| v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ");
     let text = format!(
         "{} on `{}`: {} chains x {} draws in {seconds:.2} s\nmean        [{}]\nacceptance  {:.3}\nESS min     {ess_min:.1} (median {:.1})\nR-hat max   {rhat_max:.4}\ndivergences {}",
-        format!("{:?}", a.sampler).to_lowercase(),
+        a.sampler,
         spec.type_name(),
         a.chains,
         a.steps,
-        show(&s.mean[..d.min(8)]) + if d > 8 { ", ..." } else { "" },
-        s.acceptance,
-        s.diag.ess_median(),
-        s.divergences,
+        show(&mean[..d.min(8)]) + if d > 8 { ", ..." } else { "" },
+        acceptance,
+        diag.ess_median(),
+        divergences,
     );
     Ok(super::Report { json, text })
-}
-
-fn binary_kernel_run(spec: &ebm_compose::ModelSpec, a: &SampleArgs) -> CliResult<BinaryRun> {
-    let r = match concrete_binary(spec)? {
-        Some(ConcreteBinary::Rbm(rbm)) => {
-            run_binary(&RbmGibbs::new(rbm), a.chains, a.burn_in, a.steps, a.thin, a.seed)
-        }
-        Some(ConcreteBinary::Ising(m)) => run_binary(
-            &SiteGibbs::checkerboard(m),
-            a.chains,
-            a.burn_in,
-            a.steps,
-            a.thin,
-            a.seed,
-        ),
-        None => {
-            return Err(CliError::Unsupported(format!(
-                "no Gibbs sampler for `{}`",
-                spec.type_name()
-            )))
-        }
-    };
-    r.map_err(sampler_err)
 }

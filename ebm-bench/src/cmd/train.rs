@@ -1,7 +1,9 @@
 //! `ebm train`: fit a model file to data with CD, PCD, a replay buffer,
 //! DSM or NCE, and write the trained model file.
 
+use super::kernels::{kernel_names, KernelUse};
 use crate::error::{CliError, CliResult};
+use crate::json_num::{num, opt};
 use crate::model_file::load_model;
 use crate::points_file::read_points;
 use crate::progress::Progress;
@@ -12,14 +14,14 @@ use ebm_core::{EnergySpec, Points};
 use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, NegativeKernel, Negatives, Objective,
+    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives, Objective,
 };
 use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::trainer::{
     resume, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig, TrainSummary,
 };
 use ebm_estimators::{EstimatorError, TrainableEnergy};
-use ebm_samplers::{Hmc, Mala, Ula};
+use ebm_samplers::{Kernel, Registry};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -37,17 +39,6 @@ pub enum EstimatorArg {
     Dsm,
     /// Noise-contrastive estimation.
     Nce,
-}
-
-/// Kernels for negatives of continuous models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum NegSampler {
-    /// Unadjusted Langevin.
-    Ula,
-    /// Metropolis-adjusted Langevin.
-    Mala,
-    /// Hamiltonian Monte Carlo.
-    Hmc,
 }
 
 /// Precisions of `--precision`.
@@ -128,9 +119,10 @@ pub struct TrainArgs {
     /// CD/PCD/replay: sampler transitions (Gibbs sweeps) per step.
     #[arg(long, default_value_t = 1)]
     pub k: usize,
-    /// CD/PCD/replay on continuous models: the kernel.
-    #[arg(long, value_enum, default_value = "mala")]
-    pub sampler: NegSampler,
+    /// CD/PCD/replay on continuous models: the kernel, from the registry
+    /// (ula, mala, hmc).
+    #[arg(long, default_value = "mala", value_parser = kernel_names(KernelUse::Negatives))]
+    pub sampler: String,
     /// CD/PCD/replay on continuous models: the kernel's step size.
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     pub step_size: f64,
@@ -262,13 +254,14 @@ fn negatives(a: &TrainArgs) -> Negatives {
     }
 }
 
-fn kernel(a: &TrainArgs) -> CliResult<NegativeKernel> {
-    let e = |e: ebm_samplers::SamplerError| CliError::Unsupported(e.to_string());
-    Ok(match a.sampler {
-        NegSampler::Ula => NegativeKernel::Ula(Ula::new(a.step_size).map_err(e)?),
-        NegSampler::Mala => NegativeKernel::Mala(Mala::new(a.step_size).map_err(e)?),
-        NegSampler::Hmc => NegativeKernel::Hmc(Hmc::new(a.step_size, a.leapfrog).map_err(e)?),
-    })
+/// The negatives' kernel, from the registry.
+fn kernel(a: &TrainArgs) -> CliResult<Box<dyn Kernel>> {
+    Registry::standard()
+        .build(
+            &a.sampler,
+            &serde_json::json!({"step_size": a.step_size, "leapfrog": a.leapfrog}),
+        )
+        .map_err(|e| CliError::Unsupported(e.to_string()))
 }
 
 /// Train a continuous model with any objective.
@@ -472,12 +465,12 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
     crate::draws_file::write_atomically(&a.out, outcome.spec.to_json().as_bytes())?;
     let s = &outcome.summary;
     let json = json!({
-        "final_loss": s.final_loss,
-        "mean_loss_last_100": s.mean_loss_tail,
+        "final_loss": num(s.final_loss),
+        "mean_loss_last_100": num(s.mean_loss_tail),
         "steps": s.steps,
         "seconds": s.seconds,
         "estimator": format!("{:?}", a.estimator).to_lowercase(),
-        "log_normaliser": outcome.log_normaliser,
+        "log_normaliser": opt(outcome.log_normaliser),
         "out": a.out,
     });
     let mut text = format!(

@@ -72,6 +72,25 @@ pub struct Record {
     /// A one-line summary of the quality for the table.
     #[serde(skip)]
     pub summary: String,
+    /// FNV-1a digest of the bits of the workload's result (final states,
+    /// log-weights, trained parameters; see [`digest`]), so that a change
+    /// meant to keep the same bits can be checked against an earlier
+    /// results.json.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// A 64-bit FNV-1a digest of the bit patterns of `values`, in order, as
+/// 16 hex digits: equal digests mean (up to a 2^-64 chance) identical bits.
+pub fn digest(values: &[f64]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in values {
+        for b in v.to_bits().to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
 }
 
 /// Settings shared by all workloads.

@@ -90,6 +90,7 @@ fn run_ula(ctx: &SuiteCtx, gmm: &Gmm, plot: bool) -> CliResult<(Record, Vec<Stri
         config: json!({"chains": chains, "steps": steps, "step_size": eps, "init": "N(0, 16 I)", "arithmetic": arithmetic}),
         timing: Some(timing),
         summary: format!("{:.4} within 1.5 of a mode; occupancy {:?}", frac, occupancy),
+        digest: Some(super::digest(x)),
     };
     Ok((rec, plots))
 }

@@ -128,6 +128,7 @@ fn hmc_record<E: Energy + Arithmetic>(
             target.arithmetic(),
             ess_min / seconds
         ),
+        digest: Some(super::digest(out.chains.x.as_slice())),
     })
 }
 

@@ -8,11 +8,12 @@
 use super::plot::{Figure, Series};
 use super::{Record, SuiteCtx, Throughput};
 use crate::cmd::sample::sampler_err;
+use crate::error::CliError;
 use crate::error::CliResult;
-use crate::model_file::{concrete_binary, ConcreteBinary};
 use crate::progress::SharedProgress;
 use ebm_compose::ModelSpec;
 use ebm_core::energies::Rbm;
+use ebm_core::spec::Model;
 use ebm_samplers::ais::{ais_rbm_with_progress, RbmBase, Schedule};
 use serde_json::json;
 
@@ -21,10 +22,11 @@ const W3_RBM: &str = include_str!("../../../examples-data/w3_rbm64x20.json");
 
 /// The W3 RBM.
 pub fn w3_rbm() -> CliResult<Rbm> {
-    match concrete_binary(&ModelSpec::from_json(W3_RBM)?)? {
-        Some(ConcreteBinary::Rbm(rbm)) => Ok(rbm),
-        _ => unreachable!("the embedded W3 file is an RBM"),
+    match ModelSpec::from_json(W3_RBM)?.build()? {
+        Model::Binary(b) => b.rbm().cloned(),
+        Model::Continuous(_) => None,
     }
+    .ok_or_else(|| CliError::Unsupported("the embedded W3 model is not an RBM".into()))
 }
 
 /// Run W3.
@@ -49,6 +51,7 @@ pub fn run_w3(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         config: json!({"enumerated": "hidden", "states": 1u64 << 20}),
         timing: Some(exact_timing),
         summary: format!("log Z = {exact:.6}"),
+        digest: None,
     }];
     let mut series: Vec<Series> = Vec::new();
     for &(k, n) in grid {
@@ -85,6 +88,7 @@ pub fn run_w3(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
                 r.stderr,
                 err / r.stderr
             ),
+            digest: Some(super::digest(&r.log_weights)),
         });
     }
     let plots = ctx.write_plot(

@@ -16,7 +16,7 @@ use crate::error::CliResult;
 use crate::progress::{Progress, SharedProgress};
 use dfdx::prelude::Cpu;
 use ebm_core::energies::Rbm;
-use ebm_core::{chain_rngs, setup_rng, Points};
+use ebm_core::{setup_rng, Points};
 use ebm_estimators::datasets::digits_binarized;
 use ebm_estimators::models::TrainableRbm;
 use ebm_estimators::objectives::{GibbsNegatives, MaxLikelihood, Negatives};
@@ -24,8 +24,8 @@ use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::trainer::{train, Schedule, StepReport, TrainConfig};
 use ebm_estimators::Real;
 use ebm_samplers::ais::{ais_rbm_with_progress, AisResult, RbmBase, Schedule as Betas};
-use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
-use rand::Rng;
+use ebm_samplers::driver::run_binary;
+use ebm_samplers::gibbs::Gibbs;
 use serde_json::json;
 
 /// (average log-likelihood of `data`, the AIS estimate behind it).
@@ -145,6 +145,9 @@ pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
                     seconds / epochs as f64
                 )
             },
+            digest: Some(super::digest(
+                &[trained.weights(), trained.visible_bias(), trained.hidden_bias()].concat(),
+            )),
         });
     }
     Ok((records, plots))
@@ -152,21 +155,9 @@ pub fn run_w4(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
 
 /// 36 samples of `trained`: Gibbs chains from random images, 1,000 sweeps.
 fn sample_plot(ctx: &SuiteCtx, trained: &Rbm) -> CliResult<Vec<String>> {
-    let n = 36;
-    let mut rngs = chain_rngs(ctx.seed + 2, n);
-    let x0: Vec<f64> = rngs
-        .iter_mut()
-        .flat_map(|r| {
-            (0..64)
-                .map(|_| r.random::<bool>() as u8 as f64)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let mut x = Points::from_vec(x0, 64)?;
-    let gibbs = RbmGibbs::new(trained.clone());
-    for _ in 0..1000 {
-        gibbs.sweep(&mut x, &mut rngs);
-    }
+    // uniform random images, 999 sweeps, then the kept 1,000th
+    let out = run_binary(&mut Gibbs::block(), trained, 36, 999, 1, 1, ctx.seed + 2).map_err(sampler_err)?;
+    let x = out.chains.x;
     let images: Vec<Vec<f64>> = x.rows().map(<[f64]>::to_vec).collect();
     ctx.write_plot(
         "w4_rbm_samples",

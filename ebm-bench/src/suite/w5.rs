@@ -129,6 +129,13 @@ pub fn run_w5(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             summary: format!(
                 "held-out NLL {nll_learned:.4} (true mixture {nll_true:.4}, sigma-smoothed {nll_smoothed:.4})"
             ),
+            digest: Some(super::digest(
+                &learned
+                    .layers()
+                    .iter()
+                    .flat_map(|l| l.w.iter().chain(&l.b).copied())
+                    .collect::<Vec<_>>(),
+            )),
         });
     }
     Ok((records, plots))

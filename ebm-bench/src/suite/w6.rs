@@ -100,6 +100,7 @@ pub fn run_w6(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
                            "constraints": "ring r=2 (band 0.1, lambda 10), half-plane x0<=0 (lambda 10)"}),
             timing: None,
             summary: format!("{:.1}% of samples satisfy both constraints", 100.0 * share),
+            digest: None,
         });
         panels.push((name.to_string(), share, d.clone()));
     }

@@ -198,4 +198,13 @@ impl BinaryEnergy for Ising {
             None
         }
     }
+
+    /// The checkerboard: every site of colour 0 ([`Ising::color`]), then
+    /// every site of colour 1.
+    fn sweep_order(&self, order: &mut Vec<usize>) {
+        let n = self.rows * self.cols;
+        order.clear();
+        order.extend((0..n).filter(|&i| self.color(i) == 0));
+        order.extend((0..n).filter(|&i| self.color(i) == 1));
+    }
 }

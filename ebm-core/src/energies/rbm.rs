@@ -277,4 +277,8 @@ impl BinaryEnergy for Rbm {
     fn log_partition(&self) -> Option<f64> {
         self.exact_log_partition().ok()
     }
+
+    fn rbm(&self) -> Option<&Rbm> {
+        Some(self)
+    }
 }

@@ -58,6 +58,10 @@ impl<F: Real, D: Backend<F>, M: TrainableScore<F, D>> Objective<F, D, M> for Dsm
         "dsm".into()
     }
 
+    fn settings(&self) -> String {
+        format!("sigma {:?}", self.sigmas)
+    }
+
     /// An `mlp` model trains on the fused host kernel of
     /// [`crate::mlp_dsm`] (any optimizer).
     fn has_host_engine(&self, model: &M, _optimizer: &OptimizerConfig) -> bool {

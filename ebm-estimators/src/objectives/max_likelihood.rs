@@ -52,6 +52,10 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler<M>> Ob
         self.sampler.name()
     }
 
+    fn settings(&self) -> String {
+        format!("{}, alpha {}", self.sampler.settings(), self.alpha)
+    }
+
     fn prepare(&mut self, model: &M, data: &Points, seed: u64) -> Result<()> {
         self.sampler.prepare(model, data, seed)
     }

@@ -16,7 +16,7 @@ pub(crate) use dsm::draw_noise as draw_dsm_noise;
 pub use dsm::Dsm;
 pub use max_likelihood::MaxLikelihood;
 pub use nce::Nce;
-pub use negatives::{ChainNegatives, GibbsNegatives, NegativeKernel, NegativeSampler, Negatives};
+pub use negatives::{ChainNegatives, GibbsNegatives, NegativeSampler, Negatives};
 
 use crate::engine::StepEngine;
 use crate::error::{EstimatorError, Result};
@@ -64,6 +64,13 @@ pub trait Objective<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> {
 
     /// The loss on one batch (rows of `batch`), drawing any noise from `rng`.
     fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>>;
+
+    /// The objective's settings in words (noise levels, negatives and
+    /// their kernel, noise ratio): part of a run's fingerprint, so a run
+    /// is not resumed with other settings.
+    fn settings(&self) -> String {
+        String::new()
+    }
 
     /// Parameters the objective owns and trains with the model (NCE's
     /// log-normaliser).

@@ -98,6 +98,15 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for Nc
         "nce".into()
     }
 
+    fn settings(&self) -> String {
+        let noise = if self.noise.is_some() {
+            "given"
+        } else {
+            "fitted Gaussian"
+        };
+        format!("noise ratio {}, noise {noise}", self.ratio)
+    }
+
     fn prepare(&mut self, model: &M, data: &Points, _seed: u64) -> Result<()> {
         if self.noise.is_none() {
             self.set_noise(Arc::new(fit_gaussian(data)?))?;

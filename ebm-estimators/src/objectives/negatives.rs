@@ -8,8 +8,8 @@ use crate::trainable::Backend;
 use crate::trainable::Real;
 use ebm_core::energies::Gaussian;
 use ebm_core::{chain_rng, setup_rng, ChainRng, Energy, ExactSample, Points, RngPosition};
-use ebm_samplers::gibbs::{BinaryKernel, RbmGibbs};
-use ebm_samplers::{Chains, Hmc, Kernel, Mala, StepStats, StepTotals, Ula};
+use ebm_samplers::gibbs::Gibbs;
+use ebm_samplers::{Chains, Kernel, Target};
 use rand::Rng;
 
 /// Where the negative chains start at each training step.
@@ -257,6 +257,11 @@ impl Pool {
 pub trait NegativeSampler<M> {
     /// Name of the scheme ("cd", "pcd", "replay").
     fn name(&self) -> String;
+    /// The scheme's and the kernel's settings in words (part of the
+    /// objective's [`settings`](super::Objective::settings)).
+    fn settings(&self) -> String {
+        String::new()
+    }
     /// Set up persistent state from the data.
     fn prepare(&mut self, model: &M, data: &Points, seed: u64) -> Result<()>;
     /// Negatives for one training step.
@@ -273,69 +278,10 @@ pub trait NegativeSampler<M> {
     }
 }
 
-/// ULA, MALA or HMC, chosen at run time.
-#[derive(Clone, Debug)]
-pub enum NegativeKernel {
-    /// Unadjusted Langevin.
-    Ula(Ula),
-    /// Metropolis-adjusted Langevin.
-    Mala(Mala),
-    /// Hamiltonian Monte Carlo.
-    Hmc(Hmc),
-}
-
-impl Kernel for NegativeKernel {
-    fn name(&self) -> &'static str {
-        match self {
-            NegativeKernel::Ula(k) => k.name(),
-            NegativeKernel::Mala(k) => k.name(),
-            NegativeKernel::Hmc(k) => k.name(),
-        }
-    }
-
-    fn step<E: Energy + ?Sized>(&self, energy: &E, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
-        match self {
-            NegativeKernel::Ula(k) => k.step(energy, chains, rngs),
-            NegativeKernel::Mala(k) => k.step(energy, chains, rngs),
-            NegativeKernel::Hmc(k) => k.step(energy, chains, rngs),
-        }
-    }
-
-    fn steps<E: Energy + ?Sized>(
-        &self,
-        energy: &E,
-        chains: &mut Chains,
-        rngs: &mut [ChainRng],
-        n: usize,
-        totals: StepTotals<'_>,
-    ) -> Vec<StepStats> {
-        match self {
-            NegativeKernel::Ula(k) => k.steps(energy, chains, rngs, n, totals),
-            NegativeKernel::Mala(k) => k.steps(energy, chains, rngs, n, totals),
-            NegativeKernel::Hmc(k) => k.steps(energy, chains, rngs, n, totals),
-        }
-    }
-
-    fn step_size(&self) -> f64 {
-        match self {
-            NegativeKernel::Ula(k) => k.step_size(),
-            NegativeKernel::Mala(k) => k.step_size(),
-            NegativeKernel::Hmc(k) => k.step_size(),
-        }
-    }
-
-    fn set_step_size(&mut self, eps: f64) {
-        match self {
-            NegativeKernel::Ula(k) => k.set_step_size(eps),
-            NegativeKernel::Mala(k) => k.set_step_size(eps),
-            NegativeKernel::Hmc(k) => k.set_step_size(eps),
-        }
-    }
-}
-
 /// Negatives for a continuous model from any ebm-samplers kernel run on
 /// the model itself (through its `ebm_core::Energy` implementation). A
 /// chain that leaves the finite numbers goes back to its start.
+/// `K` is any kernel, `Box<dyn Kernel>` from the registry included.
 pub struct ChainNegatives<K: Kernel> {
     kernel: K,
     pool: Pool,
@@ -357,6 +303,15 @@ impl<K: Kernel> ChainNegatives<K> {
 impl<K: Kernel, M: Energy> NegativeSampler<M> for ChainNegatives<K> {
     fn name(&self) -> String {
         format!("{}-{}", self.pool.scheme.name(), self.kernel.name())
+    }
+
+    fn settings(&self) -> String {
+        format!(
+            "{:?}, {} {}",
+            self.pool.scheme,
+            self.kernel.name(),
+            self.kernel.settings()
+        )
     }
 
     fn prepare(&mut self, _model: &M, data: &Points, seed: u64) -> Result<()> {
@@ -414,6 +369,10 @@ impl<F: Real, D: Backend<F>> NegativeSampler<TrainableRbm<F, D>> for GibbsNegati
         format!("{}-gibbs", self.pool.scheme.name())
     }
 
+    fn settings(&self) -> String {
+        format!("{:?}, block gibbs", self.pool.scheme)
+    }
+
     fn prepare(&mut self, _model: &TrainableRbm<F, D>, data: &Points, seed: u64) -> Result<()> {
         self.pool.prepare(data, seed, Fresh::Bits)
     }
@@ -424,14 +383,19 @@ impl<F: Real, D: Backend<F>> NegativeSampler<TrainableRbm<F, D>> for GibbsNegati
         batch: &Points,
         rng: &mut ChainRng,
     ) -> Result<Points> {
-        let mut x = self.pool.starts(batch, rng)?;
+        let x = self.pool.starts(batch, rng)?;
         let n = x.len();
-        let gibbs = RbmGibbs::new(model.to_core());
-        for _ in 0..self.pool.scheme.steps() {
-            gibbs.sweep(&mut x, &mut self.pool.rngs[..n]);
-        }
-        self.pool.finish(&x);
-        Ok(x)
+        let rbm = model.to_core();
+        let mut chains = Chains::binary(&rbm, x)?;
+        chains.run_kernel(
+            &Gibbs::block(),
+            Target::Binary(&rbm),
+            &mut self.pool.rngs[..n],
+            self.pool.scheme.steps(),
+            None,
+        );
+        self.pool.finish(&chains.x);
+        Ok(chains.x)
     }
 
     fn state(&self) -> ObjectiveState {

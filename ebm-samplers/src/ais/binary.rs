@@ -3,7 +3,7 @@
 use super::{no_progress, summarize, AisResult, ProgressFn};
 use crate::chains::CHUNK;
 use crate::error::{invalid, Result};
-use crate::gibbs::bernoulli;
+use crate::gibbs::{bernoulli, site_sweep};
 use ebm_core::chain_rngs;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,6 +46,7 @@ pub fn ais_binary_with_progress<M: ebm_core::BinaryEnergy + ?Sized>(
         .zip(rngs.par_chunks_mut(CHUNK))
         .for_each(|(lw, rs)| {
             let mut x = vec![0.0; d];
+            let order: Vec<usize> = (0..d).collect();
             for (w, rng) in lw.iter_mut().zip(rs.iter_mut()) {
                 for v in x.iter_mut() {
                     *v = if bernoulli(rng, 0.5) { hi } else { lo };
@@ -54,14 +55,9 @@ pub fn ais_binary_with_progress<M: ebm_core::BinaryEnergy + ?Sized>(
                 for k in 1..betas.len() {
                     acc -= (betas[k] - betas[k - 1]) * model.energy(&x);
                     if k + 1 < betas.len() {
-                        // Gibbs at beta_k: flip deltas of beta_k E.
-                        let beta = betas[k];
+                        // single-site Gibbs at beta_k, in natural order
                         for _ in 0..sweeps {
-                            for i in 0..d {
-                                if bernoulli(rng, ebm_core::math::sigmoid(-beta * model.flip_delta(&x, i))) {
-                                    x[i] = if x[i] == lo { hi } else { lo };
-                                }
-                            }
+                            site_sweep(model, betas[k], &order, &mut x, rng);
                         }
                     }
                 }

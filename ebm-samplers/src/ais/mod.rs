@@ -12,8 +12,9 @@
 //!
 //! all computed from log-weights shifted by their maximum.
 
-use crate::chains::{Chains, Kernel, CHUNK};
+use crate::chains::{Chains, CHUNK};
 use crate::error::{invalid, Result};
+use crate::kernel::Kernel;
 use ebm_compose::Path;
 use ebm_core::math::LogSumExp;
 use ebm_core::{chain_rngs, Energy, ExactSample, Points};
@@ -24,7 +25,7 @@ mod binary;
 mod rbm;
 
 pub use binary::{ais_binary, ais_binary_with_progress};
-pub use rbm::{ais_rbm, ais_rbm_with_progress, RbmBase};
+pub use rbm::{ais_rbm, ais_rbm_sweeps_with_progress, ais_rbm_with_progress, RbmBase};
 
 /// A progress callback for long AIS runs: called with (work done, total
 /// work), possibly from several threads. [`no_progress`] ignores it.
@@ -158,7 +159,7 @@ pub fn ais<K, B, T>(
     seed: u64,
 ) -> Result<AisResult>
 where
-    K: Kernel,
+    K: Kernel + ?Sized,
     B: Energy + ExactSample,
     T: Energy + ?Sized,
 {
@@ -177,7 +178,7 @@ pub fn ais_with_progress<K, B, T>(
     progress: ProgressFn<'_>,
 ) -> Result<AisResult>
 where
-    K: Kernel,
+    K: Kernel + ?Sized,
     B: Energy + ExactSample,
     T: Energy + ?Sized,
 {

@@ -48,9 +48,27 @@ pub fn ais_rbm_with_progress(
     seed: u64,
     progress: ProgressFn<'_>,
 ) -> Result<AisResult> {
+    ais_rbm_sweeps_with_progress(rbm, base, betas, n_chains, 1, seed, progress)
+}
+
+/// [`ais_rbm_with_progress`] with `sweeps >= 1` Gibbs sweeps at every
+/// intermediate temperature (each chain's draws continue in its stream,
+/// so one sweep gives the same bits as [`ais_rbm`]).
+pub fn ais_rbm_sweeps_with_progress(
+    rbm: &Rbm,
+    base: &RbmBase,
+    betas: &[f64],
+    n_chains: usize,
+    sweeps: usize,
+    seed: u64,
+    progress: ProgressFn<'_>,
+) -> Result<AisResult> {
     super::check_betas(betas)?;
     if n_chains == 0 {
         return Err(invalid("chains", "must be at least 1"));
+    }
+    if sweeps == 0 {
+        return Err(invalid("sweeps", "need at least 1 Gibbs sweep per temperature"));
     }
     let nv = rbm.n_visible();
     let ba: Vec<f64> = match base {
@@ -70,6 +88,7 @@ pub fn ais_rbm_with_progress(
         ba: &ba,
         anneal_hidden: matches!(base, RbmBase::Visible(_)),
         betas,
+        sweeps,
     };
     let mut hb0 = vec![0.0; rbm.n_hidden()];
     path.hidden_bias(0.0, &mut hb0);
@@ -100,6 +119,8 @@ struct Path<'a> {
     ba: &'a [f64],
     anneal_hidden: bool,
     betas: &'a [f64],
+    /// Gibbs sweeps per intermediate temperature.
+    sweeps: usize,
 }
 
 impl Path<'_> {
@@ -262,22 +283,34 @@ impl Lanes {
                 acc[l] += inc[l];
             }
             if k + 1 < betas.len() {
-                // one Gibbs sweep at beta_k: h | v, then v | h
-                self.draw(rngs, nh + nv);
-                for j in 0..nh {
-                    self.h[j] = bernoulli_lanes(&self.xk[j], &self.ek[j], &self.wt[j]);
-                }
-                matvec_lanes(&self.h, w, nh, &mut self.av);
-                for i in 0..nv {
-                    let mut z = [0.0f64; LANES];
-                    let mut e = [0.0f64; LANES];
-                    for l in 0..LANES {
-                        z[l] = bk.mul_add(self.av[i][l], vb[i]);
-                        e[l] = exp_weight(-z[l].abs());
+                // Gibbs sweeps at beta_k: h | v, then v | h; the first
+                // uses the hidden inputs of the weight increment above
+                for sweep in 0..path.sweeps {
+                    if sweep > 0 {
+                        for j in 0..nh {
+                            for l in 0..LANES {
+                                let x = bk.mul_add(self.ah[j][l], hb[j]);
+                                self.xk[j][l] = x;
+                                self.ek[j][l] = exp_weight(-x.abs());
+                            }
+                        }
                     }
-                    self.v[i] = bernoulli_lanes(&z, &e, &self.wt[nh + i]);
+                    self.draw(rngs, nh + nv);
+                    for j in 0..nh {
+                        self.h[j] = bernoulli_lanes(&self.xk[j], &self.ek[j], &self.wt[j]);
+                    }
+                    matvec_lanes(&self.h, w, nh, &mut self.av);
+                    for i in 0..nv {
+                        let mut z = [0.0f64; LANES];
+                        let mut e = [0.0f64; LANES];
+                        for l in 0..LANES {
+                            z[l] = bk.mul_add(self.av[i][l], vb[i]);
+                            e[l] = exp_weight(-z[l].abs());
+                        }
+                        self.v[i] = bernoulli_lanes(&z, &e, &self.wt[nh + i]);
+                    }
+                    self.hidden_act(wt, nv);
                 }
-                self.hidden_act(wt, nv);
             }
             std::mem::swap(&mut vb, &mut vb_prev);
             std::mem::swap(&mut hb, &mut hb_prev);

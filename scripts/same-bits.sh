@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Fingerprints of results that a refactoring must leave bit-identical:
+# the suite's per-workload digests (W1 final states, W2 final chains, W3
+# AIS log-weights at every size, W4 trained RBM parameters in f64 and f32,
+# W5 trained MLP parameters) with its quality figures, and sha256 sums of
+# `ebm sample` draws (ULA, MALA, HMC, Gibbs) and `ebm logz --method ais`
+# on the examples-data models. Run it with the old and the new build and
+# diff the two outputs.
+#
+#   scripts/same-bits.sh [path/to/ebm] > fingerprints.txt
+#
+# Without an argument it builds and uses target/release/ebm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ebm=${1:-}
+if [ -z "$ebm" ]; then
+  cargo build --release -q -p ebm-bench --bin ebm
+  ebm=target/release/ebm
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+"$ebm" suite --out "$tmp/suite" --json > "$tmp/suite.json" 2>/dev/null
+python3 - "$tmp/suite/results.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["records"]:
+    q = {k: v for k, v in r["quality"].items() if not k.endswith("_per_s")}
+    print(r["workload"], "|", r["method"], "|", r.get("digest"), "|", json.dumps(q, sort_keys=True))
+PY
+
+run() { # name, then the ebm arguments (draws go to $tmp/$name.npy)
+  local name=$1; shift
+  "$ebm" "$@" --json > "$tmp/$name.json" 2>/dev/null
+  python3 - "$tmp/$name.json" "$name" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j.pop("seconds", None)
+print(sys.argv[2], "|", json.dumps(j, sort_keys=True))
+PY
+}
+sample() { # name, model, sampler, extra arguments
+  local name=$1 model=$2 sampler=$3; shift 3
+  run "$name" sample --model "examples-data/$model" --sampler "$sampler" --out "$tmp/$name.npy" --seed 3 "$@"
+  echo "$name draws | $(sha256sum < "$tmp/$name.npy" | cut -c1-16)"
+}
+sample ula_gmm8 gmm8.json ula --chains 40 --steps 300 --step-size 0.05
+sample mala_gmm8 gmm8.json mala --chains 40 --steps 300
+sample hmc_banana banana.json hmc --chains 40 --steps 300
+sample hmc_w2 w2_gauss100.json hmc --chains 64 --steps 200 --step-size 0.1 --leapfrog 10
+sample hmc_w2_fixed w2_gauss100.json hmc --chains 64 --steps 200 --no-adapt --thin 2
+sample mala_gauss2 gaussian2.json mala --chains 70 --steps 200 --thin 3
+sample gibbs_rbm w3_rbm64x20.json gibbs --chains 40 --steps 200 --burn-in 50
+sample gibbs_rbm_thin w3_rbm64x20.json gibbs --chains 33 --steps 100 --burn-in 7 --thin 3
+echo '{"type":"ising","rows":6,"cols":5,"coupling":1.0,"field":0.1,"beta":0.4,"periodic":true}' > "$tmp/ising.json"
+run gibbs_ising sample --model "$tmp/ising.json" --sampler gibbs --chains 37 --steps 150 --burn-in 20 --out "$tmp/ising.npy" --seed 3
+echo "gibbs_ising draws | $(sha256sum < "$tmp/ising.npy" | cut -c1-16)"
+run ais_ising logz --model "$tmp/ising.json" --method ais --temps 200 --chains 40 --steps-per-temp 2 --seed 5
+run ais_rbm logz --model examples-data/w3_rbm64x20.json --method ais --temps 500 --chains 70 --seed 5
+run ais_gmm8_mala logz --model examples-data/gmm8.json --method ais --temps 300 --chains 50 --seed 5
+run ais_gmm8_hmc logz --model examples-data/gmm8.json --method ais --temps 200 --chains 50 --sampler hmc --seed 5
