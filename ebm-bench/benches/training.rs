@@ -19,34 +19,20 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dfdx::prelude::*;
 use ebm_core::energies::Activation;
-use ebm_core::{setup_rng, ChainRng, Points};
+use ebm_core::{setup_rng, Points};
 use ebm_estimators::datasets::{digits_binarized, eight_gaussians};
+use ebm_estimators::engine::DfdxEngine;
 use ebm_estimators::engine::StepEngine;
 use ebm_estimators::mlp_dsm::MlpDsmEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
     ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives, Objective,
 };
-use ebm_estimators::optim::{Optimizer, OptimizerConfig};
+use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::rbm_pcd::{RbmPcd, RbmPcdConfig};
 use ebm_estimators::trainer::gather;
 use ebm_estimators::TrainableEnergy;
 use ebm_samplers::Mala;
-
-/// Loss, backward and update on one batch.
-fn step<M: TrainableEnergy<f64, Cpu>, O: Objective<f64, Cpu, M>>(
-    model: &mut M,
-    obj: &mut O,
-    opt: &mut Optimizer<f64, Cpu>,
-    batch: &Points,
-    rng: &mut ChainRng,
-) {
-    let loss = obj.loss(model, batch, rng).unwrap();
-    let mut grads = loss.backward();
-    let mut params = model.params_mut();
-    params.extend(obj.params_mut());
-    opt.update(params, &mut grads).unwrap();
-}
 
 fn bench<M, O>(
     c: &mut Criterion,
@@ -57,18 +43,19 @@ fn bench<M, O>(
     batch: usize,
     opt: OptimizerConfig,
 ) where
-    M: TrainableEnergy<f64, Cpu>,
+    M: TrainableEnergy<f64, Cpu> + Clone,
     O: Objective<f64, Cpu, M>,
 {
-    obj.prepare(&model, data, 0).unwrap();
     let rows: Vec<usize> = (0..batch).map(|i| (i * 7919) % data.len()).collect();
     let b = gather(data, &rows);
-    let mut opt = Optimizer::new(opt).unwrap();
+    // loss, backward and update on one batch, through the dfdx engine
+    let mut engine = DfdxEngine::new(&mut model, &mut obj, opt).unwrap();
+    engine.prepare(data, 0).unwrap();
     let mut rng = setup_rng(1);
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(batch as u64));
     g.bench_function(format!("step/{batch}"), |bch| {
-        bch.iter(|| step(&mut model, &mut obj, &mut opt, &b, &mut rng))
+        bch.iter(|| engine.step(&b, &mut rng).unwrap())
     });
     g.finish();
 }

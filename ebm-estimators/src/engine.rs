@@ -13,7 +13,7 @@
 
 use crate::error::Result;
 use crate::objectives::{Objective, ObjectiveState};
-use crate::optim::{Optimizer, OptimizerConfig, OptimizerState};
+use crate::optim::{grad_norm, Optimizer, OptimizerConfig, OptimizerState};
 use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
 use dfdx::prelude::*;
 use ebm_core::{ChainRng, EnergySpec, Points};
@@ -79,13 +79,14 @@ pub trait StepEngine {
     }
 }
 
-/// The general engine: the objective's loss as a dfdx graph, its
-/// backward pass, and the dfdx optimizer kernels.
+/// The general engine: the objective's loss as a dfdx graph and its
+/// backward pass; the parameters and their gradients are copied out of
+/// the tape into flat buffers for the one [`Optimizer`] and back.
 pub struct DfdxEngine<'a, F: Real, D: Backend<F>, M, O> {
     model: &'a mut M,
     objective: &'a mut O,
-    opt: Optimizer<F, D>,
-    _f: PhantomData<F>,
+    opt: Optimizer,
+    _f: PhantomData<(F, D)>,
 }
 
 impl<'a, F, D, M, O> DfdxEngine<'a, F, D, M, O>
@@ -97,10 +98,15 @@ where
 {
     /// The engine for `model` trained by `objective` with `optimizer`.
     pub fn new(model: &'a mut M, objective: &'a mut O, optimizer: OptimizerConfig) -> Result<Self> {
+        let lens: Vec<usize> = {
+            let mut p = model.params_mut();
+            p.extend(objective.params_mut());
+            p.iter().map(ParamMut::len).collect()
+        };
         Ok(Self {
+            opt: Optimizer::new(optimizer, &lens)?,
             model,
             objective,
-            opt: Optimizer::new(optimizer)?,
             _f: PhantomData,
         })
     }
@@ -152,8 +158,13 @@ where
             p.extend(self.objective.params_mut());
             p
         };
-        let norm = Optimizer::grad_norm(&mut params, &mut grads);
-        self.opt.update(params, &mut grads)?;
+        let g = host_grads(&mut params, &mut grads)?;
+        let norm = grad_norm(&g);
+        let mut values: Vec<Vec<f64>> = params.iter().map(ParamMut::values).collect();
+        self.opt.update(&mut values, &g);
+        for (p, v) in params.iter_mut().zip(&values) {
+            p.set_values(v)?;
+        }
         if !self.model.is_valid() {
             *self.model = last_good;
             return Ok(StepOutcome {
@@ -179,14 +190,13 @@ where
 
     fn snapshot(&mut self) -> Result<(Vec<Vec<f64>>, OptimizerState, ObjectiveState)> {
         let objective = self.objective.state();
-        let mut params = {
+        let params = {
             let mut p = self.model.params_mut();
             p.extend(self.objective.params_mut());
             p
         };
         let values = params.iter().map(ParamMut::values).collect();
-        let opt = self.opt.state(&mut params)?;
-        Ok((values, opt, objective))
+        Ok((values, self.opt.state(), objective))
     }
 
     fn restore(
@@ -204,6 +214,31 @@ where
         for (p, v) in params.iter_mut().zip(values) {
             p.set_values(v)?;
         }
-        self.opt.restore(&mut params, optimizer)
+        self.opt.restore(optimizer)
     }
+}
+
+/// Each parameter's gradient out of dfdx's `grads`, as f64 (zeros for a
+/// parameter that took no part in the loss).
+fn host_grads<F: Real, D: Backend<F>>(
+    params: &mut [ParamMut<'_, F, D>],
+    grads: &mut Gradients<F, D>,
+) -> Result<Vec<Vec<f64>>> {
+    let alloc = |e: D::Err| crate::error::config("optimizer", format!("{e:?}"));
+    params
+        .iter_mut()
+        .map(|p| {
+            let g = match p {
+                ParamMut::Vector(t) => {
+                    grads.get_or_alloc_mut(&**t).map_err(alloc)?;
+                    grads.get(&**t).as_vec()
+                }
+                ParamMut::Matrix(t) => {
+                    grads.get_or_alloc_mut(&**t).map_err(alloc)?;
+                    grads.get(&**t).as_vec()
+                }
+            };
+            Ok(g.into_iter().map(Real::f64).collect())
+        })
+        .collect()
 }

@@ -11,12 +11,12 @@
 //! - [`objectives`]: maximum likelihood with CD-k, PCD or a replay buffer,
 //!   denoising score matching (one or several noise levels), NCE with a
 //!   learnable log-normaliser;
-//! - [`trainer`]: Adam or SGD ([`optim`]), observers, stop requests,
+//! - [`trainer`]: Adam or SGD (the one flat-buffer optimizer of
+//!   [`optim`], used by every engine), observers, stop requests,
 //!   resuming, and a stop on a non-finite loss that keeps the last good
 //!   model, around a [`engine::StepEngine`]: dfdx's autodiff in general, or
 //!   a host engine without a graph where the objective offers one (PCD on
-//!   an RBM with SGD: [`rbm_pcd`]; DSM on an MLP: [`mlp_dsm`], with
-//!   [`host_optim`]);
+//!   an RBM with SGD: [`rbm_pcd`]; DSM on an MLP: [`mlp_dsm`]);
 //! - [`checkpoint`]: the complete state of a run, written atomically, from
 //!   which [`trainer::resume`] continues bit-identically;
 //! - [`datasets`]: the 8x8 digits and toy 2-D generators.
@@ -49,7 +49,6 @@ pub mod checkpoint;
 pub mod datasets;
 pub mod engine;
 pub mod error;
-pub mod host_optim;
 pub mod mlp_dsm;
 pub mod models;
 pub mod objectives;

@@ -32,9 +32,8 @@
 
 use crate::engine::{StepEngine, StepOutcome};
 use crate::error::{EstimatorError, Result};
-use crate::host_optim::HostOptimizer;
 use crate::objectives::ObjectiveState;
-use crate::optim::{OptimizerConfig, OptimizerState};
+use crate::optim::{Optimizer, OptimizerConfig, OptimizerState};
 use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
 use ebm_core::energies::{Activation, Layer, Mlp};
 use ebm_core::fast_exp::exp;
@@ -586,7 +585,7 @@ impl Precision {
 /// The [`StepEngine`] for denoising score matching of an MLP energy:
 /// the noise drawn exactly as [`crate::objectives::Dsm`] draws it, the
 /// loss and gradient from [`HostMlp`], and the optimizer on the host
-/// ([`HostOptimizer`], dfdx's arithmetic). The trainer picks it for a
+/// ([`Optimizer`], dfdx's arithmetic). The trainer picks it for a
 /// `Dsm` objective on an `mlp` model; the trained parameters are written
 /// back into the model when the run ends. A model in f32 gets f32 matrix
 /// products and work buffers (f64 parameters, loss sums and optimizer);
@@ -595,7 +594,7 @@ pub struct MlpDsmEngine<'a, F: Real, D: Backend<F>, M> {
     model: &'a mut M,
     mlp: HostMlp,
     sigmas: Vec<f64>,
-    opt: HostOptimizer,
+    opt: Optimizer,
     work: Precision,
     noisy: Vec<f64>,
     target: Vec<f64>,
@@ -628,7 +627,7 @@ impl<'a, F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> MlpDsmEngine<'a, F, D
                 "the DSM engine needs the MLP's parameters as [W_1, b_1, ..., W_L, b_L]".into(),
             ));
         }
-        let opt = HostOptimizer::new(optimizer, &lens)?;
+        let opt = Optimizer::new(optimizer, &lens)?;
         let work = if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
             Precision::F32(Workspace::new(&mlp.widths, 0))
         } else {

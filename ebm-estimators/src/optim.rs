@@ -1,14 +1,13 @@
-//! Adam and SGD on a model's parameters, through dfdx's optimizer kernels.
-//!
-//! dfdx's `Optimizer` types walk a module through its compile-time-shaped
-//! `TensorCollection`; our models have runtime widths, so this module runs
-//! the same dfdx kernels (`AdamConfig::try_update`, `SgdConfig::try_update`)
-//! over [`TrainableEnergy::params_mut`] itself, keeping the moment buffers
-//! by parameter id.
+//! The one optimizer: Adam and SGD (with momentum) over parameters held
+//! as flat f64 buffers, one per parameter tensor. Every engine uses it:
+//! the dfdx engine copies its parameters and gradients out of the tape
+//! and back ([`crate::engine::DfdxEngine`]), the host engines hold theirs
+//! as buffers already. The arithmetic is that of dfdx's CPU kernels,
+//! operation for operation (so moving the dfdx engine onto it kept its
+//! f64 results to the bit), and the state has one layout
+//! ([`OptimizerState`]) in checkpoints.
 
 use crate::error::{config, EstimatorError, Result};
-use crate::trainable::{Backend, ParamMut, Real};
-use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// An optimizer's state, for checkpoints: the step count and, per
@@ -95,199 +94,180 @@ impl OptimizerConfig {
     }
 }
 
-/// An optimizer with its state (step count, moment buffers).
-pub struct Optimizer<F: Real, D: Backend<F>> {
+/// An optimizer over a list of parameter buffers, with its moments.
+///
+/// ```
+/// use ebm_estimators::optim::{Optimizer, OptimizerConfig};
+/// let mut opt = Optimizer::new(OptimizerConfig::sgd(0.1), &[2]).unwrap();
+/// let mut p = vec![vec![1.0, 1.0]];
+/// opt.update(&mut p, &[vec![0.5, -2.0]]);
+/// assert_eq!(p[0], vec![0.95, 1.2]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Optimizer {
     cfg: OptimizerConfig,
-    t: i32,
-    first: Gradients<F, D>,
-    second: Gradients<F, D>,
+    t: usize,
+    first: Vec<Vec<f64>>,
+    second: Vec<Vec<f64>>,
 }
 
-impl<F: Real, D: Backend<F>> Optimizer<F, D> {
-    /// A fresh optimizer (zero moments).
-    pub fn new(cfg: OptimizerConfig) -> Result<Self> {
+impl Optimizer {
+    /// An optimizer for parameters of the given lengths, moments at zero.
+    pub fn new(cfg: OptimizerConfig, lens: &[usize]) -> Result<Self> {
         cfg.validate()?;
+        let adam = matches!(cfg, OptimizerConfig::Adam { .. });
         Ok(Self {
             cfg,
             t: 0,
-            first: Gradients::leaky(),
-            second: Gradients::leaky(),
+            first: lens.iter().map(|&n| vec![0.0; n]).collect(),
+            second: lens
+                .iter()
+                .map(|&n| if adam { vec![0.0; n] } else { Vec::new() })
+                .collect(),
         })
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &OptimizerConfig {
-        &self.cfg
-    }
-
-    /// Steps taken so far.
+    /// Updates taken.
     pub fn steps(&self) -> usize {
-        self.t as usize
+        self.t
     }
 
-    /// The state to checkpoint, read for `params` (the same list, in the
-    /// same order, that [`Optimizer::update`] receives).
-    pub fn state(&mut self, params: &mut [ParamMut<'_, F, D>]) -> Result<OptimizerState> {
-        let adam = matches!(self.cfg, OptimizerConfig::Adam { .. });
-        let mut first = Vec::with_capacity(params.len());
-        let mut second = Vec::with_capacity(params.len());
-        for p in params.iter() {
-            first.push(read_buffer(&mut self.first, p)?);
-            second.push(if adam {
-                read_buffer(&mut self.second, p)?
-            } else {
-                Vec::new()
-            });
+    /// One update of every parameter from its gradient:
+    ///
+    /// Adam: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
+    /// p -= lr m/(1 - b1^t) / (sqrt(v/(1 - b2^t)) + eps);
+    /// SGD: u = g + mu u, p -= lr u (u = g without momentum).
+    pub fn update(&mut self, params: &mut [Vec<f64>], grads: &[Vec<f64>]) {
+        self.t += 1;
+        let t = self.t as i32;
+        for (k, (p, g)) in params.iter_mut().zip(grads).enumerate() {
+            let m1 = &mut self.first[k];
+            match self.cfg {
+                OptimizerConfig::Adam { lr, betas, eps } => {
+                    let m2 = &mut self.second[k];
+                    let (c1, c2) = ((1.0 - betas[0].powi(t)).recip(), (1.0 - betas[1].powi(t)).recip());
+                    ebm_core::simd::dispatch(
+                        #[inline(always)]
+                        || {
+                            for i in 0..p.len() {
+                                let m = m1[i] * betas[0] + g[i] * (1.0 - betas[0]);
+                                let v = m2[i] * betas[1] + g[i].powi(2) * (1.0 - betas[1]);
+                                let (m_hat, v_hat) = (m * c1, v * c2);
+                                p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+                                m1[i] = m;
+                                m2[i] = v;
+                            }
+                        },
+                    );
+                }
+                OptimizerConfig::Sgd { lr, momentum } => {
+                    for i in 0..p.len() {
+                        let step = if momentum > 0.0 {
+                            m1[i] = g[i] + momentum * m1[i];
+                            m1[i] * lr
+                        } else {
+                            g[i] * lr
+                        };
+                        p[i] -= step;
+                    }
+                }
+            }
         }
-        Ok(OptimizerState {
-            steps: self.t as usize,
-            first,
-            second,
-        })
     }
 
-    /// Continue from a checkpointed `state`: the moments are attached to
-    /// `params` (which may be new tensors holding the checkpointed values).
-    pub fn restore(&mut self, params: &mut [ParamMut<'_, F, D>], state: &OptimizerState) -> Result<()> {
-        let n = params.len();
+    /// The state for a checkpoint (SGD keeps empty second moments, and
+    /// empty first moments without momentum, as the dfdx optimizer does).
+    pub fn state(&self) -> OptimizerState {
+        let sgd_plain = matches!(self.cfg, OptimizerConfig::Sgd { momentum, .. } if momentum == 0.0);
+        OptimizerState {
+            steps: self.t,
+            first: if sgd_plain {
+                self.first.iter().map(|_| Vec::new()).collect()
+            } else {
+                self.first.clone()
+            },
+            second: self.second.clone(),
+        }
+    }
+
+    /// Continue from a checkpointed state.
+    pub fn restore(&mut self, state: &OptimizerState) -> Result<()> {
+        let n = self.first.len();
         if state.first.len() != n || state.second.len() != n {
             return Err(EstimatorError::Checkpoint(format!(
-                "the optimizer state covers {} parameters, the model and objective have {n}",
+                "the optimizer state covers {} parameters, the model has {n}",
                 state.first.len()
             )));
         }
-        self.t = i32::try_from(state.steps).map_err(|_| {
-            EstimatorError::Checkpoint(format!("optimizer step count {} is too large", state.steps))
-        })?;
-        self.first = holding(params, &state.first)?;
-        self.second = holding(params, &state.second)?;
+        let adam = matches!(self.cfg, OptimizerConfig::Adam { .. });
+        for (k, (f, s)) in state.first.iter().zip(&state.second).enumerate() {
+            let len = self.first[k].len();
+            if !(f.is_empty() || f.len() == len) || !(s.is_empty() || s.len() == len) {
+                return Err(EstimatorError::Checkpoint(format!(
+                    "an optimizer buffer has {} values for a parameter of {len}",
+                    f.len().max(s.len())
+                )));
+            }
+            self.first[k] = if f.is_empty() { vec![0.0; len] } else { f.clone() };
+            if adam {
+                self.second[k] = if s.is_empty() { vec![0.0; len] } else { s.clone() };
+            }
+        }
+        self.t = state.steps;
         Ok(())
-    }
-
-    /// The Euclidean norm of the gradient over `params`.
-    pub fn grad_norm(params: &mut [ParamMut<'_, F, D>], grads: &mut Gradients<F, D>) -> f64 {
-        let mut sq = 0.0;
-        for p in params.iter_mut() {
-            let g = match p {
-                ParamMut::Vector(t) => grads
-                    .get_or_alloc_mut(&**t)
-                    .is_ok()
-                    .then(|| grads.get(&**t).as_vec()),
-                ParamMut::Matrix(t) => grads
-                    .get_or_alloc_mut(&**t)
-                    .is_ok()
-                    .then(|| grads.get(&**t).as_vec()),
-            };
-            if let Some(g) = g {
-                sq += g.iter().map(|v| v.f64() * v.f64()).sum::<f64>();
-            }
-        }
-        sq.sqrt()
-    }
-
-    /// One update of every parameter from `grads` (parameters that took no
-    /// part in the loss get a zero gradient).
-    pub fn update(&mut self, params: Vec<ParamMut<'_, F, D>>, grads: &mut Gradients<F, D>) -> Result<()> {
-        self.t += 1;
-        for p in params {
-            match p {
-                ParamMut::Vector(t) => self.update_one(t, grads),
-                ParamMut::Matrix(t) => self.update_one(t, grads),
-            }
-            .map_err(|e| config("optimizer", format!("{e:?}")))?;
-        }
-        Ok(())
-    }
-
-    fn update_one<S: Shape>(
-        &mut self,
-        param: &mut Tensor<S, F, D>,
-        grads: &mut Gradients<F, D>,
-    ) -> std::result::Result<(), D::Err> {
-        // A key with the parameter's id; dropped before the update so the
-        // parameter's buffer is not shared (no copy-on-write).
-        let key = param.clone();
-        let g = grads.get_or_alloc_mut(&key)?;
-        let m1 = self.first.get_or_alloc_mut(&key)?;
-        drop(key);
-        match self.cfg {
-            OptimizerConfig::Adam { lr, betas, eps } => {
-                let m2 = self.second.get_or_alloc_mut(&*param)?;
-                let cfg = AdamConfig {
-                    lr,
-                    betas,
-                    eps,
-                    weight_decay: None,
-                };
-                cfg.try_update(self.t, param, m1, m2, g)
-            }
-            OptimizerConfig::Sgd { lr, momentum } => {
-                let cfg = SgdConfig {
-                    lr,
-                    momentum: (momentum > 0.0).then_some(Momentum::Classic(momentum)),
-                    weight_decay: None,
-                };
-                cfg.try_update(param, m1, g)
-            }
-        }
     }
 }
 
-/// One moment buffer of `p` as f64 (zeros if the optimizer has not
-/// touched `p` yet).
-fn read_buffer<F: Real, D: Backend<F>>(
-    store: &mut Gradients<F, D>,
-    p: &ParamMut<'_, F, D>,
-) -> Result<Vec<f64>> {
-    let alloc = |e: D::Err| config("optimizer", format!("{e:?}"));
-    let values = match p {
-        ParamMut::Vector(t) => {
-            store.get_or_alloc_mut(&**t).map_err(alloc)?;
-            store.get(&**t).as_vec()
-        }
-        ParamMut::Matrix(t) => {
-            store.get_or_alloc_mut(&**t).map_err(alloc)?;
-            store.get(&**t).as_vec()
-        }
-    };
-    Ok(values.into_iter().map(Real::f64).collect())
+/// The Euclidean norm of a gradient given per parameter, the squares
+/// summed parameter by parameter, in order.
+pub fn grad_norm(grads: &[Vec<f64>]) -> f64 {
+    let mut sq = 0.0;
+    for g in grads {
+        sq += g.iter().map(|v| v * v).sum::<f64>();
+    }
+    sq.sqrt()
 }
 
-/// A moment store whose buffer for each of `params` holds `values`.
-///
-/// dfdx offers no way to write a device buffer inside `Gradients`
-/// directly, so this lets autodiff do it: the gradient of
-/// `sum(p * c)` with respect to `p` is `c`, exactly (each entry is
-/// 0 + 1 * c). The store also keeps buffers for the temporaries `p * c`
-/// and the sums; they are never looked up. Empty `values` entries are
-/// skipped.
-fn holding<F: Real, D: Backend<F>>(
-    params: &mut [ParamMut<'_, F, D>],
-    values: &[Vec<f64>],
-) -> Result<Gradients<F, D>> {
-    let mut grads = Gradients::leaky();
-    for (p, v) in params.iter().zip(values) {
-        if v.is_empty() {
-            continue;
-        }
-        if v.len() != p.len() {
-            return Err(EstimatorError::Checkpoint(format!(
-                "an optimizer buffer has {} values for a parameter of shape {:?}",
-                v.len(),
-                p.shape()
-            )));
-        }
-        let host: Vec<F> = v.iter().map(|&x| F::of(x)).collect();
-        grads = match p {
-            ParamMut::Vector(t) => {
-                let c = t.device().tensor_from_vec(host, *t.shape());
-                (t.trace(grads) * c).sum::<(), _>().backward()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adam_and_sgd_match_their_formulas_and_round_trip() {
+        let g = vec![vec![0.5, -2.0], vec![1e-3]];
+        for cfg in [
+            OptimizerConfig::adam(0.1),
+            OptimizerConfig::Sgd {
+                lr: 0.1,
+                momentum: 0.9,
+            },
+            OptimizerConfig::sgd(0.1),
+        ] {
+            let mut opt = Optimizer::new(cfg, &[2, 1]).unwrap();
+            let mut p = vec![vec![1.0, 1.0], vec![0.0]];
+            opt.update(&mut p, &g);
+            match cfg {
+                // the first Adam step moves each parameter by lr sign(g) (up to eps)
+                OptimizerConfig::Adam { .. } => {
+                    assert!((p[0][0] - 0.9).abs() < 1e-7 && (p[0][1] - 1.1).abs() < 1e-7);
+                    assert!((p[1][0] + 0.1).abs() < 1e-5);
+                }
+                _ => assert_eq!(p[0], vec![1.0 - 0.05, 1.0 + 0.2]),
             }
-            ParamMut::Matrix(t) => {
-                let c = t.device().tensor_from_vec(host, *t.shape());
-                (t.trace(grads) * c).sum::<(), _>().backward()
-            }
-        };
+            let state = opt.state();
+            let mut again = Optimizer::new(cfg, &[2, 1]).unwrap();
+            again.restore(&state).unwrap();
+            let (mut p1, mut p2) = (p.clone(), p.clone());
+            opt.update(&mut p1, &g);
+            again.update(&mut p2, &g);
+            assert_eq!(p1, p2);
+            assert!(again
+                .restore(&OptimizerState {
+                    steps: 1,
+                    first: vec![vec![]],
+                    second: vec![vec![]]
+                })
+                .is_err());
+        }
     }
-    Ok(grads)
 }
