@@ -69,3 +69,9 @@ impl From<ebm_estimators::EstimatorError> for CliError {
 
 /// Result alias for the command.
 pub type CliResult<T> = Result<T, CliError>;
+
+/// A sampler's error (a bad setting, a kernel that does not fit the
+/// model) as the command's one-line message.
+pub fn sampler_err(e: ebm_samplers::SamplerError) -> CliError {
+    CliError::Unsupported(e.to_string())
+}

@@ -30,6 +30,7 @@ pub mod limits;
 pub mod model_file;
 pub mod points_file;
 pub mod progress;
+pub mod report;
 pub mod suite;
 
 pub use error::{CliError, CliResult};

@@ -223,6 +223,25 @@ impl TrainCheckpoint {
 
     /// Write the checkpoint to `path` atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
-        crate::trainer::write_atomically(path, &self.to_json()?)
+        write_atomically(path, &self.to_json()?)
     }
+}
+
+/// Write `text` to `path` atomically: a temporary file beside it, then a
+/// rename, so a reader never sees half a model.
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let io = |e: std::io::Error| EstimatorError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let name = path.file_name().ok_or_else(|| EstimatorError::Io {
+        path: path.display().to_string(),
+        message: "not a file name".into(),
+    })?;
+    let tmp = path.with_file_name(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
 }

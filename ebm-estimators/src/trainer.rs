@@ -1,6 +1,7 @@
 //! The training loop: batches, optimizer steps, observers, checkpoints,
 //! stop requests, resuming, and the NaN guard.
 
+pub use crate::checkpoint::write_atomically;
 use crate::checkpoint::{data_digest, RunFingerprint, TrainCheckpoint};
 use crate::engine::{DfdxEngine, StepEngine};
 use crate::error::{config, EstimatorError, Result};
@@ -10,7 +11,7 @@ use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{training_rng, ChainRng, Points, RngPosition};
 use rand::seq::SliceRandom;
 use rand::Rng;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -185,25 +186,6 @@ pub struct TrainSummary {
     pub mean_loss_tail: f64,
     /// Wall time of the loop.
     pub seconds: f64,
-}
-
-/// Write `text` to `path` atomically: a temporary file beside it, then a
-/// rename, so a reader never sees half a model.
-pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let io = |e: std::io::Error| EstimatorError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let name = path.file_name().ok_or_else(|| EstimatorError::Io {
-        path: path.display().to_string(),
-        message: "not a file name".into(),
-    })?;
-    let tmp = path.with_file_name(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
 }
 
 /// Train `model` on the rows of `data` with `objective`.

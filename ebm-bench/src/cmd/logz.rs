@@ -1,7 +1,7 @@
 //! `ebm logz`: the log-partition function of a model.
 
 use super::kernels::{kernel_names, registry_kernel, KernelUse};
-use super::sample::sampler_err;
+use crate::error::sampler_err;
 use crate::error::{CliError, CliResult};
 use crate::json_num::num;
 use crate::model_file::load_model;

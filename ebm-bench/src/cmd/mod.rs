@@ -32,15 +32,7 @@ pub enum Command {
     Suite(crate::suite::SuiteArgs),
 }
 
-/// A command's result: the JSON object printed with `--json`, and the
-/// readable report printed otherwise.
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// The machine-readable result.
-    pub json: serde_json::Value,
-    /// The human-readable result.
-    pub text: String,
-}
+pub use crate::report::Report;
 
 /// Run one parsed command line.
 pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {

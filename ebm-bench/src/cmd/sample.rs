@@ -2,7 +2,7 @@
 
 use super::kernels::{kernel_names, registry_kernel, KernelUse};
 use crate::draws_file::DrawWriter;
-use crate::error::{CliError, CliResult};
+use crate::error::{sampler_err, CliError, CliResult};
 use crate::json_num::{matrix, num, nums, opt};
 use crate::model_file::load_model;
 use crate::progress::Progress;
@@ -140,10 +140,6 @@ fn gaussian_start(a: &SampleArgs, d: usize) -> CliResult<Points> {
         .map(|_| a.init_std * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
         .collect();
     Ok(Points::from_vec(x0, d)?)
-}
-
-pub(crate) fn sampler_err(e: ebm_samplers::SamplerError) -> CliError {
-    CliError::Unsupported(e.to_string())
 }
 
 /// Sample from the model as the arguments say: the kernel from the

@@ -187,7 +187,7 @@ fn git_revision() -> String {
 }
 
 /// Run the suite as the arguments say.
-pub fn run_suite(a: &SuiteArgs) -> CliResult<super::cmd::Report> {
+pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
     let selected: Vec<String> = match &a.only {
         None => ALL.iter().map(|s| s.to_string()).collect(),
         Some(list) => {
@@ -275,7 +275,7 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<super::cmd::Report> {
         serde_json::to_string_pretty(&results).expect("json").as_bytes(),
     )?;
     write_atomically(&dir.join("results.md").to_string_lossy(), md.as_bytes())?;
-    Ok(super::cmd::Report {
+    Ok(crate::report::Report {
         json: results,
         text: format!(
             "{table}\nwrote {}/results.json, results.md and {} plots",

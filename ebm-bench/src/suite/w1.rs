@@ -6,7 +6,7 @@
 
 use super::plot::{Figure, Scatter};
 use super::{Record, SuiteCtx, Throughput};
-use crate::cmd::sample::sampler_err;
+use crate::error::sampler_err;
 use crate::error::CliResult;
 use crate::progress::Progress;
 use ebm_core::energies::Gmm;

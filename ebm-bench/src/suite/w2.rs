@@ -12,7 +12,7 @@
 //! gradient), reported as a separate row.
 
 use super::{Record, SuiteCtx, Throughput};
-use crate::cmd::sample::sampler_err;
+use crate::error::sampler_err;
 use crate::error::CliResult;
 use crate::progress::Progress;
 use ebm_core::energies::{BandedGaussian, Gaussian};

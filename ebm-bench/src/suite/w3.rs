@@ -7,7 +7,7 @@
 
 use super::plot::{Figure, Series};
 use super::{Record, SuiteCtx, Throughput};
-use crate::cmd::sample::sampler_err;
+use crate::error::sampler_err;
 use crate::error::CliError;
 use crate::error::CliResult;
 use crate::progress::SharedProgress;

@@ -11,7 +11,7 @@
 
 use super::plot::Figure;
 use super::{Record, SuiteCtx, Throughput};
-use crate::cmd::sample::sampler_err;
+use crate::error::sampler_err;
 use crate::error::CliResult;
 use crate::progress::{Progress, SharedProgress};
 use dfdx::prelude::Cpu;

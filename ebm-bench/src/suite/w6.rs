@@ -9,7 +9,7 @@
 
 use super::plot::{Figure, Scatter};
 use super::{Record, SuiteCtx, Throughput};
-use crate::cmd::sample::sampler_err;
+use crate::error::sampler_err;
 use crate::error::CliResult;
 use crate::progress::Progress;
 use ebm_compose::{Mixture, Product, SoftConstraint};
