@@ -37,6 +37,14 @@ impl Kernel for RandomWalk {
         "rwm"
     }
 
+    /// A figure of its own per chain and step: the squared distance the
+    /// chain moved (0 when the proposal was rejected), whose mean, the
+    /// expected squared jump distance, is the usual yardstick for tuning
+    /// the scale.
+    fn figures(&self) -> &'static [&'static str] {
+        &["squared_jump"]
+    }
+
     fn step_chunk(&self, target: Target<'_>, c: &mut ChunkMut<'_>, scratch: &mut Scratch) {
         // continuous by default: the machinery has checked the target
         let Some(energy) = target.energy() else { return };
@@ -61,7 +69,9 @@ impl Kernel for RandomWalk {
             c.accept[k] = p;
             c.divergent[k] = !ok;
             c.grad_evals[k] = 1;
+            c.figures[k] = 0.0;
             if rng.random::<f64>() < p {
+                c.figures[k] = (0..d).map(|j| (s.y[k * d + j] - c.x[k * d + j]).powi(2)).sum();
                 c.x[k * d..(k + 1) * d].copy_from_slice(&s.y[k * d..(k + 1) * d]);
                 c.grad[k * d..(k + 1) * d].copy_from_slice(&s.gy[k * d..(k + 1) * d]);
                 c.energy[k] = s.ey[k];
@@ -104,4 +114,7 @@ fn main() {
         "var  {:.3?} (exact 1)",
         (0..5).map(|j| cov[j * 5 + j]).collect::<Vec<_>>()
     );
+    let esjd = out.figure_means("squared_jump").expect("the kernel's figure");
+    let mean = esjd.iter().sum::<f64>() / esjd.len() as f64;
+    println!("expected squared jump distance {mean:.3} (mean over chains)");
 }

@@ -63,4 +63,46 @@ fn custom_kernel_recovers_the_5d_gaussian() {
         out.grad_evals.iter().all(|&g| g == 4500),
         "one evaluation per step"
     );
+    // the kernel's own figure, averaged per chain over the kept draws by
+    // the driver: the expected squared jump distance. A move is accepted
+    // with probability ~acc and then jumps |s z|^2 ~ 5 s^2 = 5 on average
+    // (accepted moves are somewhat shorter), so the mean lies well inside
+    // (0, 5 acc]; chains average 4,000 steps, so no chain is far from it
+    let esjd = out.figure_means("squared_jump").unwrap();
+    assert_eq!(esjd.len(), 64);
+    let mean = esjd.iter().sum::<f64>() / 64.0;
+    assert!(
+        mean > 0.2 * acc && mean <= 5.0 * acc,
+        "ESJD {mean}, acceptance {acc}"
+    );
+    assert!(esjd.iter().all(|&e| (e - mean).abs() < 0.5 * mean), "{esjd:?}");
+    assert!(out.figure_means("tree_depth").is_none());
+}
+
+#[test]
+fn hmc_counts_gradient_evaluations_per_chain() {
+    // with path jitter each chain draws its number of leapfrog steps from
+    // 1..=L every iteration, so the per-chain counts differ and lie
+    // between the iterations and L times them
+    use ebm_core::Points;
+    use ebm_samplers::driver::{run, RunConfig, Silent};
+    let g = example::target();
+    let mut hmc = ebm_samplers::Hmc::new(0.3, 8).unwrap().with_path_jitter(true);
+    let cfg = RunConfig {
+        warmup: 100,
+        draws: 200,
+        seed: 2,
+        ..Default::default()
+    };
+    let out = run(&mut hmc, &g, Points::zeros(40, 5), &cfg, &mut Silent).unwrap();
+    assert!(
+        out.grad_evals.iter().all(|&n| (300..=2400).contains(&n)),
+        "{:?}",
+        out.grad_evals
+    );
+    assert!(out.grad_evals.iter().any(|&n| n != out.grad_evals[0]));
+    // the mean of uniform 1..=8 is 4.5 steps per iteration: over 12,000
+    // draws its SE is 2.3 / sqrt(12000) = 0.02, so 0.1 is 5 SE
+    let per_iter = out.grad_evals.iter().sum::<u64>() as f64 / (40.0 * 300.0);
+    assert!((per_iter - 4.5).abs() < 0.1, "{per_iter}");
 }
