@@ -217,34 +217,10 @@ impl Hmc {
     /// with the identity mass's loops free of its square roots, divisions
     /// and multiplications by 1 (the same bits: each of those is exact).
     fn chunk_step(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut HmcScratch) {
-        let (d, n) = (c.d, c.len());
-        s.px.resize(n * d, 0.0);
-        s.pg.resize(n * d, 0.0);
-        s.pe.resize(n, 0.0);
-        s.mom.resize(n * d, 0.0);
-        let im = self.dense_inv_mass(d, &mut s.ones);
-        if self.unit_mass(d) {
-            self.chunk_step_in::<true>(
-                energy,
-                im,
-                c,
-                &mut s.px,
-                &mut s.pg,
-                &mut s.pe,
-                &mut s.mom,
-                &mut s.normals,
-            )
+        if self.unit_mass(c.d) {
+            self.chunk_step_in::<true>(energy, c, s)
         } else {
-            self.chunk_step_in::<false>(
-                energy,
-                im,
-                c,
-                &mut s.px,
-                &mut s.pg,
-                &mut s.pe,
-                &mut s.mom,
-                &mut s.normals,
-            )
+            self.chunk_step_in::<false>(energy, c, s)
         }
     }
 
@@ -253,20 +229,22 @@ impl Hmc {
     /// the chunk runs vectorised ([`ebm_core::simd`]). `UNIT`: the inverse
     /// mass `im` is all ones.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn chunk_step_in<const UNIT: bool>(
-        &self,
-        energy: &dyn Energy,
-        im: &[f64],
-        c: &mut ChunkMut<'_>,
-        px: &mut [f64],
-        pg: &mut [f64],
-        pe: &mut [f64],
-        mom: &mut [f64],
-        normals: &mut Normals,
-    ) {
+    fn chunk_step_in<const UNIT: bool>(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut HmcScratch) {
         let d = c.d;
         let n = c.len();
+        let HmcScratch {
+            px,
+            pg,
+            pe,
+            mom,
+            normals,
+            ones,
+        } = s;
+        px.resize(n * d, 0.0);
+        pg.resize(n * d, 0.0);
+        pe.resize(n, 0.0);
+        mom.resize(n * d, 0.0);
+        let im = self.dense_inv_mass(d, ones);
         let (noise, dw) = normals.draw(c.rngs, d);
         // Per-chain step size, path length and starting Hamiltonian, on the
         // stack for a chunk (CHUNK chains).

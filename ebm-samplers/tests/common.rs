@@ -29,3 +29,12 @@ pub fn random_rbm(nv: usize, nh: usize, scale: f64, seed: u64) -> Rbm {
     let _ = ebm_core::setup_rng(0).random::<u8>();
     Rbm::new(nv, nh, w, b, c).unwrap()
 }
+
+/// `f` run on a rayon pool of `threads` threads.
+pub fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}

@@ -3,16 +3,12 @@
 //! draws do not depend on the thread count, and they have the target's
 //! moments.
 
+mod common;
+
 #[path = "../examples/custom_kernel.rs"]
 mod example;
 
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
+use common::in_pool;
 
 #[test]
 fn custom_kernel_draws_are_bit_identical_with_one_and_two_threads() {

@@ -10,13 +10,7 @@ use ebm_samplers::driver::{run, RunConfig, Silent};
 use ebm_samplers::gibbs::Gibbs;
 use ebm_samplers::{Hmc, Mala, Ula};
 
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
+use common::in_pool;
 
 #[test]
 fn samples_and_log_z_do_not_depend_on_thread_count() {
