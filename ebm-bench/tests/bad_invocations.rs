@@ -314,6 +314,19 @@ fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
         ("zero chains", sample(&gauss, &["--chains", "0"]), "--chains"),
         ("zero AIS chains", ais(&gauss, &["--chains", "0"]), "--chains"),
         (
+            "zero Gibbs sweeps per temperature",
+            ais(
+                &model("r0.json", r#"{"type":"rbm","w":[[1]],"b":[0],"c":[0]}"#),
+                &["--steps-per-temp", "0"],
+            ),
+            "--steps-per-temp",
+        ),
+        (
+            "AIS with a kernel that does not fit",
+            ais(&gauss, &["--sampler", "gibbs"]),
+            "use mala or hmc",
+        ),
+        (
             "zero PCD chains",
             train(&data, &["--estimator", "pcd", "--chains", "0"]),
             "chains",

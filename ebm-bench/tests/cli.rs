@@ -111,6 +111,45 @@ fn banded_gaussian_model_files_give_the_closed_form_log_z() {
 }
 
 #[test]
+fn logz_ais_on_an_rbm_takes_the_sweeps_per_temperature() {
+    // a 6x4 RBM: exact log Z by enumeration; AIS with one and with three
+    // Gibbs sweeps per temperature gives different estimates (the option
+    // is used), both within 4 of their standard errors of the exact value
+    let s = Scratch::new("ais-sweeps");
+    let m = s.file(
+        "r.json",
+        r#"{"type":"rbm","w":[[0.8,-0.5,0.3,0.1],[0.2,0.9,-0.7,0.4],[-0.6,0.3,0.5,-0.2],[0.4,-0.1,0.6,0.8],[0.1,0.7,-0.3,-0.9],[-0.5,0.2,0.4,0.6]],"b":[0.1,-0.2,0.3,0,0.2,-0.1],"c":[0.2,-0.3,0.1,0]}"#,
+    );
+    let exact = logz(&m, "exact");
+    let run = |sweeps: &str| {
+        let (code, out, err) = ebm(&[
+            "logz",
+            "--model",
+            &m,
+            "--method",
+            "ais",
+            "--temps",
+            "300",
+            "--chains",
+            "400",
+            "--steps-per-temp",
+            sweeps,
+            "--seed",
+            "2",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        (v["log_z"].as_f64().unwrap(), v["stderr"].as_f64().unwrap())
+    };
+    let (one, three) = (run("1"), run("3"));
+    assert_ne!(one.0, three.0);
+    for (z, se) in [one, three] {
+        assert!((z - exact).abs() < 4.0 * se + 1e-3, "{z} +- {se} vs {exact}");
+    }
+}
+
+#[test]
 fn energy_json_says_infinite_instead_of_null() {
     // E = x^2 / 2 overflows at x = 1e200: JSON has no infinity, and a
     // `null` would read as "no value"
