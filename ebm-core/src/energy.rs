@@ -76,6 +76,14 @@ pub trait Energy: Send + Sync {
     fn quadratic(&self) -> Option<Quadratic> {
         None
     }
+
+    /// The energy as an exact sampler, when it is one (the reference
+    /// distributions: Gaussians, mixtures, the banana, the funnel): a
+    /// loaded model says so itself, so a caller that wants exact draws
+    /// (initial points, reverse AIS, tests) need not know its type.
+    fn exact_sampler(&self) -> Option<&dyn ExactSample> {
+        None
+    }
 }
 
 /// A quadratic energy E(x) = 1/2 (x - m)^T P (x - m) + c, with P symmetric
@@ -162,6 +170,7 @@ macro_rules! forward_energy {
             }
             fn log_partition(&self) -> Option<f64> { (**self).log_partition() }
             fn quadratic(&self) -> Option<Quadratic> { (**self).quadratic() }
+            fn exact_sampler(&self) -> Option<&dyn ExactSample> { (**self).exact_sampler() }
         }
     )*};
 }

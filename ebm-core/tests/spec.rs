@@ -219,3 +219,57 @@ fn energies_convert_back_to_specs() {
     let EnergySpec::Rbm { w, .. } = back else { panic!() };
     assert_eq!(w, vec![vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]]);
 }
+
+/// A loaded model answers capability questions itself: exact draws, the
+/// block structure of an RBM, a lattice's sweep order.
+#[test]
+fn loaded_models_say_what_they_can_do() {
+    let build = |json: &str| EnergySpec::from_json(json).unwrap().build().unwrap();
+    let Model::Continuous(g) = build(r#"{"type":"gaussian","mean":[1,-2],"covariance":[[1,0],[0,4]]}"#)
+    else {
+        panic!("a gaussian is continuous")
+    };
+    let sampler = g.exact_sampler().expect("a gaussian samples exactly");
+    let mut rng = ebm_core::setup_rng(3);
+    let n = 20_000;
+    let mut sum = [0.0; 2];
+    let mut x = [0.0; 2];
+    for _ in 0..n {
+        sampler.sample_into(&mut rng, &mut x);
+        sum[0] += x[0];
+        sum[1] += x[1];
+    }
+    // standard errors 1 / sqrt(n) and 2 / sqrt(n); 4.5 SE each
+    let se = [1.0 / (n as f64).sqrt(), 2.0 / (n as f64).sqrt()];
+    assert!((sum[0] / n as f64 - 1.0).abs() < 4.5 * se[0]);
+    assert!((sum[1] / n as f64 + 2.0).abs() < 4.5 * se[1]);
+    for json in [
+        r#"{"type":"gmm","weights":[0.5,0.5],"means":[[0],[3]],"stds":[1,1]}"#,
+        r#"{"type":"diag_gaussian","mean":[0],"std":[2]}"#,
+        r#"{"type":"banana","curvature":0.1}"#,
+        r#"{"type":"funnel","dim":3}"#,
+    ] {
+        let Model::Continuous(e) = build(json) else {
+            panic!()
+        };
+        assert!(e.exact_sampler().is_some(), "{json}");
+    }
+    let Model::Continuous(w) = build(r#"{"type":"double_well","dim":2,"barrier":1}"#) else {
+        panic!()
+    };
+    assert!(w.exact_sampler().is_none());
+
+    let Model::Binary(r) = build(r#"{"type":"rbm","w":[[1,0],[0,1],[1,1]],"b":[0,0,0],"c":[0,0]}"#) else {
+        panic!("an rbm is binary")
+    };
+    let rbm = r.rbm().expect("an rbm has its bipartite structure");
+    assert_eq!((rbm.n_visible(), rbm.n_hidden()), (3, 2));
+    let Model::Binary(i) = build(r#"{"type":"ising","rows":2,"cols":3}"#) else {
+        panic!()
+    };
+    assert!(i.rbm().is_none());
+    let mut order = Vec::new();
+    i.sweep_order(&mut order);
+    // the checkerboard: (0,0) (0,2) (1,1), then (0,1) (1,0) (1,2)
+    assert_eq!(order, vec![0, 2, 4, 1, 3, 5]);
+}

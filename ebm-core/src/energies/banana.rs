@@ -56,6 +56,10 @@ impl Banana {
 }
 
 impl Energy for Banana {
+    fn exact_sampler(&self) -> Option<&dyn ExactSample> {
+        Some(self)
+    }
+
     fn dim(&self) -> usize {
         self.dim
     }

@@ -273,6 +273,10 @@ fn banded_cholesky(bands: &[Vec<f64>], d: usize) -> Result<(Vec<f64>, f64)> {
 }
 
 impl Energy for BandedGaussian {
+    fn exact_sampler(&self) -> Option<&dyn ExactSample> {
+        Some(self)
+    }
+
     fn dim(&self) -> usize {
         self.mean.len()
     }

@@ -46,6 +46,10 @@ impl DiagGaussian {
 }
 
 impl Energy for DiagGaussian {
+    fn exact_sampler(&self) -> Option<&dyn ExactSample> {
+        Some(self)
+    }
+
     fn dim(&self) -> usize {
         self.mean.len()
     }

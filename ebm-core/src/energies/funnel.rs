@@ -40,6 +40,10 @@ impl Funnel {
 }
 
 impl Energy for Funnel {
+    fn exact_sampler(&self) -> Option<&dyn ExactSample> {
+        Some(self)
+    }
+
     fn dim(&self) -> usize {
         self.dim
     }

@@ -351,6 +351,10 @@ impl Gmm {
 }
 
 impl Energy for Gmm {
+    fn exact_sampler(&self) -> Option<&dyn ExactSample> {
+        Some(self)
+    }
+
     fn dim(&self) -> usize {
         self.dim
     }

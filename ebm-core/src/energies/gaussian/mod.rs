@@ -282,6 +282,10 @@ impl Gaussian {
 }
 
 impl Energy for Gaussian {
+    fn exact_sampler(&self) -> Option<&dyn ExactSample> {
+        Some(self)
+    }
+
     fn dim(&self) -> usize {
         self.dim
     }
