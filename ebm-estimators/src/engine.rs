@@ -220,7 +220,7 @@ where
 
 /// Each parameter's gradient out of dfdx's `grads`, as f64 (zeros for a
 /// parameter that took no part in the loss).
-fn host_grads<F: Real, D: Backend<F>>(
+pub(crate) fn host_grads<F: Real, D: Backend<F>>(
     params: &mut [ParamMut<'_, F, D>],
     grads: &mut Gradients<F, D>,
 ) -> Result<Vec<Vec<f64>>> {

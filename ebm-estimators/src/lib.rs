@@ -8,6 +8,11 @@
 //!   family with learnable mean and precision, the Bernoulli RBM; each also
 //!   implements ebm-core's `Energy` (or converts to its `Rbm`), so the
 //!   samplers run on it directly;
+//! - [`capability`]: training by what a model can do on host buffers:
+//!   the energy capability (energies of a batch and the parameter gradient
+//!   of a weighted sum of them), implemented by hand for the MLP and
+//!   through the tape for any dfdx model, objectives written against it,
+//!   and their engine;
 //! - [`objectives`]: maximum likelihood with CD-k, PCD or a replay buffer,
 //!   denoising score matching (one or several noise levels), NCE with a
 //!   learnable log-normaliser;
@@ -45,6 +50,7 @@
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+pub mod capability;
 pub mod checkpoint;
 pub mod datasets;
 pub mod engine;

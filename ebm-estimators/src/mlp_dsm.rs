@@ -727,11 +727,7 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> StepEngine for MlpDsmEngi
         optimizer: &OptimizerState,
         objective: &ObjectiveState,
     ) -> Result<()> {
-        if !objective.is_empty() {
-            return Err(EstimatorError::Checkpoint(
-                "it holds sampler state (chains, streams) that DSM does not use".into(),
-            ));
-        }
+        objective.expect_empty("dsm")?;
         if params.len() != self.mlp.params.len()
             || params
                 .iter()

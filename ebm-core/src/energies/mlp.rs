@@ -186,21 +186,18 @@ impl Mlp {
             .collect()
     }
 
-    /// Forward and backward over a batch of `n` rows; fills `energies`
-    /// and, when given, `grads`.
-    fn batch(&self, xs: &[f64], energies: &mut [f64], grads: Option<&mut [f64]>) {
-        let n = energies.len();
-        if n == 0 {
-            return;
-        }
+    /// The forward pass over a batch of rows `xs` (`n` rows of
+    /// [`Energy::dim`]), keeping what a backward pass needs: each hidden
+    /// layer's activations h_l = act(z_l) and slopes act'(z_l), and the
+    /// energies. One layer is one faer product over the batch.
+    pub fn forward(&self, xs: &[f64], n: usize) -> MlpTrace {
         let act = self.activation;
         let depth = self.layers.len();
-        // slopes[l] holds act'(z_l) for hidden layer l (n x n_out).
+        let mut hidden: Vec<Vec<f64>> = Vec::with_capacity(depth - 1);
         let mut slopes: Vec<Vec<f64>> = Vec::with_capacity(depth - 1);
-        let mut h = xs.to_vec();
         for layer in &self.layers[..depth - 1] {
             let mut z = vec![0.0; n * layer.n_out];
-            affine(layer, &h, n, &mut z);
+            affine(layer, hidden.last().map_or(xs, Vec::as_slice), n, &mut z);
             let mut slope = vec![0.0; z.len()];
             for (zv, sv) in z.iter_mut().zip(slope.iter_mut()) {
                 let (a, s) = act.value_and_slope(*zv);
@@ -208,17 +205,34 @@ impl Mlp {
                 *sv = s;
             }
             slopes.push(slope);
-            h = z;
+            hidden.push(z);
         }
         let out = &self.layers[depth - 1];
-        let mut e = vec![0.0; n];
-        affine(out, &h, n, &mut e);
-        energies.copy_from_slice(&e);
+        let mut energies = vec![0.0; n];
+        affine(out, hidden.last().map_or(xs, Vec::as_slice), n, &mut energies);
+        MlpTrace {
+            hidden,
+            slopes,
+            energies,
+        }
+    }
+
+    /// Forward and backward over a batch of `n` rows; fills `energies`
+    /// and, when given, `grads`.
+    fn batch(&self, xs: &[f64], energies: &mut [f64], grads: Option<&mut [f64]>) {
+        let n = energies.len();
+        if n == 0 {
+            return;
+        }
+        let depth = self.layers.len();
+        let trace = self.forward(xs, n);
+        energies.copy_from_slice(&trace.energies);
         let Some(grads) = grads else { return };
+        let out = &self.layers[depth - 1];
         // g = dE/dh_{L-1}: every row is w_L.
         let mut g: Vec<f64> = out.w.iter().copied().cycle().take(n * out.n_in).collect();
         for (l, layer) in self.layers[..depth - 1].iter().enumerate().rev() {
-            for (gv, sv) in g.iter_mut().zip(&slopes[l]) {
+            for (gv, sv) in g.iter_mut().zip(&trace.slopes[l]) {
                 *gv *= sv;
             }
             // g_prev (n x n_in) = delta (n x n_out) W (n_out x n_in)
@@ -235,6 +249,19 @@ impl Mlp {
         }
         grads.copy_from_slice(&g);
     }
+}
+
+/// What [`Mlp::forward`] keeps of a batch: for each hidden layer l =
+/// 1..L-1 (index l - 1) its activations h_l = act(z_l) and slopes
+/// act'(z_l), `n x n_out` row-major, and the energies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpTrace {
+    /// h_l per hidden layer.
+    pub hidden: Vec<Vec<f64>>,
+    /// act'(z_l) per hidden layer.
+    pub slopes: Vec<Vec<f64>>,
+    /// E per row.
+    pub energies: Vec<f64>,
 }
 
 /// z (n x n_out) = h (n x n_in) W^T + b.

@@ -32,5 +32,5 @@ pub use funnel::Funnel;
 pub use gaussian::Gaussian;
 pub use gmm::Gmm;
 pub use ising::{Ising, ISING_MAX_EXACT_SPINS};
-pub use mlp::{Activation, Layer, Mlp};
+pub use mlp::{Activation, Layer, Mlp, MlpTrace};
 pub use rbm::{Rbm, RBM_MAX_EXACT_BITS};

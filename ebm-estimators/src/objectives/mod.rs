@@ -46,6 +46,18 @@ impl ObjectiveState {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Refuse a checkpoint that carries sampler state to an objective
+    /// (`who`) that keeps none.
+    pub fn expect_empty(&self, who: &str) -> Result<()> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(EstimatorError::Checkpoint(format!(
+                "it holds sampler state (chains, streams) that the objective `{who}` does not use"
+            )))
+        }
+    }
 }
 
 /// A scalar loss on the tape that collected its gradients.
@@ -104,14 +116,7 @@ pub trait Objective<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> {
     /// Continue from a checkpointed state; called after
     /// [`Objective::prepare`].
     fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
-        if state.is_empty() {
-            Ok(())
-        } else {
-            Err(EstimatorError::Checkpoint(format!(
-                "it holds sampler state (chains, streams) that the objective `{}` does not use",
-                self.name()
-            )))
-        }
+        state.expect_empty(&self.name())
     }
 }
 
