@@ -8,7 +8,7 @@ use rayon::prelude::*;
 /// products, one faer product per block of rows (no copy of the whole
 /// buffer). NaN covariance for fewer than two rows.
 ///
-/// Both passes run in parallel over at most [`MAX_GROUPS`] runs of
+/// Both passes run in parallel over at most `MAX_GROUPS` (8) runs of
 /// consecutive rows whose bounds depend only on the shape, each with its
 /// own partial sums, added in group order: the same bits whatever the
 /// number of threads.

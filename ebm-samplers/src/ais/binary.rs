@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// AIS for any binary model along p_beta ∝ exp(-beta E(x)) from the uniform
 /// distribution (log Z_0 = D log 2), with `sweeps` single-site Gibbs sweeps
-/// at every intermediate temperature. (For RBMs [`ais_rbm`] is faster: it
+/// at every intermediate temperature. (For RBMs [`super::ais_rbm`] is faster: it
 /// sums the hidden units out.)
 pub fn ais_binary<M: ebm_core::BinaryEnergy + ?Sized>(
     model: &M,

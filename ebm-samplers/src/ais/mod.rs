@@ -4,7 +4,7 @@
 //! through p_{beta_k} ∝ p_0^{1 - beta_k} p_1^{beta_k}, 0 = beta_0 < ... <
 //! beta_K = 1. Each collects log w += log f_{beta_k}(x) - log f_{beta_{k-1}}(x)
 //! before a transition that leaves p_{beta_k} invariant. Then
-//! Z_1 / Z_0 = E[w], so
+//! Z_1 / Z_0 = E\[w\], so
 //!
 //! log Z = log Z_0 + log mean_i w_i,
 //! SE(log Z) = std(w) / (sqrt(N) mean(w))  (delta method),
