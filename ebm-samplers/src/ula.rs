@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// E = x^2 / (2 s^2) it is N(0, s^2 / (1 - eps / (2 s^2))). A move that
 /// lands where the energy or its gradient is not finite (past a hard
 /// wall, or an overflow) is undone: that chain stays where it was and is
-/// reported as divergent in [`StepStats::divergences`], so no chain ever
+/// reported as divergent in [`crate::StepStats::divergences`], so no chain ever
 /// holds a non-finite state.
 ///
 /// ```
