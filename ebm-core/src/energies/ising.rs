@@ -9,10 +9,10 @@ pub const ISING_MAX_EXACT_SPINS: usize = 25;
 
 /// Ising model on a `rows x cols` square lattice, spins s_i in {-1, +1}:
 ///
-/// E(s) = -beta (J sum_{<ij>} s_i s_j + h sum_i s_i),
+/// E(s) = -beta (J sum_{\<ij\>} s_i s_j + h sum_i s_i),
 ///
 /// with coupling J, field h and inverse temperature beta; p(s) =
-/// exp(-E(s)) / Z. The bonds <ij> join each site to its right and lower
+/// exp(-E(s)) / Z. The bonds \<ij\> join each site to its right and lower
 /// neighbour, wrapping around the edges when `periodic`. The lattice is a
 /// simple graph: a wrap that would join a site to itself (a side of
 /// length one) or repeat an existing bond (a side of length two) is not
