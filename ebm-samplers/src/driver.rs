@@ -116,12 +116,13 @@ pub struct RunOutput {
     pub divergences: Vec<usize>,
     /// Divergent transitions during warm-up, all chains together.
     pub warmup_divergences: usize,
-    /// Gradient evaluations of each chain over the whole run.
-    pub grad_evals: Vec<u64>,
     /// The names of the kernel's own per-chain figures
-    /// ([`Kernel::figures`]; their sums over the kept iterations are in
-    /// `chains.figures_total`, see [`RunOutput::figure_means`]).
+    /// ([`Kernel::figures`]; their sums over the sampling iterations are
+    /// in `chains.figures_total`, see [`RunOutput::figure_means`]).
     pub figure_names: Vec<&'static str>,
+    /// Iterations after burn-in (`draws * thin`), over which acceptance
+    /// and the kernel's figures are averaged.
+    sampling_iters: usize,
     /// The step size after warm-up.
     pub step_size: f64,
     /// The running mean and covariance of draws that were not stored
@@ -222,12 +223,18 @@ impl RunOutput {
         Diagnostics::of_draws(&self.draws, self.n_draws, self.chains.len(), self.chains.dim())
     }
 
-    /// Each chain's mean of the kernel's figure `name` over the kept
-    /// iterations (`None` when the kernel has no such figure).
+    /// Gradient evaluations of each chain over the whole run.
+    pub fn grad_evals(&self) -> &[u64] {
+        &self.chains.grad_evals_total
+    }
+
+    /// Each chain's mean of the kernel's figure `name` over the sampling
+    /// iterations, thinned-away ones included, as for the acceptance
+    /// (`None` when the kernel has no such figure).
     pub fn figure_means(&self, name: &str) -> Option<Vec<f64>> {
         let k = self.figure_names.len();
         let j = self.figure_names.iter().position(|n| *n == name)?;
-        let iters = self.n_draws.max(1) as f64;
+        let iters = self.sampling_iters.max(1) as f64;
         Some(
             self.chains
                 .figures_total
@@ -547,12 +554,12 @@ pub fn run_target<K: Kernel + ?Sized>(
             observer.on_step(Phase::Sampling, first + i, total, s);
         }
     }
-    let iters = (cfg.draws * cfg.thin).max(1) as f64;
+    let sampling_iters = cfg.draws * cfg.thin;
+    let iters = sampling_iters.max(1) as f64;
     acceptance.iter_mut().for_each(|a| *a /= iters);
     // the moments of stored draws are computed when asked for (RunOutput::moments)
     let streamed = (!cfg.store_draws).then(|| moments.finish());
     Ok(RunOutput {
-        grad_evals: chains.grad_evals_total.clone(),
         draws,
         n_draws: cfg.draws,
         step_size: kernel.step_size(),
@@ -561,6 +568,7 @@ pub fn run_target<K: Kernel + ?Sized>(
         divergences,
         warmup_divergences,
         figure_names: kernel.figures().to_vec(),
+        sampling_iters,
         streamed,
     })
 }

@@ -56,7 +56,7 @@ fn custom_kernel_recovers_the_5d_gaussian() {
     let acc = out.acceptance.iter().sum::<f64>() / 64.0;
     assert!(acc > 0.15 && acc < 0.6, "acceptance {acc}");
     assert!(
-        out.grad_evals.iter().all(|&g| g == 4500),
+        out.grad_evals().iter().all(|&g| g == 4500),
         "one evaluation per step"
     );
     // the kernel's own figure, averaged per chain over the kept draws by
@@ -76,6 +76,43 @@ fn custom_kernel_recovers_the_5d_gaussian() {
 }
 
 #[test]
+fn kernel_figures_are_averaged_over_every_sampling_iteration() {
+    // with thinning the figures still average over all draws x thin
+    // iterations (as the acceptance does), so the expected squared jump
+    // distance does not change with thin: 64 chains x 4,500 iterations
+    // give its mean to about 1%, so 10% separates it from a mean over the
+    // kept draws only (three times as large at thin 3)
+    use ebm_core::Points;
+    use ebm_samplers::driver::{run, RunConfig, Silent};
+    use ebm_samplers::Kernel;
+    let esjd = |thin: usize| {
+        let mut kernel: Box<dyn Kernel> = Box::new(example::RandomWalk { scale: 1.0 });
+        let cfg = RunConfig {
+            warmup: 500,
+            draws: 4500 / thin,
+            thin,
+            seed: 6,
+            ..Default::default()
+        };
+        let out = run(
+            &mut kernel,
+            &example::target(),
+            Points::zeros(64, 5),
+            &cfg,
+            &mut Silent,
+        )
+        .unwrap();
+        let e = out.figure_means("squared_jump").unwrap();
+        e.iter().sum::<f64>() / e.len() as f64
+    };
+    let (one, three) = (esjd(1), esjd(3));
+    assert!(
+        (three / one - 1.0).abs() < 0.1,
+        "ESJD {one} (thin 1) vs {three} (thin 3)"
+    );
+}
+
+#[test]
 fn hmc_counts_gradient_evaluations_per_chain() {
     // with path jitter each chain draws its number of leapfrog steps from
     // 1..=L every iteration, so the per-chain counts differ and lie
@@ -92,13 +129,13 @@ fn hmc_counts_gradient_evaluations_per_chain() {
     };
     let out = run(&mut hmc, &g, Points::zeros(40, 5), &cfg, &mut Silent).unwrap();
     assert!(
-        out.grad_evals.iter().all(|&n| (300..=2400).contains(&n)),
+        out.grad_evals().iter().all(|&n| (300..=2400).contains(&n)),
         "{:?}",
-        out.grad_evals
+        out.grad_evals()
     );
-    assert!(out.grad_evals.iter().any(|&n| n != out.grad_evals[0]));
+    assert!(out.grad_evals().iter().any(|&n| n != out.grad_evals()[0]));
     // the mean of uniform 1..=8 is 4.5 steps per iteration: over 12,000
     // draws its SE is 2.3 / sqrt(12000) = 0.02, so 0.1 is 5 SE
-    let per_iter = out.grad_evals.iter().sum::<u64>() as f64 / (40.0 * 300.0);
+    let per_iter = out.grad_evals().iter().sum::<u64>() as f64 / (40.0 * 300.0);
     assert!((per_iter - 4.5).abs() < 0.1, "{per_iter}");
 }
