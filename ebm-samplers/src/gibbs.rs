@@ -132,18 +132,7 @@ impl Kernel for Gibbs {
                 s.act_h.resize(nh, 0.0);
                 s.act_v.resize(nv, 0.0);
                 for (v, rng) in c.x.chunks_exact_mut(nv).zip(c.rngs.iter_mut()) {
-                    visible_act(rbm, v, &mut s.act_h);
-                    rbm_sweep_one(
-                        rbm,
-                        1.0,
-                        rbm.visible_bias(),
-                        rbm.hidden_bias(),
-                        v,
-                        &mut s.h,
-                        &mut s.act_h,
-                        &mut s.act_v,
-                        rng,
-                    );
+                    block_sweep(rbm, v, &mut s.h, &mut s.act_h, &mut s.act_v, rng);
                 }
             }
             None => {
@@ -175,16 +164,13 @@ pub(crate) fn site_sweep<M: BinaryEnergy + ?Sized>(
     }
 }
 
-/// One sweep of a single chain of an RBM on the path where W is scaled by
-/// `beta` and the biases are `vb` (visible) and `hb` (hidden):
-/// h_j ~ sigmoid(hb_j + beta (v^T W)_j), v_i ~ sigmoid(vb_i + beta (W h)_i).
-/// `act_h` must hold v^T W on entry (it is recomputed for the new v on exit);
-/// `act_v` is scratch.
-pub(crate) fn rbm_sweep_one(
+/// One block-Gibbs sweep of a single chain `v` of an RBM:
+/// h_j ~ sigmoid(c_j + (v^T W)_j), then v_i ~ sigmoid(b_i + (W h)_i), each
+/// unit by one 32-bit word of `rng`. v and h are 0/1, so v^T W and W h
+/// are sums of the rows (columns) of W whose unit is on. `h`, `act_h`
+/// (v^T W) and `act_v` (W h) are scratch.
+fn block_sweep(
     rbm: &Rbm,
-    beta: f64,
-    vb: &[f64],
-    hb: &[f64],
     v: &mut [f64],
     h: &mut [f64],
     act_h: &mut [f64],
@@ -193,10 +179,19 @@ pub(crate) fn rbm_sweep_one(
 ) {
     let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
     let (w, wt) = (rbm.weights(), rbm.weights_t());
+    let (b, c) = (rbm.visible_bias(), rbm.hidden_bias());
+    act_h.iter_mut().for_each(|a| *a = 0.0);
+    for i in 0..nv {
+        if v[i] != 0.0 {
+            for (a, wv) in act_h.iter_mut().zip(&w[i * nh..(i + 1) * nh]) {
+                *a += wv;
+            }
+        }
+    }
     // the conditionals of a whole layer first (their exponentials
     // vectorise), then the draws in unit order
     for j in 0..nh {
-        h[j] = hb[j] + beta * act_h[j];
+        h[j] = c[j] + act_h[j];
     }
     sigmoid_in_place(h);
     for hj in h.iter_mut() {
@@ -210,31 +205,11 @@ pub(crate) fn rbm_sweep_one(
             }
         }
     }
-    act_h.iter_mut().for_each(|a| *a = 0.0);
     for i in 0..nv {
-        v[i] = vb[i] + beta * act_v[i];
+        v[i] = b[i] + act_v[i];
     }
     sigmoid_in_place(v);
-    for i in 0..nv {
-        let on = bernoulli(rng, v[i]);
-        v[i] = on as u8 as f64;
-        if on {
-            for (a, wv) in act_h.iter_mut().zip(&w[i * nh..(i + 1) * nh]) {
-                *a += wv;
-            }
-        }
-    }
-}
-
-/// v^T W for binary v.
-pub(crate) fn visible_act(rbm: &Rbm, v: &[f64], act_h: &mut [f64]) {
-    let nh = rbm.n_hidden();
-    act_h.iter_mut().for_each(|a| *a = 0.0);
-    for (i, &vi) in v.iter().enumerate() {
-        if vi != 0.0 {
-            for (a, wv) in act_h.iter_mut().zip(&rbm.weights()[i * nh..(i + 1) * nh]) {
-                *a += wv;
-            }
-        }
+    for vi in v.iter_mut() {
+        *vi = bernoulli(rng, *vi) as u8 as f64;
     }
 }
