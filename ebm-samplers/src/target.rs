@@ -1,5 +1,6 @@
 //! What a kernel samples: a continuous energy or a binary model.
 
+use ebm_core::spec::Model;
 use ebm_core::{BinaryEnergy, Energy};
 
 /// The distribution p(x) ∝ exp(-E(x)) a kernel moves chains on: a
@@ -54,6 +55,16 @@ impl<'a> Target<'a> {
         match *self {
             Target::Binary(b) => Some(b),
             Target::Continuous(_) => None,
+        }
+    }
+}
+
+/// The target of a loaded model file.
+impl<'a> From<&'a Model> for Target<'a> {
+    fn from(model: &'a Model) -> Self {
+        match model {
+            Model::Continuous(e) => Target::Continuous(e.as_ref()),
+            Model::Binary(b) => Target::Binary(b.as_ref()),
         }
     }
 }

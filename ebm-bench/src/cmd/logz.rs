@@ -213,10 +213,7 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
     let betas = schedule.betas(a.temps).map_err(sampler_err)?;
     let bar = SharedProgress::new("AIS");
     let tick = |done: usize, total: usize| bar.tick(done, total);
-    let target = match model {
-        Model::Binary(b) => Target::Binary(b.as_ref()),
-        Model::Continuous(e) => Target::Continuous(e.as_ref()),
-    };
+    let target = Target::from(model);
     let default = match target {
         Target::Binary(_) => "gibbs",
         Target::Continuous(_) => "mala",

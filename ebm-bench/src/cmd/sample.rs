@@ -7,7 +7,6 @@ use crate::json_num::{matrix, num, nums, opt};
 use crate::model_file::load_model;
 use crate::progress::Progress;
 use clap::Args;
-use ebm_core::spec::Model;
 use ebm_core::{setup_rng, Points};
 use ebm_samplers::driver::{run_target, Diagnostics, Observer, Phase, RunConfig, Start};
 use ebm_samplers::{StepStats, Target};
@@ -149,15 +148,10 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     let (spec, model) = load_model(&a.model)?;
     let d = model.dim();
     crate::limits::check_size(&format!("--chains {} x dimension {d}", a.chains), a.chains, d)?;
-    let (target, init) = match &model {
-        Model::Continuous(e) => (
-            Target::Continuous(e.as_ref()),
-            Start::Points(gaussian_start(a, d)?),
-        ),
-        Model::Binary(b) => (
-            Target::Binary(b.as_ref()),
-            Start::UniformBinary { chains: a.chains },
-        ),
+    let target = Target::from(&model);
+    let init = match target {
+        Target::Continuous(_) => Start::Points(gaussian_start(a, d)?),
+        Target::Binary(_) => Start::UniformBinary { chains: a.chains },
     };
     let mut kernel = registry_kernel(
         &a.sampler,
