@@ -380,13 +380,11 @@ impl StepEngine for CapabilityEngine<'_> {
             });
         }
         let mut values = self.model.params();
-        let before = self.opt.state();
         self.opt.update(&mut values, &self.grads);
+        // an update that would leave an invalid model is refused (the
+        // model keeps its parameters) and the trainer ends the run there,
+        // keeping the last good model; the moments need no undoing
         let applied = self.model.set_params(&values).is_ok();
-        if !applied {
-            // the update would leave an invalid model: undo its moments too
-            self.opt.restore(&before)?;
-        }
         Ok(StepOutcome {
             loss,
             grad_norm: norm,
