@@ -323,9 +323,15 @@ impl<K: Kernel, M: Energy> NegativeSampler<M> for ChainNegatives<K> {
         let start = self.pool.starts(batch, rng)?;
         let n = start.len();
         let mut chains = Chains::new(model, start.clone())?;
-        for _ in 0..self.pool.scheme.steps() {
-            self.kernel.step(model, &mut chains, &mut self.pool.rngs[..n]);
-        }
+        // all k transitions in one run of the chunk machinery (each chunk
+        // takes them while in cache; the same bits as k single steps)
+        chains.run_kernel(
+            &self.kernel,
+            Target::Continuous(model),
+            &mut self.pool.rngs[..n],
+            self.pool.scheme.steps(),
+            None,
+        );
         let mut end = chains.x;
         let d = end.dim();
         for (i, row) in end.rows_mut().enumerate() {
