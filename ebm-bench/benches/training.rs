@@ -7,9 +7,10 @@
 //! * `w4_pcd/step/10`: PCD-1 (one Gibbs sweep of 10 persistent chains) on
 //!   the 64x64 RBM with the binarised digits, batch 10, SGD.
 //!
-//! On the host engines that `train` picks for these two:
-//! * `w5_dsm_fused/step/512` and `w5_dsm_fused_f32/step/512`: the fused
-//!   DSM kernel (f64, and f32 matrix products) with host Adam.
+//! On the paths that `train` picks for these two:
+//! * `w5_dsm_fused/step/512` and `w5_dsm_fused_f32/step/512`: DSM on the
+//!   hand-written MLP's score capability (its fused pass in f64, and with
+//!   f32 matrix products) through the capability engine, with Adam.
 //! * `w4_pcd_host/step/10`: the closed-form PCD-1 step.
 //! * `gauss_cd/step/256`: CD-5 with MALA on a 3-D Gaussian family, batch 256.
 //! * `gauss_nce/step/256`: NCE (ratio 4, fitted Gaussian noise) on the same
@@ -20,10 +21,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dfdx::prelude::*;
 use ebm_core::energies::Activation;
 use ebm_core::{setup_rng, Points};
+use ebm_estimators::capability::{CapabilityEngine, HandMlp};
 use ebm_estimators::datasets::{digits_binarized, eight_gaussians};
 use ebm_estimators::engine::DfdxEngine;
 use ebm_estimators::engine::StepEngine;
-use ebm_estimators::mlp_dsm::MlpDsmEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
     ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives, Objective,
@@ -125,14 +126,17 @@ fn bench_engine(c: &mut Criterion, name: &str, engine: &mut dyn StepEngine, data
 fn host_engines(c: &mut Criterion) {
     let dev = Cpu::default();
     let w5 = eight_gaussians(10_000, 0).unwrap();
-    let mut mlp =
-        MlpEnergy::<f64, Cpu>::new(&dev, &[2, 128, 128, 1], Activation::Silu, &mut setup_rng(0)).unwrap();
-    let mut fused = MlpDsmEngine::new(&mut mlp, vec![0.3], OptimizerConfig::adam(1e-3)).unwrap();
-    bench_engine(c, "w5_dsm_fused", &mut fused, &w5, 512);
-    let mut mlp32 =
-        MlpEnergy::<f32, Cpu>::new(&dev, &[2, 128, 128, 1], Activation::Silu, &mut setup_rng(0)).unwrap();
-    let mut fused32 = MlpDsmEngine::new(&mut mlp32, vec![0.3], OptimizerConfig::adam(1e-3)).unwrap();
-    bench_engine(c, "w5_dsm_fused_f32", &mut fused32, &w5, 512);
+    let core = MlpEnergy::<f64, Cpu>::new(&dev, &[2, 128, 128, 1], Activation::Silu, &mut setup_rng(0))
+        .unwrap()
+        .to_core();
+    for (name, mut hand) in [
+        ("w5_dsm_fused", HandMlp::new(core.clone())),
+        ("w5_dsm_fused_f32", HandMlp::in_f32(core)),
+    ] {
+        let mut dsm = Dsm::new(0.3).unwrap();
+        let mut engine = CapabilityEngine::new(&mut hand, &mut dsm, OptimizerConfig::adam(1e-3)).unwrap();
+        bench_engine(c, name, &mut engine, &w5, 512);
+    }
 
     let digits = digits_binarized();
     let rbm = TrainableRbm::<f64, Cpu>::new(&dev, 64, 64, 0.01, &mut setup_rng(0)).unwrap();

@@ -1,5 +1,5 @@
 //! An objective written against the energy capability alone, trained on
-//! the hand-written MLP (ebm-core's `Mlp`) and on a dfdx model through its
+//! the hand-written MLP (`HandMlp`: ebm-core's `Mlp` with its gradients by hand) and on a dfdx model through its
 //! tape, with the same trainer (batches, checkpoints, NaN guard).
 //!
 //! The loss: a contrastive energy difference between the data and noisy
@@ -16,9 +16,11 @@
 //! Run with `cargo run --release -p ebm-estimators --example custom_objective`.
 
 use dfdx::prelude::*;
-use ebm_core::energies::{Activation, Mlp};
+use ebm_core::energies::Activation;
 use ebm_core::{ChainRng, Points};
-use ebm_estimators::capability::{Autodiff, CapabilityEngine, CapabilityObjective, EnergyCapability};
+use ebm_estimators::capability::{
+    Autodiff, CapabilityEngine, CapabilityObjective, EnergyCapability, HandMlp,
+};
 use ebm_estimators::datasets::eight_gaussians;
 use ebm_estimators::models::MlpEnergy;
 use ebm_estimators::optim::OptimizerConfig;
@@ -94,7 +96,7 @@ pub fn fit(model: &mut dyn EnergyCapability, data: &Points, steps: usize) -> Vec
 
 /// The data (the eight-Gaussian ring) and a 2-32-32-1 SiLU MLP, as the
 /// hand-written MLP and as the same network in dfdx.
-pub fn setup() -> (Points, Mlp, MlpEnergy<f64, Cpu>) {
+pub fn setup() -> (Points, HandMlp, MlpEnergy<f64, Cpu>) {
     let data = eight_gaussians(4096, 1).expect("the data");
     let dfdx = MlpEnergy::<f64, Cpu>::new(
         &Cpu::default(),
@@ -103,7 +105,7 @@ pub fn setup() -> (Points, Mlp, MlpEnergy<f64, Cpu>) {
         &mut ebm_core::setup_rng(5),
     )
     .expect("an MLP");
-    (data, dfdx.to_core(), dfdx)
+    (data, HandMlp::new(dfdx.to_core()), dfdx)
 }
 
 /// Mean energy on the data minus mean energy 0.5 away from it (negative:

@@ -5,11 +5,11 @@
 //! [`StepEngine`] takes the optimizer step on one batch and knows the
 //! state a checkpoint must carry. [`DfdxEngine`] is the general engine:
 //! any [`Objective`] on any [`TrainableEnergy`], differentiated by dfdx.
-//! Pairs with a closed-form or fused gradient have host engines that do
-//! the same arithmetic without an autodiff graph (PCD on a Bernoulli RBM:
-//! [`crate::rbm_pcd`]; denoising score matching of an MLP:
-//! [`crate::mlp_dsm`]); [`Objective::host_engine`] offers them, and the
-//! trainer takes one when it is offered.
+//! Objectives with a capability form run on a model's hand-written form
+//! through [`crate::capability::CapabilityEngine`] (DSM on the MLP); PCD
+//! on a Bernoulli RBM with SGD still has a host engine of its own
+//! ([`crate::rbm_pcd`]), which [`Objective::host_engine`] offers. The
+//! trainer picks, in that order.
 
 use crate::error::Result;
 use crate::objectives::{Objective, ObjectiveState};

@@ -10,18 +10,21 @@
 //!   samplers run on it directly;
 //! - [`capability`]: training by what a model can do on host buffers:
 //!   the energy capability (energies of a batch and the parameter gradient
-//!   of a weighted sum of them), implemented by hand for the MLP and
-//!   through the tape for any dfdx model, objectives written against it,
-//!   and their engine;
+//!   of a weighted sum of them) and the score capability (scores of a
+//!   batch and the parameter gradient of a loss on them), implemented by
+//!   hand for the MLP ([`capability::HandMlp`], with a fused
+//!   forward/score/backward pass) and through the tape for any dfdx model,
+//!   objectives written against them (DSM), and their one engine;
 //! - [`objectives`]: maximum likelihood with CD-k, PCD or a replay buffer,
 //!   denoising score matching (one or several noise levels), NCE with a
 //!   learnable log-normaliser;
 //! - [`trainer`]: Adam or SGD (the one flat-buffer optimizer of
 //!   [`optim`], used by every engine), observers, stop requests,
 //!   resuming, and a stop on a non-finite loss that keeps the last good
-//!   model, around a [`engine::StepEngine`]: dfdx's autodiff in general, or
-//!   a host engine without a graph where the objective offers one (PCD on
-//!   an RBM with SGD: [`rbm_pcd`]; DSM on an MLP: [`mlp_dsm`]);
+//!   model, around a [`engine::StepEngine`]: an objective with a
+//!   capability form on a model's hand-written form (DSM on the MLP), a
+//!   host engine where the objective offers one (PCD on an RBM with SGD:
+//!   [`rbm_pcd`]), dfdx's autodiff otherwise;
 //! - [`checkpoint`]: the complete state of a run, written atomically, from
 //!   which [`trainer::resume`] continues bit-identically;
 //! - [`datasets`]: the 8x8 digits and toy 2-D generators.
@@ -55,7 +58,6 @@ pub mod checkpoint;
 pub mod datasets;
 pub mod engine;
 pub mod error;
-pub mod mlp_dsm;
 pub mod models;
 pub mod objectives;
 pub mod optim;

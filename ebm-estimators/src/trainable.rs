@@ -20,6 +20,7 @@
 //! enabling dfdx's `cuda` feature should need no rewrite, but that is
 //! untested (no GPU on the machines this was written on).
 
+use crate::capability::traits::EnergyCapability;
 use crate::error::{config, Result};
 use dfdx::prelude::*;
 use ebm_core::EnergySpec;
@@ -38,9 +39,12 @@ pub trait Real: Dtype + num_traits::Float + Send + Sync + 'static {
     /// [`ebm_core::fast_exp_f32::exp_weight_f32`] for f32: 0 below -87).
     /// Call it inside [`ebm_core::simd::dispatch`].
     fn exp_nonpositive(self) -> Self;
+    /// Whether this is `f32` (hand-written kernels then compute in f32).
+    const IS_F32: bool;
 }
 
 impl Real for f32 {
+    const IS_F32: bool = true;
     fn of(v: f64) -> Self {
         v as f32
     }
@@ -58,6 +62,7 @@ impl Real for f32 {
 }
 
 impl Real for f64 {
+    const IS_F32: bool = false;
     fn of(v: f64) -> Self {
         v
     }
@@ -181,6 +186,17 @@ pub trait TrainableEnergy<F: Real, D: Backend<F>>: Send + Sync {
         self.params_mut()
             .iter()
             .all(|p| p.values().iter().all(|v| v.is_finite()))
+    }
+
+    /// The same model written out by hand on host buffers, when there is
+    /// such a form ([`crate::capability::HandMlp`] for the MLP): its
+    /// parameters in the order and shapes of
+    /// [`TrainableEnergy::params_mut`]. The trainer runs an objective
+    /// that has a capability form ([`crate::Objective::capability`]) on
+    /// it and writes the trained parameters back. None by default: the
+    /// model trains through its tape.
+    fn hand_written(&self) -> Option<Box<dyn EnergyCapability>> {
+        None
     }
 
     /// Whether the parameters are finite and give a valid model file (for

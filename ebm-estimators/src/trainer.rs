@@ -1,6 +1,7 @@
 //! The training loop: batches, optimizer steps, observers, checkpoints,
 //! stop requests, resuming, and the NaN guard.
 
+use crate::capability::CapabilityEngine;
 pub use crate::checkpoint::write_atomically;
 use crate::checkpoint::{data_digest, RunFingerprint, TrainCheckpoint};
 use crate::engine::{DfdxEngine, StepEngine};
@@ -272,6 +273,21 @@ where
             model.dim()
         )));
     }
+    if let Some(mut hand) = model.hand_written() {
+        if let Some(capable) = objective.capability() {
+            // the objective on the model's hand-written form, with the
+            // trained parameters written back however the run ends; the
+            // loop runs on a rayon worker, so that the model's parallel
+            // parts start without waking the pool from outside at every
+            // step
+            let mut engine = CapabilityEngine::new(&mut *hand, capable, cfg.optimizer)?;
+            let settings = engine.objective_settings();
+            let result = rayon::scope(|_| run_engine_as(&mut engine, &settings, data, cfg, observer, from));
+            drop(engine);
+            write_back(model, &hand.params())?;
+            return result;
+        }
+    }
     if objective.has_host_engine(model, &cfg.optimizer) {
         let settings = objective.settings();
         let mut engine = objective
@@ -287,6 +303,23 @@ where
         let settings = engine.objective_settings();
         run_engine_as(&mut engine, &settings, data, cfg, observer, from)
     }
+}
+
+/// Copy parameters trained on a model's hand-written form back into it.
+fn write_back<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>>(
+    model: &mut M,
+    values: &[Vec<f64>],
+) -> Result<()> {
+    let mut params = model.params_mut();
+    if params.len() != values.len() || params.iter().zip(values).any(|(p, v)| p.len() != v.len()) {
+        return Err(EstimatorError::Unsupported(
+            "the model's hand-written form has other parameter shapes than the model".into(),
+        ));
+    }
+    for (p, v) in params.iter_mut().zip(values) {
+        p.set_values(v)?;
+    }
+    Ok(())
 }
 
 /// Where the loop stands: everything besides the model, objective and

@@ -9,7 +9,7 @@ mod example;
 
 use dfdx::prelude::*;
 use ebm_core::Points;
-use ebm_estimators::capability::{Autodiff, CapabilityEngine, EnergyCapability};
+use ebm_estimators::capability::{Autodiff, CapabilityEngine, EnergyCapability, HandMlp};
 use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::trainer::{run_engine, Checkpoints, History, StopFlag, TrainConfig};
@@ -156,9 +156,7 @@ fn capability_engine_resumes_bit_identically() {
     let mut o = settings();
     let mut e = CapabilityEngine::new(&mut resumed, &mut o, opt).unwrap();
     run_engine(&mut e, &data, &cfg, &mut History::default(), Some(&ck)).unwrap();
-    let bits = |m: &mut ebm_core::energies::Mlp| -> Vec<u64> {
-        m.params().into_iter().flatten().map(f64::to_bits).collect()
-    };
+    let bits = |m: &mut HandMlp| -> Vec<u64> { m.params().into_iter().flatten().map(f64::to_bits).collect() };
     assert_eq!(bits(&mut full), bits(&mut resumed));
     // another objective setting is refused
     let mut o = example::EnergyDifference {

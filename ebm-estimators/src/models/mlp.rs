@@ -1,6 +1,7 @@
 //! An MLP energy in dfdx, with its input gradient as an explicit backward
 //! pass in dfdx ops.
 
+use crate::capability::{EnergyCapability, HandMlp};
 use crate::error::{EstimatorError, Result};
 use crate::trainable::{
     check_param_len, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector,
@@ -240,6 +241,17 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for MlpEnergy<F, D> {
 
     fn to_spec(&self) -> EnergySpec {
         EnergySpec::from(&self.to_core())
+    }
+
+    /// ebm-core's MLP with the hand-written capabilities; a model in f32
+    /// gets the fused score pass in f32 (f64 parameters and sums).
+    fn hand_written(&self) -> Option<Box<dyn EnergyCapability>> {
+        let core = self.to_core();
+        Some(Box::new(if F::IS_F32 {
+            HandMlp::in_f32(core)
+        } else {
+            HandMlp::new(core)
+        }))
     }
 }
 

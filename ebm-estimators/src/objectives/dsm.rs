@@ -1,13 +1,10 @@
 //! Denoising score matching (Vincent 2011), one or several noise levels.
 
 use super::{Loss, Objective};
-use crate::engine::StepEngine;
-use crate::error::{config, Result};
-use crate::mlp_dsm::MlpDsmEngine;
-use crate::optim::OptimizerConfig;
+use crate::capability::{CapabilityObjective, EnergyCapability, ScoreLoss};
+use crate::error::{config, EstimatorError, Result};
 use crate::trainable::{to_device, Backend, Real, TrainableScore};
 use dfdx::prelude::*;
-use ebm_core::EnergySpec;
 use ebm_core::{ChainRng, Points};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -22,9 +19,17 @@ use rand_distr::StandardNormal;
 /// (the W5 definition); with several, each row draws its sigma_i uniformly
 /// from the levels and lambda_i = sigma_i^2 (Song and Ermon 2019), which
 /// puts every level on the same scale.
+///
+/// Written against the score capability ([`CapabilityObjective`]): on a
+/// model with a hand-written score (the MLP) the trainer runs it there;
+/// on any other [`TrainableScore`] model through dfdx.
 #[derive(Clone, Debug)]
 pub struct Dsm {
     sigmas: Vec<f64>,
+    /// The noisy rows of the current batch (reused between steps).
+    noisy: Points,
+    target: Vec<f64>,
+    weight: Vec<f64>,
 }
 
 impl Dsm {
@@ -44,7 +49,12 @@ impl Dsm {
                 format!("noise levels must be positive and finite, got {s}"),
             ));
         }
-        Ok(Self { sigmas })
+        Ok(Self {
+            sigmas,
+            noisy: Points::zeros(0, 1),
+            target: Vec::new(),
+            weight: Vec::new(),
+        })
     }
 
     /// The noise levels.
@@ -62,25 +72,8 @@ impl<F: Real, D: Backend<F>, M: TrainableScore<F, D>> Objective<F, D, M> for Dsm
         format!("sigma {:?}", self.sigmas)
     }
 
-    /// An `mlp` model trains on the fused host kernel of
-    /// [`crate::mlp_dsm`] (any optimizer).
-    fn has_host_engine(&self, model: &M, _optimizer: &OptimizerConfig) -> bool {
-        matches!(model.to_spec(), EnergySpec::Mlp { .. })
-    }
-
-    fn host_engine<'a>(
-        &'a mut self,
-        model: &'a mut M,
-        optimizer: &OptimizerConfig,
-    ) -> Result<Option<Box<dyn StepEngine + Send + 'a>>> {
-        if !self.has_host_engine(model, optimizer) {
-            return Ok(None);
-        }
-        Ok(Some(Box::new(MlpDsmEngine::new(
-            model,
-            self.sigmas.clone(),
-            *optimizer,
-        )?)))
+    fn capability(&mut self) -> Option<&mut dyn CapabilityObjective> {
+        Some(self)
     }
 
     fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>> {
@@ -96,13 +89,74 @@ impl<F: Real, D: Backend<F>, M: TrainableScore<F, D>> Objective<F, D, M> for Dsm
     }
 }
 
+/// Each row's DSM term and its derivative in the score:
+/// l_i = lambda_i / (2n) ‖s_i - t_i‖^2, dl_i/ds_i = lambda_i / n (s_i - t_i).
+struct DsmRows<'a> {
+    target: &'a [f64],
+    weight: &'a [f64],
+    inv_n: f64,
+}
+
+impl ScoreLoss for DsmRows<'_> {
+    fn row(&self, i: usize, score: &[f64], ds: &mut [f64]) -> f64 {
+        let d = score.len();
+        let t = &self.target[i * d..(i + 1) * d];
+        let scale = self.weight[i] * self.inv_n;
+        let mut sq = 0.0;
+        for k in 0..d {
+            let e = score[k] - t[k];
+            sq += e * e;
+            ds[k] = scale * e;
+        }
+        0.5 * scale * sq
+    }
+}
+
+impl CapabilityObjective for Dsm {
+    fn name(&self) -> String {
+        "dsm".into()
+    }
+
+    fn settings(&self) -> String {
+        format!("sigma {:?}", self.sigmas)
+    }
+
+    fn loss_grad(
+        &mut self,
+        model: &mut dyn EnergyCapability,
+        batch: &Points,
+        rng: &mut ChainRng,
+        grads: &mut [Vec<f64>],
+    ) -> Result<f64> {
+        let score = model.score().ok_or_else(|| {
+            EstimatorError::Unsupported("denoising score matching needs a model with a score".into())
+        })?;
+        let mut noisy = std::mem::replace(&mut self.noisy, Points::zeros(0, 1)).into_vec();
+        draw_noise(
+            &self.sigmas,
+            batch,
+            rng,
+            &mut noisy,
+            &mut self.target,
+            &mut self.weight,
+        );
+        self.noisy = Points::from_vec(noisy, batch.dim())?;
+        let rows = DsmRows {
+            target: &self.target,
+            weight: &self.weight,
+            inv_n: 1.0 / batch.len() as f64,
+        };
+        score.add_score_loss_grad(&self.noisy, &rows, grads)
+    }
+}
+
 /// The noisy inputs of a DSM step, into reused buffers: for each row x_i
 /// a noise level sigma_i (drawn uniformly from `sigmas` when there are
 /// several), then eps ~ N(0, I) coordinate by coordinate, giving
 /// `noisy` = x_i + sigma_i eps, `target` = -eps / sigma_i (the score of
 /// the noise kernel) and `weight` = sigma_i^2 (1 with a single level).
-/// One definition for the dfdx objective and the fused host kernel, so
-/// both draw the same noise from the same stream.
+/// One definition for the dfdx loss and the capability form, so both
+/// draw the same noise from the same stream.
 pub(crate) fn draw_noise(
     sigmas: &[f64],
     batch: &Points,

@@ -12,12 +12,12 @@ mod max_likelihood;
 mod nce;
 mod negatives;
 
-pub(crate) use dsm::draw_noise as draw_dsm_noise;
 pub use dsm::Dsm;
 pub use max_likelihood::MaxLikelihood;
 pub use nce::Nce;
 pub use negatives::{ChainNegatives, GibbsNegatives, NegativeSampler, Negatives};
 
+use crate::capability::CapabilityObjective;
 use crate::engine::StepEngine;
 use crate::error::{EstimatorError, Result};
 use crate::optim::OptimizerConfig;
@@ -88,6 +88,13 @@ pub trait Objective<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> {
     /// log-normaliser).
     fn params_mut(&mut self) -> Vec<ParamMut<'_, F, D>> {
         Vec::new()
+    }
+
+    /// The objective written against the capabilities, when it is: the
+    /// trainer runs it on a model's hand-written form
+    /// ([`TrainableEnergy::hand_written`]) when the model has one.
+    fn capability(&mut self) -> Option<&mut dyn CapabilityObjective> {
+        None
     }
 
     /// Whether [`Objective::host_engine`] has an engine for `model` and

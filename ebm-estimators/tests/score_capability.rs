@@ -1,12 +1,15 @@
-//! The fused host DSM kernel for MLPs (`mlp_dsm`) against the dfdx path
-//! (the same loss and parameter gradient on the same noise) and against
-//! finite differences of its own loss, and whole runs of both engines.
+//! The score capability: the hand-written MLP's fused DSM pass
+//! (`HandMlp`) against the dfdx loss and against the tape's score
+//! capability (`Autodiff::with_score`), the same loss and parameter
+//! gradient on the same noise; against finite differences of its own
+//! loss; in f32 against f64; and whole runs on the hand-written form (what
+//! `train` picks for an MLP) and through dfdx.
 
 use dfdx::prelude::*;
 use ebm_core::energies::Activation;
 use ebm_core::{setup_rng, Points};
+use ebm_estimators::capability::{Autodiff, CapabilityObjective, EnergyCapability, HandMlp};
 use ebm_estimators::engine::DfdxEngine;
-use ebm_estimators::mlp_dsm::HostMlp;
 use ebm_estimators::models::MlpEnergy;
 use ebm_estimators::objectives::{Dsm, Objective};
 use ebm_estimators::optim::OptimizerConfig;
@@ -35,29 +38,21 @@ fn batch(n: usize, d: usize, seed: u64) -> Points {
     .unwrap()
 }
 
-/// The noise of one DSM step, drawn as `Dsm` draws it: (x~, targets, lambda).
-fn noise(x: &Points, sigmas: &[f64], seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut r = setup_rng(seed);
-    let (n, d) = (x.len(), x.dim());
-    let (mut xt, mut t, mut lam) = (x.as_slice().to_vec(), vec![0.0; n * d], vec![1.0; n]);
-    for i in 0..n {
-        let s = if sigmas.len() > 1 {
-            sigmas[r.random_range(0..sigmas.len())]
-        } else {
-            sigmas[0]
-        };
-        if sigmas.len() > 1 {
-            lam[i] = s * s;
-        }
-        for k in 0..d {
-            let e: f64 = r.sample(StandardNormal);
-            xt[i * d + k] += s * e;
-            t[i * d + k] = -e / s;
-        }
-    }
-    (xt, t, lam)
+/// The DSM loss of `model` on `x` and its parameter gradient through the
+/// capabilities, the noise drawn from `setup_rng(seed)`.
+fn capability_loss_and_grads(
+    model: &mut dyn EnergyCapability,
+    x: &Points,
+    sigmas: &[f64],
+    seed: u64,
+) -> (f64, Vec<Vec<f64>>) {
+    let mut dsm = Dsm::multi(sigmas.to_vec()).unwrap();
+    let mut g: Vec<Vec<f64>> = model.params().iter().map(|p| vec![0.0; p.len()]).collect();
+    let loss = dsm.loss_grad(model, x, &mut setup_rng(seed), &mut g).unwrap();
+    (loss, g)
 }
 
+/// The same through the dfdx loss of `Dsm` and its backward pass.
 fn dfdx_loss_and_grads(
     m: &mut MlpEnergy<f64, Cpu>,
     x: &Points,
@@ -89,11 +84,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// Same loss and gradient as dfdx's autodiff through the explicit
-    /// score, to rounding (relative 1e-10 of the largest entry), for
-    /// depths 1-3, every activation, one or several noise levels and
-    /// batches that span one or two parts.
+    /// score (the dfdx loss, and the tape's score capability), to rounding
+    /// (relative 1e-10 of the largest entry), for depths 1-3, every
+    /// activation, one or several noise levels and batches that span one
+    /// or two parts.
     #[test]
-    fn fused_gradient_matches_dfdx(
+    fn hand_written_score_gradient_matches_dfdx(
         act in activation(),
         hidden in proptest::collection::vec(1usize..20, 0..3),
         n in 1usize..300,
@@ -108,15 +104,15 @@ proptest! {
         let x = batch(n, d, seed + 1);
         let sigmas = if several { vec![0.1, 0.5, 1.0] } else { vec![0.3] };
         let (want_loss, want) = dfdx_loss_and_grads(&mut m, &x, &sigmas, seed + 2);
-        let host = HostMlp::from_core(&m.to_core());
-        let (xt, t, lam) = noise(&x, &sigmas, seed + 2);
-        let mut got: Vec<Vec<f64>> = host.params().iter().map(|p| vec![0.0; p.len()]).collect();
-        let loss = host.dsm_loss_grad(&xt, &t, &lam, &mut got);
-        prop_assert!((loss - want_loss).abs() <= 1e-10 * want_loss.abs().max(1e-12), "loss {loss} vs {want_loss}");
-        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
-            let scale = w.iter().fold(1e-12f64, |a, v| a.max(v.abs()));
-            for (a, b) in g.iter().zip(w) {
-                prop_assert!((a - b).abs() <= 1e-10 * scale, "param {k}: {a} vs {b}");
+        let (loss, got) = capability_loss_and_grads(&mut HandMlp::new(m.to_core()), &x, &sigmas, seed + 2);
+        let (tape_loss, tape) = capability_loss_and_grads(&mut Autodiff::with_score(m.clone()), &x, &sigmas, seed + 2);
+        for (name, l, gs) in [("hand-written", loss, &got), ("tape", tape_loss, &tape)] {
+            prop_assert!((l - want_loss).abs() <= 1e-10 * want_loss.abs().max(1e-12), "{name}: loss {l} vs {want_loss}");
+            for (k, (g, w)) in gs.iter().zip(&want).enumerate() {
+                let scale = w.iter().fold(1e-12f64, |a, v| a.max(v.abs()));
+                for (a, b) in g.iter().zip(w) {
+                    prop_assert!((a - b).abs() <= 1e-10 * scale, "{name}: param {k}: {a} vs {b}");
+                }
             }
         }
     }
@@ -125,31 +121,29 @@ proptest! {
 /// Central differences of the fused loss itself: h = 1e-5 max(|theta|, 0.1)
 /// gives truncation ~h^2 |L'''| ~ 1e-11 and rounding ~1e-15 |L| / h
 /// ~ 1e-9 (the loss is computed to a few ulp), so 1e-6 of the largest
-/// entry of that parameter's gradient is a wide bound.
+/// entry of that parameter's gradient is a wide bound. The noise is the
+/// same at every evaluation (the same seed).
 #[test]
-fn fused_gradient_matches_finite_differences() {
+fn hand_written_score_gradient_matches_finite_differences() {
     for act in [Activation::Silu, Activation::Softplus, Activation::Tanh] {
         let m = MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &[2, 7, 5, 1], act, &mut setup_rng(3)).unwrap();
-        let mut host = HostMlp::from_core(&m.to_core());
+        let mut hand = HandMlp::new(m.to_core());
         let x = batch(40, 2, 4);
-        let (xt, t, lam) = noise(&x, &[0.2, 0.7], 5);
-        let mut g: Vec<Vec<f64>> = host.params().iter().map(|p| vec![0.0; p.len()]).collect();
-        host.dsm_loss_grad(&xt, &t, &lam, &mut g);
-        let loss = |h: &HostMlp| {
-            let mut scratch: Vec<Vec<f64>> = h.params().iter().map(|p| vec![0.0; p.len()]).collect();
-            h.dsm_loss_grad(&xt, &t, &lam, &mut scratch)
-        };
+        let sigmas = [0.2, 0.7];
+        let (_, g) = capability_loss_and_grads(&mut hand, &x, &sigmas, 5);
+        let base = hand.params();
         for k in 0..g.len() {
             let scale = g[k].iter().fold(1e-9f64, |a, v| a.max(v.abs()));
             for i in 0..g[k].len() {
-                let v = host.params()[k][i];
+                let v = base[k][i];
                 let h = 1e-5 * v.abs().max(0.1);
-                host.params_mut()[k][i] = v + h;
-                let up = loss(&host);
-                host.params_mut()[k][i] = v - h;
-                let down = loss(&host);
-                host.params_mut()[k][i] = v;
-                let fd = (up - down) / (2.0 * h);
+                let mut at = |value: f64| {
+                    let mut p = base.clone();
+                    p[k][i] = value;
+                    hand.set_params(&p).unwrap();
+                    capability_loss_and_grads(&mut hand, &x, &sigmas, 5).0
+                };
+                let fd = (at(v + h) - at(v - h)) / (2.0 * h);
                 assert!(
                     (fd - g[k][i]).abs() <= 1e-6 * scale.max(fd.abs()),
                     "{act:?} param {k}[{i}]: {fd} vs {}",
@@ -157,14 +151,47 @@ fn fused_gradient_matches_finite_differences() {
                 );
             }
         }
+        hand.set_params(&base).unwrap();
     }
 }
 
-/// A whole run on the host engine (what `train` picks) and the same run
-/// forced through dfdx: the same noise and the same Adam arithmetic, so
-/// the parameters agree to the rounding of the gradients.
+/// The scores themselves: the hand-written MLP's and the tape's agree;
+/// a model without a score is refused by DSM with an error naming what
+/// is missing, and gradient buffers of the wrong layout are refused.
 #[test]
-fn host_and_dfdx_runs_agree() {
+fn scores_agree_and_bad_requests_are_refused() {
+    let m =
+        MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &[3, 8, 1], Activation::Tanh, &mut setup_rng(2)).unwrap();
+    let x = batch(20, 3, 1);
+    let mut hand = HandMlp::new(m.to_core());
+    let mut tape = Autodiff::with_score(m.clone());
+    let a = hand.score().unwrap().scores(&x);
+    let b = tape.score().unwrap().scores(&x);
+    assert_eq!(a.len(), 60);
+    for (u, v) in a.iter().zip(&b) {
+        assert!((u - v).abs() < 1e-12 * (1.0 + v.abs()), "{u} vs {v}");
+    }
+    let mut energy_only = Autodiff::new(m);
+    assert!(energy_only.score().is_none());
+    let mut g: Vec<Vec<f64>> = energy_only.params().iter().map(|p| vec![0.0; p.len()]).collect();
+    let err = Dsm::new(0.3)
+        .unwrap()
+        .loss_grad(&mut energy_only, &x, &mut setup_rng(0), &mut g)
+        .unwrap_err();
+    assert!(err.to_string().contains("score"), "{err}");
+    let mut short = vec![vec![0.0; 24]];
+    assert!(Dsm::new(0.3)
+        .unwrap()
+        .loss_grad(&mut hand, &x, &mut setup_rng(0), &mut short)
+        .is_err());
+    assert!(hand.add_weighted_energy_grad(&x, &[1.0; 20], &mut short).is_err());
+}
+
+/// A whole run on the hand-written form (what `train` picks for an MLP)
+/// and the same run forced through dfdx: the same noise and the same Adam
+/// arithmetic, so the parameters agree to the rounding of the gradients.
+#[test]
+fn hand_written_and_dfdx_runs_agree() {
     let data = batch(500, 2, 9);
     let make = || {
         MlpEnergy::<f64, Cpu>::new(
@@ -189,6 +216,7 @@ fn host_and_dfdx_runs_agree() {
     let mut engine = DfdxEngine::new(&mut b, &mut dsm, OptimizerConfig::adam(1e-2)).unwrap();
     run_engine(&mut engine, &data, &cfg, &mut History::default(), None).unwrap();
     let (ca, cb) = (a.to_core(), b.to_core());
+    assert_ne!(ca, make().to_core(), "the run trained the model");
     for (la, lb) in ca.layers().iter().zip(cb.layers()) {
         for (x, y) in la.w.iter().chain(&la.b).zip(lb.w.iter().chain(&lb.b)) {
             assert!((x - y).abs() < 1e-8, "{x} vs {y}");
@@ -196,20 +224,16 @@ fn host_and_dfdx_runs_agree() {
     }
 }
 
-/// The f32 kernel (f32 products and buffers, f64 sums) gives the f64
+/// The f32 score pass (f32 products and buffers, f64 sums) gives the f64
 /// gradient to f32 accuracy: each entry within 1e-4 of the largest entry
 /// of its parameter (sums of 128 products of values ~1 lose ~1e-6).
 #[test]
-fn f32_kernel_matches_f64() {
+fn f32_score_pass_matches_f64() {
     for act in [Activation::Silu, Activation::Softplus, Activation::Tanh] {
         let m = MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &[2, 32, 24, 1], act, &mut setup_rng(8)).unwrap();
-        let host = HostMlp::from_core(&m.to_core());
         let x = batch(300, 2, 6);
-        let (xt, t, lam) = noise(&x, &[0.3], 7);
-        let zeros = || -> Vec<Vec<f64>> { host.params().iter().map(|p| vec![0.0; p.len()]).collect() };
-        let (mut g64, mut g32) = (zeros(), zeros());
-        let l64 = host.dsm_loss_grad_in::<f64>(&xt, &t, &lam, &mut g64);
-        let l32 = host.dsm_loss_grad_in::<f32>(&xt, &t, &lam, &mut g32);
+        let (l64, g64) = capability_loss_and_grads(&mut HandMlp::new(m.to_core()), &x, &[0.3], 7);
+        let (l32, g32) = capability_loss_and_grads(&mut HandMlp::in_f32(m.to_core()), &x, &[0.3], 7);
         assert!(
             (l64 - l32).abs() < 1e-5 * l64.abs(),
             "{act:?}: loss {l64} vs {l32}"

@@ -1,0 +1,47 @@
+//! Training by what a model can do, on host buffers.
+//!
+//! The *energy capability* ([`EnergyCapability`]): a model's parameters as
+//! flat f64 buffers (one per tensor, in a fixed order), the energies of a
+//! batch, and the parameter gradient of a **weighted sum of energies**
+//!
+//! grad_theta sum_i w_i E(x_i; theta).
+//!
+//! That is all that objectives built from energies need: CD, PCD and
+//! replay (weights 1/n on the data, -1/m on the negatives), NCE (weights
+//! from the logistic loss), pseudo-likelihood and ratio matching, and any
+//! loss L(E(x_1), ..., E(x_n)) by the chain rule (w_i = dL/dE_i). A
+//! [`CapabilityObjective`] computes its loss and gradient through it,
+//! never by recognising the model, and [`CapabilityEngine`] runs it under
+//! the trainer (batches, checkpoints, NaN guard, resume) with the one
+//! [`crate::optim::Optimizer`].
+//!
+//! The *score capability* ([`ScoreCapability`]): the scores
+//! s(x_i) = -grad_x E(x_i) of a batch, and the parameter gradient of a
+//! loss that is a sum of per-row functions of them ([`ScoreLoss`]),
+//!
+//! grad_theta sum_i l_i(s(x_i)) = sum_i (dl_i/ds_i) . grad_theta s(x_i),
+//!
+//! which is what denoising score matching needs ([`crate::objectives::Dsm`]
+//! is written against it).
+//!
+//! Implementations: the hand-written MLP ([`HandMlp`]: ebm-core's
+//! [`ebm_core::energies::Mlp`] with a backward pass and a fused
+//! forward/score/backward pass written out here), and any dfdx
+//! [`crate::TrainableEnergy`] through its tape ([`Autodiff`]): the
+//! general, checked backend, and how a researcher brings an architecture
+//! of their own. A dfdx model names its hand-written form, when it has
+//! one, through [`crate::TrainableEnergy::hand_written`]; the trainer
+//! then runs the objective on that form. `examples/custom_objective.rs`
+//! writes an objective against the capability alone and trains both.
+
+mod autodiff;
+mod engine;
+mod mlp;
+mod mlp_score;
+pub(crate) mod traits;
+
+pub use autodiff::Autodiff;
+pub use engine::CapabilityEngine;
+pub use mlp::HandMlp;
+pub use mlp_score::{PART, SLICE};
+pub use traits::{CapabilityObjective, EnergyCapability, ScoreCapability, ScoreLoss};

@@ -1,0 +1,90 @@
+//! The capability traits: what a trainable model can do on host buffers,
+//! and what an objective written against them looks like.
+
+use crate::error::Result;
+use ebm_core::{ChainRng, EnergySpec, Points};
+
+/// The energy capability: parameters as flat buffers, energies of a
+/// batch, and the parameter gradient of a weighted sum of energies,
+///
+/// grad_theta sum_i w_i E(x_i; theta).
+pub trait EnergyCapability: Send {
+    /// Dimension D of a point.
+    fn dim(&self) -> usize;
+
+    /// Shapes of the parameter tensors, in the order of
+    /// [`EnergyCapability::params`].
+    fn param_shapes(&mut self) -> Vec<Vec<usize>>;
+
+    /// The parameters, one row-major buffer per tensor.
+    fn params(&mut self) -> Vec<Vec<f64>>;
+
+    /// Set the parameters; an error (the values are not a valid model)
+    /// leaves them unchanged.
+    fn set_params(&mut self, values: &[Vec<f64>]) -> Result<()>;
+
+    /// E(x_i) for every row of `x`.
+    fn energies(&mut self, x: &Points) -> Vec<f64>;
+
+    /// Add grad_theta sum_i w_i E(x_i) to `grads` (the layout of
+    /// [`EnergyCapability::params`]); `w` has one weight per row of `x`.
+    fn add_weighted_energy_grad(&mut self, x: &Points, w: &[f64], grads: &mut [Vec<f64>]) -> Result<()>;
+
+    /// The model with the current parameters, as a model file.
+    fn to_spec(&mut self) -> EnergySpec;
+
+    /// The score capability, when the model has it (continuous models
+    /// whose score s = -grad_x E is differentiable in the parameters).
+    fn score(&mut self) -> Option<&mut dyn ScoreCapability> {
+        None
+    }
+}
+
+/// A loss that is a sum over rows of a function of each row's score,
+/// L = sum_i l_i(s(x_i)): denoising score matching, and the first-order
+/// part of other score-based objectives. The model computes the scores,
+/// asks the loss for each row's term and its derivative, and takes the
+/// parameter gradient grad_theta L = sum_i (dl_i/ds_i) . grad_theta s(x_i)
+/// through its score.
+pub trait ScoreLoss: Sync {
+    /// l_i(s) for row `i` (0-based in the batch) with score `score`;
+    /// writes dl_i/ds into `ds` (same length as `score`).
+    fn row(&self, i: usize, score: &[f64], ds: &mut [f64]) -> f64;
+}
+
+/// The score capability: scores of a batch, and the parameter gradient of
+/// a sum of per-row functions of them.
+pub trait ScoreCapability: Send {
+    /// s(x_i) = -grad_x E(x_i) for every row of `x`, row-major.
+    fn scores(&mut self, x: &Points) -> Vec<f64>;
+
+    /// L = sum_i loss.row(i, s(x_i)), with grad_theta L added into
+    /// `grads` (the layout of [`EnergyCapability::params`]); returns L.
+    fn add_score_loss_grad(
+        &mut self,
+        x: &Points,
+        loss: &dyn ScoreLoss,
+        grads: &mut [Vec<f64>],
+    ) -> Result<f64>;
+}
+
+/// A training objective written against the capabilities only.
+pub trait CapabilityObjective: Send {
+    /// Short name (part of a run's fingerprint).
+    fn name(&self) -> String;
+
+    /// Settings in words (part of a run's fingerprint).
+    fn settings(&self) -> String {
+        String::new()
+    }
+
+    /// The loss on `batch` and its parameter gradient, added into `grads`
+    /// (zeroed by the caller), drawing any noise from `rng`.
+    fn loss_grad(
+        &mut self,
+        model: &mut dyn EnergyCapability,
+        batch: &Points,
+        rng: &mut ChainRng,
+        grads: &mut [Vec<f64>],
+    ) -> Result<f64>;
+}
