@@ -140,6 +140,10 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for TrainableRbm<F, D> {
         self.is_finite()
     }
 
+    fn rbm(&self) -> Option<Rbm> {
+        Some(self.to_core())
+    }
+
     fn to_spec(&self) -> EnergySpec {
         EnergySpec::from(&self.to_core())
     }

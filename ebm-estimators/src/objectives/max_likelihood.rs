@@ -7,7 +7,6 @@ use crate::optim::OptimizerConfig;
 use crate::rbm_pcd::RbmPcdEngine;
 use crate::trainable::{to_device, Backend, Real, TrainableEnergy};
 use dfdx::prelude::*;
-use ebm_core::EnergySpec;
 use ebm_core::{ChainRng, Points};
 
 /// The maximum-likelihood gradient estimator: with negatives x- drawn
@@ -74,7 +73,7 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler<M>> Ob
         self.alpha == 0.0
             && matches!(optimizer, OptimizerConfig::Sgd { momentum, .. } if *momentum == 0.0)
             && self.sampler.gibbs_pcd().is_some()
-            && matches!(model.to_spec(), EnergySpec::Rbm { .. })
+            && model.rbm().is_some()
     }
 
     fn host_engine<'a>(

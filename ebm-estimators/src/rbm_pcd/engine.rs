@@ -30,19 +30,16 @@ pub struct RbmPcdEngine<'a, F: Real, D: Backend<F>, M> {
 }
 
 impl<'a, F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> RbmPcdEngine<'a, F, D, M> {
-    /// The engine for `model` (whose model file must be an `rbm`), named
+    /// The engine for `model` (which must be an RBM: [`TrainableEnergy::rbm`]), named
     /// `name` in checkpoints, with learning rate `lr`, `chains`
     /// persistent chains and `sweeps` Gibbs sweeps per step.
     pub fn new(model: &'a mut M, name: String, lr: f64, chains: usize, sweeps: usize) -> Result<Self> {
-        let rbm = match model.to_spec() {
-            EnergySpec::Rbm { w, b, c } => Rbm::from_rows(&w, b, c)?,
-            other => {
-                return Err(EstimatorError::Unsupported(format!(
-                    "the RBM PCD engine needs an `rbm` model, got `{}`",
-                    other.type_name()
-                )))
-            }
-        };
+        let rbm = model.rbm().ok_or_else(|| {
+            EstimatorError::Unsupported(format!(
+                "the RBM PCD engine needs an RBM, got a `{}` model",
+                model.to_spec().type_name()
+            ))
+        })?;
         let shapes: Vec<Vec<usize>> = model.params_mut().iter().map(ParamMut::shape).collect();
         let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
         if shapes != [vec![nv, nh], vec![nv], vec![nh]] {
