@@ -19,7 +19,7 @@
 //! Floats round-trip exactly: serde_json is built with `float_roundtrip`.
 
 use crate::error::{EstimatorError, Result};
-use crate::objectives::ObjectiveState;
+use crate::objective_state::ObjectiveState;
 use crate::optim::OptimizerState;
 use ebm_core::{EnergySpec, Points, RngPosition};
 use serde::{Deserialize, Serialize};

@@ -59,6 +59,7 @@ pub mod datasets;
 pub mod engine;
 pub mod error;
 pub mod models;
+pub mod objective_state;
 pub mod objectives;
 pub mod optim;
 pub mod rbm_pcd;

@@ -24,6 +24,7 @@ use crate::capability::traits::EnergyCapability;
 use crate::error::{config, Result};
 use dfdx::prelude::*;
 use ebm_core::EnergySpec;
+use ebm_samplers::Target;
 
 /// The float types a model can be trained in: `f32` or `f64`.
 pub trait Real: Dtype + num_traits::Float + Send + Sync + 'static {
@@ -81,7 +82,7 @@ impl Real for f64 {
 
 /// A dfdx device that can be shared across threads (the CPU device; CUDA
 /// would qualify too).
-pub trait Backend<F: Dtype>: Device<F> + Send + Sync {}
+pub trait Backend<F: Dtype>: Device<F> + Send + Sync + 'static {}
 impl<F: Dtype, D: Device<F> + Send + Sync> Backend<F> for D {}
 
 /// A batch matrix (rows x columns) of runtime shape.
@@ -196,6 +197,25 @@ pub trait TrainableEnergy<F: Real, D: Backend<F>>: Send + Sync {
     /// it and writes the trained parameters back. None by default: the
     /// model trains through its tape.
     fn hand_written(&self) -> Option<Box<dyn EnergyCapability>> {
+        None
+    }
+
+    /// The model on the capabilities through its tape
+    /// ([`crate::capability::Autodiff`], with the score for a model that
+    /// has one): what the trainer runs an objective written against the
+    /// capabilities on when the model has no hand-written form. None by
+    /// default (the model then trains on dfdx losses only).
+    fn autodiff(&self) -> Option<Box<dyn EnergyCapability>> {
+        None
+    }
+
+    /// Call `f` with the model (its current parameters) as a sampling
+    /// target, when it can be sampled: maximum likelihood's negatives.
+    /// None by default.
+    fn with_target<R>(&self, _f: impl FnOnce(Target<'_>) -> R) -> Option<R>
+    where
+        Self: Sized,
+    {
         None
     }
 

@@ -273,35 +273,38 @@ where
             model.dim()
         )));
     }
-    if let Some(mut hand) = model.hand_written() {
-        if let Some(capable) = objective.capability() {
-            // the objective on the model's hand-written form, with the
-            // trained parameters written back however the run ends; the
-            // loop runs on a rayon worker, so that the model's parallel
-            // parts start without waking the pool from outside at every
-            // step
-            let mut engine = CapabilityEngine::new(&mut *hand, capable, cfg.optimizer)?;
-            let settings = engine.objective_settings();
-            let result = rayon::scope(|_| run_engine_as(&mut engine, &settings, data, cfg, observer, from));
-            drop(engine);
-            write_back(model, &hand.params())?;
-            return result;
-        }
-    }
+    // the loops below run on a rayon worker, so that an engine's parallel
+    // parts start without waking the pool from outside at every step
     if objective.has_host_engine(model, &cfg.optimizer) {
         let settings = objective.settings();
         let mut engine = objective
             .host_engine(model, &cfg.optimizer)?
             .expect("offered above");
-        // the loop runs on a rayon worker, so that an engine's parallel
-        // parts start without waking the pool from outside at every step
         let result = rayon::scope(|_| run_engine_as(&mut *engine, &settings, data, cfg, observer, from));
         engine.finish()?;
-        result
-    } else {
-        let mut engine = DfdxEngine::new(model, objective, cfg.optimizer)?;
-        let settings = engine.objective_settings();
-        run_engine_as(&mut engine, &settings, data, cfg, observer, from)
+        return result;
+    }
+    let form = match objective.capability() {
+        Some(_) => model.hand_written().or_else(|| model.autodiff()),
+        None => None,
+    };
+    match (form, objective.capability()) {
+        (Some(mut form), Some(capable)) => {
+            // the objective on the model's hand-written form (or its
+            // tape), with the trained parameters written back however the
+            // run ends
+            let mut engine = CapabilityEngine::new(&mut *form, capable, cfg.optimizer)?;
+            let settings = engine.objective_settings();
+            let result = rayon::scope(|_| run_engine_as(&mut engine, &settings, data, cfg, observer, from));
+            drop(engine);
+            write_back(model, &form.params())?;
+            result
+        }
+        _ => {
+            let mut engine = DfdxEngine::new(model, objective, cfg.optimizer)?;
+            let settings = engine.objective_settings();
+            run_engine_as(&mut engine, &settings, data, cfg, observer, from)
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::error::{EstimatorError, Result};
 use crate::trainable::{to_device, vector, Backend, ParamMut, Real, TrainableEnergy, TrainableScore};
 use dfdx::prelude::*;
 use ebm_core::{EnergySpec, Points};
+use ebm_samplers::Target;
 use std::marker::PhantomData;
 
 /// sum_i l_i(s(x_i)) with its parameter gradient added into the buffers.
@@ -170,6 +171,10 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> EnergyCapability for Auto
 
     fn to_spec(&mut self) -> EnergySpec {
         self.model.to_spec()
+    }
+
+    fn with_target(&mut self, f: &mut dyn FnMut(Target<'_>) -> Result<Points>) -> Option<Result<Points>> {
+        self.model.with_target(f)
     }
 
     fn score(&mut self) -> Option<&mut dyn ScoreCapability> {

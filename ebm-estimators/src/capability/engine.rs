@@ -3,7 +3,7 @@
 use super::traits::{CapabilityObjective, EnergyCapability};
 use crate::engine::{StepEngine, StepOutcome};
 use crate::error::{EstimatorError, Result};
-use crate::objectives::ObjectiveState;
+use crate::objective_state::ObjectiveState;
 use crate::optim::{grad_norm, Optimizer, OptimizerConfig, OptimizerState};
 use ebm_core::{ChainRng, EnergySpec, Points};
 
@@ -48,7 +48,7 @@ impl StepEngine for CapabilityEngine<'_> {
         self.model.param_shapes()
     }
 
-    fn prepare(&mut self, data: &Points, _seed: u64) -> Result<()> {
+    fn prepare(&mut self, data: &Points, seed: u64) -> Result<()> {
         if data.dim() != self.model.dim() {
             return Err(EstimatorError::Data(format!(
                 "rows have {} columns, the model has dimension {}",
@@ -56,7 +56,7 @@ impl StepEngine for CapabilityEngine<'_> {
                 self.model.dim()
             )));
         }
-        Ok(())
+        self.objective.prepare(self.model, data, seed)
     }
 
     fn step(&mut self, batch: &Points, rng: &mut ChainRng) -> Result<StepOutcome> {
@@ -97,7 +97,7 @@ impl StepEngine for CapabilityEngine<'_> {
     }
 
     fn snapshot(&mut self) -> Result<(Vec<Vec<f64>>, OptimizerState, ObjectiveState)> {
-        Ok((self.model.params(), self.opt.state(), ObjectiveState::default()))
+        Ok((self.model.params(), self.opt.state(), self.objective.state()))
     }
 
     fn restore(
@@ -106,7 +106,7 @@ impl StepEngine for CapabilityEngine<'_> {
         optimizer: &OptimizerState,
         objective: &ObjectiveState,
     ) -> Result<()> {
-        objective.expect_empty(&self.objective.name())?;
+        self.objective.restore(objective)?;
         self.model.set_params(params)?;
         self.opt.restore(optimizer)
     }

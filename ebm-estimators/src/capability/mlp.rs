@@ -6,6 +6,7 @@ use super::traits::{EnergyCapability, ScoreCapability, ScoreLoss};
 use crate::error::{EstimatorError, Result};
 use ebm_core::energies::{Layer, Mlp};
 use ebm_core::{Energy, EnergySpec, Points};
+use ebm_samplers::Target;
 use faer::{Accum, MatMut, MatRef, Par};
 
 /// The precision of the fused score pass: its matrix products and work
@@ -254,5 +255,9 @@ impl EnergyCapability for HandMlp {
 
     fn score(&mut self) -> Option<&mut dyn ScoreCapability> {
         Some(self)
+    }
+
+    fn with_target(&mut self, f: &mut dyn FnMut(Target<'_>) -> Result<Points>) -> Option<Result<Points>> {
+        Some(f(Target::Continuous(&self.mlp)))
     }
 }

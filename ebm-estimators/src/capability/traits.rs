@@ -2,7 +2,9 @@
 //! and what an objective written against them looks like.
 
 use crate::error::Result;
+use crate::objective_state::ObjectiveState;
 use ebm_core::{ChainRng, EnergySpec, Points};
+use ebm_samplers::Target;
 
 /// The energy capability: parameters as flat buffers, energies of a
 /// batch, and the parameter gradient of a weighted sum of energies,
@@ -36,6 +38,14 @@ pub trait EnergyCapability: Send {
     /// The score capability, when the model has it (continuous models
     /// whose score s = -grad_x E is differentiable in the parameters).
     fn score(&mut self) -> Option<&mut dyn ScoreCapability> {
+        None
+    }
+
+    /// Run `f` on the model with its current parameters as a sampling
+    /// target (an `ebm_core::Energy` or `BinaryEnergy`), when it can be
+    /// sampled: how maximum likelihood draws its negatives. None when it
+    /// cannot.
+    fn with_target(&mut self, _f: &mut dyn FnMut(Target<'_>) -> Result<Points>) -> Option<Result<Points>> {
         None
     }
 }
@@ -76,6 +86,23 @@ pub trait CapabilityObjective: Send {
     /// Settings in words (part of a run's fingerprint).
     fn settings(&self) -> String {
         String::new()
+    }
+
+    /// Called once before training with the model, the whole data set and
+    /// the run's seed (fit a noise distribution, start persistent chains).
+    fn prepare(&mut self, _model: &mut dyn EnergyCapability, _data: &Points, _seed: u64) -> Result<()> {
+        Ok(())
+    }
+
+    /// The state to checkpoint (chains, streams, a replay buffer).
+    fn state(&self) -> ObjectiveState {
+        ObjectiveState::default()
+    }
+
+    /// Continue from a checkpointed state; called after
+    /// [`CapabilityObjective::prepare`].
+    fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
+        state.expect_empty(&self.name())
     }
 
     /// The loss on `batch` and its parameter gradient, added into `grads`

@@ -1,11 +1,13 @@
 //! A Gaussian family with learnable mean and precision, kept positive
 //! definite through a Cholesky-type factor.
 
+use crate::capability::{Autodiff, EnergyCapability};
 use crate::error::{EstimatorError, Result};
 use crate::trainable::{vector, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector};
 use dfdx::prelude::*;
 use ebm_core::energies::Gaussian;
 use ebm_core::{Energy, EnergySpec};
+use ebm_samplers::Target;
 
 /// E(x) = 1/2 (x - mu)^T P (x - mu) with P = L L^T, where L is lower
 /// triangular with L_ii = exp(s_i) > 0 and free entries below the
@@ -203,6 +205,14 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for GaussianEnergy<F, D> {
             precision: Some(p.chunks_exact(d).map(<[f64]>::to_vec).collect()),
             arithmetic: Default::default(),
         }
+    }
+
+    fn autodiff(&self) -> Option<Box<dyn EnergyCapability>> {
+        Some(Box::new(Autodiff::with_score(self.clone())))
+    }
+
+    fn with_target<R>(&self, f: impl FnOnce(Target<'_>) -> R) -> Option<R> {
+        Some(f(Target::Continuous(self)))
     }
 }
 

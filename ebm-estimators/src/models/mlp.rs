@@ -1,7 +1,7 @@
 //! An MLP energy in dfdx, with its input gradient as an explicit backward
 //! pass in dfdx ops.
 
-use crate::capability::{EnergyCapability, HandMlp};
+use crate::capability::{Autodiff, EnergyCapability, HandMlp};
 use crate::error::{EstimatorError, Result};
 use crate::trainable::{
     check_param_len, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector,
@@ -9,6 +9,7 @@ use crate::trainable::{
 use dfdx::prelude::*;
 use ebm_core::energies::{Activation, Layer, Mlp};
 use ebm_core::{Energy, EnergySpec};
+use ebm_samplers::Target;
 use rand::Rng;
 
 /// E(x) = w_L^T act(W_{L-1} ... act(W_1 x + b_1) ... + b_{L-1}) + b_L, the
@@ -252,6 +253,14 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for MlpEnergy<F, D> {
         } else {
             HandMlp::new(core)
         }))
+    }
+
+    fn autodiff(&self) -> Option<Box<dyn EnergyCapability>> {
+        Some(Box::new(Autodiff::with_score(self.clone())))
+    }
+
+    fn with_target<R>(&self, f: impl FnOnce(Target<'_>) -> R) -> Option<R> {
+        Some(f(Target::Continuous(self)))
     }
 }
 

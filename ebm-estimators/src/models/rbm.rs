@@ -1,10 +1,12 @@
 //! The Bernoulli-Bernoulli RBM as a trainable free energy.
 
+use crate::capability::{Autodiff, EnergyCapability};
 use crate::error::{EstimatorError, Result};
 use crate::trainable::{vector, Backend, Mat, ParamMut, Real, TrainableEnergy, Vector};
 use dfdx::prelude::*;
 use ebm_core::energies::Rbm;
 use ebm_core::EnergySpec;
+use ebm_samplers::Target;
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 
@@ -146,5 +148,13 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for TrainableRbm<F, D> {
 
     fn to_spec(&self) -> EnergySpec {
         EnergySpec::from(&self.to_core())
+    }
+
+    fn autodiff(&self) -> Option<Box<dyn EnergyCapability>> {
+        Some(Box::new(Autodiff::new(self.clone())))
+    }
+
+    fn with_target<R>(&self, f: impl FnOnce(Target<'_>) -> R) -> Option<R> {
+        Some(f(Target::Binary(&self.to_core())))
     }
 }

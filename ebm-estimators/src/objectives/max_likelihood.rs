@@ -1,12 +1,12 @@
 //! Maximum likelihood with sampled negatives (CD, PCD, replay buffer).
 
-use super::{Loss, NegativeSampler, Objective, ObjectiveState};
+use super::{NegativeSampler, Objective, ObjectiveState};
+use crate::capability::{CapabilityObjective, EnergyCapability};
 use crate::engine::StepEngine;
-use crate::error::{config, Result};
+use crate::error::{config, EstimatorError, Result};
 use crate::optim::OptimizerConfig;
 use crate::rbm_pcd::RbmPcdEngine;
-use crate::trainable::{to_device, Backend, Real, TrainableEnergy};
-use dfdx::prelude::*;
+use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{ChainRng, Points};
 
 /// The maximum-likelihood gradient estimator: with negatives x- drawn
@@ -18,6 +18,12 @@ use ebm_core::{ChainRng, Points};
 /// log-likelihood, E_data[grad E] - E_model[grad E]; alpha >= 0 is the
 /// optional energy-magnitude regulariser (Du and Mordatch 2019). The
 /// negatives are treated as constants.
+///
+/// Written against the energy capability: with n data rows and m
+/// negatives, grad L is the gradient of the weighted sum of energies with
+/// weights (1 + 2 alpha E(x+_i)) / n on the data and
+/// (-1 + 2 alpha E(x-_j)) / m on the negatives; the negatives come from
+/// the sampler run on the model as a sampling target.
 pub struct MaxLikelihood<S> {
     sampler: S,
     alpha: f64,
@@ -44,9 +50,7 @@ impl<S> MaxLikelihood<S> {
     }
 }
 
-impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler<M>> Objective<F, D, M>
-    for MaxLikelihood<S>
-{
+impl<S: NegativeSampler> CapabilityObjective for MaxLikelihood<S> {
     fn name(&self) -> String {
         self.sampler.name()
     }
@@ -55,8 +59,8 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler<M>> Ob
         format!("{}, alpha {}", self.sampler.settings(), self.alpha)
     }
 
-    fn prepare(&mut self, model: &M, data: &Points, seed: u64) -> Result<()> {
-        self.sampler.prepare(model, data, seed)
+    fn prepare(&mut self, _model: &mut dyn EnergyCapability, data: &Points, seed: u64) -> Result<()> {
+        self.sampler.prepare(data, seed)
     }
 
     fn state(&self) -> ObjectiveState {
@@ -65,6 +69,54 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler<M>> Ob
 
     fn restore(&mut self, state: &ObjectiveState) -> Result<()> {
         self.sampler.restore(state)
+    }
+
+    fn loss_grad(
+        &mut self,
+        model: &mut dyn EnergyCapability,
+        batch: &Points,
+        rng: &mut ChainRng,
+        grads: &mut [Vec<f64>],
+    ) -> Result<f64> {
+        let sampler = &mut self.sampler;
+        let neg = model
+            .with_target(&mut |target| sampler.negatives(target, batch, rng))
+            .ok_or_else(|| {
+                EstimatorError::Unsupported(
+                    "maximum likelihood needs a model it can sample its negatives from".into(),
+                )
+            })??;
+        let (pos_e, neg_e) = (model.energies(batch), model.energies(&neg));
+        let (n, m) = (pos_e.len() as f64, neg_e.len() as f64);
+        let mean = |e: &[f64]| e.iter().sum::<f64>() / e.len() as f64;
+        let mean_sq = |e: &[f64]| e.iter().map(|v| v * v).sum::<f64>() / e.len() as f64;
+        let a = self.alpha;
+        let loss = mean(&pos_e) - mean(&neg_e) + a * (mean_sq(&pos_e) + mean_sq(&neg_e));
+        let w_pos: Vec<f64> = pos_e.iter().map(|e| (1.0 + 2.0 * a * e) / n).collect();
+        let w_neg: Vec<f64> = neg_e.iter().map(|e| (-1.0 + 2.0 * a * e) / m).collect();
+        model.add_weighted_energy_grad(batch, &w_pos, grads)?;
+        model.add_weighted_energy_grad(&neg, &w_neg, grads)?;
+        Ok(loss)
+    }
+}
+
+/// The trainer runs the capability form above on the model's hand-written
+/// form, or on its tape ([`TrainableEnergy::autodiff`]); PCD with
+/// block-Gibbs chains on an RBM with plain SGD takes the closed-form host
+/// step of [`crate::rbm_pcd`].
+impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler> Objective<F, D, M>
+    for MaxLikelihood<S>
+{
+    fn name(&self) -> String {
+        self.sampler.name()
+    }
+
+    fn settings(&self) -> String {
+        CapabilityObjective::settings(self)
+    }
+
+    fn capability(&mut self) -> Option<&mut dyn CapabilityObjective> {
+        Some(self)
     }
 
     /// PCD with block-Gibbs chains on an RBM, plain SGD and no
@@ -93,27 +145,5 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler<M>> Ob
             chains,
             sweeps,
         )?)))
-    }
-
-    fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>> {
-        let neg = self.sampler.negatives(model, batch, rng)?;
-        let dev = model.device();
-        let d = batch.dim();
-        let energies = |pts: &Points| {
-            model.energy_t(to_device::<F, D>(dev, pts.as_slice(), d).retaped::<OwnedTape<F, D>>())
-        };
-        let (pos, neg) = (energies(batch), energies(&neg));
-        if self.alpha == 0.0 {
-            return Ok(pos.mean::<(), Axis<0>>() - neg.mean::<(), Axis<0>>());
-        }
-        let alpha = F::of(self.alpha);
-        let (pos, tp) = pos.split_tape();
-        let (neg, tn) = neg.split_tape();
-        let reg = (pos.clone().put_tape(tp).square().mean::<(), Axis<0>>()
-            + neg.clone().put_tape(tn).square().mean::<(), Axis<0>>())
-            * alpha;
-        let contrast = pos.retaped::<OwnedTape<F, D>>().mean::<(), Axis<0>>()
-            - neg.retaped::<OwnedTape<F, D>>().mean::<(), Axis<0>>();
-        Ok(contrast + reg)
     }
 }

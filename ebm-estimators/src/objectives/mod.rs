@@ -12,6 +12,7 @@ mod max_likelihood;
 mod nce;
 mod negatives;
 
+pub use crate::objective_state::ObjectiveState;
 pub use dsm::Dsm;
 pub use max_likelihood::MaxLikelihood;
 pub use nce::Nce;
@@ -19,46 +20,11 @@ pub use negatives::{ChainNegatives, GibbsNegatives, NegativeSampler, Negatives};
 
 use crate::capability::CapabilityObjective;
 use crate::engine::StepEngine;
-use crate::error::{EstimatorError, Result};
+use crate::error::Result;
 use crate::optim::OptimizerConfig;
 use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
 use dfdx::prelude::*;
-use ebm_core::{ChainRng, Points, RngPosition};
-use serde::{Deserialize, Serialize};
-
-/// What an objective carries from one step to the next besides its
-/// parameters, for checkpoints: the negative chains' random streams,
-/// persistent chains, the replay buffer. Empty for DSM and NCE.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ObjectiveState {
-    /// Where each chain's random stream stands.
-    pub rngs: Vec<RngPosition>,
-    /// PCD's persistent chains, row-major (empty otherwise).
-    pub chains: Vec<f64>,
-    /// The replay buffer, row-major (empty otherwise).
-    pub buffer: Vec<f64>,
-    /// Chains reset so far after leaving the finite numbers.
-    pub resets: usize,
-}
-
-impl ObjectiveState {
-    /// Whether nothing is carried.
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-
-    /// Refuse a checkpoint that carries sampler state to an objective
-    /// (`who`) that keeps none.
-    pub fn expect_empty(&self, who: &str) -> Result<()> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(EstimatorError::Checkpoint(format!(
-                "it holds sampler state (chains, streams) that the objective `{who}` does not use"
-            )))
-        }
-    }
-}
+use ebm_core::{ChainRng, Points};
 
 /// A scalar loss on the tape that collected its gradients.
 pub type Loss<F, D> = Tensor<(), F, D, OwnedTape<F, D>>;
@@ -74,8 +40,15 @@ pub trait Objective<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> {
         Ok(())
     }
 
-    /// The loss on one batch (rows of `batch`), drawing any noise from `rng`.
-    fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>>;
+    /// The loss on one batch (rows of `batch`) as a dfdx graph, drawing
+    /// any noise from `rng`. Objectives written against the capabilities
+    /// ([`Objective::capability`]) need none: by default an error says so.
+    fn loss(&mut self, _model: &M, _batch: &Points, _rng: &mut ChainRng) -> Result<Loss<F, D>> {
+        Err(crate::error::EstimatorError::Unsupported(format!(
+            "`{}` is written against the model capabilities; train it with `trainer::train` or a CapabilityEngine",
+            self.name()
+        )))
+    }
 
     /// The objective's settings in words (noise levels, negatives and
     /// their kernel, noise ratio): part of a run's fingerprint, so a run

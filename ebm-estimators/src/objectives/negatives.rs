@@ -3,11 +3,8 @@
 
 use super::ObjectiveState;
 use crate::error::{config, EstimatorError, Result};
-use crate::models::TrainableRbm;
-use crate::trainable::Backend;
-use crate::trainable::Real;
 use ebm_core::energies::Gaussian;
-use ebm_core::{chain_rng, setup_rng, ChainRng, Energy, ExactSample, Points, RngPosition};
+use ebm_core::{chain_rng, setup_rng, ChainRng, ExactSample, Points, RngPosition};
 use ebm_samplers::gibbs::Gibbs;
 use ebm_samplers::{Chains, Kernel, Target};
 use rand::Rng;
@@ -253,8 +250,9 @@ impl Pool {
     }
 }
 
-/// Produces negative samples for a model of type `M`.
-pub trait NegativeSampler<M> {
+/// Produces negative samples from a sampling target (the model with its
+/// current parameters, [`ebm_samplers::Target`]).
+pub trait NegativeSampler: Send {
     /// Name of the scheme ("cd", "pcd", "replay").
     fn name(&self) -> String;
     /// The scheme's and the kernel's settings in words (part of the
@@ -263,9 +261,9 @@ pub trait NegativeSampler<M> {
         String::new()
     }
     /// Set up persistent state from the data.
-    fn prepare(&mut self, model: &M, data: &Points, seed: u64) -> Result<()>;
-    /// Negatives for one training step.
-    fn negatives(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Points>;
+    fn prepare(&mut self, data: &Points, seed: u64) -> Result<()>;
+    /// Negatives for one training step from `target`.
+    fn negatives(&mut self, target: Target<'_>, batch: &Points, rng: &mut ChainRng) -> Result<Points>;
     /// The state to checkpoint: streams, persistent chains, buffer.
     fn state(&self) -> ObjectiveState;
     /// Continue from a checkpointed state (after `prepare`).
@@ -300,7 +298,7 @@ impl<K: Kernel> ChainNegatives<K> {
     }
 }
 
-impl<K: Kernel, M: Energy> NegativeSampler<M> for ChainNegatives<K> {
+impl<K: Kernel + Send> NegativeSampler for ChainNegatives<K> {
     fn name(&self) -> String {
         format!("{}-{}", self.pool.scheme.name(), self.kernel.name())
     }
@@ -314,12 +312,18 @@ impl<K: Kernel, M: Energy> NegativeSampler<M> for ChainNegatives<K> {
         )
     }
 
-    fn prepare(&mut self, _model: &M, data: &Points, seed: u64) -> Result<()> {
+    fn prepare(&mut self, data: &Points, seed: u64) -> Result<()> {
         let fresh = Fresh::Gaussian(super::nce::fit_gaussian(data)?);
         self.pool.prepare(data, seed, fresh)
     }
 
-    fn negatives(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Points> {
+    fn negatives(&mut self, target: Target<'_>, batch: &Points, rng: &mut ChainRng) -> Result<Points> {
+        let Target::Continuous(model) = target else {
+            return Err(EstimatorError::Unsupported(format!(
+                "the {} kernel moves continuous states; a binary model takes Gibbs negatives",
+                self.kernel.name()
+            )));
+        };
         let start = self.pool.starts(batch, rng)?;
         let n = start.len();
         let mut chains = Chains::new(model, start.clone())?;
@@ -356,7 +360,8 @@ impl<K: Kernel, M: Energy> NegativeSampler<M> for ChainNegatives<K> {
 }
 
 /// Negatives for an RBM by block Gibbs sweeps (h | v, then v | h) on the
-/// current parameters.
+/// current parameters (a binary target whose `BinaryEnergy::rbm()` is
+/// the RBM).
 pub struct GibbsNegatives {
     pool: Pool,
 }
@@ -370,7 +375,7 @@ impl GibbsNegatives {
     }
 }
 
-impl<F: Real, D: Backend<F>> NegativeSampler<TrainableRbm<F, D>> for GibbsNegatives {
+impl NegativeSampler for GibbsNegatives {
     fn name(&self) -> String {
         format!("{}-gibbs", self.pool.scheme.name())
     }
@@ -379,23 +384,22 @@ impl<F: Real, D: Backend<F>> NegativeSampler<TrainableRbm<F, D>> for GibbsNegati
         format!("{:?}, block gibbs", self.pool.scheme)
     }
 
-    fn prepare(&mut self, _model: &TrainableRbm<F, D>, data: &Points, seed: u64) -> Result<()> {
+    fn prepare(&mut self, data: &Points, seed: u64) -> Result<()> {
         self.pool.prepare(data, seed, Fresh::Bits)
     }
 
-    fn negatives(
-        &mut self,
-        model: &TrainableRbm<F, D>,
-        batch: &Points,
-        rng: &mut ChainRng,
-    ) -> Result<Points> {
+    fn negatives(&mut self, target: Target<'_>, batch: &Points, rng: &mut ChainRng) -> Result<Points> {
+        let rbm = match target {
+            Target::Binary(b) => b.rbm(),
+            Target::Continuous(_) => None,
+        }
+        .ok_or_else(|| EstimatorError::Unsupported("block Gibbs negatives need an RBM".into()))?;
         let x = self.pool.starts(batch, rng)?;
         let n = x.len();
-        let rbm = model.to_core();
-        let mut chains = Chains::binary(&rbm, x)?;
+        let mut chains = Chains::binary(rbm, x)?;
         chains.run_kernel(
             &Gibbs::block(),
-            Target::Binary(&rbm),
+            Target::Binary(rbm),
             &mut self.pool.rngs[..n],
             self.pool.scheme.steps(),
             None,

@@ -4,7 +4,7 @@
 use super::{of_f64, to_f64, RbmPcd, RbmPcdChains, RbmPcdConfig};
 use crate::engine::{StepEngine, StepOutcome};
 use crate::error::{EstimatorError, Result};
-use crate::objectives::ObjectiveState;
+use crate::objective_state::ObjectiveState;
 use crate::optim::OptimizerState;
 use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
 use ebm_core::energies::Rbm;
