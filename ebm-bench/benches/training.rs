@@ -1,7 +1,8 @@
 //! One training step (loss, backward pass, optimizer update) of each
 //! objective (criterion).
 //!
-//! Through dfdx's autodiff (the general path, `DfdxEngine`'s work):
+//! On the models' tapes (the general path: `Autodiff` under the
+//! capability engine):
 //! * `w5_dsm/step/512`: DSM (sigma 0.3) on the 2-128-128-1 SiLU MLP, batch
 //!   512, Adam; throughput in rows.
 //! * `w4_pcd/step/10`: PCD-1 (one Gibbs sweep of 10 persistent chains) on
@@ -23,7 +24,6 @@ use ebm_core::energies::Activation;
 use ebm_core::{setup_rng, Points};
 use ebm_estimators::capability::{CapabilityEngine, HandMlp};
 use ebm_estimators::datasets::{digits_binarized, eight_gaussians};
-use ebm_estimators::engine::DfdxEngine;
 use ebm_estimators::engine::StepEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
@@ -38,7 +38,7 @@ use ebm_samplers::Mala;
 fn bench<M, O>(
     c: &mut Criterion,
     name: &str,
-    mut model: M,
+    model: M,
     mut obj: O,
     data: &Points,
     batch: usize,
@@ -47,18 +47,10 @@ fn bench<M, O>(
     M: TrainableEnergy<f64, Cpu> + Clone,
     O: Objective<f64, Cpu, M>,
 {
-    let rows: Vec<usize> = (0..batch).map(|i| (i * 7919) % data.len()).collect();
-    let b = gather(data, &rows);
-    // loss, backward and update on one batch, through the dfdx engine
-    let mut engine = DfdxEngine::new(&mut model, &mut obj, opt).unwrap();
-    engine.prepare(data, 0).unwrap();
-    let mut rng = setup_rng(1);
-    let mut g = c.benchmark_group(name);
-    g.throughput(Throughput::Elements(batch as u64));
-    g.bench_function(format!("step/{batch}"), |bch| {
-        bch.iter(|| engine.step(&b, &mut rng).unwrap())
-    });
-    g.finish();
+    // loss, gradient and update on one batch, on the model's tape
+    let mut tape = model.autodiff().unwrap();
+    let mut engine = CapabilityEngine::new(&mut *tape, &mut obj, opt).unwrap();
+    bench_engine(c, name, &mut engine, data, batch);
 }
 
 fn training(c: &mut Criterion) {
@@ -97,7 +89,7 @@ fn training(c: &mut Criterion) {
         256,
         OptimizerConfig::adam(1e-2),
     );
-    let nce = Nce::<f64, Cpu>::new(&dev, 4, None).unwrap();
+    let nce = Nce::new(4, None).unwrap();
     bench(
         c,
         "gauss_nce",

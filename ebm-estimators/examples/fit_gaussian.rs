@@ -17,7 +17,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut x = vec![0.0; 2 * 10_000];
     x.chunks_exact_mut(2).for_each(|r| truth.sample_into(&mut rng, r));
     let data = Points::from_vec(x, 2)?;
-    let dev = Cpu::default();
 
     fn fit<O: Objective<f64, Cpu, GaussianEnergy<f64, Cpu>>>(
         o: &mut O,
@@ -34,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(model)
     }
     let mala = || Mala::new(0.3).expect("valid step");
-    let mut nce = Nce::<f64, Cpu>::new(&dev, 4, None)?;
+    let mut nce = Nce::new(4, None)?;
     let fits = [
         (
             "cd-5",

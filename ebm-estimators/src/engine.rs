@@ -3,21 +3,19 @@
 //! The [trainer](crate::trainer) owns everything around a step (batches,
 //! observers, checkpoints, stop requests, the non-finite guard); a
 //! [`StepEngine`] takes the optimizer step on one batch and knows the
-//! state a checkpoint must carry. [`DfdxEngine`] is the general engine:
-//! any [`Objective`] on any [`TrainableEnergy`], differentiated by dfdx.
-//! Objectives with a capability form run on a model's hand-written form
-//! through [`crate::capability::CapabilityEngine`] (DSM on the MLP); PCD
-//! on a Bernoulli RBM with SGD still has a host engine of its own
-//! ([`crate::rbm_pcd`]), which [`Objective::host_engine`] offers. The
-//! trainer picks, in that order.
+//! state a checkpoint must carry. The general engine is
+//! [`crate::capability::CapabilityEngine`]: any objective written against
+//! the capabilities, on a model's hand-written form or its tape. PCD on a
+//! Bernoulli RBM with SGD has a closed-form host engine of its own
+//! ([`crate::rbm_pcd`]), which `Objective::host_engine` offers and the
+//! trainer takes first.
 
 use crate::error::Result;
-use crate::objectives::{Objective, ObjectiveState};
-use crate::optim::{grad_norm, Optimizer, OptimizerConfig, OptimizerState};
-use crate::trainable::{Backend, ParamMut, Real, TrainableEnergy};
+use crate::objective_state::ObjectiveState;
+use crate::optim::OptimizerState;
+use crate::trainable::{Backend, ParamMut, Real};
 use dfdx::prelude::*;
 use ebm_core::{ChainRng, EnergySpec, Points};
-use std::marker::PhantomData;
 
 /// What one step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,7 +36,8 @@ pub trait StepEngine {
     fn objective_name(&self) -> String;
 
     /// The objective's settings (part of a run's fingerprint; see
-    /// [`Objective::settings`]). Empty by default.
+    /// [`crate::capability::CapabilityObjective::settings`]). Empty by
+    /// default.
     fn objective_settings(&self) -> String {
         String::new()
     }
@@ -76,145 +75,6 @@ pub trait StepEngine {
     /// engines train a copy); called when the run ends, however it ends.
     fn finish(&mut self) -> Result<()> {
         Ok(())
-    }
-}
-
-/// The general engine: the objective's loss as a dfdx graph and its
-/// backward pass; the parameters and their gradients are copied out of
-/// the tape into flat buffers for the one [`Optimizer`] and back.
-pub struct DfdxEngine<'a, F: Real, D: Backend<F>, M, O> {
-    model: &'a mut M,
-    objective: &'a mut O,
-    opt: Optimizer,
-    _f: PhantomData<(F, D)>,
-}
-
-impl<'a, F, D, M, O> DfdxEngine<'a, F, D, M, O>
-where
-    F: Real,
-    D: Backend<F>,
-    M: TrainableEnergy<F, D> + Clone,
-    O: Objective<F, D, M>,
-{
-    /// The engine for `model` trained by `objective` with `optimizer`.
-    pub fn new(model: &'a mut M, objective: &'a mut O, optimizer: OptimizerConfig) -> Result<Self> {
-        let lens: Vec<usize> = {
-            let mut p = model.params_mut();
-            p.extend(objective.params_mut());
-            p.iter().map(ParamMut::len).collect()
-        };
-        Ok(Self {
-            opt: Optimizer::new(optimizer, &lens)?,
-            model,
-            objective,
-            _f: PhantomData,
-        })
-    }
-
-    fn params(&mut self) -> Vec<ParamMut<'_, F, D>> {
-        let mut p = self.model.params_mut();
-        p.extend(self.objective.params_mut());
-        p
-    }
-}
-
-impl<F, D, M, O> StepEngine for DfdxEngine<'_, F, D, M, O>
-where
-    F: Real,
-    D: Backend<F>,
-    M: TrainableEnergy<F, D> + Clone,
-    O: Objective<F, D, M>,
-{
-    fn objective_name(&self) -> String {
-        self.objective.name()
-    }
-
-    fn objective_settings(&self) -> String {
-        self.objective.settings()
-    }
-
-    fn param_shapes(&mut self) -> Vec<Vec<usize>> {
-        self.params().iter().map(ParamMut::shape).collect()
-    }
-
-    fn prepare(&mut self, data: &Points, seed: u64) -> Result<()> {
-        self.objective.prepare(self.model, data, seed)
-    }
-
-    fn step(&mut self, batch: &Points, rng: &mut ChainRng) -> Result<StepOutcome> {
-        let last_good = self.model.clone();
-        let loss = self.objective.loss(self.model, batch, rng)?;
-        let value = loss.as_vec()[0].f64();
-        if !value.is_finite() {
-            return Ok(StepOutcome {
-                loss: value,
-                grad_norm: f64::NAN,
-                applied: false,
-            });
-        }
-        let mut grads = loss.backward();
-        let mut params = {
-            let mut p = self.model.params_mut();
-            p.extend(self.objective.params_mut());
-            p
-        };
-        let g = host_grads(&mut params, &mut grads)?;
-        let norm = grad_norm(&g);
-        let mut values: Vec<Vec<f64>> = params.iter().map(ParamMut::values).collect();
-        self.opt.update(&mut values, &g);
-        for (p, v) in params.iter_mut().zip(&values) {
-            p.set_values(v)?;
-        }
-        if !self.model.is_valid() {
-            *self.model = last_good;
-            return Ok(StepOutcome {
-                loss: value,
-                grad_norm: norm,
-                applied: false,
-            });
-        }
-        Ok(StepOutcome {
-            loss: value,
-            grad_norm: norm,
-            applied: true,
-        })
-    }
-
-    fn is_valid(&mut self) -> bool {
-        self.model.is_valid()
-    }
-
-    fn model_spec(&mut self) -> EnergySpec {
-        self.model.to_spec()
-    }
-
-    fn snapshot(&mut self) -> Result<(Vec<Vec<f64>>, OptimizerState, ObjectiveState)> {
-        let objective = self.objective.state();
-        let params = {
-            let mut p = self.model.params_mut();
-            p.extend(self.objective.params_mut());
-            p
-        };
-        let values = params.iter().map(ParamMut::values).collect();
-        Ok((values, self.opt.state(), objective))
-    }
-
-    fn restore(
-        &mut self,
-        values: &[Vec<f64>],
-        optimizer: &OptimizerState,
-        objective: &ObjectiveState,
-    ) -> Result<()> {
-        self.objective.restore(objective)?;
-        let mut params = {
-            let mut p = self.model.params_mut();
-            p.extend(self.objective.params_mut());
-            p
-        };
-        for (p, v) in params.iter_mut().zip(values) {
-            p.set_values(v)?;
-        }
-        self.opt.restore(optimizer)
     }
 }
 

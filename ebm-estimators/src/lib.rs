@@ -2,29 +2,32 @@
 //!
 //! Training energy-based models p(x) = exp(-E(x; theta)) / Z(theta) on data:
 //!
+//! - [`capability`]: what a model can do on host buffers, which every
+//!   objective is written against: the energy capability (energies of a
+//!   batch and the parameter gradient of a weighted sum of them, and the
+//!   model as a sampling target) and the score capability (scores of a
+//!   batch and the parameter gradient of a loss on them); implemented by
+//!   hand for the MLP ([`capability::HandMlp`], with a fused
+//!   forward/score/backward pass) and through the tape for any dfdx model
+//!   ([`capability::Autodiff`]); and the one engine that runs objectives
+//!   on them ([`capability::CapabilityEngine`]);
 //! - [`trainable`]: the [`TrainableEnergy`] trait (energies, and for
-//!   continuous models the score -grad_x E, as tape-tracked dfdx ops);
+//!   continuous models the score -grad_x E, as tape-tracked dfdx ops; and
+//!   what the model can do: its hand-written form, its tape form, itself
+//!   as a sampling target);
 //! - [`models`]: an MLP energy with its explicit input gradient, a Gaussian
 //!   family with learnable mean and precision, the Bernoulli RBM; each also
 //!   implements ebm-core's `Energy` (or converts to its `Rbm`), so the
 //!   samplers run on it directly;
-//! - [`capability`]: training by what a model can do on host buffers:
-//!   the energy capability (energies of a batch and the parameter gradient
-//!   of a weighted sum of them) and the score capability (scores of a
-//!   batch and the parameter gradient of a loss on them), implemented by
-//!   hand for the MLP ([`capability::HandMlp`], with a fused
-//!   forward/score/backward pass) and through the tape for any dfdx model,
-//!   objectives written against them (DSM), and their one engine;
 //! - [`objectives`]: maximum likelihood with CD-k, PCD or a replay buffer,
 //!   denoising score matching (one or several noise levels), NCE with a
 //!   learnable log-normaliser;
 //! - [`trainer`]: Adam or SGD (the one flat-buffer optimizer of
-//!   [`optim`], used by every engine), observers, stop requests,
-//!   resuming, and a stop on a non-finite loss that keeps the last good
-//!   model, around a [`engine::StepEngine`]: an objective with a
-//!   capability form on a model's hand-written form (DSM on the MLP), a
-//!   host engine where the objective offers one (PCD on an RBM with SGD:
-//!   [`rbm_pcd`]), dfdx's autodiff otherwise;
+//!   [`optim`]), observers, stop requests, resuming, and a stop on a
+//!   non-finite loss that keeps the last good model, around a
+//!   [`engine::StepEngine`]: the capability engine on the model's
+//!   hand-written form or its tape, or the closed-form PCD step on an RBM
+//!   with SGD ([`rbm_pcd`]);
 //! - [`checkpoint`]: the complete state of a run, written atomically, from
 //!   which [`trainer::resume`] continues bit-identically;
 //! - [`datasets`]: the 8x8 digits and toy 2-D generators.

@@ -1,11 +1,9 @@
 //! The one optimizer: Adam and SGD (with momentum) over parameters held
-//! as flat f64 buffers, one per parameter tensor. Every engine uses it:
-//! the dfdx engine copies its parameters and gradients out of the tape
-//! and back ([`crate::engine::DfdxEngine`]), the host engines hold theirs
-//! as buffers already. The arithmetic is that of dfdx's CPU kernels,
-//! operation for operation (so moving the dfdx engine onto it kept its
-//! f64 results to the bit), and the state has one layout
-//! ([`OptimizerState`]) in checkpoints.
+//! as flat f64 buffers, one per parameter tensor. Every engine uses it
+//! ([`crate::capability::CapabilityEngine`] on the capabilities' flat
+//! parameters; the closed-form PCD engine for its SGD). The arithmetic is
+//! that of dfdx's CPU kernels, operation for operation, and the state has
+//! one layout ([`OptimizerState`]) in checkpoints.
 
 use crate::error::{config, EstimatorError, Result};
 use serde::{Deserialize, Serialize};

@@ -4,10 +4,12 @@
 //! [`TrainableEnergy::energy_t`] maps a batch X (n x D) to the energies
 //! E(x_i) (n), and [`TrainableScore::score_t`] to the scores
 //! s(x_i) = -grad_x E(x_i) (n x D), both recorded on the tape `T` that the
-//! input carries. An objective built from either is a scalar tensor whose
-//! `backward()` yields the gradient of the objective with respect to every
-//! parameter, which the [optimizer](crate::optim) reads through
-//! [`TrainableEnergy::params_mut`].
+//! input carries. [`crate::capability::Autodiff`] turns these ops into the
+//! model capabilities that every objective is written against (a weighted
+//! sum of energies, or a sum of functions of the scores, differentiated by
+//! `backward()`); the trainer reads and writes the parameters through
+//! [`TrainableEnergy::params_mut`]. A model with a form written out by
+//! hand ([`TrainableEnergy::hand_written`]) trains on that form instead.
 //!
 //! **Tape discipline** (dfdx records an op only when one operand carries
 //! a tape): every parameter is used as `param.retaped::<T>()`, a
@@ -192,10 +194,9 @@ pub trait TrainableEnergy<F: Real, D: Backend<F>>: Send + Sync {
     /// The same model written out by hand on host buffers, when there is
     /// such a form ([`crate::capability::HandMlp`] for the MLP): its
     /// parameters in the order and shapes of
-    /// [`TrainableEnergy::params_mut`]. The trainer runs an objective
-    /// that has a capability form ([`crate::Objective::capability`]) on
+    /// [`TrainableEnergy::params_mut`]. The trainer runs the objective on
     /// it and writes the trained parameters back. None by default: the
-    /// model trains through its tape.
+    /// model trains through its tape ([`TrainableEnergy::autodiff`]).
     fn hand_written(&self) -> Option<Box<dyn EnergyCapability>> {
         None
     }
@@ -203,8 +204,11 @@ pub trait TrainableEnergy<F: Real, D: Backend<F>>: Send + Sync {
     /// The model on the capabilities through its tape
     /// ([`crate::capability::Autodiff`], with the score for a model that
     /// has one): what the trainer runs an objective written against the
-    /// capabilities on when the model has no hand-written form. None by
-    /// default (the model then trains on dfdx losses only).
+    /// capabilities on when the model has no hand-written form. A model of
+    /// your own implements it in one line,
+    /// `Some(Box::new(Autodiff::new(self.clone())))` (`with_score` when
+    /// it has a score); None by default, and `train` then refuses the
+    /// model with an error saying so.
     fn autodiff(&self) -> Option<Box<dyn EnergyCapability>> {
         None
     }

@@ -4,7 +4,7 @@
 use crate::capability::CapabilityEngine;
 pub use crate::checkpoint::write_atomically;
 use crate::checkpoint::{data_digest, RunFingerprint, TrainCheckpoint};
-use crate::engine::{DfdxEngine, StepEngine};
+use crate::engine::StepEngine;
 use crate::error::{config, EstimatorError, Result};
 use crate::objectives::Objective;
 use crate::optim::OptimizerConfig;
@@ -201,10 +201,15 @@ pub struct TrainSummary {
 /// [`StopFlag`] ends the run after the current step with
 /// [`EstimatorError::Interrupted`], once the checkpoint is written.
 ///
-/// When the objective offers a host engine for this model and optimizer
-/// ([`Objective::host_engine`]: PCD on a Bernoulli RBM with SGD,
-/// denoising score matching of an MLP), the steps run there, with the
-/// same loop around them; otherwise through dfdx ([`DfdxEngine`]).
+/// The steps run through [`CapabilityEngine`]: the objective (written
+/// against the capabilities) on the model's hand-written form
+/// ([`TrainableEnergy::hand_written`]: the MLP) or else on its tape
+/// ([`TrainableEnergy::autodiff`]), with the trained parameters written
+/// back into `model` when the run ends, however it ends. When the
+/// objective offers a closed-form host engine for this model and
+/// optimizer ([`Objective::host_engine`]: PCD on a Bernoulli RBM with
+/// SGD), that engine takes the steps instead, with the same loop around
+/// them.
 ///
 /// The same seed gives bit-identical parameters (every draw comes from
 /// ChaCha streams of `cfg.seed`).
@@ -284,28 +289,18 @@ where
         engine.finish()?;
         return result;
     }
-    let form = match objective.capability() {
-        Some(_) => model.hand_written().or_else(|| model.autodiff()),
-        None => None,
-    };
-    match (form, objective.capability()) {
-        (Some(mut form), Some(capable)) => {
-            // the objective on the model's hand-written form (or its
-            // tape), with the trained parameters written back however the
-            // run ends
-            let mut engine = CapabilityEngine::new(&mut *form, capable, cfg.optimizer)?;
-            let settings = engine.objective_settings();
-            let result = rayon::scope(|_| run_engine_as(&mut engine, &settings, data, cfg, observer, from));
-            drop(engine);
-            write_back(model, &form.params())?;
-            result
-        }
-        _ => {
-            let mut engine = DfdxEngine::new(model, objective, cfg.optimizer)?;
-            let settings = engine.objective_settings();
-            run_engine_as(&mut engine, &settings, data, cfg, observer, from)
-        }
-    }
+    let mut form = model.hand_written().or_else(|| model.autodiff()).ok_or_else(|| {
+        EstimatorError::Unsupported(
+            "the model has neither a hand-written form nor a tape form (implement TrainableEnergy::autodiff)"
+                .into(),
+        )
+    })?;
+    let mut engine = CapabilityEngine::new(&mut *form, objective, cfg.optimizer)?;
+    let settings = engine.objective_settings();
+    let result = rayon::scope(|_| run_engine_as(&mut engine, &settings, data, cfg, observer, from));
+    drop(engine);
+    write_back(model, &form.params())?;
+    result
 }
 
 /// Copy parameters trained on a model's hand-written form back into it.

@@ -117,7 +117,7 @@ fn dsm_recovers_the_gaussian() {
 
 #[test]
 fn nce_recovers_the_gaussian_and_its_log_normaliser() {
-    let mut nce = Nce::<f64, Cpu>::new(&Cpu::default(), 4, None).unwrap();
+    let mut nce = Nce::new(4, None).unwrap();
     let model = fit(&mut nce, 2000, 0.01);
     check("nce", &model);
     let log_z = truth().log_partition().unwrap();

@@ -1,12 +1,14 @@
 //! The dfdx models against finite differences and against the reference
-//! f64 implementations in ebm-core.
+//! f64 implementations in ebm-core; the objectives' parameter gradients
+//! (through the capabilities) against finite differences.
 
 use dfdx::prelude::*;
 use ebm_core::energies::Activation;
 use ebm_core::{setup_rng, Energy, Points};
+use ebm_estimators::capability::{CapabilityObjective, EnergyCapability};
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
-use ebm_estimators::objectives::{Dsm, Objective};
-use ebm_estimators::trainable::{ParamMut, TrainableEnergy};
+use ebm_estimators::objectives::Dsm;
+use ebm_estimators::trainable::TrainableEnergy;
 use proptest::prelude::*;
 
 fn mlp(act: Activation, seed: u64) -> MlpEnergy<f64, Cpu> {
@@ -64,60 +66,52 @@ proptest! {
     }
 }
 
-/// Parameter gradient of a loss from `backward()`, against central
-/// differences of the loss (same noise: the stream is re-seeded).
-fn check_param_gradient<M, O>(model: &mut M, objective: &mut O, batch: &Points, tol: f64)
-where
-    M: TrainableEnergy<f64, Cpu> + Clone,
-    O: Objective<f64, Cpu, M>,
-{
-    let loss_at = |m: &M, o: &mut O| o.loss(m, batch, &mut setup_rng(99)).unwrap().as_vec()[0];
-    let mut grads = objective
-        .loss(model, batch, &mut setup_rng(99))
-        .unwrap()
-        .backward();
-    let analytic: Vec<Vec<f64>> = model
-        .params_mut()
-        .into_iter()
-        .map(|p| match p {
-            // a parameter the loss does not depend on (the MLP's last bias
-            // under DSM) has no entry: its gradient is zero
-            ParamMut::Vector(t) => {
-                grads.get_or_alloc_mut(&*t).unwrap();
-                grads.get(&*t).as_vec()
-            }
-            ParamMut::Matrix(t) => {
-                grads.get_or_alloc_mut(&*t).unwrap();
-                grads.get(&*t).as_vec()
-            }
-        })
-        .collect();
-    let n_params = analytic.len();
-    for k in 0..n_params {
+/// An objective's parameter gradient (model tensors, then the objective's
+/// own) against central differences of its loss, on a model form (the
+/// tape's or a hand-written one); the noise repeats because the stream is
+/// re-seeded.
+fn check_param_gradient(
+    form: &mut dyn EnergyCapability,
+    objective: &mut dyn CapabilityObjective,
+    batch: &Points,
+    tol: f64,
+) {
+    let model0 = form.params();
+    let own0 = objective.own_params();
+    let n_model = model0.len();
+    let mut all0 = model0.clone();
+    all0.extend(own0.clone());
+    let loss_at = |form: &mut dyn EnergyCapability, o: &mut dyn CapabilityObjective, values: &[Vec<f64>]| {
+        form.set_params(&values[..n_model]).unwrap();
+        o.set_own_params(&values[n_model..]).unwrap();
+        let mut g: Vec<Vec<f64>> = values.iter().map(|v| vec![0.0; v.len()]).collect();
+        let loss = o.loss_grad(form, batch, &mut setup_rng(99), &mut g).unwrap();
+        (loss, g)
+    };
+    let (_, analytic) = loss_at(form, objective, &all0);
+    assert!(
+        analytic.iter().flatten().any(|v| *v != 0.0),
+        "a gradient, not zeros"
+    );
+    for k in 0..analytic.len() {
         let len = analytic[k].len();
         // a few entries of each parameter tensor
         for j in (0..len).step_by(len.div_ceil(4).max(1)) {
-            let shifted = |h: f64| {
-                let mut m = model.clone();
-                let mut ps = m.params_mut();
-                let mut vals = ps[k].values();
-                vals[j] += h;
-                match &mut ps[k] {
-                    ParamMut::Vector(t) => t.copy_from(&vals),
-                    ParamMut::Matrix(t) => t.copy_from(&vals),
-                }
-                drop(ps);
-                m
-            };
             let h = 1e-5;
-            let fd = (loss_at(&shifted(h), objective) - loss_at(&shifted(-h), objective)) / (2.0 * h);
+            let mut at = |shift: f64| {
+                let mut v = all0.clone();
+                v[k][j] += shift;
+                loss_at(form, objective, &v).0
+            };
+            let fd = (at(h) - at(-h)) / (2.0 * h);
             let a = analytic[k][j];
             assert!(
                 (fd - a).abs() < tol * (1.0 + a.abs()),
-                "param {k}[{j}]: backward {a}, central difference {fd}"
+                "param {k}[{j}]: analytic {a}, central difference {fd}"
             );
         }
     }
+    loss_at(form, objective, &all0);
 }
 
 fn batch(n: usize, d: usize, seed: u64) -> Points {
@@ -129,29 +123,34 @@ fn batch(n: usize, d: usize, seed: u64) -> Points {
 /// The DSM loss differentiates through the explicit score, a second-order
 /// quantity in the parameters; central differences with h = 1e-5 on a
 /// loss of size ~10 agree to ~1e-7 relative, so 1e-5 is a safe bound.
+/// On the MLP's tape and hand-written forms, and the Gaussian's tape.
 #[test]
 fn dsm_parameter_gradient_matches_finite_differences() {
     for act in [Activation::Silu, Activation::Softplus, Activation::Tanh] {
-        let mut m =
-            MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &[2, 7, 5, 1], act, &mut setup_rng(3)).unwrap();
-        check_param_gradient(&mut m, &mut Dsm::new(0.3).unwrap(), &batch(16, 2, 1), 1e-5);
+        let m = MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &[2, 7, 5, 1], act, &mut setup_rng(3)).unwrap();
+        for mut form in [m.autodiff().unwrap(), m.hand_written().unwrap()] {
+            check_param_gradient(&mut *form, &mut Dsm::new(0.3).unwrap(), &batch(16, 2, 1), 1e-5);
+        }
     }
-    let mut g = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 3);
-    // move off the symmetric start so every parameter matters
+    let g = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 3);
     let mut dsm = Dsm::new(0.5).unwrap();
-    check_param_gradient(&mut g, &mut dsm, &batch(16, 3, 2), 1e-5);
+    check_param_gradient(&mut *g.autodiff().unwrap(), &mut dsm, &batch(16, 3, 2), 1e-5);
 }
 
 /// NCE's loss (model parameters and the log-normaliser) against central
-/// differences; the noise draws repeat because the stream is re-seeded.
+/// differences, on the MLP's tape and hand-written forms; the noise draws
+/// repeat because the stream is re-seeded.
 #[test]
 fn nce_parameter_gradient_matches_finite_differences() {
     let b = batch(32, 2, 4);
-    let mut m =
+    let m =
         MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &[2, 6, 1], Activation::Tanh, &mut setup_rng(8)).unwrap();
-    let mut nce = ebm_estimators::objectives::Nce::<f64, Cpu>::new(&Cpu::default(), 3, None).unwrap();
-    nce.prepare(&m, &b, 0).unwrap();
-    check_param_gradient(&mut m, &mut nce, &b, 1e-6);
+    for mut form in [m.autodiff().unwrap(), m.hand_written().unwrap()] {
+        let mut nce = ebm_estimators::objectives::Nce::new(3, None).unwrap();
+        nce.prepare(&mut *form, &b, 0).unwrap();
+        nce.set_own_params(&[vec![0.4]]).unwrap();
+        check_param_gradient(&mut *form, &mut nce, &b, 1e-6);
+    }
 }
 
 /// The RBM's free energy as dfdx ops equals ebm-core's.

@@ -1,19 +1,20 @@
 //! The score capability: the hand-written MLP's fused DSM pass
-//! (`HandMlp`) against the dfdx loss and against the tape's score
-//! capability (`Autodiff::with_score`), the same loss and parameter
-//! gradient on the same noise; against finite differences of its own
-//! loss; in f32 against f64; and whole runs on the hand-written form (what
-//! `train` picks for an MLP) and through dfdx.
+//! (`HandMlp`) against the tape's score capability
+//! (`Autodiff::with_score`: dfdx differentiating the MLP's score ops),
+//! the same loss and parameter gradient on the same noise; against
+//! finite differences of its own loss; in f32 against f64; and whole runs
+//! on the hand-written form (what `train` picks for an MLP) and on the
+//! tape.
 
 use dfdx::prelude::*;
 use ebm_core::energies::Activation;
 use ebm_core::{setup_rng, Points};
-use ebm_estimators::capability::{Autodiff, CapabilityObjective, EnergyCapability, HandMlp};
-use ebm_estimators::engine::DfdxEngine;
+use ebm_estimators::capability::{
+    Autodiff, CapabilityEngine, CapabilityObjective, EnergyCapability, HandMlp,
+};
 use ebm_estimators::models::MlpEnergy;
-use ebm_estimators::objectives::{Dsm, Objective};
+use ebm_estimators::objectives::Dsm;
 use ebm_estimators::optim::OptimizerConfig;
-use ebm_estimators::trainable::{ParamMut, TrainableEnergy};
 use ebm_estimators::trainer::{run_engine, train, History, TrainConfig};
 use proptest::prelude::*;
 use rand::Rng;
@@ -52,44 +53,15 @@ fn capability_loss_and_grads(
     (loss, g)
 }
 
-/// The same through the dfdx loss of `Dsm` and its backward pass.
-fn dfdx_loss_and_grads(
-    m: &mut MlpEnergy<f64, Cpu>,
-    x: &Points,
-    sigmas: &[f64],
-    seed: u64,
-) -> (f64, Vec<Vec<f64>>) {
-    let mut dsm = Dsm::multi(sigmas.to_vec()).unwrap();
-    let loss = Objective::<f64, Cpu, _>::loss(&mut dsm, m, x, &mut setup_rng(seed)).unwrap();
-    let value = loss.as_vec()[0];
-    let mut grads = loss.backward();
-    let g = m
-        .params_mut()
-        .iter()
-        .map(|p| match p {
-            ParamMut::Matrix(t) => {
-                grads.get_or_alloc_mut(&**t).unwrap();
-                grads.get(&**t).as_vec()
-            }
-            ParamMut::Vector(t) => {
-                grads.get_or_alloc_mut(&**t).unwrap();
-                grads.get(&**t).as_vec()
-            }
-        })
-        .collect();
-    (value, g)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// Same loss and gradient as dfdx's autodiff through the explicit
-    /// score (the dfdx loss, and the tape's score capability), to rounding
-    /// (relative 1e-10 of the largest entry), for depths 1-3, every
-    /// activation, one or several noise levels and batches that span one
-    /// or two parts.
+    /// score ops, to rounding (relative 1e-10 of the largest entry), for
+    /// depths 1-3, every activation, one or several noise levels and
+    /// batches that span one or two parts.
     #[test]
-    fn hand_written_score_gradient_matches_dfdx(
+    fn hand_written_score_gradient_matches_the_tape(
         act in activation(),
         hidden in proptest::collection::vec(1usize..20, 0..3),
         n in 1usize..300,
@@ -100,19 +72,16 @@ proptest! {
         let mut widths = vec![d];
         widths.extend(&hidden);
         widths.push(1);
-        let mut m = MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &widths, act, &mut setup_rng(seed)).unwrap();
+        let m = MlpEnergy::<f64, Cpu>::new(&Cpu::default(), &widths, act, &mut setup_rng(seed)).unwrap();
         let x = batch(n, d, seed + 1);
         let sigmas = if several { vec![0.1, 0.5, 1.0] } else { vec![0.3] };
-        let (want_loss, want) = dfdx_loss_and_grads(&mut m, &x, &sigmas, seed + 2);
+        let (want_loss, want) = capability_loss_and_grads(&mut Autodiff::with_score(m.clone()), &x, &sigmas, seed + 2);
         let (loss, got) = capability_loss_and_grads(&mut HandMlp::new(m.to_core()), &x, &sigmas, seed + 2);
-        let (tape_loss, tape) = capability_loss_and_grads(&mut Autodiff::with_score(m.clone()), &x, &sigmas, seed + 2);
-        for (name, l, gs) in [("hand-written", loss, &got), ("tape", tape_loss, &tape)] {
-            prop_assert!((l - want_loss).abs() <= 1e-10 * want_loss.abs().max(1e-12), "{name}: loss {l} vs {want_loss}");
-            for (k, (g, w)) in gs.iter().zip(&want).enumerate() {
-                let scale = w.iter().fold(1e-12f64, |a, v| a.max(v.abs()));
-                for (a, b) in g.iter().zip(w) {
-                    prop_assert!((a - b).abs() <= 1e-10 * scale, "{name}: param {k}: {a} vs {b}");
-                }
+        prop_assert!((loss - want_loss).abs() <= 1e-10 * want_loss.abs().max(1e-12), "loss {loss} vs {want_loss}");
+        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+            let scale = w.iter().fold(1e-12f64, |a, v| a.max(v.abs()));
+            for (a, b) in g.iter().zip(w) {
+                prop_assert!((a - b).abs() <= 1e-10 * scale, "param {k}: {a} vs {b}");
             }
         }
     }
@@ -188,10 +157,10 @@ fn scores_agree_and_bad_requests_are_refused() {
 }
 
 /// A whole run on the hand-written form (what `train` picks for an MLP)
-/// and the same run forced through dfdx: the same noise and the same Adam
+/// and the same run on the tape: the same noise and the same Adam
 /// arithmetic, so the parameters agree to the rounding of the gradients.
 #[test]
-fn hand_written_and_dfdx_runs_agree() {
+fn hand_written_and_tape_runs_agree() {
     let data = batch(500, 2, 9);
     let make = || {
         MlpEnergy::<f64, Cpu>::new(
@@ -203,7 +172,7 @@ fn hand_written_and_dfdx_runs_agree() {
         .unwrap()
     };
     let cfg = TrainConfig::steps(40, 64, 1e-2);
-    let (mut a, mut b) = (make(), make());
+    let (mut a, b) = (make(), make());
     train(
         &mut a,
         &mut Dsm::new(0.3).unwrap(),
@@ -213,9 +182,11 @@ fn hand_written_and_dfdx_runs_agree() {
     )
     .unwrap();
     let mut dsm = Dsm::new(0.3).unwrap();
-    let mut engine = DfdxEngine::new(&mut b, &mut dsm, OptimizerConfig::adam(1e-2)).unwrap();
+    let mut tape = Autodiff::with_score(b);
+    let mut engine = CapabilityEngine::new(&mut tape, &mut dsm, OptimizerConfig::adam(1e-2)).unwrap();
     run_engine(&mut engine, &data, &cfg, &mut History::default(), None).unwrap();
-    let (ca, cb) = (a.to_core(), b.to_core());
+    drop(engine);
+    let (ca, cb) = (a.to_core(), tape.model.to_core());
     assert_ne!(ca, make().to_core(), "the run trained the model");
     for (la, lb) in ca.layers().iter().zip(cb.layers()) {
         for (x, y) in la.w.iter().chain(&la.b).zip(lb.w.iter().chain(&lb.b)) {

@@ -275,14 +275,13 @@ fn continuous<M>(
 where
     M: ebm_estimators::TrainableScore<f64, Cpu> + ebm_core::Energy + Clone,
 {
-    let dev = Cpu::default();
     let (summary, log_normaliser) = match a.estimator {
         EstimatorArg::Dsm => {
             let mut o = Dsm::multi(a.sigma.clone())?;
             (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
         }
         EstimatorArg::Nce => {
-            let mut o = Nce::<f64, Cpu>::new(&dev, a.noise_ratio, None)?;
+            let mut o = Nce::new(a.noise_ratio, None)?;
             let s = run_loop(&mut model, &mut o, data, cfg, a, from)?;
             (s, Some(o.log_normaliser()))
         }

@@ -9,13 +9,16 @@ use ebm_core::{ChainRng, EnergySpec, Points};
 
 /// The engine of a [`CapabilityObjective`] on a model with the energy
 /// capability: the objective's gradient, then the one [`Optimizer`] on
-/// the flat parameters. Run it with [`crate::trainer::run_engine`] for
-/// batches, checkpoints, the NaN guard and bit-identical resume.
+/// the flat parameters (the model's tensors, then the objective's own).
+/// Run it with [`crate::trainer::run_engine`] for batches, checkpoints,
+/// the NaN guard and bit-identical resume.
 pub struct CapabilityEngine<'a> {
     model: &'a mut dyn EnergyCapability,
     objective: &'a mut dyn CapabilityObjective,
     opt: Optimizer,
     grads: Vec<Vec<f64>>,
+    /// Tensors of the model (the objective's own follow).
+    n_model: usize,
 }
 
 impl<'a> CapabilityEngine<'a> {
@@ -25,13 +28,50 @@ impl<'a> CapabilityEngine<'a> {
         objective: &'a mut dyn CapabilityObjective,
         optimizer: OptimizerConfig,
     ) -> Result<Self> {
-        let lens: Vec<usize> = model.params().iter().map(Vec::len).collect();
+        let model_params = model.params();
+        let n_model = model_params.len();
+        let lens: Vec<usize> = model_params
+            .iter()
+            .chain(&objective.own_params())
+            .map(Vec::len)
+            .collect();
         Ok(Self {
             opt: Optimizer::new(optimizer, &lens)?,
             grads: lens.iter().map(|&n| vec![0.0; n]).collect(),
+            n_model,
             model,
             objective,
         })
+    }
+
+    /// The model's parameters, then the objective's own.
+    fn all_params(&mut self) -> Vec<Vec<f64>> {
+        let mut p = self.model.params();
+        p.extend(self.objective.own_params());
+        p
+    }
+
+    /// Set both; refused as a whole (nothing changes) when the model's
+    /// part is not a valid model.
+    fn set_all_params(&mut self, values: &[Vec<f64>]) -> Result<()> {
+        if values.len() != self.grads.len() {
+            return Err(EstimatorError::Checkpoint(format!(
+                "it holds {} parameter tensors, this run trains {}",
+                values.len(),
+                self.grads.len()
+            )));
+        }
+        let (model, own) = values.split_at(self.n_model);
+        if own.is_empty() {
+            return self.model.set_params(model);
+        }
+        let before = self.model.params();
+        self.model.set_params(model)?;
+        if let Err(e) = self.objective.set_own_params(own) {
+            self.model.set_params(&before)?;
+            return Err(e);
+        }
+        Ok(())
     }
 }
 
@@ -45,7 +85,9 @@ impl StepEngine for CapabilityEngine<'_> {
     }
 
     fn param_shapes(&mut self) -> Vec<Vec<usize>> {
-        self.model.param_shapes()
+        let mut shapes = self.model.param_shapes();
+        shapes.extend(self.objective.own_params().iter().map(|p| vec![p.len()]));
+        shapes
     }
 
     fn prepare(&mut self, data: &Points, seed: u64) -> Result<()> {
@@ -74,12 +116,12 @@ impl StepEngine for CapabilityEngine<'_> {
                 applied: false,
             });
         }
-        let mut values = self.model.params();
+        let mut values = self.all_params();
         self.opt.update(&mut values, &self.grads);
         // an update that would leave an invalid model is refused (the
         // model keeps its parameters) and the trainer ends the run there,
         // keeping the last good model; the moments need no undoing
-        let applied = self.model.set_params(&values).is_ok();
+        let applied = self.set_all_params(&values).is_ok();
         Ok(StepOutcome {
             loss,
             grad_norm: norm,
@@ -97,7 +139,7 @@ impl StepEngine for CapabilityEngine<'_> {
     }
 
     fn snapshot(&mut self) -> Result<(Vec<Vec<f64>>, OptimizerState, ObjectiveState)> {
-        Ok((self.model.params(), self.opt.state(), self.objective.state()))
+        Ok((self.all_params(), self.opt.state(), self.objective.state()))
     }
 
     fn restore(
@@ -107,7 +149,7 @@ impl StepEngine for CapabilityEngine<'_> {
         objective: &ObjectiveState,
     ) -> Result<()> {
         self.objective.restore(objective)?;
-        self.model.set_params(params)?;
+        self.set_all_params(params)?;
         self.opt.restore(optimizer)
     }
 }

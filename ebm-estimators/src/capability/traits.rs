@@ -88,6 +88,27 @@ pub trait CapabilityObjective: Send {
         String::new()
     }
 
+    /// Parameters the objective owns and trains with the model (NCE's
+    /// log-normaliser), one buffer per tensor. In
+    /// [`CapabilityObjective::loss_grad`], `grads` holds the model's
+    /// tensors followed by these.
+    fn own_params(&self) -> Vec<Vec<f64>> {
+        Vec::new()
+    }
+
+    /// Set the parameters of [`CapabilityObjective::own_params`].
+    fn set_own_params(&mut self, values: &[Vec<f64>]) -> Result<()> {
+        if values.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::EstimatorError::Checkpoint(format!(
+                "it holds {} parameter tensors of the objective; `{}` has none",
+                values.len(),
+                self.name()
+            )))
+        }
+    }
+
     /// Called once before training with the model, the whole data set and
     /// the run's seed (fit a noise distribution, start persistent chains).
     fn prepare(&mut self, _model: &mut dyn EnergyCapability, _data: &Points, _seed: u64) -> Result<()> {
@@ -106,7 +127,8 @@ pub trait CapabilityObjective: Send {
     }
 
     /// The loss on `batch` and its parameter gradient, added into `grads`
-    /// (zeroed by the caller), drawing any noise from `rng`.
+    /// (zeroed by the caller: the model's tensors, then the objective's
+    /// own), drawing any noise from `rng`.
     fn loss_grad(
         &mut self,
         model: &mut dyn EnergyCapability,

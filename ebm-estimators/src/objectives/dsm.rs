@@ -1,10 +1,9 @@
 //! Denoising score matching (Vincent 2011), one or several noise levels.
 
-use super::{Loss, Objective};
+use super::Objective;
 use crate::capability::{CapabilityObjective, EnergyCapability, ScoreLoss};
 use crate::error::{config, EstimatorError, Result};
-use crate::trainable::{to_device, Backend, Real, TrainableScore};
-use dfdx::prelude::*;
+use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{ChainRng, Points};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -21,8 +20,9 @@ use rand_distr::StandardNormal;
 /// puts every level on the same scale.
 ///
 /// Written against the score capability ([`CapabilityObjective`]): on a
-/// model with a hand-written score (the MLP) the trainer runs it there;
-/// on any other [`TrainableScore`] model through dfdx.
+/// model with a hand-written score (the MLP) the trainer runs it there,
+/// on any other model with a score through its tape
+/// ([`crate::capability::Autodiff::with_score`]).
 #[derive(Clone, Debug)]
 pub struct Dsm {
     sigmas: Vec<f64>,
@@ -63,31 +63,9 @@ impl Dsm {
     }
 }
 
-impl<F: Real, D: Backend<F>, M: TrainableScore<F, D>> Objective<F, D, M> for Dsm {
-    fn name(&self) -> String {
-        "dsm".into()
-    }
-
-    fn settings(&self) -> String {
-        format!("sigma {:?}", self.sigmas)
-    }
-
-    fn capability(&mut self) -> Option<&mut dyn CapabilityObjective> {
-        Some(self)
-    }
-
-    fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>> {
-        let d = batch.dim();
-        let (mut noisy, mut target, mut weight) = (Vec::new(), Vec::new(), Vec::new());
-        draw_noise(&self.sigmas, batch, rng, &mut noisy, &mut target, &mut weight);
-        let dev = model.device();
-        let x = to_device::<F, D>(dev, &noisy, d).retaped::<OwnedTape<F, D>>();
-        let t = to_device::<F, D>(dev, &target, d);
-        let w = crate::trainable::vector::<F, D>(dev, &weight);
-        let per_row = (model.score_t(x) - t).square().sum::<(usize,), Axis<1>>() * w;
-        Ok(per_row.mean::<(), Axis<0>>() * F::of(0.5))
-    }
-}
+/// The trainer runs the capability form below (on the model's
+/// hand-written score, or on its score ops through the tape).
+impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for Dsm {}
 
 /// Each row's DSM term and its derivative in the score:
 /// l_i = lambda_i / (2n) ‖s_i - t_i‖^2, dl_i/ds_i = lambda_i / n (s_i - t_i).
@@ -155,8 +133,8 @@ impl CapabilityObjective for Dsm {
 /// several), then eps ~ N(0, I) coordinate by coordinate, giving
 /// `noisy` = x_i + sigma_i eps, `target` = -eps / sigma_i (the score of
 /// the noise kernel) and `weight` = sigma_i^2 (1 with a single level).
-/// One definition for the dfdx loss and the capability form, so both
-/// draw the same noise from the same stream.
+/// Drawn in this order so that a seed gives the same noise on every
+/// model.
 pub(crate) fn draw_noise(
     sigmas: &[f64],
     batch: &Points,

@@ -107,18 +107,6 @@ impl<S: NegativeSampler> CapabilityObjective for MaxLikelihood<S> {
 impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler> Objective<F, D, M>
     for MaxLikelihood<S>
 {
-    fn name(&self) -> String {
-        self.sampler.name()
-    }
-
-    fn settings(&self) -> String {
-        CapabilityObjective::settings(self)
-    }
-
-    fn capability(&mut self) -> Option<&mut dyn CapabilityObjective> {
-        Some(self)
-    }
-
     /// PCD with block-Gibbs chains on an RBM, plain SGD and no
     /// regulariser: the closed-form step of [`crate::rbm_pcd`].
     fn has_host_engine(&self, model: &M, optimizer: &OptimizerConfig) -> bool {

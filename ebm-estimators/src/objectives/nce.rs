@@ -1,10 +1,11 @@
 //! Noise-contrastive estimation (Gutmann and Hyvärinen 2010) with a
 //! learnable log-normaliser.
 
-use super::{log_sigmoid, Loss, Objective};
+use super::Objective;
+use crate::capability::{CapabilityObjective, EnergyCapability};
 use crate::error::{config, EstimatorError, Result};
-use crate::trainable::{to_device, vector, Backend, ParamMut, Real, TrainableEnergy, Vector};
-use dfdx::prelude::*;
+use crate::trainable::{Backend, Real, TrainableEnergy};
+use ebm_core::math::{sigmoid, softplus};
 use ebm_core::{ChainRng, ExactSample, Points};
 use std::sync::Arc;
 
@@ -15,20 +16,25 @@ use std::sync::Arc;
 /// G(x) = -E(x) - c - log q(x),  u(x) = G(x) - log nu,
 /// L = -mean_data log sigmoid(u(x)) - nu mean_noise log sigmoid(-u(y)).
 ///
+/// Written against the energy capability: with n data rows and m = nu n
+/// noise rows, dL/dE(x_i) = sigmoid(-u(x_i)) / n, dL/dE(y_j) =
+/// -nu sigmoid(u(y_j)) / m, and dL/dc is the sum of both; the
+/// log-normaliser c is the objective's own parameter.
+///
 /// The noise must have an exact density (`log_partition()` is `Some`);
 /// by default it is the Gaussian fitted to the data (mean and covariance),
 /// set in `prepare`.
-pub struct Nce<F: Real, D: Backend<F>> {
+pub struct Nce {
     noise: Option<Arc<dyn ExactSample>>,
     log_z_noise: f64,
     ratio: usize,
-    log_c: Vector<F, D>,
+    log_c: f64,
 }
 
-impl<F: Real, D: Backend<F>> Nce<F, D> {
+impl Nce {
     /// NCE with `ratio` noise samples per data point and noise `noise`
     /// (`None`: a Gaussian fitted to the data).
-    pub fn new(dev: &D, ratio: usize, noise: Option<Arc<dyn ExactSample>>) -> Result<Self> {
+    pub fn new(ratio: usize, noise: Option<Arc<dyn ExactSample>>) -> Result<Self> {
         if ratio == 0 {
             return Err(config("noise_ratio", "must be at least 1"));
         }
@@ -36,7 +42,7 @@ impl<F: Real, D: Backend<F>> Nce<F, D> {
             noise: None,
             log_z_noise: 0.0,
             ratio,
-            log_c: vector(dev, &[0.0]),
+            log_c: 0.0,
         };
         if let Some(q) = noise {
             out.set_noise(q)?;
@@ -54,16 +60,20 @@ impl<F: Real, D: Backend<F>> Nce<F, D> {
 
     /// The learned log-normaliser c (an estimate of log Z).
     pub fn log_normaliser(&self) -> f64 {
-        self.log_c.as_vec()[0].f64()
+        self.log_c
     }
 
-    /// Energies of the noise distribution's normalised density:
-    /// -log q(x) = E_q(x) + log Z_q.
-    fn neg_log_q(&self, pts: &Points) -> Vec<f64> {
+    /// u(x) = -E(x) - c - log q(x) - log nu for each row, given E.
+    fn logits(&self, pts: &Points, energies: &[f64]) -> Vec<f64> {
         let q = self.noise.as_ref().expect("prepared");
-        let mut e = vec![0.0; pts.len()];
-        q.energy_batch(pts.as_slice(), &mut e);
-        e.iter().map(|v| v + self.log_z_noise).collect()
+        let mut e_q = vec![0.0; pts.len()];
+        q.energy_batch(pts.as_slice(), &mut e_q);
+        let log_nu = (self.ratio as f64).ln();
+        energies
+            .iter()
+            .zip(&e_q)
+            .map(|(e, eq)| -e - self.log_c + (eq + self.log_z_noise) - log_nu)
+            .collect()
     }
 }
 
@@ -93,7 +103,7 @@ pub fn fit_gaussian(data: &Points) -> Result<ebm_core::energies::Gaussian> {
     Ok(ebm_core::energies::Gaussian::from_covariance(mean, &cov)?)
 }
 
-impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for Nce<F, D> {
+impl CapabilityObjective for Nce {
     fn name(&self) -> String {
         "nce".into()
     }
@@ -107,7 +117,23 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for Nc
         format!("noise ratio {}, noise {noise}", self.ratio)
     }
 
-    fn prepare(&mut self, model: &M, data: &Points, _seed: u64) -> Result<()> {
+    fn own_params(&self) -> Vec<Vec<f64>> {
+        vec![vec![self.log_c]]
+    }
+
+    fn set_own_params(&mut self, values: &[Vec<f64>]) -> Result<()> {
+        match values {
+            [c] if c.len() == 1 && c[0].is_finite() => {
+                self.log_c = c[0];
+                Ok(())
+            }
+            _ => Err(EstimatorError::Checkpoint(
+                "NCE's own parameters are one finite log-normaliser".into(),
+            )),
+        }
+    }
+
+    fn prepare(&mut self, model: &mut dyn EnergyCapability, data: &Points, _seed: u64) -> Result<()> {
         if self.noise.is_none() {
             self.set_noise(Arc::new(fit_gaussian(data)?))?;
         }
@@ -121,7 +147,13 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for Nc
         Ok(())
     }
 
-    fn loss(&mut self, model: &M, batch: &Points, rng: &mut ChainRng) -> Result<Loss<F, D>> {
+    fn loss_grad(
+        &mut self,
+        model: &mut dyn EnergyCapability,
+        batch: &Points,
+        rng: &mut ChainRng,
+        grads: &mut [Vec<f64>],
+    ) -> Result<f64> {
         let (n, d) = (batch.len(), batch.dim());
         let m = n * self.ratio;
         let q = self
@@ -132,26 +164,23 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for Nc
         for row in y.chunks_exact_mut(d) {
             q.sample_into(rng, row);
         }
-        let y = Points::from_vec(y, d).map_err(EstimatorError::Core)?;
-        let log_nu = (self.ratio as f64).ln();
-        let dev = model.device();
-        // u = -E(x) - c + (-log q(x)) - log nu
-        let u = |pts: &Points, c: &Vector<F, D>| {
-            let k = pts.len();
-            let shift: Vec<f64> = self.neg_log_q(pts).iter().map(|v| v - log_nu).collect();
-            let x = to_device::<F, D>(dev, pts.as_slice(), d).retaped::<OwnedTape<F, D>>();
-            let cb = c
-                .retaped::<OwnedTape<F, D>>()
-                .reshape_like(&())
-                .broadcast_like::<(usize,), Axis<0>>(&(k,));
-            (model.energy_t(x) + cb).negate() + vector::<F, D>(dev, &shift)
-        };
-        let data_term = log_sigmoid(u(batch, &self.log_c)).mean::<(), Axis<0>>();
-        let noise_term = log_sigmoid(u(&y, &self.log_c).negate()).mean::<(), Axis<0>>();
-        Ok((data_term + noise_term * F::of(self.ratio as f64)).negate())
-    }
-
-    fn params_mut(&mut self) -> Vec<ParamMut<'_, F, D>> {
-        vec![ParamMut::Vector(&mut self.log_c)]
+        let y = Points::from_vec(y, d)?;
+        let u_data = self.logits(batch, &model.energies(batch));
+        let u_noise = self.logits(&y, &model.energies(&y));
+        let nu = self.ratio as f64;
+        // -log sigmoid(u) = softplus(-u), -log sigmoid(-u) = softplus(u)
+        let loss = u_data.iter().map(|u| softplus(-u)).sum::<f64>() / n as f64
+            + nu * u_noise.iter().map(|u| softplus(*u)).sum::<f64>() / m as f64;
+        let w_data: Vec<f64> = u_data.iter().map(|u| sigmoid(-u) / n as f64).collect();
+        let w_noise: Vec<f64> = u_noise.iter().map(|u| -nu * sigmoid(*u) / m as f64).collect();
+        let (model_grads, own) = grads.split_at_mut(grads.len() - 1);
+        model.add_weighted_energy_grad(batch, &w_data, model_grads)?;
+        model.add_weighted_energy_grad(&y, &w_noise, model_grads)?;
+        // dL/dc = dL/dE summed over every row (u depends on E + c)
+        own[0][0] += w_data.iter().chain(&w_noise).sum::<f64>();
+        Ok(loss)
     }
 }
+
+/// The trainer runs the capability form above.
+impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for Nce {}

@@ -256,7 +256,7 @@ pub trait NegativeSampler: Send {
     /// Name of the scheme ("cd", "pcd", "replay").
     fn name(&self) -> String;
     /// The scheme's and the kernel's settings in words (part of the
-    /// objective's [`settings`](super::Objective::settings)).
+    /// objective's [`settings`](crate::capability::CapabilityObjective::settings)).
     fn settings(&self) -> String {
         String::new()
     }
