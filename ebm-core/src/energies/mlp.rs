@@ -230,11 +230,18 @@ impl Mlp {
             let mut z = vec![0.0; n * layer.n_out];
             affine(layer, hidden.last().map_or(xs, Vec::as_slice), n, &mut z);
             let mut slope = vec![0.0; z.len()];
-            for (zv, sv) in z.iter_mut().zip(slope.iter_mut()) {
-                let (a, s) = act.value_and_slope(*zv);
-                *zv = a;
-                *sv = s;
-            }
+            // compiled for this CPU's vector instructions (the exponential
+            // needs its fused multiply-adds)
+            crate::simd::dispatch(
+                #[inline(always)]
+                || {
+                    for (zv, sv) in z.iter_mut().zip(slope.iter_mut()) {
+                        let (a, s) = act.value_and_slope(*zv);
+                        *zv = a;
+                        *sv = s;
+                    }
+                },
+            );
             slopes.push(slope);
             hidden.push(z);
         }
