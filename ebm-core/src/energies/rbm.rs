@@ -159,15 +159,14 @@ impl Rbm {
     /// Free energy of the visibles,
     /// F(v) = -b.v - sum_j softplus(c_j + (v^T W)_j) = -log sum_h exp(-E(v, h)).
     pub fn free_energy(&self, v: &[f64]) -> f64 {
-        let mut a = self.c.clone();
-        for i in 0..self.nv {
-            if v[i] != 0.0 {
-                let row = &self.w[i * self.nh..(i + 1) * self.nh];
-                for j in 0..self.nh {
-                    a[j] += v[i] * row[j];
-                }
-            }
-        }
+        let mut a = vec![0.0; self.nh];
+        self.hidden_input(v, &mut a);
+        self.free_energy_from_input(v, &a)
+    }
+
+    /// F(v) given the hidden pre-activations `a` = c + v^T W of `v`
+    /// ([`Rbm::hidden_input`]).
+    pub fn free_energy_from_input(&self, v: &[f64], a: &[f64]) -> f64 {
         -dot(&self.b, v) - a.iter().map(|&x| softplus(x)).sum::<f64>()
     }
 

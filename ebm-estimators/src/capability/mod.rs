@@ -26,7 +26,8 @@
 //!
 //! Implementations: the hand-written MLP ([`HandMlp`]: ebm-core's
 //! [`ebm_core::energies::Mlp`] with a backward pass and a fused
-//! forward/score/backward pass written out here), and any dfdx
+//! forward/score/backward pass written out here), the hand-written RBM
+//! ([`HandRbm`]: the free energy's gradient in closed form), and any dfdx
 //! [`crate::TrainableEnergy`] through its tape ([`Autodiff`]): the
 //! general, checked backend, and how a researcher brings an architecture
 //! of their own. A dfdx model names its hand-written form, when it has
@@ -38,10 +39,12 @@ mod autodiff;
 mod engine;
 mod mlp;
 mod mlp_score;
+mod rbm;
 pub(crate) mod traits;
 
 pub use autodiff::Autodiff;
 pub use engine::CapabilityEngine;
 pub use mlp::HandMlp;
 pub use mlp_score::{PART, SLICE};
+pub use rbm::HandRbm;
 pub use traits::{CapabilityObjective, EnergyCapability, ScoreCapability, ScoreLoss};

@@ -1,6 +1,6 @@
 //! The Bernoulli-Bernoulli RBM as a trainable free energy.
 
-use crate::capability::{Autodiff, EnergyCapability};
+use crate::capability::{Autodiff, EnergyCapability, HandRbm};
 use crate::error::{EstimatorError, Result};
 use crate::trainable::{vector, Backend, Mat, ParamMut, Real, TrainableEnergy, Vector};
 use dfdx::prelude::*;
@@ -152,6 +152,12 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for TrainableRbm<F, D> {
 
     fn autodiff(&self) -> Option<Box<dyn EnergyCapability>> {
         Some(Box::new(Autodiff::new(self.clone())))
+    }
+
+    /// ebm-core's RBM with the free energy's gradient in closed form (in
+    /// f64 whatever `F`).
+    fn hand_written(&self) -> Option<Box<dyn EnergyCapability>> {
+        Some(Box::new(HandRbm::new(self.to_core())))
     }
 
     fn with_target<R>(&self, f: impl FnOnce(Target<'_>) -> R) -> Option<R> {
