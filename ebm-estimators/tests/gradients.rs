@@ -123,7 +123,8 @@ fn batch(n: usize, d: usize, seed: u64) -> Points {
 /// The DSM loss differentiates through the explicit score, a second-order
 /// quantity in the parameters; central differences with h = 1e-5 on a
 /// loss of size ~10 agree to ~1e-7 relative, so 1e-5 is a safe bound.
-/// On the MLP's tape and hand-written forms, and the Gaussian's tape.
+/// On the tape and hand-written forms of the MLP and of the Gaussian
+/// family (whose NCE gradient is checked here too).
 #[test]
 fn dsm_parameter_gradient_matches_finite_differences() {
     for act in [Activation::Silu, Activation::Softplus, Activation::Tanh] {
@@ -132,9 +133,18 @@ fn dsm_parameter_gradient_matches_finite_differences() {
             check_param_gradient(&mut *form, &mut Dsm::new(0.3).unwrap(), &batch(16, 2, 1), 1e-5);
         }
     }
-    let g = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 3);
-    let mut dsm = Dsm::new(0.5).unwrap();
-    check_param_gradient(&mut *g.autodiff().unwrap(), &mut dsm, &batch(16, 3, 2), 1e-5);
+    let mut g = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 3);
+    // off the symmetric start, so that every parameter matters
+    for (k, p) in g.params_mut().iter_mut().enumerate() {
+        let v: Vec<f64> = (0..p.len()).map(|i| 0.1 * ((i + k) % 5) as f64 - 0.2).collect();
+        p.set_values(&v).unwrap();
+    }
+    for mut form in [g.autodiff().unwrap(), g.hand_written().unwrap()] {
+        check_param_gradient(&mut *form, &mut Dsm::new(0.5).unwrap(), &batch(16, 3, 2), 1e-5);
+        let mut nce = ebm_estimators::objectives::Nce::new(2, None).unwrap();
+        nce.prepare(&mut *form, &batch(40, 3, 5), 0).unwrap();
+        check_param_gradient(&mut *form, &mut nce, &batch(16, 3, 3), 1e-6);
+    }
 }
 
 /// NCE's loss (model parameters and the log-normaliser) against central

@@ -27,7 +27,8 @@
 //! Implementations: the hand-written MLP ([`HandMlp`]: ebm-core's
 //! [`ebm_core::energies::Mlp`] with a backward pass and a fused
 //! forward/score/backward pass written out here), the hand-written RBM
-//! ([`HandRbm`]: the free energy's gradient in closed form), and any dfdx
+//! ([`HandRbm`]: the free energy's gradient in closed form), the
+//! hand-written Gaussian family ([`HandGaussian`]), and any dfdx
 //! [`crate::TrainableEnergy`] through its tape ([`Autodiff`]): the
 //! general, checked backend, and how a researcher brings an architecture
 //! of their own. A dfdx model names its hand-written form, when it has
@@ -37,6 +38,7 @@
 
 mod autodiff;
 mod engine;
+mod gaussian;
 mod mlp;
 mod mlp_score;
 mod rbm;
@@ -44,6 +46,7 @@ pub(crate) mod traits;
 
 pub use autodiff::Autodiff;
 pub use engine::CapabilityEngine;
+pub use gaussian::HandGaussian;
 pub use mlp::HandMlp;
 pub use mlp_score::{PART, SLICE};
 pub use rbm::HandRbm;

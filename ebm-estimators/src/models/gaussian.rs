@@ -1,7 +1,7 @@
 //! A Gaussian family with learnable mean and precision, kept positive
 //! definite through a Cholesky-type factor.
 
-use crate::capability::{Autodiff, EnergyCapability};
+use crate::capability::{Autodiff, EnergyCapability, HandGaussian};
 use crate::error::{EstimatorError, Result};
 use crate::trainable::{vector, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector};
 use dfdx::prelude::*;
@@ -209,6 +209,15 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for GaussianEnergy<F, D> {
 
     fn autodiff(&self) -> Option<Box<dyn EnergyCapability>> {
         Some(Box::new(Autodiff::with_score(self.clone())))
+    }
+
+    /// The family with its gradients in closed form (in f64 whatever `F`).
+    fn hand_written(&self) -> Option<Box<dyn EnergyCapability>> {
+        let mut me = self.clone();
+        let params: Vec<Vec<f64>> = me.params_mut().iter().map(ParamMut::values).collect();
+        HandGaussian::new(&params)
+            .ok()
+            .map(|g| Box::new(g) as Box<dyn EnergyCapability>)
     }
 
     fn with_target<R>(&self, f: impl FnOnce(Target<'_>) -> R) -> Option<R> {
