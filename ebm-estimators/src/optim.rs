@@ -135,10 +135,25 @@ impl Optimizer {
     /// Adam: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
     /// p -= lr m/(1 - b1^t) / (sqrt(v/(1 - b2^t)) + eps);
     /// SGD: u = g + mu u, p -= lr u (u = g without momentum).
-    pub fn update(&mut self, params: &mut [Vec<f64>], grads: &[Vec<f64>]) {
+    pub fn update<P: AsMut<[f64]>>(&mut self, params: &mut [P], grads: &[Vec<f64>]) {
+        self.begin_step();
+        self.update_tensors(0, params, grads);
+    }
+
+    /// Count one more step (the bias corrections of Adam use the count);
+    /// then [`Optimizer::update_tensors`] for each part of the parameters.
+    pub fn begin_step(&mut self) {
         self.t += 1;
+    }
+
+    /// The update of this step for the tensors `first..first + params.len()`
+    /// of the layout given to [`Optimizer::new`] (the model's parameters,
+    /// then an objective's own, updated where they live).
+    pub fn update_tensors<P: AsMut<[f64]>>(&mut self, first: usize, params: &mut [P], grads: &[Vec<f64>]) {
         let t = self.t as i32;
         for (k, (p, g)) in params.iter_mut().zip(grads).enumerate() {
+            let k = first + k;
+            let p = p.as_mut();
             let m1 = &mut self.first[k];
             match self.cfg {
                 OptimizerConfig::Adam { lr, betas, eps } => {

@@ -183,6 +183,36 @@ impl Mlp {
         Ok(Self { activation, layers })
     }
 
+    /// Overwrite the parameters in place from `[W_1, b_1, ..., W_L, b_L]`
+    /// (W_l row-major, outputs x inputs): the same shapes, every value
+    /// finite, or an error naming the tensor and nothing changes.
+    pub fn set_params(&mut self, values: &[Vec<f64>]) -> Result<()> {
+        if values.len() != 2 * self.layers.len() {
+            return Err(CoreError::Shape {
+                field: "layers".into(),
+                expected: format!("{} parameter tensors", 2 * self.layers.len()),
+                got: values.len().to_string(),
+            });
+        }
+        for (l, (layer, wb)) in self.layers.iter().zip(values.chunks_exact(2)).enumerate() {
+            for (name, have, new) in [("w", &layer.w, &wb[0]), ("b", &layer.b, &wb[1])] {
+                if have.len() != new.len() {
+                    return Err(CoreError::Shape {
+                        field: format!("layers[{l}].{name}"),
+                        expected: format!("{} entries", have.len()),
+                        got: new.len().to_string(),
+                    });
+                }
+                check_finite(&format!("layers[{l}].{name}"), new)?;
+            }
+        }
+        for (layer, wb) in self.layers.iter_mut().zip(values.chunks_exact(2)) {
+            layer.w.copy_from_slice(&wb[0]);
+            layer.b.copy_from_slice(&wb[1]);
+        }
+        Ok(())
+    }
+
     /// From model-file rows: `w` as `n_out` rows of `n_in`.
     pub fn from_rows(activation: Activation, layers: &[(Vec<Vec<f64>>, Vec<f64>)]) -> Result<Self> {
         let mut out = Vec::with_capacity(layers.len());

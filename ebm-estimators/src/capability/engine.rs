@@ -116,12 +116,21 @@ impl StepEngine for CapabilityEngine<'_> {
                 applied: false,
             });
         }
-        let mut values = self.all_params();
-        self.opt.update(&mut values, &self.grads);
-        // an update that would leave an invalid model is refused (the
-        // model keeps its parameters) and the trainer ends the run there,
-        // keeping the last good model; the moments need no undoing
-        let applied = self.set_all_params(&values).is_ok();
+        // the objective's own parameters stepped on a copy, then the
+        // model's where they live; an update that would leave an invalid
+        // model is refused (the model keeps its parameters) and the
+        // trainer ends the run there, keeping the last good model, so the
+        // moments need no undoing
+        self.opt.begin_step();
+        let (opt, grads, n_model) = (&mut self.opt, &self.grads, self.n_model);
+        let mut own = self.objective.own_params();
+        opt.update_tensors(n_model, &mut own, &grads[n_model..]);
+        let applied = own.iter().flatten().all(|v| v.is_finite())
+            && self
+                .model
+                .update_params(&mut |p| opt.update_tensors(0, p, &grads[..n_model]))
+                .is_ok()
+            && (own.is_empty() || self.objective.set_own_params(&own).is_ok());
         Ok(StepOutcome {
             loss,
             grad_norm: norm,

@@ -4,7 +4,7 @@
 use super::mlp_score::Workspace;
 use super::traits::{EnergyCapability, ScoreCapability, ScoreLoss};
 use crate::error::{EstimatorError, Result};
-use ebm_core::energies::{Layer, Mlp};
+use ebm_core::energies::Mlp;
 use ebm_core::{Energy, EnergySpec, Points};
 use ebm_samplers::Target;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -39,6 +39,8 @@ enum Precision {
 pub struct HandMlp {
     mlp: Mlp,
     work: Precision,
+    /// The parameters' buffers of [`EnergyCapability::update_params`].
+    values: Vec<Vec<f64>>,
 }
 
 impl HandMlp {
@@ -47,6 +49,7 @@ impl HandMlp {
         Self {
             work: Precision::F64(Workspace::new(&mlp.widths())),
             mlp,
+            values: Vec::new(),
         }
     }
 
@@ -56,6 +59,7 @@ impl HandMlp {
         Self {
             work: Precision::F32(Workspace::new(&mlp.widths())),
             mlp,
+            values: Vec::new(),
         }
     }
 
@@ -146,28 +150,22 @@ impl EnergyCapability for HandMlp {
     }
 
     fn set_params(&mut self, values: &[Vec<f64>]) -> Result<()> {
-        if values.len() != 2 * self.mlp.layers().len() {
-            return Err(EstimatorError::Unsupported(format!(
-                "an MLP of {} layers has {} parameter tensors, got {}",
-                self.mlp.layers().len(),
-                2 * self.mlp.layers().len(),
-                values.len()
-            )));
+        Ok(self.mlp.set_params(values)?)
+    }
+
+    /// In place: the parameters are copied into a buffer kept between
+    /// steps, stepped there, and copied back if finite (no allocation).
+    fn update_params(&mut self, step: &mut dyn FnMut(&mut [Vec<f64>])) -> Result<()> {
+        let mut values = std::mem::take(&mut self.values);
+        values.resize_with(2 * self.mlp.layers().len(), Vec::new);
+        for (v, layer) in values.chunks_exact_mut(2).zip(self.mlp.layers()) {
+            v[0].clone_from(&layer.w);
+            v[1].clone_from(&layer.b);
         }
-        let layers = self
-            .mlp
-            .layers()
-            .iter()
-            .zip(values.chunks_exact(2))
-            .map(|(l, wb)| Layer {
-                w: wb[0].clone(),
-                b: wb[1].clone(),
-                n_in: l.n_in,
-                n_out: l.n_out,
-            })
-            .collect();
-        self.mlp = Mlp::new(self.mlp.activation(), layers)?;
-        Ok(())
+        step(&mut values);
+        let result = self.mlp.set_params(&values);
+        self.values = values;
+        Ok(result?)
     }
 
     fn energies(&mut self, x: &Points) -> Vec<f64> {

@@ -25,6 +25,18 @@ pub trait EnergyCapability: Send {
     /// leaves them unchanged.
     fn set_params(&mut self, values: &[Vec<f64>]) -> Result<()>;
 
+    /// Apply `step` (an optimizer update) to the parameters where they
+    /// live, then keep the result only if it is a valid model: otherwise
+    /// the parameters are as before and an error says why. By default
+    /// through [`EnergyCapability::params`] and
+    /// [`EnergyCapability::set_params`]; a model may do it without
+    /// copies.
+    fn update_params(&mut self, step: &mut dyn FnMut(&mut [Vec<f64>])) -> Result<()> {
+        let mut values = self.params();
+        step(&mut values);
+        self.set_params(&values)
+    }
+
     /// E(x_i) for every row of `x`.
     fn energies(&mut self, x: &Points) -> Vec<f64>;
 
