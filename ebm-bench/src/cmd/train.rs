@@ -47,7 +47,8 @@ pub enum PrecisionArg {
     /// Double precision throughout.
     F64,
     /// Single precision: DSM on an MLP (the fused kernel's matrix
-    /// products) or an RBM (parameters, chains and products).
+    /// products) or PCD with SGD on an RBM (parameters, chains and
+    /// products); other RBM runs round the trained model to f32.
     F32,
 }
 
@@ -153,10 +154,11 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub noise_ratio: usize,
     /// f32: DSM on an MLP runs the fused kernel's matrix products in
-    /// single precision (about twice as fast) and keeps the model's
-    /// parameters in f32 (the optimizer updates f64 copies); an RBM trains
-    /// in f32 throughout (PCD with SGD on the host engine: about 1.3x as
-    /// fast). The trained model file holds the f32-rounded values.
+    /// single precision (about twice as fast; the optimizer updates f64
+    /// parameters); an RBM with PCD and plain SGD trains in f32 throughout
+    /// on the closed-form host step (about 1.3x as fast), and with other
+    /// estimators or optimizers on its hand-written form in f64. The
+    /// trained model file holds the f32-rounded values.
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: PrecisionArg,
     /// Print one JSON object.
