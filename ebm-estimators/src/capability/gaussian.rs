@@ -35,6 +35,28 @@ pub struct HandGaussian {
     core: Gaussian,
 }
 
+/// L = diag(exp(s)) + the strictly lower part of A (D x D, row-major).
+pub(crate) fn factor_of(s: &[f64], a: &[f64]) -> Vec<f64> {
+    let d = s.len();
+    let mut l = vec![0.0; d * d];
+    for i in 0..d {
+        l[i * d + i] = s[i].exp();
+        l[i * d..i * d + i].copy_from_slice(&a[i * d..i * d + i]);
+    }
+    l
+}
+
+/// P = L L^T for a lower-triangular L (D x D, row-major).
+pub(crate) fn precision_of(l: &[f64], d: usize) -> Vec<f64> {
+    let mut p = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..d {
+            p[i * d + j] = (0..=i.min(j)).map(|k| l[i * d + k] * l[j * d + k]).sum();
+        }
+    }
+    p
+}
+
 /// Row-major views and products.
 fn mat(v: &[f64], rows: usize, cols: usize) -> MatRef<'_, f64> {
     MatRef::from_row_major_slice(v, rows, cols)
@@ -110,6 +132,21 @@ impl HandGaussian {
         }
     }
 
+    /// The scores s = -L r of whitened rows `r` (rows: -R L^T).
+    fn scores_of(&self, r: &[f64]) -> Vec<f64> {
+        let (n, d) = (r.len() / self.d, self.d);
+        let mut s = vec![0.0; n * d];
+        faer::linalg::matmul::matmul(
+            MatMut::from_row_major_slice_mut(&mut s, n, d),
+            Accum::Replace,
+            mat(r, n, d),
+            mat(&self.factor, d, d).transpose(),
+            -1.0,
+            Par::Seq,
+        );
+        s
+    }
+
     /// L v for a vector v.
     fn times_factor(&self, v: &[f64]) -> Vec<f64> {
         let d = self.d;
@@ -148,19 +185,8 @@ impl EnergyCapability for HandGaussian {
                 a.len()
             )));
         }
-        let mut l = vec![0.0; d * d];
-        for i in 0..d {
-            l[i * d + i] = s[i].exp();
-            for j in 0..i {
-                l[i * d + j] = a[i * d + j];
-            }
-        }
-        let mut p = vec![0.0; d * d];
-        for i in 0..d {
-            for j in 0..d {
-                p[i * d + j] = (0..=i.min(j)).map(|k| l[i * d + k] * l[j * d + k]).sum();
-            }
-        }
+        let l = factor_of(s, a);
+        let p = precision_of(&l, d);
         if !(a.iter().chain(s).all(|v| v.is_finite()) && l.iter().chain(&p).all(|v| v.is_finite())) {
             return Err(EstimatorError::Unsupported(
                 "the parameters do not make a finite precision".into(),
@@ -244,18 +270,8 @@ impl ScoreCapability for HandGaussian {
         if x.dim() != self.d {
             return vec![f64::NAN; x.as_slice().len()];
         }
-        let (n, d) = (x.len(), self.d);
         let (_, r) = self.centred_and_whitened(x);
-        let mut s = vec![0.0; n * d];
-        faer::linalg::matmul::matmul(
-            MatMut::from_row_major_slice_mut(&mut s, n, d),
-            Accum::Replace,
-            mat(&r, n, d),
-            mat(&self.factor, d, d).transpose(),
-            -1.0,
-            Par::Seq,
-        );
-        s
+        self.scores_of(&r)
     }
 
     fn add_score_loss_grad(
@@ -267,7 +283,7 @@ impl ScoreCapability for HandGaussian {
         self.check(x, grads)?;
         let (n, d) = (x.len(), self.d);
         let (c, r) = self.centred_and_whitened(x);
-        let s = self.scores(x);
+        let s = self.scores_of(&r);
         let mut g = vec![0.0; n * d];
         let mut total = 0.0;
         for (i, (si, gi)) in s.chunks_exact(d).zip(g.chunks_exact_mut(d)).enumerate() {

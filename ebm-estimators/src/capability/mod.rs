@@ -38,7 +38,7 @@
 
 mod autodiff;
 mod engine;
-mod gaussian;
+pub(crate) mod gaussian;
 mod mlp;
 mod mlp_score;
 mod rbm;

@@ -1,6 +1,7 @@
 //! A Gaussian family with learnable mean and precision, kept positive
 //! definite through a Cholesky-type factor.
 
+use crate::capability::gaussian::{factor_of, precision_of};
 use crate::capability::{Autodiff, EnergyCapability, HandGaussian};
 use crate::error::{EstimatorError, Result};
 use crate::trainable::{vector, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector};
@@ -101,30 +102,14 @@ impl<F: Real, D: Backend<F>> GaussianEnergy<F, D> {
 
     /// The current L, row-major.
     pub fn factor(&self) -> Vec<f64> {
-        let d = self.mean.shape().0;
-        let low = self.lower.as_vec();
-        let s = self.log_diag.as_vec();
-        let mut l = vec![0.0; d * d];
-        for i in 0..d {
-            l[i * d + i] = s[i].f64().exp();
-            for j in 0..i {
-                l[i * d + j] = low[i * d + j].f64();
-            }
-        }
-        l
+        let host = |t: &Vector<F, D>| t.as_vec().into_iter().map(Real::f64).collect::<Vec<_>>();
+        let lower: Vec<f64> = self.lower.as_vec().into_iter().map(Real::f64).collect();
+        factor_of(&host(&self.log_diag), &lower)
     }
 
     /// The current precision P = L L^T, row-major.
     pub fn precision(&self) -> Vec<f64> {
-        let d = self.mean.shape().0;
-        let l = self.factor();
-        let mut p = vec![0.0; d * d];
-        for i in 0..d {
-            for j in 0..d {
-                p[i * d + j] = (0..d).map(|k| l[i * d + k] * l[j * d + k]).sum();
-            }
-        }
-        p
+        precision_of(&self.factor(), self.mean.shape().0)
     }
 
     /// The reference Gaussian with the current parameters.
