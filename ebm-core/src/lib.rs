@@ -39,6 +39,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bernoulli;
 pub mod binary;
 pub mod energies;
 pub mod energy;
@@ -46,6 +47,7 @@ pub mod error;
 pub mod fast_exp;
 pub mod fast_exp_f32;
 pub mod fast_ln;
+pub mod host_float;
 pub mod math;
 pub mod normal;
 pub mod points;
@@ -57,6 +59,7 @@ pub mod spec;
 pub use binary::BinaryEnergy;
 pub use energy::{Energy, ExactSample, Quadratic};
 pub use error::{CoreError, Result};
+pub use host_float::HostFloat;
 pub use points::Points;
 pub use rng::{chain_rng, chain_rngs, setup_rng, training_rng, ChainRng, RngPosition, TRAINING_STREAM};
 pub use spec::{Arithmetic, EnergySpec, Model};

@@ -15,6 +15,7 @@ use crate::objective_state::ObjectiveState;
 use crate::optim::OptimizerState;
 use crate::trainable::{Backend, ParamMut, Real};
 use dfdx::prelude::*;
+use ebm_core::HostFloat;
 use ebm_core::{ChainRng, EnergySpec, Points};
 
 /// What one step did.
@@ -98,7 +99,7 @@ pub(crate) fn host_grads<F: Real, D: Backend<F>>(
                     grads.get(&**t).as_vec()
                 }
             };
-            Ok(g.into_iter().map(Real::f64).collect())
+            Ok(g.into_iter().map(HostFloat::f64).collect())
         })
         .collect()
 }

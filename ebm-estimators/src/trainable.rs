@@ -25,62 +25,16 @@
 use crate::capability::traits::EnergyCapability;
 use crate::error::{config, Result};
 use dfdx::prelude::*;
-use ebm_core::EnergySpec;
+use ebm_core::{EnergySpec, HostFloat};
 use ebm_samplers::Target;
 
-/// The float types a model can be trained in: `f32` or `f64`.
-pub trait Real: Dtype + num_traits::Float + Send + Sync + 'static {
-    /// Convert from f64 (rounding for f32).
-    fn of(v: f64) -> Self;
-    /// Convert to f64.
-    fn f64(self) -> f64;
-    /// A 32-bit random word u as this float (rounded to 24 bits for f32),
-    /// for comparisons u < p 2^32 that are true with probability p.
-    fn of_word(u: u32) -> Self;
-    /// e^x for x <= 0 with the host kernels' vectorisable exponentials
-    /// ([`ebm_core::fast_exp::exp`] for f64,
-    /// [`ebm_core::fast_exp_f32::exp_weight_f32`] for f32: 0 below -87).
-    /// Call it inside [`ebm_core::simd::dispatch`].
-    fn exp_nonpositive(self) -> Self;
-    /// Whether this is `f32` (hand-written kernels then compute in f32).
-    const IS_F32: bool;
-}
+/// The float types a model can be trained in: `f32` or `f64`, the
+/// host kernels' floats ([`HostFloat`]: conversions, random words,
+/// exponentials) that dfdx also computes in.
+pub trait Real: Dtype + HostFloat {}
 
-impl Real for f32 {
-    const IS_F32: bool = true;
-    fn of(v: f64) -> Self {
-        v as f32
-    }
-    fn f64(self) -> f64 {
-        self as f64
-    }
-    #[inline(always)]
-    fn of_word(u: u32) -> Self {
-        u as f32
-    }
-    #[inline(always)]
-    fn exp_nonpositive(self) -> Self {
-        ebm_core::fast_exp_f32::exp_weight_f32(self)
-    }
-}
-
-impl Real for f64 {
-    const IS_F32: bool = false;
-    fn of(v: f64) -> Self {
-        v
-    }
-    fn f64(self) -> f64 {
-        self
-    }
-    #[inline(always)]
-    fn of_word(u: u32) -> Self {
-        u as f64
-    }
-    #[inline(always)]
-    fn exp_nonpositive(self) -> Self {
-        ebm_core::fast_exp::exp(self)
-    }
-}
+impl Real for f32 {}
+impl Real for f64 {}
 
 /// A dfdx device that can be shared across threads (the CPU device; CUDA
 /// would qualify too).
@@ -117,8 +71,8 @@ impl<F: Real, D: Backend<F>> ParamMut<'_, F, D> {
     /// The values, row-major, as f64.
     pub fn values(&self) -> Vec<f64> {
         match self {
-            ParamMut::Vector(t) => t.as_vec().into_iter().map(Real::f64).collect(),
-            ParamMut::Matrix(t) => t.as_vec().into_iter().map(Real::f64).collect(),
+            ParamMut::Vector(t) => t.as_vec().into_iter().map(HostFloat::f64).collect(),
+            ParamMut::Matrix(t) => t.as_vec().into_iter().map(HostFloat::f64).collect(),
         }
     }
 

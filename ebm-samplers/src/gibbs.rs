@@ -3,18 +3,20 @@
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{Result, SamplerError};
 use crate::kernel::Kernel;
+use crate::rbm_block::RbmLanes;
 use crate::target::{StateSpace, Target};
+use ebm_core::bernoulli::{bernoulli, weight_of};
 use ebm_core::energies::Rbm;
-use ebm_core::fast_exp::sigmoid_in_place;
-use ebm_core::math::sigmoid;
+use ebm_core::simd::{dispatch, LANES};
 use ebm_core::{BinaryEnergy, ChainRng};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-/// True with probability `p`, from one 32-bit draw (resolution 2^-32).
-#[inline]
-pub(crate) fn bernoulli(rng: &mut ChainRng, p: f64) -> bool {
-    (rng.next_u32() as f64) < p * 4_294_967_296.0
+/// True with probability sigmoid(x), from one 32-bit word of `rng`
+/// ([`ebm_core::bernoulli`]'s rule).
+#[inline(always)]
+pub(crate) fn draw_unit(rng: &mut ChainRng, x: f64) -> bool {
+    bernoulli(x, weight_of(x), rng.next_u32()) == 1.0
 }
 
 /// Which Gibbs scan [`Gibbs`] runs.
@@ -37,8 +39,9 @@ pub enum GibbsScan {
 /// * Block (RBMs): h ~ p(h | v), then v ~ p(v | h), with
 ///   p(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j) and
 ///   p(v_i = 1 | h) = sigmoid(b_i + (W h)_i). Leaves p(v) ∝ exp(-F(v))
-///   invariant. The products v^T W and W h exploit binary states: they are
-///   sums of the rows (columns) of W whose unit is on.
+///   invariant. This is the RBM block-Gibbs kernel
+///   [`crate::rbm_block::RbmLanes`] at beta = 1, eight chains of the
+///   chunk at a time in SIMD lanes.
 /// * Single-site (any [`BinaryEnergy`]): visit the units in the model's
 ///   sweep order (the checkerboard for an Ising lattice) and set each to
 ///   its other value with probability sigmoid(-(E(x') - E(x))), the exact
@@ -84,13 +87,11 @@ impl Gibbs {
     }
 }
 
-/// Gibbs's work buffers for one chunk: the hidden units and the two
-/// layers' inputs (block), or the sweep order (single-site).
+/// Gibbs's work buffers for one chunk: the block kernel's lanes (block),
+/// or the sweep order (single-site).
 #[derive(Default)]
 struct GibbsScratch {
-    h: Vec<f64>,
-    act_h: Vec<f64>,
-    act_v: Vec<f64>,
+    lanes: Option<RbmLanes>,
     order: Vec<usize>,
 }
 
@@ -127,18 +128,28 @@ impl Kernel for Gibbs {
         let s = scratch.get(GibbsScratch::default);
         match self.block_of(model) {
             Some(rbm) => {
-                let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
-                s.h.resize(nh, 0.0);
-                s.act_h.resize(nh, 0.0);
-                s.act_v.resize(nv, 0.0);
-                for (v, rng) in c.x.chunks_exact_mut(nv).zip(c.rngs.iter_mut()) {
-                    block_sweep(rbm, v, &mut s.h, &mut s.act_h, &mut s.act_v, rng);
+                let nv = rbm.n_visible();
+                let lanes = s.lanes.get_or_insert_with(|| RbmLanes::new(nv, rbm.n_hidden()));
+                for (x, rngs) in c.x.chunks_mut(LANES * nv).zip(c.rngs.chunks_mut(LANES)) {
+                    dispatch(
+                        #[inline(always)]
+                        || {
+                            lanes.load(rbm, x);
+                            lanes.set_hidden_inputs(1.0, rbm.hidden_bias());
+                            lanes.sweep(rbm, 1.0, rbm.visible_bias(), rngs);
+                            lanes.store(nv, x);
+                        },
+                    );
                 }
             }
             None => {
                 model.sweep_order(&mut s.order);
+                let order = &s.order;
                 for (x, rng) in c.x.chunks_exact_mut(c.d).zip(c.rngs.iter_mut()) {
-                    site_sweep(model, 1.0, &s.order, x, rng);
+                    dispatch(
+                        #[inline(always)]
+                        || site_sweep(model, 1.0, order, x, rng),
+                    );
                 }
             }
         }
@@ -148,7 +159,9 @@ impl Kernel for Gibbs {
 /// One single-site sweep of one chain of a binary model at inverse
 /// temperature `beta` (p ∝ exp(-beta E)): each unit of `order` in turn is
 /// set to its other value with probability sigmoid(-beta (E(x') - E(x))),
-/// its exact conditional, by one 32-bit word of `rng`.
+/// its exact conditional, by one 32-bit word of `rng`. Call it inside
+/// [`dispatch`].
+#[inline(always)]
 pub(crate) fn site_sweep<M: BinaryEnergy + ?Sized>(
     model: &M,
     beta: f64,
@@ -158,58 +171,8 @@ pub(crate) fn site_sweep<M: BinaryEnergy + ?Sized>(
 ) {
     let (lo, hi) = model.states();
     for &i in order {
-        if bernoulli(rng, sigmoid(-(beta * model.flip_delta(x, i)))) {
+        if draw_unit(rng, -(beta * model.flip_delta(x, i))) {
             x[i] = if x[i] == lo { hi } else { lo };
         }
-    }
-}
-
-/// One block-Gibbs sweep of a single chain `v` of an RBM:
-/// h_j ~ sigmoid(c_j + (v^T W)_j), then v_i ~ sigmoid(b_i + (W h)_i), each
-/// unit by one 32-bit word of `rng`. v and h are 0/1, so v^T W and W h
-/// are sums of the rows (columns) of W whose unit is on. `h`, `act_h`
-/// (v^T W) and `act_v` (W h) are scratch.
-fn block_sweep(
-    rbm: &Rbm,
-    v: &mut [f64],
-    h: &mut [f64],
-    act_h: &mut [f64],
-    act_v: &mut [f64],
-    rng: &mut ChainRng,
-) {
-    let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
-    let (w, wt) = (rbm.weights(), rbm.weights_t());
-    let (b, c) = (rbm.visible_bias(), rbm.hidden_bias());
-    act_h.iter_mut().for_each(|a| *a = 0.0);
-    for i in 0..nv {
-        if v[i] != 0.0 {
-            for (a, wv) in act_h.iter_mut().zip(&w[i * nh..(i + 1) * nh]) {
-                *a += wv;
-            }
-        }
-    }
-    // the conditionals of a whole layer first (their exponentials
-    // vectorise), then the draws in unit order
-    for j in 0..nh {
-        h[j] = c[j] + act_h[j];
-    }
-    sigmoid_in_place(h);
-    for hj in h.iter_mut() {
-        *hj = bernoulli(rng, *hj) as u8 as f64;
-    }
-    act_v.iter_mut().for_each(|a| *a = 0.0);
-    for j in 0..nh {
-        if h[j] != 0.0 {
-            for (a, wv) in act_v.iter_mut().zip(&wt[j * nv..(j + 1) * nv]) {
-                *a += wv;
-            }
-        }
-    }
-    for i in 0..nv {
-        v[i] = b[i] + act_v[i];
-    }
-    sigmoid_in_place(v);
-    for vi in v.iter_mut() {
-        *vi = bernoulli(rng, *vi) as u8 as f64;
     }
 }

@@ -6,7 +6,9 @@
 //!   of chains, one RNG stream per chain; object-safe, so `Box<dyn
 //!   Kernel>` runs everywhere): [`Ula`], [`Mala`], [`Hmc`] (diagonal mass,
 //!   divergences, jitter), and for binary models [`gibbs::Gibbs`] (block
-//!   h|v, v|h for RBMs; single-site in the model's sweep order otherwise).
+//!   h|v, v|h for RBMs with the block-Gibbs kernel
+//!   [`rbm_block::RbmLanes`], eight chains in SIMD lanes; single-site in
+//!   the model's sweep order otherwise).
 //!   [`Chains::run_kernel`] is the public chunk machinery; [`Registry`]
 //!   names the kernels and builds them from serde configs.
 //! * [`driver::run_target`] (one driver for continuous and binary
@@ -15,7 +17,8 @@
 //!   adaptation, burn-in, thinning, collection, observers;
 //!   [`diagnostics`]: ESS (Geyer initial monotone sequence) and split R-hat.
 //! * [`ais`]: annealed importance sampling for log Z along a geometric
-//!   path, for continuous energies (any kernel above) and RBMs (Gibbs).
+//!   path, for continuous energies (any kernel above) and RBMs (the same
+//!   block-Gibbs kernel at every temperature).
 //!
 //! Chains are processed in fixed chunks of [`chains::CHUNK`] spread over
 //! rayon's threads; since the chunking never depends on the thread count and
@@ -46,6 +49,7 @@ pub mod kernel;
 mod mala;
 pub mod moments;
 pub mod normals;
+pub mod rbm_block;
 pub mod registry;
 pub mod target;
 mod ula;

@@ -23,6 +23,7 @@ mod gmm;
 mod ising;
 mod mlp;
 mod rbm;
+pub mod rbm_gibbs;
 
 pub use banana::Banana;
 pub use banded_gaussian::{BandedGaussian, BANDED_DENSE_MAX_DIM};

@@ -1,5 +1,6 @@
 //! Bernoulli-Bernoulli restricted Boltzmann machine.
 
+use super::rbm_gibbs;
 use crate::binary::{enumerate_gray, BinaryEnergy};
 use crate::error::{check_finite, check_len, CoreError, Result};
 use crate::math::{sigmoid, softplus};
@@ -118,30 +119,19 @@ impl Rbm {
         e
     }
 
-    /// Hidden pre-activations a_j = c_j + (v^T W)_j, written into `out` (H).
+    /// Hidden pre-activations a_j = c_j + (v^T W)_j, written into `out` (H):
+    /// the rows of W whose visible unit is on added to c
+    /// ([`rbm_gibbs::layer_input`], the conditionals' one product).
     pub fn hidden_input(&self, v: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(&self.c);
-        for i in 0..self.nv {
-            if v[i] != 0.0 {
-                let row = &self.w[i * self.nh..(i + 1) * self.nh];
-                for j in 0..self.nh {
-                    out[j] += v[i] * row[j];
-                }
-            }
-        }
+        let (mut on, mut vals) = (vec![0; self.nv], vec![0.0; self.nv]);
+        rbm_gibbs::layer_input(&self.c, &self.w, v, &mut on, &mut vals, out);
     }
 
-    /// Visible pre-activations a_i = b_i + (W h)_i, written into `out` (V).
+    /// Visible pre-activations a_i = b_i + (W h)_i, written into `out` (V):
+    /// the rows of W^T whose hidden unit is on added to b.
     pub fn visible_input(&self, h: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(&self.b);
-        for j in 0..self.nh {
-            if h[j] != 0.0 {
-                let col = &self.wt[j * self.nv..(j + 1) * self.nv];
-                for i in 0..self.nv {
-                    out[i] += h[j] * col[i];
-                }
-            }
-        }
+        let (mut on, mut vals) = (vec![0; self.nh], vec![0.0; self.nh]);
+        rbm_gibbs::layer_input(&self.b, &self.wt, h, &mut on, &mut vals, out);
     }
 
     /// p(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j) for each j, into `out`.

@@ -7,6 +7,7 @@ use crate::engine::host_grads;
 use crate::error::{EstimatorError, Result};
 use crate::trainable::{to_device, vector, Backend, ParamMut, Real, TrainableEnergy, TrainableScore};
 use dfdx::prelude::*;
+use ebm_core::HostFloat;
 use ebm_core::{EnergySpec, Points};
 use ebm_samplers::Target;
 use std::marker::PhantomData;
@@ -61,7 +62,12 @@ impl<F: Real, D: Backend<F>, M: TrainableScore<F, D>> Autodiff<F, D, M> {
 /// s(x_i) for every row, through the model's score ops.
 fn tape_scores<F: Real, D: Backend<F>, M: TrainableScore<F, D>>(model: &M, x: &Points) -> Vec<f64> {
     let t = to_device::<F, D>(model.device(), x.as_slice(), x.dim());
-    model.score_t(t).as_vec().into_iter().map(Real::f64).collect()
+    model
+        .score_t(t)
+        .as_vec()
+        .into_iter()
+        .map(HostFloat::f64)
+        .collect()
 }
 
 /// sum_i l_i(s_i) and its parameter gradient: the scores on the tape,
@@ -83,7 +89,7 @@ fn tape_score_loss_grad<F: Real, D: Backend<F>, M: TrainableScore<F, D>>(
     let dev = model.device().clone();
     let t = to_device::<F, D>(&dev, x.as_slice(), d).retaped::<OwnedTape<F, D>>();
     let s = model.score_t(t);
-    let values: Vec<f64> = s.as_vec().into_iter().map(Real::f64).collect();
+    let values: Vec<f64> = s.as_vec().into_iter().map(HostFloat::f64).collect();
     let mut ds = vec![0.0; values.len()];
     let mut total = 0.0;
     for (i, (row, out)) in values.chunks_exact(d).zip(ds.chunks_exact_mut(d)).enumerate() {
@@ -149,7 +155,7 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> EnergyCapability for Auto
             .energy_t(t)
             .as_vec()
             .into_iter()
-            .map(Real::f64)
+            .map(HostFloat::f64)
             .collect()
     }
 

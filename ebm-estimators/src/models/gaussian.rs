@@ -7,6 +7,7 @@ use crate::error::{EstimatorError, Result};
 use crate::trainable::{vector, Backend, Mat, ParamMut, Real, TrainableEnergy, TrainableScore, Vector};
 use dfdx::prelude::*;
 use ebm_core::energies::Gaussian;
+use ebm_core::HostFloat;
 use ebm_core::{Energy, EnergySpec};
 use ebm_samplers::Target;
 
@@ -97,13 +98,13 @@ impl<F: Real, D: Backend<F>> GaussianEnergy<F, D> {
 
     /// The current mean.
     pub fn mean(&self) -> Vec<f64> {
-        self.mean.as_vec().into_iter().map(Real::f64).collect()
+        self.mean.as_vec().into_iter().map(HostFloat::f64).collect()
     }
 
     /// The current L, row-major.
     pub fn factor(&self) -> Vec<f64> {
-        let host = |t: &Vector<F, D>| t.as_vec().into_iter().map(Real::f64).collect::<Vec<_>>();
-        let lower: Vec<f64> = self.lower.as_vec().into_iter().map(Real::f64).collect();
+        let host = |t: &Vector<F, D>| t.as_vec().into_iter().map(HostFloat::f64).collect::<Vec<_>>();
+        let lower: Vec<f64> = self.lower.as_vec().into_iter().map(HostFloat::f64).collect();
         factor_of(&host(&self.log_diag), &lower)
     }
 
@@ -222,7 +223,7 @@ impl<F: Real, D: Backend<F>> Energy for GaussianEnergy<F, D> {
 
     fn log_partition(&self) -> Option<f64> {
         let d = TrainableEnergy::dim(self) as f64;
-        let s: f64 = self.log_diag.as_vec().into_iter().map(Real::f64).sum();
+        let s: f64 = self.log_diag.as_vec().into_iter().map(HostFloat::f64).sum();
         Some(0.5 * d * ebm_core::math::LN_2PI - s)
     }
 }

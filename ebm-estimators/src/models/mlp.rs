@@ -8,6 +8,7 @@ use crate::trainable::{
 };
 use dfdx::prelude::*;
 use ebm_core::energies::{Activation, Layer, Mlp};
+use ebm_core::HostFloat;
 use ebm_core::{Energy, EnergySpec};
 use ebm_samplers::Target;
 use rand::Rng;
@@ -116,8 +117,8 @@ impl<F: Real, D: Backend<F>> MlpEnergy<F, D> {
             .iter()
             .zip(&self.biases)
             .map(|(w, b)| Layer {
-                w: w.as_vec().into_iter().map(Real::f64).collect(),
-                b: b.as_vec().into_iter().map(Real::f64).collect(),
+                w: w.as_vec().into_iter().map(HostFloat::f64).collect(),
+                b: b.as_vec().into_iter().map(HostFloat::f64).collect(),
                 n_in: w.shape().1,
                 n_out: w.shape().0,
             })

@@ -6,6 +6,7 @@ use crate::trainable::{vector, Backend, Mat, ParamMut, Real, TrainableEnergy, Ve
 use dfdx::prelude::*;
 use ebm_core::energies::Rbm;
 use ebm_core::EnergySpec;
+use ebm_core::HostFloat;
 use ebm_samplers::Target;
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
@@ -69,7 +70,7 @@ impl<F: Real, D: Backend<F>> TrainableRbm<F, D> {
     /// The reference RBM with the current parameters (for Gibbs and AIS).
     pub fn to_core(&self) -> Rbm {
         let (nv, nh) = *self.w.shape();
-        let host = |t: Vec<F>| t.into_iter().map(Real::f64).collect::<Vec<_>>();
+        let host = |t: Vec<F>| t.into_iter().map(HostFloat::f64).collect::<Vec<_>>();
         Rbm::new(
             nv,
             nh,

@@ -1,15 +1,17 @@
-//! The loops of a PCD step, generic over the float `F` (f64 or f32): row
-//! sums over the units that are on, fused softplus-and-sigmoid, Bernoulli
-//! draws from 32-bit words, the weight update W + scale G and the
-//! transpose. All are `#[inline(always)]` so that they compile inside the
-//! caller's [`ebm_core::simd::dispatch`] with its instruction set.
+//! The loops of a PCD step that are PCD's own, generic over the float `F`
+//! (f64 or f32): the hidden layer's mean and free energy in one pass, the
+//! weight update W + scale G and the transpose. The conditionals are the
+//! RBM's one set: row sums over the units that are on in
+//! [`ebm_core::energies::rbm_gibbs`], e^-|x|, sigmoids and Bernoulli
+//! draws from 32-bit words in [`ebm_core::bernoulli`].
+//! All are `#[inline(always)]` so that they compile inside the caller's
+//! [`ebm_core::simd::dispatch`] with its instruction set.
 
 use crate::trainable::Real;
+use ebm_core::bernoulli::{sigmoid_of, weight_of};
+use ebm_core::energies::rbm_gibbs::add_rows;
 use ebm_core::fast_ln::ln;
 use ebm_core::simd::all_finite_inline;
-
-/// 2^32: a 32-bit word u is below p 2^32 with probability p.
-pub(super) const TWO32: f64 = 4_294_967_296.0;
 
 /// W' = W + scale G into `out` (V x H, rows of `nh`); returns whether
 /// `out` is finite and the squared norm of G, summed by columns in blocks
@@ -56,56 +58,25 @@ fn update_block<F: Real, const B: usize>(
     }
 }
 
-/// On (1) with probability sigmoid(x), from e = e^-|x| and a 32-bit word
-/// u: u (1 + e) < 2^32 for x >= 0, u (1 + e) < 2^32 e below.
-#[inline(always)]
-pub(super) fn bernoulli<F: Real>(x: F, e: F, u: u32) -> F {
-    let two32 = F::of(TWO32);
-    let rhs = if x >= F::zero() { two32 } else { two32 * e };
-    if F::of_word(u) * (F::one() + e) < rhs {
-        F::one()
-    } else {
-        F::zero()
-    }
-}
-
-/// The indices of the units that are on, at the front of `on` (at least
-/// as long as `x`); returns how many. Each 64 units become a bit mask
-/// (a vectorised comparison), whose set bits are then read off one by one,
-/// so the work follows the units that are on.
-#[inline(always)]
-pub(super) fn active<F: Real>(x: &[F], on: &mut [usize]) -> usize {
-    let mut n = 0;
-    for (w, chunk) in x.chunks(64).enumerate() {
-        let mut mask = 0u64;
-        for (i, &v) in chunk.iter().enumerate() {
-            mask |= ((v != F::zero()) as u64) << i;
-        }
-        while mask != 0 {
-            on[n] = w * 64 + mask.trailing_zeros() as usize;
-            n += 1;
-            mask &= mask - 1;
-        }
-    }
-    n
-}
-
-/// h = sigmoid(c + v^T W) for v given by the units that are on and their
-/// values (`None`: all 1; a sum of those rows of W, in order); returns the
-/// free energy
+/// The hidden layer given v, from the units of v that are on and their
+/// values (`None`: all 1): the inputs x = c + v^T W into `x` (a sum of
+/// those rows of W, in order), e = e^-|x| into `e`, the mean hiddens
+/// sigmoid(x) into `mean`; returns the free energy
 /// F(v) = -b.v - sum_j softplus(c_j + (v^T W)_j), the log-terms summed as
-/// in [`softplus_sum_then_sigmoid`].
+/// in [`softplus_sum_and_sigmoid`].
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn layer_up<F: Real>(
     on: &[usize],
     vals: Option<&[F]>,
     w: &[F],
     c: &[F],
     b: &[F],
-    h: &mut [F],
+    x: &mut [F],
     e: &mut [F],
+    mean: &mut [F],
 ) -> f64 {
-    add_rows(c, w, on, vals, h);
+    add_rows(c, w, on, vals, x);
     let mut bv = F::zero();
     match vals {
         Some(vals) => {
@@ -119,24 +90,24 @@ pub(super) fn layer_up<F: Real>(
             }
         }
     }
-    let sp = softplus_sum_then_sigmoid(h, e);
+    let sp = softplus_sum_and_sigmoid(x, e, mean);
     -bv.f64() - sp
 }
 
-/// Returns sum_j softplus(x_j) (in f64) and replaces every x_j by
-/// sigmoid(x_j), both from e_j = e^-|x_j| (`e` is scratch as long as `x`):
-/// softplus(x) = max(x, 0) + ln(1 + e), sigmoid(x) = 1 / (1 + e) or
-/// e / (1 + e). The sums run in eight lanes (unit j in lane j mod 8) and
-/// the log-terms as the ln (in f64) of each lane's product of up to 32
-/// factors 1 + e in (1, 2], so one vector ln serves 256 units.
+/// Returns sum_j softplus(x_j) (in f64) and writes e_j = e^-|x_j| into `e`
+/// and sigmoid(x_j) into `mean` (both as long as `x`):
+/// softplus(x) = max(x, 0) + ln(1 + e). The sums run in eight lanes (unit
+/// j in lane j mod 8) and the log-terms as the ln (in f64) of each lane's
+/// product of up to 32 factors 1 + e in (1, 2], so one vector ln serves
+/// 256 units.
 #[inline(always)]
-pub(super) fn softplus_sum_then_sigmoid<F: Real>(x: &mut [F], e: &mut [F]) -> f64 {
+pub(super) fn softplus_sum_and_sigmoid<F: Real>(x: &[F], e: &mut [F], mean: &mut [F]) -> f64 {
     const L: usize = 8;
     const BLOCK: usize = 32 * L;
     let n = x.len();
-    let e = &mut e[..n];
+    let (e, mean) = (&mut e[..n], &mut mean[..n]);
     for j in 0..n {
-        e[j] = (-x[j].abs()).exp_nonpositive();
+        e[j] = weight_of(x[j]);
     }
     let mut lin = [F::zero(); L];
     let mut logs = [0.0f64; L];
@@ -162,72 +133,13 @@ pub(super) fn softplus_sum_then_sigmoid<F: Real>(x: &mut [F], e: &mut [F]) -> f6
         b0 = b1;
     }
     for j in 0..n {
-        x[j] = if x[j] >= F::zero() {
-            F::one() / (F::one() + e[j])
-        } else {
-            e[j] / (F::one() + e[j])
-        };
+        mean[j] = sigmoid_of(x[j], e[j]);
     }
     let mut sp = 0.0;
     for l in 0..L {
         sp += lin[l].f64() + logs[l];
     }
     sp
-}
-
-/// `out = base + sum_k vals_k m[on_k, ..]` (rows of the row-major `m`, as
-/// long as `out`; `vals` None means all 1), the rows added in order. In
-/// blocks of 64 columns (eight f64 registers of sums, or four f32 ones,
-/// independent of each other), then of 8, then one by one.
-#[inline(always)]
-pub(super) fn add_rows<F: Real>(base: &[F], m: &[F], on: &[usize], vals: Option<&[F]>, out: &mut [F]) {
-    let n = out.len();
-    let mut j0 = 0;
-    while j0 + 64 <= n {
-        add_rows_block::<F, 64>(base, m, on, vals, out, j0);
-        j0 += 64;
-    }
-    while j0 + 8 <= n {
-        add_rows_block::<F, 8>(base, m, on, vals, out, j0);
-        j0 += 8;
-    }
-    while j0 < n {
-        add_rows_block::<F, 1>(base, m, on, vals, out, j0);
-        j0 += 1;
-    }
-}
-
-/// Columns `j0..j0 + B` of [`add_rows`].
-#[inline(always)]
-fn add_rows_block<F: Real, const B: usize>(
-    base: &[F],
-    m: &[F],
-    on: &[usize],
-    vals: Option<&[F]>,
-    out: &mut [F],
-    j0: usize,
-) {
-    let n = out.len();
-    let mut acc: [F; B] = base[j0..j0 + B].try_into().expect("block");
-    match vals {
-        Some(vals) => {
-            for (&i, &val) in on.iter().zip(vals) {
-                let row: &[F; B] = m[i * n + j0..][..B].try_into().expect("block");
-                for t in 0..B {
-                    acc[t] = val.mul_add(row[t], acc[t]);
-                }
-            }
-        }
-        None => {
-            for &i in on {
-                let row: &[F; B] = m[i * n + j0..][..B].try_into().expect("block");
-                for t in 0..B {
-                    acc[t] += row[t];
-                }
-            }
-        }
-    }
-    out[j0..j0 + B].copy_from_slice(&acc);
 }
 
 /// `out` = the transpose of `m` (rows x cols, row-major; `out` is cols x

@@ -51,10 +51,12 @@ pub use engine::RbmPcdEngine;
 
 use crate::error::{config, EstimatorError, Result};
 use crate::trainable::Real;
+use ebm_core::bernoulli::{bernoulli, weight_of};
+use ebm_core::energies::rbm_gibbs::{active, add_rows};
 use ebm_core::energies::Rbm;
 use ebm_core::simd::all_finite_inline;
 use ebm_core::{chain_rngs, ChainRng, RngPosition};
-use kernels::{active, add_rows, bernoulli, layer_up, transpose, update_rows, TWO32};
+use kernels::{layer_up, transpose, update_rows};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use stats::Stats;
@@ -334,7 +336,8 @@ struct Scratch<F> {
     on_v: Vec<usize>,
     val: Vec<F>,
     on_h: Vec<usize>,
-    /// A row's mean hiddens.
+    /// A row's hidden inputs and mean hiddens.
+    x: Vec<F>,
     h: Vec<F>,
 }
 
@@ -346,6 +349,7 @@ impl<F: Real> Scratch<F> {
             on_v: vec![0; nv],
             val: vec![F::zero(); nv],
             on_h: vec![0; nh],
+            x: vec![F::zero(); nh],
             h: vec![F::zero(); nh],
         }
     }
@@ -388,7 +392,7 @@ fn positive<F: Real>(
             Some(&*vals)
         };
         let h = &mut sc.h[..nh];
-        f_pos += layer_up(on, vals, p.w, p.c, p.b, h, &mut sc.e[..nh]);
+        f_pos += layer_up(on, vals, p.w, p.c, p.b, &mut sc.x[..nh], &mut sc.e[..nh], h);
         st.add_row(on, vals, h, true);
     }
     f_pos
@@ -420,7 +424,7 @@ fn negative<F: Real>(
             add_rows(p.b, p.wt, &sc.on_h[..n_on], None, v);
             let (e, (wv, wh)) = (&mut sc.e[..nv], words.split_at(nv));
             for (e, &x) in e.iter_mut().zip(&*v) {
-                *e = (-x.abs()).exp_nonpositive();
+                *e = weight_of(x);
             }
             // zipped, so the loop has no bounds checks and vectorises
             for ((x, &e), &u) in v.iter_mut().zip(&*e).zip(wv) {
@@ -428,19 +432,14 @@ fn negative<F: Real>(
             }
             // mean hiddens of v, then h ~ p(h | v)
             let k = active(v, &mut sc.on_v);
-            let hm = &mut sc.h[..nh];
-            let f = layer_up(&sc.on_v[..k], None, p.w, p.c, p.b, hm, &mut sc.e[..nh]);
+            let (x, e, hm) = (&mut sc.x[..nh], &mut sc.e[..nh], &mut sc.h[..nh]);
+            let f = layer_up(&sc.on_v[..k], None, p.w, p.c, p.b, x, e, hm);
             if s + 1 == p.sweeps {
                 f_neg += f;
                 st.add_row(&sc.on_v[..k], None, hm, false);
             }
-            let two32 = F::of(TWO32);
-            for ((x, &m), &u) in h.iter_mut().zip(&*hm).zip(wh) {
-                *x = if F::of_word(u) < m * two32 {
-                    F::one()
-                } else {
-                    F::zero()
-                };
+            for (((h, &x), &e), &u) in h.iter_mut().zip(&*x).zip(&*e).zip(wh) {
+                *h = bernoulli(x, e, u);
             }
         }
     }

@@ -3,8 +3,9 @@
 use super::{no_progress, summarize, AisResult, ProgressFn};
 use crate::chains::CHUNK;
 use crate::error::{invalid, Result};
-use crate::gibbs::{bernoulli, site_sweep};
+use crate::gibbs::{draw_unit, site_sweep};
 use ebm_core::chain_rngs;
+use ebm_core::simd::dispatch;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -48,20 +49,25 @@ pub fn ais_binary_with_progress<M: ebm_core::BinaryEnergy + ?Sized>(
             let mut x = vec![0.0; d];
             let order: Vec<usize> = (0..d).collect();
             for (w, rng) in lw.iter_mut().zip(rs.iter_mut()) {
-                for v in x.iter_mut() {
-                    *v = if bernoulli(rng, 0.5) { hi } else { lo };
-                }
-                let mut acc = 0.0;
-                for k in 1..betas.len() {
-                    acc -= (betas[k] - betas[k - 1]) * model.energy(&x);
-                    if k + 1 < betas.len() {
-                        // single-site Gibbs at beta_k, in natural order
-                        for _ in 0..sweeps {
-                            site_sweep(model, betas[k], &order, &mut x, rng);
+                *w = dispatch(
+                    #[inline(always)]
+                    || {
+                        for v in x.iter_mut() {
+                            *v = if draw_unit(rng, 0.0) { hi } else { lo };
                         }
-                    }
-                }
-                *w = acc;
+                        let mut acc = 0.0;
+                        for k in 1..betas.len() {
+                            acc -= (betas[k] - betas[k - 1]) * model.energy(&x);
+                            if k + 1 < betas.len() {
+                                // single-site Gibbs at beta_k, in natural order
+                                for _ in 0..sweeps {
+                                    site_sweep(model, betas[k], &order, &mut x, rng);
+                                }
+                            }
+                        }
+                        acc
+                    },
+                );
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, n_chains);
             }
         });

@@ -3,13 +3,13 @@
 use super::{no_progress, summarize, AisResult, ProgressFn};
 use crate::chains::CHUNK;
 use crate::error::{invalid, Result};
+use crate::rbm_block::{Lane, RbmLanes};
+use ebm_core::bernoulli::weight_of;
 use ebm_core::energies::Rbm;
-use ebm_core::fast_exp::exp_weight;
 use ebm_core::fast_ln::ln;
-use ebm_core::math::{sigmoid, softplus};
+use ebm_core::math::softplus;
 use ebm_core::simd::{dispatch, LANES};
 use ebm_core::{chain_rngs, ChainRng};
-use rand::Rng;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -30,11 +30,12 @@ pub enum RbmBase {
 /// the weights use the marginal over h,
 /// log f_beta(v) = a_beta.v + sum_j softplus(c_beta_j + beta (v^T W)_j).
 ///
-/// Eight chains move together in SIMD lanes (see [`ebm_core::simd`]);
-/// each draws from its own stream in the order a chain run alone would
-/// (its initial visibles, then per sweep its hiddens and its visibles, a
-/// 32-bit word per unit: p(unit on) has resolution 2^-32), so the result
-/// is the same for any number of threads.
+/// The transitions are the block-Gibbs kernel [`RbmLanes`]: eight chains
+/// move together in SIMD lanes (see [`ebm_core::simd`]); each draws from
+/// its own stream in the order a chain run alone would (its initial
+/// visibles, then per sweep its hiddens and its visibles, a 32-bit word
+/// per unit: p(unit on) has resolution 2^-32), so the result is the same
+/// for any number of threads.
 pub fn ais_rbm(rbm: &Rbm, base: &RbmBase, betas: &[f64], n_chains: usize, seed: u64) -> Result<AisResult> {
     ais_rbm_with_progress(rbm, base, betas, n_chains, seed, &no_progress)
 }
@@ -100,11 +101,11 @@ pub fn ais_rbm_sweeps_with_progress(
         .par_chunks_mut(CHUNK)
         .zip(rngs.par_chunks_mut(CHUNK))
         .for_each(|(lw, rs)| {
-            let mut lanes = Lanes::new(rbm.n_visible(), rbm.n_hidden());
+            let mut group = Group::new(rbm.n_visible(), rbm.n_hidden());
             for (w, r) in lw.chunks_mut(LANES).zip(rs.chunks_mut(LANES)) {
                 dispatch(
                     #[inline(always)]
-                    || lanes.anneal(&path, w, r),
+                    || group.anneal(&path, w, r),
                 );
                 progress(done.fetch_add(w.len(), Ordering::Relaxed) + w.len(), n_chains);
             }
@@ -138,80 +139,25 @@ impl Path<'_> {
     }
 }
 
-type Lane = [f64; LANES];
-
-/// Work buffers for one group of up to [`LANES`] chains, unit-major
-/// (`v[i][l]` is visible unit i of lane l).
-struct Lanes {
-    v: Vec<Lane>,
-    h: Vec<Lane>,
-    /// v^T W per hidden unit, W h per visible unit.
-    ah: Vec<Lane>,
-    av: Vec<Lane>,
-    /// The hidden inputs at beta_k and their e^-|x|.
-    ek: Vec<Lane>,
-    xk: Vec<Lane>,
-    /// Random words of a sweep, chain by chain (hiddens, then visibles),
-    /// and unit-major.
-    words: Vec<u32>,
-    wt: Vec<[u32; LANES]>,
+/// One group of up to [`LANES`] chains: the block-Gibbs kernel's lanes
+/// and the path's biases at the current and previous temperature.
+struct Group {
+    lanes: RbmLanes,
+    vb: Vec<f64>,
+    hb: Vec<f64>,
+    vb_prev: Vec<f64>,
+    hb_prev: Vec<f64>,
 }
 
-/// 2^32: a 32-bit word u is below p 2^32 with probability p.
-const TWO32: f64 = 4_294_967_296.0;
-
-impl Lanes {
+impl Group {
     fn new(nv: usize, nh: usize) -> Self {
         Self {
-            v: vec![[0.0; LANES]; nv],
-            h: vec![[0.0; LANES]; nh],
-            ah: vec![[0.0; LANES]; nh],
-            av: vec![[0.0; LANES]; nv],
-            ek: vec![[0.0; LANES]; nh],
-            xk: vec![[0.0; LANES]; nh],
-            words: vec![0; LANES * (nv + nh)],
-            wt: vec![[0; LANES]; nv + nh],
+            lanes: RbmLanes::new(nv, nh),
+            vb: vec![0.0; nv],
+            hb: vec![0.0; nh],
+            vb_prev: vec![0.0; nv],
+            hb_prev: vec![0.0; nh],
         }
-    }
-
-    /// Draw `units` words from each lane's stream (lanes without a chain
-    /// get zeros) and store them unit-major in `wt`.
-    #[inline(always)]
-    fn draw(&mut self, rngs: &mut [ChainRng], units: usize) {
-        let words = &mut self.words[..LANES * units];
-        for (l, r) in rngs.iter_mut().enumerate() {
-            r.fill(&mut words[l * units..(l + 1) * units]);
-        }
-        // the transpose below reads every lane: a group with fewer than
-        // LANES chains must not carry an earlier group's words
-        words[rngs.len() * units..].fill(0);
-        // the transpose in blocks of 8 units x 8 lanes, fixed-size (no
-        // bounds checks inside, and shuffles instead of 64 scalar moves)
-        let full = units / 8 * 8;
-        for u0 in (0..full).step_by(8) {
-            let mut block = [[0u32; 8]; LANES];
-            for (l, b) in block.iter_mut().enumerate() {
-                b.copy_from_slice(&words[l * units + u0..l * units + u0 + 8]);
-            }
-            let out: &mut [[u32; LANES]; 8] = (&mut self.wt[u0..u0 + 8]).try_into().expect("8 units");
-            for (k, o) in out.iter_mut().enumerate() {
-                for l in 0..LANES {
-                    o[l] = block[l][k];
-                }
-            }
-        }
-        for u in full..units {
-            for l in 0..LANES {
-                self.wt[u][l] = words[l * units + u];
-            }
-        }
-    }
-
-    /// v^T W for every lane, into `ah` (sums over visible units in order;
-    /// v is 0 or 1, so each product is exact).
-    #[inline(always)]
-    fn hidden_act(&mut self, wt: &[f64], nv: usize) {
-        matvec_lanes(&self.v, wt, nv, &mut self.ah);
     }
 
     /// Anneal the chains of `rngs` (at most [`LANES`]) from beta = 0 to 1
@@ -220,27 +166,19 @@ impl Lanes {
     fn anneal(&mut self, path: &Path<'_>, log_w: &mut [f64], rngs: &mut [ChainRng]) {
         let rbm = path.rbm;
         let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
-        let (w, wt, betas) = (rbm.weights(), rbm.weights_t(), path.betas);
+        let betas = path.betas;
         let n = rngs.len();
         // initial visibles from the base, p(v_i = 1) = sigmoid(b_A,i)
-        let p0: Vec<f64> = path.ba.iter().map(|&a| sigmoid(a) * TWO32).collect();
-        self.draw(rngs, nv);
-        for i in 0..nv {
-            for l in 0..LANES {
-                self.v[i][l] = if (self.wt[i][l] as f64) < p0[i] { 1.0 } else { 0.0 };
-            }
-        }
-        self.hidden_act(wt, nv);
-        let (mut vb, mut hb) = (vec![0.0; nv], vec![0.0; nh]);
-        let (mut vb_prev, mut hb_prev) = (vec![0.0; nv], vec![0.0; nh]);
-        path.visible_bias(0.0, &mut vb_prev);
-        path.hidden_bias(0.0, &mut hb_prev);
+        self.lanes.draw_independent(rbm, path.ba, rngs);
+        let (vb, hb, vb_prev, hb_prev) = (&mut self.vb, &mut self.hb, &mut self.vb_prev, &mut self.hb_prev);
+        path.visible_bias(0.0, vb_prev);
+        path.hidden_bias(0.0, hb_prev);
         let visible_moves = path.ba != rbm.visible_bias();
         let mut acc = [0.0f64; LANES];
         for k in 1..betas.len() {
             let (bk, bp) = (betas[k], betas[k - 1]);
-            path.visible_bias(bk, &mut vb);
-            path.hidden_bias(bk, &mut hb);
+            path.visible_bias(bk, vb);
+            path.hidden_bias(bk, hb);
             // log f_k(v) - log f_{k-1}(v) = (a_k - a_{k-1}).v
             //   + sum_j [sp(x_kj) - sp(x_{k-1,j})],  x_kj = hb_kj + beta_k (v^T W)_j,
             // with sp(x) = max(x, 0) + ln(1 + e^-|x|); the ratios
@@ -248,28 +186,22 @@ impl Lanes {
             // are summed as the log of products of 32 factors at a time.
             let mut inc = [0.0f64; LANES];
             if visible_moves {
+                let v = self.lanes.visible();
                 for i in 0..nv {
                     let dv = vb[i] - vb_prev[i];
                     for l in 0..LANES {
-                        inc[l] = dv.mul_add(self.v[i][l], inc[l]);
+                        inc[l] = dv.mul_add(v[i][l], inc[l]);
                     }
                 }
             }
             // the products of 1 + e^-|x| over 32 hidden units at a time stay
-            // within (1, 2^32); one ln of each per 32 units
+            // within (1, 2^32); one ln of each per 32 units. The hidden
+            // inputs at beta_k are those of the next sweep.
+            let (ah, xk, ek) = self.lanes.hidden_inputs_mut();
             let (mut num, mut den) = ([1.0f64; LANES], [1.0f64; LANES]);
             for j in 0..nh {
                 hidden_unit(
-                    bp,
-                    bk,
-                    hb_prev[j],
-                    hb[j],
-                    &self.ah[j],
-                    &mut self.xk[j],
-                    &mut self.ek[j],
-                    &mut inc,
-                    &mut num,
-                    &mut den,
+                    bp, bk, hb_prev[j], hb[j], &ah[j], &mut xk[j], &mut ek[j], &mut inc, &mut num, &mut den,
                 );
                 if j % 32 == 31 || j + 1 == nh {
                     for l in 0..LANES {
@@ -283,37 +215,17 @@ impl Lanes {
                 acc[l] += inc[l];
             }
             if k + 1 < betas.len() {
-                // Gibbs sweeps at beta_k: h | v, then v | h; the first
-                // uses the hidden inputs of the weight increment above
+                // Gibbs sweeps at beta_k; the first uses the hidden inputs
+                // of the weight increment above
                 for sweep in 0..path.sweeps {
                     if sweep > 0 {
-                        for j in 0..nh {
-                            for l in 0..LANES {
-                                let x = bk.mul_add(self.ah[j][l], hb[j]);
-                                self.xk[j][l] = x;
-                                self.ek[j][l] = exp_weight(-x.abs());
-                            }
-                        }
+                        self.lanes.set_hidden_inputs(bk, hb);
                     }
-                    self.draw(rngs, nh + nv);
-                    for j in 0..nh {
-                        self.h[j] = bernoulli_lanes(&self.xk[j], &self.ek[j], &self.wt[j]);
-                    }
-                    matvec_lanes(&self.h, w, nh, &mut self.av);
-                    for i in 0..nv {
-                        let mut z = [0.0f64; LANES];
-                        let mut e = [0.0f64; LANES];
-                        for l in 0..LANES {
-                            z[l] = bk.mul_add(self.av[i][l], vb[i]);
-                            e[l] = exp_weight(-z[l].abs());
-                        }
-                        self.v[i] = bernoulli_lanes(&z, &e, &self.wt[nh + i]);
-                    }
-                    self.hidden_act(wt, nv);
+                    self.lanes.sweep(rbm, bk, vb, rngs);
                 }
             }
-            std::mem::swap(&mut vb, &mut vb_prev);
-            std::mem::swap(&mut hb, &mut hb_prev);
+            std::mem::swap(vb, vb_prev);
+            std::mem::swap(hb, hb_prev);
         }
         log_w.copy_from_slice(&acc[..n]);
     }
@@ -340,66 +252,12 @@ fn hidden_unit(
     for l in 0..LANES {
         let xp = bp.mul_add(a[l], hp);
         let x = bk.mul_add(a[l], hk);
-        let e = exp_weight(-x.abs());
-        let ep = exp_weight(-xp.abs());
+        let e = weight_of(x);
+        let ep = weight_of(xp);
         xk[l] = x;
         ek[l] = e;
         inc[l] += x.max(0.0) - xp.max(0.0);
         num[l] *= 1.0 + e;
         den[l] *= 1.0 + ep;
-    }
-}
-
-/// Units on with probability sigmoid(x), one 32-bit word u per lane:
-/// on when u < 2^32 sigmoid(x), tested without a division as
-/// u (1 + e) < 2^32 for x >= 0 and u (1 + e) < 2^32 e for x < 0, with
-/// e = e^-|x| (so neither side overflows).
-#[inline(always)]
-fn bernoulli_lanes(x: &Lane, e: &Lane, words: &[u32; LANES]) -> Lane {
-    let mut out = [0.0f64; LANES];
-    for l in 0..LANES {
-        let lhs = words[l] as f64 * (1.0 + e[l]);
-        let rhs = if x[l] >= 0.0 { TWO32 } else { TWO32 * e[l] };
-        out[l] = if lhs < rhs { 1.0 } else { 0.0 };
-    }
-    out
-}
-
-/// `out[r] = sum_k m[r * cols + k] x[k]` for every row r of the row-major
-/// matrix m and every lane, the sum over k in order. Four rows at a time,
-/// so four independent chains of multiply-adds are in flight.
-#[inline(always)]
-fn matvec_lanes(x: &[Lane], m: &[f64], cols: usize, out: &mut [Lane]) {
-    let rows = out.len();
-    let x = &x[..cols];
-    let mut r = 0;
-    while r + 4 <= rows {
-        let (m0, m1, m2, m3) = (
-            &m[r * cols..][..cols],
-            &m[(r + 1) * cols..][..cols],
-            &m[(r + 2) * cols..][..cols],
-            &m[(r + 3) * cols..][..cols],
-        );
-        let mut a = [[0.0f64; LANES]; 4];
-        for k in 0..cols {
-            for l in 0..LANES {
-                a[0][l] = x[k][l].mul_add(m0[k], a[0][l]);
-                a[1][l] = x[k][l].mul_add(m1[k], a[1][l]);
-                a[2][l] = x[k][l].mul_add(m2[k], a[2][l]);
-                a[3][l] = x[k][l].mul_add(m3[k], a[3][l]);
-            }
-        }
-        out[r..r + 4].copy_from_slice(&a);
-        r += 4;
-    }
-    for (rr, o) in out.iter_mut().enumerate().skip(r) {
-        let mr = &m[rr * cols..][..cols];
-        let mut a = [0.0f64; LANES];
-        for k in 0..cols {
-            for l in 0..LANES {
-                a[l] = x[k][l].mul_add(mr[k], a[l]);
-            }
-        }
-        *o = a;
     }
 }
