@@ -324,7 +324,7 @@ fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
         (
             "AIS with a kernel that does not fit",
             ais(&gauss, &["--sampler", "gibbs"]),
-            "use mala or hmc",
+            "use mala, hmc or nuts",
         ),
         (
             "zero PCD chains",

@@ -111,7 +111,7 @@ impl Kernel for Gibbs {
     fn check(&self, target: Target<'_>) -> Result<()> {
         let Some(model) = target.binary() else {
             return Err(SamplerError::Unsupported(
-                "Gibbs needs a binary model (rbm, ising); this one is continuous: use ula, mala or hmc"
+                "Gibbs needs a binary model (rbm, ising); this one is continuous: use ula, mala, hmc or nuts"
                     .into(),
             ));
         };

@@ -5,7 +5,8 @@
 //! * Kernels (validated settings + [`Kernel::step_chunk`] over one chunk
 //!   of chains, one RNG stream per chain; object-safe, so `Box<dyn
 //!   Kernel>` runs everywhere): [`Ula`], [`Mala`], [`Hmc`] (diagonal mass,
-//!   divergences, jitter), and for binary models [`gibbs::Gibbs`] (block
+//!   divergences, jitter), [`Nuts`] (multinomial, Stan's U-turn checks,
+//!   per-chain tree depth), and for binary models [`gibbs::Gibbs`] (block
 //!   h|v, v|h for RBMs with the block-Gibbs kernel
 //!   [`rbm_block::RbmLanes`], eight chains in SIMD lanes; single-site in
 //!   the model's sweep order otherwise).
@@ -49,6 +50,7 @@ pub mod kernel;
 mod mala;
 pub mod moments;
 pub mod normals;
+mod nuts;
 pub mod rbm_block;
 pub mod registry;
 pub mod target;
@@ -59,6 +61,7 @@ pub use error::{Result, SamplerError};
 pub use hmc::{kinetic, leapfrog, Hmc, HmcConfig};
 pub use kernel::{Kernel, StepStats, StepTotals};
 pub use mala::{Mala, MalaConfig};
+pub use nuts::{Nuts, NutsConfig, NUTS_MAX_DEPTH_LIMIT};
 pub use registry::{KernelConfig, KernelEntry, Registry};
 pub use target::{StateSpace, Target};
 pub use ula::{Ula, UlaConfig};

@@ -22,6 +22,7 @@ use crate::gibbs::Gibbs;
 use crate::hmc::HmcConfig;
 use crate::kernel::Kernel;
 use crate::mala::MalaConfig;
+use crate::nuts::NutsConfig;
 use crate::target::StateSpace;
 use crate::ula::UlaConfig;
 use serde::de::DeserializeOwned;
@@ -100,6 +101,12 @@ impl Registry {
                 "Metropolis-adjusted Langevin",
             ),
             KernelEntry::of::<HmcConfig>("hmc", StateSpace::Continuous, true, "Hamiltonian Monte Carlo"),
+            KernelEntry::of::<NutsConfig>(
+                "nuts",
+                StateSpace::Continuous,
+                true,
+                "the No-U-Turn Sampler (multinomial, Stan's U-turn checks)",
+            ),
             KernelEntry::of::<Gibbs>(
                 "gibbs",
                 StateSpace::Binary,

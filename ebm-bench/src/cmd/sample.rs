@@ -20,9 +20,9 @@ pub struct SampleArgs {
     /// The model file (JSON).
     #[arg(long)]
     pub model: String,
-    /// The sampler, from the kernel registry: ula, mala, hmc (continuous
-    /// models) or gibbs (binary models: block Gibbs for RBMs, single-site
-    /// otherwise).
+    /// The sampler, from the kernel registry: ula, mala, hmc, nuts
+    /// (continuous models) or gibbs (binary models: block Gibbs for RBMs,
+    /// single-site otherwise).
     #[arg(long, value_parser = kernel_names(KernelUse::Sample))]
     pub sampler: String,
     /// Number of chains.
@@ -31,8 +31,8 @@ pub struct SampleArgs {
     /// Kept draws per chain.
     #[arg(long, default_value_t = 1000)]
     pub steps: usize,
-    /// Iterations before the kept ones (warm-up: MALA and HMC adapt their
-    /// step size, HMC its mass matrix, unless --no-adapt).
+    /// Iterations before the kept ones (warm-up: MALA, HMC and NUTS adapt
+    /// their step size, HMC and NUTS their mass matrix, unless --no-adapt).
     #[arg(long, default_value_t = 500)]
     pub burn_in: usize,
     /// Keep every n-th iteration.
@@ -44,6 +44,10 @@ pub struct SampleArgs {
     /// Leapfrog steps per HMC iteration.
     #[arg(long, default_value_t = 10)]
     pub leapfrog: usize,
+    /// NUTS: the largest tree depth (1 to 30; at most 2^depth - 1 leapfrog
+    /// steps per iteration).
+    #[arg(long, default_value_t = 10)]
+    pub max_depth: usize,
     /// Keep the step size and mass matrix fixed.
     #[arg(long)]
     pub no_adapt: bool,
@@ -83,6 +87,13 @@ fn check(a: &SampleArgs) -> CliResult<()> {
     }
     if a.leapfrog == 0 {
         return bad("--leapfrog must be at least 1".into());
+    }
+    if !(1..=ebm_samplers::NUTS_MAX_DEPTH_LIMIT).contains(&a.max_depth) {
+        return bad(format!(
+            "--max-depth must be from 1 to {}, got {}",
+            ebm_samplers::NUTS_MAX_DEPTH_LIMIT,
+            a.max_depth
+        ));
     }
     if !(a.init_std.is_finite() && a.init_std > 0.0) {
         return bad(format!(
@@ -155,7 +166,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     };
     let mut kernel = registry_kernel(
         &a.sampler,
-        &json!({"step_size": a.step_size, "leapfrog": a.leapfrog}),
+        &json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth}),
         target,
         spec.type_name(),
         KernelUse::Sample,
@@ -198,11 +209,24 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     let step_size = Some(out.step_size).filter(|e| e.is_finite());
     let seconds = start.elapsed().as_secs_f64();
     let (ess_min, rhat_max) = (diag.ess_min(), diag.rhat_max());
-    let json = json!({
+    // the kernel's own figures (NUTS: tree depth, leapfrog steps), each
+    // averaged over iterations and chains
+    let figures: Vec<(&str, f64)> = out
+        .figure_names
+        .iter()
+        .filter_map(|&n| {
+            let per_chain = out.figure_means(n)?;
+            Some((n, per_chain.iter().sum::<f64>() / per_chain.len().max(1) as f64))
+        })
+        .collect();
+    let mut json = json!({
         "mean": nums(&mean), "cov": matrix(&cov, d), "acceptance": num(acceptance),
         "ess_min": num(ess_min), "ess_median": num(diag.ess_median()), "rhat_max": num(rhat_max),
         "divergences": divergences, "step_size": opt(step_size), "seconds": seconds,
     });
+    if !figures.is_empty() {
+        json["figures"] = figures.iter().map(|&(n, v)| (n.to_string(), num(v))).collect();
+    }
     let show = |v: &[f64]| v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ");
     let text = format!(
         "{} on `{}`: {} chains x {} draws in {seconds:.2} s\nmean        [{}]\nacceptance  {:.3}\nESS min     {ess_min:.1} (median {:.1})\nR-hat max   {rhat_max:.4}\ndivergences {}",
@@ -214,6 +238,9 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         acceptance,
         diag.ess_median(),
         divergences,
-    );
+    ) + &figures
+        .iter()
+        .map(|(n, v)| format!("\n{n:<11} {v:.2} (mean)"))
+        .collect::<String>();
     Ok(super::Report { json, text })
 }

@@ -224,20 +224,12 @@ impl Gaussian {
         0.5 * e
     }
 
-    /// E(x) and grad E(x) in f64.
+    /// E(x) and grad E(x) in f64: the batch's product for a batch of one
+    /// (faer's vectorised product, the same bits as in a batch).
     fn energy_grad64(&self, x: &[f64], grad: &mut [f64]) -> f64 {
-        let d = self.dim;
-        let mut e = 0.0;
-        for i in 0..d {
-            let row = &self.precision[i * d..(i + 1) * d];
-            let mut s = 0.0;
-            for j in 0..d {
-                s += row[j] * (x[j] - self.mean[j]);
-            }
-            grad[i] = s;
-            e += (x[i] - self.mean[i]) * s;
-        }
-        0.5 * e
+        let mut e = [0.0];
+        self.grad_batch64(x, grad, &mut e);
+        e[0]
     }
 
     /// The batch's energies and gradients in f64 (shapes checked by the caller).

@@ -1,0 +1,610 @@
+//! The No-U-Turn Sampler with multinomial sampling along the trajectory.
+
+use crate::chains::{ChunkMut, Scratch};
+use crate::error::{invalid, positive, Result};
+use crate::kernel::Kernel;
+use crate::normals::Normals;
+use crate::target::Target;
+use ebm_core::{ChainRng, Energy};
+use rand::Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Largest tree depth [`Nuts`] accepts (2^30 leapfrog steps a transition).
+pub const NUTS_MAX_DEPTH_LIMIT: usize = 30;
+
+/// NUTS (Hoffman and Gelman 2014) in the form Stan and nuts-rs use
+/// (Betancourt 2017): a trajectory of leapfrog steps of size eps, with
+/// the Hamiltonian of HMC and a diagonal mass matrix,
+///
+/// H(x, p) = E(x) + 1/2 p^T M^-1 p,  p ~ N(0, M),  M^-1 = diag(inv_mass),
+///
+/// doubled in a random direction (forward or backward in time) until it
+/// turns back on itself, diverges or reaches 2^max_depth - 1 steps. Each
+/// doubling builds a subtree of the same size by recursive halves.
+///
+/// * **Multinomial sampling.** Every state of the trajectory has the
+///   weight w = exp(H0 - H) (H0 at the start); the next state is drawn
+///   with probability proportional to w: within a subtree by progressive
+///   uniform choices between its halves, and at the top by biased
+///   progressive sampling (the new subtree's draw replaces the current one
+///   with probability min(1, W_new / W_old)), which favours states far from
+///   the start.
+/// * **U-turn criterion** (generalised, Betancourt 2013): a (sub)tree with
+///   end velocities p#_- = M^-1 p_-, p#_+ = M^-1 p_+ and summed momenta
+///   rho stops when p#_- . rho <= 0 or p#_+ . rho <= 0. Each merge of two
+///   halves also checks the left half with the first state of the right
+///   one and the right half with the last state of the left one (Stan's
+///   extra checks since 2.21, which catch the U-turns the plain criterion
+///   misses on near-Gaussian targets). The same merge rule serves the top
+///   level, so the stopping rule depends on the tree alone and the
+///   transition is reversible.
+/// * **Divergence**: a leapfrog state with H - H0 above
+///   `max_energy_error` (default 1000) or not finite ends the
+///   trajectory; the sample comes from the states before the subtree
+///   that diverged, and the chain's step counts as divergent.
+///
+/// The acceptance statistic for step-size adaptation is Stan's: the mean
+/// of min(1, exp(H0 - H)) over the trajectory's new states. Per chain and
+/// transition the kernel reports its figures `depth` (the tree depth
+/// reached) and `leapfrog` (steps taken, also its gradient evaluations).
+///
+/// **Batches.** Each chain builds its own tree, independently of the
+/// others, and the chains of a chunk build theirs in parallel (as the
+/// chunks do): trees of different chains differ in size, so running
+/// chains in lock-step would leave most of a batch masked while the
+/// deepest tree finishes, and a few chains (W7 has eight) would leave a
+/// core idle. Each chain's random numbers (its momentum, then one uniform
+/// per doubling for the direction and one per merge for the choice) come
+/// from its own stream, so the result is the same for any number of
+/// threads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Nuts {
+    step_size: f64,
+    max_depth: usize,
+    inv_mass: Vec<f64>,
+    max_energy_error: f64,
+    target_accept: f64,
+}
+
+/// The settings of [`Nuts`] as data (the registry's "nuts").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NutsConfig {
+    /// Step size eps > 0 (default 0.1; warm-up adapts it).
+    pub step_size: f64,
+    /// Largest tree depth, 1 to 30 (default 10: at most 1023 steps).
+    pub max_depth: usize,
+    /// Energy error that counts as a divergence (default 1000).
+    pub max_energy_error: f64,
+    /// Acceptance statistic step-size adaptation aims for (default 0.8).
+    pub target_accept: f64,
+}
+
+impl Default for NutsConfig {
+    fn default() -> Self {
+        Self {
+            step_size: 0.1,
+            max_depth: 10,
+            max_energy_error: 1000.0,
+            target_accept: 0.8,
+        }
+    }
+}
+
+impl crate::registry::KernelConfig for NutsConfig {
+    fn build(&self) -> Result<Box<dyn Kernel>> {
+        Ok(Box::new(
+            Nuts::new(self.step_size)?
+                .with_max_depth(self.max_depth)?
+                .with_max_energy_error(self.max_energy_error)?
+                .with_target_accept(self.target_accept)?,
+        ))
+    }
+}
+
+impl Nuts {
+    /// NUTS with step size `eps > 0`, maximum depth 10, identity mass
+    /// matrix, divergence at an energy error of 1000 and target acceptance
+    /// 0.8 for adaptation.
+    pub fn new(eps: f64) -> Result<Self> {
+        positive("step_size", eps)?;
+        Ok(Self {
+            step_size: eps,
+            max_depth: 10,
+            inv_mass: Vec::new(),
+            max_energy_error: 1000.0,
+            target_accept: 0.8,
+        })
+    }
+
+    /// The largest tree depth, 1 to [`NUTS_MAX_DEPTH_LIMIT`].
+    pub fn with_max_depth(mut self, depth: usize) -> Result<Self> {
+        if !(1..=NUTS_MAX_DEPTH_LIMIT).contains(&depth) {
+            return Err(invalid(
+                "max_depth",
+                format!("must be from 1 to {NUTS_MAX_DEPTH_LIMIT}, got {depth}"),
+            ));
+        }
+        self.max_depth = depth;
+        Ok(self)
+    }
+
+    /// Energy error above which a leapfrog state counts as divergent.
+    pub fn with_max_energy_error(mut self, threshold: f64) -> Result<Self> {
+        positive("max_energy_error", threshold)?;
+        self.max_energy_error = threshold;
+        Ok(self)
+    }
+
+    /// The acceptance statistic that step-size adaptation aims for, in (0, 1).
+    pub fn with_target_accept(mut self, target: f64) -> Result<Self> {
+        if !(target > 0.0 && target < 1.0) {
+            return Err(invalid(
+                "target_accept",
+                format!("must be in (0, 1), got {target}"),
+            ));
+        }
+        self.target_accept = target;
+        Ok(self)
+    }
+
+    /// The largest tree depth.
+    pub fn max_depth(&self) -> usize {
+        self.max_depth
+    }
+
+    /// The diagonal inverse mass matrix (empty means identity).
+    pub fn inv_mass(&self) -> &[f64] {
+        &self.inv_mass
+    }
+}
+
+/// A state kept as a draw: position, gradient, energy.
+#[derive(Clone, Debug, Default)]
+struct Draw {
+    x: Vec<f64>,
+    g: Vec<f64>,
+    e: f64,
+}
+
+impl Draw {
+    fn resize(&mut self, d: usize) {
+        self.x.resize(d, 0.0);
+        self.g.resize(d, 0.0);
+    }
+
+    fn set(&mut self, z: &Phase) {
+        self.x.copy_from_slice(&z.x);
+        self.g.copy_from_slice(&z.g);
+        self.e = z.e;
+    }
+
+    fn copy_from(&mut self, o: &Draw) {
+        self.x.copy_from_slice(&o.x);
+        self.g.copy_from_slice(&o.g);
+        self.e = o.e;
+    }
+}
+
+/// A point of phase space at an end of the trajectory: position,
+/// momentum, gradient and energy.
+#[derive(Clone, Debug, Default)]
+struct Phase {
+    x: Vec<f64>,
+    p: Vec<f64>,
+    g: Vec<f64>,
+    e: f64,
+}
+
+impl Phase {
+    fn resize(&mut self, d: usize) {
+        self.x.resize(d, 0.0);
+        self.p.resize(d, 0.0);
+        self.g.resize(d, 0.0);
+    }
+
+    fn copy_from(&mut self, o: &Phase) {
+        self.x.copy_from_slice(&o.x);
+        self.p.copy_from_slice(&o.p);
+        self.g.copy_from_slice(&o.g);
+        self.e = o.e;
+    }
+}
+
+/// The end of a (sub)tree as the U-turn checks see it: its momentum p
+/// and velocity p# = M^-1 p.
+#[derive(Clone, Debug, Default)]
+struct End {
+    p: Vec<f64>,
+    v: Vec<f64>,
+}
+
+impl End {
+    fn resize(&mut self, d: usize) {
+        self.p.resize(d, 0.0);
+        self.v.resize(d, 0.0);
+    }
+
+    fn copy_from(&mut self, o: &End) {
+        self.p.copy_from_slice(&o.p);
+        self.v.copy_from_slice(&o.v);
+    }
+}
+
+/// A (sub)tree's summary: its two ends in the order of building (`beg`
+/// next to the tree it extends, `end` the far one), its summed momenta
+/// and the log of its summed weights.
+#[derive(Clone, Debug, Default)]
+struct Span {
+    beg: End,
+    end: End,
+    rho: Vec<f64>,
+    log_w: f64,
+}
+
+impl Span {
+    fn resize(&mut self, d: usize) {
+        self.beg.resize(d);
+        self.end.resize(d);
+        self.rho.resize(d, 0.0);
+    }
+}
+
+/// The work buffers of one level of the recursion: the two halves'
+/// summaries and the second half's draw.
+#[derive(Clone, Debug, Default)]
+struct Level {
+    first: Span,
+    second: Span,
+    draw: Draw,
+}
+
+/// NUTS's work buffers for one chunk: the momenta's normals and each
+/// chain's tree buffers.
+#[derive(Default)]
+struct ChunkScratch {
+    normals: Normals,
+    chains: Vec<NutsScratch>,
+}
+
+/// The tree buffers of one chain.
+#[derive(Default)]
+struct NutsScratch {
+    /// The trajectory's backward and forward ends.
+    bck: Phase,
+    fwd: Phase,
+    /// The whole tree and the subtree being added.
+    tree: Span,
+    sub: Span,
+    /// The current draw and the new subtree's draw.
+    draw: Draw,
+    sub_draw: Draw,
+    levels: Vec<Level>,
+    ones: Vec<f64>,
+    tmp: Vec<f64>,
+}
+
+impl NutsScratch {
+    fn resize(&mut self, d: usize, max_depth: usize) {
+        self.bck.resize(d);
+        self.fwd.resize(d);
+        self.tree.resize(d);
+        self.sub.resize(d);
+        self.draw.resize(d);
+        self.sub_draw.resize(d);
+        if self.levels.len() < max_depth || self.levels.first().is_some_and(|l| l.draw.x.len() != d) {
+            self.levels = vec![Level::default(); max_depth];
+        }
+        for l in &mut self.levels {
+            l.first.resize(d);
+            l.second.resize(d);
+            l.draw.resize(d);
+        }
+        self.ones.resize(d, 1.0);
+        self.tmp.resize(d, 0.0);
+    }
+}
+
+/// What a trajectory shares while it grows: the target, the metric, the
+/// step, the starting Hamiltonian and the running counts.
+struct Trajectory<'a> {
+    energy: &'a dyn Energy,
+    inv_mass: &'a [f64],
+    eps: f64,
+    h0: f64,
+    max_energy_error: f64,
+    leapfrog: u32,
+    sum_accept: f64,
+    divergent: bool,
+}
+
+/// log(e^a + e^b), with -inf for empty sums.
+fn log_add_exp(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        hi
+    } else {
+        hi + (lo - hi).exp().ln_1p()
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The generalised no-U-turn criterion of a span with end velocities `a`
+/// and `b` and summed momenta `rho`: whether it may still grow.
+fn no_u_turn(a: &[f64], b: &[f64], rho: &[f64]) -> bool {
+    dot(a, rho) > 0.0 && dot(b, rho) > 0.0
+}
+
+/// Merge the summary `second` (built after `first`, further from the
+/// start) into `first`'s place as the summary of both, and check the
+/// merged span and the two extra spans (first + second's first state,
+/// second + first's last state). `tmp` is scratch. Returns whether no
+/// U-turn was found.
+fn merge(first: &mut Span, second: &Span, tmp: &mut [f64]) -> bool {
+    for (t, (r, p)) in tmp.iter_mut().zip(first.rho.iter().zip(&second.beg.p)) {
+        *t = r + p;
+    }
+    let mut ok = no_u_turn(&first.beg.v, &second.beg.v, tmp);
+    for (t, (r, p)) in tmp.iter_mut().zip(second.rho.iter().zip(&first.end.p)) {
+        *t = r + p;
+    }
+    ok &= no_u_turn(&first.end.v, &second.end.v, tmp);
+    for (r, s) in first.rho.iter_mut().zip(&second.rho) {
+        *r += s;
+    }
+    ok &= no_u_turn(&first.beg.v, &second.end.v, &first.rho);
+    first.end.copy_from(&second.end);
+    first.log_w = log_add_exp(first.log_w, second.log_w);
+    ok
+}
+
+impl Trajectory<'_> {
+    /// One leapfrog step of `z` with the signed step size `dir * eps`;
+    /// records the new state in `span` (a tree of one state) and `draw`.
+    /// Returns false when the state diverges.
+    fn leaf(&mut self, z: &mut Phase, dir: f64, span: &mut Span, draw: &mut Draw) -> bool {
+        let (eps, im) = (dir * self.eps, self.inv_mass);
+        for j in 0..z.x.len() {
+            z.p[j] -= 0.5 * eps * z.g[j];
+            z.x[j] += eps * im[j] * z.p[j];
+        }
+        z.e = self.energy.energy_grad(&z.x, &mut z.g);
+        let mut kinetic = 0.0;
+        for j in 0..z.x.len() {
+            z.p[j] -= 0.5 * eps * z.g[j];
+            let v = im[j] * z.p[j];
+            span.beg.p[j] = z.p[j];
+            span.beg.v[j] = v;
+            kinetic += z.p[j] * v;
+        }
+        self.leapfrog += 1;
+        let h = z.e + 0.5 * kinetic;
+        let log_w = if h.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            self.h0 - h
+        };
+        if !log_w.is_finite() || -log_w > self.max_energy_error {
+            self.divergent = true;
+        }
+        self.sum_accept += if log_w >= 0.0 { 1.0 } else { log_w.exp() };
+        span.end.copy_from(&span.beg);
+        span.rho.copy_from_slice(&z.p);
+        span.log_w = log_w;
+        draw.set(z);
+        !self.divergent
+    }
+
+    /// Extend the trajectory from its end `z` by a subtree of 2^depth
+    /// states in the direction `dir` (+1 forward, -1 backward in time):
+    /// its summary into `span`, the state it draws (uniformly in
+    /// proportion to the weights) into `draw`. `levels` holds at least
+    /// `depth` levels of buffers. Returns false when the subtree diverged
+    /// or turned, and the trajectory must stop.
+    fn subtree(
+        &mut self,
+        z: &mut Phase,
+        dir: f64,
+        depth: usize,
+        levels: &mut [Level],
+        span: &mut Span,
+        draw: &mut Draw,
+        rng: &mut ChainRng,
+        tmp: &mut [f64],
+    ) -> bool {
+        if depth == 0 {
+            return self.leaf(z, dir, span, draw);
+        }
+        let (below, this) = levels.split_at_mut(depth - 1);
+        let lvl = &mut this[0];
+        // the first half draws into the caller's `draw`, the second half
+        // into this level's; their summaries are this level's two spans
+        if !self.subtree(z, dir, depth - 1, below, &mut lvl.first, draw, rng, tmp) {
+            return false;
+        }
+        if !self.subtree(z, dir, depth - 1, below, &mut lvl.second, &mut lvl.draw, rng, tmp) {
+            return false;
+        }
+        // progressive uniform sampling: the second half's draw with
+        // probability W_second / (W_first + W_second)
+        let total = log_add_exp(lvl.first.log_w, lvl.second.log_w);
+        if lvl.second.log_w > total || rng.random::<f64>() < (lvl.second.log_w - total).exp() {
+            draw.copy_from(&lvl.draw);
+        }
+        let ok = merge(&mut lvl.first, &lvl.second, tmp);
+        span.beg.copy_from(&lvl.first.beg);
+        span.end.copy_from(&lvl.first.end);
+        span.rho.copy_from_slice(&lvl.first.rho);
+        span.log_w = lvl.first.log_w;
+        ok
+    }
+}
+
+impl Nuts {
+    /// One NUTS transition of one chain at `x` (with gradient `g` and
+    /// energy `e`, all updated in place), from the standard normals `z`;
+    /// returns (acceptance statistic, divergent, leapfrog steps, depth).
+    #[allow(clippy::too_many_arguments)]
+    fn transition(
+        &self,
+        energy: &dyn Energy,
+        x: &mut [f64],
+        g: &mut [f64],
+        e: &mut f64,
+        z: &[f64],
+        rng: &mut ChainRng,
+        s: &mut NutsScratch,
+    ) -> (f64, bool, u32, usize) {
+        let d = x.len();
+        let im: &[f64] = if self.inv_mass.len() == d {
+            &self.inv_mass
+        } else {
+            &s.ones
+        };
+        // p ~ N(0, M), M = diag(1 / inv_mass)
+        let start = &mut s.fwd;
+        start.x.copy_from_slice(x);
+        start.g.copy_from_slice(g);
+        start.e = *e;
+        let mut kinetic = 0.0;
+        for j in 0..d {
+            start.p[j] = z[j] / im[j].sqrt();
+            kinetic += start.p[j] * start.p[j] * im[j];
+        }
+        let h0 = *e + 0.5 * kinetic;
+        s.bck.copy_from(&s.fwd);
+        s.draw.set(&s.fwd);
+        // the tree of the one starting state
+        for j in 0..d {
+            s.tree.beg.p[j] = s.fwd.p[j];
+            s.tree.beg.v[j] = im[j] * s.fwd.p[j];
+        }
+        s.tree.end.copy_from(&s.tree.beg);
+        s.tree.rho.copy_from_slice(&s.fwd.p);
+        s.tree.log_w = 0.0;
+        // tree.beg is the backward end and tree.end the forward one
+        let mut traj = Trajectory {
+            energy,
+            inv_mass: im,
+            eps: self.step_size,
+            h0,
+            max_energy_error: self.max_energy_error,
+            leapfrog: 0,
+            sum_accept: 0.0,
+            divergent: false,
+        };
+        let mut depth = 0;
+        while depth < self.max_depth {
+            let forward = rng.random::<f64>() > 0.5;
+            let (z, dir) = if forward {
+                (&mut s.fwd, 1.0)
+            } else {
+                (&mut s.bck, -1.0)
+            };
+            let built = traj.subtree(
+                z,
+                dir,
+                depth,
+                &mut s.levels,
+                &mut s.sub,
+                &mut s.sub_draw,
+                rng,
+                &mut s.tmp,
+            );
+            if !built {
+                break;
+            }
+            depth += 1;
+            // biased progressive sampling: the new subtree's draw with
+            // probability min(1, W_new / W_old)
+            if s.sub.log_w > s.tree.log_w || rng.random::<f64>() < (s.sub.log_w - s.tree.log_w).exp() {
+                s.draw.copy_from(&s.sub_draw);
+            }
+            // merge in trajectory order (the backward half first), with
+            // the subtree's states next to the tree on the tree's side
+            let ok = if forward {
+                merge(&mut s.tree, &s.sub, &mut s.tmp)
+            } else {
+                // sub runs backward from the tree: its `end` is the new
+                // backward end; as the first half in time its ends swap
+                std::mem::swap(&mut s.sub.beg, &mut s.sub.end);
+                std::mem::swap(&mut s.tree, &mut s.sub);
+                merge(&mut s.tree, &s.sub, &mut s.tmp)
+            };
+            if !ok {
+                break;
+            }
+        }
+        x.copy_from_slice(&s.draw.x);
+        g.copy_from_slice(&s.draw.g);
+        *e = s.draw.e;
+        let n = traj.leapfrog.max(1);
+        (traj.sum_accept / n as f64, traj.divergent, traj.leapfrog, depth)
+    }
+}
+
+impl Kernel for Nuts {
+    fn name(&self) -> &'static str {
+        "nuts"
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn figures(&self) -> &'static [&'static str] {
+        &["depth", "leapfrog"]
+    }
+
+    fn step_chunk(&self, target: Target<'_>, c: &mut ChunkMut<'_>, scratch: &mut Scratch) {
+        let Some(energy) = target.energy() else { return };
+        let d = c.d;
+        let s = scratch.get(ChunkScratch::default);
+        let n = c.len();
+        s.chains.resize_with(n, NutsScratch::default);
+        let (noise, dw) = s.normals.draw(c.rngs, d);
+        // the chains' trees in parallel: each chain's transition reads and
+        // writes only its own state, stream and buffers, so the bits do not
+        // depend on how they are spread over threads
+        let results: Vec<(f64, bool, u32, usize)> =
+            c.x.par_chunks_mut(d)
+                .zip(c.grad.par_chunks_mut(d))
+                .zip(c.energy.par_iter_mut())
+                .zip(c.rngs.par_iter_mut())
+                .zip(s.chains.par_iter_mut())
+                .zip(noise.par_chunks(dw))
+                .map(|(((((x, g), e), rng), cs), z)| {
+                    cs.resize(d, self.max_depth);
+                    self.transition(energy, x, g, e, &z[..d], rng, cs)
+                })
+                .collect();
+        for (k, (accept, divergent, leapfrog, depth)) in results.into_iter().enumerate() {
+            c.accept[k] = accept;
+            c.divergent[k] = divergent;
+            c.grad_evals[k] = leapfrog;
+            c.figures[2 * k] = depth as f64;
+            c.figures[2 * k + 1] = leapfrog as f64;
+        }
+    }
+
+    fn step_size(&self) -> f64 {
+        self.step_size
+    }
+
+    fn set_step_size(&mut self, eps: f64) {
+        self.step_size = eps;
+    }
+
+    fn target_accept(&self) -> Option<f64> {
+        Some(self.target_accept)
+    }
+
+    fn set_inv_mass(&mut self, inv_mass: &[f64]) -> bool {
+        self.inv_mass = inv_mass.to_vec();
+        true
+    }
+}

@@ -1,0 +1,171 @@
+//! NUTS against known moments (tolerances from the Monte Carlo error),
+//! its invariance, its determinism and its divergences.
+
+mod common;
+
+use common::{check_moments, in_pool};
+use ebm_core::energies::{Funnel, Gaussian};
+use ebm_core::{Energy, Points};
+use ebm_samplers::driver::{run, RunConfig, Silent};
+use ebm_samplers::{Chains, Kernel, Nuts, Registry};
+use rand_distr::{Distribution, StandardNormal};
+
+#[test]
+fn nuts_recovers_mean_and_covariance_of_correlated_10d_gaussian() {
+    let g = common::correlated_gaussian(10, 0.8);
+    let mut k = Nuts::new(0.1).unwrap();
+    let cfg = RunConfig {
+        warmup: 500,
+        draws: 1000,
+        seed: 21,
+        ..Default::default()
+    };
+    let out = run(&mut k, &g, Points::zeros(8, 10), &cfg, &mut Silent).unwrap();
+    check_moments(&out, g.mean(), &g.covariance());
+    assert_eq!(out.divergences.iter().sum::<usize>(), 0);
+    // dual averaging aims the acceptance statistic at 0.8; over 8,000
+    // transitions its mean lands within a few hundredths
+    let acc = out.acceptance.iter().sum::<f64>() / out.acceptance.len() as f64;
+    assert!((acc - 0.8).abs() < 0.06, "mean acceptance {acc}");
+    // the trees: with the adapted diagonal metric, a few doublings, and
+    // every leapfrog step counted as one gradient evaluation
+    let depth = out.figure_means("depth").unwrap();
+    let steps = out.figure_means("leapfrog").unwrap();
+    for (dp, st) in depth.iter().zip(&steps) {
+        assert!((1.0..6.0).contains(dp), "mean depth {dp}");
+        assert!(*st >= *dp && *st < 64.0, "mean leapfrog steps {st}");
+    }
+    // every coordinate's ESS above a quarter of the 8,000 draws (this run:
+    // 2,700 to 4,300 with the diagonal metric on correlations of 0.8)
+    let ess = out.diagnostics().ess;
+    assert!(ess.iter().all(|&e| e > 2000.0), "ESS {ess:?}");
+}
+
+/// One transition leaves p invariant: 20,000 chains started from exact
+/// draws of a correlated 2-D Gaussian, three NUTS transitions with a large
+/// fixed step (0.9, where a wrong weight or a one-sided U-turn check shows
+/// as a biased variance), then the sample moments against the exact ones.
+/// The chains are independent, so the standard errors are those of 20,000
+/// independent draws: mean sqrt(S_jj / n), covariance
+/// sqrt((S_ii S_jj + S_ij^2) / n); 4.5 of them.
+#[test]
+fn nuts_transitions_leave_the_target_invariant() {
+    let cov = [1.0, 0.9, 0.9, 1.5];
+    let g = Gaussian::from_covariance(vec![0.5, -1.0], &cov).unwrap();
+    let n = 20_000;
+    let mut r = ebm_core::setup_rng(5);
+    // x = m + L z with L the Cholesky factor of the covariance
+    let (l11, l21) = (1.0f64, 0.9);
+    let l22 = (1.5f64 - 0.81).sqrt();
+    let mut x0 = Vec::with_capacity(2 * n);
+    for _ in 0..n {
+        let (z1, z2): (f64, f64) = (StandardNormal.sample(&mut r), StandardNormal.sample(&mut r));
+        x0.push(0.5 + l11 * z1);
+        x0.push(-1.0 + l21 * z1 + l22 * z2);
+    }
+    for depth in [1, 10] {
+        let k = Nuts::new(0.9).unwrap().with_max_depth(depth).unwrap();
+        let mut chains = Chains::new(&g, Points::from_vec(x0.clone(), 2).unwrap()).unwrap();
+        let mut rngs = ebm_core::chain_rngs(8, n);
+        for _ in 0..3 {
+            k.step(&g, &mut chains, &mut rngs);
+        }
+        let xs = chains.x.as_slice();
+        let mean: Vec<f64> = (0..2)
+            .map(|j| xs.iter().skip(j).step_by(2).sum::<f64>() / n as f64)
+            .collect();
+        for j in 0..2 {
+            let se = (cov[3 * j] / n as f64).sqrt();
+            assert!(
+                (mean[j] - g.mean()[j]).abs() < 4.5 * se,
+                "depth {depth}: mean[{j}] {}",
+                mean[j]
+            );
+        }
+        for (a, b) in [(0, 0), (1, 0), (1, 1)] {
+            let c = xs
+                .chunks_exact(2)
+                .map(|x| (x[a] - mean[a]) * (x[b] - mean[b]))
+                .sum::<f64>()
+                / (n - 1) as f64;
+            let want = cov[2 * a + b];
+            let se = ((cov[3 * a] * cov[3 * b] + want * want) / n as f64).sqrt();
+            assert!(
+                (c - want).abs() < 4.5 * se,
+                "depth {depth}: cov[{a}][{b}] {c} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn nuts_draws_do_not_depend_on_thread_count() {
+    let g = common::correlated_gaussian(5, 0.6);
+    // 40 chains: two chunks, so the second thread has work
+    let sample = || {
+        let mut k = Nuts::new(0.3).unwrap();
+        let cfg = RunConfig {
+            warmup: 60,
+            draws: 40,
+            seed: 3,
+            ..Default::default()
+        };
+        let out = run(&mut k, &g, Points::zeros(40, 5), &cfg, &mut Silent).unwrap();
+        let steps = out.figure_means("leapfrog").unwrap();
+        (out.draws, steps, out.step_size)
+    };
+    let (a, b) = (in_pool(1, sample), in_pool(2, sample));
+    assert!(a == b, "NUTS differs between 1 and 2 threads");
+}
+
+/// Neal's funnel in 10-D: the neck needs steps far smaller than the mouth,
+/// so a step size adapted on the whole funnel diverges in the neck. NUTS
+/// must say so (divergent transitions counted per chain), keep every draw
+/// finite, and still report its trees.
+#[test]
+fn nuts_reports_divergences_on_neals_funnel() {
+    let f = Funnel::new(10, 3.0).unwrap();
+    let mut k = Nuts::new(0.5).unwrap();
+    let cfg = RunConfig {
+        warmup: 300,
+        draws: 500,
+        seed: 4,
+        ..Default::default()
+    };
+    let out = run(&mut k, &f, Points::zeros(4, 10), &cfg, &mut Silent).unwrap();
+    let divergent: usize = out.divergences.iter().sum();
+    assert!(divergent > 0, "no divergence reported on the funnel");
+    assert!(out.draws.iter().all(|v| v.is_finite()));
+    assert!(out.chains.energy.iter().all(|e| e.is_finite()));
+}
+
+#[test]
+fn nuts_settings_are_checked_and_it_is_in_the_registry() {
+    assert!(Nuts::new(0.0).is_err());
+    assert!(Nuts::new(f64::NAN).is_err());
+    for bad in [0, 31] {
+        let e = Nuts::new(0.1)
+            .unwrap()
+            .with_max_depth(bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_depth"), "{e}");
+    }
+    assert!(Nuts::new(0.1).unwrap().with_target_accept(1.0).is_err());
+    let reg = Registry::standard();
+    let k = reg
+        .build("nuts", &serde_json::json!({"step_size": 0.2, "max_depth": 6}))
+        .unwrap();
+    assert_eq!(k.name(), "nuts");
+    assert_eq!(k.settings()["max_depth"], 6);
+    assert!(reg.build("nuts", &serde_json::json!({"max_depth": 0})).is_err());
+    assert!(reg.find("nuts").unwrap().invariant);
+    // a depth-1 tree is one leapfrog step at most
+    let g = common::correlated_gaussian(3, 0.5);
+    let k = Nuts::new(0.2).unwrap().with_max_depth(1).unwrap();
+    let mut chains = Chains::new(&g, Points::zeros(3, 3)).unwrap();
+    let mut rngs = ebm_core::chain_rngs(1, 3);
+    let s = k.step(&g, &mut chains, &mut rngs);
+    assert!(s.grad_evals <= 3);
+    assert!(g.energy(&chains.x.as_slice()[..3]).is_finite());
+}
