@@ -675,6 +675,18 @@ fn sampler_bad_inputs_exit_2() {
             "use --sampler gibbs",
         ),
         (
+            vec![
+                "sample",
+                "--model",
+                &g,
+                "--sampler",
+                "kinetic",
+                "--friction",
+                "-1",
+            ],
+            "--friction",
+        ),
+        (
             vec!["sample", "--model", &g, "--sampler", "gibbs"],
             "binary model",
         ),

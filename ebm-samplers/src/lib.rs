@@ -6,7 +6,8 @@
 //!   of chains, one RNG stream per chain; object-safe, so `Box<dyn
 //!   Kernel>` runs everywhere): [`Ula`], [`Mala`], [`Hmc`] (diagonal mass,
 //!   divergences, jitter), [`Nuts`] (multinomial, Stan's U-turn checks,
-//!   per-chain tree depth), and for binary models [`gibbs::Gibbs`] (block
+//!   per-chain tree depth), [`KineticLangevin`] (underdamped, BAOAB or
+//!   OBABO), and for binary models [`gibbs::Gibbs`] (block
 //!   h|v, v|h for RBMs with the block-Gibbs kernel
 //!   [`rbm_block::RbmLanes`], eight chains in SIMD lanes; single-site in
 //!   the model's sweep order otherwise).
@@ -47,6 +48,7 @@ pub mod error;
 pub mod gibbs;
 mod hmc;
 pub mod kernel;
+mod kinetic;
 mod mala;
 pub mod moments;
 pub mod normals;
@@ -60,6 +62,7 @@ pub use chains::{Chains, ChunkMut, Scratch, CHUNK};
 pub use error::{Result, SamplerError};
 pub use hmc::{kinetic, leapfrog, Hmc, HmcConfig};
 pub use kernel::{Kernel, StepStats, StepTotals};
+pub use kinetic::{KineticConfig, KineticLangevin, Splitting};
 pub use mala::{Mala, MalaConfig};
 pub use nuts::{Nuts, NutsConfig, NUTS_MAX_DEPTH_LIMIT};
 pub use registry::{KernelConfig, KernelEntry, Registry};

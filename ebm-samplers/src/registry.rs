@@ -21,6 +21,7 @@ use crate::error::{Result, SamplerError};
 use crate::gibbs::Gibbs;
 use crate::hmc::HmcConfig;
 use crate::kernel::Kernel;
+use crate::kinetic::KineticConfig;
 use crate::mala::MalaConfig;
 use crate::nuts::NutsConfig;
 use crate::target::StateSpace;
@@ -106,6 +107,12 @@ impl Registry {
                 StateSpace::Continuous,
                 true,
                 "the No-U-Turn Sampler (multinomial, Stan's U-turn checks)",
+            ),
+            KernelEntry::of::<KineticConfig>(
+                "kinetic",
+                StateSpace::Continuous,
+                false,
+                "underdamped (kinetic) Langevin, unadjusted (BAOAB or OBABO)",
             ),
             KernelEntry::of::<Gibbs>(
                 "gibbs",

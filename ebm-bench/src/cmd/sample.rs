@@ -20,7 +20,7 @@ pub struct SampleArgs {
     /// The model file (JSON).
     #[arg(long)]
     pub model: String,
-    /// The sampler, from the kernel registry: ula, mala, hmc, nuts
+    /// The sampler, from the kernel registry: ula, mala, hmc, nuts, kinetic
     /// (continuous models) or gibbs (binary models: block Gibbs for RBMs,
     /// single-site otherwise).
     #[arg(long, value_parser = kernel_names(KernelUse::Sample))]
@@ -48,6 +48,10 @@ pub struct SampleArgs {
     /// steps per iteration).
     #[arg(long, default_value_t = 10)]
     pub max_depth: usize,
+    /// Kinetic Langevin: the friction gamma (at least 0; 0 is Hamiltonian
+    /// dynamics without noise).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub friction: f64,
     /// Keep the step size and mass matrix fixed.
     #[arg(long)]
     pub no_adapt: bool,
@@ -93,6 +97,12 @@ fn check(a: &SampleArgs) -> CliResult<()> {
             "--max-depth must be from 1 to {}, got {}",
             ebm_samplers::NUTS_MAX_DEPTH_LIMIT,
             a.max_depth
+        ));
+    }
+    if !(a.friction.is_finite() && a.friction >= 0.0) {
+        return bad(format!(
+            "--friction must be finite and at least 0, got {}",
+            a.friction
         ));
     }
     if !(a.init_std.is_finite() && a.init_std > 0.0) {
@@ -166,7 +176,8 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     };
     let mut kernel = registry_kernel(
         &a.sampler,
-        &json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth}),
+        &json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth,
+                "friction": a.friction}),
         target,
         spec.type_name(),
         KernelUse::Sample,
