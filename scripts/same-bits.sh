@@ -19,6 +19,10 @@
 # exponential, and DSM's loss summed row by row; W5's trained parameters
 # are the same bits), and the `ebm train` models that moved from dfdx's
 # graph to the hand-written forms (within 2e-14 of the old ones).
+# Re-recorded on 2026-12-05 for the diagnostics of issue 21: every digest
+# and draw hash the same; the ESS figures are now Stan's estimator on
+# split chains (W2's ESS min 2888 -> 2095 on the same draws) and `ebm
+# sample` adds bulk/tail ESS, rank-normalised R-hat and MCSE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

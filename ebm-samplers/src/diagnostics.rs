@@ -1,4 +1,6 @@
-//! Convergence diagnostics: effective sample size and split R-hat.
+//! Convergence diagnostics: effective sample sizes (for the mean, the
+//! bulk and the tails), split and rank-normalised R-hat, and the Monte
+//! Carlo standard error of the mean, after Vehtari et al. (2021).
 //!
 //! Draws are laid out `[draw][chain][coordinate]`, as the
 //! [driver](crate::driver) stores them.
@@ -65,80 +67,308 @@ pub fn autocovariance(x: &[f64]) -> Vec<f64> {
     re
 }
 
-/// Multi-chain effective sample size of one coordinate (`chains[c]` is the
-/// series of chain c, all of equal length n >= 4), with Geyer's initial
-/// monotone sequence estimator as in Stan:
+/// Multi-chain effective sample size of one quantity (`chains[c]` is the
+/// series of chain c, all of equal length n >= 4), Stan's estimator
+/// (Geyer's initial monotone sequence, as in Stan, posterior and ArviZ):
 ///
 /// rho_t = 1 - (W - mean_c acov_c(t)) / var+,  var+ = (n-1)/n W + B/n,
-/// P_k = rho_{2k} + rho_{2k+1} summed while positive and made monotone,
-/// tau = -1 + 2 sum_k P_k,  ESS = m n / tau.
+/// the pairs rho_{2k} + rho_{2k+1} summed while positive, each pair capped
+/// by the mean of the pair before (the monotone sequence),
+/// tau = -1 + 2 sum_t rho_t (plus the first even term dropped, if positive),
+/// ESS = m n / max(tau, 1 / log10(m n)).
 ///
-/// Returns NaN for constant series or fewer than 4 draws.
+/// The chains are used as given (not split; see [`ess_mean`]). A constant
+/// series has ESS m n, as in ArviZ; NaN for fewer than 4 draws or a
+/// non-finite value.
 pub fn ess(chains: &[Vec<f64>]) -> f64 {
     let m = chains.len();
     let n = chains.first().map_or(0, Vec::len);
-    if m == 0 || n < 4 {
+    if m == 0
+        || n < 4
+        || chains
+            .iter()
+            .any(|c| c.len() != n || c.iter().any(|v| !v.is_finite()))
+    {
         return f64::NAN;
+    }
+    let (lo, hi) = chains
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    if hi - lo < 1e-15 {
+        return (m * n) as f64;
     }
     let acov: Vec<Vec<f64>> = chains.iter().map(|c| autocovariance(c)).collect();
-    let means: Vec<f64> = chains.iter().map(|c| c.iter().sum::<f64>() / n as f64).collect();
     let nf = n as f64;
-    let w = acov.iter().map(|a| a[0] * nf / (nf - 1.0)).sum::<f64>() / m as f64;
-    let grand = means.iter().sum::<f64>() / m as f64;
-    let b_over_n = if m > 1 {
-        means.iter().map(|v| (v - grand).powi(2)).sum::<f64>() / (m as f64 - 1.0)
-    } else {
-        0.0
-    };
-    let var_plus = (nf - 1.0) / nf * w + b_over_n;
-    if var_plus.is_nan() || var_plus <= 0.0 {
-        return f64::NAN;
+    let mean_acov = |t: usize| acov.iter().map(|a| a[t]).sum::<f64>() / m as f64;
+    let w = mean_acov(0) * nf / (nf - 1.0);
+    let mut var_plus = w * (nf - 1.0) / nf;
+    if m > 1 {
+        let means: Vec<f64> = chains.iter().map(|c| c.iter().sum::<f64>() / nf).collect();
+        let grand = means.iter().sum::<f64>() / m as f64;
+        var_plus += means.iter().map(|v| (v - grand).powi(2)).sum::<f64>() / (m as f64 - 1.0);
     }
-    let rho = |t: usize| 1.0 - (w - acov.iter().map(|a| a[t]).sum::<f64>() / m as f64) / var_plus;
-    let mut sum = 0.0;
-    let mut prev = f64::INFINITY;
-    let mut t = 0;
-    while t + 1 < n {
-        let mut p = rho(t) + rho(t + 1);
-        if p <= 0.0 {
-            break;
+    let rho_at = |t: usize| 1.0 - (w - mean_acov(t)) / var_plus;
+    let mut rho = vec![0.0; n];
+    rho[0] = 1.0;
+    let (mut even, mut odd) = (1.0, rho_at(1));
+    rho[1] = odd;
+    // Geyer's initial positive sequence
+    let mut t = 1;
+    while t + 3 < n && even + odd > 0.0 {
+        even = rho_at(t + 1);
+        odd = rho_at(t + 2);
+        if even + odd >= 0.0 {
+            rho[t + 1] = even;
+            rho[t + 2] = odd;
         }
-        p = p.min(prev);
-        sum += p;
-        prev = p;
         t += 2;
     }
-    let tau = (-1.0 + 2.0 * sum).max(1.0 / (m as f64 * nf).log10());
-    m as f64 * nf / tau
+    // the last lag of the positive sequence (-1 when it has none)
+    let max_t = t as isize - 2;
+    if even > 0.0 {
+        rho[(max_t + 1) as usize] = even;
+    }
+    // the initial monotone sequence
+    let mut t = 1;
+    while t as isize + 2 <= max_t {
+        if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t] {
+            rho[t + 1] = (rho[t - 1] + rho[t]) / 2.0;
+            rho[t + 2] = rho[t + 1];
+        }
+        t += 2;
+    }
+    let total = (m * n) as f64;
+    let last = (max_t + 1) as usize;
+    let tau = -1.0 + 2.0 * rho[..last].iter().sum::<f64>() + rho[last];
+    total / tau.max(1.0 / total.log10())
 }
 
-/// Split R-hat (Gelman et al. 2013): each chain is halved, and with W the
-/// mean within-half variance and B/n the variance of the half means,
-/// R-hat = sqrt(((n-1)/n W + B/n) / W). Close to 1 when chains agree.
-pub fn split_rhat(chains: &[Vec<f64>]) -> f64 {
-    let half = chains.first().map_or(0, Vec::len) / 2;
-    if half < 2 {
+/// Each chain cut into its first and last halves (the middle draw of an
+/// odd length left out), as 2m chains: the split that lets R-hat and ESS
+/// see a chain that drifts.
+pub fn split_chains(chains: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = chains.first().map_or(0, Vec::len);
+    let half = n / 2;
+    chains
+        .iter()
+        .flat_map(|c| [c[..half].to_vec(), c[n - half..].to_vec()])
+        .collect()
+}
+
+/// R-hat of chains as given: with W the mean within-chain variance and B/n
+/// the variance of the chain means, sqrt(((n-1)/n W + B/n) / W).
+fn rhat(chains: &[Vec<f64>]) -> f64 {
+    let m = chains.len() as f64;
+    let n = chains.first().map_or(0, Vec::len) as f64;
+    if m < 2.0 || n < 2.0 {
         return f64::NAN;
     }
-    let parts: Vec<&[f64]> = chains
-        .iter()
-        .flat_map(|c| [&c[..half], &c[half..2 * half]])
-        .collect();
-    let n = half as f64;
-    let m = parts.len() as f64;
-    let means: Vec<f64> = parts.iter().map(|p| p.iter().sum::<f64>() / n).collect();
-    let vars: Vec<f64> = parts
+    let means: Vec<f64> = chains.iter().map(|c| c.iter().sum::<f64>() / n).collect();
+    let w = chains
         .iter()
         .zip(&means)
-        .map(|(p, mu)| p.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (n - 1.0))
-        .collect();
-    let w = vars.iter().sum::<f64>() / m;
+        .map(|(c, mu)| c.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (n - 1.0))
+        .sum::<f64>()
+        / m;
     let grand = means.iter().sum::<f64>() / m;
     let b_over_n = means.iter().map(|v| (v - grand).powi(2)).sum::<f64>() / (m - 1.0);
     if w.is_nan() || w <= 0.0 {
         return f64::NAN;
     }
     (((n - 1.0) / n * w + b_over_n) / w).sqrt()
+}
+
+/// Split R-hat (Gelman et al. 2013): [`split_chains`], then
+/// R-hat = sqrt(((n-1)/n W + B/n) / W) over the halves. Close to 1 when
+/// chains agree.
+pub fn split_rhat(chains: &[Vec<f64>]) -> f64 {
+    if chains.first().map_or(0, Vec::len) < 4 {
+        return f64::NAN;
+    }
+    rhat(&split_chains(chains))
+}
+
+/// The standard normal quantile Phi^-1(p), 0 < p < 1: Acklam's rational
+/// approximation (relative error 1.2e-9) refined by one Halley step on
+/// Phi(x) - p with libm's erfc (to about 1e-15).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.38357751867269e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e1,
+        1.615858368580409e2,
+        -1.556989798598866e2,
+        6.680131188771972e1,
+        -1.328068155288572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-3,
+        3.224671290700398e-1,
+        2.445134137142996,
+        3.754408661907416,
+    ];
+    if !(p > 0.0 && p < 1.0) {
+        return if p == 0.0 {
+            f64::NEG_INFINITY
+        } else if p == 1.0 {
+            f64::INFINITY
+        } else {
+            f64::NAN
+        };
+    }
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    let x = if p < 0.02425 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.02425 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    };
+    // one Halley step: e = Phi(x) - p, u = e / phi(x)
+    let e = 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2) - p;
+    let u = e * (2.0 * std::f64::consts::PI).sqrt() * (0.5 * x * x).exp();
+    x - u / (1.0 + 0.5 * x * u)
+}
+
+/// Rank normalisation (Vehtari et al. 2021): every draw of every chain
+/// replaced by Phi^-1((r - 3/8) / (S + 1/4)), r its rank among all S
+/// draws (ties get their average rank; Blom's offsets).
+pub fn z_scale(chains: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = chains.first().map_or(0, Vec::len);
+    let flat: Vec<f64> = chains.iter().flatten().copied().collect();
+    let s = flat.len();
+    let mut order: Vec<usize> = (0..s).collect();
+    order.sort_by(|&a, &b| flat[a].total_cmp(&flat[b]));
+    let mut rank = vec![0.0; s];
+    let mut i = 0;
+    while i < s {
+        let mut j = i + 1;
+        while j < s && flat[order[j]] == flat[order[i]] {
+            j += 1;
+        }
+        // ranks i + 1 ..= j share their mean
+        let r = (i + 1 + j) as f64 / 2.0;
+        for &k in &order[i..j] {
+            rank[k] = r;
+        }
+        i = j;
+    }
+    let z: Vec<f64> = rank
+        .iter()
+        .map(|r| normal_quantile((r - 0.375) / (s as f64 + 0.25)))
+        .collect();
+    z.chunks(n.max(1)).map(<[f64]>::to_vec).collect()
+}
+
+/// Rank-normalised split R-hat (Vehtari et al. 2021): the larger of split
+/// R-hat on the rank-normalised draws (the bulk) and on the
+/// rank-normalised folded draws |x - median| (the tails, which catch
+/// chains that agree in location but not in scale). Needs 2 chains of 4
+/// draws or more (NaN otherwise).
+pub fn rank_rhat(chains: &[Vec<f64>]) -> f64 {
+    if chains.len() < 2 || chains[0].len() < 4 {
+        return f64::NAN;
+    }
+    let split = split_chains(chains);
+    let bulk = rhat(&z_scale(&split));
+    let med = median(split.iter().flatten().copied().collect());
+    let folded: Vec<Vec<f64>> = split
+        .iter()
+        .map(|c| c.iter().map(|v| (v - med).abs()).collect())
+        .collect();
+    bulk.max(rhat(&z_scale(&folded)))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// The ESS for the mean: [`ess`] of the split chains.
+pub fn ess_mean(chains: &[Vec<f64>]) -> f64 {
+    if chains.first().map_or(0, Vec::len) < 4 {
+        return f64::NAN;
+    }
+    ess(&split_chains(chains))
+}
+
+/// Bulk ESS (Vehtari et al. 2021): [`ess`] of the rank-normalised split
+/// chains, the ESS of the distribution's centre whatever its tails.
+pub fn ess_bulk(chains: &[Vec<f64>]) -> f64 {
+    if chains.first().map_or(0, Vec::len) < 4 {
+        return f64::NAN;
+    }
+    ess(&z_scale(&split_chains(chains)))
+}
+
+/// Tail ESS (Vehtari et al. 2021): the smaller ESS of the indicators
+/// I(x <= q_0.05) and I(x <= q_0.95) on the split chains, with the
+/// quantiles of all draws (type 7: linear between order statistics).
+pub fn ess_tail(chains: &[Vec<f64>]) -> f64 {
+    if chains.first().map_or(0, Vec::len) < 4 {
+        return f64::NAN;
+    }
+    let mut sorted: Vec<f64> = chains.iter().flatten().copied().collect();
+    sorted.sort_by(f64::total_cmp);
+    let split = split_chains(chains);
+    [0.05, 0.95]
+        .iter()
+        .map(|&p| {
+            let q = quantile_sorted(&sorted, p);
+            let ind: Vec<Vec<f64>> = split
+                .iter()
+                .map(|c| c.iter().map(|&v| (v <= q) as u8 as f64).collect())
+                .collect();
+            ess(&ind)
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The p-quantile of sorted values, type 7 (R's default, numpy's linear):
+/// h = (S - 1) p, x_[h] + (h - [h]) (x_[h]+1 - x_[h]).
+fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Monte Carlo standard error of the mean: the standard deviation of all
+/// draws over sqrt([`ess_mean`]).
+pub fn mcse_mean(chains: &[Vec<f64>]) -> f64 {
+    let all: Vec<f64> = chains.iter().flatten().copied().collect();
+    let s = all.len() as f64;
+    let mean = all.iter().sum::<f64>() / s;
+    let sd = (all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (s - 1.0)).sqrt();
+    sd / ess_mean(chains).sqrt()
 }
 
 /// Per-coordinate series of each chain from draws `[draw][chain][coord]`.

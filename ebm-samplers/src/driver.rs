@@ -3,13 +3,14 @@
 
 use crate::adapt::{mass_window_ends, DualAveraging, Welford};
 use crate::chains::Chains;
-use crate::diagnostics::{coordinate_series, ess, split_rhat};
+use crate::diagnostics::{coordinate_series, ess_bulk, ess_mean, ess_tail, mcse_mean, rank_rhat, split_rhat};
 use crate::error::{invalid, Result};
 use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::{mean_of, moments_of, Moments};
 use crate::target::Target;
 use ebm_core::{chain_rngs, BinaryEnergy, ChainRng, Energy, Points};
 use rand::Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Steps without adaptation (warm-up without it, burn-in, draws without
@@ -130,45 +131,82 @@ pub struct RunOutput {
     streamed: Option<(Vec<f64>, Vec<f64>)>,
 }
 
-/// Effective sample size and split R-hat per coordinate.
+/// Convergence diagnostics per coordinate (see [`crate::diagnostics`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Diagnostics {
-    /// ESS per coordinate.
+    /// ESS for the mean: Stan's estimator on the split chains (ArviZ's
+    /// `ess(method="mean")`); the one behind a mean's standard error.
     pub ess: Vec<f64>,
-    /// Split R-hat per coordinate.
+    /// Split R-hat (Gelman et al. 2013).
     pub rhat: Vec<f64>,
+    /// Bulk ESS: on the rank-normalised split chains (Vehtari et al. 2021).
+    pub ess_bulk: Vec<f64>,
+    /// Tail ESS: the smaller ESS of the 5% and 95% quantile indicators.
+    pub ess_tail: Vec<f64>,
+    /// Rank-normalised split R-hat, the larger of the bulk and folded ones.
+    pub rhat_rank: Vec<f64>,
+    /// Monte Carlo standard error of the mean (sd / sqrt(ess)).
+    pub mcse_mean: Vec<f64>,
 }
 
 impl Diagnostics {
-    /// Bulk ESS and split R-hat of every coordinate from draws laid out
+    /// The diagnostics of every coordinate from draws laid out
     /// `[draw][chain][coord]` (`n` draws of `m` chains in `d` dimensions);
-    /// NaN when there are none.
+    /// NaN when there are none (and R-hat NaN for a single chain).
     pub fn of_draws(draws: &[f64], n: usize, m: usize, d: usize) -> Self {
-        if draws.is_empty() || n * m * d != draws.len() {
-            return Self {
-                ess: vec![f64::NAN; d],
-                rhat: vec![f64::NAN; d],
-            };
-        }
-        let per: Vec<(f64, f64)> = (0..d)
-            .map(|j| {
-                let s = coordinate_series(draws, n, m, d, j);
-                (ess(&s), split_rhat(&s))
-            })
-            .collect();
+        let per: Vec<[f64; 6]> = if draws.is_empty() || n * m * d != draws.len() {
+            vec![[f64::NAN; 6]; d]
+        } else {
+            // coordinates in parallel (each is independent: the same
+            // values for any number of threads)
+            (0..d)
+                .into_par_iter()
+                .map(|j| {
+                    let s = coordinate_series(draws, n, m, d, j);
+                    [
+                        ess_mean(&s),
+                        split_rhat(&s),
+                        ess_bulk(&s),
+                        ess_tail(&s),
+                        rank_rhat(&s),
+                        mcse_mean(&s),
+                    ]
+                })
+                .collect()
+        };
+        let col = |k: usize| per.iter().map(|p| p[k]).collect();
         Self {
-            ess: per.iter().map(|p| p.0).collect(),
-            rhat: per.iter().map(|p| p.1).collect(),
+            ess: col(0),
+            rhat: col(1),
+            ess_bulk: col(2),
+            ess_tail: col(3),
+            rhat_rank: col(4),
+            mcse_mean: col(5),
         }
     }
 
-    /// Smallest ESS (NaN ignored).
-    pub fn ess_min(&self) -> f64 {
-        self.ess
+    /// Smallest bulk ESS (NaN ignored).
+    pub fn ess_bulk_min(&self) -> f64 {
+        min_of(&self.ess_bulk)
+    }
+
+    /// Smallest tail ESS (NaN ignored).
+    pub fn ess_tail_min(&self) -> f64 {
+        min_of(&self.ess_tail)
+    }
+
+    /// Largest rank-normalised R-hat (NaN ignored).
+    pub fn rhat_rank_max(&self) -> f64 {
+        self.rhat_rank
             .iter()
             .copied()
             .filter(|v| !v.is_nan())
-            .fold(f64::INFINITY, f64::min)
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// Smallest ESS for the mean (NaN ignored).
+    pub fn ess_min(&self) -> f64 {
+        min_of(&self.ess)
     }
     /// Median ESS.
     pub fn ess_median(&self) -> f64 {
@@ -571,4 +609,12 @@ pub fn run_target<K: Kernel + ?Sized>(
         sampling_iters,
         streamed,
     })
+}
+
+/// The smallest value that is not NaN (infinity when there is none).
+fn min_of(v: &[f64]) -> f64 {
+    v.iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .fold(f64::INFINITY, f64::min)
 }

@@ -230,9 +230,12 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
             Some((n, per_chain.iter().sum::<f64>() / per_chain.len().max(1) as f64))
         })
         .collect();
+    let (bulk, tail, rank) = (diag.ess_bulk_min(), diag.ess_tail_min(), diag.rhat_rank_max());
     let mut json = json!({
         "mean": nums(&mean), "cov": matrix(&cov, d), "acceptance": num(acceptance),
         "ess_min": num(ess_min), "ess_median": num(diag.ess_median()), "rhat_max": num(rhat_max),
+        "ess_bulk_min": num(bulk), "ess_tail_min": num(tail), "rhat_rank_max": num(rank),
+        "mcse_mean": nums(&diag.mcse_mean),
         "divergences": divergences, "step_size": opt(step_size), "seconds": seconds,
     });
     if !figures.is_empty() {
@@ -240,7 +243,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     }
     let show = |v: &[f64]| v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ");
     let text = format!(
-        "{} on `{}`: {} chains x {} draws in {seconds:.2} s\nmean        [{}]\nacceptance  {:.3}\nESS min     {ess_min:.1} (median {:.1})\nR-hat max   {rhat_max:.4}\ndivergences {}",
+        "{} on `{}`: {} chains x {} draws in {seconds:.2} s\nmean        [{}]\nacceptance  {:.3}\nESS min     {ess_min:.1} (median {:.1}; bulk {bulk:.1}, tail {tail:.1})\nR-hat max   {rhat_max:.4} (rank-normalised {rank:.4})\ndivergences {}",
         a.sampler,
         spec.type_name(),
         a.chains,
