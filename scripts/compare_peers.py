@@ -2,7 +2,8 @@
 
 usage: compare_peers.py SUITE_RESULTS_JSON PEER_RESULTS_JSONL [PEER_W4_SEEDS_JSONL]
 
-Targets and quality bars are those of issue 8 (DESIGN.md workloads W1-W5).
+Targets and quality bars are those of issue 8 (DESIGN.md workloads W1-W5)
+and of issue 21 for W7 (NUTS).
 A ratio above 1 means ebm-rs is faster; each row says whether the target
 and the quality bar are met.
 
@@ -109,6 +110,22 @@ def main():
         rows.append(("W5 DSM MLP" + (" (f32 products)" if f32 else " (f64)"), w5["throughput"]["value"],
                      p5["steps_per_s"], p5["impl"], "steps/s", 2,
                      f"NLL {q['nll_test']:.3f} (peer {p5['nll_test']:.3f}, f64)", q["nll_test"] <= 3.65))
+
+    # W7: NUTS, min-ESS per second over the whole tune + sample run, with
+    # the peers' ESS estimator (Stan's on unsplit chains, as BlackJAX's
+    # effective_sample_size); targets 8x BlackJAX and 1.5x nuts-rs
+    for w7 in ours.get("W7", []):
+        q = w7["quality"]
+        for impl, target in (("blackjax", 8), ("nuts_rs", 1.5)):
+            p7 = peers.get(("W7", impl, None, None))
+            if not p7:
+                continue
+            ok = q["max_abs_mean_err_sd"] <= max(0.06, 1.5 * p7["mean_abs_err_max_sd"]) and q["divergences"] == 0
+            rows.append((f"W7 NUTS 100-D vs {impl}", q["min_ess_unsplit_per_s"], p7["min_ess_per_s"], impl,
+                         "min-ESS/s", target,
+                         f"min ESS {q['ess_min_unsplit']:.0f} (peer {p7['ess_min']:.0f}); "
+                         f"{q['min_ess_unsplit_per_1k_grads']:.2f} per 1k grads (peer {p7['min_ess_per_1k_grads']:.2f}); "
+                         f"mean err {q['max_abs_mean_err_sd']:.3f} sd (peer {p7['mean_abs_err_max_sd']:.3f})", ok))
 
     m = suite["machine"]
     print(f"ebm-rs {suite.get('git_revision', '?')} on {m['cores']} cores ({m.get('cpu', '?')}, "

@@ -5,8 +5,8 @@
 //! W1 (ULA on the 8-Gaussian ring), W2 (HMC on the 100-D AR(1) Gaussian),
 //! W3 (AIS log Z of the 64x20 RBM against exact enumeration), W4 (PCD on
 //! the binarised digits, AIS log-likelihood), W5 (denoising score matching
-//! of an MLP, held-out NLL) and W6 (product versus mixture of two soft
-//! constraints).
+//! of an MLP, held-out NLL), W6 (product versus mixture of two soft
+//! constraints) and W7 (NUTS on W2's Gaussian).
 
 mod plot;
 mod w1;
@@ -15,6 +15,7 @@ mod w3;
 mod w4;
 mod w5;
 mod w6;
+mod w7;
 
 use crate::draws_file::write_atomically;
 use crate::error::{CliError, CliResult};
@@ -55,7 +56,7 @@ pub struct Throughput {
 /// One result: a workload run with one method.
 #[derive(Clone, Debug, Serialize)]
 pub struct Record {
-    /// "W1" ... "W6".
+    /// "W1" ... "W7".
     pub workload: String,
     /// What ran (e.g. "ula").
     pub method: String,
@@ -161,7 +162,7 @@ impl SuiteCtx {
     }
 }
 
-const ALL: [&str; 6] = ["W1", "W2", "W3", "W4", "W5", "W6"];
+const ALL: [&str; 7] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7"];
 
 /// The CPU's model name (Linux), for the results.
 fn cpu_model() -> String {
@@ -223,7 +224,8 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
             "W3" => w3::run_w3(&ctx)?,
             "W4" => w4::run_w4(&ctx)?,
             "W5" => w5::run_w5(&ctx)?,
-            _ => w6::run_w6(&ctx)?,
+            "W6" => w6::run_w6(&ctx)?,
+            _ => w7::run_w7(&ctx)?,
         };
         records.append(&mut r);
         plots.extend(p);
