@@ -22,7 +22,9 @@
 # Re-recorded on 2026-12-05 for the diagnostics of issue 21: every digest
 # and draw hash the same; the ESS figures are now Stan's estimator on
 # split chains (W2's ESS min 2888 -> 2095 on the same draws) and `ebm
-# sample` adds bulk/tail ESS, rank-normalised R-hat and MCSE.
+# sample` adds bulk/tail ESS, rank-normalised R-hat and MCSE. The W7 line
+# (NUTS) is new the same day; HMC's dense-metric path left W2's bits as
+# they were.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

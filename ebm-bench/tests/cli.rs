@@ -600,7 +600,7 @@ fn logz_ais_on_rbm_lands_within_error_bars_of_exact() {
     assert!(est.abs() < 3.0 * se + 1e-3, "ais {est} +- {se} vs 0");
 }
 
-/// `ebm sample --sampler nuts`: the moments of a correlated 2-D Gaussian
+/// `ebm sample --sampler nuts --metric dense`: the moments of a correlated 2-D Gaussian
 /// within Monte Carlo error, no divergences, and the trees' figures.
 /// 8 chains x 1,000 draws of NUTS on a 2-D Gaussian give an ESS in the
 /// thousands; the tolerance 0.1 on means of unit-scale coordinates is

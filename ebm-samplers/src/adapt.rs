@@ -94,6 +94,65 @@ impl Welford {
     }
 }
 
+/// Running mean and covariance (Welford), pooled over chains, for a dense
+/// mass matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WelfordCov {
+    n: f64,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+    delta: Vec<f64>,
+}
+
+impl WelfordCov {
+    /// Empty accumulator in `dim` dimensions.
+    pub fn new(dim: usize) -> Self {
+        Self {
+            n: 0.0,
+            mean: vec![0.0; dim],
+            m2: vec![0.0; dim * dim],
+            delta: vec![0.0; dim],
+        }
+    }
+
+    /// Add one point: with delta = x - mean (before) and the updated mean,
+    /// m2 += delta (x - mean)^T.
+    pub fn add(&mut self, x: &[f64]) {
+        let d = x.len();
+        self.n += 1.0;
+        for j in 0..d {
+            self.delta[j] = x[j] - self.mean[j];
+            self.mean[j] += self.delta[j] / self.n;
+        }
+        for i in 0..d {
+            let di = self.delta[i];
+            let row = &mut self.m2[i * d..(i + 1) * d];
+            for j in 0..d {
+                row[j] += di * (x[j] - self.mean[j]);
+            }
+        }
+    }
+
+    /// Stan's regularised covariance estimate,
+    /// n/(n + 5) cov + 1e-3 * 5/(n + 5) I (row-major), symmetrised.
+    pub fn regularized_covariance(&self) -> Vec<f64> {
+        let (n, d) = (self.n, self.mean.len());
+        let shrink = n / (n + 5.0);
+        let mut out = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..d {
+                let c = if n > 1.0 {
+                    0.5 * (self.m2[i * d + j] + self.m2[j * d + i]) / (n - 1.0)
+                } else {
+                    (i == j) as u8 as f64
+                };
+                out[i * d + j] = shrink * c + if i == j { 1e-3 * (5.0 / (n + 5.0)) } else { 0.0 };
+            }
+        }
+        out
+    }
+}
+
 /// Stan's warm-up windows: a fast initial buffer (75 iterations), slow
 /// windows doubling from 25 in which the mass matrix is estimated, and a
 /// terminal fast buffer (50). Returns the iterations (0-based, within
@@ -136,6 +195,24 @@ mod tests {
         assert_eq!(mass_window_ends(1000), vec![100, 150, 250, 450, 950]);
         assert_eq!(mass_window_ends(500), vec![100, 150, 250, 450]);
         assert!(mass_window_ends(20).iter().all(|&e| e <= 20));
+    }
+
+    #[test]
+    fn welford_covariance_is_the_sample_covariance() {
+        let pts = [[1.0, 2.0], [3.0, 1.0], [0.0, 0.0], [4.0, 5.0]];
+        let mut w = WelfordCov::new(2);
+        for p in &pts {
+            w.add(p);
+        }
+        let m = [2.0, 2.0];
+        let c = |i: usize, j: usize| pts.iter().map(|p| (p[i] - m[i]) * (p[j] - m[j])).sum::<f64>() / 3.0;
+        let r = w.regularized_covariance();
+        for i in 0..2 {
+            for j in 0..2 {
+                let want = 4.0 / 9.0 * c(i, j) + if i == j { 1e-3 * 5.0 / 9.0 } else { 0.0 };
+                assert!((r[i * 2 + j] - want).abs() < 1e-12);
+            }
+        }
     }
 
     #[test]

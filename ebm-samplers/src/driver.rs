@@ -1,7 +1,7 @@
 //! Running kernels: warm-up with adaptation, burn-in, thinning, collection,
 //! an observer hook, and a diagnostic summary.
 
-use crate::adapt::{mass_window_ends, DualAveraging, Welford};
+use crate::adapt::{mass_window_ends, DualAveraging, Welford, WelfordCov};
 use crate::chains::Chains;
 use crate::diagnostics::{coordinate_series, ess_bulk, ess_mean, ess_tail, mcse_mean, rank_rhat, split_rhat};
 use crate::error::{invalid, Result};
@@ -438,7 +438,9 @@ pub fn run_target<K: Kernel + ?Sized>(
             windows[k - 1]
         }
     };
+    let dense = kernel.dense_metric();
     let mut welford = Welford::new(d);
+    let mut welford_cov = WelfordCov::new(if dense { d } else { 0 });
     let mut w_idx = 0;
     let mut warmup_divergences = 0;
     // Without adaptation, warm-up is burn-in by another name: blocks.
@@ -477,17 +479,27 @@ pub fn run_target<K: Kernel + ?Sized>(
             };
             if it >= start {
                 for x in chains.x.rows() {
-                    welford.add(x);
+                    if dense {
+                        welford_cov.add(x);
+                    } else {
+                        welford.add(x);
+                    }
                 }
             }
             if it + 1 == windows[w_idx] {
-                if kernel.set_inv_mass(&welford.regularized_variance()) {
+                let set = if dense {
+                    kernel.set_dense_inv_mass(&welford_cov.regularized_covariance())
+                } else {
+                    kernel.set_inv_mass(&welford.regularized_variance())
+                };
+                if set {
                     // A new metric: restart step-size adaptation around the current value.
                     if let (Some(t), Some(da)) = (accept_target, da.as_mut()) {
                         *da = DualAveraging::new(kernel.step_size(), t);
                     }
                 }
                 welford = Welford::new(d);
+                welford_cov = WelfordCov::new(if dense { d } else { 0 });
                 w_idx += 1;
             }
         }

@@ -1,17 +1,19 @@
-//! Hamiltonian Monte Carlo with a diagonal mass matrix.
+//! Hamiltonian Monte Carlo with a diagonal or dense mass matrix.
 
 use crate::chains::{ChunkMut, Scratch, CHUNK};
 use crate::error::{invalid, positive, Result};
 use crate::kernel::Kernel;
+use crate::metric::{DenseMetric, MetricKind};
 use crate::normals::Normals;
 use crate::target::Target;
-use ebm_core::Energy;
+use ebm_core::{ChainRng, Energy};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// HMC (Duane et al. 1987; Neal 2011) with L leapfrog steps of size eps and
-/// a diagonal mass matrix M = diag(m), written through its inverse
-/// (the variance estimate) M^-1 = diag(inv_mass):
+/// a mass matrix M, written through its inverse (the covariance estimate
+/// of warm-up): diagonal, M^-1 = diag(inv_mass), by default, or dense
+/// ([`MetricKind::Dense`], [`DenseMetric`]: p = L^-T z, drifts by M^-1 p):
 ///
 /// H(x, p) = E(x) + 1/2 sum_j inv_mass_j p_j^2,  p ~ N(0, M),
 /// leapfrog: p -= eps/2 grad E(x); x += eps M^-1 p; p -= eps/2 grad E(x),
@@ -28,6 +30,8 @@ pub struct Hmc {
     step_size: f64,
     n_leapfrog: usize,
     inv_mass: Vec<f64>,
+    metric: MetricKind,
+    dense: Option<DenseMetric>,
     max_energy_error: f64,
     step_jitter: f64,
     path_jitter: bool,
@@ -50,6 +54,8 @@ pub struct HmcConfig {
     pub max_energy_error: f64,
     /// Acceptance rate step-size adaptation aims for (default 0.8).
     pub target_accept: f64,
+    /// The mass matrix warm-up adapts: diagonal (default) or dense.
+    pub metric: MetricKind,
 }
 
 impl Default for HmcConfig {
@@ -61,6 +67,7 @@ impl Default for HmcConfig {
             path_jitter: false,
             max_energy_error: 1000.0,
             target_accept: 0.8,
+            metric: MetricKind::Diag,
         }
     }
 }
@@ -72,7 +79,8 @@ impl crate::registry::KernelConfig for HmcConfig {
                 .with_step_jitter(self.step_jitter)?
                 .with_path_jitter(self.path_jitter)
                 .with_max_energy_error(self.max_energy_error)?
-                .with_target_accept(self.target_accept)?,
+                .with_target_accept(self.target_accept)?
+                .with_metric(self.metric),
         ))
     }
 }
@@ -89,6 +97,8 @@ impl Hmc {
             step_size: eps,
             n_leapfrog,
             inv_mass: Vec::new(),
+            metric: MetricKind::Diag,
+            dense: None,
             max_energy_error: 1000.0,
             step_jitter: 0.0,
             path_jitter: false,
@@ -131,6 +141,17 @@ impl Hmc {
         }
         self.target_accept = target;
         Ok(self)
+    }
+
+    /// Adapt a diagonal or a dense mass matrix during warm-up.
+    pub fn with_metric(mut self, metric: MetricKind) -> Self {
+        self.metric = metric;
+        self
+    }
+
+    /// The dense inverse mass matrix, once warm-up has set one.
+    pub fn dense_inv_mass(&self) -> Option<&DenseMetric> {
+        self.dense.as_ref()
     }
 
     /// Leapfrog steps per iteration.
@@ -193,12 +214,24 @@ struct HmcScratch {
     mom: Vec<f64>,
     normals: Normals,
     ones: Vec<f64>,
+    /// Velocities M^-1 p (dense metric).
+    vel: Vec<f64>,
+}
+
+impl HmcScratch {
+    /// The trajectories' buffers for `n` chains in dimension `d`.
+    fn resize(&mut self, n: usize, d: usize) {
+        self.px.resize(n * d, 0.0);
+        self.pg.resize(n * d, 0.0);
+        self.pe.resize(n, 0.0);
+        self.mom.resize(n * d, 0.0);
+    }
 }
 
 impl Hmc {
     /// The inverse mass as a dense vector (identity when unset), so the
     /// leapfrog loops are plain slice arithmetic that vectorises.
-    fn dense_inv_mass<'a>(&'a self, d: usize, ones: &'a mut Vec<f64>) -> &'a [f64] {
+    fn inv_mass_vector<'a>(&'a self, d: usize, ones: &'a mut Vec<f64>) -> &'a [f64] {
         if self.unit_mass(d) {
             ones.resize(d, 1.0);
             ones
@@ -217,7 +250,9 @@ impl Hmc {
     /// with the identity mass's loops free of its square roots, divisions
     /// and multiplications by 1 (the same bits: each of those is exact).
     fn chunk_step(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut HmcScratch) {
-        if self.unit_mass(c.d) {
+        if let Some(m) = self.dense.as_ref().filter(|m| m.dim() == c.d) {
+            self.chunk_step_dense(energy, m, c, s)
+        } else if self.unit_mass(c.d) {
             self.chunk_step_in::<true>(energy, c, s)
         } else {
             self.chunk_step_in::<false>(energy, c, s)
@@ -232,6 +267,7 @@ impl Hmc {
     fn chunk_step_in<const UNIT: bool>(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut HmcScratch) {
         let d = c.d;
         let n = c.len();
+        s.resize(n, d);
         let HmcScratch {
             px,
             pg,
@@ -239,30 +275,14 @@ impl Hmc {
             mom,
             normals,
             ones,
+            ..
         } = s;
-        px.resize(n * d, 0.0);
-        pg.resize(n * d, 0.0);
-        pe.resize(n, 0.0);
-        mom.resize(n * d, 0.0);
-        let im = self.dense_inv_mass(d, ones);
+        let im = self.inv_mass_vector(d, ones);
         let (noise, dw) = normals.draw(c.rngs, d);
         // Per-chain step size, path length and starting Hamiltonian, on the
         // stack for a chunk (CHUNK chains).
-        let mut eps = [0.0; CHUNK];
-        let mut len = [0usize; CHUNK];
+        let (eps, len) = self.paths(c.rngs);
         let mut h0 = [0.0; CHUNK];
-        for (k, rng) in c.rngs.iter_mut().enumerate() {
-            eps[k] = if self.step_jitter > 0.0 {
-                self.step_size * (1.0 + self.step_jitter * (2.0 * rng.random::<f64>() - 1.0))
-            } else {
-                self.step_size
-            };
-            len[k] = if self.path_jitter {
-                rng.random_range(1..=self.n_leapfrog)
-            } else {
-                self.n_leapfrog
-            };
-        }
         let (x, grad, e0) = (&*c.x, &*c.grad, &*c.energy);
         ebm_core::simd::dispatch(
             #[inline(always)]
@@ -328,6 +348,44 @@ impl Hmc {
                 }
             },
         );
+        self.accept(c, px, pg, pe, &h0, &h1, &len);
+    }
+
+    /// Each chain's step size and number of leapfrog steps for this
+    /// transition (jittered from its stream when asked).
+    fn paths(&self, rngs: &mut [ChainRng]) -> ([f64; CHUNK], [usize; CHUNK]) {
+        let mut eps = [0.0; CHUNK];
+        let mut len = [0usize; CHUNK];
+        for (k, rng) in rngs.iter_mut().enumerate() {
+            eps[k] = if self.step_jitter > 0.0 {
+                self.step_size * (1.0 + self.step_jitter * (2.0 * rng.random::<f64>() - 1.0))
+            } else {
+                self.step_size
+            };
+            len[k] = if self.path_jitter {
+                rng.random_range(1..=self.n_leapfrog)
+            } else {
+                self.n_leapfrog
+            };
+        }
+        (eps, len)
+    }
+
+    /// The Metropolis step of every chain of the chunk: the trajectory's
+    /// end (`px`, `pg`, `pe`) with probability min(1, exp(h0 - h1)), a
+    /// divergence when h1 - h0 is not finite or above the threshold.
+    #[allow(clippy::too_many_arguments)]
+    fn accept(
+        &self,
+        c: &mut ChunkMut<'_>,
+        px: &[f64],
+        pg: &[f64],
+        pe: &[f64],
+        h0: &[f64; CHUNK],
+        h1: &[f64; CHUNK],
+        len: &[usize; CHUNK],
+    ) {
+        let d = c.d;
         for (k, rng) in c.rngs.iter_mut().enumerate() {
             let r = k * d..(k + 1) * d;
             let dh = h1[k] - h0[k];
@@ -343,6 +401,84 @@ impl Hmc {
             }
             c.grad_evals[k] = len[k] as u32;
         }
+    }
+
+    /// One transition of one chunk with a dense metric: momenta
+    /// p = L^-T z, drifts x += eps M^-1 p (a D x D product per chain and
+    /// step), kinetic energies 1/2 p . M^-1 p; otherwise as
+    /// [`Hmc::chunk_step_in`].
+    fn chunk_step_dense(
+        &self,
+        energy: &dyn Energy,
+        m: &DenseMetric,
+        c: &mut ChunkMut<'_>,
+        s: &mut HmcScratch,
+    ) {
+        let (d, n) = (c.d, c.len());
+        s.resize(n, d);
+        s.vel.resize(n * d, 0.0);
+        let HmcScratch {
+            px,
+            pg,
+            pe,
+            mom,
+            normals,
+            vel,
+            ..
+        } = s;
+        let (noise, dw) = normals.draw(c.rngs, d);
+        let (eps, len) = self.paths(c.rngs);
+        let (mut h0, mut h1) = ([0.0; CHUNK], [0.0; CHUNK]);
+        for k in 0..n {
+            let r = k * d..(k + 1) * d;
+            let (p, v) = (&mut mom[r.clone()], &mut vel[r.clone()]);
+            m.momentum(&noise[k * dw..k * dw + d], p);
+            m.velocity(p, v);
+            h0[k] = c.energy[k] + 0.5 * p.iter().zip(v.iter()).map(|(a, b)| a * b).sum::<f64>();
+            px[r.clone()].copy_from_slice(&c.x[r.clone()]);
+            pg[r.clone()].copy_from_slice(&c.grad[r.clone()]);
+            pe[k] = c.energy[k];
+            drift(m, eps[k], 0.5, &pg[r.clone()], p, v, &mut px[r]);
+        }
+        let max_len = len[..n].iter().copied().max().unwrap_or(0);
+        for l in 0..max_len {
+            energy.energy_grad_batch(px, pg, pe);
+            for k in (0..n).filter(|&k| l < len[k]) {
+                let r = k * d..(k + 1) * d;
+                let (p, v) = (&mut mom[r.clone()], &mut vel[r.clone()]);
+                if l + 1 < len[k] {
+                    drift(m, eps[k], 1.0, &pg[r.clone()], p, v, &mut px[r]);
+                } else {
+                    for (pj, gj) in p.iter_mut().zip(&pg[r]) {
+                        *pj -= 0.5 * eps[k] * gj;
+                    }
+                }
+            }
+        }
+        for k in 0..n {
+            let r = k * d..(k + 1) * d;
+            m.velocity(&mom[r.clone()], &mut vel[r.clone()]);
+            h1[k] = pe[k]
+                + 0.5
+                    * mom[r.clone()]
+                        .iter()
+                        .zip(&vel[r])
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>();
+        }
+        self.accept(c, px, pg, pe, &h0, &h1, &len);
+    }
+}
+
+/// A kick p -= kick eps g followed by a drift x += eps M^-1 p (`v` is
+/// scratch for the velocity).
+fn drift(m: &DenseMetric, eps: f64, kick: f64, g: &[f64], p: &mut [f64], v: &mut [f64], x: &mut [f64]) {
+    for (pj, gj) in p.iter_mut().zip(g) {
+        *pj -= kick * eps * gj;
+    }
+    m.velocity(p, v);
+    for (xj, vj) in x.iter_mut().zip(v.iter()) {
+        *xj += eps * vj;
     }
 }
 
@@ -403,5 +539,13 @@ impl Kernel for Hmc {
     fn set_inv_mass(&mut self, inv_mass: &[f64]) -> bool {
         self.inv_mass = inv_mass.to_vec();
         true
+    }
+
+    fn dense_metric(&self) -> bool {
+        self.metric == MetricKind::Dense
+    }
+
+    fn set_dense_inv_mass(&mut self, cov: &[f64]) -> bool {
+        DenseMetric::replace(&mut self.dense, cov)
     }
 }

@@ -128,6 +128,19 @@ pub trait Kernel: Send + Sync {
     fn set_inv_mass(&mut self, _inv_mass: &[f64]) -> bool {
         false
     }
+
+    /// Whether the kernel adapts a dense mass matrix (its own setting): the
+    /// driver then estimates the full covariance in Stan's windows and
+    /// hands it to [`Kernel::set_dense_inv_mass`] instead of the variances.
+    fn dense_metric(&self) -> bool {
+        false
+    }
+
+    /// Set a dense inverse mass matrix (a covariance estimate, D x D
+    /// row-major); returns whether the kernel took it.
+    fn set_dense_inv_mass(&mut self, _cov: &[f64]) -> bool {
+        false
+    }
 }
 
 pub(crate) fn space_name(s: StateSpace) -> &'static str {
@@ -167,5 +180,11 @@ impl<K: Kernel + ?Sized> Kernel for Box<K> {
     }
     fn set_inv_mass(&mut self, inv_mass: &[f64]) -> bool {
         (**self).set_inv_mass(inv_mass)
+    }
+    fn dense_metric(&self) -> bool {
+        (**self).dense_metric()
+    }
+    fn set_dense_inv_mass(&mut self, cov: &[f64]) -> bool {
+        (**self).set_dense_inv_mass(cov)
     }
 }

@@ -3,6 +3,7 @@
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{invalid, positive, Result};
 use crate::kernel::Kernel;
+use crate::metric::{DenseMetric, MetricKind};
 use crate::normals::Normals;
 use crate::target::Target;
 use ebm_core::{ChainRng, Energy};
@@ -15,9 +16,12 @@ pub const NUTS_MAX_DEPTH_LIMIT: usize = 30;
 
 /// NUTS (Hoffman and Gelman 2014) in the form Stan and nuts-rs use
 /// (Betancourt 2017): a trajectory of leapfrog steps of size eps, with
-/// the Hamiltonian of HMC and a diagonal mass matrix,
+/// the Hamiltonian of HMC and a mass matrix M,
 ///
-/// H(x, p) = E(x) + 1/2 p^T M^-1 p,  p ~ N(0, M),  M^-1 = diag(inv_mass),
+/// H(x, p) = E(x) + 1/2 p^T M^-1 p,  p ~ N(0, M),
+///
+/// with M^-1 diagonal (the default) or dense ([`MetricKind`], set by
+/// warm-up from the draws' variances or covariance, see [`DenseMetric`]),
 ///
 /// doubled in a random direction (forward or backward in time) until it
 /// turns back on itself, diverges or reaches 2^max_depth - 1 steps. Each
@@ -63,6 +67,8 @@ pub struct Nuts {
     step_size: f64,
     max_depth: usize,
     inv_mass: Vec<f64>,
+    metric: MetricKind,
+    dense: Option<DenseMetric>,
     max_energy_error: f64,
     target_accept: f64,
 }
@@ -79,6 +85,8 @@ pub struct NutsConfig {
     pub max_energy_error: f64,
     /// Acceptance statistic step-size adaptation aims for (default 0.8).
     pub target_accept: f64,
+    /// The mass matrix warm-up adapts: diagonal (default) or dense.
+    pub metric: MetricKind,
 }
 
 impl Default for NutsConfig {
@@ -88,6 +96,7 @@ impl Default for NutsConfig {
             max_depth: 10,
             max_energy_error: 1000.0,
             target_accept: 0.8,
+            metric: MetricKind::Diag,
         }
     }
 }
@@ -98,7 +107,8 @@ impl crate::registry::KernelConfig for NutsConfig {
             Nuts::new(self.step_size)?
                 .with_max_depth(self.max_depth)?
                 .with_max_energy_error(self.max_energy_error)?
-                .with_target_accept(self.target_accept)?,
+                .with_target_accept(self.target_accept)?
+                .with_metric(self.metric),
         ))
     }
 }
@@ -113,6 +123,8 @@ impl Nuts {
             step_size: eps,
             max_depth: 10,
             inv_mass: Vec::new(),
+            metric: MetricKind::Diag,
+            dense: None,
             max_energy_error: 1000.0,
             target_accept: 0.8,
         })
@@ -147,6 +159,17 @@ impl Nuts {
         }
         self.target_accept = target;
         Ok(self)
+    }
+
+    /// Adapt a diagonal or a dense mass matrix during warm-up.
+    pub fn with_metric(mut self, metric: MetricKind) -> Self {
+        self.metric = metric;
+        self
+    }
+
+    /// The dense inverse mass matrix, once warm-up has set one.
+    pub fn dense_inv_mass(&self) -> Option<&DenseMetric> {
+        self.dense.as_ref()
     }
 
     /// The largest tree depth.
@@ -310,13 +333,48 @@ impl NutsScratch {
 /// step, the starting Hamiltonian and the running counts.
 struct Trajectory<'a> {
     energy: &'a dyn Energy,
-    inv_mass: &'a [f64],
+    metric: Metric<'a>,
     eps: f64,
     h0: f64,
     max_energy_error: f64,
     leapfrog: u32,
     sum_accept: f64,
     divergent: bool,
+}
+
+/// The mass matrix a transition uses, through M^-1.
+#[derive(Clone, Copy)]
+enum Metric<'a> {
+    /// M^-1 = diag(values).
+    Diag(&'a [f64]),
+    /// A dense M^-1.
+    Dense(&'a DenseMetric),
+}
+
+impl Metric<'_> {
+    /// v = M^-1 p.
+    fn velocity(&self, p: &[f64], v: &mut [f64]) {
+        match self {
+            Metric::Diag(im) => {
+                for ((v, p), m) in v.iter_mut().zip(p).zip(im.iter()) {
+                    *v = m * p;
+                }
+            }
+            Metric::Dense(m) => m.velocity(p, v),
+        }
+    }
+
+    /// p ~ N(0, M) from the standard normals `z`.
+    fn momentum(&self, z: &[f64], p: &mut [f64]) {
+        match self {
+            Metric::Diag(im) => {
+                for ((p, z), m) in p.iter_mut().zip(z).zip(im.iter()) {
+                    *p = z / m.sqrt();
+                }
+            }
+            Metric::Dense(m) => m.momentum(z, p),
+        }
+    }
 }
 
 /// log(e^a + e^b), with -inf for empty sums.
@@ -367,20 +425,22 @@ impl Trajectory<'_> {
     /// records the new state in `span` (a tree of one state) and `draw`.
     /// Returns false when the state diverges.
     fn leaf(&mut self, z: &mut Phase, dir: f64, span: &mut Span, draw: &mut Draw) -> bool {
-        let (eps, im) = (dir * self.eps, self.inv_mass);
-        for j in 0..z.x.len() {
-            z.p[j] -= 0.5 * eps * z.g[j];
-            z.x[j] += eps * im[j] * z.p[j];
+        let eps = dir * self.eps;
+        let v = &mut span.beg.v;
+        for (p, g) in z.p.iter_mut().zip(&z.g) {
+            *p -= 0.5 * eps * g;
+        }
+        self.metric.velocity(&z.p, v);
+        for (x, v) in z.x.iter_mut().zip(v.iter()) {
+            *x += eps * v;
         }
         z.e = self.energy.energy_grad(&z.x, &mut z.g);
-        let mut kinetic = 0.0;
-        for j in 0..z.x.len() {
-            z.p[j] -= 0.5 * eps * z.g[j];
-            let v = im[j] * z.p[j];
-            span.beg.p[j] = z.p[j];
-            span.beg.v[j] = v;
-            kinetic += z.p[j] * v;
+        for (p, g) in z.p.iter_mut().zip(&z.g) {
+            *p -= 0.5 * eps * g;
         }
+        self.metric.velocity(&z.p, v);
+        let kinetic: f64 = z.p.iter().zip(v.iter()).map(|(p, v)| p * v).sum();
+        span.beg.p.copy_from_slice(&z.p);
         self.leapfrog += 1;
         let h = z.e + 0.5 * kinetic;
         let log_w = if h.is_nan() {
@@ -460,36 +520,31 @@ impl Nuts {
         s: &mut NutsScratch,
     ) -> (f64, bool, u32, usize) {
         let d = x.len();
-        let im: &[f64] = if self.inv_mass.len() == d {
-            &self.inv_mass
-        } else {
-            &s.ones
+        let metric = match &self.dense {
+            Some(m) if m.dim() == d => Metric::Dense(m),
+            _ if self.inv_mass.len() == d => Metric::Diag(&self.inv_mass),
+            _ => Metric::Diag(&s.ones),
         };
-        // p ~ N(0, M), M = diag(1 / inv_mass)
+        // p ~ N(0, M)
         let start = &mut s.fwd;
         start.x.copy_from_slice(x);
         start.g.copy_from_slice(g);
         start.e = *e;
-        let mut kinetic = 0.0;
-        for j in 0..d {
-            start.p[j] = z[j] / im[j].sqrt();
-            kinetic += start.p[j] * start.p[j] * im[j];
-        }
+        metric.momentum(z, &mut start.p);
+        metric.velocity(&start.p, &mut s.tree.beg.v);
+        let kinetic: f64 = start.p.iter().zip(&s.tree.beg.v).map(|(p, v)| p * v).sum();
         let h0 = *e + 0.5 * kinetic;
         s.bck.copy_from(&s.fwd);
         s.draw.set(&s.fwd);
         // the tree of the one starting state
-        for j in 0..d {
-            s.tree.beg.p[j] = s.fwd.p[j];
-            s.tree.beg.v[j] = im[j] * s.fwd.p[j];
-        }
+        s.tree.beg.p.copy_from_slice(&s.fwd.p);
         s.tree.end.copy_from(&s.tree.beg);
         s.tree.rho.copy_from_slice(&s.fwd.p);
         s.tree.log_w = 0.0;
         // tree.beg is the backward end and tree.end the forward one
         let mut traj = Trajectory {
             energy,
-            inv_mass: im,
+            metric,
             eps: self.step_size,
             h0,
             max_energy_error: self.max_energy_error,
@@ -606,5 +661,13 @@ impl Kernel for Nuts {
     fn set_inv_mass(&mut self, inv_mass: &[f64]) -> bool {
         self.inv_mass = inv_mass.to_vec();
         true
+    }
+
+    fn dense_metric(&self) -> bool {
+        self.metric == MetricKind::Dense
+    }
+
+    fn set_dense_inv_mass(&mut self, cov: &[f64]) -> bool {
+        DenseMetric::replace(&mut self.dense, cov)
     }
 }

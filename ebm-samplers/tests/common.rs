@@ -72,3 +72,82 @@ pub fn check_moments(out: &RunOutput, mean: &[f64], cov: &[f64]) {
         }
     }
 }
+
+/// A rotated, ill-conditioned Gaussian: covariance R diag(s^2) R^T with
+/// standard deviations s from 0.1 to 1 (log-spaced; condition number 100)
+/// and a random rotation R (Gram-Schmidt on Gaussian columns from `seed`).
+pub fn rotated_gaussian(d: usize, seed: u64) -> Gaussian {
+    let mut r = ebm_core::setup_rng(seed);
+    let mut q = vec![0.0; d * d];
+    for c in 0..d {
+        let mut v: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut r)).collect();
+        for k in 0..c {
+            let dot: f64 = (0..d).map(|i| v[i] * q[i * d + k]).sum();
+            for i in 0..d {
+                v[i] -= dot * q[i * d + k];
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        for i in 0..d {
+            q[i * d + c] = v[i] / norm;
+        }
+    }
+    let s2: Vec<f64> = (0..d)
+        .map(|i| 10f64.powf(-2.0 + 2.0 * i as f64 / (d - 1).max(1) as f64))
+        .collect();
+    let cov: Vec<f64> = (0..d * d)
+        .map(|k| {
+            let (i, j) = (k / d, k % d);
+            (0..d).map(|m| q[i * d + m] * s2[m] * q[j * d + m]).sum()
+        })
+        .collect();
+    Gaussian::from_covariance(vec![0.0; d], &cov).unwrap()
+}
+
+/// The correlated 2-D Gaussian of the invariance tests (mean (0.5, -1),
+/// covariance [[1, 0.9], [0.9, 1.5]]) and `n` exact draws of it
+/// (x = m + L z, L its Cholesky factor), row-major.
+pub fn exact_2d_draws(n: usize, seed: u64) -> (Gaussian, Vec<f64>) {
+    let g = Gaussian::from_covariance(vec![0.5, -1.0], &[1.0, 0.9, 0.9, 1.5]).unwrap();
+    let mut r = ebm_core::setup_rng(seed);
+    let l22 = (1.5f64 - 0.81).sqrt();
+    let mut x = Vec::with_capacity(2 * n);
+    for _ in 0..n {
+        let (z1, z2): (f64, f64) = (StandardNormal.sample(&mut r), StandardNormal.sample(&mut r));
+        x.push(0.5 + z1);
+        x.push(-1.0 + 0.9 * z1 + l22 * z2);
+    }
+    (g, x)
+}
+
+/// The mean and covariance of independent 2-D draws `xs` against `g`'s,
+/// each within 4.5 standard errors of n independent draws: mean
+/// sqrt(S_jj / n), covariance sqrt((S_ii S_jj + S_ij^2) / n).
+pub fn check_independent_moments(label: &str, xs: &[f64], g: &Gaussian) {
+    let n = xs.len() / 2;
+    let cov = g.covariance();
+    let mean: Vec<f64> = (0..2)
+        .map(|j| xs.iter().skip(j).step_by(2).sum::<f64>() / n as f64)
+        .collect();
+    for j in 0..2 {
+        let se = (cov[3 * j] / n as f64).sqrt();
+        assert!(
+            (mean[j] - g.mean()[j]).abs() < 4.5 * se,
+            "{label}: mean[{j}] {}",
+            mean[j]
+        );
+    }
+    for (a, b) in [(0, 0), (1, 0), (1, 1)] {
+        let c = xs
+            .chunks_exact(2)
+            .map(|x| (x[a] - mean[a]) * (x[b] - mean[b]))
+            .sum::<f64>()
+            / (n - 1) as f64;
+        let want = cov[2 * a + b];
+        let se = ((cov[3 * a] * cov[3 * b] + want * want) / n as f64).sqrt();
+        assert!(
+            (c - want).abs() < 4.5 * se,
+            "{label}: cov[{a}][{b}] {c} vs {want}"
+        );
+    }
+}

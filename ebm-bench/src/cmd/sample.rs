@@ -48,6 +48,10 @@ pub struct SampleArgs {
     /// steps per iteration).
     #[arg(long, default_value_t = 10)]
     pub max_depth: usize,
+    /// HMC and NUTS: the mass matrix warm-up adapts, `diag` (variances) or
+    /// `dense` (the regularised covariance; a D x D product per gradient).
+    #[arg(long, default_value = "diag", value_parser = ["diag", "dense"])]
+    pub metric: String,
     /// Kinetic Langevin: the friction gamma (at least 0; 0 is Hamiltonian
     /// dynamics without noise).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
@@ -177,11 +181,17 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     let mut kernel = registry_kernel(
         &a.sampler,
         &json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth,
-                "friction": a.friction}),
+                "friction": a.friction, "metric": a.metric}),
         target,
         spec.type_name(),
         KernelUse::Sample,
     )?;
+    if a.metric == "dense" && !kernel.dense_metric() {
+        return Err(CliError::Unsupported(format!(
+            "--metric dense applies to hmc and nuts, not {}",
+            a.sampler
+        )));
+    }
     let start = Instant::now();
     let adapt = !a.no_adapt && kernel.target_accept().is_some();
     let cfg = RunConfig {

@@ -30,7 +30,7 @@ pub use banded_gaussian::{BandedGaussian, BANDED_DENSE_MAX_DIM};
 pub use diag_gaussian::DiagGaussian;
 pub use double_well::DoubleWell;
 pub use funnel::Funnel;
-pub use gaussian::Gaussian;
+pub use gaussian::{lower_cholesky, Gaussian};
 pub use gmm::Gmm;
 pub use ising::{Ising, ISING_MAX_EXACT_SPINS};
 pub use mlp::{Activation, Layer, Mlp, MlpTrace};

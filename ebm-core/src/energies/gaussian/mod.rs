@@ -77,6 +77,15 @@ fn cholesky(field: &str, m: &[f64], d: usize) -> Result<Mat<f64>> {
     Ok(l)
 }
 
+/// The lower Cholesky factor L (row-major, L L^T = m) of the symmetric
+/// `d x d` matrix `m` (row-major), or an error naming `field` when it is not
+/// positive definite.
+pub fn lower_cholesky(field: &str, m: &[f64], d: usize) -> Result<Vec<f64>> {
+    check_len(field, m.len(), d * d)?;
+    let l = cholesky(field, m, d)?;
+    Ok((0..d * d).map(|k| l[(k / d, k % d)]).collect())
+}
+
 fn inverse_from_chol(l: &Mat<f64>) -> Result<Vec<f64>> {
     let d = l.nrows();
     let mut linv = Mat::<f64>::identity(d, d);
