@@ -353,6 +353,7 @@ impl Hmc {
 
     /// Each chain's step size and number of leapfrog steps for this
     /// transition (jittered from its stream when asked).
+    #[inline(always)]
     fn paths(&self, rngs: &mut [ChainRng]) -> ([f64; CHUNK], [usize; CHUNK]) {
         let mut eps = [0.0; CHUNK];
         let mut len = [0usize; CHUNK];
@@ -375,6 +376,7 @@ impl Hmc {
     /// end (`px`, `pg`, `pe`) with probability min(1, exp(h0 - h1)), a
     /// divergence when h1 - h0 is not finite or above the threshold.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn accept(
         &self,
         c: &mut ChunkMut<'_>,
