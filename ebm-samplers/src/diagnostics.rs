@@ -276,11 +276,31 @@ pub fn z_scale(chains: &[Vec<f64>]) -> Vec<Vec<f64>> {
         }
         i = j;
     }
-    let z: Vec<f64> = rank
-        .iter()
-        .map(|r| normal_quantile((r - 0.375) / (s as f64 + 0.25)))
-        .collect();
+    let blom = |r: f64| normal_quantile((r - 0.375) / (s as f64 + 0.25));
+    // whole ranks 1..=S take their quantile from a table made once per S
+    // and thread (every coordinate of a run has the same S); the average
+    // ranks of ties are computed as they come
+    let z: Vec<f64> = RANK_QUANTILES.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.0 != s {
+            *t = (s, (1..=s).map(|r| blom(r as f64)).collect());
+        }
+        rank.iter()
+            .map(|&r| {
+                if r.fract() == 0.0 {
+                    t.1[r as usize - 1]
+                } else {
+                    blom(r)
+                }
+            })
+            .collect()
+    });
     z.chunks(n.max(1)).map(<[f64]>::to_vec).collect()
+}
+
+thread_local! {
+    /// Phi^-1((r - 3/8) / (S + 1/4)) for r = 1..=S, with its S.
+    static RANK_QUANTILES: std::cell::RefCell<(usize, Vec<f64>)> = const { std::cell::RefCell::new((0, Vec::new())) };
 }
 
 /// Rank-normalised split R-hat (Vehtari et al. 2021): the larger of split
