@@ -48,3 +48,13 @@ pub(crate) fn positive(field: &str, value: f64) -> Result<()> {
         ))
     }
 }
+
+/// `value` must lie in the open interval (0, 1) (a probability that is
+/// neither impossible nor certain, such as a target acceptance rate).
+pub(crate) fn in_open_unit(field: &str, value: f64) -> Result<()> {
+    if value > 0.0 && value < 1.0 {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("must be in (0, 1), got {value}")))
+    }
+}

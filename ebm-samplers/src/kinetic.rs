@@ -160,10 +160,18 @@ impl KineticLangevin {
         s.pg.resize(n * d, 0.0);
         s.pe.resize(n, 0.0);
         let half = 0.5 * h;
+        // the O step's decay c = e^-gamma t over its time t (h for BAOAB's
+        // one O step, h/2 for each of OBABO's two) and noise sqrt(1 - c^2)
+        let cf = (-self.friction
+            * if self.splitting == Splitting::Baoab {
+                h
+            } else {
+                half
+            })
+        .exp();
+        let sf = (1.0 - cf * cf).sqrt();
         match self.splitting {
             Splitting::Baoab => {
-                let cf = (-self.friction * h).exp();
-                let sf = (1.0 - cf * cf).sqrt();
                 for j in 0..n * d {
                     s.p[j] -= half * c.grad[j];
                     s.px[j] = c.x[j] + half * s.p[j];
@@ -175,8 +183,6 @@ impl KineticLangevin {
                 }
             }
             Splitting::Obabo => {
-                let cf = (-self.friction * half).exp();
-                let sf = (1.0 - cf * cf).sqrt();
                 let (z, dw) = s.normals.draw(c.rngs, d);
                 ou(&mut s.p, z, d, dw, cf, sf);
                 for j in 0..n * d {
@@ -190,8 +196,6 @@ impl KineticLangevin {
             s.p[j] -= half * s.pg[j];
         }
         if self.splitting == Splitting::Obabo {
-            let cf = (-self.friction * half).exp();
-            let sf = (1.0 - cf * cf).sqrt();
             let (z, dw) = s.normals.draw(c.rngs, d);
             ou(&mut s.p, z, d, dw, cf, sf);
         }

@@ -1,7 +1,7 @@
 //! The No-U-Turn Sampler with multinomial sampling along the trajectory.
 
 use crate::chains::{ChunkMut, Scratch};
-use crate::error::{invalid, positive, Result};
+use crate::error::{in_open_unit, invalid, positive, Result};
 use crate::kernel::Kernel;
 use crate::metric::{DenseMetric, MetricKind};
 use crate::normals::Normals;
@@ -151,12 +151,7 @@ impl Nuts {
 
     /// The acceptance statistic that step-size adaptation aims for, in (0, 1).
     pub fn with_target_accept(mut self, target: f64) -> Result<Self> {
-        if !(target > 0.0 && target < 1.0) {
-            return Err(invalid(
-                "target_accept",
-                format!("must be in (0, 1), got {target}"),
-            ));
-        }
+        in_open_unit("target_accept", target)?;
         self.target_accept = target;
         Ok(self)
     }

@@ -65,13 +65,6 @@ impl RbmLanes {
         &self.v
     }
 
-    /// (v^T W)_j of every lane, as of the last [`RbmLanes::hidden_products`]
-    /// or sweep.
-    #[inline(always)]
-    pub fn hidden_products(&self) -> &[Lane] {
-        &self.ah
-    }
-
     /// Load the visible states of `x.len() / nv` chains (row-major, at
     /// most [`LANES`]) into the lanes and compute v^T W.
     #[inline(always)]

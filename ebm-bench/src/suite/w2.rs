@@ -23,23 +23,38 @@ use ebm_samplers::Hmc;
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
 
-/// Run W2.
-pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
-    let d: usize = 100;
+/// The dimension of W2's target.
+pub const W2_DIM: usize = 100;
+
+/// W2's target (also W7's): the 100-D Gaussian with covariance
+/// 0.9^|i-j| and mean 0, through its dense precision.
+pub fn w2_gaussian() -> CliResult<Gaussian> {
+    let d = W2_DIM;
     let cov: Vec<f64> = (0..d * d)
         .map(|k| 0.9f64.powi((k / d).abs_diff(k % d) as i32))
         .collect();
-    let g = Gaussian::from_covariance(vec![0.0; d], &cov)?;
+    Ok(Gaussian::from_covariance(vec![0.0; d], &cov)?)
+}
+
+/// `chains` starting points from N(0, I) in dimension `d`, from the
+/// suite's setup stream for `seed` (W2's and W7's).
+pub fn start_points(chains: usize, d: usize, seed: u64) -> Vec<f64> {
+    let mut r = setup_rng(seed);
+    (0..chains * d)
+        .map(|_| <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
+        .collect()
+}
+
+/// Run W2.
+pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
+    let (g, d) = (w2_gaussian()?, W2_DIM);
     let (chains, warmup, draws) = if ctx.quick {
         (16, 100, 400)
     } else {
         (64, 500, 2000)
     };
     let (eps, leapfrog) = (0.1, 10);
-    let mut r = setup_rng(ctx.seed);
-    let x0: Vec<f64> = (0..chains * d)
-        .map(|_| <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
-        .collect();
+    let x0 = start_points(chains, d, ctx.seed);
     let cfg = RunConfig {
         warmup,
         burn_in: 0,

@@ -12,29 +12,21 @@
 //! deviation and of the variances, divergences, mean tree depth and
 //! leapfrog steps per draw.
 
+use super::w2::{start_points, w2_gaussian, W2_DIM};
 use super::{Record, SuiteCtx, Throughput};
 use crate::error::{sampler_err, CliResult};
 use crate::progress::Progress;
-use ebm_core::energies::Gaussian;
-use ebm_core::{setup_rng, Points};
+use ebm_core::Points;
 use ebm_samplers::diagnostics::{coordinate_series, ess};
 use ebm_samplers::driver::{run, RunConfig};
 use ebm_samplers::Nuts;
-use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
 
 /// Run W7.
 pub fn run_w7(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
-    let d: usize = 100;
-    let cov: Vec<f64> = (0..d * d)
-        .map(|k| 0.9f64.powi((k / d).abs_diff(k % d) as i32))
-        .collect();
-    let g = Gaussian::from_covariance(vec![0.0; d], &cov)?;
+    let (g, d) = (w2_gaussian()?, W2_DIM);
     let (chains, warmup, draws) = if ctx.quick { (4, 200, 200) } else { (8, 1000, 1000) };
-    let mut r = setup_rng(ctx.seed);
-    let x0: Vec<f64> = (0..chains * d)
-        .map(|_| <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
-        .collect();
+    let x0 = start_points(chains, d, ctx.seed);
     let cfg = RunConfig {
         warmup,
         burn_in: 0,
