@@ -1,13 +1,13 @@
 //! Running kernels: warm-up with adaptation, burn-in, thinning, collection,
 //! an observer hook, and a diagnostic summary.
 
-use crate::adapt::{mass_window_ends, DualAveraging, Welford, WelfordCov};
 use crate::chains::Chains;
 use crate::diagnostics::{coordinate_series, ess_bulk, ess_mean, ess_tail, mcse_mean, rank_rhat, split_rhat};
 use crate::error::{invalid, Result};
 use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::{mean_of, moments_of, Moments};
 use crate::target::Target;
+use crate::warmup::Warmup;
 use ebm_core::{chain_rngs, BinaryEnergy, ChainRng, Energy, Points};
 use rand::Rng;
 use rayon::prelude::*;
@@ -123,12 +123,12 @@ pub struct RunOutput {
     pub figure_names: Vec<&'static str>,
     /// Iterations after burn-in (`draws * thin`), over which acceptance
     /// and the kernel's figures are averaged.
-    sampling_iters: usize,
+    pub(crate) sampling_iters: usize,
     /// The step size after warm-up.
     pub step_size: f64,
     /// The running mean and covariance of draws that were not stored
     /// (see [`RunOutput::moments`]).
-    streamed: Option<(Vec<f64>, Vec<f64>)>,
+    pub(crate) streamed: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// Convergence diagnostics per coordinate (see [`crate::diagnostics`]).
@@ -379,22 +379,29 @@ fn start_chains(target: Target<'_>, start: Start, seed: u64) -> Result<(Chains, 
             if chains == 0 {
                 return Err(invalid("chains", "must be at least 1"));
             }
-            let d = model.dim();
-            let (lo, hi) = model.states();
             let mut rngs = chain_rngs(seed, chains);
-            let mut x = vec![0.0; chains * d];
-            for (row, r) in x.chunks_exact_mut(d.max(1)).zip(rngs.iter_mut()) {
-                for v in row.iter_mut().take(d) {
-                    *v = if r.random::<bool>() { hi } else { lo };
-                }
-            }
-            let x0 = Points::from_vec(x, d).map_err(|e| invalid("dim", e.to_string()))?;
+            let x0 = uniform_binary_points(model, &mut rngs)?;
             Ok((Chains::binary(model, x0)?, rngs))
         }
         (Start::UniformBinary { .. }, Target::Continuous(_)) => {
             Err(invalid("start", "a uniform binary start needs a binary model"))
         }
     }
+}
+
+/// One state per stream of `rngs` of a binary `model`, each unit set to
+/// either of the model's states with probability 1/2 (one draw from the
+/// chain's own stream per unit).
+pub(crate) fn uniform_binary_points(model: &dyn BinaryEnergy, rngs: &mut [ChainRng]) -> Result<Points> {
+    let d = model.dim();
+    let (lo, hi) = model.states();
+    let mut x = vec![0.0; rngs.len() * d];
+    for (row, r) in x.chunks_exact_mut(d.max(1)).zip(rngs.iter_mut()) {
+        for v in row.iter_mut().take(d) {
+            *v = if r.random::<bool>() { hi } else { lo };
+        }
+    }
+    Points::from_vec(x, d).map_err(|e| invalid("dim", e.to_string()))
 }
 
 /// The one driver, for continuous energies and binary models alike: run
@@ -424,27 +431,10 @@ pub fn run_target<K: Kernel + ?Sized>(
     };
 
     // Warm-up.
-    let accept_target = kernel.target_accept().filter(|_| cfg.adapt_step_size);
-    let mut da = accept_target.map(|t| DualAveraging::new(kernel.step_size(), t));
-    let windows = if cfg.adapt_mass {
-        mass_window_ends(cfg.warmup)
-    } else {
-        Vec::new()
-    };
-    let window_start = |k: usize| {
-        if k == 0 {
-            cfg.warmup * 15 / 100
-        } else {
-            windows[k - 1]
-        }
-    };
-    let dense = kernel.dense_metric();
-    let mut welford = Welford::new(d);
-    let mut welford_cov = WelfordCov::new(if dense { d } else { 0 });
-    let mut w_idx = 0;
+    let mut warmup = Warmup::new(kernel, cfg.warmup, d, cfg.adapt_step_size, cfg.adapt_mass);
     let mut warmup_divergences = 0;
     // Without adaptation, warm-up is burn-in by another name: blocks.
-    let adapting = da.is_some() || !windows.is_empty();
+    let adapting = warmup.adapting();
     let (mut scratch_div, mut scratch_acc) = (vec![0usize; m], vec![0.0; m]);
     let mut it = 0;
     while !adapting && it < cfg.warmup {
@@ -467,49 +457,10 @@ pub fn run_target<K: Kernel + ?Sized>(
     for it in (0..cfg.warmup).filter(|_| adapting) {
         let s = chains.run_kernel(kernel, target, &mut rngs, 1, None)[0];
         warmup_divergences += s.divergences;
-        if let Some(da) = da.as_mut() {
-            let eps = da.update(s.mean_accept);
-            kernel.set_step_size(eps);
-        }
-        if w_idx < windows.len() {
-            let start = if w_idx == 0 {
-                window_start(0).min(windows[0])
-            } else {
-                window_start(w_idx)
-            };
-            if it >= start {
-                for x in chains.x.rows() {
-                    if dense {
-                        welford_cov.add(x);
-                    } else {
-                        welford.add(x);
-                    }
-                }
-            }
-            if it + 1 == windows[w_idx] {
-                let set = if dense {
-                    kernel.set_dense_inv_mass(&welford_cov.regularized_covariance())
-                } else {
-                    kernel.set_inv_mass(&welford.regularized_variance())
-                };
-                if set {
-                    // A new metric: restart step-size adaptation around the current value.
-                    if let (Some(t), Some(da)) = (accept_target, da.as_mut()) {
-                        *da = DualAveraging::new(kernel.step_size(), t);
-                    }
-                }
-                welford = Welford::new(d);
-                welford_cov = WelfordCov::new(if dense { d } else { 0 });
-                w_idx += 1;
-            }
-        }
+        warmup.after_step(it, kernel, &chains, s.mean_accept);
         observer.on_step(Phase::Warmup, it, total, &s);
     }
-    if let Some(da) = &da {
-        if cfg.warmup > 0 {
-            kernel.set_step_size(da.final_step_size());
-        }
-    }
+    warmup.finish(kernel);
 
     // Burn-in in blocks of steps: each chunk of chains runs a whole block
     // while it is in cache (Kernel::steps), with the same result as step
