@@ -391,6 +391,22 @@ pub fn mcse_mean(chains: &[Vec<f64>]) -> f64 {
     sd / ess_mean(chains).sqrt()
 }
 
+/// The share of draws in each of `k` classes (a mode, a phase, the sign
+/// of a magnetisation) and the ESS of its indicator ([`ess_mean`] of the
+/// 0/1 series), from `labels` laid out `[draw][chain]` (`n_draws` x
+/// `n_chains`); the share's Monte Carlo standard error is then about
+/// sqrt(p (1 - p) / ESS). Labels of `k` or more are counted in no class.
+pub fn class_shares(labels: &[usize], n_draws: usize, n_chains: usize, k: usize) -> Vec<(f64, f64)> {
+    let total = (n_draws * n_chains).max(1) as f64;
+    (0..k)
+        .map(|class| {
+            let ind: Vec<f64> = labels.iter().map(|&l| (l == class) as u8 as f64).collect();
+            let share = ind.iter().sum::<f64>() / total;
+            (share, ess_mean(&coordinate_series(&ind, n_draws, n_chains, 1, 0)))
+        })
+        .collect()
+}
+
 /// Per-coordinate series of each chain from draws `[draw][chain][coord]`.
 pub fn coordinate_series(
     draws: &[f64],

@@ -57,7 +57,9 @@ mod nuts;
 pub mod rbm_block;
 pub mod registry;
 pub mod target;
+pub mod tempering;
 mod ula;
+pub mod warmup;
 
 pub use chains::{Chains, ChunkMut, Scratch, CHUNK};
 pub use error::{Result, SamplerError};

@@ -5,7 +5,7 @@ mod common;
 use ebm_core::energies::{DiagGaussian, Gmm};
 use ebm_core::Energy;
 use ebm_samplers::ais::{ais, ais_rbm, RbmBase, Schedule};
-use ebm_samplers::{Hmc, Mala};
+use ebm_samplers::{Hmc, Mala, Nuts};
 
 fn assert_close(name: &str, est: &ebm_samplers::ais::AisResult, exact: f64) {
     let err = est.log_z - exact;
@@ -43,6 +43,28 @@ fn ais_gaussian_5d_with_hmc() {
     let betas = Schedule::Sigmoid.betas(500).unwrap();
     let r = ais(&g, &base, &Hmc::new(0.15, 5).unwrap(), &betas, 512, 1, 2).unwrap();
     assert_close("gaussian 5-D", &r, g.log_partition().unwrap());
+}
+
+#[test]
+fn ais_gaussian_5d_with_nuts() {
+    // NUTS as the transition: its trees differ per chain and per
+    // temperature, yet each transition leaves p_beta invariant, so the
+    // weights stay unbiased. A fixed step (AIS does not adapt one) of 0.3
+    // and trees up to depth 6.
+    let g = common::correlated_gaussian(5, 0.7);
+    let base = DiagGaussian::new(vec![0.0; 5], vec![2.0; 5]).unwrap();
+    let betas = Schedule::Sigmoid.betas(300).unwrap();
+    let r = ais(
+        &g,
+        &base,
+        &Nuts::new(0.3).unwrap().with_max_depth(6).unwrap(),
+        &betas,
+        256,
+        1,
+        5,
+    )
+    .unwrap();
+    assert_close("gaussian 5-D, NUTS", &r, g.log_partition().unwrap());
 }
 
 #[test]

@@ -146,6 +146,31 @@ impl Gmm {
     pub fn component_mean(&self, k: usize) -> &[f64] {
         &self.means[k * self.dim..(k + 1) * self.dim]
     }
+
+    /// The component most responsible for `x`: the k maximising
+    /// log w_k - D log s_k - |x - mu_k|^2 / (2 s_k^2), the log of its
+    /// posterior responsibility up to a constant (ties to the first). For
+    /// counting the draws in each mode of a separated mixture.
+    ///
+    /// ```
+    /// use ebm_core::energies::Gmm;
+    /// let m = Gmm::new(vec![0.9, 0.1], vec![vec![-3.0], vec![3.0]], vec![1.0, 1.0]).unwrap();
+    /// assert_eq!(m.component_of(&[2.5]), 1);
+    /// assert_eq!(m.component_of(&[0.0]), 0); // equidistant: the heavier one
+    /// ```
+    pub fn component_of(&self, x: &[f64]) -> usize {
+        let d = self.dim as f64;
+        let score = |k: usize| {
+            let s = self.stds[k];
+            let r2: f64 = x
+                .iter()
+                .zip(self.component_mean(k))
+                .map(|(a, m)| (a - m) * (a - m))
+                .sum();
+            self.weights[k].ln() - d * s.ln() - r2 / (2.0 * s * s)
+        };
+        (1..self.components()).fold(0, |best, k| if score(k) > score(best) { k } else { best })
+    }
 }
 
 /// Points per block in the vectorised batch path, and the largest
