@@ -640,6 +640,99 @@ fn sample_with_nuts_reports_its_trees() {
     assert!(v["figures"]["leapfrog"].as_f64().unwrap() >= depth);
 }
 
+/// `ebm sample --sampler pt` on a 2-D mixture of three modes 12 apart with
+/// weights 0.55, 0.3, 0.15 (means x -1.5, y 1.2): the tempered chains find
+/// every mode where HMC alone keeps the one it starts in. 16 chains x 2,000
+/// draws give an ESS near 2,000; the sd of x is 5.4 and of y 2.9, so the
+/// tolerances 0.6 and 0.35 are about 5 standard errors.
+#[test]
+fn sample_with_parallel_tempering_finds_every_mode() {
+    let s = Scratch::new("sample-pt");
+    let m = s.file(
+        "mix.json",
+        r#"{"type":"gmm","weights":[0.55,0.3,0.15],"means":[[-6,0],[6,0],[0,8]],"stds":[0.6,0.6,0.6]}"#,
+    );
+    let args = |sampler: &'static str| {
+        vec![
+            "sample",
+            "--model",
+            &m,
+            "--sampler",
+            sampler,
+            "--chains",
+            "16",
+            "--steps",
+            "2000",
+            "--burn-in",
+            "1000",
+            "--seed",
+            "4",
+            "--json",
+        ]
+    };
+    let mut pt = args("pt");
+    pt.extend(["--replicas", "8", "--inner", "hmc", "--ladder", "adaptive"]);
+    let v = json_of(&pt);
+    let mean = v["mean"].as_array().unwrap();
+    assert!((mean[0].as_f64().unwrap() + 1.5).abs() < 0.6, "{v}");
+    assert!((mean[1].as_f64().unwrap() - 1.2).abs() < 0.35, "{v}");
+    let t = &v["tempering"];
+    assert_eq!(t["betas"].as_array().unwrap().len(), 8);
+    assert_eq!(t["swap_rates"].as_array().unwrap().len(), 7);
+    assert!(t["round_trips"].as_u64().unwrap() > 100, "{t}");
+    assert_eq!(t["inner"], "hmc");
+    // HMC alone: every chain starts near the origin and settles in one
+    // mode, so the mean is far from the mixture's
+    let alone = json_of(&args("hmc"));
+    let m0 = alone["mean"][0].as_f64().unwrap();
+    assert!((m0 + 1.5).abs() > 1.0, "{alone}");
+}
+
+#[test]
+fn parallel_tempering_bad_options_exit_2() {
+    let s = Scratch::new("sample-pt-bad");
+    let g = s.file("g.json", r#"{"type":"diag_gaussian","mean":[0],"std":[1]}"#);
+    let r = s.file("r.json", r#"{"type":"rbm","w":[[1]],"b":[0],"c":[0]}"#);
+    let pt = |m: &str, extra: &[&'static str]| {
+        let mut v = vec![
+            "sample".to_string(),
+            "--model".into(),
+            m.into(),
+            "--sampler".into(),
+            "pt".into(),
+        ];
+        v.extend(extra.iter().map(|a| a.to_string()));
+        v
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (pt(&g, &["--replicas", "0"]), "--replicas"),
+        (pt(&g, &["--replicas", "1"]), "--replicas"),
+        (pt(&g, &["--inner", "gibbs"]), "--inner gibbs"),
+        (pt(&g, &["--inner", "ula"]), "invariant"),
+        (pt(&g, &["--inner", "kinetic"]), "invariant"),
+        (pt(&r, &["--inner", "hmc"]), "--inner hmc"),
+        (pt(&g, &["--inner", "slice"]), "slice"),
+        (pt(&g, &["--beta-min", "0"]), "--beta-min"),
+        (pt(&g, &["--beta-min", "1.5"]), "--beta-min"),
+        (pt(&g, &["--base-std", "-1"]), "--base-std"),
+        (pt(&g, &["--burn-in", "5"]), "adaptive ladder"),
+        (pt(&g, &["--ladder", "linear"]), "linear"),
+        (
+            ["sample", "--model", &g, "--sampler", "hmc", "--replicas", "4"]
+                .map(String::from)
+                .to_vec(),
+            "--replicas applies to --sampler pt",
+        ),
+    ];
+    for (args, want) in cases {
+        let refs: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+        let (code, _, err) = ebm(&refs);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn sampler_bad_inputs_exit_2() {
     let s = Scratch::new("sample-bad");

@@ -37,6 +37,14 @@ pub fn kernel_names(u: KernelUse) -> PossibleValuesParser {
     PossibleValuesParser::new(offered(u))
 }
 
+/// What `ebm sample --sampler` accepts: every kernel of the registry, and
+/// `pt`, parallel tempering around one of them (`--inner`).
+pub fn sampler_names() -> PossibleValuesParser {
+    let mut names = offered(KernelUse::Sample);
+    names.push("pt");
+    PossibleValuesParser::new(names)
+}
+
 /// The kernels of the registry for `space` that `u` offers, joined by
 /// "or" (for messages).
 fn names_for(space: StateSpace, u: KernelUse) -> String {

@@ -1,15 +1,17 @@
 //! `ebm sample`: MCMC on a model file.
 
-use super::kernels::{kernel_names, registry_kernel, KernelUse};
+use super::kernels::{registry_kernel, sampler_names, KernelUse};
 use crate::draws_file::DrawWriter;
 use crate::error::{sampler_err, CliError, CliResult};
 use crate::json_num::{matrix, num, nums, opt};
 use crate::model_file::load_model;
 use crate::progress::Progress;
 use clap::Args;
+use ebm_core::energies::DiagGaussian;
 use ebm_core::{setup_rng, Points};
 use ebm_samplers::driver::{run_target, Diagnostics, Observer, Phase, RunConfig, Start};
-use ebm_samplers::{StepStats, Target};
+use ebm_samplers::tempering::{run_pt, LadderKind, PtConfig, Reference};
+use ebm_samplers::{Registry, StateSpace, StepStats, Target};
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
 use std::time::Instant;
@@ -22,9 +24,35 @@ pub struct SampleArgs {
     pub model: String,
     /// The sampler, from the kernel registry: ula, mala, hmc, nuts, kinetic
     /// (continuous models) or gibbs (binary models: block Gibbs for RBMs,
-    /// single-site otherwise).
-    #[arg(long, value_parser = kernel_names(KernelUse::Sample))]
+    /// single-site otherwise); or pt, parallel tempering around --inner.
+    #[arg(long, value_parser = sampler_names())]
     pub sampler: String,
+    /// pt: the kernel at each temperature, one that leaves its target
+    /// invariant (hmc, mala, nuts; gibbs for binary models). Default: hmc,
+    /// or gibbs for binary models.
+    #[arg(long)]
+    pub inner: Option<String>,
+    /// pt: the number of temperatures K, reference and target included
+    /// (default 8).
+    #[arg(long)]
+    pub replicas: Option<usize>,
+    /// pt: `adaptive` (moved during warm-up to equalise the swap rates;
+    /// the default) or `geometric` (fixed).
+    #[arg(long, value_parser = ["geometric", "adaptive"])]
+    pub ladder: Option<String>,
+    /// pt: the smallest positive inverse temperature of the geometric
+    /// ladder (the adaptive one's start), in (0, 1); default 0.01.
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta_min: Option<f64>,
+    /// pt: the reference, `base` (beta = 0: N(0, base_std^2 I) for
+    /// continuous models, uniform for binary ones, drawn exactly; the
+    /// default) or `hot` (a hot chain at beta_min, moved by --inner).
+    #[arg(long, value_parser = ["base", "hot"])]
+    pub reference: Option<String>,
+    /// pt: standard deviation of the N(0, s^2 I) reference of continuous
+    /// models (default 3).
+    #[arg(long, allow_negative_numbers = true)]
+    pub base_std: Option<f64>,
     /// Number of chains.
     #[arg(long, default_value_t = 4)]
     pub chains: usize,
@@ -115,6 +143,7 @@ fn check(a: &SampleArgs) -> CliResult<()> {
             a.init_std
         ));
     }
+    check_tempering(a)?;
     let total = a
         .chains
         .checked_mul(a.steps)
@@ -124,6 +153,80 @@ fn check(a: &SampleArgs) -> CliResult<()> {
     }
     Ok(())
 }
+
+/// The parallel-tempering options: only with `--sampler pt`, and in range.
+fn check_tempering(a: &SampleArgs) -> CliResult<()> {
+    let bad = |m: String| Err(CliError::Unsupported(m));
+    if a.sampler != "pt" {
+        let given = [
+            ("--inner", a.inner.is_some()),
+            ("--replicas", a.replicas.is_some()),
+            ("--ladder", a.ladder.is_some()),
+            ("--beta-min", a.beta_min.is_some()),
+            ("--reference", a.reference.is_some()),
+            ("--base-std", a.base_std.is_some()),
+        ];
+        if let Some((name, _)) = given.iter().find(|(_, g)| *g) {
+            return bad(format!("{name} applies to --sampler pt, not {}", a.sampler));
+        }
+        return Ok(());
+    }
+    if let Some(r) = a.replicas.filter(|&r| !(2..=MAX_REPLICAS).contains(&r)) {
+        return bad(format!("--replicas must be from 2 to {MAX_REPLICAS}, got {r}"));
+    }
+    if let Some(b) = a.beta_min.filter(|&b| !(b > 0.0 && b < 1.0)) {
+        return bad(format!("--beta-min must be in (0, 1), got {b}"));
+    }
+    if let Some(s) = a.base_std.filter(|&s| !(s.is_finite() && s > 0.0)) {
+        return bad(format!("--base-std must be finite and positive, got {s}"));
+    }
+    if a.ladder.as_deref() != Some("geometric") && a.burn_in < 20 {
+        return bad(format!(
+            "the adaptive ladder needs --burn-in of at least 20 scans, got {} (or use --ladder geometric)",
+            a.burn_in
+        ));
+    }
+    Ok(())
+}
+
+/// The kernel at each temperature of `--sampler pt`: `--inner`, or HMC
+/// (Gibbs for binary models); it must leave its target exactly invariant
+/// (the swaps assume each temperature's chain is at equilibrium) and fit
+/// the model.
+fn inner_kernel(a: &SampleArgs, target: Target<'_>, type_name: &str) -> CliResult<String> {
+    let name = a.inner.clone().unwrap_or_else(|| {
+        match target.space() {
+            StateSpace::Continuous => "hmc",
+            StateSpace::Binary => "gibbs",
+        }
+        .to_string()
+    });
+    let reg = Registry::standard();
+    let fits: Vec<&str> = reg
+        .entries()
+        .iter()
+        .filter(|e| e.invariant && e.space == target.space())
+        .map(|e| e.name)
+        .collect();
+    let entry = reg
+        .find(&name)
+        .map_err(|e| CliError::Unsupported(format!("--inner: {e}")))?;
+    if !entry.invariant || entry.space != target.space() {
+        let why = if entry.invariant {
+            format!("does not sample `{type_name}` models")
+        } else {
+            "does not leave its target exactly invariant, as tempering needs".into()
+        };
+        return Err(CliError::Unsupported(format!(
+            "--inner {name} {why}: use {}",
+            fits.join(", ")
+        )));
+    }
+    Ok(name)
+}
+
+/// The most temperatures `--replicas` takes.
+pub const MAX_REPLICAS: usize = 256;
 
 /// Chains whose draws are kept in memory for ESS and R-hat; the moments
 /// cover every chain, and --out streams every chain to disk, so memory
@@ -178,18 +281,32 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         Target::Continuous(_) => Start::Points(gaussian_start(a, d)?),
         Target::Binary(_) => Start::UniformBinary { chains: a.chains },
     };
+    let settings = json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth,
+                          "friction": a.friction, "metric": a.metric});
+    let tempering = a.sampler == "pt";
+    let kernel_name = if tempering {
+        inner_kernel(a, target, spec.type_name())?
+    } else {
+        a.sampler.clone()
+    };
+    if tempering {
+        let k = a.replicas.unwrap_or(8);
+        crate::limits::check_size(
+            &format!("--chains {} x --replicas {k} x dimension {d}", a.chains),
+            a.chains * k,
+            d,
+        )?;
+    }
     let mut kernel = registry_kernel(
-        &a.sampler,
-        &json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth,
-                "friction": a.friction, "metric": a.metric}),
+        &kernel_name,
+        &settings,
         target,
         spec.type_name(),
         KernelUse::Sample,
     )?;
     if a.metric == "dense" && !kernel.dense_metric() {
         return Err(CliError::Unsupported(format!(
-            "--metric dense applies to hmc and nuts, not {}",
-            a.sampler
+            "--metric dense applies to hmc and nuts, not {kernel_name}"
         )));
     }
     let start = Instant::now();
@@ -216,7 +333,36 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         keep,
         error: None,
     };
-    let out = run_target(&mut kernel, target, init, &cfg, &mut sink).map_err(sampler_err)?;
+    let (out, report) = if tempering {
+        let base;
+        let reference = match (a.reference.as_deref(), target) {
+            (Some("hot"), _) => Reference::Hot,
+            (_, Target::Binary(_)) => Reference::Uniform,
+            (_, Target::Continuous(_)) => {
+                base = DiagGaussian::new(vec![0.0; d], vec![a.base_std.unwrap_or(3.0); d])?;
+                Reference::Base(&base)
+            }
+        };
+        let pt = PtConfig {
+            run: cfg,
+            replicas: a.replicas.unwrap_or(8),
+            ladder: match a.ladder.as_deref() {
+                Some("geometric") => LadderKind::Geometric,
+                _ => LadderKind::Adaptive,
+            },
+            beta_min: a.beta_min.unwrap_or(0.01),
+            swap_every: 1,
+        };
+        let reg = Registry::standard();
+        let make = || reg.build(&kernel_name, &settings);
+        let r = run_pt(&make, target, reference, init, &pt, &mut sink).map_err(sampler_err)?;
+        (r.run, Some(r.report))
+    } else {
+        (
+            run_target(&mut kernel, target, init, &cfg, &mut sink).map_err(sampler_err)?,
+            None,
+        )
+    };
     if let Some(e) = sink.error.take() {
         return Err(e);
     }
@@ -251,6 +397,16 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     if !figures.is_empty() {
         json["figures"] = figures.iter().map(|&(n, v)| (n.to_string(), num(v))).collect();
     }
+    if let Some(r) = &report {
+        json["tempering"] = json!({
+            "inner": kernel_name, "betas": nums(&r.betas), "swap_rates": nums(&r.swap_rates),
+            "barrier": num(r.barrier), "round_trips": r.round_trips.iter().sum::<u64>(),
+            "round_trips_per_chain": r.round_trips, "round_trip_rate": num(r.round_trip_rate),
+            "predicted_round_trip_rate": num(r.predicted_round_trip_rate),
+            "step_sizes": nums(&r.step_sizes), "acceptance": nums(&r.acceptance),
+            "grad_evals": r.grad_evals, "ladders": r.ladders.iter().map(|l| nums(l)).collect::<Vec<_>>(),
+        });
+    }
     let show = |v: &[f64]| v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ");
     let text = format!(
         "{} on `{}`: {} chains x {} draws in {seconds:.2} s\nmean        [{}]\nacceptance  {:.3}\nESS min     {ess_min:.1} (median {:.1}; bulk {bulk:.1}, tail {tail:.1})\nR-hat max   {rhat_max:.4} (rank-normalised {rank:.4})\ndivergences {}",
@@ -265,6 +421,19 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     ) + &figures
         .iter()
         .map(|(n, v)| format!("\n{n:<11} {v:.2} (mean)"))
-        .collect::<String>();
+        .collect::<String>()
+        + &report
+            .map(|r| {
+                format!(
+                    "\nladder      [{}] ({kernel_name} at each)\nswap rates  [{}]\nround trips {} ({:.4} per scan and chain; 1/(2 + 2 Lambda) = {:.4}, Lambda = {:.2})",
+                    show(&r.betas),
+                    show(&r.swap_rates),
+                    r.round_trips.iter().sum::<u64>(),
+                    r.round_trip_rate,
+                    r.predicted_round_trip_rate,
+                    r.barrier
+                )
+            })
+            .unwrap_or_default();
     Ok(super::Report { json, text })
 }

@@ -6,9 +6,11 @@
 //! W3 (AIS log Z of the 64x20 RBM against exact enumeration), W4 (PCD on
 //! the binarised digits, AIS log-likelihood), W5 (denoising score matching
 //! of an MLP, held-out NLL), W6 (product versus mixture of two soft
-//! constraints) and W7 (NUTS on W2's Gaussian).
+//! constraints), W7 (NUTS on W2's Gaussian) and PT (parallel tempering
+//! on a 10-D mixture of separated modes).
 
 mod plot;
+mod pt;
 mod w1;
 mod w2;
 mod w3;
@@ -56,7 +58,7 @@ pub struct Throughput {
 /// One result: a workload run with one method.
 #[derive(Clone, Debug, Serialize)]
 pub struct Record {
-    /// "W1" ... "W7".
+    /// "W1" ... "W7", "PT".
     pub workload: String,
     /// What ran (e.g. "ula").
     pub method: String,
@@ -162,7 +164,7 @@ impl SuiteCtx {
     }
 }
 
-const ALL: [&str; 7] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7"];
+const ALL: [&str; 8] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "PT"];
 
 /// The CPU's model name (Linux), for the results.
 fn cpu_model() -> String {
@@ -225,7 +227,8 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
             "W4" => w4::run_w4(&ctx)?,
             "W5" => w5::run_w5(&ctx)?,
             "W6" => w6::run_w6(&ctx)?,
-            _ => w7::run_w7(&ctx)?,
+            "W7" => w7::run_w7(&ctx)?,
+            _ => pt::run_pt_workload(&ctx)?,
         };
         records.append(&mut r);
         plots.extend(p);
