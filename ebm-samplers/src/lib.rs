@@ -17,7 +17,12 @@
 //!   targets, fronted by [`driver::run`] and [`driver::run_binary`]):
 //!   warm-up with dual-averaging step size and windowed mass-matrix
 //!   adaptation, burn-in, thinning, collection, observers;
-//!   [`diagnostics`]: ESS (Geyer initial monotone sequence) and split R-hat.
+//!   [`diagnostics`]: ESS (Stan's estimator), split and rank-normalised
+//!   R-hat, bulk and tail ESS, MCSE.
+//! * [`tempering::run_pt`]: parallel tempering around any of the kernels
+//!   above (one copy per temperature), deterministic even-odd swaps, a
+//!   geometric or adaptive ladder (Syed et al. 2021), with swap rates,
+//!   round trips and the communication barrier in its report.
 //! * [`ais`]: annealed importance sampling for log Z along a geometric
 //!   path, for continuous energies (any kernel above) and RBMs (the same
 //!   block-Gibbs kernel at every temperature).

@@ -403,6 +403,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
             "barrier": num(r.barrier), "round_trips": r.round_trips.iter().sum::<u64>(),
             "round_trips_per_chain": r.round_trips, "round_trip_rate": num(r.round_trip_rate),
             "predicted_round_trip_rate": num(r.predicted_round_trip_rate),
+            "round_trip_rate_limit": num(r.round_trip_rate_limit),
             "step_sizes": nums(&r.step_sizes), "acceptance": nums(&r.acceptance),
             "grad_evals": r.grad_evals, "ladders": r.ladders.iter().map(|l| nums(l)).collect::<Vec<_>>(),
         });
@@ -425,12 +426,13 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         + &report
             .map(|r| {
                 format!(
-                    "\nladder      [{}] ({kernel_name} at each)\nswap rates  [{}]\nround trips {} ({:.4} per scan and chain; 1/(2 + 2 Lambda) = {:.4}, Lambda = {:.2})",
+                    "\nladder      [{}] ({kernel_name} at each)\nswap rates  [{}]\nround trips {} ({:.4} per scan and chain; predicted {:.4}, at most {:.4} with Lambda = {:.2})",
                     show(&r.betas),
                     show(&r.swap_rates),
                     r.round_trips.iter().sum::<u64>(),
                     r.round_trip_rate,
                     r.predicted_round_trip_rate,
+                    r.round_trip_rate_limit,
                     r.barrier
                 )
             })

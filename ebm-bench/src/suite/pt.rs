@@ -122,6 +122,7 @@ pub fn run_pt_workload(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> 
                 "indicator_ess_per_s": ess / seconds, "hmc_alone_max_weight_err": alone_err,
                 "swap_rates": r.swap_rates, "barrier": r.barrier, "round_trips": trips,
                 "round_trip_rate": r.round_trip_rate, "predicted_round_trip_rate": r.predicted_round_trip_rate,
+                "round_trip_rate_limit": r.round_trip_rate_limit,
                 "betas": r.betas, "grad_evals": r.grad_evals,
             }),
             config: json!({"chains": chains, "warmup": warmup, "draws": draws, "replicas": replicas,

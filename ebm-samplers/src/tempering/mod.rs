@@ -98,9 +98,14 @@ pub struct PtReport {
     pub round_trips: Vec<u64>,
     /// Round trips per scan, the mean over chains.
     pub round_trip_rate: f64,
-    /// The rate deterministic even-odd swaps approach on a dense ladder,
-    /// 1 / (2 + 2 Lambda) (Syed et al. 2021).
+    /// The rate deterministic even-odd swaps give on this ladder when
+    /// every temperature mixes well between swaps, 1 / (2 + 2 sum_j r_j /
+    /// (1 - r_j)) (Syed et al. 2021; [`ladder::predicted_round_trip_rate`]).
+    /// Well below it, the temperatures' own kernels limit the round trips.
     pub predicted_round_trip_rate: f64,
+    /// Its limit on a dense ladder, 1 / (2 + 2 Lambda): what more
+    /// temperatures could give at most.
+    pub round_trip_rate_limit: f64,
     /// Each temperature's step size after warm-up (NaN at an exactly drawn
     /// reference and for kernels without one).
     pub step_sizes: Vec<f64>,

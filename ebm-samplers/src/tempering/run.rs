@@ -495,7 +495,8 @@ pub fn run_pt(
         .zip(&sys.attempts)
         .map(|(&s, &a)| if a > 0 { s / a as f64 } else { f64::NAN })
         .collect();
-    let barrier = ladder::barrier(&swap_rates.iter().map(|r| 1.0 - r).collect::<Vec<_>>());
+    let rejection: Vec<f64> = swap_rates.iter().map(|r| 1.0 - r).collect();
+    let barrier = ladder::barrier(&rejection);
     let round_trips: Vec<u64> = sys
         .index
         .iter()
@@ -510,7 +511,8 @@ pub fn run_pt(
         barrier,
         round_trips,
         round_trip_rate,
-        predicted_round_trip_rate: ladder::predicted_round_trip_rate(barrier),
+        predicted_round_trip_rate: ladder::predicted_round_trip_rate(&rejection),
+        round_trip_rate_limit: ladder::round_trip_rate_limit(barrier),
         step_sizes: sys
             .levels
             .iter()
