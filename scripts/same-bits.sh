@@ -24,7 +24,10 @@
 # split chains (W2's ESS min 2888 -> 2095 on the same draws) and `ebm
 # sample` adds bulk/tail ESS, rank-normalised R-hat and MCSE. The W7 line
 # (NUTS) is new the same day; HMC's dense-metric path left W2's bits as
-# they were.
+# they were. Later on 2026-12-05: the PT line is new, and W7's draws
+# changed on purpose (NUTS's dot products in eight lanes, the single-point
+# Gaussian gradient by ebm_core::matvec: the same algorithm, other
+# rounding; min ESS 5375 -> 5404); every other line the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

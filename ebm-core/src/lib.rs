@@ -49,6 +49,7 @@ pub mod fast_exp_f32;
 pub mod fast_ln;
 pub mod host_float;
 pub mod math;
+pub mod matvec;
 pub mod normal;
 pub mod points;
 pub mod quadrature;

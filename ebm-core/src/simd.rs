@@ -84,6 +84,36 @@ pub fn sum_squares_inline(xs: &[f64]) -> f64 {
     acc.iter().sum()
 }
 
+/// sum_i a_i b_i, accumulated in [`LANES`] lanes by fused multiply-adds
+/// (term i in lane i mod 8) and the lanes then added in order: vectorised,
+/// and the same bits on every instruction set.
+///
+/// ```
+/// assert_eq!(ebm_core::simd::dot(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]), 32.0);
+/// ```
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    dispatch(
+        #[inline(always)]
+        || dot_inline(a, b),
+    )
+}
+
+/// [`dot`] without its own dispatch, for use inside a dispatched closure.
+#[inline(always)]
+pub fn dot_inline(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let (mut ca, mut cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..LANES {
+            acc[l] = x[l].mul_add(y[l], acc[l]);
+        }
+    }
+    for (l, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+        acc[l] = x.mul_add(*y, acc[l]);
+    }
+    acc.iter().sum()
+}
+
 /// Whether every value is finite (0 x is 0 for finite x and NaN for an
 /// infinity or NaN; summed in lanes, so it vectorises, unlike a test per
 /// value).

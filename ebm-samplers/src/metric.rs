@@ -34,15 +34,15 @@ pub struct DenseMetric {
 
 impl DenseMetric {
     /// The metric with M^-1 = `cov` (`d x d`, row-major, symmetric positive
-    /// definite).
+    /// definite; kept as (cov + cov^T) / 2, which is `cov` itself, bit for
+    /// bit, when it is symmetric).
     pub fn new(cov: &[f64], d: usize) -> Result<Self> {
         let chol = ebm_core::energies::lower_cholesky("inverse mass matrix", cov, d)
             .map_err(|e| invalid("inverse mass matrix", e.to_string()))?;
-        Ok(Self {
-            d,
-            cov: cov.to_vec(),
-            chol,
-        })
+        let cov = (0..d * d)
+            .map(|k| 0.5 * (cov[k] + cov[(k % d) * d + k / d]))
+            .collect();
+        Ok(Self { d, cov, chol })
     }
 
     /// Set `slot` to the metric of the square matrix `cov` (D^2 values) and
@@ -72,11 +72,7 @@ impl DenseMetric {
 
     /// v = M^-1 p.
     pub fn velocity(&self, p: &[f64], v: &mut [f64]) {
-        let d = self.d;
-        for (i, vi) in v.iter_mut().enumerate().take(d) {
-            let row = &self.cov[i * d..(i + 1) * d];
-            *vi = row.iter().zip(p).map(|(a, b)| a * b).sum();
-        }
+        ebm_core::matvec::symmetric_matvec(&self.cov, self.d, p, v);
     }
 
     /// p = L^-T z (back substitution), a draw from N(0, M) given standard

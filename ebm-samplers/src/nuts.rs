@@ -6,6 +6,7 @@ use crate::kernel::Kernel;
 use crate::metric::{DenseMetric, MetricKind};
 use crate::normals::Normals;
 use crate::target::Target;
+use ebm_core::simd::{dispatch, dot_inline};
 use ebm_core::{ChainRng, Energy};
 use rand::Rng;
 use rayon::prelude::*;
@@ -269,11 +270,10 @@ impl Span {
     }
 }
 
-/// The work buffers of one level of the recursion: the two halves'
+/// The work buffers of one level of the recursion: the second half's
 /// summaries and the second half's draw.
 #[derive(Clone, Debug, Default)]
 struct Level {
-    first: Span,
     second: Span,
     draw: Draw,
 }
@@ -315,7 +315,6 @@ impl NutsScratch {
             self.levels = vec![Level::default(); max_depth];
         }
         for l in &mut self.levels {
-            l.first.resize(d);
             l.second.resize(d);
             l.draw.resize(d);
         }
@@ -348,6 +347,7 @@ enum Metric<'a> {
 
 impl Metric<'_> {
     /// v = M^-1 p.
+    #[inline(always)]
     fn velocity(&self, p: &[f64], v: &mut [f64]) {
         match self {
             Metric::Diag(im) => {
@@ -382,14 +382,13 @@ fn log_add_exp(a: f64, b: f64) -> f64 {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// The generalised no-U-turn criterion of a span with end velocities `a`
-/// and `b` and summed momenta `rho`: whether it may still grow.
+/// and `b` and summed momenta `rho`: whether it may still grow. (Dot
+/// products in eight lanes, [`ebm_core::simd::dot_inline`]; called inside
+/// a dispatched closure.)
+#[inline(always)]
 fn no_u_turn(a: &[f64], b: &[f64], rho: &[f64]) -> bool {
-    dot(a, rho) > 0.0 && dot(b, rho) > 0.0
+    dot_inline(a, rho) > 0.0 && dot_inline(b, rho) > 0.0
 }
 
 /// Merge the summary `second` (built after `first`, further from the
@@ -398,19 +397,26 @@ fn no_u_turn(a: &[f64], b: &[f64], rho: &[f64]) -> bool {
 /// second + first's last state). `tmp` is scratch. Returns whether no
 /// U-turn was found.
 fn merge(first: &mut Span, second: &Span, tmp: &mut [f64]) -> bool {
-    for (t, (r, p)) in tmp.iter_mut().zip(first.rho.iter().zip(&second.beg.p)) {
-        *t = r + p;
-    }
-    let mut ok = no_u_turn(&first.beg.v, &second.beg.v, tmp);
-    for (t, (r, p)) in tmp.iter_mut().zip(second.rho.iter().zip(&first.end.p)) {
-        *t = r + p;
-    }
-    ok &= no_u_turn(&first.end.v, &second.end.v, tmp);
-    for (r, s) in first.rho.iter_mut().zip(&second.rho) {
-        *r += s;
-    }
-    ok &= no_u_turn(&first.beg.v, &second.end.v, &first.rho);
-    first.end.copy_from(&second.end);
+    let ok = dispatch(
+        #[inline(always)]
+        || {
+            for (t, (r, p)) in tmp.iter_mut().zip(first.rho.iter().zip(&second.beg.p)) {
+                *t = r + p;
+            }
+            let mut ok = no_u_turn(&first.beg.v, &second.beg.v, tmp);
+            for (t, (r, p)) in tmp.iter_mut().zip(second.rho.iter().zip(&first.end.p)) {
+                *t = r + p;
+            }
+            ok &= no_u_turn(&first.end.v, &second.end.v, tmp);
+            for (r, s) in first.rho.iter_mut().zip(&second.rho) {
+                *r += s;
+            }
+            ok &= no_u_turn(&first.beg.v, &second.end.v, &first.rho);
+            first.end.p.copy_from_slice(&second.end.p);
+            first.end.v.copy_from_slice(&second.end.v);
+            ok
+        },
+    );
     first.log_w = log_add_exp(first.log_w, second.log_w);
     ok
 }
@@ -422,19 +428,30 @@ impl Trajectory<'_> {
     fn leaf(&mut self, z: &mut Phase, dir: f64, span: &mut Span, draw: &mut Draw) -> bool {
         let eps = dir * self.eps;
         let v = &mut span.beg.v;
-        for (p, g) in z.p.iter_mut().zip(&z.g) {
-            *p -= 0.5 * eps * g;
-        }
-        self.metric.velocity(&z.p, v);
-        for (x, v) in z.x.iter_mut().zip(v.iter()) {
-            *x += eps * v;
-        }
+        let metric = self.metric;
+        dispatch(
+            #[inline(always)]
+            || {
+                for (p, g) in z.p.iter_mut().zip(&z.g) {
+                    *p -= 0.5 * eps * g;
+                }
+                metric.velocity(&z.p, v);
+                for (x, v) in z.x.iter_mut().zip(v.iter()) {
+                    *x += eps * v;
+                }
+            },
+        );
         z.e = self.energy.energy_grad(&z.x, &mut z.g);
-        for (p, g) in z.p.iter_mut().zip(&z.g) {
-            *p -= 0.5 * eps * g;
-        }
-        self.metric.velocity(&z.p, v);
-        let kinetic: f64 = z.p.iter().zip(v.iter()).map(|(p, v)| p * v).sum();
+        let kinetic = dispatch(
+            #[inline(always)]
+            || {
+                for (p, g) in z.p.iter_mut().zip(&z.g) {
+                    *p -= 0.5 * eps * g;
+                }
+                metric.velocity(&z.p, v);
+                dot_inline(&z.p, v)
+            },
+        );
         span.beg.p.copy_from_slice(&z.p);
         self.leapfrog += 1;
         let h = z.e + 0.5 * kinetic;
@@ -476,9 +493,10 @@ impl Trajectory<'_> {
         }
         let (below, this) = levels.split_at_mut(depth - 1);
         let lvl = &mut this[0];
-        // the first half draws into the caller's `draw`, the second half
-        // into this level's; their summaries are this level's two spans
-        if !self.subtree(z, dir, depth - 1, below, &mut lvl.first, draw, rng, tmp) {
+        // the first half draws into the caller's `draw` and sums up into
+        // the caller's `span`, the second half into this level's buffers;
+        // the merge then leaves the summary of both in `span`
+        if !self.subtree(z, dir, depth - 1, below, span, draw, rng, tmp) {
             return false;
         }
         if !self.subtree(z, dir, depth - 1, below, &mut lvl.second, &mut lvl.draw, rng, tmp) {
@@ -486,16 +504,11 @@ impl Trajectory<'_> {
         }
         // progressive uniform sampling: the second half's draw with
         // probability W_second / (W_first + W_second)
-        let total = log_add_exp(lvl.first.log_w, lvl.second.log_w);
+        let total = log_add_exp(span.log_w, lvl.second.log_w);
         if lvl.second.log_w > total || rng.random::<f64>() < (lvl.second.log_w - total).exp() {
             draw.copy_from(&lvl.draw);
         }
-        let ok = merge(&mut lvl.first, &lvl.second, tmp);
-        span.beg.copy_from(&lvl.first.beg);
-        span.end.copy_from(&lvl.first.end);
-        span.rho.copy_from_slice(&lvl.first.rho);
-        span.log_w = lvl.first.log_w;
-        ok
+        merge(span, &lvl.second, tmp)
     }
 }
 
@@ -527,7 +540,7 @@ impl Nuts {
         start.e = *e;
         metric.momentum(z, &mut start.p);
         metric.velocity(&start.p, &mut s.tree.beg.v);
-        let kinetic: f64 = start.p.iter().zip(&s.tree.beg.v).map(|(p, v)| p * v).sum();
+        let kinetic = ebm_core::simd::dot(&start.p, &s.tree.beg.v);
         let h0 = *e + 0.5 * kinetic;
         s.bck.copy_from(&s.fwd);
         s.draw.set(&s.fwd);

@@ -233,11 +233,13 @@ impl Gaussian {
         0.5 * e
     }
 
-    /// E(x) and grad E(x) in f64: the batch's product for a batch of one
-    /// (faer's vectorised product, the same bits as in a batch).
+    /// E(x) and grad E(x) in f64 for one point: g = P x by the
+    /// register-blocked symmetric product ([`crate::matvec`]), then the
+    /// batch's last pass.
     fn energy_grad64(&self, x: &[f64], grad: &mut [f64]) -> f64 {
         let mut e = [0.0];
-        self.grad_batch64(x, grad, &mut e);
+        crate::matvec::symmetric_matvec(&self.precision, self.dim, x, grad);
+        self.finish_rows(x, grad, &mut e);
         e[0]
     }
 
@@ -246,12 +248,18 @@ impl Gaussian {
         let d = self.dim;
         let n = energies.len();
         // G = X P - 1 (P mu)^T (P symmetric): the product, then one pass
-        // that subtracts P mu and sums E = 1/2 (x - mu) . g per row in
-        // eight lanes, so it vectorises.
+        // that subtracts P mu and sums the energies.
         let x = MatRef::from_row_major_slice(xs, n, d);
         let p = MatRef::from_row_major_slice(&self.precision, d, d);
         let g = MatMut::from_row_major_slice_mut(grads, n, d);
         faer::linalg::matmul::matmul(g, Accum::Replace, x, p, 1.0, Par::Seq);
+        self.finish_rows(xs, grads, energies);
+    }
+
+    /// From rows g = P x: g -= P mu, and E = 1/2 (x - mu) . g per row,
+    /// summed in eight lanes so that it vectorises.
+    fn finish_rows(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        let d = self.dim;
         let (mu, pm) = (&self.mean, &self.precision_mean);
         crate::simd::dispatch(
             #[inline(always)]
