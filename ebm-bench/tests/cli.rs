@@ -733,6 +733,64 @@ fn parallel_tempering_bad_options_exit_2() {
     }
 }
 
+/// `ebm logz --method smc` (and `--method ais --adaptive`) on the 2-D
+/// mixture of three separated modes, whose weights sum to 1 (log Z = 0):
+/// within 4 reported standard errors, no warning; fixed-schedule AIS
+/// with ten temperatures (a weight ESS near 5 of 100) draws a one-line
+/// warning on stderr and in the JSON.
+#[test]
+fn logz_by_smc_is_honest_and_warns() {
+    let s = Scratch::new("logz-smc");
+    let m = s.file(
+        "mix.json",
+        r#"{"type":"gmm","weights":[0.55,0.3,0.15],"means":[[-6,0],[6,0],[0,8]],"stds":[0.6,0.6,0.6]}"#,
+    );
+    for extra in [
+        &["--method", "smc"][..],
+        &["--method", "ais", "--adaptive", "--runs", "4"][..],
+    ] {
+        let mut args = vec!["logz", "--model", &m, "--chains", "400", "--seed", "2", "--json"];
+        args.extend_from_slice(extra);
+        let v = json_of(&args);
+        let (z, se) = (v["log_z"].as_f64().unwrap(), v["stderr"].as_f64().unwrap());
+        assert!(z.abs() < 4.0 * se && se < 0.1, "{extra:?}: {v}");
+        assert_eq!(v["warnings"].as_array().unwrap().len(), 0, "{v}");
+        assert!(v["temperatures"].as_u64().unwrap() > 10, "{v}");
+    }
+    let (code, out, err) = ebm(&[
+        "logz", "--model", &m, "--method", "ais", "--chains", "100", "--temps", "10", "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.starts_with("warning: the weight ESS"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1, "{v}");
+    for (args, want) in [
+        (
+            vec!["logz", "--model", &m, "--method", "smc", "--target-cess", "1.5"],
+            "--target-cess",
+        ),
+        (
+            vec!["logz", "--model", &m, "--method", "smc", "--runs", "0"],
+            "--runs",
+        ),
+        (
+            vec!["logz", "--model", &m, "--method", "smc", "--chains", "1"],
+            "--chains",
+        ),
+        (
+            vec!["logz", "--model", &m, "--method", "smc", "--sampler", "gibbs"],
+            "gibbs",
+        ),
+    ] {
+        let (code, _, err) = ebm(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains(want) && err.trim().lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn sampler_bad_inputs_exit_2() {
     let s = Scratch::new("sample-bad");

@@ -10,9 +10,11 @@ use clap::{Args, ValueEnum};
 use ebm_core::energies::DiagGaussian;
 use ebm_core::quadrature::{log_partition_grid, log_partition_quadrature, QuadratureOptions};
 use ebm_core::spec::Model;
+use ebm_samplers::ais::smc::{smc, SmcConfig, SmcResult};
 use ebm_samplers::ais::{
     ais_binary_with_progress, ais_rbm_sweeps_with_progress, ais_with_progress, AisResult, RbmBase, Schedule,
 };
+use ebm_samplers::tempering::Reference;
 use ebm_samplers::Target;
 use serde_json::json;
 use std::time::Instant;
@@ -26,6 +28,9 @@ pub enum LogzMethod {
     Quadrature,
     /// Annealed importance sampling, with a standard error.
     Ais,
+    /// Sequential Monte Carlo: adaptive temperatures and step sizes,
+    /// systematic resampling, the error bar from independent runs.
+    Smc,
 }
 
 /// Arguments of `ebm logz`.
@@ -75,6 +80,21 @@ pub struct LogzArgs {
     /// AIS: standard deviation of the N(0, s^2 I) base of continuous models.
     #[arg(long, default_value_t = 3.0, allow_negative_numbers = true)]
     pub base_std: f64,
+    /// AIS: choose the temperatures adaptively (the conditional ESS of
+    /// each step's weights at --target-cess) and adapt the step size per
+    /// temperature, in a pilot run; --temps is then the cap. Always on
+    /// for --method smc.
+    #[arg(long)]
+    pub adaptive: bool,
+    /// Adaptive AIS and SMC: the conditional ESS kept per temperature, in
+    /// (0, 1).
+    #[arg(long, default_value_t = 0.99, allow_negative_numbers = true)]
+    pub target_cess: f64,
+    /// Adaptive AIS and SMC: independent runs on the pilot's schedule
+    /// (SMC's error bar is their spread); default 10 for smc, 1 for
+    /// adaptive AIS.
+    #[arg(long)]
+    pub runs: Option<usize>,
     /// AIS: seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -98,12 +118,52 @@ pub enum ScheduleArg {
 pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
     let (spec, model) = load_model(&a.model)?;
     let start = Instant::now();
+    if a.method == LogzMethod::Smc || (a.method == LogzMethod::Ais && a.adaptive) {
+        let r = run_smc(a, &spec, &model)?;
+        let seconds = start.elapsed().as_secs_f64();
+        for w in &r.warnings {
+            eprintln!("warning: {w}");
+        }
+        let method = if a.method == LogzMethod::Smc {
+            "smc"
+        } else {
+            "ais (adaptive)"
+        };
+        let ess_min = r.ess.iter().copied().fold(f64::INFINITY, f64::min);
+        return Ok(super::Report {
+            json: json!({"log_z": num(r.log_z), "stderr": num(r.stderr), "method": method, "seconds": seconds,
+                         "ess": num(ess_min), "log_z_base": r.log_z_base, "temperatures": r.temperatures,
+                         "runs": r.run_log_z.len(), "run_log_z": r.run_log_z.iter().map(|v| num(*v)).collect::<Vec<_>>(),
+                         "resamples": r.resamples, "chains": a.chains, "warnings": r.warnings}),
+            text: format!(
+                "log Z = {:.6} +- {:.6} ({method}, {}, {} temperatures, {} runs x {} particles, smallest weight ESS {:.1}, {seconds:.2} s)",
+                r.log_z,
+                r.stderr,
+                spec.type_name(),
+                r.temperatures,
+                r.run_log_z.len(),
+                a.chains,
+                ess_min
+            ),
+        });
+    }
     if a.method == LogzMethod::Ais {
         let r = run_ais(a, &spec, &model)?;
         let seconds = start.elapsed().as_secs_f64();
+        let mut warnings = Vec::new();
+        if r.ess < 0.1 * a.chains as f64 {
+            warnings.push(format!(
+                "the weight ESS is {:.1} of {} chains: the estimate rests on a few of them (try --adaptive or --method smc)",
+                r.ess, a.chains
+            ));
+        }
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
         return Ok(super::Report {
             json: json!({"log_z": num(r.log_z), "stderr": num(r.stderr), "method": "ais", "seconds": seconds,
-                         "ess": num(r.ess), "log_z_base": r.log_z_base, "temps": a.temps, "chains": a.chains}),
+                         "ess": num(r.ess), "log_z_base": r.log_z_base, "temps": a.temps, "chains": a.chains,
+                         "warnings": warnings}),
             text: format!(
                 "log Z = {:.6} +- {:.6} (ais, {}, {} temperatures x {} chains, weight ESS {:.1}, {seconds:.2} s)",
                 r.log_z,
@@ -160,13 +220,13 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
                 spec.type_name()
             )))
         }
-        (LogzMethod::Ais, _) => unreachable!("handled above"),
+        (LogzMethod::Ais | LogzMethod::Smc, _) => unreachable!("handled above"),
     };
     let seconds = start.elapsed().as_secs_f64();
     let method = match a.method {
         LogzMethod::Exact => "exact",
         LogzMethod::Quadrature => "quadrature",
-        LogzMethod::Ais => "ais",
+        LogzMethod::Ais | LogzMethod::Smc => unreachable!("handled above"),
     };
     Ok(super::Report {
         json: json!({"log_z": num(log_z), "stderr": null, "method": method, "seconds": seconds}),
@@ -175,6 +235,77 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
             spec.type_name()
         ),
     })
+}
+
+/// Adaptive AIS or SMC ([`ebm_samplers::ais::smc`]): from N(0, s^2 I)
+/// for continuous models, the uniform distribution for binary ones.
+fn run_smc(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliResult<SmcResult> {
+    let bad = |m: String| Err(CliError::Unsupported(m));
+    if a.chains < 2 {
+        return bad(format!("--chains must be at least 2, got {}", a.chains));
+    }
+    if !(a.target_cess > 0.0 && a.target_cess < 1.0) {
+        return bad(format!("--target-cess must be in (0, 1), got {}", a.target_cess));
+    }
+    if a.runs == Some(0) {
+        return bad("--runs must be at least 1".into());
+    }
+    if a.temps < 2 || a.temps > 100_000_000 {
+        return bad(format!("--temps must be between 2 and 1e8, got {}", a.temps));
+    }
+    if !(a.step_size.is_finite() && a.step_size > 0.0) {
+        return bad(format!(
+            "--step-size must be finite and positive, got {}",
+            a.step_size
+        ));
+    }
+    if !(a.base_std.is_finite() && a.base_std > 0.0) {
+        return bad(format!(
+            "--base-std must be finite and positive, got {}",
+            a.base_std
+        ));
+    }
+    if a.leapfrog == 0 || a.steps_per_temp == 0 {
+        return bad("--leapfrog and --steps-per-temp must be at least 1".into());
+    }
+    crate::limits::check_size(
+        &format!("--chains {} x dimension {}", a.chains, model.dim()),
+        a.chains,
+        model.dim(),
+    )?;
+    let smc_method = a.method == LogzMethod::Smc;
+    let target = Target::from(model);
+    let name = a.sampler.clone().unwrap_or_else(|| {
+        match target {
+            Target::Binary(_) => "gibbs",
+            Target::Continuous(_) => "mala",
+        }
+        .to_string()
+    });
+    let settings = json!({"step_size": a.step_size, "leapfrog": a.leapfrog});
+    // checks the kernel against the model (exit 2 with its message)
+    registry_kernel(&name, &settings, target, spec.type_name(), KernelUse::Ais)?;
+    let reg = ebm_samplers::Registry::standard();
+    let make = || reg.build(&name, &settings);
+    let cfg = SmcConfig {
+        particles: a.chains,
+        target_cess: a.target_cess,
+        resample_below: smc_method.then_some(0.5),
+        steps: a.steps_per_temp,
+        adapt_step_size: true,
+        max_temps: a.temps,
+        runs: a.runs.unwrap_or(if smc_method { 10 } else { 1 }),
+        seed: a.seed,
+    };
+    let base;
+    let reference = match target {
+        Target::Binary(_) => Reference::Uniform,
+        Target::Continuous(e) => {
+            base = DiagGaussian::new(vec![0.0; e.dim()], vec![a.base_std; e.dim()])?;
+            Reference::Base(&base)
+        }
+    };
+    smc(&make, target, reference, &cfg).map_err(sampler_err)
 }
 
 fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliResult<AisResult> {

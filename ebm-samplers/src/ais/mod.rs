@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 mod binary;
 mod rbm;
+pub mod smc;
 
 pub use binary::{ais_binary, ais_binary_with_progress};
 pub use rbm::{ais_rbm, ais_rbm_sweeps_with_progress, ais_rbm_with_progress, RbmBase};

@@ -37,7 +37,7 @@
 //! estimated barrier Lambda.
 
 pub mod ladder;
-mod levels;
+pub(crate) mod levels;
 mod run;
 mod swaps;
 

@@ -1,0 +1,208 @@
+//! Adaptive AIS and SMC against exact log Z: separated mixtures with
+//! unequal weights (2-D and 10-D, log Z = 0 as their weights sum to 1), a
+//! strongly coupled RBM and an ordered Ising lattice (enumeration), the
+//! calibration of the error bars over 50 seeds, and the same bits with one
+//! thread or two.
+
+mod common;
+
+use common::in_pool;
+use ebm_core::energies::{DiagGaussian, Gmm, Ising};
+use ebm_core::{BinaryEnergy, Energy};
+use ebm_samplers::ais::smc::{smc, SmcConfig, SmcResult};
+use ebm_samplers::gibbs::Gibbs;
+use ebm_samplers::tempering::Reference;
+use ebm_samplers::{Hmc, Kernel, Mala, Target};
+
+fn mixture_2d() -> Gmm {
+    Gmm::new(
+        vec![0.55, 0.3, 0.15],
+        vec![vec![-6.0, 0.0], vec![6.0, 0.0], vec![0.0, 8.0]],
+        vec![0.6; 3],
+    )
+    .unwrap()
+}
+
+fn mixture_10d() -> Gmm {
+    let axis = |j: usize, s: f64| {
+        (0..10)
+            .map(|i| if i == j { s } else { 0.0 })
+            .collect::<Vec<f64>>()
+    };
+    Gmm::new(
+        vec![0.4, 0.3, 0.2, 0.1],
+        vec![axis(0, 5.0), axis(0, -5.0), axis(1, 5.0), axis(1, -5.0)],
+        vec![0.5; 4],
+    )
+    .unwrap()
+}
+
+fn mala() -> ebm_samplers::Result<Box<dyn Kernel>> {
+    Ok(Box::new(Mala::new(0.3)?))
+}
+
+fn hmc() -> ebm_samplers::Result<Box<dyn Kernel>> {
+    Ok(Box::new(Hmc::new(0.2, 8)?))
+}
+
+/// Within `k` reported standard errors of `exact`, with an error bar small
+/// enough to mean something.
+fn check(name: &str, r: &SmcResult, exact: f64, k: f64) {
+    let err = r.log_z - exact;
+    eprintln!(
+        "{name}: {:.4} +- {:.4} (exact {exact:.4}, {:.2} SE); temperatures {:?}, resamplings {:?}, ESS {:?}, warnings {:?}",
+        r.log_z, r.stderr, err / r.stderr, r.temperatures, r.resamples, r.ess, r.warnings
+    );
+    assert!(
+        err.abs() < k * r.stderr,
+        "{name}: error {err} vs {k} SE = {}",
+        k * r.stderr
+    );
+    assert!(
+        r.stderr < 0.2,
+        "{name}: stderr {} too large to mean anything",
+        r.stderr
+    );
+}
+
+#[test]
+fn smc_and_adaptive_ais_find_the_2d_mixtures_log_z() {
+    let mix = mixture_2d();
+    let base = DiagGaussian::new(vec![0.0, 3.0], vec![6.0, 6.0]).unwrap();
+    let t = Target::Continuous(&mix);
+    let cfg = SmcConfig {
+        particles: 500,
+        seed: 3,
+        ..Default::default()
+    };
+    check(
+        "2-D SMC",
+        &smc(&mala, t, Reference::Base(&base), &cfg).unwrap(),
+        0.0,
+        4.0,
+    );
+    let ais = SmcConfig {
+        resample_below: None,
+        runs: 1,
+        ..cfg
+    };
+    let r = smc(&mala, t, Reference::Base(&base), &ais).unwrap();
+    check("2-D adaptive AIS", &r, 0.0, 4.0);
+    assert!(r.resamples == vec![0]);
+}
+
+#[test]
+fn smc_finds_the_10d_mixtures_log_z() {
+    let mix = mixture_10d();
+    let base = DiagGaussian::new(vec![0.0; 10], vec![4.0; 10]).unwrap();
+    let cfg = SmcConfig {
+        particles: 1000,
+        seed: 5,
+        ..Default::default()
+    };
+    let r = smc(&hmc, Target::Continuous(&mix), Reference::Base(&base), &cfg).unwrap();
+    check("10-D SMC", &r, 0.0, 4.0);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+/// log Z of a binary model by enumerating its 2^D states.
+fn enumerate(m: &dyn BinaryEnergy) -> f64 {
+    let d = m.dim();
+    let (lo, hi) = m.states();
+    let logs: Vec<f64> = (0u32..1 << d)
+        .map(|s| {
+            let x: Vec<f64> = (0..d).map(|i| if s >> i & 1 == 1 { hi } else { lo }).collect();
+            -m.energy(&x)
+        })
+        .collect();
+    ebm_core::math::log_sum_exp(&logs)
+}
+
+#[test]
+fn smc_with_gibbs_finds_binary_models_log_z() {
+    let gibbs = || Ok(Box::new(Gibbs::default()) as Box<dyn Kernel>);
+    let cfg = SmcConfig {
+        particles: 400,
+        steps: 2,
+        seed: 7,
+        ..Default::default()
+    };
+    // strong weights (3 N(0, 1)): separated visible modes
+    let rbm = common::random_rbm(12, 5, 3.0, 23);
+    let r = smc(&gibbs, Target::Binary(&rbm), Reference::Uniform, &cfg).unwrap();
+    check("RBM 12x5", &r, enumerate(&rbm), 4.0);
+    // an ordered 4x4 lattice with a field
+    let ising = Ising::new(4, 4, 1.0, 0.05, 1.0, true).unwrap();
+    let r = smc(&gibbs, Target::Binary(&ising), Reference::Uniform, &cfg).unwrap();
+    check("Ising 4x4", &r, enumerate(&ising), 4.0);
+}
+
+/// Over 50 seeds on the 2-D mixture (exact log Z = 0), the share of runs
+/// whose estimate lies within 2 reported standard errors must be between
+/// 0.85 and 1 (an honest error bar covers about 95% of the time; the
+/// spread of a share of 50 is about 0.03). Ten runs of 100 particles
+/// each (the default number of runs), their spread being the error bar.
+#[test]
+fn smc_error_bars_are_calibrated_over_50_seeds() {
+    let mix = mixture_2d();
+    let base = DiagGaussian::new(vec![0.0, 3.0], vec![6.0, 6.0]).unwrap();
+    let exact = mix.log_partition().unwrap();
+    let (mut within, mut z_sum) = (0, 0.0);
+    for seed in 0..50 {
+        let cfg = SmcConfig {
+            particles: 100,
+            seed,
+            ..Default::default()
+        };
+        let r = smc(&mala, Target::Continuous(&mix), Reference::Base(&base), &cfg).unwrap();
+        within += ((r.log_z - exact).abs() < 2.0 * r.stderr) as usize;
+        z_sum += (r.log_z - exact) / r.stderr;
+    }
+    let share = within as f64 / 50.0;
+    eprintln!(
+        "calibration: {within} of 50 within 2 SE; mean error {:.2} SE",
+        z_sum / 50.0
+    );
+    assert!((0.85..=1.0).contains(&share), "{within} of 50 within 2 SE");
+}
+
+#[test]
+fn smc_is_bit_identical_with_one_and_two_threads() {
+    let mix = mixture_2d();
+    let base = DiagGaussian::new(vec![0.0, 3.0], vec![6.0, 6.0]).unwrap();
+    let cfg = SmcConfig {
+        particles: 300,
+        runs: 2,
+        seed: 9,
+        ..Default::default()
+    };
+    let go = || smc(&mala, Target::Continuous(&mix), Reference::Base(&base), &cfg).unwrap();
+    let (a, b) = (in_pool(1, go), in_pool(2, go));
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+}
+
+#[test]
+fn bad_settings_are_refused() {
+    let mix = mixture_2d();
+    let base = DiagGaussian::standard(2);
+    let t = Target::Continuous(&mix);
+    let err = |c: SmcConfig, r: Reference<'_>| smc(&mala, t, r, &c).unwrap_err().to_string();
+    assert!(err(
+        SmcConfig {
+            particles: 1,
+            ..Default::default()
+        },
+        Reference::Base(&base)
+    )
+    .contains("particles"));
+    assert!(err(
+        SmcConfig {
+            target_cess: 1.0,
+            ..Default::default()
+        },
+        Reference::Base(&base)
+    )
+    .contains("target_cess"));
+    assert!(err(SmcConfig::default(), Reference::Hot).contains("reference"));
+    assert!(err(SmcConfig::default(), Reference::Base(&DiagGaussian::standard(3))).contains("dimension"));
+}
