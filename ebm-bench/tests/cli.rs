@@ -791,6 +791,58 @@ fn logz_by_smc_is_honest_and_warns() {
     }
 }
 
+/// `ebm logz --method ais --bounds`: the sandwich of forward and reverse
+/// AIS brackets the exact log Z of the 2-D mixture (reverse from exact
+/// draws) and of a small RBM (reverse from parallel tempering's draws),
+/// each side within 4 of its standard errors, with the Markov bound below.
+#[test]
+fn logz_bounds_bracket_the_exact_value() {
+    let s = Scratch::new("logz-bounds");
+    let mix = s.file(
+        "mix.json",
+        r#"{"type":"gmm","weights":[0.55,0.3,0.15],"means":[[-6,0],[6,0],[0,8]],"stds":[0.6,0.6,0.6]}"#,
+    );
+    let rbm = s.file(
+        "rbm.json",
+        r#"{"type":"rbm","w":[[2,-1],[1,2],[-2,1],[1,1]],"b":[0,0.5,0,0],"c":[0.1,0]}"#,
+    );
+    let exact_rbm = json_of(&["logz", "--model", &rbm, "--json"])["log_z"]
+        .as_f64()
+        .unwrap();
+    for (m, exact, source) in [(&mix, 0.0, "exact"), (&rbm, exact_rbm, "parallel tempering")] {
+        let v = json_of(&[
+            "logz", "--model", m, "--method", "ais", "--bounds", "--chains", "300", "--json",
+        ]);
+        let f = |k: &str| v[k].as_f64().unwrap();
+        assert!(f("lower") - 4.0 * f("lower_stderr") < exact, "{v}");
+        assert!(exact < f("upper") + 4.0 * f("upper_stderr"), "{v}");
+        assert!(
+            f("markov_lower") < exact && (f("gap") - (f("upper") - f("lower"))).abs() < 1e-12,
+            "{v}"
+        );
+        assert!(v["draws"].as_str().unwrap().starts_with(source), "{v}");
+    }
+    for (args, want) in [
+        (
+            vec![
+                "logz", "--model", &mix, "--method", "ais", "--bounds", "--delta", "0",
+            ],
+            "--delta",
+        ),
+        (
+            vec!["logz", "--model", &mix, "--method", "exact", "--bounds"],
+            "--bounds",
+        ),
+    ] {
+        let (code, _, err) = ebm(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains(want) && err.trim().lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn sampler_bad_inputs_exit_2() {
     let s = Scratch::new("sample-bad");

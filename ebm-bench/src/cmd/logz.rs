@@ -10,11 +10,13 @@ use clap::{Args, ValueEnum};
 use ebm_core::energies::DiagGaussian;
 use ebm_core::quadrature::{log_partition_grid, log_partition_quadrature, QuadratureOptions};
 use ebm_core::spec::Model;
+use ebm_samplers::ais::bounds::{sandwich, Sandwich};
 use ebm_samplers::ais::smc::{smc, SmcConfig, SmcResult};
 use ebm_samplers::ais::{
     ais_binary_with_progress, ais_rbm_sweeps_with_progress, ais_with_progress, AisResult, RbmBase, Schedule,
 };
-use ebm_samplers::tempering::Reference;
+use ebm_samplers::driver::{RunConfig, Silent, Start};
+use ebm_samplers::tempering::{run_pt, PtConfig, Reference};
 use ebm_samplers::Target;
 use serde_json::json;
 use std::time::Instant;
@@ -45,9 +47,17 @@ pub struct LogzArgs {
     #[arg(long, value_enum, default_value = "exact")]
     pub method: LogzMethod,
     /// With quadrature: integrate on the box [lo, hi]^D with a midpoint grid
-    /// instead of adaptively over R^D, e.g. `--bounds=-8,8`.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    /// instead of adaptively over R^D, e.g. `--bounds=-8,8`. With ais or
+    /// smc and no values: the sandwich of a forward (lower) and a reverse
+    /// (upper) AIS run from draws of the model (exact where the model has
+    /// an exact sampler, parallel tempering's otherwise), and the lower
+    /// bound that holds with probability 1 - --delta.
+    #[arg(long, value_delimiter = ',', num_args = 0..=1, allow_negative_numbers = true)]
     pub bounds: Option<Vec<f64>>,
+    /// --bounds with ais or smc: the Markov lower bound log Z_hat -
+    /// log(1/delta) holds with probability at least 1 - delta.
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub delta: f64,
     /// Cells per axis of the midpoint grid (with --bounds).
     #[arg(long, default_value_t = 400)]
     pub grid: usize,
@@ -118,6 +128,39 @@ pub enum ScheduleArg {
 pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
     let (spec, model) = load_model(&a.model)?;
     let start = Instant::now();
+    let sandwich_asked = a.bounds.as_ref().is_some_and(|b| b.is_empty());
+    if sandwich_asked && matches!(a.method, LogzMethod::Ais | LogzMethod::Smc) {
+        let (s, source) = run_sandwich(a, &spec, &model)?;
+        let seconds = start.elapsed().as_secs_f64();
+        for w in &s.warnings {
+            eprintln!("warning: {w}");
+        }
+        return Ok(super::Report {
+            json: json!({"log_z": num(s.lower), "stderr": num(s.lower_stderr), "method": "ais (bounds)",
+                         "lower": num(s.lower), "lower_stderr": num(s.lower_stderr), "upper": num(s.upper),
+                         "upper_stderr": num(s.upper_stderr), "gap": num(s.gap), "markov_lower": num(s.markov_lower),
+                         "delta": s.delta, "temperatures": s.temperatures, "ess": num(s.forward_ess),
+                         "reverse_ess": num(s.reverse_ess), "draws": source, "chains": a.chains,
+                         "seconds": seconds, "warnings": s.warnings}),
+            text: format!(
+                "log Z in [{:.6} +- {:.6}, {:.6} +- {:.6}] (forward and reverse AIS, gap {:.6}; {}, {} temperatures, reverse from {source}, {seconds:.2} s)\nlog Z >= {:.6} with probability >= {}",
+                s.lower,
+                s.lower_stderr,
+                s.upper,
+                s.upper_stderr,
+                s.gap,
+                spec.type_name(),
+                s.temperatures,
+                s.markov_lower,
+                1.0 - s.delta
+            ),
+        });
+    }
+    if sandwich_asked {
+        return Err(CliError::Unsupported(
+            "--bounds without values asks for the AIS sandwich: use it with --method ais or smc (with quadrature it takes LO,HI)".into(),
+        ));
+    }
     if a.method == LogzMethod::Smc || (a.method == LogzMethod::Ais && a.adaptive) {
         let r = run_smc(a, &spec, &model)?;
         let seconds = start.elapsed().as_secs_f64();
@@ -237,9 +280,96 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
     })
 }
 
-/// Adaptive AIS or SMC ([`ebm_samplers::ais::smc`]): from N(0, s^2 I)
-/// for continuous models, the uniform distribution for binary ones.
-fn run_smc(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliResult<SmcResult> {
+/// The AIS sandwich ([`ebm_samplers::ais::bounds`]) on the adaptive plan,
+/// the reverse run from exact draws of the model where it has an exact
+/// sampler, otherwise from the final states of parallel tempering (8
+/// temperatures, 1,000 warm-up scans, the same kernel); returns the
+/// sandwich and where the draws came from.
+fn run_sandwich(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliResult<(Sandwich, String)> {
+    if !(a.delta > 0.0 && a.delta < 1.0) {
+        return Err(CliError::Unsupported(format!(
+            "--delta must be in (0, 1), got {}",
+            a.delta
+        )));
+    }
+    let (make, target, cfg, reference_base) = smc_setup(a, spec, model)?;
+    let n = a.chains;
+    let d = model.dim();
+    let exact = match target {
+        Target::Continuous(e) => e.exact_sampler(),
+        Target::Binary(_) => None,
+    };
+    let (draws, source) = match exact {
+        Some(sampler) => {
+            let mut p = ebm_core::Points::zeros(n, d);
+            for (i, x) in p.as_mut_slice().chunks_exact_mut(d).enumerate() {
+                // streams past the sandwich's own three runs (3 (N + 1) + i)
+                sampler.sample_into(&mut ebm_core::chain_rng(a.seed, 3 * (n + 1) + i), x);
+            }
+            (p, "exact draws".to_string())
+        }
+        None => {
+            let pt = PtConfig {
+                run: RunConfig {
+                    warmup: 1000,
+                    draws: 1,
+                    seed: a.seed ^ 0x5eed,
+                    store_draws: false,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let start = match target {
+                Target::Continuous(_) => Start::Points(ebm_core::Points::zeros(n, d)),
+                Target::Binary(_) => Start::UniformBinary { chains: n },
+            };
+            let r = run_pt(
+                &*make,
+                target,
+                reference(target, reference_base.as_ref()),
+                start,
+                &pt,
+                &mut Silent,
+            )
+            .map_err(sampler_err)?;
+            (
+                r.run.chains.x,
+                "parallel tempering (8 temperatures, 1,000 warm-up scans)".to_string(),
+            )
+        }
+    };
+    let s = sandwich(
+        &*make,
+        target,
+        reference(target, reference_base.as_ref()),
+        &draws,
+        &cfg,
+        a.delta,
+    )
+    .map_err(sampler_err)?;
+    Ok((s, source))
+}
+
+/// The reference of `target` for log Z and for parallel tempering's
+/// draws: its base, or the uniform distribution.
+fn reference<'a>(target: Target<'_>, base: Option<&'a DiagGaussian>) -> Reference<'a> {
+    match (target, base) {
+        (Target::Continuous(_), Some(b)) => Reference::Base(b),
+        _ => Reference::Uniform,
+    }
+}
+
+/// A factory of the chosen kernel for adaptive AIS, SMC and the sandwich.
+type KernelFactory = Box<dyn Fn() -> ebm_samplers::Result<Box<dyn ebm_samplers::Kernel>>>;
+
+/// What adaptive AIS, SMC and the sandwich share: the checked options,
+/// the kernel (from the registry, checked against the model), the model's
+/// target, the settings, and the N(0, s^2 I) base of a continuous model.
+fn smc_setup<'m>(
+    a: &LogzArgs,
+    spec: &ebm_compose::ModelSpec,
+    model: &'m Model,
+) -> CliResult<(KernelFactory, Target<'m>, SmcConfig, Option<DiagGaussian>)> {
     let bad = |m: String| Err(CliError::Unsupported(m));
     if a.chains < 2 {
         return bad(format!("--chains must be at least 2, got {}", a.chains));
@@ -285,8 +415,7 @@ fn run_smc(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
     let settings = json!({"step_size": a.step_size, "leapfrog": a.leapfrog});
     // checks the kernel against the model (exit 2 with its message)
     registry_kernel(&name, &settings, target, spec.type_name(), KernelUse::Ais)?;
-    let reg = ebm_samplers::Registry::standard();
-    let make = || reg.build(&name, &settings);
+    let make: KernelFactory = Box::new(move || ebm_samplers::Registry::standard().build(&name, &settings));
     let cfg = SmcConfig {
         particles: a.chains,
         target_cess: a.target_cess,
@@ -297,15 +426,18 @@ fn run_smc(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
         runs: a.runs.unwrap_or(if smc_method { 10 } else { 1 }),
         seed: a.seed,
     };
-    let base;
-    let reference = match target {
-        Target::Binary(_) => Reference::Uniform,
-        Target::Continuous(e) => {
-            base = DiagGaussian::new(vec![0.0; e.dim()], vec![a.base_std; e.dim()])?;
-            Reference::Base(&base)
-        }
+    let base = match target {
+        Target::Continuous(e) => Some(DiagGaussian::new(vec![0.0; e.dim()], vec![a.base_std; e.dim()])?),
+        Target::Binary(_) => None,
     };
-    smc(&make, target, reference, &cfg).map_err(sampler_err)
+    Ok((make, target, cfg, base))
+}
+
+/// Adaptive AIS or SMC ([`ebm_samplers::ais::smc`]): from N(0, s^2 I)
+/// for continuous models, the uniform distribution for binary ones.
+fn run_smc(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliResult<SmcResult> {
+    let (make, target, cfg, base) = smc_setup(a, spec, model)?;
+    smc(&*make, target, reference(target, base.as_ref()), &cfg).map_err(sampler_err)
 }
 
 fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliResult<AisResult> {

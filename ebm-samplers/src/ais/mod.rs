@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 mod binary;
+pub mod bounds;
 mod rbm;
 pub mod smc;
 

@@ -115,19 +115,21 @@ pub struct SmcResult {
 }
 
 /// One run's outcome.
-struct RunResult {
-    log_z: f64,
-    log_w: Vec<f64>,
+pub(super) struct RunResult {
+    pub(super) log_z: f64,
+    pub(super) log_w: Vec<f64>,
     resamples: usize,
-    capped: bool,
-    plan: Plan,
+    pub(super) capped: bool,
+    pub(super) plan: Plan,
 }
 
 /// A schedule and the kernel's step size at each of its temperatures.
 #[derive(Clone, Debug, Default)]
-struct Plan {
-    betas: Vec<f64>,
-    step_sizes: Vec<f64>,
+pub(super) struct Plan {
+    /// beta_0 = 0 < ... < beta_K = 1.
+    pub(super) betas: Vec<f64>,
+    /// The step size of the moves at beta_k is `step_sizes[k - 1]`.
+    pub(super) step_sizes: Vec<f64>,
 }
 
 /// log Z of `target` by adaptive AIS (`cfg.resample_below: None`) or SMC
@@ -154,48 +156,8 @@ pub fn smc(
     reference: Reference<'_>,
     cfg: &SmcConfig,
 ) -> Result<SmcResult> {
-    if cfg.particles < 2 {
-        return Err(invalid(
-            "particles",
-            format!("must be at least 2, got {}", cfg.particles),
-        ));
-    }
-    if !(cfg.target_cess > 0.0 && cfg.target_cess < 1.0) {
-        return Err(invalid(
-            "target_cess",
-            format!("must be in (0, 1), got {}", cfg.target_cess),
-        ));
-    }
-    if let Some(t) = cfg.resample_below.filter(|t| !(*t > 0.0 && *t <= 1.0)) {
-        return Err(invalid("resample_below", format!("must be in (0, 1], got {t}")));
-    }
-    if cfg.steps == 0 || cfg.runs == 0 || cfg.max_temps < 2 {
-        return Err(invalid(
-            "steps, runs, max_temps",
-            "need at least 1 step per temperature, 1 run and 2 temperatures",
-        ));
-    }
-    let (base, log_z_base) = match (reference, target) {
-        (Reference::Base(b), Target::Continuous(e)) => {
-            if b.dim() != e.dim() {
-                return Err(invalid(
-                    "reference",
-                    format!("the base has dimension {}, the model {}", b.dim(), e.dim()),
-                ));
-            }
-            let z0 = b
-                .log_partition()
-                .ok_or_else(|| invalid("reference", "the base must have a known log Z"))?;
-            (Some(b), z0)
-        }
-        (Reference::Uniform, Target::Binary(m)) => (None, m.dim() as f64 * std::f64::consts::LN_2),
-        _ => {
-            return Err(invalid(
-                "reference",
-                "log Z needs an exactly drawn reference with known log Z: a base distribution for continuous models, the uniform one for binary models",
-            ))
-        }
-    };
+    check_config(cfg)?;
+    let (base, log_z_base) = reference_of(target, reference)?;
     let path = match (base, target) {
         (Some(b), Target::Continuous(e)) => {
             Some(Path::new(b, e).map_err(|e| invalid("reference", e.to_string()))?)
@@ -258,9 +220,62 @@ pub fn smc(
     })
 }
 
+/// Refuse settings [`smc`] cannot run with.
+pub(super) fn check_config(cfg: &SmcConfig) -> Result<()> {
+    if cfg.particles < 2 {
+        return Err(invalid(
+            "particles",
+            format!("must be at least 2, got {}", cfg.particles),
+        ));
+    }
+    if !(cfg.target_cess > 0.0 && cfg.target_cess < 1.0) {
+        return Err(invalid(
+            "target_cess",
+            format!("must be in (0, 1), got {}", cfg.target_cess),
+        ));
+    }
+    if let Some(t) = cfg.resample_below.filter(|t| !(*t > 0.0 && *t <= 1.0)) {
+        return Err(invalid("resample_below", format!("must be in (0, 1], got {t}")));
+    }
+    if cfg.steps == 0 || cfg.runs == 0 || cfg.max_temps < 2 {
+        return Err(invalid(
+            "steps, runs, max_temps",
+            "need at least 1 step per temperature, 1 run and 2 temperatures",
+        ));
+    }
+    Ok(())
+}
+
+/// The exactly drawn reference of `target` (the base, for continuous
+/// models) and its log Z_0.
+pub(super) fn reference_of<'a>(
+    target: Target<'_>,
+    reference: Reference<'a>,
+) -> Result<(Option<&'a dyn ExactSample>, f64)> {
+    match (reference, target) {
+        (Reference::Base(b), Target::Continuous(e)) => {
+            if b.dim() != e.dim() {
+                return Err(invalid(
+                    "reference",
+                    format!("the base has dimension {}, the model {}", b.dim(), e.dim()),
+                ));
+            }
+            let z0 = b
+                .log_partition()
+                .ok_or_else(|| invalid("reference", "the base must have a known log Z"))?;
+            Ok((Some(b), z0))
+        }
+        (Reference::Uniform, Target::Binary(m)) => Ok((None, m.dim() as f64 * std::f64::consts::LN_2)),
+        _ => Err(invalid(
+            "reference",
+            "log Z needs an exactly drawn reference with known log Z: a base distribution for continuous models, the uniform one for binary models",
+        )),
+    }
+}
+
 /// One run `r` of [`smc`]: on `plan` when given, otherwise adapting the
 /// schedule and step sizes and returning them as the plan.
-fn one_run(
+pub(super) fn one_run(
     make_kernel: &dyn Fn() -> Result<Box<dyn Kernel>>,
     target: Target<'_>,
     base: Option<&dyn ExactSample>,
