@@ -3,7 +3,7 @@
 usage: compare_peers.py SUITE_RESULTS_JSON PEER_RESULTS_JSONL [PEER_W4_SEEDS_JSONL]
 
 Targets and quality bars are those of issue 8 (DESIGN.md workloads W1-W5)
-and of issue 21 for W7 (NUTS).
+and of issues 21 and 22 for W7 (NUTS) and W9 (SMC log Z).
 A ratio above 1 means ebm-rs is faster; each row says whether the target
 and the quality bar are met.
 
@@ -24,7 +24,10 @@ def load_peers(path):
         line = line.strip()
         if line.startswith("{"):
             r = json.loads(line)
-            recs[(r["workload"], r["impl"], r.get("K"), r.get("chains"))] = r
+            # a run of several seeds (W9's error spread) is kept apart
+            # from the timed run of the same implementation
+            impl = r["impl"] + (":" + r["mode"] if r.get("mode") else "")
+            recs[(r["workload"], impl, r.get("K"), r.get("chains"))] = r
     return recs
 
 
@@ -126,6 +129,20 @@ def main():
                          f"min ESS {q['ess_min_unsplit']:.0f} (peer {p7['ess_min']:.0f}); "
                          f"{q['min_ess_unsplit_per_1k_grads']:.2f} per 1k grads (peer {p7['min_ess_per_1k_grads']:.2f}); "
                          f"mean err {q['max_abs_mean_err_sd']:.3f} sd (peer {p7['mean_abs_err_max_sd']:.3f})", ok))
+
+    # W9: SMC log Z of the 10-D mixture, seconds of one run (seed 0) and
+    # the error's spread over 10 seeds; target 2x less time at a spread no
+    # larger than the peer's
+    for w9 in ours.get("W9", []):
+        q = w9["quality"]
+        p9 = next((r for k, r in peers.items() if k[:2] == ("W9", "blackjax")), None)
+        p9s = next((r for k, r in peers.items() if k[:2] == ("W9", "blackjax:seeds")), None)
+        if not p9:
+            continue
+        peer_sd = p9s["error_sd"] if p9s else float("nan")
+        rows.append(("W9 SMC log Z 10-D", 1.0 / w9["seconds"], 1.0 / p9["median_s"], "blackjax", "runs/s", 2,
+                     f"error sd {q['error_sd']:.3f} over {q['seeds']} seeds, mean {q['error_mean']:+.3f} "
+                     f"(peer sd {peer_sd:.3f})", q["error_sd"] <= peer_sd))
 
     m = suite["machine"]
     print(f"ebm-rs {suite.get('git_revision', '?')} on {m['cores']} cores ({m.get('cpu', '?')}, "

@@ -81,6 +81,15 @@ fn smc_and_adaptive_ais_find_the_2d_mixtures_log_z() {
         0.0,
         4.0,
     );
+    // without a pilot every run adapts as it goes (a bias of order 1/N,
+    // well under the error bar here)
+    let no_pilot = SmcConfig {
+        pilot: false,
+        ..cfg.clone()
+    };
+    let r = smc(&mala, t, Reference::Base(&base), &no_pilot).unwrap();
+    check("2-D SMC without a pilot", &r, 0.0, 4.0);
+    assert!(r.pilot_log_z.is_nan());
     let ais = SmcConfig {
         resample_below: None,
         runs: 1,

@@ -105,6 +105,11 @@ pub struct LogzArgs {
     /// adaptive AIS.
     #[arg(long)]
     pub runs: Option<usize>,
+    /// SMC and adaptive AIS: adapt each run's schedule as it goes instead
+    /// of fixing it by a pilot run first (half the work for one run; a
+    /// bias of order 1/particles).
+    #[arg(long)]
+    pub no_pilot: bool,
     /// AIS: seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -424,6 +429,7 @@ fn smc_setup<'m>(
         adapt_step_size: true,
         max_temps: a.temps,
         runs: a.runs.unwrap_or(if smc_method { 10 } else { 1 }),
+        pilot: !a.no_pilot,
         seed: a.seed,
     };
     let base = match target {
