@@ -27,7 +27,9 @@
 # they were. Later on 2026-12-05: the PT line is new, and W7's draws
 # changed on purpose (NUTS's dot products in eight lanes, the single-point
 # Gaussian gradient by ebm_core::matvec: the same algorithm, other
-# rounding; min ESS 5375 -> 5404); every other line the same.
+# rounding; min ESS 5375 -> 5404); every other line the same. Then the
+# W9 line is new and the `ebm logz --method ais` lines carry an empty
+# `warnings` list; every value the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}
