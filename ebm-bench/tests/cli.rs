@@ -757,6 +757,28 @@ fn logz_by_smc_is_honest_and_warns() {
         assert_eq!(v["warnings"].as_array().unwrap().len(), 0, "{v}");
         assert!(v["temperatures"].as_u64().unwrap() > 10, "{v}");
     }
+    // the case in 10-D: four modes 7.1 apart, weights 0.4/0.3/0.2/0.1;
+    // `--method smc` with no tuning flags is within 4 SE and quiet, fixed
+    // AIS with its defaults (weight ESS under 2 of 100) warns
+    let axis = |j: usize, s: f64| {
+        (0..10)
+            .map(|i| if i == j { s } else { 0.0 })
+            .collect::<Vec<f64>>()
+    };
+    let m10 = s.file(
+        "mix10.json",
+        serde_json::json!({"type": "gmm", "weights": [0.4, 0.3, 0.2, 0.1],
+            "means": [axis(0, 5.0), axis(0, -5.0), axis(1, 5.0), axis(1, -5.0)], "stds": [0.5, 0.5, 0.5, 0.5]})
+        .to_string(),
+    );
+    let v = json_of(&["logz", "--model", &m10, "--method", "smc", "--json"]);
+    let (z, se) = (v["log_z"].as_f64().unwrap(), v["stderr"].as_f64().unwrap());
+    assert!(
+        z.abs() < 4.0 * se && se < 0.15 && v["warnings"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
+    let v = json_of(&["logz", "--model", &m10, "--method", "ais", "--json"]);
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1, "{v}");
     let (code, out, err) = ebm(&[
         "logz", "--model", &m, "--method", "ais", "--chains", "100", "--temps", "10", "--json",
     ]);

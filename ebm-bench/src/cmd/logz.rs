@@ -198,13 +198,7 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
     if a.method == LogzMethod::Ais {
         let r = run_ais(a, &spec, &model)?;
         let seconds = start.elapsed().as_secs_f64();
-        let mut warnings = Vec::new();
-        if r.ess < 0.1 * a.chains as f64 {
-            warnings.push(format!(
-                "the weight ESS is {:.1} of {} chains: the estimate rests on a few of them (try --adaptive or --method smc)",
-                r.ess, a.chains
-            ));
-        }
+        let warnings = r.warnings();
         for w in &warnings {
             eprintln!("warning: {w}");
         }

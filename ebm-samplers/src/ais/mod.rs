@@ -109,6 +109,32 @@ pub struct AisResult {
     pub log_z_base: f64,
 }
 
+impl AisResult {
+    /// One line per problem a user should know of: a weight ESS under 10%
+    /// of the chains, where the estimate rests on a few of them and its
+    /// standard error is not to be trusted (the fix: more temperatures,
+    /// an adaptive schedule, [`smc`]).
+    ///
+    /// ```
+    /// // one particle of 20 carries the weight: ESS 1
+    /// let mut log_w = vec![-30.0; 20];
+    /// log_w[0] = 0.0;
+    /// assert_eq!(ebm_samplers::ais::summarize(log_w, 0.0).warnings().len(), 1);
+    /// assert!(ebm_samplers::ais::summarize(vec![0.0; 20], 0.0).warnings().is_empty());
+    /// ```
+    pub fn warnings(&self) -> Vec<String> {
+        let n = self.log_weights.len();
+        if self.ess < 0.1 * n as f64 {
+            vec![format!(
+                "the weight ESS is {:.1} of {n} chains: the estimate rests on a few of them (more temperatures, --adaptive or --method smc)",
+                self.ess
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 /// Summarise log-weights into log Z, its standard error and the ESS.
 pub fn summarize(log_weights: Vec<f64>, log_z_base: f64) -> AisResult {
     let n = log_weights.len() as f64;
