@@ -358,6 +358,28 @@ fn reference<'a>(target: Target<'_>, base: Option<&'a DiagGaussian>) -> Referenc
     }
 }
 
+/// The options every annealing method shares: the temperatures (or their
+/// cap), the step size and the base's scale.
+fn check_annealing_options(a: &LogzArgs) -> CliResult<()> {
+    let bad = |m: String| Err(CliError::Unsupported(m));
+    if a.temps < 2 || a.temps > 100_000_000 {
+        return bad(format!("--temps must be between 2 and 1e8, got {}", a.temps));
+    }
+    if !(a.step_size.is_finite() && a.step_size > 0.0) {
+        return bad(format!(
+            "--step-size must be finite and positive, got {}",
+            a.step_size
+        ));
+    }
+    if !(a.base_std.is_finite() && a.base_std > 0.0) {
+        return bad(format!(
+            "--base-std must be finite and positive, got {}",
+            a.base_std
+        ));
+    }
+    Ok(())
+}
+
 /// A factory of the chosen kernel for adaptive AIS, SMC and the sandwich.
 type KernelFactory = Box<dyn Fn() -> ebm_samplers::Result<Box<dyn ebm_samplers::Kernel>>>;
 
@@ -379,21 +401,7 @@ fn smc_setup<'m>(
     if a.runs == Some(0) {
         return bad("--runs must be at least 1".into());
     }
-    if a.temps < 2 || a.temps > 100_000_000 {
-        return bad(format!("--temps must be between 2 and 1e8, got {}", a.temps));
-    }
-    if !(a.step_size.is_finite() && a.step_size > 0.0) {
-        return bad(format!(
-            "--step-size must be finite and positive, got {}",
-            a.step_size
-        ));
-    }
-    if !(a.base_std.is_finite() && a.base_std > 0.0) {
-        return bad(format!(
-            "--base-std must be finite and positive, got {}",
-            a.base_std
-        ));
-    }
+    check_annealing_options(a)?;
     if a.leapfrog == 0 || a.steps_per_temp == 0 {
         return bad("--leapfrog and --steps-per-temp must be at least 1".into());
     }
@@ -445,21 +453,7 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
     if a.chains == 0 {
         return bad("--chains must be at least 1".into());
     }
-    if a.temps < 2 || a.temps > 100_000_000 {
-        return bad(format!("--temps must be between 2 and 1e8, got {}", a.temps));
-    }
-    if !(a.step_size.is_finite() && a.step_size > 0.0) {
-        return bad(format!(
-            "--step-size must be finite and positive, got {}",
-            a.step_size
-        ));
-    }
-    if !(a.base_std.is_finite() && a.base_std > 0.0) {
-        return bad(format!(
-            "--base-std must be finite and positive, got {}",
-            a.base_std
-        ));
-    }
+    check_annealing_options(a)?;
     if a.leapfrog == 0 {
         return bad("--leapfrog must be at least 1".into());
     }
