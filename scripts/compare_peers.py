@@ -3,7 +3,7 @@
 usage: compare_peers.py SUITE_RESULTS_JSON PEER_RESULTS_JSONL [PEER_W4_SEEDS_JSONL]
 
 Targets and quality bars are those of issue 8 (DESIGN.md workloads W1-W5)
-and of issues 21 and 22 for W7 (NUTS) and W9 (SMC log Z).
+and of issues 21 and 22 for W7 (NUTS), W8 (Ising AIS) and W9 (SMC log Z).
 A ratio above 1 means ebm-rs is faster; each row says whether the target
 and the quality bar are met.
 
@@ -129,6 +129,18 @@ def main():
                          f"min ESS {q['ess_min_unsplit']:.0f} (peer {p7['ess_min']:.0f}); "
                          f"{q['min_ess_unsplit_per_1k_grads']:.2f} per 1k grads (peer {p7['min_ess_per_1k_grads']:.2f}); "
                          f"mean err {q['max_abs_mean_err_sd']:.3f} sd (peer {p7['mean_abs_err_max_sd']:.3f})", ok))
+
+    # W8: Ising AIS, spin updates/s at the same temperatures and chains,
+    # error against Kaufman's value no larger than the peer's (or within 4 SE)
+    for w8 in ours.get("W8", []):
+        q, c = w8["quality"], w8["config"]
+        p8 = peers.get(("W8", "jax", c["K"], c["chains"]))
+        if not p8:
+            continue
+        ok = abs(q["error"]) <= max(abs(p8["error"]), 4 * q["stderr"])
+        rows.append((f"W8 Ising AIS {c['K']} x {c['chains']}", w8["throughput"]["value"], p8["spin_updates_per_s"],
+                     "jax", "spin-updates/s", 6,
+                     f"error {q['error']:+.3f} ({q['error_over_se']:+.2f} SE; peer {p8['error']:+.3f})", ok))
 
     # W9: SMC log Z of the 10-D mixture, seconds of one run (seed 0) and
     # the error's spread over 10 seeds; target 2x less time at a spread no

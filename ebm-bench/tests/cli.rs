@@ -985,7 +985,7 @@ fn suite_quick_writes_table_json_and_plots() {
         "suite",
         "--quick",
         "--only",
-        "W1,W3,W4,W5,W6,W9,PT",
+        "W1,W3,W4,W5,W6,W8,W9,PT",
         "--out",
         &out,
     ]);
@@ -1024,6 +1024,14 @@ fn suite_quick_writes_table_json_and_plots() {
     // W9: three seeds' errors within a nat of log 1.9 (the spread at
     // 1,000 particles is 0.2-0.4); PT: every mode's weight within 0.15
     // where HMC alone is off by 0.9 (quick: 8 chains x 500 draws).
+    // W8: Kaufman's exact value is there and the AIS estimate is finite
+    // (200 temperatures on a 32 x 32 lattice are far too few to be close)
+    let w8 = recs.iter().find(|r| r["workload"] == "W8").unwrap();
+    assert!(
+        (w8["quality"]["exact_log_z"].as_f64().unwrap() - 951.642_126_409).abs() < 1e-6,
+        "{w8}"
+    );
+    assert!(w8["quality"]["log_z"].as_f64().unwrap().is_finite(), "{w8}");
     let w9 = recs.iter().find(|r| r["workload"] == "W9").unwrap();
     assert!(
         w9["quality"]["errors"]

@@ -192,10 +192,19 @@ fn ising_enumeration_equals_brute_force_with_field() {
 }
 
 #[test]
-fn ising_5x5_is_enumerated_and_6x6_is_refused() {
+fn ising_5x5_is_enumerated_6x6_with_a_field_refused_and_without_one_closed_form() {
     let m = Ising::new(5, 5, 1.0, 0.1, 0.44, true).unwrap();
     assert!(m.log_partition().unwrap().is_finite());
-    assert!(Ising::new(6, 6, 1.0, 0.0, 0.44, true)
+    assert!(Ising::new(6, 6, 1.0, 0.1, 0.44, true)
+        .unwrap()
+        .log_partition()
+        .is_none());
+    // periodic without a field: Kaufman's closed form (checked against
+    // enumeration in ebm-samplers/tests/kaufman.rs); open lattices refused
+    let k = Ising::new(6, 6, 1.0, 0.0, 0.44, true).unwrap();
+    assert_eq!(k.log_partition(), k.kaufman_log_partition());
+    assert!(k.log_partition().unwrap().is_finite());
+    assert!(Ising::new(6, 6, 1.0, 0.0, 0.44, false)
         .unwrap()
         .log_partition()
         .is_none());

@@ -6,7 +6,8 @@
 //! W3 (AIS log Z of the 64x20 RBM against exact enumeration), W4 (PCD on
 //! the binarised digits, AIS log-likelihood), W5 (denoising score matching
 //! of an MLP, held-out NLL), W6 (product versus mixture of two soft
-//! constraints), W7 (NUTS on W2's Gaussian), W9 (SMC log Z of a 10-D
+//! constraints), W7 (NUTS on W2's Gaussian), W8 (Ising AIS against
+//! Kaufman's log Z), W9 (SMC log Z of a 10-D
 //! mixture) and PT (parallel tempering on a 10-D mixture of separated
 //! modes).
 
@@ -19,6 +20,7 @@ mod w4;
 mod w5;
 mod w6;
 mod w7;
+mod w8;
 mod w9;
 
 use crate::draws_file::write_atomically;
@@ -166,7 +168,7 @@ impl SuiteCtx {
     }
 }
 
-const ALL: [&str; 9] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W9", "PT"];
+const ALL: [&str; 10] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "PT"];
 
 /// The CPU's model name (Linux), for the results.
 fn cpu_model() -> String {
@@ -230,6 +232,7 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
             "W5" => w5::run_w5(&ctx)?,
             "W6" => w6::run_w6(&ctx)?,
             "W7" => w7::run_w7(&ctx)?,
+            "W8" => w8::run_w8(&ctx)?,
             "W9" => w9::run_w9(&ctx)?,
             _ => pt::run_pt_workload(&ctx)?,
         };
