@@ -29,7 +29,7 @@
 # Gaussian gradient by ebm_core::matvec: the same algorithm, other
 # rounding; min ESS 5375 -> 5404); every other line the same. Then the
 # W9 line is new and the `ebm logz --method ais` lines carry an empty
-# `warnings` list; every value the same.
+# `warnings` list; every value the same. The two W8 lines are new too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}
