@@ -29,8 +29,7 @@ use crate::chains::Chains;
 use crate::error::{invalid, Result};
 use crate::kernel::Kernel;
 use crate::target::Target;
-use crate::tempering::levels::{potentials, BasePath, LevelModel, Reference};
-use ebm_compose::Path;
+use crate::tempering::levels::{base_path, potentials, BasePath, LevelModel, Reference};
 use ebm_core::{chain_rng, ChainRng, ExactSample, Points};
 use serde::{Deserialize, Serialize};
 
@@ -112,12 +111,7 @@ pub fn sandwich(
         ));
     }
     let (base, log_z_base) = reference_of(target, reference)?;
-    let path = match (base, target) {
-        (Some(b), Target::Continuous(e)) => {
-            Some(Path::new(b, e).map_err(|e| invalid("reference", e.to_string()))?)
-        }
-        _ => None,
-    };
+    let path = base_path(base, target)?;
     let ais = SmcConfig {
         resample_below: None,
         ..cfg.clone()

@@ -36,8 +36,7 @@ use crate::chains::Chains;
 use crate::error::{invalid, Result};
 use crate::kernel::Kernel;
 use crate::target::Target;
-use crate::tempering::levels::{potentials, BasePath, LevelModel, Reference};
-use ebm_compose::Path;
+use crate::tempering::levels::{base_path, potentials, BasePath, LevelModel, Reference};
 use ebm_core::math::log_sum_exp;
 use ebm_core::{chain_rng, ChainRng, ExactSample, Points};
 use rand::Rng;
@@ -168,12 +167,7 @@ pub fn smc(
 ) -> Result<SmcResult> {
     check_config(cfg)?;
     let (base, log_z_base) = reference_of(target, reference)?;
-    let path = match (base, target) {
-        (Some(b), Target::Continuous(e)) => {
-            Some(Path::new(b, e).map_err(|e| invalid("reference", e.to_string()))?)
-        }
-        _ => None,
-    };
+    let path = base_path(base, target)?;
     let pilot = if cfg.pilot {
         Some(one_run(
             make_kernel,

@@ -38,6 +38,21 @@ impl std::fmt::Debug for Reference<'_> {
 /// The path of a continuous target from its base.
 pub(crate) type BasePath<'a> = Path<&'a dyn ExactSample, &'a dyn Energy>;
 
+/// The path from `base` to a continuous `target` (`None` without a base,
+/// or for a binary target), for every method that anneals or tempers
+/// along it.
+pub(crate) fn base_path<'a>(
+    base: Option<&'a dyn ExactSample>,
+    target: Target<'a>,
+) -> crate::error::Result<Option<BasePath<'a>>> {
+    match (base, target) {
+        (Some(b), Target::Continuous(e)) => Path::new(b, e)
+            .map(Some)
+            .map_err(|e| crate::error::invalid("reference", e.to_string())),
+        _ => Ok(None),
+    }
+}
+
 /// The distribution at one temperature.
 pub(crate) enum LevelModel<'a> {
     /// beta = 0, the base: drawn exactly.

@@ -2,7 +2,7 @@
 //! collection.
 
 use super::ladder::{self, LadderKind};
-use super::levels::{potentials, BasePath, LevelModel, Reference};
+use super::levels::{base_path, potentials, BasePath, LevelModel, Reference};
 use super::swaps::{decide, IndexProcess};
 use super::{PtConfig, PtOutput, PtReport};
 use crate::chains::{Chains, CHUNK};
@@ -12,7 +12,6 @@ use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::Moments;
 use crate::target::Target;
 use crate::warmup::Warmup;
-use ebm_compose::Path;
 use ebm_core::{chain_rng, ChainRng, ExactSample};
 use rayon::prelude::*;
 
@@ -340,12 +339,7 @@ pub fn run_pt(
         Reference::Base(b) => Some(b),
         _ => None,
     };
-    let path = match (base, target) {
-        (Some(b), Target::Continuous(e)) => {
-            Some(Path::new(b, e).map_err(|e| invalid("reference", e.to_string()))?)
-        }
-        _ => None,
-    };
+    let path = base_path(base, target)?;
     let k = cfg.replicas;
     let n = match &start {
         Start::Points(p) => p.len(),
