@@ -30,6 +30,11 @@
 # rounding; min ESS 5375 -> 5404); every other line the same. Then the
 # W9 line is new and the `ebm logz --method ais` lines carry an empty
 # `warnings` list; every value the same. The two W8 lines are new too.
+# Re-recorded later on 2026-12-05 for the pairwise site kernel (issue 22
+# item 6): the W8 lines and `ais_ising` changed on purpose (binary AIS
+# sweeps in the model's order, the checkerboard, instead of site order,
+# and the Ising energy as a pairwise model with couplings beta J, which
+# rounds differently); every other line the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

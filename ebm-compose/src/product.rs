@@ -120,6 +120,18 @@ impl<M: BinaryEnergy> BinaryEnergy for Product<M> {
             .map(|(e, w)| w * e.flip_delta(x, i))
             .sum()
     }
+
+    /// The weighted sum of the experts' estimates.
+    fn flip_delta_estimates(&self, x: &[f64], out: &mut [f64], work: &mut Vec<f64>) {
+        out.fill(0.0);
+        let mut one = vec![0.0; out.len()];
+        for (e, w) in self.experts.iter().zip(&self.weights) {
+            e.flip_delta_estimates(x, &mut one, work);
+            for (o, v) in out.iter_mut().zip(&one) {
+                *o += w * v;
+            }
+        }
+    }
 }
 
 /// Common dimension of a non-empty list of energies.

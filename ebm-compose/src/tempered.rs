@@ -109,6 +109,17 @@ impl<M: BinaryEnergy> BinaryEnergy for Tempered<M> {
         self.beta * self.base.flip_delta(x, i)
     }
 
+    fn flip_delta_estimates(&self, x: &[f64], out: &mut [f64], work: &mut Vec<f64>) {
+        self.base.flip_delta_estimates(x, out, work);
+        for o in out.iter_mut() {
+            *o *= self.beta;
+        }
+    }
+
+    fn sweep_order(&self, order: &mut Vec<usize>) {
+        self.base.sweep_order(order)
+    }
+
     fn log_partition(&self) -> Option<f64> {
         if self.beta == 1.0 {
             self.base.log_partition()

@@ -39,6 +39,22 @@ pub trait BinaryEnergy: Send + Sync {
         }
     }
 
+    /// Estimates of every unit's flip delta E(x^(i)) - E(x) (x^(i) is x
+    /// with unit i set to its other value) from one gradient of the
+    /// energy as a function of real x: (x_i' - x_i) dE/dx_i, written into
+    /// `out` (length D); `work` is scratch the model may resize.
+    /// Gibbs-with-gradients proposes its flips from them. The default is
+    /// the exact deltas, one [`BinaryEnergy::flip_delta`] per unit (for a
+    /// pairwise model, whose energy is multilinear, the first-order
+    /// estimates are exact anyway); an RBM overrides it with its free
+    /// energy's gradient, O(V H) instead of O(V^2 H).
+    fn flip_delta_estimates(&self, x: &[f64], out: &mut [f64], work: &mut Vec<f64>) {
+        let _ = work;
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.flip_delta(x, i);
+        }
+    }
+
     /// Exact log Z when the model can compute it cheaply, `None` otherwise.
     fn log_partition(&self) -> Option<f64> {
         None
@@ -62,6 +78,16 @@ pub trait BinaryEnergy: Send + Sync {
     fn rbm(&self) -> Option<&crate::energies::Rbm> {
         None
     }
+
+    /// The pairwise model this model is, when it is one
+    /// ([`crate::energies::Pairwise`]: a coupling per pair of sites and a
+    /// field per site): its neighbour lists are what the samplers'
+    /// vectorised site sweep (several chains in SIMD lanes) and the
+    /// energies it tracks need. The model's own `energy` and `flip_delta`
+    /// must be the pairwise model's, bit for bit. `None` by default.
+    fn pairwise(&self) -> Option<&crate::energies::Pairwise> {
+        None
+    }
 }
 
 macro_rules! forward_binary_energy {
@@ -72,9 +98,11 @@ macro_rules! forward_binary_energy {
             fn energy(&self, x: &[f64]) -> f64 { (**self).energy(x) }
             fn flip_delta(&self, x: &[f64], i: usize) -> f64 { (**self).flip_delta(x, i) }
             fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) { (**self).energy_batch(xs, energies) }
+            fn flip_delta_estimates(&self, x: &[f64], out: &mut [f64], work: &mut Vec<f64>) { (**self).flip_delta_estimates(x, out, work) }
             fn log_partition(&self) -> Option<f64> { (**self).log_partition() }
             fn sweep_order(&self, order: &mut Vec<usize>) { (**self).sweep_order(order) }
             fn rbm(&self) -> Option<&crate::energies::Rbm> { (**self).rbm() }
+            fn pairwise(&self) -> Option<&crate::energies::Pairwise> { (**self).pairwise() }
         }
     )*};
 }

@@ -33,6 +33,82 @@
 /// of f64, two AVX2 registers.
 pub const LANES: usize = 8;
 
+/// A value per chain: one f64 (one chain) or `[f64; LANES]` (one per
+/// lane), so that a piece of maths written once over `V: LaneValue` runs
+/// on one chain and, inside [`dispatch`], on [`LANES`] chains in vector
+/// registers, with the same bits in every lane as the one-chain version
+/// (each operation is rounded once, no fused multiply-add).
+pub trait LaneValue: Copy {
+    /// Every lane `v`.
+    fn splat(v: f64) -> Self;
+    /// self + w s: the product rounded, then the sum.
+    fn add_scaled(self, w: f64, s: Self) -> Self;
+    /// self + o.
+    fn add(self, o: Self) -> Self;
+    /// self o.
+    fn mul(self, o: Self) -> Self;
+    /// -self.
+    fn neg(self) -> Self;
+}
+
+impl LaneValue for f64 {
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn add_scaled(self, w: f64, s: Self) -> Self {
+        self + w * s
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self + o
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        self * o
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        -self
+    }
+}
+
+impl LaneValue for [f64; LANES] {
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        [v; LANES]
+    }
+    #[inline(always)]
+    fn add_scaled(mut self, w: f64, s: Self) -> Self {
+        for l in 0..LANES {
+            self[l] += w * s[l];
+        }
+        self
+    }
+    #[inline(always)]
+    fn add(mut self, o: Self) -> Self {
+        for l in 0..LANES {
+            self[l] += o[l];
+        }
+        self
+    }
+    #[inline(always)]
+    fn mul(mut self, o: Self) -> Self {
+        for l in 0..LANES {
+            self[l] *= o[l];
+        }
+        self
+    }
+    #[inline(always)]
+    fn neg(mut self) -> Self {
+        for v in self.iter_mut() {
+            *v = -*v;
+        }
+        self
+    }
+}
+
 /// Run `f` compiled for the best instruction set this CPU has (AVX-512,
 /// AVX2 + FMA, or the baseline), chosen at run time.
 #[inline(always)]

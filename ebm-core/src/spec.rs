@@ -11,6 +11,7 @@
 //! {"type":"funnel","dim":D,"scale":sigma}                       (scale 3 by default)
 //! {"type":"mlp","activation":"silu","layers":[{"w":[[..in]..out],"b":[..out]},..]}   (last layer: 1 output)
 //! {"type":"ising","rows":R,"cols":C,"coupling":J,"field":h,"beta":beta,"periodic":bool}
+//! {"type":"pairwise","n":N,"spins":"pm1"|"bits","couplings":[[i,j,J],..],"fields":[..N]}   (fields optional, 0)
 //! ```
 //!
 //! Loading validates everything (shapes, finiteness, positivity, positive
@@ -27,7 +28,8 @@
 
 use crate::binary::BinaryEnergy;
 use crate::energies::{
-    Activation, Banana, BandedGaussian, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Mlp, Rbm,
+    Activation, Banana, BandedGaussian, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Mlp,
+    Pairwise, Rbm, Spins,
 };
 use crate::energy::Energy;
 use crate::error::{check_len, CoreError, Result};
@@ -173,6 +175,21 @@ pub enum EnergySpec {
         #[serde(default)]
         periodic: bool,
     },
+    /// [`Pairwise`]: a binary model on any graph.
+    Pairwise {
+        /// Number of sites.
+        n: usize,
+        /// The two values of a site: `pm1` ({-1, +1}, the default) or
+        /// `bits` ({0, 1}).
+        #[serde(default)]
+        spins: Spins,
+        /// The pairs `[i, j, J]`, 0-based, each listed once.
+        #[serde(default)]
+        couplings: Vec<(usize, usize, f64)>,
+        /// The fields h_i, one per site (default all 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fields: Option<Vec<f64>>,
+    },
 }
 
 /// One affine layer of an [`EnergySpec::Mlp`]: z = W h + b.
@@ -257,6 +274,7 @@ impl EnergySpec {
             EnergySpec::Funnel { .. } => "funnel",
             EnergySpec::Mlp { .. } => "mlp",
             EnergySpec::Ising { .. } => "ising",
+            EnergySpec::Pairwise { .. } => "pairwise",
         }
     }
 
@@ -281,6 +299,17 @@ impl EnergySpec {
                 periodic,
             } => Model::Binary(Arc::new(Ising::new(
                 *rows, *cols, *coupling, *field, *beta, *periodic,
+            )?)),
+            EnergySpec::Pairwise {
+                n,
+                spins,
+                couplings,
+                fields,
+            } => Model::Binary(Arc::new(Pairwise::new(
+                crate::energies::check_sites(*n).map(|_| *n)?,
+                *spins,
+                couplings.clone(),
+                fields.clone().unwrap_or_else(|| vec![0.0; *n]),
             )?)),
         })
     }
@@ -438,6 +467,16 @@ impl From<&Ising> for EnergySpec {
             field: m.field(),
             beta: m.beta(),
             periodic: m.periodic(),
+        }
+    }
+}
+impl From<&Pairwise> for EnergySpec {
+    fn from(m: &Pairwise) -> Self {
+        EnergySpec::Pairwise {
+            n: m.n(),
+            spins: m.spins(),
+            couplings: m.couplings().to_vec(),
+            fields: Some(m.fields().to_vec()),
         }
     }
 }

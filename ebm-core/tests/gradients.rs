@@ -156,6 +156,33 @@ proptest! {
             prop_assert!((ising.flip_delta(&s, i) - want).abs() < 1e-10);
         }
     }
+
+    /// Gibbs-with-gradients' flip-delta estimates: for an RBM, (v_i' -
+    /// v_i) dF/dv_i with the free energy's gradient against central
+    /// differences of F on real v; for the Ising lattice (multilinear),
+    /// the exact deltas.
+    #[test]
+    fn flip_delta_estimates(wv in vec_in(15, -2.0, 2.0), bits in proptest::collection::vec(any::<bool>(), 9), j in -1.0f64..1.0) {
+        let rbm = ebm_core::energies::Rbm::new(5, 3, wv, vec![0.3, -0.2, 0.1, 0.0, 0.5], vec![0.1, -0.4, 0.2]).unwrap();
+        let v: Vec<f64> = bits[..5].iter().map(|&b| b as u8 as f64).collect();
+        let (mut est, mut work) = (vec![0.0; 5], Vec::new());
+        rbm.flip_delta_estimates(&v, &mut est, &mut work);
+        for i in 0..5 {
+            let h = 1e-5;
+            let (mut up, mut down) = (v.clone(), v.clone());
+            up[i] += h;
+            down[i] -= h;
+            let grad = (rbm.energy(&up) - rbm.energy(&down)) / (2.0 * h);
+            prop_assert!((est[i] - (1.0 - 2.0 * v[i]) * grad).abs() < 1e-6, "unit {}", i);
+        }
+        let ising = ebm_core::energies::Ising::new(3, 3, j, 0.2, 0.7, false).unwrap();
+        let s: Vec<f64> = bits.iter().map(|&b| if b { 1.0 } else { -1.0 }).collect();
+        let mut est = vec![0.0; 9];
+        ising.flip_delta_estimates(&s, &mut est, &mut work);
+        for i in 0..9 {
+            prop_assert_eq!(est[i], ising.flip_delta(&s, i));
+        }
+    }
 }
 
 #[test]

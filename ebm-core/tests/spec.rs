@@ -1,5 +1,6 @@
 //! Model files: JSON round trips and validation errors that name the field.
 
+use ebm_core::energies::Spins;
 use ebm_core::spec::{Arithmetic, EnergySpec, Model};
 use proptest::prelude::*;
 
@@ -82,6 +83,27 @@ fn each_bad_input_names_its_field() {
         ),
         (r#"not json"#, "model file"),
         (r#"{"mean":[0],"std":[1]}"#, "type"),
+        (
+            r#"{"type":"pairwise","n":3,"couplings":[[0,1,1],[1,3,0.5]]}"#,
+            "couplings[1]: site 3 is out of range for n = 3",
+        ),
+        (
+            r#"{"type":"pairwise","n":3,"couplings":[[0,1,1],[1,0,0.5]]}"#,
+            "couplings[1]: pair (1, 0) is already listed at couplings[0]",
+        ),
+        (
+            r#"{"type":"pairwise","n":3,"couplings":[[2,2,1]]}"#,
+            "couplings[0]: pairs site 2 with itself",
+        ),
+        (
+            r#"{"type":"pairwise","n":3,"couplings":[],"fields":[0,1]}"#,
+            "fields: expected 3 entries, got 2",
+        ),
+        (
+            r#"{"type":"pairwise","n":2,"spins":"ud"}"#,
+            "unknown variant `ud`",
+        ),
+        (r#"{"type":"pairwise","n":0}"#, "n: must be at least 1"),
     ];
     for (json, want) in cases {
         let got = err(json);
@@ -166,6 +188,27 @@ fn any_spec() -> impl Strategy<Value = EnergySpec> {
                 periodic
             }
         ),
+        (2usize..6, any::<bool>())
+            .prop_flat_map(|(n, bits)| (
+                Just(n),
+                Just(bits),
+                proptest::collection::vec((0..n, 0..n, finite()), 0..6),
+                proptest::collection::vec(finite(), n)
+            ))
+            .prop_map(|(n, bits, raw, fields)| {
+                // keep each pair once and no self-pairs
+                let mut seen = std::collections::HashSet::new();
+                let couplings = raw
+                    .into_iter()
+                    .filter(|&(i, j, _)| i != j && seen.insert((i.min(j), i.max(j))))
+                    .collect();
+                EnergySpec::Pairwise {
+                    n,
+                    spins: if bits { Spins::Bits } else { Spins::Pm1 },
+                    couplings,
+                    fields: Some(fields),
+                }
+            }),
         (1usize..4)
             .prop_flat_map(|d| proptest::collection::vec(finite(), d))
             .prop_map(|mean| {
@@ -218,6 +261,14 @@ fn energies_convert_back_to_specs() {
     assert_eq!(back, EnergySpec::from_json(&back.to_json()).unwrap());
     let EnergySpec::Rbm { w, .. } = back else { panic!() };
     assert_eq!(w, vec![vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]]);
+    let p =
+        ebm_core::energies::Pairwise::new(3, Spins::Bits, vec![(2, 0, 0.5)], vec![0.1, 0.0, -0.2]).unwrap();
+    let back = EnergySpec::from(&p);
+    assert_eq!(back, EnergySpec::from_json(&back.to_json()).unwrap());
+    let Model::Binary(b) = back.build().unwrap() else {
+        panic!()
+    };
+    assert_eq!(b.pairwise(), Some(&p));
 }
 
 /// A loaded model answers capability questions itself: exact draws, the
@@ -272,4 +323,13 @@ fn loaded_models_say_what_they_can_do() {
     i.sweep_order(&mut order);
     // the checkerboard: (0,0) (0,2) (1,1), then (0,1) (1,0) (1,2)
     assert_eq!(order, vec![0, 2, 4, 1, 3, 5]);
+    // an Ising lattice and a pairwise file both hand the samplers their
+    // pairwise form; fields default to 0 and spins to pm1
+    assert_eq!(i.pairwise().expect("ising is pairwise").n(), 6);
+    let Model::Binary(p) = build(r#"{"type":"pairwise","n":3,"couplings":[[0,2,0.5]]}"#) else {
+        panic!()
+    };
+    let pw = p.pairwise().expect("pairwise");
+    assert_eq!((pw.spins(), pw.fields()), (Spins::Pm1, &[0.0; 3][..]));
+    assert_eq!(p.energy(&[1.0, -1.0, 1.0]), -0.5);
 }

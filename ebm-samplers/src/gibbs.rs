@@ -3,6 +3,7 @@
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{Result, SamplerError};
 use crate::kernel::Kernel;
+use crate::pairwise_lanes::PairwiseLanes;
 use crate::rbm_block::RbmLanes;
 use crate::target::{StateSpace, Target};
 use ebm_core::bernoulli::{bernoulli, weight_of};
@@ -45,7 +46,10 @@ pub enum GibbsScan {
 /// * Single-site (any [`BinaryEnergy`]): visit the units in the model's
 ///   sweep order (the checkerboard for an Ising lattice) and set each to
 ///   its other value with probability sigmoid(-(E(x') - E(x))), the exact
-///   conditional.
+///   conditional. Pairwise models ([`BinaryEnergy::pairwise`]: Ising
+///   lattices, Boltzmann machines on any graph) run this sweep eight
+///   chains at a time in SIMD lanes ([`crate::pairwise_lanes`]), with the
+///   same bits as one chain at a time.
 ///
 /// Every unit's draw is one 32-bit word of its chain's stream.
 ///
@@ -88,10 +92,12 @@ impl Gibbs {
 }
 
 /// Gibbs's work buffers for one chunk: the block kernel's lanes (block),
-/// or the sweep order (single-site).
+/// or the sweep order and, for pairwise models, the site kernel's lanes
+/// (single-site).
 #[derive(Default)]
 struct GibbsScratch {
     lanes: Option<RbmLanes>,
+    pairwise: Option<PairwiseLanes>,
     order: Vec<usize>,
 }
 
@@ -111,7 +117,7 @@ impl Kernel for Gibbs {
     fn check(&self, target: Target<'_>) -> Result<()> {
         let Some(model) = target.binary() else {
             return Err(SamplerError::Unsupported(
-                "Gibbs needs a binary model (rbm, ising); this one is continuous: use ula, mala, hmc or nuts"
+                "Gibbs needs a binary model (rbm, ising, pairwise); this one is continuous: use ula, mala, hmc or nuts"
                     .into(),
             ));
         };
@@ -145,6 +151,20 @@ impl Kernel for Gibbs {
             None => {
                 model.sweep_order(&mut s.order);
                 let order = &s.order;
+                if let Some(pw) = model.pairwise() {
+                    let lanes = s.pairwise.get_or_insert_with(|| PairwiseLanes::new(pw.n()));
+                    for (x, rngs) in c.x.chunks_mut(LANES * c.d).zip(c.rngs.chunks_mut(LANES)) {
+                        dispatch(
+                            #[inline(always)]
+                            || {
+                                lanes.load(pw, x);
+                                lanes.sweep(pw, 1.0, order, rngs);
+                                lanes.store(pw, x);
+                            },
+                        );
+                    }
+                    return;
+                }
                 for (x, rng) in c.x.chunks_exact_mut(c.d).zip(c.rngs.iter_mut()) {
                     dispatch(
                         #[inline(always)]

@@ -15,14 +15,12 @@
 //! chains and any number of threads. A group may hold fewer than eight
 //! chains: the empty lanes compute on zero words and are never read.
 
-use ebm_core::bernoulli::{bernoulli, weight_of};
+pub use crate::lanes::Lane;
+use crate::lanes::{bernoulli_lanes, load_lanes, store_lanes, LaneWords};
+use ebm_core::bernoulli::weight_of;
 use ebm_core::energies::Rbm;
 use ebm_core::simd::LANES;
 use ebm_core::ChainRng;
-use rand::Rng;
-
-/// The values of one unit in each of the [`LANES`] chains.
-pub type Lane = [f64; LANES];
 
 /// The state and work buffers of one group of up to [`LANES`] chains of
 /// an RBM, unit-major (`v[i][l]` is visible unit i of lane l). Call its
@@ -39,9 +37,8 @@ pub struct RbmLanes {
     /// The hidden inputs at the sweep's beta and their e^-|x|.
     xh: Vec<Lane>,
     eh: Vec<Lane>,
-    /// Random words of a sweep, chain by chain, and unit-major.
-    words: Vec<u32>,
-    wt: Vec<[u32; LANES]>,
+    /// Random words of a sweep.
+    words: LaneWords,
 }
 
 impl RbmLanes {
@@ -54,8 +51,7 @@ impl RbmLanes {
             av: vec![[0.0; LANES]; nv],
             xh: vec![[0.0; LANES]; nh],
             eh: vec![[0.0; LANES]; nh],
-            words: vec![0; LANES * (nv + nh)],
-            wt: vec![[0; LANES]; nv + nh],
+            words: LaneWords::new(nv + nh),
         }
     }
 
@@ -69,12 +65,7 @@ impl RbmLanes {
     /// most [`LANES`]) into the lanes and compute v^T W.
     #[inline(always)]
     pub fn load(&mut self, rbm: &Rbm, x: &[f64]) {
-        let nv = rbm.n_visible();
-        for (l, row) in x.chunks_exact(nv).enumerate() {
-            for (i, &xi) in row.iter().enumerate() {
-                self.v[i][l] = xi;
-            }
-        }
+        load_lanes(&mut self.v, rbm.n_visible(), x);
         self.hidden_act(rbm);
     }
 
@@ -82,11 +73,7 @@ impl RbmLanes {
     /// [`RbmLanes::load`]).
     #[inline(always)]
     pub fn store(&self, nv: usize, x: &mut [f64]) {
-        for (l, row) in x.chunks_exact_mut(nv).enumerate() {
-            for (i, xi) in row.iter_mut().enumerate() {
-                *xi = self.v[i][l];
-            }
-        }
+        store_lanes(&self.v, nv, x);
     }
 
     /// Visible units drawn independently, p(v_i = 1) = sigmoid(a_i), from
@@ -94,8 +81,8 @@ impl RbmLanes {
     #[inline(always)]
     pub fn draw_independent(&mut self, rbm: &Rbm, a: &[f64], rngs: &mut [ChainRng]) {
         let nv = rbm.n_visible();
-        self.draw(rngs, nv);
-        for ((v, &x), u) in self.v.iter_mut().zip(&a[..nv]).zip(&self.wt[..nv]) {
+        let wt = self.words.draw(rngs, nv);
+        for ((v, &x), u) in self.v.iter_mut().zip(&a[..nv]).zip(wt) {
             *v = bernoulli_lanes(&[x; LANES], &[weight_of(x); LANES], u);
         }
         self.hidden_act(rbm);
@@ -131,9 +118,9 @@ impl RbmLanes {
     pub fn sweep(&mut self, rbm: &Rbm, beta: f64, a: &[f64], rngs: &mut [ChainRng]) {
         let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
         let w = rbm.weights();
-        self.draw(rngs, nh + nv);
+        let wt = self.words.draw(rngs, nh + nv);
         for j in 0..nh {
-            self.h[j] = bernoulli_lanes(&self.xh[j], &self.eh[j], &self.wt[j]);
+            self.h[j] = bernoulli_lanes(&self.xh[j], &self.eh[j], &wt[j]);
         }
         matvec_lanes(&self.h, w, nh, &mut self.av);
         for i in 0..nv {
@@ -143,7 +130,7 @@ impl RbmLanes {
                 z[l] = beta.mul_add(self.av[i][l], a[i]);
                 e[l] = weight_of(z[l]);
             }
-            self.v[i] = bernoulli_lanes(&z, &e, &self.wt[nh + i]);
+            self.v[i] = bernoulli_lanes(&z, &e, &self.words.get()[nh + i]);
         }
         self.hidden_act(rbm);
     }
@@ -154,50 +141,6 @@ impl RbmLanes {
     fn hidden_act(&mut self, rbm: &Rbm) {
         matvec_lanes(&self.v, rbm.weights_t(), rbm.n_visible(), &mut self.ah);
     }
-
-    /// Draw `units` words from each lane's stream (lanes without a chain
-    /// get zeros) and store them unit-major in `wt`.
-    #[inline(always)]
-    fn draw(&mut self, rngs: &mut [ChainRng], units: usize) {
-        let words = &mut self.words[..LANES * units];
-        for (l, r) in rngs.iter_mut().enumerate() {
-            r.fill(&mut words[l * units..(l + 1) * units]);
-        }
-        // the transpose below reads every lane: a group with fewer than
-        // LANES chains must not carry an earlier group's words
-        words[rngs.len() * units..].fill(0);
-        // the transpose in blocks of 8 units x 8 lanes, fixed-size (no
-        // bounds checks inside, and shuffles instead of 64 scalar moves)
-        let full = units / 8 * 8;
-        for u0 in (0..full).step_by(8) {
-            let mut block = [[0u32; 8]; LANES];
-            for (l, b) in block.iter_mut().enumerate() {
-                b.copy_from_slice(&words[l * units + u0..l * units + u0 + 8]);
-            }
-            let out: &mut [[u32; LANES]; 8] = (&mut self.wt[u0..u0 + 8]).try_into().expect("8 units");
-            for (k, o) in out.iter_mut().enumerate() {
-                for l in 0..LANES {
-                    o[l] = block[l][k];
-                }
-            }
-        }
-        for u in full..units {
-            for l in 0..LANES {
-                self.wt[u][l] = words[l * units + u];
-            }
-        }
-    }
-}
-
-/// Every lane's unit drawn by [`bernoulli`] from its input `x`, its
-/// e^-|x| `e` and its word `u`.
-#[inline(always)]
-fn bernoulli_lanes(x: &Lane, e: &Lane, u: &[u32; LANES]) -> Lane {
-    let mut out = [0.0; LANES];
-    for l in 0..LANES {
-        out[l] = bernoulli(x[l], e[l], u[l]);
-    }
-    out
 }
 
 /// `out[r] = sum_k m[r * cols + k] x[k]` for every row r of the row-major
@@ -242,6 +185,7 @@ fn matvec_lanes(x: &[Lane], m: &[f64], cols: usize, out: &mut [Lane]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ebm_core::bernoulli::bernoulli;
     use ebm_core::{chain_rngs, setup_rng};
     use proptest::prelude::*;
     use rand::{Rng, RngCore};

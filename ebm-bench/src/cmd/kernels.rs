@@ -77,7 +77,7 @@ pub fn registry_kernel(
         return Err(CliError::Unsupported(match target.space() {
             StateSpace::Binary => format!("`{type_name}` is a binary model: use --sampler {hint}"),
             StateSpace::Continuous => format!(
-                "--sampler {name} needs a binary model (rbm, ising); `{type_name}` is continuous: use {hint}"
+                "--sampler {name} needs a binary model (rbm, ising, pairwise); `{type_name}` is continuous: use {hint}"
             ),
         }));
     }

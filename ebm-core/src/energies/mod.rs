@@ -11,6 +11,7 @@
 //! | [`Funnel`] | R^D | closed form |
 //! | [`Ising`] | {-1,1}^D | enumeration up to 25 spins |
 //! | [`Mlp`] | R^D | unknown (quadrature in 2-D, AIS) |
+//! | [`Pairwise`] | {-1,1}^D or {0,1}^D | enumeration up to 26 sites |
 //! | [`Rbm`] | {0,1}^V | enumeration of the smaller layer up to 2^26 states |
 
 mod banana;
@@ -22,6 +23,7 @@ mod gaussian;
 mod gmm;
 mod ising;
 mod mlp;
+mod pairwise;
 mod rbm;
 pub mod rbm_gibbs;
 
@@ -34,4 +36,5 @@ pub use gaussian::{lower_cholesky, Gaussian};
 pub use gmm::Gmm;
 pub use ising::{Ising, ISING_MAX_EXACT_SPINS};
 pub use mlp::{Activation, Layer, Mlp, MlpTrace};
+pub use pairwise::{check_sites, Pairwise, Spins, PAIRWISE_MAX_EXACT_SPINS, PAIRWISE_MAX_SITES};
 pub use rbm::{Rbm, RBM_MAX_EXACT_BITS};

@@ -261,6 +261,21 @@ impl BinaryEnergy for Rbm {
         delta
     }
 
+    /// (v_i' - v_i) dF/dv_i with dF/dv_i = -b_i - sum_j sigmoid(c_j +
+    /// (v^T W)_j) W_ij: the free energy's gradient, one pass over W.
+    fn flip_delta_estimates(&self, v: &[f64], out: &mut [f64], work: &mut Vec<f64>) {
+        work.resize(self.nh, 0.0);
+        self.hidden_input(v, work);
+        for a in work.iter_mut() {
+            *a = sigmoid(*a);
+        }
+        for i in 0..self.nv {
+            let row = &self.w[i * self.nh..(i + 1) * self.nh];
+            let grad = -self.b[i] - dot(row, work);
+            out[i] = (1.0 - 2.0 * v[i]) * grad;
+        }
+    }
+
     /// Exact log Z when the smaller layer has at most
     /// [`RBM_MAX_EXACT_BITS`] units.
     fn log_partition(&self) -> Option<f64> {

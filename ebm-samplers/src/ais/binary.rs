@@ -4,16 +4,25 @@ use super::{no_progress, summarize, AisResult, ProgressFn};
 use crate::chains::CHUNK;
 use crate::error::{invalid, Result};
 use crate::gibbs::{draw_unit, site_sweep};
-use ebm_core::chain_rngs;
-use ebm_core::simd::dispatch;
+use crate::pairwise_lanes::PairwiseLanes;
+use ebm_core::energies::Pairwise;
+use ebm_core::simd::{dispatch, LANES};
+use ebm_core::{chain_rngs, BinaryEnergy, ChainRng};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// AIS for any binary model along p_beta ∝ exp(-beta E(x)) from the uniform
 /// distribution (log Z_0 = D log 2), with `sweeps` single-site Gibbs sweeps
-/// at every intermediate temperature. (For RBMs [`super::ais_rbm`] is faster: it
-/// sums the hidden units out.)
-pub fn ais_binary<M: ebm_core::BinaryEnergy + ?Sized>(
+/// in the model's sweep order ([`BinaryEnergy::sweep_order`], the
+/// checkerboard of a lattice) at every intermediate temperature.
+///
+/// Chain c starts from one word per unit of its stream, then draws one
+/// word per site visit; its weight is log w = -sum_k (beta_k -
+/// beta_{k-1}) E(x_{k-1}). Pairwise models ([`BinaryEnergy::pairwise`]:
+/// Ising lattices, Boltzmann machines) run eight chains at a time in SIMD
+/// lanes ([`crate::pairwise_lanes`]) with the same bits as one at a time.
+/// (For RBMs [`super::ais_rbm`] is faster: it sums the hidden units out.)
+pub fn ais_binary<M: BinaryEnergy + ?Sized>(
     model: &M,
     betas: &[f64],
     n_chains: usize,
@@ -24,7 +33,7 @@ pub fn ais_binary<M: ebm_core::BinaryEnergy + ?Sized>(
 }
 
 /// [`ais_binary`] reporting (chains done, chains) to `progress`.
-pub fn ais_binary_with_progress<M: ebm_core::BinaryEnergy + ?Sized>(
+pub fn ais_binary_with_progress<M: BinaryEnergy + ?Sized>(
     model: &M,
     betas: &[f64],
     n_chains: usize,
@@ -37,39 +46,95 @@ pub fn ais_binary_with_progress<M: ebm_core::BinaryEnergy + ?Sized>(
         return Err(invalid("chains", "must be at least 1"));
     }
     let d = model.dim();
-    let (lo, hi) = model.states();
     let log_z0 = d as f64 * std::f64::consts::LN_2;
+    let mut order = Vec::new();
+    model.sweep_order(&mut order);
     let done = AtomicUsize::new(0);
+    let tick = |n: usize| progress(done.fetch_add(n, Ordering::Relaxed) + n, n_chains);
     let mut rngs = chain_rngs(seed, n_chains);
     let mut log_w = vec![0.0; n_chains];
-    log_w
-        .par_chunks_mut(CHUNK)
-        .zip(rngs.par_chunks_mut(CHUNK))
-        .for_each(|(lw, rs)| {
-            let mut x = vec![0.0; d];
-            let order: Vec<usize> = (0..d).collect();
-            for (w, rng) in lw.iter_mut().zip(rs.iter_mut()) {
-                *w = dispatch(
+    match model.pairwise() {
+        // groups of LANES chains: a fixed grouping, finer than the chunks,
+        // so that a few hundred chains still keep both cores busy
+        Some(pw) => log_w
+            .par_chunks_mut(LANES)
+            .zip(rngs.par_chunks_mut(LANES))
+            .for_each(|(lw, rs)| {
+                let w = dispatch(
                     #[inline(always)]
-                    || {
-                        for v in x.iter_mut() {
-                            *v = if draw_unit(rng, 0.0) { hi } else { lo };
-                        }
-                        let mut acc = 0.0;
-                        for k in 1..betas.len() {
-                            acc -= (betas[k] - betas[k - 1]) * model.energy(&x);
-                            if k + 1 < betas.len() {
-                                // single-site Gibbs at beta_k, in natural order
-                                for _ in 0..sweeps {
-                                    site_sweep(model, betas[k], &order, &mut x, rng);
-                                }
-                            }
-                        }
-                        acc
-                    },
+                    || anneal_lanes(pw, betas, sweeps, &order, rs),
                 );
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, n_chains);
-            }
-        });
+                lw.copy_from_slice(&w[..lw.len()]);
+                tick(lw.len());
+            }),
+        None => log_w
+            .par_chunks_mut(CHUNK)
+            .zip(rngs.par_chunks_mut(CHUNK))
+            .for_each(|(lw, rs)| {
+                let mut x = vec![0.0; d];
+                for (w, rng) in lw.iter_mut().zip(rs.iter_mut()) {
+                    *w = dispatch(
+                        #[inline(always)]
+                        || anneal_one(model, betas, sweeps, &order, &mut x, rng),
+                    );
+                    tick(1);
+                }
+            }),
+    }
     Ok(summarize(log_w, log_z0))
+}
+
+/// One chain's log weight: a uniform start (one word per unit), then at
+/// each temperature the weight increment and `sweeps` sweeps.
+#[inline(always)]
+fn anneal_one<M: BinaryEnergy + ?Sized>(
+    model: &M,
+    betas: &[f64],
+    sweeps: usize,
+    order: &[usize],
+    x: &mut [f64],
+    rng: &mut ChainRng,
+) -> f64 {
+    let (lo, hi) = model.states();
+    for v in x.iter_mut() {
+        *v = if draw_unit(rng, 0.0) { hi } else { lo };
+    }
+    let mut acc = 0.0;
+    for k in 1..betas.len() {
+        acc -= (betas[k] - betas[k - 1]) * model.energy(x);
+        if k + 1 < betas.len() {
+            for _ in 0..sweeps {
+                site_sweep(model, betas[k], order, x, rng);
+            }
+        }
+    }
+    acc
+}
+
+/// [`anneal_one`] for a group of up to [`LANES`] chains of a pairwise
+/// model in lanes: the same arithmetic in every lane.
+#[inline(always)]
+fn anneal_lanes(
+    model: &Pairwise,
+    betas: &[f64],
+    sweeps: usize,
+    order: &[usize],
+    rngs: &mut [ChainRng],
+) -> [f64; LANES] {
+    let mut lanes = PairwiseLanes::new(model.n());
+    lanes.draw_uniform(model, rngs);
+    let mut acc = [0.0; LANES];
+    for k in 1..betas.len() {
+        let e = lanes.energies(model);
+        let step = betas[k] - betas[k - 1];
+        for l in 0..LANES {
+            acc[l] -= step * e[l];
+        }
+        if k + 1 < betas.len() {
+            for _ in 0..sweeps {
+                lanes.sweep(model, betas[k], order, rngs);
+            }
+        }
+    }
+    acc
 }

@@ -1,0 +1,110 @@
+//! What the binary kernels that run eight chains in SIMD lanes share
+//! ([`crate::rbm_block`], [`crate::pairwise_lanes`]): the lane type, each
+//! chain's random words laid out unit-major, and the Bernoulli rule over
+//! a lane.
+
+use ebm_core::bernoulli::bernoulli;
+use ebm_core::simd::LANES;
+use ebm_core::ChainRng;
+use rand::Rng;
+
+/// The values of one unit in each of the [`LANES`] chains.
+pub type Lane = [f64; LANES];
+
+/// Every lane's unit drawn by [`bernoulli`] from its input `x`, its
+/// e^-|x| `e` and its word `u`: 1 with probability sigmoid(x), else 0.
+#[inline(always)]
+pub fn bernoulli_lanes(x: &Lane, e: &Lane, u: &[u32; LANES]) -> Lane {
+    let mut out = [0.0; LANES];
+    for l in 0..LANES {
+        out[l] = bernoulli(x[l], e[l], u[l]);
+    }
+    out
+}
+
+/// The random words of one sweep of a group of up to [`LANES`] chains:
+/// `units` words from each chain's stream, in the order the chain run
+/// alone would draw them, laid out unit-major (`word(k)[l]` is the k-th
+/// word of lane l).
+#[derive(Clone, Debug, Default)]
+pub struct LaneWords {
+    /// Chain by chain, as the streams produce them.
+    words: Vec<u32>,
+    /// Unit-major.
+    wt: Vec<[u32; LANES]>,
+}
+
+impl LaneWords {
+    /// Buffers for sweeps of up to `units` words per chain.
+    pub fn new(units: usize) -> Self {
+        Self {
+            words: vec![0; LANES * units],
+            wt: vec![[0; LANES]; units],
+        }
+    }
+
+    /// The words drawn by the last [`LaneWords::draw`].
+    #[inline(always)]
+    pub fn get(&self) -> &[[u32; LANES]] {
+        &self.wt
+    }
+
+    /// Draw `units` words from each lane's stream (lanes without a chain
+    /// get zeros) and lay them out unit-major; returns them.
+    #[inline(always)]
+    pub fn draw(&mut self, rngs: &mut [ChainRng], units: usize) -> &[[u32; LANES]] {
+        if self.wt.len() < units {
+            *self = Self::new(units);
+        }
+        let words = &mut self.words[..LANES * units];
+        for (l, r) in rngs.iter_mut().enumerate() {
+            r.fill(&mut words[l * units..(l + 1) * units]);
+        }
+        // the transpose below reads every lane: a group with fewer than
+        // LANES chains must not carry an earlier group's words
+        words[rngs.len() * units..].fill(0);
+        // the transpose in blocks of 8 units x 8 lanes, fixed-size (no
+        // bounds checks inside, and shuffles instead of 64 scalar moves)
+        let full = units / 8 * 8;
+        for u0 in (0..full).step_by(8) {
+            let mut block = [[0u32; 8]; LANES];
+            for (l, b) in block.iter_mut().enumerate() {
+                b.copy_from_slice(&words[l * units + u0..l * units + u0 + 8]);
+            }
+            let out: &mut [[u32; LANES]; 8] = (&mut self.wt[u0..u0 + 8]).try_into().expect("8 units");
+            for (k, o) in out.iter_mut().enumerate() {
+                for l in 0..LANES {
+                    o[l] = block[l][k];
+                }
+            }
+        }
+        for u in full..units {
+            for l in 0..LANES {
+                self.wt[u][l] = words[l * units + u];
+            }
+        }
+        &self.wt[..units]
+    }
+}
+
+/// Load the states of `x.len() / d` chains (row-major, at most [`LANES`])
+/// into unit-major lanes `v` (`v[i][l]` is unit i of lane l).
+#[inline(always)]
+pub fn load_lanes(v: &mut [Lane], d: usize, x: &[f64]) {
+    for (l, row) in x.chunks_exact(d).enumerate() {
+        for (i, &xi) in row.iter().enumerate() {
+            v[i][l] = xi;
+        }
+    }
+}
+
+/// Write unit-major lanes `v` back to the chains of `x` (as in
+/// [`load_lanes`]).
+#[inline(always)]
+pub fn store_lanes(v: &[Lane], d: usize, x: &mut [f64]) {
+    for (l, row) in x.chunks_exact_mut(d).enumerate() {
+        for (i, xi) in row.iter_mut().enumerate() {
+            *xi = v[i][l];
+        }
+    }
+}
