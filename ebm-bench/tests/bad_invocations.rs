@@ -312,6 +312,16 @@ fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
         ),
         // chains = 0
         ("zero chains", sample(&gauss, &["--chains", "0"]), "--chains"),
+        (
+            "zero GwG proposals",
+            sample(&gauss, &["--proposals", "0"]),
+            "--proposals must be at least 1",
+        ),
+        (
+            "GwG proposals for another sampler",
+            sample(&gauss, &["--proposals", "2"]),
+            "--proposals applies to gwg, not ula",
+        ),
         ("zero AIS chains", ais(&gauss, &["--chains", "0"]), "--chains"),
         (
             "zero Gibbs sweeps per temperature",

@@ -51,6 +51,7 @@ pub mod diagnostics;
 pub mod driver;
 pub mod error;
 pub mod gibbs;
+pub mod gwg;
 mod hmc;
 pub mod kernel;
 mod kinetic;

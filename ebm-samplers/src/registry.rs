@@ -19,6 +19,7 @@
 
 use crate::error::{Result, SamplerError};
 use crate::gibbs::Gibbs;
+use crate::gwg::Gwg;
 use crate::hmc::HmcConfig;
 use crate::kernel::Kernel;
 use crate::kinetic::KineticConfig;
@@ -119,6 +120,12 @@ impl Registry {
                 StateSpace::Binary,
                 true,
                 "Gibbs: block for RBMs, single-site otherwise",
+            ),
+            KernelEntry::of::<Gwg>(
+                "gwg",
+                StateSpace::Binary,
+                true,
+                "Gibbs-with-gradients: Metropolis-Hastings flips proposed from gradient estimates",
             ),
         ];
         Self { entries }

@@ -13,7 +13,8 @@ use ebm_core::spec::Model;
 use ebm_samplers::ais::bounds::{sandwich, Sandwich};
 use ebm_samplers::ais::smc::{smc, SmcConfig, SmcResult};
 use ebm_samplers::ais::{
-    ais_binary_with_progress, ais_rbm_sweeps_with_progress, ais_with_progress, AisResult, RbmBase, Schedule,
+    ais_binary_kernel, ais_binary_with_progress, ais_rbm_sweeps_with_progress, ais_with_progress, AisResult,
+    RbmBase, Schedule,
 };
 use ebm_samplers::driver::{RunConfig, Silent, Start};
 use ebm_samplers::tempering::{run_pt, PtConfig, Reference};
@@ -475,8 +476,9 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
         Target::Binary(_) => "gibbs",
         Target::Continuous(_) => "mala",
     };
+    let kernel_name = a.sampler.as_deref().unwrap_or(default);
     let kernel = registry_kernel(
-        a.sampler.as_deref().unwrap_or(default),
+        kernel_name,
         &json!({"step_size": a.step_size, "leapfrog": a.leapfrog}),
         target,
         spec.type_name(),
@@ -484,10 +486,14 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
     )?;
     if target.space() == ebm_samplers::StateSpace::Binary && a.steps_per_temp == 0 {
         return bad(
-            "--steps-per-temp must be at least 1 for a binary model (Gibbs sweeps per temperature)".into(),
+            "--steps-per-temp must be at least 1 for a binary model (Gibbs sweeps or kernel steps per temperature)".into(),
         );
     }
     let r = match target {
+        // another kernel than Gibbs (gwg) through the generic binary AIS
+        Target::Binary(b) if kernel_name != "gibbs" => {
+            ais_binary_kernel(b, &kernel, &betas, a.chains, a.steps_per_temp, a.seed, &tick)
+        }
         // an RBM anneals with its hidden units summed out, eight chains
         // in SIMD lanes
         Target::Binary(b) => match b.rbm() {

@@ -23,13 +23,14 @@ pub struct SampleArgs {
     #[arg(long)]
     pub model: String,
     /// The sampler, from the kernel registry: ula, mala, hmc, nuts, kinetic
-    /// (continuous models) or gibbs (binary models: block Gibbs for RBMs,
-    /// single-site otherwise); or pt, parallel tempering around --inner.
+    /// (continuous models), gibbs (binary models: block Gibbs for RBMs,
+    /// single-site otherwise) or gwg (Gibbs-with-gradients, binary
+    /// models); or pt, parallel tempering around --inner.
     #[arg(long, value_parser = sampler_names())]
     pub sampler: String,
     /// pt: the kernel at each temperature, one that leaves its target
-    /// invariant (hmc, mala, nuts; gibbs for binary models). Default: hmc,
-    /// or gibbs for binary models.
+    /// invariant (hmc, mala, nuts; gibbs or gwg for binary models).
+    /// Default: hmc, or gibbs for binary models.
     #[arg(long)]
     pub inner: Option<String>,
     /// pt: the number of temperatures K, reference and target included
@@ -84,6 +85,10 @@ pub struct SampleArgs {
     /// dynamics without noise).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub friction: f64,
+    /// Gibbs-with-gradients: Metropolis-Hastings proposals (one flip
+    /// each) per step (at least 1; default 1).
+    #[arg(long)]
+    pub proposals: Option<usize>,
     /// Keep the step size and mass matrix fixed.
     #[arg(long)]
     pub no_adapt: bool,
@@ -105,6 +110,13 @@ fn check(a: &SampleArgs) -> CliResult<()> {
     let bad = |m: String| Err(CliError::Unsupported(m));
     if a.chains == 0 {
         return bad("--chains must be at least 1".into());
+    }
+    match a.proposals {
+        Some(0) => return bad("--proposals must be at least 1".into()),
+        Some(_) if a.sampler != "gwg" && a.inner.as_deref() != Some("gwg") => {
+            return bad(format!("--proposals applies to gwg, not {}", a.sampler))
+        }
+        _ => {}
     }
     if a.steps < 4 {
         return bad(format!(
@@ -282,7 +294,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         Target::Binary(_) => Start::UniformBinary { chains: a.chains },
     };
     let settings = json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth,
-                          "friction": a.friction, "metric": a.metric});
+                          "friction": a.friction, "metric": a.metric, "proposals": a.proposals.unwrap_or(1)});
     let tempering = a.sampler == "pt";
     let kernel_name = if tempering {
         inner_kernel(a, target, spec.type_name())?

@@ -8,9 +8,11 @@
 //! of an MLP, held-out NLL), W6 (product versus mixture of two soft
 //! constraints), W7 (NUTS on W2's Gaussian), W8 (Ising AIS against
 //! Kaufman's log Z), W9 (SMC log Z of a 10-D
-//! mixture) and PT (parallel tempering on a 10-D mixture of separated
-//! modes).
+//! mixture), PT (parallel tempering on a 10-D mixture of separated
+//! modes) and GWG (Gibbs-with-gradients against site Gibbs on a +-J spin
+//! glass).
 
+mod gwg;
 mod plot;
 mod pt;
 mod w1;
@@ -62,7 +64,7 @@ pub struct Throughput {
 /// One result: a workload run with one method.
 #[derive(Clone, Debug, Serialize)]
 pub struct Record {
-    /// "W1" ... "W7", "PT".
+    /// "W1" ... "W9", "PT", "GWG".
     pub workload: String,
     /// What ran (e.g. "ula").
     pub method: String,
@@ -168,7 +170,7 @@ impl SuiteCtx {
     }
 }
 
-const ALL: [&str; 10] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "PT"];
+const ALL: [&str; 11] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "PT", "GWG"];
 
 /// The CPU's model name (Linux), for the results.
 fn cpu_model() -> String {
@@ -234,6 +236,7 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
             "W7" => w7::run_w7(&ctx)?,
             "W8" => w8::run_w8(&ctx)?,
             "W9" => w9::run_w9(&ctx)?,
+            "GWG" => gwg::run_gwg(&ctx)?,
             _ => pt::run_pt_workload(&ctx)?,
         };
         records.append(&mut r);

@@ -1,10 +1,14 @@
 //! AIS for binary models by single-site Gibbs sweeps.
 
 use super::{no_progress, summarize, AisResult, ProgressFn};
-use crate::chains::CHUNK;
+use crate::chains::{Chains, CHUNK};
+use crate::driver::uniform_binary_points;
 use crate::error::{invalid, Result};
 use crate::gibbs::{draw_unit, site_sweep};
+use crate::kernel::Kernel;
 use crate::pairwise_lanes::PairwiseLanes;
+use crate::target::Target;
+use ebm_compose::Tempered;
 use ebm_core::energies::Pairwise;
 use ebm_core::simd::{dispatch, LANES};
 use ebm_core::{chain_rngs, BinaryEnergy, ChainRng};
@@ -80,6 +84,56 @@ pub fn ais_binary_with_progress<M: BinaryEnergy + ?Sized>(
                     tick(1);
                 }
             }),
+    }
+    Ok(summarize(log_w, log_z0))
+}
+
+/// AIS for any binary model along p_beta ∝ exp(-beta E(x)) from the
+/// uniform distribution, as [`ais_binary`], with `steps` transitions of
+/// any kernel that leaves its binary target exactly invariant (Gibbs,
+/// Gibbs-with-gradients, one of another crate) at every intermediate
+/// temperature, on the tempered model beta_k E. Each chain starts from
+/// one draw of its stream per unit; log w = -sum_k (beta_k - beta_{k-1})
+/// E(x_{k-1}). Reports (temperatures done, temperatures) to `progress`.
+/// (For Gibbs sweeps [`ais_binary`] is the faster form.)
+pub fn ais_binary_kernel<M: BinaryEnergy + ?Sized, K: Kernel + ?Sized>(
+    model: &M,
+    kernel: &K,
+    betas: &[f64],
+    n_chains: usize,
+    steps: usize,
+    seed: u64,
+    progress: ProgressFn<'_>,
+) -> Result<AisResult> {
+    super::check_betas(betas)?;
+    if n_chains == 0 {
+        return Err(invalid("chains", "must be at least 1"));
+    }
+    let model: &dyn BinaryEnergy = &model;
+    let d = model.dim();
+    let log_z0 = d as f64 * std::f64::consts::LN_2;
+    let mut rngs = chain_rngs(seed, n_chains);
+    let x0 = uniform_binary_points(model, &mut rngs)?;
+    let mut chains = Chains::binary(model, x0)?;
+    let mut log_w = vec![0.0; n_chains];
+    let mut e = vec![0.0; n_chains];
+    for k in 1..betas.len() {
+        let db = betas[k] - betas[k - 1];
+        chains
+            .x
+            .as_slice()
+            .par_chunks(CHUNK * d.max(1))
+            .zip(e.par_chunks_mut(CHUNK))
+            .for_each(|(x, out)| model.energy_batch(x, out));
+        for (w, ei) in log_w.iter_mut().zip(&e) {
+            let inc = -db * ei;
+            *w += if inc.is_nan() { f64::NEG_INFINITY } else { inc };
+        }
+        if k + 1 < betas.len() && steps > 0 {
+            let tempered = Tempered::new(model, betas[k]).map_err(|e| invalid("betas", e.to_string()))?;
+            chains.run_kernel(kernel, Target::Binary(&tempered), &mut rngs, steps, None);
+        }
+        progress(k, betas.len() - 1);
     }
     Ok(summarize(log_w, log_z0))
 }
