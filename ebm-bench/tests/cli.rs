@@ -913,7 +913,7 @@ fn sampler_bad_inputs_exit_2() {
         ),
         (
             vec!["sample", "--model", &g, "--sampler", "gibbs"],
-            "binary model",
+            "discrete model",
         ),
         (
             vec!["sample", "--model", &r, "--sampler", "hmc"],
@@ -1568,4 +1568,66 @@ fn pairwise_models_through_every_command() {
     let (code, _, err) = ebm(&["energy", "--model", &m, "--points", &bad]);
     assert_eq!(code, 2);
     assert!(err.contains("row 1, column 3"), "{err}");
+}
+
+/// A Potts file and a categorical one through the commands: exact log Z
+/// by enumeration, AIS and SMC within 4 of their standard errors,
+/// sampling with Gibbs, GwG and parallel tempering, energies at points,
+/// and a value that is not a state of its site rejected with exit 2.
+#[test]
+fn categorical_models_through_every_command() {
+    let s = Scratch::new("categorical");
+    let potts = s.file(
+        "potts.json",
+        r#"{"type":"potts","n":5,"q":3,"couplings":[[0,1,1.0],[1,2,0.8],[2,3,-0.5],[3,4,0.9],[4,0,0.6]],"fields":[[0.4,0,0],[0,0,0],[0,0,0],[0,0.2,0],[0,0,0]]}"#,
+    );
+    let general = s.file(
+        "cat.json",
+        r#"{"type":"categorical","q":[2,3,4],"edges":[{"i":0,"j":1,"w":[[0.5,0,-0.5],[0,1,0]]},{"i":2,"j":1,"w":[[1,0,0],[0,1,0],[0,0,1],[0.3,0.3,0.3]]}]}"#,
+    );
+    for m in [&potts, &general] {
+        let exact = json_of(&["logz", "--model", m, "--method", "exact", "--json"])["log_z"]
+            .as_f64()
+            .unwrap();
+        for method in ["ais", "smc"] {
+            let v = json_of(&[
+                "logz", "--model", m, "--method", method, "--temps", "300", "--chains", "200", "--json",
+            ]);
+            let (est, se) = (v["log_z"].as_f64().unwrap(), v["stderr"].as_f64().unwrap());
+            assert!(
+                (est - exact).abs() < 4.0 * se && se < 0.05,
+                "{m} {method}: {est} +- {se} vs {exact}"
+            );
+        }
+        for sampler in ["gibbs", "gwg", "pt"] {
+            let v = json_of(&[
+                "sample",
+                "--model",
+                m,
+                "--sampler",
+                sampler,
+                "--chains",
+                "8",
+                "--steps",
+                "100",
+                "--json",
+            ]);
+            assert!(v["mean"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x.as_f64().is_some_and(|x| x >= 0.0)));
+        }
+    }
+    let pts = s.file("pts.csv", "1,2,3\n");
+    let e = json_of(&["energy", "--model", &general, "--points", &pts, "--json"]);
+    // E = -(W_01(1, 2) + W_21(3, 2)) = -(0 + 0.3)
+    assert!((e["energies"][0].as_f64().unwrap() + 0.3).abs() < 1e-12);
+    let bad = s.file("bad.csv", "1,3,0\n");
+    let (code, _, err) = ebm(&["energy", "--model", &general, "--points", &bad]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("row 1, column 2") && err.contains("from 0 to 2"),
+        "{err}"
+    );
 }

@@ -1,7 +1,7 @@
 //! Tempering: an energy scaled by an inverse temperature.
 
 use ebm_core::error::{check_positive_scalar, Result};
-use ebm_core::{BinaryEnergy, Energy, Quadratic};
+use ebm_core::{BinaryEnergy, CategoricalEnergy, Energy, Quadratic};
 
 /// p_beta(x) ∝ p(x)^beta, i.e. E_beta(x) = beta E(x), grad = beta grad E.
 ///
@@ -25,7 +25,7 @@ pub struct Tempered<E> {
 
 impl<E> Tempered<E> {
     /// beta E with beta finite and positive (for an [`Energy`] or a
-    /// [`BinaryEnergy`]).
+    /// [`BinaryEnergy`] or a [`CategoricalEnergy`]).
     pub fn new(base: E, beta: f64) -> Result<Self> {
         check_positive_scalar("beta", beta)?;
         Ok(Self { base, beta })
@@ -126,5 +126,43 @@ impl<M: BinaryEnergy> BinaryEnergy for Tempered<M> {
         } else {
             None
         }
+    }
+}
+
+/// A tempered categorical model: beta E, each site delta scaled by beta.
+impl<M: CategoricalEnergy> CategoricalEnergy for Tempered<M> {
+    fn dim(&self) -> usize {
+        self.base.dim()
+    }
+
+    fn states(&self, i: usize) -> usize {
+        self.base.states(i)
+    }
+
+    fn energy(&self, x: &[f64]) -> f64 {
+        self.beta * self.base.energy(x)
+    }
+
+    fn set_delta(&self, x: &[f64], i: usize, a: usize) -> f64 {
+        self.beta * self.base.set_delta(x, i, a)
+    }
+
+    fn site_deltas(&self, x: &[f64], i: usize, out: &mut [f64]) {
+        self.base.site_deltas(x, i, out);
+        for o in out.iter_mut() {
+            *o *= self.beta;
+        }
+    }
+
+    fn log_partition(&self) -> Option<f64> {
+        if self.beta == 1.0 {
+            self.base.log_partition()
+        } else {
+            None
+        }
+    }
+
+    fn sweep_order(&self, order: &mut Vec<usize>) {
+        self.base.sweep_order(order)
     }
 }

@@ -41,6 +41,7 @@
 
 pub mod bernoulli;
 pub mod binary;
+pub mod categorical;
 pub mod energies;
 pub mod energy;
 pub mod error;
@@ -58,6 +59,7 @@ pub mod simd;
 pub mod spec;
 
 pub use binary::BinaryEnergy;
+pub use categorical::CategoricalEnergy;
 pub use energy::{Energy, ExactSample, Quadratic};
 pub use error::{CoreError, Result};
 pub use host_float::HostFloat;

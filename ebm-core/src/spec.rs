@@ -12,6 +12,8 @@
 //! {"type":"mlp","activation":"silu","layers":[{"w":[[..in]..out],"b":[..out]},..]}   (last layer: 1 output)
 //! {"type":"ising","rows":R,"cols":C,"coupling":J,"field":h,"beta":beta,"periodic":bool}
 //! {"type":"pairwise","n":N,"spins":"pm1"|"bits","couplings":[[i,j,J],..],"fields":[..N]}   (fields optional, 0)
+//! {"type":"potts","n":N,"q":Q,"couplings":[[i,j,J],..],"fields":[[..Q]..N]}   (fields optional, 0)
+//! {"type":"categorical","q":[..N],"edges":[{"i":i,"j":j,"w":[[..q_j]..q_i]},..],"fields":[[..q_i]..N]}
 //! ```
 //!
 //! Loading validates everything (shapes, finiteness, positivity, positive
@@ -27,9 +29,10 @@
 //! ```
 
 use crate::binary::BinaryEnergy;
+use crate::categorical::CategoricalEnergy;
 use crate::energies::{
-    Activation, Banana, BandedGaussian, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm, Ising, Mlp,
-    Pairwise, Rbm, Spins,
+    Activation, Banana, BandedGaussian, CategoricalPairwise, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm,
+    Ising, Mlp, Pairwise, Rbm, Spins,
 };
 use crate::energy::Energy;
 use crate::error::{check_len, CoreError, Result};
@@ -190,6 +193,44 @@ pub enum EnergySpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fields: Option<Vec<f64>>,
     },
+    /// A Potts model ([`CategoricalPairwise::potts`]).
+    Potts {
+        /// Number of sites.
+        n: usize,
+        /// States per site.
+        q: usize,
+        /// The pairs `[i, j, J]`, 0-based, each listed once; W(a, b) = J [a = b].
+        #[serde(default)]
+        couplings: Vec<(usize, usize, f64)>,
+        /// The fields h_i(a), `q` per site (default all 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fields: Option<Vec<Vec<f64>>>,
+    },
+    /// A categorical pairwise model with a coupling matrix per edge
+    /// ([`CategoricalPairwise::new`]).
+    Categorical {
+        /// States per site.
+        q: Vec<usize>,
+        /// The edges, each pair once.
+        #[serde(default)]
+        edges: Vec<EdgeSpec>,
+        /// The fields h_i(a), q_i per site (default all 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fields: Option<Vec<Vec<f64>>>,
+    },
+}
+
+/// One edge of an [`EnergySpec::Categorical`]: sites i and j (0-based)
+/// and W, q_i rows of q_j values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeSpec {
+    /// The first site.
+    pub i: usize,
+    /// The second site.
+    pub j: usize,
+    /// W_ij(a, b): row a, column b.
+    pub w: Vec<Vec<f64>>,
 }
 
 /// One affine layer of an [`EnergySpec::Mlp`]: z = W h + b.
@@ -209,6 +250,8 @@ pub enum Model {
     Continuous(Arc<dyn Energy>),
     /// A binary model.
     Binary(Arc<dyn BinaryEnergy>),
+    /// A categorical model.
+    Categorical(Arc<dyn CategoricalEnergy>),
 }
 
 impl Model {
@@ -217,6 +260,7 @@ impl Model {
         match self {
             Model::Continuous(e) => e.dim(),
             Model::Binary(b) => b.dim(),
+            Model::Categorical(c) => c.dim(),
         }
     }
 }
@@ -226,6 +270,7 @@ impl std::fmt::Debug for Model {
         match self {
             Model::Continuous(e) => write!(f, "Model::Continuous(dim {})", e.dim()),
             Model::Binary(b) => write!(f, "Model::Binary(dim {})", b.dim()),
+            Model::Categorical(c) => write!(f, "Model::Categorical(dim {})", c.dim()),
         }
     }
 }
@@ -275,6 +320,8 @@ impl EnergySpec {
             EnergySpec::Mlp { .. } => "mlp",
             EnergySpec::Ising { .. } => "ising",
             EnergySpec::Pairwise { .. } => "pairwise",
+            EnergySpec::Potts { .. } => "potts",
+            EnergySpec::Categorical { .. } => "categorical",
         }
     }
 
@@ -311,6 +358,25 @@ impl EnergySpec {
                 couplings.clone(),
                 fields.clone().unwrap_or_else(|| vec![0.0; *n]),
             )?)),
+            EnergySpec::Potts {
+                n,
+                q,
+                couplings,
+                fields,
+            } => Model::Categorical(Arc::new(CategoricalPairwise::potts(
+                *n,
+                *q,
+                couplings,
+                fields.as_deref(),
+            )?)),
+            EnergySpec::Categorical { q, edges, fields } => {
+                let edges: Vec<_> = edges.iter().map(|e| (e.i, e.j, e.w.clone())).collect();
+                Model::Categorical(Arc::new(CategoricalPairwise::new(
+                    q.clone(),
+                    &edges,
+                    fields.as_deref(),
+                )?))
+            }
         })
     }
 
@@ -477,6 +543,32 @@ impl From<&Pairwise> for EnergySpec {
             spins: m.spins(),
             couplings: m.couplings().to_vec(),
             fields: Some(m.fields().to_vec()),
+        }
+    }
+}
+impl From<&CategoricalPairwise> for EnergySpec {
+    fn from(m: &CategoricalPairwise) -> Self {
+        let fields = Some((0..m.n()).map(|i| m.fields_of(i).to_vec()).collect());
+        match m.potts_form() {
+            Some((q, couplings)) => EnergySpec::Potts {
+                n: m.n(),
+                q,
+                couplings: couplings.to_vec(),
+                fields,
+            },
+            None => EnergySpec::Categorical {
+                q: m.q().to_vec(),
+                edges: m
+                    .edges()
+                    .iter()
+                    .map(|(i, j, w)| EdgeSpec {
+                        i: *i,
+                        j: *j,
+                        w: to_rows(w, m.q()[*j]),
+                    })
+                    .collect(),
+                fields,
+            },
         }
     }
 }

@@ -104,6 +104,30 @@ fn each_bad_input_names_its_field() {
             "unknown variant `ud`",
         ),
         (r#"{"type":"pairwise","n":0}"#, "n: must be at least 1"),
+        (
+            r#"{"type":"potts","n":3,"q":3,"couplings":[[0,1,1],[1,5,1]]}"#,
+            "couplings[1]: site 5 is out of range for 3 sites",
+        ),
+        (
+            r#"{"type":"potts","n":3,"q":1}"#,
+            "q: must be from 2 to 4096 states, got 1",
+        ),
+        (
+            r#"{"type":"potts","n":2,"q":2,"fields":[[0,0],[0]]}"#,
+            "fields[1]: expected 2 entries, got 1",
+        ),
+        (
+            r#"{"type":"categorical","q":[2,3],"edges":[{"i":0,"j":1,"w":[[0,0,0],[0,0]]}]}"#,
+            "edges[0].w[1]: expected 3 entries, got 2",
+        ),
+        (
+            r#"{"type":"categorical","q":[2,3],"edges":[{"i":0,"j":1,"w":[[0,0,0]]}]}"#,
+            "edges[0].w: expected 2 rows, got 1",
+        ),
+        (
+            r#"{"type":"categorical","q":[2,0]}"#,
+            "q[1]: must be from 2 to 4096 states, got 0",
+        ),
     ];
     for (json, want) in cases {
         let got = err(json);

@@ -12,7 +12,7 @@
 use crate::error::{Result, SamplerError};
 use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::target::{StateSpace, Target};
-use ebm_core::{BinaryEnergy, ChainRng, Energy, Points};
+use ebm_core::{BinaryEnergy, CategoricalEnergy, ChainRng, Energy, Points};
 use rayon::prelude::*;
 use std::any::Any;
 
@@ -81,12 +81,22 @@ impl Chains {
         Ok(Self::bare(x0, 0))
     }
 
-    /// Chains on `target` started at `x0` ([`Chains::new`] or
-    /// [`Chains::binary`]).
+    /// Chains on a categorical model started at `x0`, whose values must be
+    /// states of their sites (integers in 0..q_i).
+    pub fn categorical<M: CategoricalEnergy + ?Sized>(model: &M, x0: Points) -> Result<Self> {
+        check_points(model.dim(), &x0)?;
+        ebm_core::categorical::check_states(model, x0.as_slice())
+            .map_err(|e| SamplerError::InitialPoints(e.to_string()))?;
+        Ok(Self::bare(x0, 0))
+    }
+
+    /// Chains on `target` started at `x0` ([`Chains::new`],
+    /// [`Chains::binary`] or [`Chains::categorical`]).
     pub fn for_target(target: Target<'_>, x0: Points) -> Result<Self> {
         match target {
             Target::Continuous(e) => Self::new(e, x0),
             Target::Binary(b) => Self::binary(b, x0),
+            Target::Categorical(c) => Self::categorical(c, x0),
         }
     }
 

@@ -8,7 +8,7 @@ use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::{mean_of, moments_of, Moments};
 use crate::target::Target;
 use crate::warmup::Warmup;
-use ebm_core::{chain_rngs, BinaryEnergy, ChainRng, Energy, Points};
+use ebm_core::{chain_rngs, BinaryEnergy, CategoricalEnergy, ChainRng, Energy, Points};
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -298,10 +298,10 @@ impl RunOutput {
 pub enum Start {
     /// These points, one row per chain.
     Points(Points),
-    /// `chains` chains of a binary model, each unit set to either state
-    /// with probability 1/2 by a draw from its chain's own stream (before
-    /// any step).
-    UniformBinary {
+    /// `chains` chains of a binary or categorical model, each unit drawn
+    /// uniformly from its states by a draw from its chain's own stream
+    /// (before any step; [`uniform_points`]).
+    Uniform {
         /// Number of chains.
         chains: usize,
     },
@@ -337,11 +337,52 @@ pub fn run<K: Kernel + ?Sized>(
 }
 
 /// `draws` states of `n_chains` chains of a binary `model`, started
-/// uniformly at random ([`Start::UniformBinary`]), kept one every `thin`
+/// uniformly at random ([`Start::Uniform`]), kept one every `thin`
 /// steps after `burn_in` discarded ones ([`run_target`], draws stored).
 pub fn run_binary<K: Kernel + ?Sized, M: BinaryEnergy>(
     kernel: &mut K,
     model: &M,
+    n_chains: usize,
+    burn_in: usize,
+    draws: usize,
+    thin: usize,
+    seed: u64,
+) -> Result<RunOutput> {
+    run_discrete(
+        kernel,
+        Target::Binary(model),
+        n_chains,
+        burn_in,
+        draws,
+        thin,
+        seed,
+    )
+}
+
+/// [`run_binary`] for a categorical `model`.
+pub fn run_categorical<K: Kernel + ?Sized, M: CategoricalEnergy>(
+    kernel: &mut K,
+    model: &M,
+    n_chains: usize,
+    burn_in: usize,
+    draws: usize,
+    thin: usize,
+    seed: u64,
+) -> Result<RunOutput> {
+    run_discrete(
+        kernel,
+        Target::Categorical(model),
+        n_chains,
+        burn_in,
+        draws,
+        thin,
+        seed,
+    )
+}
+
+fn run_discrete<K: Kernel + ?Sized>(
+    kernel: &mut K,
+    target: Target<'_>,
     n_chains: usize,
     burn_in: usize,
     draws: usize,
@@ -360,8 +401,8 @@ pub fn run_binary<K: Kernel + ?Sized, M: BinaryEnergy>(
     };
     run_target(
         kernel,
-        Target::Binary(model),
-        Start::UniformBinary { chains: n_chains },
+        target,
+        Start::Uniform { chains: n_chains },
         &cfg,
         &mut Silent,
     )
@@ -375,33 +416,58 @@ fn start_chains(target: Target<'_>, start: Start, seed: u64) -> Result<(Chains, 
             let rngs = chain_rngs(seed, x0.len());
             Ok((Chains::for_target(target, x0)?, rngs))
         }
-        (Start::UniformBinary { chains }, Target::Binary(model)) => {
+        (Start::Uniform { .. }, Target::Continuous(_)) => Err(invalid(
+            "start",
+            "a uniform start needs a binary or categorical model",
+        )),
+        (Start::Uniform { chains }, _) => {
             if chains == 0 {
                 return Err(invalid("chains", "must be at least 1"));
             }
             let mut rngs = chain_rngs(seed, chains);
-            let x0 = uniform_binary_points(model, &mut rngs)?;
-            Ok((Chains::binary(model, x0)?, rngs))
-        }
-        (Start::UniformBinary { .. }, Target::Continuous(_)) => {
-            Err(invalid("start", "a uniform binary start needs a binary model"))
+            let x0 = uniform_points(target, &mut rngs)?;
+            Ok((Chains::for_target(target, x0)?, rngs))
         }
     }
 }
 
-/// One state per stream of `rngs` of a binary `model`, each unit set to
-/// either of the model's states with probability 1/2 (one draw from the
-/// chain's own stream per unit).
-pub(crate) fn uniform_binary_points(model: &dyn BinaryEnergy, rngs: &mut [ChainRng]) -> Result<Points> {
-    let d = model.dim();
-    let (lo, hi) = model.states();
+/// One state per stream of `rngs` of a binary or categorical `target`
+/// ([`uniform_row`]); an error for a continuous one.
+pub(crate) fn uniform_points(target: Target<'_>, rngs: &mut [ChainRng]) -> Result<Points> {
+    if target.space() == crate::StateSpace::Continuous {
+        return Err(invalid(
+            "start",
+            "a uniform start needs a binary or categorical model",
+        ));
+    }
+    let d = target.dim();
     let mut x = vec![0.0; rngs.len() * d];
     for (row, r) in x.chunks_exact_mut(d.max(1)).zip(rngs.iter_mut()) {
-        for v in row.iter_mut().take(d) {
-            *v = if r.random::<bool>() { hi } else { lo };
-        }
+        uniform_row(target, r, &mut row[..d]);
     }
     Points::from_vec(x, d).map_err(|e| invalid("dim", e.to_string()))
+}
+
+/// One state drawn uniformly into `row` from the stream `r`: each unit of a
+/// binary model either of its two states with probability 1/2 (one
+/// `bool` draw per unit), each site i of a categorical model one of its
+/// q_i states (one `random_range` draw per site); nothing for a
+/// continuous target.
+pub(crate) fn uniform_row(target: Target<'_>, r: &mut ChainRng, row: &mut [f64]) {
+    match target {
+        Target::Binary(model) => {
+            let (lo, hi) = model.states();
+            for v in row.iter_mut() {
+                *v = if r.random::<bool>() { hi } else { lo };
+            }
+        }
+        Target::Categorical(model) => {
+            for (i, v) in row.iter_mut().enumerate() {
+                *v = r.random_range(0..model.states(i)) as f64;
+            }
+        }
+        Target::Continuous(_) => {}
+    }
 }
 
 /// The one driver, for continuous energies and binary models alike: run

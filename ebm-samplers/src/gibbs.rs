@@ -1,15 +1,16 @@
-//! Gibbs samplers for binary models.
+//! Gibbs samplers for binary and categorical models.
 
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{Result, SamplerError};
 use crate::kernel::Kernel;
 use crate::pairwise_lanes::PairwiseLanes;
 use crate::rbm_block::RbmLanes;
+use crate::softmax::{pick, unit_of_word, weights};
 use crate::target::{StateSpace, Target};
 use ebm_core::bernoulli::{bernoulli, weight_of};
 use ebm_core::energies::Rbm;
 use ebm_core::simd::{dispatch, LANES};
-use ebm_core::{BinaryEnergy, ChainRng};
+use ebm_core::{BinaryEnergy, CategoricalEnergy, ChainRng};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,10 @@ pub enum GibbsScan {
 ///   lattices, Boltzmann machines on any graph) run this sweep eight
 ///   chains at a time in SIMD lanes ([`crate::pairwise_lanes`]), with the
 ///   same bits as one chain at a time.
+///
+/// * Categorical models (site scan only): each site in the model's sweep
+///   order drawn from its exact conditional, p(x_i = a | rest) ∝
+///   exp(-(E(x with x_i = a) - E(x))), by inverse CDF.
 ///
 /// Every unit's draw is one 32-bit word of its chain's stream.
 ///
@@ -99,6 +104,9 @@ struct GibbsScratch {
     lanes: Option<RbmLanes>,
     pairwise: Option<PairwiseLanes>,
     order: Vec<usize>,
+    /// A categorical site's energy changes and weights.
+    deltas: Vec<f64>,
+    weights: Vec<f64>,
 }
 
 impl Kernel for Gibbs {
@@ -110,14 +118,22 @@ impl Kernel for Gibbs {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
-    fn space(&self) -> StateSpace {
-        StateSpace::Binary
+    fn spaces(&self) -> &'static [StateSpace] {
+        &[StateSpace::Binary, StateSpace::Categorical]
     }
 
     fn check(&self, target: Target<'_>) -> Result<()> {
+        if let Target::Categorical(_) = target {
+            return match self.scan {
+                GibbsScan::Block => Err(SamplerError::Unsupported(
+                    "block Gibbs needs an RBM (a bipartite model); use the site scan".into(),
+                )),
+                _ => Ok(()),
+            };
+        }
         let Some(model) = target.binary() else {
             return Err(SamplerError::Unsupported(
-                "Gibbs needs a binary model (rbm, ising, pairwise); this one is continuous: use ula, mala, hmc or nuts"
+                "Gibbs needs a binary or categorical model (rbm, ising, pairwise, potts, categorical); this one is continuous: use ula, mala, hmc or nuts"
                     .into(),
             ));
         };
@@ -130,8 +146,19 @@ impl Kernel for Gibbs {
     }
 
     fn step_chunk(&self, target: Target<'_>, c: &mut ChunkMut<'_>, scratch: &mut Scratch) {
-        let Some(model) = target.binary() else { return };
         let s = scratch.get(GibbsScratch::default);
+        if let Target::Categorical(model) = target {
+            model.sweep_order(&mut s.order);
+            let (order, deltas, w) = (&s.order, &mut s.deltas, &mut s.weights);
+            for (x, rng) in c.x.chunks_exact_mut(c.d).zip(c.rngs.iter_mut()) {
+                dispatch(
+                    #[inline(always)]
+                    || categorical_sweep(model, order, x, rng, deltas, w),
+                );
+            }
+            return;
+        }
+        let Some(model) = target.binary() else { return };
         match self.block_of(model) {
             Some(rbm) => {
                 let nv = rbm.n_visible();
@@ -194,5 +221,27 @@ pub(crate) fn site_sweep<M: BinaryEnergy + ?Sized>(
         if draw_unit(rng, -(beta * model.flip_delta(x, i))) {
             x[i] = if x[i] == lo { hi } else { lo };
         }
+    }
+}
+
+/// One single-site sweep of one chain of a categorical model: each site
+/// of `order` in turn drawn from its exact conditional,
+/// p(x_i = a | rest) ∝ exp(-(E(x with x_i = a) - E(x))), by inverse CDF
+/// with one 32-bit word of `rng` as the uniform. Call it inside
+/// [`dispatch`].
+#[inline(always)]
+pub(crate) fn categorical_sweep(
+    model: &dyn CategoricalEnergy,
+    order: &[usize],
+    x: &mut [f64],
+    rng: &mut ChainRng,
+    deltas: &mut Vec<f64>,
+    w: &mut Vec<f64>,
+) {
+    for &i in order {
+        deltas.resize(model.states(i), 0.0);
+        model.site_deltas(x, i, deltas);
+        let (_, log_sum) = weights(1.0, deltas, w);
+        x[i] = pick(w, log_sum, unit_of_word(rng.next_u32())) as f64;
     }
 }

@@ -4,9 +4,10 @@
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{invalid, Result, SamplerError};
 use crate::kernel::Kernel;
+use crate::softmax::{pick, weights};
 use crate::target::{StateSpace, Target};
-use ebm_core::simd::{dispatch, LANES};
-use ebm_core::BinaryEnergy;
+use ebm_core::simd::dispatch;
+use ebm_core::{BinaryEnergy, CategoricalEnergy};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -85,105 +86,184 @@ struct GwgScratch {
     work: Vec<f64>,
 }
 
-/// The proposal's weights w_i = exp(-d_i / 2 - top) of the estimates `d`
-/// into `w`, with top = max_i -d_i / 2; returns (top, log sum_i w_i), the
-/// sum in [`LANES`] lanes (term i in lane i mod 8, the lanes then added in
-/// order), so that log q(i | x) = -d_i / 2 - top - log sum.
-#[inline(always)]
-fn weights(d: &[f64], w: &mut Vec<f64>) -> (f64, f64) {
-    let mut tops = [f64::NEG_INFINITY; LANES];
-    let mut chunks = d.chunks_exact(LANES);
-    for c in &mut chunks {
-        for l in 0..LANES {
-            tops[l] = tops[l].max(-0.5 * c[l]);
-        }
-    }
-    for (l, &v) in chunks.remainder().iter().enumerate() {
-        tops[l] = tops[l].max(-0.5 * v);
-    }
-    let top = tops.iter().fold(f64::NEG_INFINITY, |m, &t| m.max(t));
-    w.resize(d.len(), 0.0);
-    for (wi, &v) in w.iter_mut().zip(d) {
-        *wi = ebm_core::fast_exp::exp(-0.5 * v - top);
-    }
-    let mut sums = [0.0; LANES];
-    let mut chunks = w.chunks_exact(LANES);
-    for c in &mut chunks {
-        for l in 0..LANES {
-            sums[l] += c[l];
-        }
-    }
-    for (l, &v) in chunks.remainder().iter().enumerate() {
-        sums[l] += v;
-    }
-    (top, sums.iter().sum::<f64>().ln())
+/// The moves of one state space: what a proposal can do to a chain's
+/// state, the estimates of their energy changes, and the exact change.
+trait Moves {
+    /// Number of moves.
+    fn count(&self, x: &[f64]) -> usize;
+    /// Every move's estimated energy change at `x` into `out` (+inf for a
+    /// move that changes nothing).
+    fn estimates(&self, x: &[f64], out: &mut [f64], work: &mut Vec<f64>);
+    /// The exact energy change of move `m` at `x`.
+    fn delta(&self, x: &[f64], m: usize) -> f64;
+    /// Make move `m`; returns the value it replaced.
+    fn apply(&self, x: &mut [f64], m: usize) -> f64;
+    /// The unit move `m` changes.
+    fn unit(&self, m: usize) -> usize;
+    /// The move that undoes `m`, given the value it replaced.
+    fn reverse(&self, m: usize, old: f64) -> usize;
+    /// The estimates at `x` (after move `m` from the state whose
+    /// estimates are `here`) into `there`.
+    fn update(&self, x: &[f64], m: usize, here: &[f64], there: &mut [f64], work: &mut Vec<f64>);
 }
 
-/// The unit whose cumulative weight (in order) first exceeds `u` times
-/// the total exp(`log_sum`) (inverse CDF; the last unit with a positive
-/// weight if rounding leaves `u` above them all).
-#[inline(always)]
-fn pick(w: &[f64], log_sum: f64, u: f64) -> usize {
-    let target = u * log_sum.exp();
-    let mut acc = 0.0;
-    let mut last = 0;
-    for (i, &wi) in w.iter().enumerate() {
-        if wi > 0.0 {
-            last = i;
-        }
-        acc += wi;
-        if acc > target {
-            return i;
+/// A binary model's moves: flip unit i (move i).
+struct Flips<'a>(&'a dyn BinaryEnergy);
+
+impl Moves for Flips<'_> {
+    fn count(&self, x: &[f64]) -> usize {
+        x.len()
+    }
+    fn estimates(&self, x: &[f64], out: &mut [f64], work: &mut Vec<f64>) {
+        self.0.flip_delta_estimates(x, out, work);
+    }
+    fn delta(&self, x: &[f64], m: usize) -> f64 {
+        self.0.flip_delta(x, m)
+    }
+    fn apply(&self, x: &mut [f64], m: usize) -> f64 {
+        let (lo, hi) = self.0.states();
+        let old = x[m];
+        x[m] = if old == lo { hi } else { lo };
+        old
+    }
+    fn unit(&self, m: usize) -> usize {
+        m
+    }
+    fn reverse(&self, m: usize, _old: f64) -> usize {
+        m
+    }
+    /// Pairwise models: only unit m's and its neighbours' estimates
+    /// change; they are recomputed by the model's own `flip_delta_of`
+    /// (the values of the full pass), the others copied.
+    fn update(&self, x: &[f64], m: usize, here: &[f64], there: &mut [f64], work: &mut Vec<f64>) {
+        match self.0.pairwise() {
+            Some(pw) => {
+                there.copy_from_slice(here);
+                there[m] = pw.flip_delta_of(m, |j| x[j]);
+                for &j in pw.neighbors(m).0 {
+                    there[j as usize] = pw.flip_delta_of(j as usize, |k| x[k]);
+                }
+            }
+            None => self.0.flip_delta_estimates(x, there, work),
         }
     }
-    last
+}
+
+/// A categorical model's moves: set site i to state a, move
+/// `offsets[i] + a` (setting a site to its own state is a move with
+/// estimate +inf, never proposed). The estimates are the exact changes
+/// ([`CategoricalEnergy::site_deltas`]).
+struct Settings<'a> {
+    model: &'a dyn CategoricalEnergy,
+    /// Site i's moves start at `offsets[i]`; `site[m]` is move m's site.
+    offsets: &'a [usize],
+    site: &'a [usize],
+}
+
+/// The move table of a categorical model: (offsets, site), rebuilt in
+/// place every chunk step (O(D), no allocation after the first).
+#[derive(Default)]
+struct MoveTable {
+    offsets: Vec<usize>,
+    site: Vec<usize>,
+}
+
+impl MoveTable {
+    fn of<'a>(&'a mut self, model: &'a dyn CategoricalEnergy) -> Settings<'a> {
+        self.offsets.clear();
+        self.site.clear();
+        self.offsets.push(0);
+        for i in 0..model.dim() {
+            let q = model.states(i);
+            self.offsets.push(self.offsets[i] + q);
+            self.site.extend(std::iter::repeat_n(i, q));
+        }
+        Settings {
+            model,
+            offsets: &self.offsets,
+            site: &self.site,
+        }
+    }
+}
+
+impl Settings<'_> {
+    /// Site i's estimates at `x` into its slice of `out`.
+    fn site_estimates(&self, x: &[f64], i: usize, out: &mut [f64]) {
+        let row = &mut out[self.offsets[i]..self.offsets[i + 1]];
+        self.model.site_deltas(x, i, row);
+        row[x[i] as usize] = f64::INFINITY;
+    }
+}
+
+impl Moves for Settings<'_> {
+    fn count(&self, _x: &[f64]) -> usize {
+        self.site.len()
+    }
+    fn estimates(&self, x: &[f64], out: &mut [f64], _work: &mut Vec<f64>) {
+        for i in 0..x.len() {
+            self.site_estimates(x, i, out);
+        }
+    }
+    fn delta(&self, x: &[f64], m: usize) -> f64 {
+        let i = self.site[m];
+        self.model.set_delta(x, i, m - self.offsets[i])
+    }
+    fn apply(&self, x: &mut [f64], m: usize) -> f64 {
+        let i = self.site[m];
+        let old = x[i];
+        x[i] = (m - self.offsets[i]) as f64;
+        old
+    }
+    fn unit(&self, m: usize) -> usize {
+        self.site[m]
+    }
+    fn reverse(&self, m: usize, old: f64) -> usize {
+        self.offsets[self.site[m]] + old as usize
+    }
+    /// Categorical pairwise models: only site i's and its neighbours'
+    /// rows change.
+    fn update(&self, x: &[f64], m: usize, here: &[f64], there: &mut [f64], work: &mut Vec<f64>) {
+        match self.model.categorical_pairwise() {
+            Some(cp) => {
+                there.copy_from_slice(here);
+                let i = self.site[m];
+                self.site_estimates(x, i, there);
+                for j in cp.neighbors(i) {
+                    self.site_estimates(x, j, there);
+                }
+            }
+            None => self.estimates(x, there, work),
+        }
+    }
 }
 
 impl Gwg {
-    /// `proposals` proposals on one chain at `x`; returns the mean
-    /// acceptance probability.
-    ///
-    /// After a flip of unit i the estimates at x' are recomputed in full
-    /// ([`BinaryEnergy::flip_delta_estimates`]), except for pairwise
-    /// models ([`BinaryEnergy::pairwise`]), where only unit i's and its
-    /// neighbours' change: they are recomputed by the model's own
-    /// `flip_delta_of`, the others copied, which gives the same values as
-    /// the full pass in O(degree^2) instead of O(edges).
+    /// `proposals` proposals on one chain at `x` with the moves of its
+    /// state space; returns the mean acceptance probability.
     #[inline(always)]
-    fn chain_step(
+    fn chain_step<M: Moves>(
         &self,
-        model: &dyn BinaryEnergy,
+        moves: &M,
         x: &mut [f64],
         rng: &mut ebm_core::ChainRng,
         s: &mut GwgScratch,
     ) -> f64 {
-        let (lo, hi) = model.states();
-        let pairwise = model.pairwise();
-        let d = x.len();
-        s.here.resize(d, 0.0);
-        s.there.resize(d, 0.0);
-        model.flip_delta_estimates(x, &mut s.here, &mut s.work);
-        let mut norm = weights(&s.here, &mut s.w_here);
+        let n = moves.count(x);
+        s.here.resize(n, 0.0);
+        s.there.resize(n, 0.0);
+        moves.estimates(x, &mut s.here, &mut s.work);
+        let mut norm = weights(0.5, &s.here, &mut s.w_here);
         let mut total = 0.0;
         for _ in 0..self.proposals {
             let (top, log_sum) = norm;
-            let i = pick(&s.w_here, log_sum, rng.random::<f64>());
-            let forward = -0.5 * s.here[i] - top - log_sum;
-            let delta = model.flip_delta(x, i);
-            let old = x[i];
-            x[i] = if old == lo { hi } else { lo };
-            match pairwise {
-                Some(pw) => {
-                    s.there.copy_from_slice(&s.here);
-                    s.there[i] = pw.flip_delta_of(i, |j| x[j]);
-                    for &j in pw.neighbors(i).0 {
-                        s.there[j as usize] = pw.flip_delta_of(j as usize, |k| x[k]);
-                    }
-                }
-                None => model.flip_delta_estimates(x, &mut s.there, &mut s.work),
-            }
-            let (top2, log_sum2) = weights(&s.there, &mut s.w_there);
-            let backward = -0.5 * s.there[i] - top2 - log_sum2;
+            let m = pick(&s.w_here, log_sum, rng.random::<f64>());
+            let forward = -0.5 * s.here[m] - top - log_sum;
+            let delta = moves.delta(x, m);
+            let old = moves.apply(x, m);
+            moves.update(x, m, &s.here, &mut s.there, &mut s.work);
+            let (top2, log_sum2) = weights(0.5, &s.there, &mut s.w_there);
+            let back = moves.reverse(m, old);
+            let backward = -0.5 * s.there[back] - top2 - log_sum2;
             let log_ratio = -delta + backward - forward;
             let p = if log_ratio.is_nan() {
                 0.0
@@ -197,7 +277,7 @@ impl Gwg {
                 std::mem::swap(&mut s.w_here, &mut s.w_there);
                 norm = (top2, log_sum2);
             } else {
-                x[i] = old;
+                x[moves.unit(m)] = old;
             }
         }
         total / self.proposals as f64
@@ -213,14 +293,14 @@ impl Kernel for Gwg {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
-    fn space(&self) -> StateSpace {
-        StateSpace::Binary
+    fn spaces(&self) -> &'static [StateSpace] {
+        &[StateSpace::Binary, StateSpace::Categorical]
     }
 
     fn check(&self, target: Target<'_>) -> Result<()> {
-        if target.binary().is_none() {
+        if target.space() == StateSpace::Continuous {
             return Err(SamplerError::Unsupported(
-                "Gibbs-with-gradients needs a binary model (rbm, ising, pairwise); this one is continuous: use ula, mala, hmc or nuts"
+                "Gibbs-with-gradients needs a binary or categorical model (rbm, ising, pairwise, potts, categorical); this one is continuous: use ula, mala, hmc or nuts"
                     .into(),
             ));
         }
@@ -228,34 +308,28 @@ impl Kernel for Gwg {
     }
 
     fn step_chunk(&self, target: Target<'_>, c: &mut ChunkMut<'_>, scratch: &mut Scratch) {
-        let Some(model) = target.binary() else { return };
-        let s = scratch.get(GwgScratch::default);
-        for (k, (x, rng)) in c.x.chunks_exact_mut(c.d).zip(c.rngs.iter_mut()).enumerate() {
-            c.accept[k] = dispatch(
-                #[inline(always)]
-                || self.chain_step(model, x, rng, s),
-            );
+        let (s, table) = scratch.get(<(GwgScratch, MoveTable)>::default);
+        let rows = c.x.chunks_exact_mut(c.d).zip(c.rngs.iter_mut()).enumerate();
+        match target {
+            Target::Binary(model) => {
+                let moves = Flips(model);
+                for (k, (x, rng)) in rows {
+                    c.accept[k] = dispatch(
+                        #[inline(always)]
+                        || self.chain_step(&moves, x, rng, s),
+                    );
+                }
+            }
+            Target::Categorical(model) => {
+                let moves = table.of(model);
+                for (k, (x, rng)) in rows {
+                    c.accept[k] = dispatch(
+                        #[inline(always)]
+                        || self.chain_step(&moves, x, rng, s),
+                    );
+                }
+            }
+            Target::Continuous(_) => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pick_follows_the_weights() {
-        // weights exp(-d/2 - top) = 1, e^-1, e^-2 for d = 0, 2, 4
-        let d = [0.0, 2.0, 4.0];
-        let mut w = Vec::new();
-        let (top, log_sum) = dispatch(|| weights(&d, &mut w));
-        let total = 1.0 + (-1.0f64).exp() + (-2.0f64).exp();
-        assert!((log_sum - total.ln()).abs() < 1e-12 && top == 0.0);
-        let first = 1.0 / total;
-        assert_eq!(pick(&w, log_sum, first * 0.999), 0);
-        assert_eq!(pick(&w, log_sum, first * 1.001), 1);
-        assert_eq!(pick(&w, log_sum, 0.999_999), 2);
-        assert_eq!(pick(&w, log_sum, 1.0), 2);
-        assert!(Gwg::new(0).is_err());
     }
 }

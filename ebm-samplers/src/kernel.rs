@@ -45,9 +45,9 @@ pub trait Kernel: Send + Sync {
     /// Short name ("ula", "mala", "hmc", "gibbs").
     fn name(&self) -> &'static str;
 
-    /// The state space the kernel works on (continuous by default).
-    fn space(&self) -> StateSpace {
-        StateSpace::Continuous
+    /// The state spaces the kernel works on (continuous by default).
+    fn spaces(&self) -> &'static [StateSpace] {
+        &[StateSpace::Continuous]
     }
 
     /// Whether the kernel can move chains on `target`: by default, whether
@@ -55,18 +55,17 @@ pub trait Kernel: Send + Sync {
     /// structure of the model (block Gibbs needs a bipartite one) say so
     /// here, with an error that names what is missing.
     fn check(&self, target: Target<'_>) -> Result<()> {
-        if target.space() == self.space() {
+        if self.spaces().contains(&target.space()) {
             Ok(())
         } else {
             Err(SamplerError::Unsupported(format!(
                 "the {} kernel samples {} models, not {} ones",
                 self.name(),
-                space_name(self.space()),
+                spaces_name(self.spaces()),
                 space_name(target.space())
             )))
         }
     }
-
     /// Names of the kernel's own per-chain figures, which
     /// [`Kernel::step_chunk`] writes into [`ChunkMut::figures`] every step
     /// (tree depth, leapfrog steps, swaps, ...); none by default.
@@ -143,10 +142,20 @@ pub trait Kernel: Send + Sync {
     }
 }
 
+/// The spaces joined by "and" ("binary and categorical").
+pub(crate) fn spaces_name(spaces: &[StateSpace]) -> String {
+    spaces
+        .iter()
+        .map(|&s| space_name(s))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 pub(crate) fn space_name(s: StateSpace) -> &'static str {
     match s {
         StateSpace::Continuous => "continuous",
         StateSpace::Binary => "binary",
+        StateSpace::Categorical => "categorical",
     }
 }
 
@@ -154,8 +163,8 @@ impl<K: Kernel + ?Sized> Kernel for Box<K> {
     fn name(&self) -> &'static str {
         (**self).name()
     }
-    fn space(&self) -> StateSpace {
-        (**self).space()
+    fn spaces(&self) -> &'static [StateSpace] {
+        (**self).spaces()
     }
     fn check(&self, target: Target<'_>) -> Result<()> {
         (**self).check(target)

@@ -64,6 +64,7 @@ mod nuts;
 pub mod pairwise_lanes;
 pub mod rbm_block;
 pub mod registry;
+mod softmax;
 pub mod target;
 pub mod tempering;
 mod ula;

@@ -42,8 +42,8 @@ pub trait KernelConfig: DeserializeOwned {
 pub struct KernelEntry {
     /// The name it is asked for by ("hmc").
     pub name: &'static str,
-    /// The models it samples.
-    pub space: StateSpace,
+    /// The kinds of models it samples.
+    pub spaces: &'static [StateSpace],
     /// Whether it leaves its target exactly invariant (an accept step or
     /// exact conditionals), as AIS transitions must; ULA does not.
     pub invariant: bool,
@@ -55,21 +55,26 @@ pub struct KernelEntry {
 
 impl std::fmt::Debug for KernelEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KernelEntry({}, {:?})", self.name, self.space)
+        write!(f, "KernelEntry({}, {:?})", self.name, self.spaces)
     }
 }
 
 impl KernelEntry {
+    /// Whether the kernel samples models of `space`.
+    pub fn samples(&self, space: StateSpace) -> bool {
+        self.spaces.contains(&space)
+    }
+
     /// The entry for kernels configured by `C`.
     pub fn of<C: KernelConfig>(
         name: &'static str,
-        space: StateSpace,
+        spaces: &'static [StateSpace],
         invariant: bool,
         about: &'static str,
     ) -> Self {
         Self {
             name,
-            space,
+            spaces,
             invariant,
             about,
             build: build_from::<C>,
@@ -95,35 +100,35 @@ impl Registry {
     /// The kernels of this crate.
     pub fn standard() -> Self {
         let entries = vec![
-            KernelEntry::of::<UlaConfig>("ula", StateSpace::Continuous, false, "unadjusted Langevin"),
+            KernelEntry::of::<UlaConfig>("ula", &[StateSpace::Continuous], false, "unadjusted Langevin"),
             KernelEntry::of::<MalaConfig>(
                 "mala",
-                StateSpace::Continuous,
+                &[StateSpace::Continuous],
                 true,
                 "Metropolis-adjusted Langevin",
             ),
-            KernelEntry::of::<HmcConfig>("hmc", StateSpace::Continuous, true, "Hamiltonian Monte Carlo"),
+            KernelEntry::of::<HmcConfig>("hmc", &[StateSpace::Continuous], true, "Hamiltonian Monte Carlo"),
             KernelEntry::of::<NutsConfig>(
                 "nuts",
-                StateSpace::Continuous,
+                &[StateSpace::Continuous],
                 true,
                 "the No-U-Turn Sampler (multinomial, Stan's U-turn checks)",
             ),
             KernelEntry::of::<KineticConfig>(
                 "kinetic",
-                StateSpace::Continuous,
+                &[StateSpace::Continuous],
                 false,
                 "underdamped (kinetic) Langevin, unadjusted (BAOAB or OBABO)",
             ),
             KernelEntry::of::<Gibbs>(
                 "gibbs",
-                StateSpace::Binary,
+                &[StateSpace::Binary, StateSpace::Categorical],
                 true,
-                "Gibbs: block for RBMs, single-site otherwise",
+                "Gibbs: block for RBMs, single-site otherwise (categorical sites from their conditionals)",
             ),
             KernelEntry::of::<Gwg>(
                 "gwg",
-                StateSpace::Binary,
+                &[StateSpace::Binary, StateSpace::Categorical],
                 true,
                 "Gibbs-with-gradients: Metropolis-Hastings flips proposed from gradient estimates",
             ),

@@ -1,18 +1,22 @@
-//! What a kernel samples: a continuous energy or a binary model.
+//! What a kernel samples: a continuous energy, a binary model or a
+//! categorical one.
 
 use ebm_core::spec::Model;
-use ebm_core::{BinaryEnergy, Energy};
+use ebm_core::{BinaryEnergy, CategoricalEnergy, Energy};
 
 /// The distribution p(x) ∝ exp(-E(x)) a kernel moves chains on: a
 /// continuous energy (x in R^D, with gradients) or a binary model (x in
-/// {lo, hi}^D). One driver, one set of chains and one registry serve both;
-/// each kernel says which it accepts ([`crate::Kernel::check`]).
+/// {lo, hi}^D) or a categorical model (x_i in {0, ..., q_i - 1}). One
+/// driver, one set of chains and one registry serve all three; each
+/// kernel says which it accepts ([`crate::Kernel::check`]).
 #[derive(Clone, Copy)]
 pub enum Target<'a> {
     /// A continuous energy.
     Continuous(&'a dyn Energy),
     /// A binary model.
     Binary(&'a dyn BinaryEnergy),
+    /// A categorical model.
+    Categorical(&'a dyn CategoricalEnergy),
 }
 
 /// Which kind of state space a kernel or model has.
@@ -23,6 +27,8 @@ pub enum StateSpace {
     Continuous,
     /// {lo, hi}^D.
     Binary,
+    /// prod_i {0, ..., q_i - 1}.
+    Categorical,
 }
 
 impl<'a> Target<'a> {
@@ -31,14 +37,16 @@ impl<'a> Target<'a> {
         match self {
             Target::Continuous(e) => e.dim(),
             Target::Binary(b) => b.dim(),
+            Target::Categorical(c) => c.dim(),
         }
     }
 
-    /// Continuous or binary.
+    /// Continuous, binary or categorical.
     pub fn space(&self) -> StateSpace {
         match self {
             Target::Continuous(_) => StateSpace::Continuous,
             Target::Binary(_) => StateSpace::Binary,
+            Target::Categorical(_) => StateSpace::Categorical,
         }
     }
 
@@ -46,7 +54,7 @@ impl<'a> Target<'a> {
     pub fn energy(&self) -> Option<&'a dyn Energy> {
         match *self {
             Target::Continuous(e) => Some(e),
-            Target::Binary(_) => None,
+            Target::Binary(_) | Target::Categorical(_) => None,
         }
     }
 
@@ -54,7 +62,15 @@ impl<'a> Target<'a> {
     pub fn binary(&self) -> Option<&'a dyn BinaryEnergy> {
         match *self {
             Target::Binary(b) => Some(b),
-            Target::Continuous(_) => None,
+            Target::Continuous(_) | Target::Categorical(_) => None,
+        }
+    }
+
+    /// The categorical model, when the target is categorical.
+    pub fn categorical(&self) -> Option<&'a dyn CategoricalEnergy> {
+        match *self {
+            Target::Categorical(c) => Some(c),
+            Target::Continuous(_) | Target::Binary(_) => None,
         }
     }
 }
@@ -65,6 +81,7 @@ impl<'a> From<&'a Model> for Target<'a> {
         match model {
             Model::Continuous(e) => Target::Continuous(e.as_ref()),
             Model::Binary(b) => Target::Binary(b.as_ref()),
+            Model::Categorical(c) => Target::Categorical(c.as_ref()),
         }
     }
 }

@@ -97,7 +97,7 @@ fn pt(
     };
     match target {
         Target::Continuous(_) => run_pt(&hmc, target, reference, start, &cfg, &mut Silent).unwrap(),
-        Target::Binary(_) => {
+        Target::Binary(_) | Target::Categorical(_) => {
             let gibbs = || Ok(Box::new(Gibbs::site()) as Box<dyn Kernel>);
             run_pt(&gibbs, target, reference, start, &cfg, &mut Silent).unwrap()
         }
@@ -469,7 +469,7 @@ fn pt_with_gibbs_matches_an_rbms_exact_visible_means() {
         &gibbs,
         Target::Binary(&rbm),
         Reference::Uniform,
-        Start::UniformBinary { chains: 16 },
+        Start::Uniform { chains: 16 },
         &cfg,
         &mut Silent,
     )

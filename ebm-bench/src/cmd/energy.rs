@@ -76,6 +76,19 @@ pub fn run(a: &EnergyArgs) -> CliResult<super::Report> {
             }
             b.energy_batch(pts.as_slice(), &mut energies);
         }
+        Model::Categorical(c) => {
+            if a.grad {
+                return Err(CliError::Unsupported(format!(
+                    "model `{}` is discrete: the gradient is not defined (drop --grad)",
+                    spec.type_name()
+                )));
+            }
+            ebm_core::categorical::check_states(c.as_ref(), pts.as_slice()).map_err(|e| CliError::Data {
+                path: a.points.clone(),
+                message: format!("{e} of `{}`", spec.type_name()),
+            })?;
+            c.energy_batch(pts.as_slice(), &mut energies);
+        }
     }
     let d = pts.dim();
     let grad_rows: Option<Vec<&[f64]>> = grads.as_ref().map(|g| g.chunks_exact(d).collect());

@@ -25,7 +25,7 @@ fn offered(u: KernelUse) -> Vec<&'static str> {
         .filter(|e| match u {
             KernelUse::Sample => true,
             KernelUse::Ais => e.invariant,
-            KernelUse::Negatives => e.space == StateSpace::Continuous,
+            KernelUse::Negatives => e.samples(StateSpace::Continuous),
         })
         .map(|e| e.name)
         .collect()
@@ -51,7 +51,7 @@ fn names_for(space: StateSpace, u: KernelUse) -> String {
     let reg = Registry::standard();
     let names: Vec<&str> = offered(u)
         .into_iter()
-        .filter(|n| reg.find(n).is_ok_and(|e| e.space == space))
+        .filter(|n| reg.find(n).is_ok_and(|e| e.samples(space)))
         .collect();
     match names.split_last() {
         Some((last, [])) => last.to_string(),
@@ -72,12 +72,13 @@ pub fn registry_kernel(
 ) -> CliResult<Box<dyn Kernel>> {
     let reg = Registry::standard();
     let entry = reg.find(name).map_err(|e| CliError::Unsupported(e.to_string()))?;
-    if entry.space != target.space() {
+    if !entry.samples(target.space()) {
         let hint = names_for(target.space(), u);
         return Err(CliError::Unsupported(match target.space() {
             StateSpace::Binary => format!("`{type_name}` is a binary model: use --sampler {hint}"),
+            StateSpace::Categorical => format!("`{type_name}` is a categorical model: use --sampler {hint}"),
             StateSpace::Continuous => format!(
-                "--sampler {name} needs a binary model (rbm, ising, pairwise); `{type_name}` is continuous: use {hint}"
+                "--sampler {name} needs a discrete model (rbm, ising, pairwise, potts, categorical); `{type_name}` is continuous: use {hint}"
             ),
         }));
     }

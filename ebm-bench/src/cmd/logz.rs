@@ -13,7 +13,7 @@ use ebm_core::spec::Model;
 use ebm_samplers::ais::bounds::{sandwich, Sandwich};
 use ebm_samplers::ais::smc::{smc, SmcConfig, SmcResult};
 use ebm_samplers::ais::{
-    ais_binary_kernel, ais_binary_with_progress, ais_rbm_sweeps_with_progress, ais_with_progress, AisResult,
+    ais_binary_with_progress, ais_discrete, ais_rbm_sweeps_with_progress, ais_with_progress, AisResult,
     RbmBase, Schedule,
 };
 use ebm_samplers::driver::{RunConfig, Silent, Start};
@@ -232,6 +232,13 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
                 b.dim()
             ))
         })?,
+        (LogzMethod::Exact, Model::Categorical(c)) => c.log_partition().ok_or_else(|| {
+            CliError::Unsupported(format!(
+                "model `{}` with {} sites has too many states to enumerate (limit 2^26); use --method ais or smc",
+                spec.type_name(),
+                c.dim()
+            ))
+        })?,
         (LogzMethod::Quadrature, Model::Continuous(e)) => match &a.bounds {
             Some(b) => {
                 if b.len() != 2 {
@@ -257,7 +264,7 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
                 log_partition_quadrature(e.as_ref(), &opts)?
             }
         },
-        (LogzMethod::Quadrature, Model::Binary(_)) => {
+        (LogzMethod::Quadrature, Model::Binary(_) | Model::Categorical(_)) => {
             return Err(CliError::Unsupported(format!(
                 "model `{}` is discrete; use --method exact",
                 spec.type_name()
@@ -297,7 +304,7 @@ fn run_sandwich(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> C
     let d = model.dim();
     let exact = match target {
         Target::Continuous(e) => e.exact_sampler(),
-        Target::Binary(_) => None,
+        Target::Binary(_) | Target::Categorical(_) => None,
     };
     let (draws, source) = match exact {
         Some(sampler) => {
@@ -321,7 +328,7 @@ fn run_sandwich(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> C
             };
             let start = match target {
                 Target::Continuous(_) => Start::Points(ebm_core::Points::zeros(n, d)),
-                Target::Binary(_) => Start::UniformBinary { chains: n },
+                Target::Binary(_) | Target::Categorical(_) => Start::Uniform { chains: n },
             };
             let r = run_pt(
                 &*make,
@@ -415,7 +422,7 @@ fn smc_setup<'m>(
     let target = Target::from(model);
     let name = a.sampler.clone().unwrap_or_else(|| {
         match target {
-            Target::Binary(_) => "gibbs",
+            Target::Binary(_) | Target::Categorical(_) => "gibbs",
             Target::Continuous(_) => "mala",
         }
         .to_string()
@@ -437,7 +444,7 @@ fn smc_setup<'m>(
     };
     let base = match target {
         Target::Continuous(e) => Some(DiagGaussian::new(vec![0.0; e.dim()], vec![a.base_std; e.dim()])?),
-        Target::Binary(_) => None,
+        Target::Binary(_) | Target::Categorical(_) => None,
     };
     Ok((make, target, cfg, base))
 }
@@ -473,7 +480,7 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
     let tick = |done: usize, total: usize| bar.tick(done, total);
     let target = Target::from(model);
     let default = match target {
-        Target::Binary(_) => "gibbs",
+        Target::Binary(_) | Target::Categorical(_) => "gibbs",
         Target::Continuous(_) => "mala",
     };
     let kernel_name = a.sampler.as_deref().unwrap_or(default);
@@ -484,15 +491,19 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
         spec.type_name(),
         KernelUse::Ais,
     )?;
-    if target.space() == ebm_samplers::StateSpace::Binary && a.steps_per_temp == 0 {
+    if target.space() != ebm_samplers::StateSpace::Continuous && a.steps_per_temp == 0 {
         return bad(
-            "--steps-per-temp must be at least 1 for a binary model (Gibbs sweeps or kernel steps per temperature)".into(),
+            "--steps-per-temp must be at least 1 for a discrete model (Gibbs sweeps or kernel steps per temperature)".into(),
         );
     }
     let r = match target {
-        // another kernel than Gibbs (gwg) through the generic binary AIS
-        Target::Binary(b) if kernel_name != "gibbs" => {
-            ais_binary_kernel(b, &kernel, &betas, a.chains, a.steps_per_temp, a.seed, &tick)
+        // categorical models, and another kernel than Gibbs (gwg) on a
+        // binary one, through the generic discrete AIS
+        Target::Categorical(_) => {
+            ais_discrete(target, &kernel, &betas, a.chains, a.steps_per_temp, a.seed, &tick)
+        }
+        Target::Binary(_) if kernel_name != "gibbs" => {
+            ais_discrete(target, &kernel, &betas, a.chains, a.steps_per_temp, a.seed, &tick)
         }
         // an RBM anneals with its hidden units summed out, eight chains
         // in SIMD lanes

@@ -46,7 +46,7 @@ pub struct SampleArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub beta_min: Option<f64>,
     /// pt: the reference, `base` (beta = 0: N(0, base_std^2 I) for
-    /// continuous models, uniform for binary ones, drawn exactly; the
+    /// continuous models, uniform for binary and categorical ones, drawn exactly; the
     /// default) or `hot` (a hot chain at beta_min, moved by --inner).
     #[arg(long, value_parser = ["base", "hot"])]
     pub reference: Option<String>,
@@ -209,7 +209,7 @@ fn inner_kernel(a: &SampleArgs, target: Target<'_>, type_name: &str) -> CliResul
     let name = a.inner.clone().unwrap_or_else(|| {
         match target.space() {
             StateSpace::Continuous => "hmc",
-            StateSpace::Binary => "gibbs",
+            StateSpace::Binary | StateSpace::Categorical => "gibbs",
         }
         .to_string()
     });
@@ -217,13 +217,13 @@ fn inner_kernel(a: &SampleArgs, target: Target<'_>, type_name: &str) -> CliResul
     let fits: Vec<&str> = reg
         .entries()
         .iter()
-        .filter(|e| e.invariant && e.space == target.space())
+        .filter(|e| e.invariant && e.samples(target.space()))
         .map(|e| e.name)
         .collect();
     let entry = reg
         .find(&name)
         .map_err(|e| CliError::Unsupported(format!("--inner: {e}")))?;
-    if !entry.invariant || entry.space != target.space() {
+    if !entry.invariant || !entry.samples(target.space()) {
         let why = if entry.invariant {
             format!("does not sample `{type_name}` models")
         } else {
@@ -291,7 +291,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     let target = Target::from(&model);
     let init = match target {
         Target::Continuous(_) => Start::Points(gaussian_start(a, d)?),
-        Target::Binary(_) => Start::UniformBinary { chains: a.chains },
+        Target::Binary(_) | Target::Categorical(_) => Start::Uniform { chains: a.chains },
     };
     let settings = json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth,
                           "friction": a.friction, "metric": a.metric, "proposals": a.proposals.unwrap_or(1)});
@@ -349,7 +349,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         let base;
         let reference = match (a.reference.as_deref(), target) {
             (Some("hot"), _) => Reference::Hot,
-            (_, Target::Binary(_)) => Reference::Uniform,
+            (_, Target::Binary(_) | Target::Categorical(_)) => Reference::Uniform,
             (_, Target::Continuous(_)) => {
                 base = DiagGaussian::new(vec![0.0; d], vec![a.base_std.unwrap_or(3.0); d])?;
                 Reference::Base(&base)

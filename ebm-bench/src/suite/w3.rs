@@ -24,7 +24,7 @@ const W3_RBM: &str = include_str!("../../../examples-data/w3_rbm64x20.json");
 pub fn w3_rbm() -> CliResult<Rbm> {
     match ModelSpec::from_json(W3_RBM)?.build()? {
         Model::Binary(b) => b.rbm().cloned(),
-        Model::Continuous(_) => None,
+        Model::Continuous(_) | Model::Categorical(_) => None,
     }
     .ok_or_else(|| CliError::Unsupported("the embedded W3 model is not an RBM".into()))
 }

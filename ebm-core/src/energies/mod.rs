@@ -12,10 +12,12 @@
 //! | [`Ising`] | {-1,1}^D | enumeration up to 25 spins |
 //! | [`Mlp`] | R^D | unknown (quadrature in 2-D, AIS) |
 //! | [`Pairwise`] | {-1,1}^D or {0,1}^D | enumeration up to 26 sites |
+//! | [`CategoricalPairwise`] (Potts) | prod_i {0..q_i-1} | enumeration up to 2^26 states |
 //! | [`Rbm`] | {0,1}^V | enumeration of the smaller layer up to 2^26 states |
 
 mod banana;
 mod banded_gaussian;
+mod categorical_pairwise;
 mod diag_gaussian;
 mod double_well;
 mod funnel;
@@ -29,6 +31,9 @@ pub mod rbm_gibbs;
 
 pub use banana::Banana;
 pub use banded_gaussian::{BandedGaussian, BANDED_DENSE_MAX_DIM};
+pub use categorical_pairwise::{
+    CategoricalPairwise, EdgeMatrix, CATEGORICAL_MAX_EXACT_STATES, CATEGORICAL_MAX_Q,
+};
 pub use diag_gaussian::DiagGaussian;
 pub use double_well::DoubleWell;
 pub use funnel::Funnel;

@@ -391,7 +391,7 @@ impl NegativeSampler for GibbsNegatives {
     fn negatives(&mut self, target: Target<'_>, batch: &Points, rng: &mut ChainRng) -> Result<Points> {
         let rbm = match target {
             Target::Binary(b) => b.rbm(),
-            Target::Continuous(_) => None,
+            Target::Continuous(_) | Target::Categorical(_) => None,
         }
         .ok_or_else(|| EstimatorError::Unsupported("block Gibbs negatives need an RBM".into()))?;
         let x = self.pool.starts(batch, rng)?;

@@ -1,8 +1,9 @@
-//! AIS for binary models by single-site Gibbs sweeps.
+//! AIS for binary models by single-site Gibbs sweeps, and for binary and
+//! categorical models with any invariant kernel.
 
 use super::{no_progress, summarize, AisResult, ProgressFn};
 use crate::chains::{Chains, CHUNK};
-use crate::driver::uniform_binary_points;
+use crate::driver::uniform_points;
 use crate::error::{invalid, Result};
 use crate::gibbs::{draw_unit, site_sweep};
 use crate::kernel::Kernel;
@@ -88,16 +89,17 @@ pub fn ais_binary_with_progress<M: BinaryEnergy + ?Sized>(
     Ok(summarize(log_w, log_z0))
 }
 
-/// AIS for any binary model along p_beta ∝ exp(-beta E(x)) from the
-/// uniform distribution, as [`ais_binary`], with `steps` transitions of
-/// any kernel that leaves its binary target exactly invariant (Gibbs,
-/// Gibbs-with-gradients, one of another crate) at every intermediate
-/// temperature, on the tempered model beta_k E. Each chain starts from
-/// one draw of its stream per unit; log w = -sum_k (beta_k - beta_{k-1})
-/// E(x_{k-1}). Reports (temperatures done, temperatures) to `progress`.
-/// (For Gibbs sweeps [`ais_binary`] is the faster form.)
-pub fn ais_binary_kernel<M: BinaryEnergy + ?Sized, K: Kernel + ?Sized>(
-    model: &M,
+/// AIS for any binary or categorical model along p_beta ∝ exp(-beta E(x))
+/// from the uniform distribution on its states (log Z_0 = D log 2, or
+/// sum_i log q_i), with `steps` transitions of any kernel that leaves
+/// its target exactly invariant (Gibbs, Gibbs-with-gradients, one of
+/// another crate) at every intermediate temperature, on the tempered
+/// model beta_k E. Each chain starts from a uniform draw of its stream;
+/// log w = -sum_k (beta_k - beta_{k-1}) E(x_{k-1}). Reports (temperatures
+/// done, temperatures) to `progress`. (For Gibbs sweeps on a binary
+/// model [`ais_binary`] is the faster form.)
+pub fn ais_discrete<K: Kernel + ?Sized>(
+    target: Target<'_>,
     kernel: &K,
     betas: &[f64],
     n_chains: usize,
@@ -109,12 +111,20 @@ pub fn ais_binary_kernel<M: BinaryEnergy + ?Sized, K: Kernel + ?Sized>(
     if n_chains == 0 {
         return Err(invalid("chains", "must be at least 1"));
     }
-    let model: &dyn BinaryEnergy = &model;
-    let d = model.dim();
-    let log_z0 = d as f64 * std::f64::consts::LN_2;
+    let d = target.dim();
+    let log_z0 = match target {
+        Target::Binary(_) => d as f64 * std::f64::consts::LN_2,
+        Target::Categorical(m) => (0..d).map(|i| (m.states(i) as f64).ln()).sum(),
+        Target::Continuous(_) => {
+            return Err(invalid(
+                "model",
+                "discrete AIS needs a binary or categorical model",
+            ))
+        }
+    };
     let mut rngs = chain_rngs(seed, n_chains);
-    let x0 = uniform_binary_points(model, &mut rngs)?;
-    let mut chains = Chains::binary(model, x0)?;
+    let x0 = uniform_points(target, &mut rngs)?;
+    let mut chains = Chains::for_target(target, x0)?;
     let mut log_w = vec![0.0; n_chains];
     let mut e = vec![0.0; n_chains];
     for k in 1..betas.len() {
@@ -124,14 +134,29 @@ pub fn ais_binary_kernel<M: BinaryEnergy + ?Sized, K: Kernel + ?Sized>(
             .as_slice()
             .par_chunks(CHUNK * d.max(1))
             .zip(e.par_chunks_mut(CHUNK))
-            .for_each(|(x, out)| model.energy_batch(x, out));
+            .for_each(|(x, out)| match target {
+                Target::Binary(m) => m.energy_batch(x, out),
+                Target::Categorical(m) => m.energy_batch(x, out),
+                Target::Continuous(_) => {}
+            });
         for (w, ei) in log_w.iter_mut().zip(&e) {
             let inc = -db * ei;
             *w += if inc.is_nan() { f64::NEG_INFINITY } else { inc };
         }
         if k + 1 < betas.len() && steps > 0 {
-            let tempered = Tempered::new(model, betas[k]).map_err(|e| invalid("betas", e.to_string()))?;
-            chains.run_kernel(kernel, Target::Binary(&tempered), &mut rngs, steps, None);
+            let beta = betas[k];
+            let bad = |e: ebm_core::CoreError| invalid("betas", e.to_string());
+            match target {
+                Target::Binary(m) => {
+                    let t = Tempered::new(m, beta).map_err(bad)?;
+                    chains.run_kernel(kernel, Target::Binary(&t), &mut rngs, steps, None);
+                }
+                Target::Categorical(m) => {
+                    let t = Tempered::new(m, beta).map_err(bad)?;
+                    chains.run_kernel(kernel, Target::Categorical(&t), &mut rngs, steps, None);
+                }
+                Target::Continuous(_) => {}
+            }
         }
         progress(k, betas.len() - 1);
     }

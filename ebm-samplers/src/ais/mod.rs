@@ -26,7 +26,7 @@ pub mod bounds;
 mod rbm;
 pub mod smc;
 
-pub use binary::{ais_binary, ais_binary_kernel, ais_binary_with_progress};
+pub use binary::{ais_binary, ais_binary_with_progress, ais_discrete};
 pub use rbm::{ais_rbm, ais_rbm_sweeps_with_progress, ais_rbm_with_progress, RbmBase};
 
 /// A progress callback for long AIS runs: called with (work done, total

@@ -275,9 +275,12 @@ pub(super) fn reference_of<'a>(
             Ok((Some(b), z0))
         }
         (Reference::Uniform, Target::Binary(m)) => Ok((None, m.dim() as f64 * std::f64::consts::LN_2)),
+        (Reference::Uniform, Target::Categorical(m)) => {
+            Ok((None, (0..m.dim()).map(|i| (m.states(i) as f64).ln()).sum()))
+        }
         _ => Err(invalid(
             "reference",
-            "log Z needs an exactly drawn reference with known log Z: a base distribution for continuous models, the uniform one for binary models",
+            "log Z needs an exactly drawn reference with known log Z: a base distribution for continuous models, the uniform one for binary and categorical models",
         )),
     }
 }
@@ -308,6 +311,7 @@ pub(super) fn one_run(
             let (lo, _) = m.states();
             Chains::binary(m, Points::from_vec(vec![lo; n * d], d)?)?
         }
+        (Target::Categorical(m), _) => Chains::categorical(m, Points::zeros(n, d))?,
         (Target::Continuous(_), None) => unreachable!("continuous runs have a base"),
     };
     reference.draw_reference(chains.x.as_mut_slice(), d, &mut rngs);

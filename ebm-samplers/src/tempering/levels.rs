@@ -4,8 +4,7 @@
 use crate::chains::CHUNK;
 use crate::target::Target;
 use ebm_compose::{Annealed, Path, Tempered};
-use ebm_core::{BinaryEnergy, ChainRng, Energy, ExactSample};
-use rand::Rng;
+use ebm_core::{BinaryEnergy, CategoricalEnergy, ChainRng, Energy, ExactSample};
 use rayon::prelude::*;
 
 /// The reference at the hot end of the ladder.
@@ -16,8 +15,9 @@ pub enum Reference<'a> {
     /// E_beta = (1 - beta) E_0 + beta E, so every temperature is proper
     /// even where exp(-beta E) alone is not.
     Base(&'a dyn ExactSample),
-    /// beta_0 = 0 on a binary model: the uniform distribution on
-    /// {lo, hi}^D, drawn exactly at every iteration; E_beta = beta E.
+    /// beta_0 = 0 on a binary or categorical model: the uniform
+    /// distribution on its states, drawn exactly at every iteration;
+    /// E_beta = beta E.
     Uniform,
     /// A hot chain: beta_0 = the ladder's smallest beta > 0, E_beta =
     /// beta E, moved by the inner kernel like every other temperature
@@ -57,14 +57,16 @@ pub(crate) fn base_path<'a>(
 pub(crate) enum LevelModel<'a> {
     /// beta = 0, the base: drawn exactly.
     ExactBase(&'a dyn ExactSample),
-    /// beta = 0 on a binary model: uniform, drawn exactly.
-    ExactUniform(&'a dyn BinaryEnergy),
+    /// beta = 0 on a binary or categorical model: uniform, drawn exactly.
+    ExactUniform(Target<'a>),
     /// 0 < beta < 1 on the path from the base.
     Path(Annealed<'a, &'a dyn ExactSample, &'a dyn Energy>),
     /// 0 < beta < 1: beta E.
     Scaled(Tempered<&'a dyn Energy>),
     /// 0 < beta < 1: beta E on a binary model.
     ScaledBinary(Tempered<&'a dyn BinaryEnergy>),
+    /// 0 < beta < 1: beta E on a categorical model.
+    ScaledCategorical(Tempered<&'a dyn CategoricalEnergy>),
     /// beta = 1.
     Target(Target<'a>),
 }
@@ -79,13 +81,18 @@ impl<'a> LevelModel<'a> {
         match (target, path) {
             (Target::Continuous(_), Some(p)) if beta == 0.0 => LevelModel::ExactBase(*p.base()),
             (Target::Continuous(_), Some(p)) => LevelModel::Path(p.at(beta)),
-            (Target::Binary(b), _) if beta == 0.0 => LevelModel::ExactUniform(b),
+            (Target::Binary(_) | Target::Categorical(_), _) if beta == 0.0 => {
+                LevelModel::ExactUniform(target)
+            }
             // beta > 0 (the ladder's checks), so Tempered::new cannot fail
             (Target::Continuous(e), None) => {
                 LevelModel::Scaled(Tempered::new(e, beta).expect("beta in (0, 1)"))
             }
             (Target::Binary(b), _) => {
                 LevelModel::ScaledBinary(Tempered::new(b, beta).expect("beta in (0, 1)"))
+            }
+            (Target::Categorical(c), _) => {
+                LevelModel::ScaledCategorical(Tempered::new(c, beta).expect("beta in (0, 1)"))
             }
         }
     }
@@ -98,6 +105,7 @@ impl<'a> LevelModel<'a> {
             LevelModel::Path(a) => Some(Target::Continuous(a)),
             LevelModel::Scaled(t) => Some(Target::Continuous(t)),
             LevelModel::ScaledBinary(t) => Some(Target::Binary(t)),
+            LevelModel::ScaledCategorical(t) => Some(Target::Categorical(t)),
             LevelModel::Target(t) => Some(*t),
         }
     }
@@ -115,12 +123,9 @@ impl<'a> LevelModel<'a> {
                         }
                     });
             }
-            LevelModel::ExactUniform(model) => {
-                let (lo, hi) = model.states();
+            LevelModel::ExactUniform(target) => {
                 for (row, r) in x.chunks_exact_mut(d).zip(rngs.iter_mut()) {
-                    for v in row.iter_mut() {
-                        *v = if r.random::<bool>() { hi } else { lo };
-                    }
+                    crate::driver::uniform_row(*target, r, row);
                 }
             }
             _ => {}
@@ -132,8 +137,8 @@ impl<'a> LevelModel<'a> {
 /// `level`), into `v`: from the chains' energies E_beta where the level
 /// keeps them (E_beta = E_0 + beta V on the path, beta E by scaling; the
 /// base's E_0 is recomputed, which is cheap), by evaluating E and E_0 at
-/// an exactly drawn reference, and by the model's energy on binary
-/// models (whose chains keep no energies).
+/// an exactly drawn reference, and by the model's energy on binary and
+/// categorical models (whose chains keep no energies).
 pub(crate) fn potentials(
     level: &LevelModel<'_>,
     beta: f64,
@@ -144,11 +149,20 @@ pub(crate) fn potentials(
     d: usize,
     v: &mut [f64],
 ) {
-    if let Target::Binary(model) = target {
-        x.par_chunks(CHUNK * d)
-            .zip(v.par_chunks_mut(CHUNK))
-            .for_each(|(xs, vs)| model.energy_batch(xs, vs));
-        return;
+    match target {
+        Target::Binary(model) => {
+            x.par_chunks(CHUNK * d)
+                .zip(v.par_chunks_mut(CHUNK))
+                .for_each(|(xs, vs)| model.energy_batch(xs, vs));
+            return;
+        }
+        Target::Categorical(model) => {
+            x.par_chunks(CHUNK * d)
+                .zip(v.par_chunks_mut(CHUNK))
+                .for_each(|(xs, vs)| model.energy_batch(xs, vs));
+            return;
+        }
+        Target::Continuous(_) => {}
     }
     x.par_chunks(CHUNK * d)
         .zip(v.par_chunks_mut(CHUNK))

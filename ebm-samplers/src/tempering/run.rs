@@ -6,7 +6,7 @@ use super::levels::{base_path, potentials, BasePath, LevelModel, Reference};
 use super::swaps::{decide, IndexProcess};
 use super::{PtConfig, PtOutput, PtReport};
 use crate::chains::{Chains, CHUNK};
-use crate::driver::{uniform_binary_points, Observer, Phase, RunOutput, Start};
+use crate::driver::{uniform_points, Observer, Phase, RunOutput, Start};
 use crate::error::{invalid, Result};
 use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::Moments;
@@ -263,7 +263,7 @@ fn round_ends(a: usize) -> Vec<usize> {
 /// every `cfg.swap_every` scans, the ladder fixed or adapted during
 /// warm-up. Every temperature of chain c starts at the same point
 /// (`Start::Points`) or uniformly at random from its own stream
-/// (`Start::UniformBinary`). The draws are the target temperature's.
+/// (`Start::Uniform`). The draws are the target temperature's.
 ///
 /// ```
 /// use ebm_samplers::{driver::{RunConfig, Silent, Start}, tempering::{run_pt, PtConfig, Reference}};
@@ -309,18 +309,18 @@ pub fn run_pt(
             }
             true
         }
-        (Reference::Uniform, Target::Binary(_)) => true,
+        (Reference::Uniform, Target::Binary(_) | Target::Categorical(_)) => true,
         (Reference::Hot, _) => false,
-        (Reference::Base(_), Target::Binary(_)) => {
+        (Reference::Base(_), Target::Binary(_) | Target::Categorical(_)) => {
             return Err(invalid(
                 "reference",
-                "a base distribution is for continuous models; a binary model's reference is the uniform distribution or a hot chain",
+                "a base distribution is for continuous models; a discrete model's reference is the uniform distribution or a hot chain",
             ))
         }
         (Reference::Uniform, Target::Continuous(_)) => {
             return Err(invalid(
                 "reference",
-                "the uniform reference is for binary models; a continuous model needs a base distribution or a hot chain",
+                "the uniform reference is for binary and categorical models; a continuous model needs a base distribution or a hot chain",
             ))
         }
     };
@@ -343,7 +343,7 @@ pub fn run_pt(
     let k = cfg.replicas;
     let n = match &start {
         Start::Points(p) => p.len(),
-        Start::UniformBinary { chains } => *chains,
+        Start::Uniform { chains } => *chains,
     };
     if n == 0 {
         return Err(invalid("chains", "must be at least 1"));
@@ -359,10 +359,7 @@ pub fn run_pt(
         let mut rngs: Vec<ChainRng> = (0..n).map(|c| stream(c, j)).collect();
         let x0 = match (&start, target) {
             (Start::Points(p), _) => p.clone(),
-            (Start::UniformBinary { .. }, Target::Binary(b)) => uniform_binary_points(b, &mut rngs)?,
-            (Start::UniformBinary { .. }, Target::Continuous(_)) => {
-                return Err(invalid("start", "a uniform binary start needs a binary model"))
-            }
+            (Start::Uniform { .. }, _) => uniform_points(target, &mut rngs)?,
         };
         let (chains, kernel) = match m.target() {
             Some(t) => {
@@ -372,8 +369,8 @@ pub fn run_pt(
             }
             None => match (target, base) {
                 (Target::Continuous(_), Some(b)) => (Chains::new(b, x0)?, None),
-                (Target::Binary(b), _) => (Chains::binary(b, x0)?, None),
                 (Target::Continuous(_), None) => unreachable!("an exact level has a reference"),
+                (_, _) => (Chains::for_target(target, x0)?, None),
             },
         };
         levels.push(Level {
