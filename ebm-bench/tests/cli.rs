@@ -1631,3 +1631,54 @@ fn categorical_models_through_every_command() {
         "{err}"
     );
 }
+
+/// A Gaussian-Bernoulli RBM file: exact log Z (hidden layer enumerated),
+/// SMC within 4 standard errors of it, block Gibbs sampling, and AIS with
+/// Gibbs refused with exit 2 (its intermediate distributions are not
+/// RBMs) instead of failing inside the run.
+#[test]
+fn gaussian_bernoulli_rbm_through_the_command() {
+    let s = Scratch::new("gb-rbm");
+    let m = s.file(
+        "g.json",
+        r#"{"type":"gb_rbm","w":[[1.1,-0.7,0.4],[-0.5,0.8,1.0]],"b":[0.5,-0.4],"c":[-0.2,0.1,0.3],"sigma":[0.8,1.2]}"#,
+    );
+    let exact = json_of(&["logz", "--model", &m, "--method", "exact", "--json"])["log_z"]
+        .as_f64()
+        .unwrap();
+    let q = json_of(&["logz", "--model", &m, "--method", "quadrature", "--json"])["log_z"]
+        .as_f64()
+        .unwrap();
+    assert!((exact - q).abs() < 1e-7, "{exact} vs quadrature {q}");
+    let v = json_of(&[
+        "logz",
+        "--model",
+        &m,
+        "--method",
+        "smc",
+        "--sampler",
+        "hmc",
+        "--json",
+    ]);
+    let (est, se) = (v["log_z"].as_f64().unwrap(), v["stderr"].as_f64().unwrap());
+    assert!(
+        (est - exact).abs() < 4.0 * se && se < 0.1,
+        "{est} +- {se} vs {exact}"
+    );
+    let v = json_of(&[
+        "sample",
+        "--model",
+        &m,
+        "--sampler",
+        "gibbs",
+        "--chains",
+        "8",
+        "--steps",
+        "200",
+        "--json",
+    ]);
+    assert_eq!(v["acceptance"].as_f64(), Some(1.0));
+    let (code, _, err) = ebm(&["logz", "--model", &m, "--method", "ais", "--sampler", "gibbs"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("AIS moves chains on the path"), "{err}");
+}

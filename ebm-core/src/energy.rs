@@ -84,6 +84,13 @@ pub trait Energy: Send + Sync {
     fn exact_sampler(&self) -> Option<&dyn ExactSample> {
         None
     }
+
+    /// The Gaussian-Bernoulli RBM whose visible marginal this energy is
+    /// (its free energy), when it is one: block Gibbs (h | v, then v | h)
+    /// needs its layers. `None` by default, and for compositions.
+    fn gb_rbm(&self) -> Option<&crate::energies::GbRbm> {
+        None
+    }
 }
 
 /// A quadratic energy E(x) = 1/2 (x - m)^T P (x - m) + c, with P symmetric
@@ -171,6 +178,7 @@ macro_rules! forward_energy {
             fn log_partition(&self) -> Option<f64> { (**self).log_partition() }
             fn quadratic(&self) -> Option<Quadratic> { (**self).quadratic() }
             fn exact_sampler(&self) -> Option<&dyn ExactSample> { (**self).exact_sampler() }
+            fn gb_rbm(&self) -> Option<&crate::energies::GbRbm> { (**self).gb_rbm() }
         }
     )*};
 }

@@ -14,6 +14,7 @@
 //! {"type":"pairwise","n":N,"spins":"pm1"|"bits","couplings":[[i,j,J],..],"fields":[..N]}   (fields optional, 0)
 //! {"type":"potts","n":N,"q":Q,"couplings":[[i,j,J],..],"fields":[[..Q]..N]}   (fields optional, 0)
 //! {"type":"categorical","q":[..N],"edges":[{"i":i,"j":j,"w":[[..q_j]..q_i]},..],"fields":[[..q_i]..N]}
+//! {"type":"gb_rbm","w":[[..H]..V],"b":[..V],"c":[..H],"sigma":[..V]}
 //! ```
 //!
 //! Loading validates everything (shapes, finiteness, positivity, positive
@@ -31,8 +32,8 @@
 use crate::binary::BinaryEnergy;
 use crate::categorical::CategoricalEnergy;
 use crate::energies::{
-    Activation, Banana, BandedGaussian, CategoricalPairwise, DiagGaussian, DoubleWell, Funnel, Gaussian, Gmm,
-    Ising, Mlp, Pairwise, Rbm, Spins,
+    Activation, Banana, BandedGaussian, CategoricalPairwise, DiagGaussian, DoubleWell, Funnel, Gaussian,
+    GbRbm, Gmm, Ising, Mlp, Pairwise, Rbm, Spins,
 };
 use crate::energy::Energy;
 use crate::error::{check_len, CoreError, Result};
@@ -193,6 +194,17 @@ pub enum EnergySpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fields: Option<Vec<f64>>,
     },
+    /// [`GbRbm`]: a Gaussian-Bernoulli RBM.
+    GbRbm {
+        /// Weights, V rows of H values.
+        w: Vec<Vec<f64>>,
+        /// Visible biases.
+        b: Vec<f64>,
+        /// Hidden biases.
+        c: Vec<f64>,
+        /// Visible scales (positive).
+        sigma: Vec<f64>,
+    },
     /// A Potts model ([`CategoricalPairwise::potts`]).
     Potts {
         /// Number of sites.
@@ -320,6 +332,7 @@ impl EnergySpec {
             EnergySpec::Mlp { .. } => "mlp",
             EnergySpec::Ising { .. } => "ising",
             EnergySpec::Pairwise { .. } => "pairwise",
+            EnergySpec::GbRbm { .. } => "gb_rbm",
             EnergySpec::Potts { .. } => "potts",
             EnergySpec::Categorical { .. } => "categorical",
         }
@@ -335,7 +348,8 @@ impl EnergySpec {
             | EnergySpec::DoubleWell { .. }
             | EnergySpec::Banana { .. }
             | EnergySpec::Funnel { .. }
-            | EnergySpec::Mlp { .. } => Model::Continuous(self.build_continuous()?),
+            | EnergySpec::Mlp { .. }
+            | EnergySpec::GbRbm { .. } => Model::Continuous(self.build_continuous()?),
             EnergySpec::Rbm { w, b, c } => Model::Binary(Arc::new(Rbm::from_rows(w, b.clone(), c.clone())?)),
             EnergySpec::Ising {
                 rows,
@@ -436,10 +450,20 @@ impl EnergySpec {
                 let rows: Vec<_> = layers.iter().map(|l| (l.w.clone(), l.b.clone())).collect();
                 Arc::new(Mlp::from_rows(*activation, &rows)?)
             }
+            EnergySpec::GbRbm { w, b, c, sigma } => {
+                Arc::new(GbRbm::from_rows(w, b.clone(), c.clone(), sigma.clone())?)
+            }
             other => {
                 return Err(CoreError::InvalidParameter {
                     field: "type".into(),
-                    reason: format!("`{}` is a binary model, not an energy on R^D", other.type_name()),
+                    reason: format!(
+                        "`{}` is a {} model, not an energy on R^D",
+                        other.type_name(),
+                        match other {
+                            EnergySpec::Potts { .. } | EnergySpec::Categorical { .. } => "categorical",
+                            _ => "binary",
+                        }
+                    ),
                 })
             }
         })
@@ -543,6 +567,16 @@ impl From<&Pairwise> for EnergySpec {
             spins: m.spins(),
             couplings: m.couplings().to_vec(),
             fields: Some(m.fields().to_vec()),
+        }
+    }
+}
+impl From<&GbRbm> for EnergySpec {
+    fn from(m: &GbRbm) -> Self {
+        EnergySpec::GbRbm {
+            w: to_rows(m.weights(), m.n_hidden()),
+            b: m.visible_bias().to_vec(),
+            c: m.hidden_bias().to_vec(),
+            sigma: m.sigma().to_vec(),
         }
     }
 }

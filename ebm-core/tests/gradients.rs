@@ -157,6 +157,14 @@ proptest! {
         }
     }
 
+    /// The Gaussian-Bernoulli RBM's free-energy gradient.
+    #[test]
+    fn gb_rbm(wv in vec_in(12, -1.5, 1.5), xs in vec_in(6, -3.0, 3.0), sig in vec_in(3, 0.3, 2.0)) {
+        let e = ebm_core::energies::GbRbm::new(3, 4, wv, vec![0.2, -0.1, 0.4], vec![0.1, 0.0, -0.3, 0.2], sig).unwrap();
+        check_grad(&e, &xs[..3])?;
+        check_batch(&e, &xs)?;
+    }
+
     /// Gibbs-with-gradients' flip-delta estimates: for an RBM, (v_i' -
     /// v_i) dF/dv_i with the free energy's gradient against central
     /// differences of F on real v; for the Ising lattice (multilinear),

@@ -222,3 +222,35 @@ fn quadrature_refuses_higher_dimensions() {
     let g = DiagGaussian::standard(3);
     assert!(log_partition_quadrature(&g, &QuadratureOptions::default()).is_err());
 }
+
+/// The Gaussian-Bernoulli RBM's log Z (hidden layer enumerated, visibles
+/// integrated in closed form) against adaptive quadrature of exp(-F(v))
+/// over the visibles, in one and two dimensions, with strong weights,
+/// off-centre biases and unequal scales.
+#[test]
+fn gb_rbm_log_z_agrees_with_quadrature() {
+    use ebm_core::energies::GbRbm;
+    let one = GbRbm::new(
+        1,
+        3,
+        vec![1.2, -0.8, 0.5],
+        vec![0.4],
+        vec![0.1, -0.3, 0.2],
+        vec![0.7],
+    )
+    .unwrap();
+    let two = GbRbm::new(
+        2,
+        4,
+        vec![0.9, -0.6, 0.3, 1.1, -0.4, 0.8, -1.0, 0.2],
+        vec![-0.5, 0.3],
+        vec![0.2, -0.1, 0.0, 0.3],
+        vec![1.3, 0.6],
+    )
+    .unwrap();
+    for (name, m) in [("1-D", one), ("2-D", two)] {
+        let exact = m.log_partition().unwrap();
+        let q = quad(&m);
+        assert!((exact - q).abs() < QUAD_TOL, "{name}: {exact} vs quadrature {q}");
+    }
+}

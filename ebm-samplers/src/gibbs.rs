@@ -8,9 +8,10 @@ use crate::rbm_block::RbmLanes;
 use crate::softmax::{pick, unit_of_word, weights};
 use crate::target::{StateSpace, Target};
 use ebm_core::bernoulli::{bernoulli, weight_of};
-use ebm_core::energies::Rbm;
+use ebm_core::energies::{GbRbm, Rbm};
+use ebm_core::normal;
 use ebm_core::simd::{dispatch, LANES};
-use ebm_core::{BinaryEnergy, CategoricalEnergy, ChainRng};
+use ebm_core::{BinaryEnergy, CategoricalEnergy, ChainRng, Energy};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,9 @@ pub enum GibbsScan {
 ///   chains at a time in SIMD lanes ([`crate::pairwise_lanes`]), with the
 ///   same bits as one chain at a time.
 ///
+/// * Gaussian-Bernoulli RBMs ([`ebm_core::Energy::gb_rbm`], block scan):
+///   h ~ p(h | v), then v ~ N(b + sigma (W h), sigma^2), per unit; the
+///   chains' energies and gradients are the free energy's.
 /// * Categorical models (site scan only): each site in the model's sweep
 ///   order drawn from its exact conditional, p(x_i = a | rest) ∝
 ///   exp(-(E(x with x_i = a) - E(x))), by inverse CDF.
@@ -107,6 +111,11 @@ struct GibbsScratch {
     /// A categorical site's energy changes and weights.
     deltas: Vec<f64>,
     weights: Vec<f64>,
+    /// A Gaussian-Bernoulli RBM's hidden inputs and states, and the
+    /// visibles' normal draws (words, values).
+    hidden: Vec<f64>,
+    normal_words: Vec<u64>,
+    normals: Vec<f64>,
 }
 
 impl Kernel for Gibbs {
@@ -119,10 +128,26 @@ impl Kernel for Gibbs {
     }
 
     fn spaces(&self) -> &'static [StateSpace] {
-        &[StateSpace::Binary, StateSpace::Categorical]
+        &[
+            StateSpace::Binary,
+            StateSpace::Categorical,
+            StateSpace::Continuous,
+        ]
     }
 
     fn check(&self, target: Target<'_>) -> Result<()> {
+        if let Target::Continuous(e) = target {
+            return match (e.gb_rbm(), self.scan) {
+                (Some(_), GibbsScan::Auto | GibbsScan::Block) => Ok(()),
+                (Some(_), GibbsScan::Site) => Err(SamplerError::Unsupported(
+                    "a Gaussian-Bernoulli RBM has real visibles: use the block scan".into(),
+                )),
+                (None, _) => Err(SamplerError::Unsupported(
+                    "Gibbs on a continuous model needs a Gaussian-Bernoulli RBM (gb_rbm); otherwise use ula, mala, hmc or nuts"
+                        .into(),
+                )),
+            };
+        }
         if let Target::Categorical(_) = target {
             return match self.scan {
                 GibbsScan::Block => Err(SamplerError::Unsupported(
@@ -147,6 +172,14 @@ impl Kernel for Gibbs {
 
     fn step_chunk(&self, target: Target<'_>, c: &mut ChunkMut<'_>, scratch: &mut Scratch) {
         let s = scratch.get(GibbsScratch::default);
+        if let Some(rbm) = target.energy().and_then(|e| e.gb_rbm()) {
+            for (k, rng) in c.rngs.iter_mut().enumerate() {
+                let r = k * c.d..(k + 1) * c.d;
+                gb_rbm_sweep(rbm, &mut c.x[r.clone()], rng, s);
+                c.energy[k] = rbm.energy_grad(&c.x[r.clone()], &mut c.grad[r]);
+            }
+            return;
+        }
         if let Target::Categorical(model) = target {
             model.sweep_order(&mut s.order);
             let (order, deltas, w) = (&s.order, &mut s.deltas, &mut s.weights);
@@ -243,5 +276,31 @@ pub(crate) fn categorical_sweep(
         model.site_deltas(x, i, deltas);
         let (_, log_sum) = weights(1.0, deltas, w);
         x[i] = pick(w, log_sum, unit_of_word(rng.next_u32())) as f64;
+    }
+}
+
+/// One block-Gibbs sweep of one chain of a Gaussian-Bernoulli RBM: each
+/// hidden unit from p(h_j = 1 | v) = sigmoid(c_j + sum_i (v_i / sigma_i)
+/// w_ij) (one 32-bit word each, in order), then every visible from
+/// N(b_i + sigma_i (W h)_i, sigma_i^2) (Box-Muller normals from the
+/// stream's next 64-bit words). Leaves p(v) ∝ exp(-F(v)) invariant.
+fn gb_rbm_sweep(rbm: &GbRbm, v: &mut [f64], rng: &mut ChainRng, s: &mut GibbsScratch) {
+    let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
+    s.hidden.resize(nh, 0.0);
+    rbm.hidden_input(v, &mut s.hidden);
+    for a in s.hidden.iter_mut() {
+        *a = if draw_unit(rng, *a) { 1.0 } else { 0.0 };
+    }
+    rbm.visible_mean(&s.hidden, v);
+    s.normal_words.clear();
+    s.normal_words
+        .extend((0..normal::words_for(nv)).map(|_| rng.next_u64()));
+    s.normals.resize(s.normal_words.len(), 0.0);
+    dispatch(
+        #[inline(always)]
+        || normal::box_muller(&s.normal_words, &mut s.normals),
+    );
+    for ((vi, z), sigma) in v.iter_mut().zip(&s.normals).zip(rbm.sigma()) {
+        *vi += sigma * z;
     }
 }

@@ -122,9 +122,9 @@ impl Registry {
             ),
             KernelEntry::of::<Gibbs>(
                 "gibbs",
-                &[StateSpace::Binary, StateSpace::Categorical],
+                &[StateSpace::Binary, StateSpace::Categorical, StateSpace::Continuous],
                 true,
-                "Gibbs: block for RBMs, single-site otherwise (categorical sites from their conditionals)",
+                "Gibbs: block for RBMs and Gaussian-Bernoulli RBMs, single-site otherwise (categorical sites from their conditionals)",
             ),
             KernelEntry::of::<Gwg>(
                 "gwg",

@@ -5,7 +5,7 @@
 
 use crate::error::{CliError, CliResult};
 use clap::builder::PossibleValuesParser;
-use ebm_samplers::{Kernel, Registry, StateSpace, Target};
+use ebm_samplers::{Kernel, KernelEntry, Registry, StateSpace, Target};
 
 /// What a command uses a kernel for, which decides the kernels it offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,13 +45,22 @@ pub fn sampler_names() -> PossibleValuesParser {
     PossibleValuesParser::new(names)
 }
 
-/// The kernels of the registry for `space` that `u` offers, joined by
-/// "or" (for messages).
-fn names_for(space: StateSpace, u: KernelUse) -> String {
+/// Whether the registry's `entry` can move chains on `target`: it samples
+/// the target's kind of model and its default kernel accepts the model
+/// (Gibbs takes a continuous model only when it is a Gaussian-Bernoulli
+/// RBM).
+pub fn fits(entry: &KernelEntry, target: Target<'_>) -> bool {
+    entry.samples(target.space())
+        && (entry.build)(&serde_json::json!({})).is_ok_and(|k| k.check(target).is_ok())
+}
+
+/// The kernels of the registry that `u` offers and that fit `target`,
+/// joined by "or" (for messages).
+fn names_for(target: Target<'_>, u: KernelUse) -> String {
     let reg = Registry::standard();
     let names: Vec<&str> = offered(u)
         .into_iter()
-        .filter(|n| reg.find(n).is_ok_and(|e| e.samples(space)))
+        .filter(|n| reg.find(n).is_ok_and(|e| fits(e, target)))
         .collect();
     match names.split_last() {
         Some((last, [])) => last.to_string(),
@@ -72,8 +81,8 @@ pub fn registry_kernel(
 ) -> CliResult<Box<dyn Kernel>> {
     let reg = Registry::standard();
     let entry = reg.find(name).map_err(|e| CliError::Unsupported(e.to_string()))?;
-    if !entry.samples(target.space()) {
-        let hint = names_for(target.space(), u);
+    if !fits(entry, target) {
+        let hint = names_for(target, u);
         return Err(CliError::Unsupported(match target.space() {
             StateSpace::Binary => format!("`{type_name}` is a binary model: use --sampler {hint}"),
             StateSpace::Categorical => format!("`{type_name}` is a categorical model: use --sampler {hint}"),

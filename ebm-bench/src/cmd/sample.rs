@@ -1,6 +1,6 @@
 //! `ebm sample`: MCMC on a model file.
 
-use super::kernels::{registry_kernel, sampler_names, KernelUse};
+use super::kernels::{fits, registry_kernel, sampler_names, KernelUse};
 use crate::draws_file::DrawWriter;
 use crate::error::{sampler_err, CliError, CliResult};
 use crate::json_num::{matrix, num, nums, opt};
@@ -214,16 +214,16 @@ fn inner_kernel(a: &SampleArgs, target: Target<'_>, type_name: &str) -> CliResul
         .to_string()
     });
     let reg = Registry::standard();
-    let fits: Vec<&str> = reg
+    let fitting: Vec<&str> = reg
         .entries()
         .iter()
-        .filter(|e| e.invariant && e.samples(target.space()))
+        .filter(|e| e.invariant && fits(e, target))
         .map(|e| e.name)
         .collect();
     let entry = reg
         .find(&name)
         .map_err(|e| CliError::Unsupported(format!("--inner: {e}")))?;
-    if !entry.invariant || !entry.samples(target.space()) {
+    if !entry.invariant || !fits(entry, target) {
         let why = if entry.invariant {
             format!("does not sample `{type_name}` models")
         } else {
@@ -231,7 +231,7 @@ fn inner_kernel(a: &SampleArgs, target: Target<'_>, type_name: &str) -> CliResul
         };
         return Err(CliError::Unsupported(format!(
             "--inner {name} {why}: use {}",
-            fits.join(", ")
+            fitting.join(", ")
         )));
     }
     Ok(name)

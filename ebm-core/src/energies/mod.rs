@@ -14,6 +14,7 @@
 //! | [`Pairwise`] | {-1,1}^D or {0,1}^D | enumeration up to 26 sites |
 //! | [`CategoricalPairwise`] (Potts) | prod_i {0..q_i-1} | enumeration up to 2^26 states |
 //! | [`Rbm`] | {0,1}^V | enumeration of the smaller layer up to 2^26 states |
+//! | [`GbRbm`] | R^V (binary hiddens summed out) | enumeration of the hidden layer up to 2^26 states, visibles integrated in closed form |
 
 mod banana;
 mod banded_gaussian;
@@ -22,6 +23,7 @@ mod diag_gaussian;
 mod double_well;
 mod funnel;
 mod gaussian;
+mod gb_rbm;
 mod gmm;
 mod ising;
 mod mlp;
@@ -38,6 +40,7 @@ pub use diag_gaussian::DiagGaussian;
 pub use double_well::DoubleWell;
 pub use funnel::Funnel;
 pub use gaussian::{lower_cholesky, Gaussian};
+pub use gb_rbm::{GbRbm, GB_RBM_MAX_EXACT_HIDDEN};
 pub use gmm::Gmm;
 pub use ising::{Ising, ISING_MAX_EXACT_SPINS};
 pub use mlp::{Activation, Layer, Mlp, MlpTrace};

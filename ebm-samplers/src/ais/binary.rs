@@ -122,6 +122,24 @@ pub fn ais_discrete<K: Kernel + ?Sized>(
             ))
         }
     };
+    // the kernel must move chains on the tempered models, not only on the
+    // model itself
+    let half = |e: ebm_core::CoreError| invalid("betas", e.to_string());
+    let tempered = |e: crate::error::SamplerError| {
+        invalid(
+            "sampler",
+            format!("AIS moves chains on the tempered models beta E: {e}"),
+        )
+    };
+    match target {
+        Target::Binary(m) => kernel
+            .check(Target::Binary(&Tempered::new(m, 0.5).map_err(half)?))
+            .map_err(tempered)?,
+        Target::Categorical(m) => kernel
+            .check(Target::Categorical(&Tempered::new(m, 0.5).map_err(half)?))
+            .map_err(tempered)?,
+        Target::Continuous(_) => {}
+    }
     let mut rngs = chain_rngs(seed, n_chains);
     let x0 = uniform_points(target, &mut rngs)?;
     let mut chains = Chains::for_target(target, x0)?;

@@ -15,6 +15,7 @@
 use crate::chains::{Chains, CHUNK};
 use crate::error::{invalid, Result};
 use crate::kernel::Kernel;
+use crate::target::Target;
 use ebm_compose::Path;
 use ebm_core::math::LogSumExp;
 use ebm_core::{chain_rngs, Energy, ExactSample, Points};
@@ -218,6 +219,14 @@ where
         .log_partition()
         .ok_or_else(|| invalid("base", "the base distribution must have a known log Z"))?;
     let path = Path::new(base, target)?;
+    // the kernel must move chains on the path's intermediate targets, not
+    // only on the model (a Gaussian-Bernoulli RBM's block Gibbs does not)
+    kernel.check(Target::Continuous(&path.at(0.5))).map_err(|e| {
+        invalid(
+            "sampler",
+            format!("AIS moves chains on the path between base and model: {e}"),
+        )
+    })?;
     let d = target.dim();
     let mut rngs = chain_rngs(seed, n_chains);
     let mut x0 = vec![0.0; n_chains * d];
