@@ -1682,3 +1682,90 @@ fn gaussian_bernoulli_rbm_through_the_command() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("AIS moves chains on the path"), "{err}");
 }
+
+/// `ebm train --estimator pl|ratio` on a pairwise model: the trained
+/// couplings move from 0 toward the data's (a ferromagnetic pair drawn
+/// aligned 90% of the time), the output is a pairwise model file; data
+/// off the model's states and pl on a continuous model exit 2.
+#[test]
+fn train_pairwise_by_pseudo_likelihood_and_ratio_matching() {
+    let s = Scratch::new("train-pl");
+    let m = s.file(
+        "p.json",
+        r#"{"type":"pairwise","n":3,"spins":"pm1","couplings":[[0,1,0.0],[1,2,0.0]],"fields":[0,0,0]}"#,
+    );
+    // rows: s0 = s1 in 9 of 10, s2 independent of both
+    let mut rows = String::new();
+    for k in 0..200 {
+        let s0 = if k % 2 == 0 { 1 } else { -1 };
+        let s1 = if k % 10 == 3 { -s0 } else { s0 };
+        let s2 = if (k / 2) % 2 == 0 { 1 } else { -1 };
+        rows.push_str(&format!("{s0},{s1},{s2}\n"));
+    }
+    let data = s.file("d.csv", rows);
+    for est in ["pl", "ratio"] {
+        let out = s.0.join(format!("{est}.json")).to_string_lossy().into_owned();
+        let v = json_of(&[
+            "train",
+            "--data",
+            &data,
+            "--model",
+            &m,
+            "--estimator",
+            est,
+            "--steps",
+            "400",
+            "--batch",
+            "50",
+            "--lr",
+            "0.05",
+            "--out",
+            &out,
+            "--json",
+        ]);
+        assert!(v["final_loss"].as_f64().is_some(), "{v}");
+        let trained: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(trained["type"], "pairwise");
+        let j01 = trained["couplings"][0][2].as_f64().unwrap();
+        let j12 = trained["couplings"][1][2].as_f64().unwrap();
+        // the exact maximum-likelihood coupling of the pair is atanh(0.8) = 1.10
+        assert!(j01 > 0.7 && j12.abs() < 0.2, "{est}: J01 {j01}, J12 {j12}");
+    }
+    let bad = s.file("bad.csv", "1,1,0\n");
+    let out = s.0.join("x.json").to_string_lossy().into_owned();
+    let (code, _, err) = ebm(&[
+        "train",
+        "--data",
+        &bad,
+        "--model",
+        &m,
+        "--estimator",
+        "pl",
+        "--steps",
+        "2",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("row 1, column 3"), "{err}");
+    let g = s.file(
+        "g.json",
+        r#"{"type":"diag_gaussian","mean":[0,0,0],"std":[1,1,1]}"#,
+    );
+    let (code, _, err) = ebm(&[
+        "train",
+        "--data",
+        &data,
+        "--model",
+        &g,
+        "--estimator",
+        "pl",
+        "--steps",
+        "2",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("needs a discrete model"), "{err}");
+}

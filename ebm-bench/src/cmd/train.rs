@@ -1,5 +1,6 @@
 //! `ebm train`: fit a model file to data with CD, PCD, a replay buffer,
-//! DSM or NCE, and write the trained model file.
+//! DSM, NCE, pseudo-likelihood or ratio matching, and write the trained
+//! model file.
 
 use super::kernels::{kernel_names, KernelUse};
 use crate::error::{CliError, CliResult};
@@ -11,14 +12,16 @@ use clap::{Args, ValueEnum};
 use dfdx::prelude::Cpu;
 use ebm_compose::ModelSpec;
 use ebm_core::{EnergySpec, Points};
+use ebm_estimators::capability::{CapabilityEngine, CapabilityObjective, EnergyCapability, HandPairwise};
 use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives, Objective,
+    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives, Objective, PseudoLikelihood,
+    RatioMatching,
 };
 use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::trainer::{
-    resume, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig, TrainSummary,
+    resume, run_engine, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig, TrainSummary,
 };
 use ebm_estimators::{EstimatorError, TrainableEnergy};
 use ebm_samplers::{Kernel, Registry};
@@ -39,6 +42,10 @@ pub enum EstimatorArg {
     Dsm,
     /// Noise-contrastive estimation.
     Nce,
+    /// Pseudo-likelihood (discrete models: rbm, pairwise).
+    Pl,
+    /// Ratio matching (discrete models: rbm, pairwise).
+    Ratio,
 }
 
 /// Precisions of `--precision`.
@@ -219,8 +226,14 @@ where
             None => train(model, objective, data, cfg, &mut observer),
         }
     };
+    result.map_err(|e| map_train_error(e, a))
+}
+
+/// A training error as the command reports it: what was written where,
+/// and how to continue.
+fn map_train_error(e: EstimatorError, a: &TrainArgs) -> CliError {
     let ckpt = checkpoint_path(a);
-    result.map_err(|e| match e {
+    match e {
         EstimatorError::NonFiniteLoss { .. } => CliError::Unsupported(format!(
             "{e} (written to {}); try a smaller --lr",
             a.out
@@ -234,7 +247,7 @@ where
             a.resume.as_deref().unwrap_or_default()
         )),
         other => other.into(),
-    })
+    }
 }
 
 fn checkpoint_path(a: &TrainArgs) -> String {
@@ -278,6 +291,12 @@ where
     M: ebm_estimators::TrainableScore<f64, Cpu> + ebm_core::Energy + Clone,
 {
     let (summary, log_normaliser) = match a.estimator {
+        EstimatorArg::Pl | EstimatorArg::Ratio => {
+            return Err(CliError::Unsupported(format!(
+                "--estimator {} needs a discrete model (rbm, pairwise): it compares each datum with its single-site changes",
+                format!("{:?}", a.estimator).to_lowercase()
+            )))
+        }
         EstimatorArg::Dsm => {
             let mut o = Dsm::multi(a.sigma.clone())?;
             (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
@@ -324,9 +343,58 @@ where
             format!("{:?}", a.estimator).to_lowercase()
         )));
     }
-    let mut o = MaxLikelihood::new(GibbsNegatives::new(negatives(a))?).with_regulariser(a.alpha)?;
+    let summary = match a.estimator {
+        EstimatorArg::Pl => run_loop(&mut model, &mut PseudoLikelihood::new(), data, cfg, a, from)?,
+        EstimatorArg::Ratio => run_loop(&mut model, &mut RatioMatching::new(), data, cfg, a, from)?,
+        _ => {
+            let mut o = MaxLikelihood::new(GibbsNegatives::new(negatives(a))?).with_regulariser(a.alpha)?;
+            run_loop(&mut model, &mut o, data, cfg, a, from)?
+        }
+    };
     Ok(Outcome {
-        summary: run_loop(&mut model, &mut o, data, cfg, a, from)?,
+        summary,
+        spec: model.to_spec(),
+        log_normaliser: None,
+    })
+}
+
+/// Train a pairwise binary model (its hand-written capability) by
+/// pseudo-likelihood or ratio matching, with the trainer's batches,
+/// checkpoints, NaN guard and resume.
+fn pairwise(
+    spec: &EnergySpec,
+    a: &TrainArgs,
+    data: &Points,
+    cfg: &TrainConfig,
+    from: Option<&TrainCheckpoint>,
+) -> CliResult<Outcome> {
+    let model = match spec.build()? {
+        ebm_core::spec::Model::Binary(b) => b.pairwise().cloned(),
+        _ => None,
+    }
+    .ok_or_else(|| CliError::Unsupported("the model is not a pairwise binary model".into()))?;
+    let mut model = HandPairwise::new(model);
+    let mut pl = PseudoLikelihood::new();
+    let mut ratio = RatioMatching::new();
+    let objective: &mut dyn CapabilityObjective = match a.estimator {
+        EstimatorArg::Pl => &mut pl,
+        EstimatorArg::Ratio => &mut ratio,
+        other => {
+            return Err(CliError::Unsupported(format!(
+                "--estimator {} is not available for a pairwise model yet; train it with pl or ratio",
+                format!("{other:?}").to_lowercase()
+            )))
+        }
+    };
+    let result = {
+        let mut engine = CapabilityEngine::new(&mut model, objective, cfg.optimizer)?;
+        let mut bar = Progress::new("train");
+        let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
+        run_engine(&mut engine, data, cfg, &mut observer, from)
+    };
+    let summary = result.map_err(|e| map_train_error(e, a))?;
+    Ok(Outcome {
+        summary,
         spec: model.to_spec(),
         log_normaliser: None,
     })
@@ -381,9 +449,10 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             | EnergySpec::DiagGaussian { .. }
             | EnergySpec::Mlp { .. }
             | EnergySpec::Rbm { .. }
+            | EnergySpec::Pairwise { .. }
     ) {
         return Err(CliError::Unsupported(format!(
-            "{model_name}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp or rbm model",
+            "{model_name}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp, rbm or pairwise model",
             spec.type_name()
         )));
     }
@@ -455,6 +524,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             rbm(TrainableRbm::<f32, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?
         }
         EnergySpec::Rbm { .. } => rbm(TrainableRbm::<f64, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?,
+        EnergySpec::Pairwise { .. } => pairwise(&spec, a, &data, &cfg, from)?,
         other => {
             return Err(CliError::Unsupported(format!(
                 "{}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp or rbm model",
@@ -500,7 +570,7 @@ fn check_sizes(a: &TrainArgs, dim: usize) -> CliResult<()> {
             a.batch.saturating_mul(a.noise_ratio),
             dim,
         ),
-        EstimatorArg::Cd | EstimatorArg::Dsm => Ok(()),
+        EstimatorArg::Cd | EstimatorArg::Dsm | EstimatorArg::Pl | EstimatorArg::Ratio => Ok(()),
     }
 }
 

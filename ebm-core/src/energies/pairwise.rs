@@ -82,6 +82,8 @@ pub struct Pairwise {
     nbrs: Vec<u32>,
     weights: Vec<f64>,
     upper: Vec<usize>,
+    /// The two places of coupling k in `weights`.
+    places: Vec<(usize, usize)>,
 }
 
 /// Check a number of sites: at least 1, at most [`PAIRWISE_MAX_SITES`]
@@ -154,20 +156,28 @@ impl Pairwise {
         for d in &degree {
             offsets.push(offsets.last().copied().unwrap_or(0) + d);
         }
-        let mut rows: Vec<Vec<(u32, f64)>> = degree.iter().map(|&d| Vec::with_capacity(d)).collect();
-        for &(i, j, w) in &couplings {
-            rows[i].push((j as u32, w));
-            rows[j].push((i as u32, w));
+        // each row's entries: (neighbour, coupling index), sorted by neighbour
+        let mut rows: Vec<Vec<(u32, usize)>> = degree.iter().map(|&d| Vec::with_capacity(d)).collect();
+        for (k, &(i, j, _)) in couplings.iter().enumerate() {
+            rows[i].push((j as u32, k));
+            rows[j].push((i as u32, k));
         }
         let mut nbrs = Vec::with_capacity(offsets[n]);
         let mut weights = Vec::with_capacity(offsets[n]);
         let mut upper = Vec::with_capacity(n);
+        let mut places = vec![(usize::MAX, usize::MAX); couplings.len()];
         for (i, mut row) in rows.into_iter().enumerate() {
             row.sort_by_key(|&(j, _)| j);
             upper.push(nbrs.len() + row.partition_point(|&(j, _)| (j as usize) < i));
-            for (j, w) in row {
+            for (j, k) in row {
+                let at = nbrs.len();
+                if places[k].0 == usize::MAX {
+                    places[k].0 = at;
+                } else {
+                    places[k].1 = at;
+                }
                 nbrs.push(j);
-                weights.push(w);
+                weights.push(couplings[k].2);
             }
         }
         Ok(Self {
@@ -179,7 +189,35 @@ impl Pairwise {
             nbrs,
             weights,
             upper,
+            places,
         })
+    }
+
+    /// Set the coupling values (one per listed pair, in order) and the
+    /// fields in place, keeping the graph; errors (nothing changed) on a
+    /// wrong length or a value that is not finite.
+    pub fn set_values(&mut self, couplings: &[f64], fields: &[f64]) -> Result<()> {
+        check_len("couplings", couplings.len(), self.couplings.len())?;
+        check_len("fields", fields.len(), self.n)?;
+        if let Some(k) = couplings.iter().position(|v| !v.is_finite()) {
+            return Err(CoreError::NonFinite {
+                field: format!("couplings[{k}]"),
+                value: couplings[k],
+            });
+        }
+        if let Some(i) = fields.iter().position(|v| !v.is_finite()) {
+            return Err(CoreError::NonFinite {
+                field: format!("fields[{i}]"),
+                value: fields[i],
+            });
+        }
+        for ((c, &v), &(a, b)) in self.couplings.iter_mut().zip(couplings).zip(&self.places) {
+            c.2 = v;
+            self.weights[a] = v;
+            self.weights[b] = v;
+        }
+        self.fields.copy_from_slice(fields);
+        Ok(())
     }
 
     /// Number of sites.

@@ -41,6 +41,7 @@ mod engine;
 pub(crate) mod gaussian;
 mod mlp;
 mod mlp_score;
+mod pairwise;
 mod rbm;
 pub(crate) mod traits;
 
@@ -49,5 +50,6 @@ pub use engine::CapabilityEngine;
 pub use gaussian::HandGaussian;
 pub use mlp::HandMlp;
 pub use mlp_score::{PART, SLICE};
+pub use pairwise::HandPairwise;
 pub use rbm::HandRbm;
 pub use traits::{CapabilityObjective, EnergyCapability, ScoreCapability, ScoreLoss};
