@@ -1769,3 +1769,66 @@ fn train_pairwise_by_pseudo_likelihood_and_ratio_matching() {
     assert_eq!(code, 2);
     assert!(err.contains("needs a discrete model"), "{err}");
 }
+
+/// `ebm train` on a Gaussian-Bernoulli RBM: PCD with block-Gibbs
+/// negatives (the default kernel for it) and NCE run and write gb_rbm
+/// files whose log Z is still exact; pl refuses it with exit 2.
+#[test]
+fn train_a_gaussian_bernoulli_rbm() {
+    let s = Scratch::new("train-gb");
+    let m = s.file(
+        "g.json",
+        r#"{"type":"gb_rbm","w":[[0.1,-0.1],[0.05,0.1]],"b":[0,0],"c":[0,0],"sigma":[1,1]}"#,
+    );
+    // two clusters, at (2, 2) and (-2, -1), with a little spread
+    let mut rows = String::new();
+    for k in 0..200 {
+        let (cx, cy) = if k % 2 == 0 { (2.0, 2.0) } else { (-2.0, -1.0) };
+        let e = ((k * 37) % 17) as f64 / 17.0 - 0.5;
+        rows.push_str(&format!("{},{}\n", cx + e, cy - e));
+    }
+    let data = s.file("d.csv", rows);
+    for est in ["pcd", "nce"] {
+        let out = s.0.join(format!("{est}.json")).to_string_lossy().into_owned();
+        json_of(&[
+            "train",
+            "--data",
+            &data,
+            "--model",
+            &m,
+            "--estimator",
+            est,
+            "--steps",
+            "300",
+            "--batch",
+            "20",
+            "--lr",
+            "0.02",
+            "--out",
+            &out,
+            "--json",
+        ]);
+        let v = json_of(&["logz", "--model", &out, "--method", "exact", "--json"]);
+        assert!(v["log_z"].as_f64().unwrap().is_finite(), "{est}: {v}");
+        let trained: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(trained["type"], "gb_rbm");
+        assert_eq!(trained["sigma"], serde_json::json!([1.0, 1.0]));
+    }
+    let out = s.0.join("x.json").to_string_lossy().into_owned();
+    let (code, _, err) = ebm(&[
+        "train",
+        "--data",
+        &data,
+        "--model",
+        &m,
+        "--estimator",
+        "pl",
+        "--steps",
+        "2",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does not train a gb_rbm"), "{err}");
+}

@@ -12,7 +12,9 @@ use clap::{Args, ValueEnum};
 use dfdx::prelude::Cpu;
 use ebm_compose::ModelSpec;
 use ebm_core::{EnergySpec, Points};
-use ebm_estimators::capability::{CapabilityEngine, CapabilityObjective, EnergyCapability, HandPairwise};
+use ebm_estimators::capability::{
+    CapabilityEngine, CapabilityObjective, EnergyCapability, HandGbRbm, HandPairwise,
+};
 use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
@@ -128,9 +130,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub k: usize,
     /// CD/PCD/replay on continuous models: the kernel, from the registry
-    /// (ula, mala, hmc).
-    #[arg(long, default_value = "mala", value_parser = kernel_names(KernelUse::Negatives))]
-    pub sampler: String,
+    /// (ula, mala, hmc, nuts, kinetic; gibbs for a gb_rbm). Default: mala,
+    /// or block Gibbs on a Gaussian-Bernoulli RBM.
+    #[arg(long, value_parser = kernel_names(KernelUse::Negatives))]
+    pub sampler: Option<String>,
     /// CD/PCD/replay on continuous models: the kernel's step size.
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     pub step_size: f64,
@@ -269,11 +272,11 @@ fn negatives(a: &TrainArgs) -> Negatives {
     }
 }
 
-/// The negatives' kernel, from the registry.
-fn kernel(a: &TrainArgs) -> CliResult<Box<dyn Kernel>> {
+/// The negatives' kernel, from the registry (`--sampler`, or `default`).
+fn kernel(a: &TrainArgs, default: &str) -> CliResult<Box<dyn Kernel>> {
     Registry::standard()
         .build(
-            &a.sampler,
+            a.sampler.as_deref().unwrap_or(default),
             &serde_json::json!({"step_size": a.step_size, "leapfrog": a.leapfrog}),
         )
         .map_err(|e| CliError::Unsupported(e.to_string()))
@@ -307,7 +310,7 @@ where
             (s, Some(o.log_normaliser()))
         }
         _ => {
-            let sampler = ChainNegatives::new(kernel(a)?, negatives(a))?;
+            let sampler = ChainNegatives::new(kernel(a, "mala")?, negatives(a))?;
             let mut o = MaxLikelihood::new(sampler).with_regulariser(a.alpha)?;
             (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
         }
@@ -359,8 +362,7 @@ where
 }
 
 /// Train a pairwise binary model (its hand-written capability) by
-/// pseudo-likelihood or ratio matching, with the trainer's batches,
-/// checkpoints, NaN guard and resume.
+/// pseudo-likelihood or ratio matching.
 fn pairwise(
     spec: &EnergySpec,
     a: &TrainArgs,
@@ -374,11 +376,9 @@ fn pairwise(
     }
     .ok_or_else(|| CliError::Unsupported("the model is not a pairwise binary model".into()))?;
     let mut model = HandPairwise::new(model);
-    let mut pl = PseudoLikelihood::new();
-    let mut ratio = RatioMatching::new();
-    let objective: &mut dyn CapabilityObjective = match a.estimator {
-        EstimatorArg::Pl => &mut pl,
-        EstimatorArg::Ratio => &mut ratio,
+    let summary = match a.estimator {
+        EstimatorArg::Pl => by_capability(&mut model, &mut PseudoLikelihood::new(), a, data, cfg, from)?,
+        EstimatorArg::Ratio => by_capability(&mut model, &mut RatioMatching::new(), a, data, cfg, from)?,
         other => {
             return Err(CliError::Unsupported(format!(
                 "--estimator {} is not available for a pairwise model yet; train it with pl or ratio",
@@ -386,18 +386,71 @@ fn pairwise(
             )))
         }
     };
-    let result = {
-        let mut engine = CapabilityEngine::new(&mut model, objective, cfg.optimizer)?;
-        let mut bar = Progress::new("train");
-        let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
-        run_engine(&mut engine, data, cfg, &mut observer, from)
-    };
-    let summary = result.map_err(|e| map_train_error(e, a))?;
     Ok(Outcome {
         summary,
         spec: model.to_spec(),
         log_normaliser: None,
     })
+}
+
+/// Train a Gaussian-Bernoulli RBM (its hand-written capability, the
+/// scales sigma fixed): maximum likelihood with chain negatives (block
+/// Gibbs by default) or NCE.
+fn gb_rbm(
+    spec: &EnergySpec,
+    a: &TrainArgs,
+    data: &Points,
+    cfg: &TrainConfig,
+    from: Option<&TrainCheckpoint>,
+) -> CliResult<Outcome> {
+    let model = match spec.build()? {
+        ebm_core::spec::Model::Continuous(e) => e.gb_rbm().cloned(),
+        _ => None,
+    }
+    .ok_or_else(|| CliError::Unsupported("the model is not a Gaussian-Bernoulli RBM".into()))?;
+    let mut model = HandGbRbm::new(model);
+    let (summary, log_normaliser) = match a.estimator {
+        EstimatorArg::Cd | EstimatorArg::Pcd | EstimatorArg::Replay => {
+            let sampler = ChainNegatives::new(kernel(a, "gibbs")?, negatives(a))?;
+            let mut o = MaxLikelihood::new(sampler).with_regulariser(a.alpha)?;
+            (by_capability(&mut model, &mut o, a, data, cfg, from)?, None)
+        }
+        EstimatorArg::Nce => {
+            let mut o = Nce::new(a.noise_ratio, None)?;
+            let s = by_capability(&mut model, &mut o, a, data, cfg, from)?;
+            (s, Some(o.log_normaliser()))
+        }
+        other => {
+            return Err(CliError::Unsupported(format!(
+                "--estimator {} does not train a gb_rbm: use cd, pcd, replay or nce",
+                format!("{other:?}").to_lowercase()
+            )))
+        }
+    };
+    Ok(Outcome {
+        summary,
+        spec: model.to_spec(),
+        log_normaliser,
+    })
+}
+
+/// Run `objective` on a hand-written capability with the trainer's
+/// batches, checkpoints, NaN guard and resume, and a progress bar.
+fn by_capability(
+    model: &mut dyn EnergyCapability,
+    objective: &mut dyn CapabilityObjective,
+    a: &TrainArgs,
+    data: &Points,
+    cfg: &TrainConfig,
+    from: Option<&TrainCheckpoint>,
+) -> CliResult<TrainSummary> {
+    let result = {
+        let mut engine = CapabilityEngine::new(model, objective, cfg.optimizer)?;
+        let mut bar = Progress::new("train");
+        let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
+        run_engine(&mut engine, data, cfg, &mut observer, from)
+    };
+    result.map_err(|e| map_train_error(e, a))
 }
 
 /// Run `ebm train`.
@@ -450,9 +503,10 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             | EnergySpec::Mlp { .. }
             | EnergySpec::Rbm { .. }
             | EnergySpec::Pairwise { .. }
+            | EnergySpec::GbRbm { .. }
     ) {
         return Err(CliError::Unsupported(format!(
-            "{model_name}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp, rbm or pairwise model",
+            "{model_name}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp, rbm, gb_rbm or pairwise model",
             spec.type_name()
         )));
     }
@@ -525,6 +579,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         }
         EnergySpec::Rbm { .. } => rbm(TrainableRbm::<f64, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?,
         EnergySpec::Pairwise { .. } => pairwise(&spec, a, &data, &cfg, from)?,
+        EnergySpec::GbRbm { .. } => gb_rbm(&spec, a, &data, &cfg, from)?,
         other => {
             return Err(CliError::Unsupported(format!(
                 "{}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp or rbm model",

@@ -39,6 +39,7 @@
 mod autodiff;
 mod engine;
 pub(crate) mod gaussian;
+mod gb_rbm;
 mod mlp;
 mod mlp_score;
 mod pairwise;
@@ -48,6 +49,7 @@ pub(crate) mod traits;
 pub use autodiff::Autodiff;
 pub use engine::CapabilityEngine;
 pub use gaussian::HandGaussian;
+pub use gb_rbm::HandGbRbm;
 pub use mlp::HandMlp;
 pub use mlp_score::{PART, SLICE};
 pub use pairwise::HandPairwise;
