@@ -9,10 +9,12 @@
 //! constraints), W7 (NUTS on W2's Gaussian), W8 (Ising AIS against
 //! Kaufman's log Z), W9 (SMC log Z of a 10-D
 //! mixture), PT (parallel tempering on a 10-D mixture of separated
-//! modes) and GWG (Gibbs-with-gradients against site Gibbs on a +-J spin
-//! glass).
+//! modes), GWG (Gibbs-with-gradients against site Gibbs on a +-J spin
+//! glass) and PL (pseudo-likelihood and ratio matching on exact samples of
+//! a frustrated pairwise model).
 
 mod gwg;
+mod pl;
 mod plot;
 mod pt;
 mod w1;
@@ -64,7 +66,7 @@ pub struct Throughput {
 /// One result: a workload run with one method.
 #[derive(Clone, Debug, Serialize)]
 pub struct Record {
-    /// "W1" ... "W9", "PT", "GWG".
+    /// "W1" ... "W9", "PT", "GWG", "PL".
     pub workload: String,
     /// What ran (e.g. "ula").
     pub method: String,
@@ -170,7 +172,9 @@ impl SuiteCtx {
     }
 }
 
-const ALL: [&str; 11] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "PT", "GWG"];
+const ALL: [&str; 12] = [
+    "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "PT", "GWG", "PL",
+];
 
 /// The CPU's model name (Linux), for the results.
 fn cpu_model() -> String {
@@ -237,6 +241,7 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
             "W8" => w8::run_w8(&ctx)?,
             "W9" => w9::run_w9(&ctx)?,
             "GWG" => gwg::run_gwg(&ctx)?,
+            "PL" => pl::run_pl(&ctx)?,
             _ => pt::run_pt_workload(&ctx)?,
         };
         records.append(&mut r);
