@@ -34,7 +34,9 @@
 # item 6): the W8 lines and `ais_ising` changed on purpose (binary AIS
 # sweeps in the model's order, the checkerboard, instead of site order,
 # and the Ising energy as a pairwise model with couplings beta J, which
-# rounds differently); every other line the same.
+# rounds differently); every other line the same. Then the GWG and PL
+# lines are new (Gibbs-with-gradients, pseudo-likelihood); every other line
+# the same bits, after the categorical and Gaussian-Bernoulli changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

@@ -1832,3 +1832,75 @@ fn train_a_gaussian_bernoulli_rbm() {
     assert_eq!(code, 2);
     assert!(err.contains("does not train a gb_rbm"), "{err}");
 }
+
+/// `ebm train --estimator pl|ratio` on a Potts file writes a Potts file
+/// (the same graph, couplings moved toward agreement when the data agree)
+/// and on a categorical file a categorical one; cd is refused with exit 2.
+#[test]
+fn train_potts_and_categorical_models() {
+    let s = Scratch::new("train-potts");
+    let potts = s.file(
+        "p.json",
+        r#"{"type":"potts","n":3,"q":3,"couplings":[[0,1,0],[1,2,0]]}"#,
+    );
+    let general = s.file(
+        "c.json",
+        r#"{"type":"categorical","q":[3,3,3],"edges":[{"i":0,"j":1,"w":[[0,0,0],[0,0,0],[0,0,0]]}]}"#,
+    );
+    // sites 0 and 1 agree in 8 of 10 rows, site 2 cycles
+    let mut rows = String::new();
+    for k in 0..300 {
+        let a = k % 3;
+        let b = if k % 10 < 8 { a } else { (a + 1) % 3 };
+        rows.push_str(&format!("{a},{b},{}\n", (k / 3) % 3));
+    }
+    let data = s.file("d.csv", rows);
+    for (m, kind) in [(&potts, "potts"), (&general, "categorical")] {
+        for est in ["pl", "ratio"] {
+            let out =
+                s.0.join(format!("{kind}-{est}.json"))
+                    .to_string_lossy()
+                    .into_owned();
+            json_of(&[
+                "train",
+                "--data",
+                &data,
+                "--model",
+                m,
+                "--estimator",
+                est,
+                "--steps",
+                "300",
+                "--batch",
+                "50",
+                "--lr",
+                "0.05",
+                "--out",
+                &out,
+                "--json",
+            ]);
+            let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+            assert_eq!(t["type"], kind);
+            if kind == "potts" {
+                let j01 = t["couplings"][0][2].as_f64().unwrap();
+                assert!(j01 > 1.0, "{est}: J01 {j01}");
+            }
+        }
+    }
+    let out = s.0.join("x.json").to_string_lossy().into_owned();
+    let (code, _, err) = ebm(&[
+        "train",
+        "--data",
+        &data,
+        "--model",
+        &potts,
+        "--estimator",
+        "cd",
+        "--steps",
+        "2",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("train it with pl or ratio"), "{err}");
+}

@@ -13,7 +13,7 @@ use dfdx::prelude::Cpu;
 use ebm_compose::ModelSpec;
 use ebm_core::{EnergySpec, Points};
 use ebm_estimators::capability::{
-    CapabilityEngine, CapabilityObjective, EnergyCapability, HandGbRbm, HandPairwise,
+    CapabilityEngine, CapabilityObjective, EnergyCapability, HandCategorical, HandGbRbm, HandPairwise,
 };
 use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
@@ -44,9 +44,9 @@ pub enum EstimatorArg {
     Dsm,
     /// Noise-contrastive estimation.
     Nce,
-    /// Pseudo-likelihood (discrete models: rbm, pairwise).
+    /// Pseudo-likelihood (discrete models: rbm, pairwise, potts, categorical).
     Pl,
-    /// Ratio matching (discrete models: rbm, pairwise).
+    /// Ratio matching (discrete models: rbm, pairwise, potts, categorical).
     Ratio,
 }
 
@@ -393,6 +393,39 @@ fn pairwise(
     })
 }
 
+/// Train a Potts or categorical pairwise model (its hand-written
+/// capability) by pseudo-likelihood or ratio matching.
+fn categorical(
+    spec: &EnergySpec,
+    a: &TrainArgs,
+    data: &Points,
+    cfg: &TrainConfig,
+    from: Option<&TrainCheckpoint>,
+) -> CliResult<Outcome> {
+    let model = match spec.build()? {
+        ebm_core::spec::Model::Categorical(c) => c.categorical_pairwise().cloned(),
+        _ => None,
+    }
+    .ok_or_else(|| CliError::Unsupported("the model is not a categorical pairwise model".into()))?;
+    let mut model = HandCategorical::new(model);
+    let summary = match a.estimator {
+        EstimatorArg::Pl => by_capability(&mut model, &mut PseudoLikelihood::new(), a, data, cfg, from)?,
+        EstimatorArg::Ratio => by_capability(&mut model, &mut RatioMatching::new(), a, data, cfg, from)?,
+        other => {
+            return Err(CliError::Unsupported(format!(
+                "--estimator {} is not available for a `{}` model yet; train it with pl or ratio",
+                format!("{other:?}").to_lowercase(),
+                spec.type_name()
+            )))
+        }
+    };
+    Ok(Outcome {
+        summary,
+        spec: model.to_spec(),
+        log_normaliser: None,
+    })
+}
+
 /// Train a Gaussian-Bernoulli RBM (its hand-written capability, the
 /// scales sigma fixed): maximum likelihood with chain negatives (block
 /// Gibbs by default) or NCE.
@@ -504,9 +537,11 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             | EnergySpec::Rbm { .. }
             | EnergySpec::Pairwise { .. }
             | EnergySpec::GbRbm { .. }
+            | EnergySpec::Potts { .. }
+            | EnergySpec::Categorical { .. }
     ) {
         return Err(CliError::Unsupported(format!(
-            "{model_name}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp, rbm, gb_rbm or pairwise model",
+            "{model_name}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp, rbm, gb_rbm, pairwise, potts or categorical model",
             spec.type_name()
         )));
     }
@@ -580,6 +615,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         EnergySpec::Rbm { .. } => rbm(TrainableRbm::<f64, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?,
         EnergySpec::Pairwise { .. } => pairwise(&spec, a, &data, &cfg, from)?,
         EnergySpec::GbRbm { .. } => gb_rbm(&spec, a, &data, &cfg, from)?,
+        EnergySpec::Potts { .. } | EnergySpec::Categorical { .. } => categorical(&spec, a, &data, &cfg, from)?,
         other => {
             return Err(CliError::Unsupported(format!(
                 "{}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp or rbm model",

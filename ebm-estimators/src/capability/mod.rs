@@ -37,6 +37,7 @@
 //! writes an objective against the capability alone and trains both.
 
 mod autodiff;
+mod categorical;
 mod engine;
 pub(crate) mod gaussian;
 mod gb_rbm;
@@ -47,6 +48,7 @@ mod rbm;
 pub(crate) mod traits;
 
 pub use autodiff::Autodiff;
+pub use categorical::HandCategorical;
 pub use engine::CapabilityEngine;
 pub use gaussian::HandGaussian;
 pub use gb_rbm::HandGbRbm;
