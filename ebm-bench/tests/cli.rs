@@ -1683,7 +1683,7 @@ fn gaussian_bernoulli_rbm_through_the_command() {
     assert!(err.contains("AIS moves chains on the path"), "{err}");
 }
 
-/// `ebm train --estimator pl|ratio` on a pairwise model: the trained
+/// `ebm train --estimator pl|ratio|cd|pcd` on a pairwise model: the trained
 /// couplings move from 0 toward the data's (a ferromagnetic pair drawn
 /// aligned 90% of the time), the output is a pairwise model file; data
 /// off the model's states and pl on a continuous model exit 2.
@@ -1703,7 +1703,7 @@ fn train_pairwise_by_pseudo_likelihood_and_ratio_matching() {
         rows.push_str(&format!("{s0},{s1},{s2}\n"));
     }
     let data = s.file("d.csv", rows);
-    for est in ["pl", "ratio"] {
+    for est in ["pl", "ratio", "cd", "pcd"] {
         let out = s.0.join(format!("{est}.json")).to_string_lossy().into_owned();
         let v = json_of(&[
             "train",
@@ -1719,6 +1719,8 @@ fn train_pairwise_by_pseudo_likelihood_and_ratio_matching() {
             "50",
             "--lr",
             "0.05",
+            "--k",
+            "5",
             "--out",
             &out,
             "--json",
@@ -1835,7 +1837,8 @@ fn train_a_gaussian_bernoulli_rbm() {
 
 /// `ebm train --estimator pl|ratio` on a Potts file writes a Potts file
 /// (the same graph, couplings moved toward agreement when the data agree)
-/// and on a categorical file a categorical one; cd is refused with exit 2.
+/// and on a categorical file a categorical one; replay is refused with
+/// exit 2.
 #[test]
 fn train_potts_and_categorical_models() {
     let s = Scratch::new("train-potts");
@@ -1856,7 +1859,7 @@ fn train_potts_and_categorical_models() {
     }
     let data = s.file("d.csv", rows);
     for (m, kind) in [(&potts, "potts"), (&general, "categorical")] {
-        for est in ["pl", "ratio"] {
+        for est in ["pl", "ratio", "pcd"] {
             let out =
                 s.0.join(format!("{kind}-{est}.json"))
                     .to_string_lossy()
@@ -1895,12 +1898,12 @@ fn train_potts_and_categorical_models() {
         "--model",
         &potts,
         "--estimator",
-        "cd",
+        "replay",
         "--steps",
         "2",
         "--out",
         &out,
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("train it with pl or ratio"), "{err}");
+    assert!(err.contains("use pl, ratio, cd or pcd"), "{err}");
 }

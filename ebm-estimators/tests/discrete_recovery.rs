@@ -265,3 +265,44 @@ fn categorical_gradient_matches_finite_differences() {
         }
     }
 }
+
+/// Pseudo-likelihood and ratio matching on an RBM (its hand-written
+/// capability, the free energy): their gradients against central
+/// differences of their losses.
+#[test]
+fn rbm_objective_gradients_match_finite_differences() {
+    use ebm_core::energies::Rbm;
+    use ebm_estimators::capability::HandRbm;
+    let mut r = setup_rng(12);
+    let w: Vec<f64> = (0..15).map(|_| r.random::<f64>() * 2.0 - 1.0).collect();
+    let rbm = Rbm::new(5, 3, w, vec![0.1, -0.2, 0.3, 0.0, -0.1], vec![0.2, -0.3, 0.1]).unwrap();
+    let data = Points::from_vec((0..40).map(|_| (r.random::<bool>() as u8) as f64).collect(), 5).unwrap();
+    let objectives: [Box<dyn CapabilityObjective>; 2] =
+        [Box::new(PseudoLikelihood::new()), Box::new(RatioMatching::new())];
+    for mut o in objectives {
+        let mut model = HandRbm::new(rbm.clone());
+        o.prepare(&mut model, &data, 0).unwrap();
+        let mut rng: ChainRng = setup_rng(0);
+        let base = model.params();
+        let mut grads: Vec<Vec<f64>> = base.iter().map(|p| vec![0.0; p.len()]).collect();
+        o.loss_grad(&mut model, &data, &mut rng, &mut grads).unwrap();
+        for t in 0..3 {
+            for k in 0..base[t].len() {
+                let mut loss_at = |delta: f64| {
+                    let mut p = base.clone();
+                    p[t][k] += delta;
+                    model.set_params(&p).unwrap();
+                    let mut g: Vec<Vec<f64>> = base.iter().map(|p| vec![0.0; p.len()]).collect();
+                    o.loss_grad(&mut model, &data, &mut rng, &mut g).unwrap()
+                };
+                let fd = (loss_at(1e-5) - loss_at(-1e-5)) / 2e-5;
+                assert!(
+                    (fd - grads[t][k]).abs() < 1e-6,
+                    "{} tensor {t}[{k}]: {fd} vs {}",
+                    o.name(),
+                    grads[t][k]
+                );
+            }
+        }
+    }
+}

@@ -362,7 +362,7 @@ where
 }
 
 /// Train a pairwise binary model (its hand-written capability) by
-/// pseudo-likelihood or ratio matching.
+/// pseudo-likelihood, ratio matching, CD or PCD.
 fn pairwise(
     spec: &EnergySpec,
     a: &TrainArgs,
@@ -376,16 +376,7 @@ fn pairwise(
     }
     .ok_or_else(|| CliError::Unsupported("the model is not a pairwise binary model".into()))?;
     let mut model = HandPairwise::new(model);
-    let summary = match a.estimator {
-        EstimatorArg::Pl => by_capability(&mut model, &mut PseudoLikelihood::new(), a, data, cfg, from)?,
-        EstimatorArg::Ratio => by_capability(&mut model, &mut RatioMatching::new(), a, data, cfg, from)?,
-        other => {
-            return Err(CliError::Unsupported(format!(
-                "--estimator {} is not available for a pairwise model yet; train it with pl or ratio",
-                format!("{other:?}").to_lowercase()
-            )))
-        }
-    };
+    let summary = discrete_objective(&mut model, "pairwise", a, data, cfg, from)?;
     Ok(Outcome {
         summary,
         spec: model.to_spec(),
@@ -393,8 +384,36 @@ fn pairwise(
     })
 }
 
+/// Train a discrete model's capability by pseudo-likelihood, ratio
+/// matching, or maximum likelihood with chain negatives (site Gibbs by
+/// default; cd or pcd).
+fn discrete_objective(
+    model: &mut dyn EnergyCapability,
+    type_name: &str,
+    a: &TrainArgs,
+    data: &Points,
+    cfg: &TrainConfig,
+    from: Option<&TrainCheckpoint>,
+) -> CliResult<TrainSummary> {
+    match a.estimator {
+        EstimatorArg::Pl => by_capability(model, &mut PseudoLikelihood::new(), a, data, cfg, from),
+        EstimatorArg::Ratio => by_capability(model, &mut RatioMatching::new(), a, data, cfg, from),
+        EstimatorArg::Cd | EstimatorArg::Pcd => {
+            // the data must be the model's states before chains start there
+            PseudoLikelihood::new().prepare(model, data, a.seed)?;
+            let sampler = ChainNegatives::new(kernel(a, "gibbs")?, negatives(a))?;
+            let mut o = MaxLikelihood::new(sampler).with_regulariser(a.alpha)?;
+            by_capability(model, &mut o, a, data, cfg, from)
+        }
+        other => Err(CliError::Unsupported(format!(
+            "--estimator {} does not train a `{type_name}` model: use pl, ratio, cd or pcd",
+            format!("{other:?}").to_lowercase()
+        ))),
+    }
+}
+
 /// Train a Potts or categorical pairwise model (its hand-written
-/// capability) by pseudo-likelihood or ratio matching.
+/// capability) by pseudo-likelihood, ratio matching, CD or PCD.
 fn categorical(
     spec: &EnergySpec,
     a: &TrainArgs,
@@ -408,17 +427,7 @@ fn categorical(
     }
     .ok_or_else(|| CliError::Unsupported("the model is not a categorical pairwise model".into()))?;
     let mut model = HandCategorical::new(model);
-    let summary = match a.estimator {
-        EstimatorArg::Pl => by_capability(&mut model, &mut PseudoLikelihood::new(), a, data, cfg, from)?,
-        EstimatorArg::Ratio => by_capability(&mut model, &mut RatioMatching::new(), a, data, cfg, from)?,
-        other => {
-            return Err(CliError::Unsupported(format!(
-                "--estimator {} is not available for a `{}` model yet; train it with pl or ratio",
-                format!("{other:?}").to_lowercase(),
-                spec.type_name()
-            )))
-        }
-    };
+    let summary = discrete_objective(&mut model, spec.type_name(), a, data, cfg, from)?;
     Ok(Outcome {
         summary,
         spec: model.to_spec(),

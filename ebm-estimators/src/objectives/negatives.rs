@@ -298,6 +298,42 @@ impl<K: Kernel> ChainNegatives<K> {
     }
 }
 
+impl<K: Kernel + Send> ChainNegatives<K> {
+    /// Negatives of a binary or categorical model (a pairwise or Potts
+    /// model): the kernel (site Gibbs by default) from the data (CD) or the
+    /// persistent chains (PCD). A replay buffer's fresh states would need
+    /// the model's own states, which the pool does not know: refused.
+    fn discrete_negatives(
+        &mut self,
+        target: Target<'_>,
+        batch: &Points,
+        rng: &mut ChainRng,
+    ) -> Result<Points> {
+        if matches!(self.pool.scheme, Negatives::Replay { .. }) {
+            return Err(EstimatorError::Unsupported(
+                "replay negatives are for continuous models and RBMs; train a discrete model with cd or pcd"
+                    .into(),
+            ));
+        }
+        self.kernel
+            .check(target)
+            .map_err(|e| EstimatorError::Unsupported(e.to_string()))?;
+        let start = self.pool.starts(batch, rng)?;
+        let n = start.len();
+        let mut chains = Chains::for_target(target, start)?;
+        chains.run_kernel(
+            &self.kernel,
+            target,
+            &mut self.pool.rngs[..n],
+            self.pool.scheme.steps(),
+            None,
+        );
+        let end = chains.x;
+        self.pool.finish(&end);
+        Ok(end)
+    }
+}
+
 impl<K: Kernel + Send> NegativeSampler for ChainNegatives<K> {
     fn name(&self) -> String {
         format!("{}-{}", self.pool.scheme.name(), self.kernel.name())
@@ -319,10 +355,7 @@ impl<K: Kernel + Send> NegativeSampler for ChainNegatives<K> {
 
     fn negatives(&mut self, target: Target<'_>, batch: &Points, rng: &mut ChainRng) -> Result<Points> {
         let Target::Continuous(model) = target else {
-            return Err(EstimatorError::Unsupported(format!(
-                "the {} kernel moves continuous states; a binary model takes Gibbs negatives",
-                self.kernel.name()
-            )));
+            return self.discrete_negatives(target, batch, rng);
         };
         let start = self.pool.starts(batch, rng)?;
         let n = start.len();
