@@ -37,6 +37,8 @@
 # rounds differently); every other line the same. Then the GWG and PL
 # lines are new (Gibbs-with-gradients, pseudo-likelihood); every other line
 # the same bits, after the categorical and Gaussian-Bernoulli changes.
+# Then GWG's site-Gibbs line changed on purpose: a pairwise model on a
+# bipartite graph (the glass) now sweeps by colour; every other line the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

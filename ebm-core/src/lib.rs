@@ -48,6 +48,7 @@ pub mod error;
 pub mod fast_exp;
 pub mod fast_exp_f32;
 pub mod fast_ln;
+pub mod graph;
 pub mod host_float;
 pub mod math;
 pub mod matvec;

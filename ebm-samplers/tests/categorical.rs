@@ -177,8 +177,10 @@ fn kernels_give_the_same_bits_for_any_thread_count() {
 }
 
 /// AIS with Gibbs and with GwG transitions, and SMC, on a 10-site Potts
-/// ring (q = 4, 4^10 states) within 3 of their standard errors of log Z
-/// by enumeration.
+/// ring (q = 4, 4^10 states) against log Z by enumeration: AIS within 3
+/// of its standard errors (300 chains), SMC within 4.8 (its standard error
+/// comes from the spread of 10 runs, so the error over it is a t with 9
+/// degrees of freedom: 4.78 is its two-sided 0.001 quantile).
 #[test]
 fn ais_and_smc_on_a_potts_ring_match_enumeration() {
     let couplings: Vec<(usize, usize, f64)> = (0..10).map(|i| (i, (i + 1) % 10, 1.1)).collect();
@@ -207,7 +209,7 @@ fn ais_and_smc_on_a_potts_ring_match_enumeration() {
     let r = smc(&make, Target::Categorical(&m), Reference::Uniform, &cfg).unwrap();
     let err = r.log_z - exact;
     assert!(
-        err.abs() < 3.0 * r.stderr && r.stderr < 0.1,
+        err.abs() < 4.8 * r.stderr && r.stderr < 0.1,
         "smc: {err} (se {})",
         r.stderr
     );

@@ -54,6 +54,9 @@ pub struct CategoricalPairwise {
     adj: Vec<(u32, u32, bool)>,
     /// The Potts form it was built from, (q, couplings), for the model file.
     potts: Option<(usize, Vec<Coupling>)>,
+    /// The sweep order: the two colours of a bipartite graph, one after
+    /// the other, or the sites in order.
+    order: Vec<usize>,
 }
 
 /// One coupling matrix per edge, given as (i, j, rows of W).
@@ -156,7 +159,16 @@ impl CategoricalPairwise {
             adj_offsets,
             adj,
             potts: None,
-        })
+            order: Vec::new(),
+        }
+        .with_order())
+    }
+
+    /// Fill in the sweep order from the graph.
+    fn with_order(mut self) -> Self {
+        self.order = crate::graph::bipartite_order(self.q.len(), |i| self.neighbors(i).collect::<Vec<_>>())
+            .unwrap_or_else(|| (0..self.q.len()).collect());
+        self
     }
 
     /// The Potts model on `n` sites with `q` states each: couplings
@@ -289,6 +301,13 @@ impl CategoricalEnergy for CategoricalPairwise {
         }
     }
 
+    /// The checkerboard when the graph is bipartite
+    /// ([`crate::graph::bipartite_order`]), the sites in order otherwise.
+    fn sweep_order(&self, order: &mut Vec<usize>) {
+        order.clear();
+        order.extend_from_slice(&self.order);
+    }
+
     fn categorical_pairwise(&self) -> Option<&CategoricalPairwise> {
         Some(self)
     }
@@ -366,6 +385,18 @@ mod tests {
                 assert_eq!(d, m.set_delta(&x, i, a));
             }
         }
+    }
+
+    #[test]
+    fn bipartite_graphs_sweep_by_colour() {
+        // a path 0-1-2-3 plus the isolated site 4: {0, 2, 4} then {1, 3}
+        let p = CategoricalPairwise::potts(5, 3, &[(0, 1, 1.0), (1, 2, 1.0), (2, 3, 1.0)], None).unwrap();
+        let mut order = Vec::new();
+        p.sweep_order(&mut order);
+        assert_eq!(order, vec![0, 2, 4, 1, 3]);
+        // the mixed model's triangle is not bipartite
+        mixed().sweep_order(&mut order);
+        assert_eq!(order, vec![0, 1, 2]);
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub struct Pairwise {
     upper: Vec<usize>,
     /// The two places of coupling k in `weights`.
     places: Vec<(usize, usize)>,
+    /// The sweep order: the two colours of a bipartite graph, one after
+    /// the other, or the sites in order.
+    order: Vec<usize>,
 }
 
 /// Check a number of sites: at least 1, at most [`PAIRWISE_MAX_SITES`]
@@ -190,7 +193,22 @@ impl Pairwise {
             weights,
             upper,
             places,
+            order: Vec::new(),
+        }
+        .with_order())
+    }
+
+    /// Fill in the sweep order from the graph.
+    fn with_order(mut self) -> Self {
+        self.order = crate::graph::bipartite_order(self.n, |i| {
+            self.neighbors(i)
+                .0
+                .iter()
+                .map(|&j| j as usize)
+                .collect::<Vec<_>>()
         })
+        .unwrap_or_else(|| (0..self.n).collect());
+        self
     }
 
     /// Set the coupling values (one per listed pair, in order) and the
@@ -352,6 +370,14 @@ impl BinaryEnergy for Pairwise {
         }
     }
 
+    /// The checkerboard when the graph is bipartite (every site of one
+    /// colour, then every site of the other: [`crate::graph::bipartite_order`]),
+    /// the sites in order otherwise.
+    fn sweep_order(&self, order: &mut Vec<usize>) {
+        order.clear();
+        order.extend_from_slice(&self.order);
+    }
+
     fn pairwise(&self) -> Option<&Pairwise> {
         Some(self)
     }
@@ -435,6 +461,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn bipartite_graphs_sweep_by_colour() {
+        // a ring of 6 is bipartite: even sites, then odd ones
+        let ring: Vec<_> = (0..6).map(|i| (i, (i + 1) % 6, 0.5)).collect();
+        let m = Pairwise::new(6, Spins::Pm1, ring, vec![0.0; 6]).unwrap();
+        let mut order = Vec::new();
+        m.sweep_order(&mut order);
+        assert_eq!(order, vec![0, 2, 4, 1, 3, 5]);
+        // the triangle of `triangle` is not: sites in order
+        triangle(Spins::Bits).sweep_order(&mut order);
+        assert_eq!(order, vec![0, 1, 2, 3]);
     }
 
     #[test]
