@@ -361,22 +361,33 @@ where
     })
 }
 
-/// Train a pairwise binary model (its hand-written capability) by
+/// Train a pairwise, Potts or categorical model (its hand-written
+/// capability: [`HandPairwise`] or [`HandCategorical`]) by
 /// pseudo-likelihood, ratio matching, CD or PCD.
-fn pairwise(
+fn discrete(
     spec: &EnergySpec,
     a: &TrainArgs,
     data: &Points,
     cfg: &TrainConfig,
     from: Option<&TrainCheckpoint>,
 ) -> CliResult<Outcome> {
-    let model = match spec.build()? {
-        ebm_core::spec::Model::Binary(b) => b.pairwise().cloned(),
-        _ => None,
+    let mut model: Box<dyn EnergyCapability> = match spec.build()? {
+        ebm_core::spec::Model::Binary(b) => {
+            b.pairwise().cloned().map(|m| Box::new(HandPairwise::new(m)) as _)
+        }
+        ebm_core::spec::Model::Categorical(c) => c
+            .categorical_pairwise()
+            .cloned()
+            .map(|m| Box::new(HandCategorical::new(m)) as _),
+        ebm_core::spec::Model::Continuous(_) => None,
     }
-    .ok_or_else(|| CliError::Unsupported("the model is not a pairwise binary model".into()))?;
-    let mut model = HandPairwise::new(model);
-    let summary = discrete_objective(&mut model, "pairwise", a, data, cfg, from)?;
+    .ok_or_else(|| {
+        CliError::Unsupported(format!(
+            "`{}` is not a pairwise or categorical model",
+            spec.type_name()
+        ))
+    })?;
+    let summary = discrete_objective(model.as_mut(), spec.type_name(), a, data, cfg, from)?;
     Ok(Outcome {
         summary,
         spec: model.to_spec(),
@@ -410,29 +421,6 @@ fn discrete_objective(
             format!("{other:?}").to_lowercase()
         ))),
     }
-}
-
-/// Train a Potts or categorical pairwise model (its hand-written
-/// capability) by pseudo-likelihood, ratio matching, CD or PCD.
-fn categorical(
-    spec: &EnergySpec,
-    a: &TrainArgs,
-    data: &Points,
-    cfg: &TrainConfig,
-    from: Option<&TrainCheckpoint>,
-) -> CliResult<Outcome> {
-    let model = match spec.build()? {
-        ebm_core::spec::Model::Categorical(c) => c.categorical_pairwise().cloned(),
-        _ => None,
-    }
-    .ok_or_else(|| CliError::Unsupported("the model is not a categorical pairwise model".into()))?;
-    let mut model = HandCategorical::new(model);
-    let summary = discrete_objective(&mut model, spec.type_name(), a, data, cfg, from)?;
-    Ok(Outcome {
-        summary,
-        spec: model.to_spec(),
-        log_normaliser: None,
-    })
 }
 
 /// Train a Gaussian-Bernoulli RBM (its hand-written capability, the
@@ -622,9 +610,10 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             rbm(TrainableRbm::<f32, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?
         }
         EnergySpec::Rbm { .. } => rbm(TrainableRbm::<f64, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?,
-        EnergySpec::Pairwise { .. } => pairwise(&spec, a, &data, &cfg, from)?,
+        EnergySpec::Pairwise { .. } | EnergySpec::Potts { .. } | EnergySpec::Categorical { .. } => {
+            discrete(&spec, a, &data, &cfg, from)?
+        }
         EnergySpec::GbRbm { .. } => gb_rbm(&spec, a, &data, &cfg, from)?,
-        EnergySpec::Potts { .. } | EnergySpec::Categorical { .. } => categorical(&spec, a, &data, &cfg, from)?,
         other => {
             return Err(CliError::Unsupported(format!(
                 "{}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp or rbm model",
