@@ -66,6 +66,27 @@ impl<'a> Target<'a> {
         }
     }
 
+    /// E of each row of `xs` into `out` for a binary or categorical target
+    /// (their chains keep no energies); nothing for a continuous one.
+    pub fn discrete_energy_batch(&self, xs: &[f64], out: &mut [f64]) {
+        match self {
+            Target::Binary(m) => m.energy_batch(xs, out),
+            Target::Categorical(m) => m.energy_batch(xs, out),
+            Target::Continuous(_) => {}
+        }
+    }
+
+    /// log of the number of states of a discrete target, the log Z of the
+    /// uniform reference: D log 2 for a binary model, sum_i log q_i for a
+    /// categorical one; `None` for a continuous target.
+    pub fn log_state_count(&self) -> Option<f64> {
+        match self {
+            Target::Binary(m) => Some(m.dim() as f64 * std::f64::consts::LN_2),
+            Target::Categorical(m) => Some((0..m.dim()).map(|i| (m.states(i) as f64).ln()).sum()),
+            Target::Continuous(_) => None,
+        }
+    }
+
     /// The categorical model, when the target is categorical.
     pub fn categorical(&self) -> Option<&'a dyn CategoricalEnergy> {
         match *self {

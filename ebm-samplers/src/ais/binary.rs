@@ -112,16 +112,9 @@ pub fn ais_discrete<K: Kernel + ?Sized>(
         return Err(invalid("chains", "must be at least 1"));
     }
     let d = target.dim();
-    let log_z0 = match target {
-        Target::Binary(_) => d as f64 * std::f64::consts::LN_2,
-        Target::Categorical(m) => (0..d).map(|i| (m.states(i) as f64).ln()).sum(),
-        Target::Continuous(_) => {
-            return Err(invalid(
-                "model",
-                "discrete AIS needs a binary or categorical model",
-            ))
-        }
-    };
+    let log_z0 = target
+        .log_state_count()
+        .ok_or_else(|| invalid("model", "discrete AIS needs a binary or categorical model"))?;
     // the kernel must move chains on the tempered models, not only on the
     // model itself
     let half = |e: ebm_core::CoreError| invalid("betas", e.to_string());
@@ -152,11 +145,7 @@ pub fn ais_discrete<K: Kernel + ?Sized>(
             .as_slice()
             .par_chunks(CHUNK * d.max(1))
             .zip(e.par_chunks_mut(CHUNK))
-            .for_each(|(x, out)| match target {
-                Target::Binary(m) => m.energy_batch(x, out),
-                Target::Categorical(m) => m.energy_batch(x, out),
-                Target::Continuous(_) => {}
-            });
+            .for_each(|(x, out)| target.discrete_energy_batch(x, out));
         for (w, ei) in log_w.iter_mut().zip(&e) {
             let inc = -db * ei;
             *w += if inc.is_nan() { f64::NEG_INFINITY } else { inc };

@@ -274,9 +274,8 @@ pub(super) fn reference_of<'a>(
                 .ok_or_else(|| invalid("reference", "the base must have a known log Z"))?;
             Ok((Some(b), z0))
         }
-        (Reference::Uniform, Target::Binary(m)) => Ok((None, m.dim() as f64 * std::f64::consts::LN_2)),
-        (Reference::Uniform, Target::Categorical(m)) => {
-            Ok((None, (0..m.dim()).map(|i| (m.states(i) as f64).ln()).sum()))
+        (Reference::Uniform, Target::Binary(_) | Target::Categorical(_)) => {
+            Ok((None, target.log_state_count().unwrap_or(0.0)))
         }
         _ => Err(invalid(
             "reference",

@@ -149,20 +149,11 @@ pub(crate) fn potentials(
     d: usize,
     v: &mut [f64],
 ) {
-    match target {
-        Target::Binary(model) => {
-            x.par_chunks(CHUNK * d)
-                .zip(v.par_chunks_mut(CHUNK))
-                .for_each(|(xs, vs)| model.energy_batch(xs, vs));
-            return;
-        }
-        Target::Categorical(model) => {
-            x.par_chunks(CHUNK * d)
-                .zip(v.par_chunks_mut(CHUNK))
-                .for_each(|(xs, vs)| model.energy_batch(xs, vs));
-            return;
-        }
-        Target::Continuous(_) => {}
+    if target.space() != crate::target::StateSpace::Continuous {
+        x.par_chunks(CHUNK * d)
+            .zip(v.par_chunks_mut(CHUNK))
+            .for_each(|(xs, vs)| target.discrete_energy_batch(xs, vs));
+        return;
     }
     x.par_chunks(CHUNK * d)
         .zip(v.par_chunks_mut(CHUNK))
