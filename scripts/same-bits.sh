@@ -39,6 +39,8 @@
 # the same bits, after the categorical and Gaussian-Bernoulli changes.
 # Then GWG's site-Gibbs line changed on purpose: a pairwise model on a
 # bipartite graph (the glass) now sweeps by colour; every other line the same.
+# Then W9 changed on purpose (issue 22): two population moves and three HMC
+# moves per temperature instead of five HMC moves; every other line the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

@@ -247,20 +247,25 @@ impl Chains {
             .zip(fig_chunks.drain(..))
             .zip(rngs.chunks_mut(CHUNK))
             .zip(self.scratch.iter_mut())
+            .enumerate()
             .map(
                 |(
+                    index,
                     (
                         (
-                            ((((((x, grad), energy), accept), divergent), grad_evals), evals_total),
-                            (figures, figures_total),
+                            (
+                                ((((((x, grad), energy), accept), divergent), grad_evals), evals_total),
+                                (figures, figures_total),
+                            ),
+                            rngs,
                         ),
-                        rngs,
+                        scratch,
                     ),
-                    scratch,
                 )| {
                     (
                         ChunkMut {
                             d,
+                            first: index * CHUNK,
                             x,
                             grad,
                             energy,
@@ -341,6 +346,9 @@ fn check_points(dim: usize, x0: &Points) -> Result<()> {
 pub struct ChunkMut<'a> {
     /// Dimension D.
     pub d: usize,
+    /// The index of the chunk's first chain among all chains (chain `k`
+    /// of the chunk is chain `first + k`).
+    pub first: usize,
     /// Positions, row-major.
     pub x: &'a mut [f64],
     /// grad E at the positions (empty for binary targets).

@@ -111,6 +111,19 @@ pub struct LogzArgs {
     /// bias of order 1/particles).
     #[arg(long)]
     pub no_pilot: bool,
+    /// SMC and adaptive AIS on continuous models: population moves per
+    /// temperature before the sampler's transitions (independence
+    /// Metropolis-Hastings from Gaussian mixtures fitted to the
+    /// particles), which carry particles between modes the sampler cannot
+    /// cross; 0: none.
+    #[arg(long, default_value_t = 0)]
+    pub mixture_moves: usize,
+    /// SMC: waste-free moves (Dau and Chopin 2022) with chains of P
+    /// states: at every temperature chains/P ancestors run P - 1
+    /// transitions and all their states are the next particles (P must
+    /// divide --chains; --steps-per-temp is then unused).
+    #[arg(long, value_name = "P")]
+    pub waste_free: Option<usize>,
     /// AIS: seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -183,7 +196,8 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
             json: json!({"log_z": num(r.log_z), "stderr": num(r.stderr), "method": method, "seconds": seconds,
                          "ess": num(ess_min), "log_z_base": r.log_z_base, "temperatures": r.temperatures,
                          "runs": r.run_log_z.len(), "run_log_z": r.run_log_z.iter().map(|v| num(*v)).collect::<Vec<_>>(),
-                         "resamples": r.resamples, "chains": a.chains, "warnings": r.warnings}),
+                         "resamples": r.resamples, "chains": a.chains, "mixture_moves": a.mixture_moves, "waste_free": a.waste_free,
+                         "warnings": r.warnings}),
             text: format!(
                 "log Z = {:.6} +- {:.6} ({method}, {}, {} temperatures, {} runs x {} particles, smallest weight ESS {:.1}, {seconds:.2} s)",
                 r.log_z,
@@ -299,6 +313,11 @@ fn run_sandwich(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> C
             a.delta
         )));
     }
+    if a.waste_free.is_some() {
+        return Err(CliError::Unsupported(
+            "--waste-free does not apply to --bounds: forward and reverse AIS do not resample".into(),
+        ));
+    }
     let (make, target, cfg, reference_base) = smc_setup(a, spec, model)?;
     let n = a.chains;
     let d = model.dim();
@@ -409,6 +428,18 @@ fn smc_setup<'m>(
     if a.runs == Some(0) {
         return bad("--runs must be at least 1".into());
     }
+    if let Some(p) = a
+        .waste_free
+        .filter(|&p| p < 2 || a.chains % p != 0 || a.chains / p < 2)
+    {
+        return bad(format!(
+            "--waste-free {p} must split --chains {} into at least 2 chains of 2 or more states",
+            a.chains
+        ));
+    }
+    if a.waste_free.is_some() && a.method != LogzMethod::Smc {
+        return bad("--waste-free needs --method smc (adaptive AIS does not resample)".into());
+    }
     check_annealing_options(a)?;
     if a.leapfrog == 0 || a.steps_per_temp == 0 {
         return bad("--leapfrog and --steps-per-temp must be at least 1".into());
@@ -436,6 +467,8 @@ fn smc_setup<'m>(
         target_cess: a.target_cess,
         resample_below: smc_method.then_some(0.5),
         steps: a.steps_per_temp,
+        mixture_moves: a.mixture_moves,
+        waste_free: a.waste_free,
         adapt_step_size: true,
         max_temps: a.temps,
         runs: a.runs.unwrap_or(if smc_method { 10 } else { 1 }),
@@ -460,6 +493,12 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
     let bad = |m: String| Err(CliError::Unsupported(m));
     if a.chains == 0 {
         return bad("--chains must be at least 1".into());
+    }
+    if a.mixture_moves > 0 || a.waste_free.is_some() {
+        return bad(
+            "--mixture-moves and --waste-free need an adaptive run: --method smc (or ais with --adaptive for --mixture-moves)"
+                .into(),
+        );
     }
     check_annealing_options(a)?;
     if a.leapfrog == 0 {

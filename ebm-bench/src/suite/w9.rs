@@ -8,6 +8,13 @@
 //! moves with the step size adapted per temperature. The timed region is
 //! one run (seed 0); the quality is the error's mean and spread over
 //! seeds 0-9 (quick: 3 seeds), as the peer reports it.
+//!
+//! Each temperature first makes two population moves (independence
+//! Metropolis-Hastings from Gaussian mixtures cross-fitted to the two
+//! halves of the particles), which carry particles between the modes
+//! that HMC cannot cross: over seeds 0-99 the error's spread fell from
+//! about 0.31 (HMC alone, five moves) to 0.13 (BlackJAX: 0.23 over seeds
+//! 0-49 on the same machine), for about a third more time.
 
 use super::{Record, SuiteCtx, Throughput};
 use crate::error::{sampler_err, CliError, CliResult};
@@ -26,12 +33,14 @@ const W9_GMM: &str = include_str!("../../../examples-data/w9_gmm10.json");
 const PARTICLES: usize = 1000;
 /// Conditional ESS kept per temperature.
 const TARGET_CESS: f64 = 0.8;
-/// HMC moves per temperature, and their leapfrog steps (of five settings
-/// tried on seeds 0-9 this one had the smallest spread, 0.20; on seeds
-/// 100-109, 200-209 and 300-309 it gave 0.27, 0.37 and 0.44, so 0.2-0.4 is
-/// its honest range).
-const MOVES: usize = 5;
+/// HMC moves per temperature, and their leapfrog steps (with the
+/// population moves: spread 0.135 over seeds 0-49 and 0.134 over 50-99;
+/// 1 and 5 population moves with 5 HMC moves gave 0.13-0.16, fewer HMC
+/// moves a larger spread).
+const MOVES: usize = 3;
 const LEAPFROG: usize = 10;
+/// Population moves per temperature.
+const MIXTURE_MOVES: usize = 2;
 
 /// Run W9.
 pub fn run_w9(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
@@ -51,6 +60,8 @@ pub fn run_w9(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
         target_cess: TARGET_CESS,
         resample_below: Some(0.5),
         steps: MOVES,
+        mixture_moves: MIXTURE_MOVES,
+        waste_free: None,
         adapt_step_size: true,
         max_temps: 10_000,
         runs: 1,
@@ -74,13 +85,14 @@ pub fn run_w9(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let mean = errors.iter().sum::<f64>() / n;
     let sd = (errors.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
     let temps = first.temperatures;
-    // per temperature after the first: a refresh and MOVES x LEAPFROG gradients per particle
-    let grads = ((temps - 2) * (1 + MOVES * LEAPFROG) * PARTICLES) as f64;
+    // per temperature after the first: a refresh, a gradient per population
+    // move and MOVES x LEAPFROG per particle
+    let grads = ((temps - 2) * (1 + MIXTURE_MOVES + MOVES * LEAPFROG) * PARTICLES) as f64;
     Ok((
         vec![Record {
             workload: "W9".into(),
             method: format!(
-                "smc, hmc (L = {LEAPFROG}) x {MOVES} moves per temperature, target CESS {TARGET_CESS}"
+                "smc, {MIXTURE_MOVES} population moves + hmc (L = {LEAPFROG}) x {MOVES} per temperature, target CESS {TARGET_CESS}"
             ),
             seconds,
             throughput: Throughput {
@@ -93,7 +105,7 @@ pub fn run_w9(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
                 "resamples": first.resamples, "grad_evals": grads,
             }),
             config: json!({"particles": PARTICLES, "target_cess": TARGET_CESS, "moves": MOVES,
-                           "leapfrog": LEAPFROG, "resample_below": 0.5, "pilot": false, "base_std": 5.0}),
+                           "leapfrog": LEAPFROG, "mixture_moves": MIXTURE_MOVES, "resample_below": 0.5, "pilot": false, "base_std": 5.0}),
             timing: Some(timing),
             summary: format!(
                 "log Z error over {seeds} seeds: mean {mean:+.3}, sd {sd:.3}; {temps} temperatures"

@@ -23,7 +23,7 @@
 //! from the model make the upper bound wrong, and a reverse estimate below
 //! the forward one beyond their errors is the sign.
 
-use super::smc::{check_config, one_run, reference_of, Plan, SmcConfig};
+use super::smc::{check_config, move_particles, one_run, reference_of, Plan, SmcConfig};
 use super::summarize;
 use crate::chains::Chains;
 use crate::error::{invalid, Result};
@@ -95,7 +95,7 @@ pub fn sandwich(
     cfg: &SmcConfig,
     delta: f64,
 ) -> Result<Sandwich> {
-    check_config(cfg)?;
+    check_config(cfg, target)?;
     if !(delta > 0.0 && delta < 1.0) {
         return Err(invalid("delta", format!("must be in (0, 1), got {delta}")));
     }
@@ -114,6 +114,7 @@ pub fn sandwich(
     let path = base_path(base, target)?;
     let ais = SmcConfig {
         resample_below: None,
+        waste_free: None,
         ..cfg.clone()
     };
     // run 1 pilots, run 0 goes forward, run 2's streams move the reverse particles
@@ -217,7 +218,8 @@ fn reverse_run(
             chains.refresh(e);
         }
         kernel.set_step_size(plan.step_sizes[k - 2]);
-        chains.run_kernel(&*kernel, t, &mut rngs, cfg.steps, None);
+        let proposal = plan.proposals.get(k - 2).and_then(Option::as_ref);
+        move_particles(&*kernel, proposal, t, &mut chains, &mut rngs, cfg);
     }
     Ok(log_w)
 }

@@ -26,6 +26,7 @@ mod binary;
 pub mod bounds;
 mod rbm;
 pub mod smc;
+mod waste_free;
 
 pub use binary::{ais_binary, ais_binary_with_progress, ais_discrete};
 pub use rbm::{ais_rbm, ais_rbm_sweeps_with_progress, ais_rbm_with_progress, RbmBase};

@@ -32,15 +32,19 @@
 //! is the runs' spread.
 
 use super::summarize;
+use super::waste_free::waste_free_move;
 use crate::chains::Chains;
 use crate::error::{invalid, Result};
-use crate::kernel::Kernel;
+use crate::independence::Independence;
+use crate::kernel::{Kernel, StepStats};
+use crate::mixture_fit::{fit_mixture, MixtureFit};
 use crate::target::Target;
 use crate::tempering::levels::{base_path, potentials, BasePath, LevelModel, Reference};
 use ebm_core::math::log_sum_exp;
 use ebm_core::{chain_rng, ChainRng, ExactSample, Points};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Settings of [`smc`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,6 +59,21 @@ pub struct SmcConfig {
     pub resample_below: Option<f64>,
     /// Kernel transitions per temperature (at least 1).
     pub steps: usize,
+    /// Population moves per temperature before the kernel's transitions
+    /// (continuous models): independence Metropolis-Hastings steps from a
+    /// Gaussian mixture fitted to the weighted particles
+    /// ([`crate::mixture_fit`], [`crate::independence`]), which carry
+    /// particles between modes that the kernel cannot cross. 0: none.
+    #[serde(default)]
+    pub mixture_moves: usize,
+    /// Waste-free SMC (Dau and Chopin 2022) with chains of this many
+    /// states: at every temperature N / P ancestors are resampled and
+    /// each runs P - 1 kernel steps, and all their states are the next
+    /// particles ([`super::waste_free`]; `steps` is then unused). P must
+    /// divide the particles and leave at least two chains; needs
+    /// resampling and no population moves. `None`: standard SMC.
+    #[serde(default)]
+    pub waste_free: Option<usize>,
     /// Adapt the kernel's step size after every temperature from its
     /// acceptance (eps *= exp(acceptance - target), the factor within
     /// [1/2, 2]).
@@ -83,6 +102,8 @@ impl Default for SmcConfig {
             target_cess: 0.99,
             resample_below: Some(0.5),
             steps: 5,
+            mixture_moves: 0,
+            waste_free: None,
             adapt_step_size: true,
             max_temps: 10_000,
             runs: 10,
@@ -132,13 +153,51 @@ pub(super) struct RunResult {
     pub(super) plan: Plan,
 }
 
-/// A schedule and the kernel's step size at each of its temperatures.
+/// A schedule, and the kernel's step size and the population moves'
+/// proposal at each of its temperatures.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Plan {
     /// beta_0 = 0 < ... < beta_K = 1.
     pub(super) betas: Vec<f64>,
     /// The step size of the moves at beta_k is `step_sizes[k - 1]`.
     pub(super) step_sizes: Vec<f64>,
+    /// The population moves at beta_k are `proposals[k - 1]` (none
+    /// without population moves, or where no mixture could be fitted).
+    pub(super) proposals: Vec<Option<Independence>>,
+}
+
+/// The moves at the temperature of `plan` index `k` (k >= 1): the
+/// population moves from the plan's proposal, if any, then `cfg.steps`
+/// transitions of `kernel`; the kernel's statistics.
+pub(super) fn move_particles(
+    kernel: &dyn Kernel,
+    population: Option<&Independence>,
+    t: Target<'_>,
+    chains: &mut Chains,
+    rngs: &mut [ChainRng],
+    cfg: &SmcConfig,
+) -> Vec<StepStats> {
+    if let (Some(moves), true) = (population, cfg.mixture_moves > 0) {
+        chains.run_kernel(moves, t, rngs, cfg.mixture_moves, None);
+    }
+    chains.run_kernel(kernel, t, rngs, cfg.steps, None)
+}
+
+/// The population moves of a run that adapts as it goes: the first half
+/// of the particles proposes from a mixture fitted to the second half and
+/// the second half from one fitted to the first (systematic resampling
+/// keeps each half's descendants within it, so each half's proposal is
+/// nearly independent of the particles it moves). `None` when either fit
+/// fails.
+fn cross_fitted(x: &[f64], d: usize, log_w: &[f64], rng: &mut ChainRng) -> Option<Independence> {
+    let half = log_w.len().div_ceil(2);
+    let settings = MixtureFit::default();
+    let first = fit_mixture(&x[..half * d], d, &log_w[..half], &settings, rng)?;
+    let second = fit_mixture(&x[half * d..], d, &log_w[half..], &settings, rng)?;
+    Some(Independence {
+        proposals: vec![Arc::new(second), Arc::new(first)],
+        group: half,
+    })
 }
 
 /// log Z of `target` by adaptive AIS (`cfg.resample_below: None`) or SMC
@@ -165,7 +224,7 @@ pub fn smc(
     reference: Reference<'_>,
     cfg: &SmcConfig,
 ) -> Result<SmcResult> {
-    check_config(cfg)?;
+    check_config(cfg, target)?;
     let (base, log_z_base) = reference_of(target, reference)?;
     let path = base_path(base, target)?;
     let pilot = if cfg.pilot {
@@ -229,8 +288,14 @@ pub fn smc(
     })
 }
 
-/// Refuse settings [`smc`] cannot run with.
-pub(super) fn check_config(cfg: &SmcConfig) -> Result<()> {
+/// Refuse settings [`smc`] cannot run with on `target`.
+pub(super) fn check_config(cfg: &SmcConfig, target: Target<'_>) -> Result<()> {
+    if cfg.mixture_moves > 0 && target.energy().is_none() {
+        return Err(invalid(
+            "mixture_moves",
+            "population moves draw from a Gaussian mixture: they need a continuous model",
+        ));
+    }
     if cfg.particles < 2 {
         return Err(invalid(
             "particles",
@@ -245,6 +310,23 @@ pub(super) fn check_config(cfg: &SmcConfig) -> Result<()> {
     }
     if let Some(t) = cfg.resample_below.filter(|t| !(*t > 0.0 && *t <= 1.0)) {
         return Err(invalid("resample_below", format!("must be in (0, 1], got {t}")));
+    }
+    if let Some(p) = cfg.waste_free {
+        if p < 2 || cfg.particles % p != 0 || cfg.particles / p < 2 {
+            return Err(invalid(
+                "waste_free",
+                format!(
+                    "chains of {p} states must divide the {} particles into at least 2 chains of 2 states or more",
+                    cfg.particles
+                ),
+            ));
+        }
+        if cfg.resample_below.is_none() || cfg.mixture_moves > 0 {
+            return Err(invalid(
+                "waste_free",
+                "waste-free moves resample at every temperature: they need resampling (SMC, not AIS) and no population moves",
+            ));
+        }
     }
     if cfg.steps == 0 || cfg.runs == 0 || cfg.max_temps < 2 {
         return Err(invalid(
@@ -319,7 +401,7 @@ pub(super) fn one_run(
     let (mut beta, mut log_z, mut resamples, mut capped) = (0.0f64, 0.0, 0, false);
     let mut out = Plan {
         betas: vec![0.0],
-        step_sizes: Vec::new(),
+        ..Plan::default()
     };
     loop {
         let level = LevelModel::at(beta, target, path);
@@ -359,10 +441,14 @@ pub(super) fn one_run(
         if beta >= 1.0 {
             break;
         }
-        if let Some(t) = cfg.resample_below {
+        if let (Some(t), None) = (cfg.resample_below, cfg.waste_free) {
             if summarize(log_w.clone(), 0.0).ess < t * n as f64 {
                 log_z += log_sum_exp(&log_w) - (n as f64).ln();
-                resample(&log_w, &mut chains, d, resample_rng.random::<f64>());
+                let ancestors = systematic(&log_w, n, resample_rng.random::<f64>());
+                let old = chains.x.as_slice().to_vec();
+                for (i, &a) in ancestors.iter().enumerate() {
+                    chains.x.as_mut_slice()[i * d..(i + 1) * d].copy_from_slice(&old[a * d..(a + 1) * d]);
+                }
                 log_w.iter_mut().for_each(|w| *w = 0.0);
                 resamples += 1;
             }
@@ -371,14 +457,32 @@ pub(super) fn one_run(
         let Some(t) = level.target() else {
             unreachable!("0 < beta < 1 is moved by the kernel")
         };
-        if let Target::Continuous(e) = t {
-            chains.refresh(e);
-        }
         if let Some(p) = plan {
             kernel.set_step_size(p.step_sizes[k - 1]);
         }
         out.step_sizes.push(kernel.step_size());
-        let stats = chains.run_kernel(&*kernel, t, &mut rngs, cfg.steps, None);
+        let stats = if let Some(length) = cfg.waste_free {
+            out.proposals.push(None);
+            log_z += log_sum_exp(&log_w) - (n as f64).ln();
+            let u = resample_rng.random::<f64>();
+            let stats = waste_free_move(&*kernel, t, &mut chains, &log_w, &mut rngs, u, length)?;
+            log_w.iter_mut().for_each(|w| *w = 0.0);
+            resamples += 1;
+            stats
+        } else {
+            if let Target::Continuous(e) = t {
+                chains.refresh(e);
+            }
+            let proposal = match plan {
+                Some(p) => p.proposals.get(k - 1).cloned().flatten(),
+                None if cfg.mixture_moves > 0 => {
+                    cross_fitted(chains.x.as_slice(), d, &log_w, &mut resample_rng)
+                }
+                None => None,
+            };
+            out.proposals.push(proposal.clone());
+            move_particles(&*kernel, proposal.as_ref(), t, &mut chains, &mut rngs, cfg)
+        };
         if let (None, true, Some(goal)) = (plan, cfg.adapt_step_size, kernel.target_accept()) {
             let acc = stats.iter().map(|s| s.mean_accept).sum::<f64>() / stats.len() as f64;
             let factor = (acc - goal).exp().clamp(0.5, 2.0);
@@ -437,25 +541,23 @@ pub fn next_increment(log_w: &[f64], v: &[f64], max: f64, target: f64) -> f64 {
     lo.max(max * 1e-12)
 }
 
-/// Systematic resampling: particle i takes the state of the ancestor
-/// holding the point (u + i) / N of the cumulative normalised weights.
-fn resample(log_w: &[f64], chains: &mut Chains, d: usize, u: f64) {
+/// Systematic resampling of `m` ancestors from the weights `log_w`:
+/// ancestor i holds the point (u + i) / m of the cumulative normalised
+/// weights (nondecreasing indices).
+pub(super) fn systematic(log_w: &[f64], m: usize, u: f64) -> Vec<usize> {
     let n = log_w.len();
     let total = log_sum_exp(log_w);
-    let mut ancestors = Vec::with_capacity(n);
+    let mut ancestors = Vec::with_capacity(m);
     let (mut cum, mut j) = ((log_w[0] - total).exp(), 0);
-    for i in 0..n {
-        let point = (u + i as f64) / n as f64;
+    for i in 0..m {
+        let point = (u + i as f64) / m as f64;
         while point > cum && j + 1 < n {
             j += 1;
             cum += (log_w[j] - total).exp();
         }
         ancestors.push(j);
     }
-    let old = chains.x.as_slice().to_vec();
-    for (i, &a) in ancestors.iter().enumerate() {
-        chains.x.as_mut_slice()[i * d..(i + 1) * d].copy_from_slice(&old[a * d..(a + 1) * d]);
-    }
+    ancestors
 }
 
 #[cfg(test)]
