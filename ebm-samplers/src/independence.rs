@@ -262,7 +262,8 @@ impl Independence {
 }
 
 /// Work buffers for one chunk: proposals, their gradients and energies,
-/// and the mixture's per-component terms.
+/// the mixture's per-component terms, and log q at the chains' states,
+/// kept from one step to the next within one run of steps.
 #[derive(Default)]
 struct IndependenceScratch {
     y: Vec<f64>,
@@ -270,6 +271,10 @@ struct IndependenceScratch {
     ey: Vec<f64>,
     terms: Vec<f64>,
     z: Vec<f64>,
+    log_qx: Vec<f64>,
+    /// `steps_left` of the previous step: the cache is current when this
+    /// step's is one less (the same run of steps, nothing moved between).
+    prev_steps_left: usize,
 }
 
 impl Kernel for Independence {
@@ -306,13 +311,18 @@ impl Kernel for Independence {
                 .draw(rng, &mut s.z, &mut s.y[k * d..(k + 1) * d]);
         }
         energy.energy_grad_batch(&s.y, &mut s.gy, &mut s.ey);
+        let cached = s.prev_steps_left == c.steps_left + 1 && s.log_qx.len() == n;
+        s.prev_steps_left = c.steps_left;
+        s.log_qx.resize(n, 0.0);
         for (k, rng) in c.rngs.iter_mut().enumerate() {
             let x = &c.x[k * d..(k + 1) * d];
             let y = &s.y[k * d..(k + 1) * d];
             let q = self.proposal_of(c.first + k);
-            let log_q_ratio =
-                q.log_density(x, &mut s.terms, &mut s.z) - q.log_density(y, &mut s.terms, &mut s.z);
-            let log_alpha = c.energy[k] - s.ey[k] + log_q_ratio;
+            if !cached {
+                s.log_qx[k] = q.log_density(x, &mut s.terms, &mut s.z);
+            }
+            let log_qy = q.log_density(y, &mut s.terms, &mut s.z);
+            let log_alpha = c.energy[k] - s.ey[k] + s.log_qx[k] - log_qy;
             let ok = s.ey[k].is_finite() && !log_alpha.is_nan();
             let p = if ok { log_alpha.min(0.0).exp() } else { 0.0 };
             c.accept[k] = p;
@@ -322,6 +332,7 @@ impl Kernel for Independence {
                 c.x[k * d..(k + 1) * d].copy_from_slice(y);
                 c.grad[k * d..(k + 1) * d].copy_from_slice(&s.gy[k * d..(k + 1) * d]);
                 c.energy[k] = s.ey[k];
+                s.log_qx[k] = log_qy;
             }
         }
     }
