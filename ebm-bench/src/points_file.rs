@@ -72,8 +72,9 @@ pub fn parse_points_csv(path: &str, input: impl std::io::Read) -> CliResult<Poin
     Points::from_vec(data, dim).map_err(|e| data_err(e.to_string()))
 }
 
-/// Read points from `.npy` (a C-order array of shape (n, d), or (n,) for
-/// d = 1, of float64, float32 or integers) or, for any other extension,
+/// Read points from `.npy` (a C-order array of shape (n, d), (n,) for
+/// d = 1, or (draws, chains, d) as `ebm sample --out` writes, of float64,
+/// float32 or integers) or, for any other extension,
 /// CSV as [`read_points_csv`]. NaN or infinite values, an empty array and
 /// other shapes are errors naming the file.
 pub fn read_points(path: &str) -> CliResult<Points> {
@@ -106,9 +107,11 @@ pub fn parse_points_npy(path: &str, bytes: &[u8]) -> CliResult<Points> {
     let (n, d) = match shape[..] {
         [n] => (n, 1),
         [n, d] => (n, d),
+        // draws as `ebm sample --out` writes them: every chain's draw a row
+        [t, c, d] => (t.saturating_mul(c), d),
         _ => {
             return Err(data_err(format!(
-                "expected a 2-D array (rows, columns), got shape {shape:?}"
+                "expected a 2-D array (rows, columns) or draws (draws, chains, columns), got shape {shape:?}"
             )))
         }
     };

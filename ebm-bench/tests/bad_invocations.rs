@@ -191,9 +191,9 @@ fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
             "--precision f32",
         ),
         (
-            "3-D .npy",
+            "4-D .npy",
             train(
-                &s.file("c.npy", npy("(2, 1, 2)", &[0.0; 4])),
+                &s.file("c.npy", npy("(2, 1, 1, 2)", &[0.0; 4])),
                 &["--estimator", "dsm"],
             ),
             "2-D array",

@@ -1964,3 +1964,121 @@ fn train_potts_and_categorical_models() {
     assert_eq!(code, 2);
     assert!(err.contains("use pl, ratio, cd or pcd"), "{err}");
 }
+
+/// `ebm eval` on `examples-data/gaussian2.json` with its 2,000 draws
+/// (`gaussian2_samples.csv`): the NLL is the Gaussian's entropy,
+/// log(2 pi e) + 1/2 log det Sigma, within 4 SE; MMD between the data
+/// and HMC draws (from a file) or MALA draws (drawn here) gives p > 0.05,
+/// against a model shifted by one in each mean p < 0.01 and a larger
+/// NLL; KSD of the data is near 0 for the model and larger for the
+/// shifted one; the Fisher divergence of a model to itself is 0. Bad
+/// input exits 2 with one line.
+#[test]
+fn eval_measures_a_model_against_data() {
+    let s = Scratch::new("eval");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-data");
+    let (model, data) = (
+        format!("{dir}/gaussian2.json"),
+        format!("{dir}/gaussian2_samples.csv"),
+    );
+    let shifted = s.file(
+        "shifted.json",
+        r#"{"type":"gaussian","mean":[2.0,0.0],"covariance":[[2.0,0.6],[0.6,1.0]]}"#,
+    );
+    let eval = |m: &str, extra: &[&str]| {
+        let mut args = vec!["eval", "--model", m, "--data", &data, "--json"];
+        args.extend_from_slice(extra);
+        json_of(&args)
+    };
+    let entropy = (2.0 * std::f64::consts::PI * std::f64::consts::E).ln() + 0.5 * 1.64f64.ln();
+    let v = eval(&model, &["--metric", "nll"]);
+    let (nll, se) = (v["nll"].as_f64().unwrap(), v["stderr"].as_f64().unwrap());
+    assert!(
+        (nll - entropy).abs() < 4.0 * se && v["log_z_method"] == "exact",
+        "{v} vs {entropy}"
+    );
+    let worse = eval(&shifted, &["--metric", "nll"])["nll"].as_f64().unwrap();
+    assert!(worse > nll + 0.3, "{worse} vs {nll}");
+    let draws = s.path("draws.npy");
+    let (code, _, err) = ebm(&[
+        "sample",
+        "--model",
+        &model,
+        "--sampler",
+        "hmc",
+        "--chains",
+        "20",
+        "--steps",
+        "50",
+        "--out",
+        &draws,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = eval(&model, &["--metric", "mmd", "--samples", &draws]);
+    assert!(
+        v["p_value"].as_f64().unwrap() > 0.05 && v["samples"] == 1000,
+        "{v}"
+    );
+    let v = eval(
+        &model,
+        &[
+            "--metric",
+            "mmd",
+            "--sampler",
+            "mala",
+            "--chains",
+            "50",
+            "--draws",
+            "10",
+        ],
+    );
+    assert!(v["p_value"].as_f64().unwrap() > 0.05, "{v}");
+    let v = eval(
+        &shifted,
+        &[
+            "--metric",
+            "mmd",
+            "--sampler",
+            "mala",
+            "--chains",
+            "50",
+            "--draws",
+            "10",
+        ],
+    );
+    assert!(v["p_value"].as_f64().unwrap() < 0.01, "{v}");
+    let (k0, k1) = (
+        eval(&model, &["--metric", "ksd"])["ksd2"].as_f64().unwrap(),
+        eval(&shifted, &["--metric", "ksd"])["ksd2"].as_f64().unwrap(),
+    );
+    assert!(k1 > 0.05 && k0.abs() < 0.01, "KSD^2 {k0} vs {k1}");
+    let v = eval(&model, &["--metric", "fisher", "--reference", &model]);
+    assert_eq!(v["fisher"].as_f64().unwrap(), 0.0, "{v}");
+    let rbm = format!("{dir}/w3_rbm64x20.json");
+    for (args, want) in [
+        (vec!["eval", "--model", &model, "--metric", "nll"], "--data"),
+        (
+            vec!["eval", "--model", &model, "--metric", "fisher", "--data", &data],
+            "--reference",
+        ),
+        (
+            vec!["eval", "--model", &model, "--metric", "mmd", "--data", &data],
+            "--samples",
+        ),
+        (
+            vec!["eval", "--model", &rbm, "--metric", "ksd", "--data", &data],
+            "columns",
+        ),
+        (
+            vec!["eval", "--model", &rbm, "--metric", "ksd", "--sampler", "gibbs"],
+            "discrete",
+        ),
+    ] {
+        let (code, _, err) = ebm(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains(want) && err.trim().lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -30,7 +30,9 @@
 //!   with SGD ([`rbm_pcd`]);
 //! - [`checkpoint`]: the complete state of a run, written atomically, from
 //!   which [`trainer::resume`] continues bit-identically;
-//! - [`datasets`]: the 8x8 digits and toy 2-D generators.
+//! - [`datasets`]: the 8x8 digits and toy 2-D generators;
+//! - [`eval`]: measuring a model against data: MMD, kernel Stein
+//!   discrepancy, Fisher divergence, held-out NLL.
 //!
 //! ```
 //! use dfdx::prelude::*;
@@ -61,6 +63,7 @@ pub mod checkpoint;
 pub mod datasets;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod models;
 pub mod objective_state;
 pub mod objectives;

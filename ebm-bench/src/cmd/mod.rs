@@ -1,6 +1,7 @@
 //! The subcommands of `ebm`, as functions returning their JSON report.
 
 pub mod energy;
+pub mod eval;
 pub mod kernels;
 pub mod logz;
 pub mod sample;
@@ -24,6 +25,9 @@ pub enum Command {
     Logz(logz::LogzArgs),
     /// Evaluate a model's energy (and gradient) at points from a CSV file.
     Energy(energy::EnergyArgs),
+    /// Measure a model against data: held-out NLL, MMD, kernel Stein
+    /// discrepancy or Fisher divergence.
+    Eval(eval::EvalArgs),
     /// Draw samples with ULA, MALA, HMC or Gibbs and report diagnostics.
     Sample(sample::SampleArgs),
     /// Train a model file on data with CD, PCD, a replay buffer, DSM or NCE.
@@ -39,6 +43,7 @@ pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {
     match &cli.command {
         Command::Logz(a) => Ok((logz::run(a)?, a.json)),
         Command::Energy(a) => Ok((energy::run(a)?, a.json)),
+        Command::Eval(a) => Ok((eval::run(a)?, a.json)),
         Command::Sample(a) => Ok((sample::run_sample(a)?, a.json)),
         Command::Train(a) => Ok((train::run(a)?, a.json)),
         Command::Suite(a) => Ok((crate::suite::run_suite(a)?, a.json)),

@@ -271,12 +271,12 @@ impl Observer for DrawSink {
     }
 }
 
-/// N(0, init_std^2 I) starting points of continuous chains, from the
-/// set-up stream.
-fn gaussian_start(a: &SampleArgs, d: usize) -> CliResult<Points> {
-    let mut r = setup_rng(a.seed);
-    let x0: Vec<f64> = (0..a.chains * d)
-        .map(|_| a.init_std * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
+/// `chains` N(0, `std`^2 I) starting points of continuous chains in `d`
+/// dimensions, from the set-up stream of `seed`.
+pub fn gaussian_start(chains: usize, d: usize, std: f64, seed: u64) -> CliResult<Points> {
+    let mut r = setup_rng(seed);
+    let x0: Vec<f64> = (0..chains * d)
+        .map(|_| std * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
         .collect();
     Ok(Points::from_vec(x0, d)?)
 }
@@ -290,7 +290,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     crate::limits::check_size(&format!("--chains {} x dimension {d}", a.chains), a.chains, d)?;
     let target = Target::from(&model);
     let init = match target {
-        Target::Continuous(_) => Start::Points(gaussian_start(a, d)?),
+        Target::Continuous(_) => Start::Points(gaussian_start(a.chains, d, a.init_std, a.seed)?),
         Target::Binary(_) | Target::Categorical(_) => Start::Uniform { chains: a.chains },
     };
     let settings = json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth,
