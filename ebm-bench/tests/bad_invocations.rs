@@ -186,6 +186,31 @@ fn bad_invocations_exit_2_with_one_line_naming_the_problem() {
             "3 columns",
         ),
         (
+            "an EMA rate of 1.5",
+            train(&data, &["--estimator", "dsm", "--ema", "1.5"]),
+            "--ema",
+        ),
+        (
+            "a negative weight decay",
+            train(&data, &["--estimator", "dsm", "--weight-decay", "-0.1"]),
+            "--weight-decay",
+        ),
+        (
+            "an unknown learning-rate schedule",
+            train(&data, &["--estimator", "dsm", "--lr-schedule", "linear"]),
+            "--lr-schedule",
+        ),
+        (
+            "a step schedule without its gamma",
+            train(&data, &["--estimator", "dsm", "--lr-schedule", "step:10"]),
+            "--lr-schedule",
+        ),
+        (
+            "a zero clipping norm",
+            train(&data, &["--estimator", "dsm", "--clip-grad", "0"]),
+            "--clip-grad",
+        ),
+        (
             "f32 outside DSM on an MLP",
             train(&data, &["--estimator", "dsm", "--precision", "f32"]),
             "--precision f32",

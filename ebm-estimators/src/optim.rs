@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// An optimizer's state, for checkpoints: the step count and, per
 /// parameter (in `params_mut` order), its moment buffers as f64 (an
 /// empty buffer where the optimizer keeps none: SGD has no second
-/// moment).
+/// moment), and the moving average of the parameters when one is kept.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerState {
     /// Updates taken.
@@ -20,6 +20,125 @@ pub struct OptimizerState {
     pub first: Vec<Vec<f64>>,
     /// Adam's v.
     pub second: Vec<Vec<f64>>,
+    /// The exponential moving average of the averaged parameters (empty
+    /// without [`UpdateRules::ema`]).
+    #[serde(default)]
+    pub ema: Vec<Vec<f64>>,
+}
+
+/// How the learning rate changes after warm-up: the factor s on the base
+/// rate at update t' = t - warm-up (t counted from 1), over the H' = H -
+/// warm-up updates left of a run of H.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum LrSchedule {
+    /// s = 1.
+    #[default]
+    Constant,
+    /// Cosine decay to `floor`: s = floor + (1 - floor) (1 + cos(pi t' / H')) / 2.
+    Cosine {
+        /// The factor at the end of the run, in [0, 1).
+        floor: f64,
+    },
+    /// Step decay: s = gamma^floor(t' / every).
+    Step {
+        /// Updates between decays (at least 1).
+        every: usize,
+        /// The factor of each decay, in (0, 1].
+        gamma: f64,
+    },
+}
+
+/// What the optimizer does around its update rule: the learning-rate
+/// warm-up and schedule, gradient-norm clipping, decoupled weight decay
+/// and an exponential moving average of the parameters. The default does
+/// none of them.
+///
+/// At update t with base rate lr, the rate is lr_t = lr w(t) s(t), with
+/// the linear warm-up w(t) = min(1, t / warmup); the gradient g is
+/// scaled by min(1, c / |g|) (|g| over every parameter); the decayed
+/// parameters shrink first, theta -= lr_t lambda theta (decoupled, as in
+/// AdamW: not through Adam's moments); then the update rule with lr_t;
+/// the average follows, theta_ema = rho theta_ema + (1 - rho) theta,
+/// starting from the parameters after the first update.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRules {
+    /// The schedule after warm-up.
+    pub schedule: LrSchedule,
+    /// Warm-up updates (0: none).
+    pub warmup: usize,
+    /// The largest gradient norm c, if clipped.
+    pub clip_grad: Option<f64>,
+    /// Decoupled weight decay lambda (0: none).
+    pub weight_decay: f64,
+    /// The average's rate rho in (0, 1), if one is kept.
+    pub ema: Option<f64>,
+}
+
+impl UpdateRules {
+    /// Whether the rules do nothing (the plain update rule).
+    pub fn is_plain(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Check the settings.
+    pub fn validate(&self) -> Result<()> {
+        match self.schedule {
+            LrSchedule::Constant => {}
+            LrSchedule::Cosine { floor } => {
+                if !(0.0..1.0).contains(&floor) {
+                    return Err(config(
+                        "lr_schedule",
+                        format!("the cosine floor must lie in [0, 1), got {floor}"),
+                    ));
+                }
+            }
+            LrSchedule::Step { every, gamma } => {
+                if every == 0 || !(gamma > 0.0 && gamma <= 1.0) {
+                    return Err(config(
+                        "lr_schedule",
+                        format!("step decay needs every >= 1 and gamma in (0, 1], got every {every}, gamma {gamma}"),
+                    ));
+                }
+            }
+        }
+        if let Some(c) = self.clip_grad.filter(|c| !(c.is_finite() && *c > 0.0)) {
+            return Err(config(
+                "clip_grad",
+                format!("must be positive and finite, got {c}"),
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(config(
+                "weight_decay",
+                format!("must be finite and not negative, got {}", self.weight_decay),
+            ));
+        }
+        if let Some(r) = self.ema.filter(|r| !(*r > 0.0 && *r < 1.0)) {
+            return Err(config("ema", format!("the rate must lie in (0, 1), got {r}")));
+        }
+        Ok(())
+    }
+
+    /// The factor w(t) s(t) on the base rate at update `t` (from 1) of a
+    /// run of `horizon` updates.
+    pub fn lr_factor(&self, t: usize, horizon: usize) -> f64 {
+        let warm = if self.warmup > 0 && t < self.warmup {
+            t as f64 / self.warmup as f64
+        } else {
+            1.0
+        };
+        let after = t.saturating_sub(self.warmup);
+        let span = horizon.saturating_sub(self.warmup).max(1);
+        let s = match self.schedule {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine { floor } => {
+                let frac = (after as f64 / span as f64).min(1.0);
+                floor + (1.0 - floor) * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos())
+            }
+            LrSchedule::Step { every, gamma } => gamma.powi((after / every.max(1)) as i32),
+        };
+        warm * s
+    }
 }
 
 /// Which optimizer, with its settings.
@@ -107,6 +226,15 @@ pub struct Optimizer {
     t: usize,
     first: Vec<Vec<f64>>,
     second: Vec<Vec<f64>>,
+    rules: UpdateRules,
+    /// The run's length in updates (for the schedule).
+    horizon: usize,
+    /// Tensors `0..decayed` take weight decay and the average (the
+    /// model's; an objective's own parameters follow them).
+    decayed: usize,
+    /// The learning rate of the current update.
+    lr_t: f64,
+    ema: Vec<Vec<f64>>,
 }
 
 impl Optimizer {
@@ -122,7 +250,62 @@ impl Optimizer {
                 .iter()
                 .map(|&n| if adam { vec![0.0; n] } else { Vec::new() })
                 .collect(),
+            rules: UpdateRules::default(),
+            horizon: 0,
+            decayed: lens.len(),
+            lr_t: cfg.lr(),
+            ema: Vec::new(),
         })
+    }
+
+    /// The same optimizer with `rules` around its update, for a run of
+    /// `horizon` updates whose first `decayed` tensors are the model's
+    /// (decayed and averaged).
+    pub fn with_rules(mut self, rules: UpdateRules, horizon: usize, decayed: usize) -> Result<Self> {
+        rules.validate()?;
+        self.rules = rules;
+        self.horizon = horizon;
+        self.decayed = decayed.min(self.first.len());
+        Ok(self)
+    }
+
+    /// The rules around the update.
+    pub fn rules(&self) -> &UpdateRules {
+        &self.rules
+    }
+
+    /// Scale `grads` (every tensor, the norm `norm` over all of them) to
+    /// the clipping norm when they exceed it; whether they were scaled.
+    pub fn clip(&self, grads: &mut [Vec<f64>], norm: f64) -> bool {
+        match self.rules.clip_grad {
+            Some(c) if norm > c => {
+                let scale = c / norm;
+                grads.iter_mut().flatten().for_each(|g| *g *= scale);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Blend the model's tensors `params` (the first `decayed`) into the
+    /// moving average, when one is kept (the first call copies them).
+    pub fn average(&mut self, params: &[Vec<f64>]) {
+        let Some(rho) = self.rules.ema else { return };
+        if self.ema.is_empty() {
+            self.ema = params.to_vec();
+            return;
+        }
+        for (e, p) in self.ema.iter_mut().zip(params) {
+            for (a, &b) in e.iter_mut().zip(p) {
+                *a = rho * *a + (1.0 - rho) * b;
+            }
+        }
+    }
+
+    /// The moving average of the model's tensors, when one is kept and
+    /// has started.
+    pub fn averaged(&self) -> Option<&[Vec<f64>]> {
+        (self.rules.ema.is_some() && !self.ema.is_empty()).then_some(&self.ema[..])
     }
 
     /// Updates taken.
@@ -144,6 +327,7 @@ impl Optimizer {
     /// then [`Optimizer::update_tensors`] for each part of the parameters.
     pub fn begin_step(&mut self) {
         self.t += 1;
+        self.lr_t = self.cfg.lr() * self.rules.lr_factor(self.t, self.horizon);
     }
 
     /// The update of this step for the tensors `first..first + params.len()`
@@ -151,12 +335,17 @@ impl Optimizer {
     /// then an objective's own, updated where they live).
     pub fn update_tensors<P: AsMut<[f64]>>(&mut self, first: usize, params: &mut [P], grads: &[Vec<f64>]) {
         let t = self.t as i32;
+        let lr = self.lr_t;
         for (k, (p, g)) in params.iter_mut().zip(grads).enumerate() {
             let k = first + k;
             let p = p.as_mut();
+            if k < self.decayed && self.rules.weight_decay > 0.0 {
+                let shrink = 1.0 - lr * self.rules.weight_decay;
+                p.iter_mut().for_each(|v| *v *= shrink);
+            }
             let m1 = &mut self.first[k];
             match self.cfg {
-                OptimizerConfig::Adam { lr, betas, eps } => {
+                OptimizerConfig::Adam { betas, eps, .. } => {
                     let m2 = &mut self.second[k];
                     let (c1, c2) = ((1.0 - betas[0].powi(t)).recip(), (1.0 - betas[1].powi(t)).recip());
                     ebm_core::simd::dispatch(
@@ -173,7 +362,7 @@ impl Optimizer {
                         },
                     );
                 }
-                OptimizerConfig::Sgd { lr, momentum } => {
+                OptimizerConfig::Sgd { momentum, .. } => {
                     for i in 0..p.len() {
                         let step = if momentum > 0.0 {
                             m1[i] = g[i] + momentum * m1[i];
@@ -200,6 +389,7 @@ impl Optimizer {
                 self.first.clone()
             },
             second: self.second.clone(),
+            ema: self.ema.clone(),
         }
     }
 
@@ -226,7 +416,16 @@ impl Optimizer {
                 self.second[k] = if s.is_empty() { vec![0.0; len] } else { s.clone() };
             }
         }
+        if !state.ema.is_empty()
+            && (state.ema.len() > n || state.ema.iter().zip(&self.first).any(|(e, f)| e.len() != f.len()))
+        {
+            return Err(EstimatorError::Checkpoint(
+                "the parameters' moving average does not fit the model".into(),
+            ));
+        }
+        self.ema = state.ema.clone();
         self.t = state.steps;
+        self.lr_t = self.cfg.lr() * self.rules.lr_factor(self.t.max(1), self.horizon);
         Ok(())
     }
 }
@@ -278,9 +477,100 @@ mod tests {
                 .restore(&OptimizerState {
                     steps: 1,
                     first: vec![vec![]],
-                    second: vec![vec![]]
+                    second: vec![vec![]],
+                    ema: vec![],
                 })
                 .is_err());
+        }
+    }
+
+    /// The rate's factor: linear warm-up, then cosine to its floor or
+    /// step decay; clipping scales to the norm; decoupled decay shrinks
+    /// by lr lambda before the rule; the average blends at rho; bad
+    /// settings are refused by name.
+    #[test]
+    fn rules_around_the_update() {
+        let cosine = UpdateRules {
+            schedule: LrSchedule::Cosine { floor: 0.2 },
+            warmup: 4,
+            ..UpdateRules::default()
+        };
+        assert_eq!(cosine.lr_factor(1, 104), 0.25);
+        assert_eq!(cosine.lr_factor(4, 104), 1.0);
+        assert!((cosine.lr_factor(54, 104) - 0.6).abs() < 1e-12);
+        assert!((cosine.lr_factor(104, 104) - 0.2).abs() < 1e-12);
+        let step = UpdateRules {
+            schedule: LrSchedule::Step {
+                every: 10,
+                gamma: 0.5,
+            },
+            ..UpdateRules::default()
+        };
+        assert_eq!(
+            (
+                step.lr_factor(9, 100),
+                step.lr_factor(10, 100),
+                step.lr_factor(25, 100)
+            ),
+            (1.0, 0.5, 0.25)
+        );
+        let rules = UpdateRules {
+            clip_grad: Some(1.0),
+            weight_decay: 0.1,
+            ema: Some(0.5),
+            ..UpdateRules::default()
+        };
+        let mut opt = Optimizer::new(OptimizerConfig::sgd(0.5), &[2, 1])
+            .unwrap()
+            .with_rules(rules, 10, 1)
+            .unwrap();
+        let mut g = vec![vec![3.0, 4.0], vec![0.0]];
+        let norm = grad_norm(&g);
+        assert!(opt.clip(&mut g, norm));
+        let near = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+        assert!(near(&g[0], &[0.6, 0.8]), "{g:?}");
+        let mut p = vec![vec![1.0, 1.0], vec![1.0]];
+        opt.update(&mut p, &g);
+        // (1 - 0.5 * 0.1) * 1 - 0.5 * g on the model's tensor; the objective's not decayed
+        assert!(near(&p[0], &[0.95 - 0.3, 0.95 - 0.4]), "{p:?}");
+        assert_eq!(p[1], vec![1.0]);
+        opt.average(&p[..1]);
+        opt.average(&[vec![1.65, 1.55]]);
+        assert!(near(&opt.averaged().unwrap()[0], &[1.15, 1.05]));
+        for (bad, field) in [
+            (
+                UpdateRules {
+                    ema: Some(1.0),
+                    ..UpdateRules::default()
+                },
+                "ema",
+            ),
+            (
+                UpdateRules {
+                    weight_decay: -1.0,
+                    ..UpdateRules::default()
+                },
+                "weight_decay",
+            ),
+            (
+                UpdateRules {
+                    clip_grad: Some(0.0),
+                    ..UpdateRules::default()
+                },
+                "clip_grad",
+            ),
+            (
+                UpdateRules {
+                    schedule: LrSchedule::Step { every: 0, gamma: 0.5 },
+                    ..UpdateRules::default()
+                },
+                "lr_schedule",
+            ),
+        ] {
+            assert!(
+                bad.validate().unwrap_err().to_string().starts_with(field),
+                "{bad:?}"
+            );
         }
     }
 }

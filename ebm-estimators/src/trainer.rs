@@ -7,7 +7,7 @@ use crate::checkpoint::{data_digest, RunFingerprint, TrainCheckpoint};
 use crate::engine::StepEngine;
 use crate::error::{config, EstimatorError, Result};
 use crate::objectives::Objective;
-use crate::optim::OptimizerConfig;
+use crate::optim::{OptimizerConfig, UpdateRules};
 use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{training_rng, ChainRng, Points, RngPosition};
 use rand::seq::SliceRandom;
@@ -78,6 +78,9 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Optimizer and learning rate.
     pub optimizer: OptimizerConfig,
+    /// Warm-up, schedule, clipping, weight decay and the parameters'
+    /// moving average around the optimizer (default: none).
+    pub rules: UpdateRules,
     /// Seed of every random draw (batches, noise, negatives): the batch
     /// order and objective noise come from its training stream
     /// ([`ebm_core::training_rng`]), persistent chains from its chain
@@ -97,6 +100,7 @@ impl TrainConfig {
             schedule: Schedule::Steps(steps),
             batch,
             optimizer: OptimizerConfig::adam(lr),
+            rules: UpdateRules::default(),
             seed: 0,
             checkpoints: None,
             stop: None,
@@ -105,6 +109,7 @@ impl TrainConfig {
 
     fn validate(&self, n_rows: usize) -> Result<()> {
         self.optimizer.validate()?;
+        self.rules.validate()?;
         if self.batch == 0 {
             return Err(config("batch", "must be at least 1"));
         }
@@ -280,7 +285,9 @@ where
     }
     // the loops below run on a rayon worker, so that an engine's parallel
     // parts start without waking the pool from outside at every step
-    if objective.has_host_engine(model, &cfg.optimizer) {
+    // the closed-form host engine has plain SGD fused into its step: with
+    // rules around the update the run takes the capability engine
+    if cfg.rules.is_plain() && objective.has_host_engine(model, &cfg.optimizer) {
         let settings = objective.settings();
         let mut engine = objective
             .host_engine(model, &cfg.optimizer)?
@@ -295,9 +302,12 @@ where
                 .into(),
         )
     })?;
-    let mut engine = CapabilityEngine::new(&mut *form, objective, cfg.optimizer)?;
+    let mut engine = CapabilityEngine::new(&mut *form, objective, cfg.optimizer)?
+        .with_rules(cfg.rules, cfg.total_steps(data.len()))?;
     let settings = engine.objective_settings();
     let result = rayon::scope(|_| run_engine_as(&mut engine, &settings, data, cfg, observer, from));
+    // with a moving average, the model ends with the averaged parameters
+    engine.finish()?;
     drop(engine);
     write_back(model, &form.params())?;
     result
@@ -460,7 +470,11 @@ fn fingerprint(
             Schedule::Epochs(_) => "epochs".into(),
         },
         batch: cfg.batch,
-        optimizer: format!("{:?}", cfg.optimizer),
+        optimizer: if cfg.rules.is_plain() {
+            format!("{:?}", cfg.optimizer)
+        } else {
+            format!("{:?}; {:?}", cfg.optimizer, cfg.rules)
+        },
         seed: cfg.seed,
         data_rows: data.len(),
         data_dim: data.dim(),

@@ -6,7 +6,7 @@ use dfdx::prelude::*;
 use ebm_core::{setup_rng, EnergySpec, Points};
 use ebm_estimators::models::GaussianEnergy;
 use ebm_estimators::objectives::{ChainNegatives, Dsm, MaxLikelihood, Negatives};
-use ebm_estimators::optim::OptimizerConfig;
+use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{train, Checkpoints, History, StepReport, TrainConfig};
 use ebm_estimators::{EstimatorError, TrainableEnergy};
 use ebm_samplers::Mala;
@@ -119,4 +119,65 @@ fn bad_settings_are_errors() {
     }
     .validate()
     .is_err());
+}
+
+/// The rules around the optimizer reach the run: a step schedule that
+/// cuts the rate by 1e-12 from the fifth update on freezes the model
+/// after four (50 steps end where 4 plain ones did, to 1e-9, where the
+/// plain run moves on); a
+/// moving average writes a model between the start and the last iterate
+/// (rho = 0.9 over 50 steps, the mean moving from 0 towards the data's
+/// 2); weight decay of 5 per unit rate pulls the mean towards 0.
+#[test]
+fn update_rules_reach_the_run() {
+    let shifted = Points::from_vec(data().as_slice().iter().map(|v| v + 2.0).collect(), 2).unwrap();
+    let mean = |cfg: &TrainConfig| {
+        let mut model = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 2);
+        let mut dsm = Dsm::new(0.1).unwrap();
+        train(&mut model, &mut dsm, &shifted, cfg, &mut History::default()).unwrap();
+        model.mean()
+    };
+    let plain = |steps: usize| TrainConfig::steps(steps, 64, 0.05);
+    let with = |steps: usize, rules: UpdateRules| TrainConfig {
+        rules,
+        ..plain(steps)
+    };
+    let freeze = UpdateRules {
+        schedule: LrSchedule::Step {
+            every: 5,
+            gamma: 1e-12,
+        },
+        ..UpdateRules::default()
+    };
+    let (m5, m50) = (mean(&with(5, freeze)), mean(&with(50, freeze)));
+    let (p4, p50) = (mean(&plain(4)), mean(&plain(50)));
+    let dist = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    assert!(
+        dist(&m5, &m50) < 1e-9 && dist(&p4, &m50) < 1e-9,
+        "{p4:?} {m5:?} {m50:?}"
+    );
+    assert!(dist(&p4, &p50) > 0.1, "{p4:?} {p50:?}");
+    let ema = mean(&with(
+        50,
+        UpdateRules {
+            ema: Some(0.9),
+            ..UpdateRules::default()
+        },
+    ));
+    eprintln!("iterate {p50:?}, average {ema:?}");
+    assert!(
+        (0..2).all(|j| ema[j].abs() < p50[j].abs() && dist(&ema, &p50) > 0.01),
+        "{ema:?} vs {p50:?}"
+    );
+    let decayed = mean(&with(
+        50,
+        UpdateRules {
+            weight_decay: 5.0,
+            ..UpdateRules::default()
+        },
+    ));
+    assert!(
+        (0..2).all(|j| decayed[j].abs() < 0.8 * p50[j].abs()),
+        "{decayed:?} vs {p50:?}"
+    );
 }

@@ -16,12 +16,13 @@ use ebm_estimators::capability::{
     CapabilityEngine, CapabilityObjective, EnergyCapability, HandCategorical, HandGbRbm, HandPairwise,
 };
 use ebm_estimators::checkpoint::TrainCheckpoint;
+use ebm_estimators::engine::StepEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
     ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives, Objective, PseudoLikelihood,
     RatioMatching,
 };
-use ebm_estimators::optim::OptimizerConfig;
+use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{
     resume, run_engine, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig, TrainSummary,
 };
@@ -111,6 +112,26 @@ pub struct TrainArgs {
     /// SGD momentum in [0, 1).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub momentum: f64,
+    /// The learning rate after warm-up: constant, cosine (decay to 0 by
+    /// the end of the run), cosine:FLOOR (to FLOOR x the rate) or
+    /// step:EVERY:GAMMA (x GAMMA every EVERY steps).
+    #[arg(long, default_value = "constant")]
+    pub lr_schedule: String,
+    /// Linear warm-up of the learning rate over this many steps.
+    #[arg(long, default_value_t = 0)]
+    pub warmup_steps: usize,
+    /// Clip the gradient to this Euclidean norm (over every parameter).
+    #[arg(long, allow_negative_numbers = true)]
+    pub clip_grad: Option<f64>,
+    /// Decoupled weight decay lambda (theta -= lr lambda theta before each
+    /// update, as AdamW).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub weight_decay: f64,
+    /// Keep an exponential moving average of the parameters with this rate
+    /// in (0, 1) (e.g. 0.999); it is stored in checkpoints and written as
+    /// the trained model.
+    #[arg(long, allow_negative_numbers = true)]
+    pub ema: Option<f64>,
     /// Seed of every random draw.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -475,10 +496,13 @@ fn by_capability(
     from: Option<&TrainCheckpoint>,
 ) -> CliResult<TrainSummary> {
     let result = {
-        let mut engine = CapabilityEngine::new(model, objective, cfg.optimizer)?;
+        let mut engine = CapabilityEngine::new(model, objective, cfg.optimizer)?
+            .with_rules(cfg.rules, cfg.total_steps(data.len()))?;
         let mut bar = Progress::new("train");
         let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
-        run_engine(&mut engine, data, cfg, &mut observer, from)
+        let result = run_engine(&mut engine, data, cfg, &mut observer, from);
+        engine.finish()?;
+        result
     };
     result.map_err(|e| map_train_error(e, a))
 }
@@ -567,6 +591,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         schedule: a.epochs.map_or(Schedule::Steps(a.steps), Schedule::Epochs),
         batch: a.batch,
         optimizer,
+        rules: update_rules(a)?,
         seed: a.seed,
         checkpoints: Some(Checkpoints {
             path: PathBuf::from(checkpoint_path(a)),
@@ -645,6 +670,60 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
 }
 
 /// Refuse batch, chain, buffer and noise sizes that would exhaust memory.
+/// The rules around the optimizer from the command's options, each bad
+/// value refused with its option's name.
+fn update_rules(a: &TrainArgs) -> CliResult<UpdateRules> {
+    let bad = |m: String| Err(CliError::Unsupported(m));
+    let parts: Vec<&str> = a.lr_schedule.split(':').collect();
+    let number = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
+    let schedule = match parts[..] {
+        ["constant"] => LrSchedule::Constant,
+        ["cosine"] => LrSchedule::Cosine { floor: 0.0 },
+        ["cosine", f] => match number(f).filter(|v| (0.0..1.0).contains(v)) {
+            Some(floor) => LrSchedule::Cosine { floor },
+            None => {
+                return bad(format!(
+                    "--lr-schedule cosine:FLOOR needs FLOOR in [0, 1), got `{f}`"
+                ))
+            }
+        },
+        ["step", every, gamma] => match (every.parse::<usize>().ok().filter(|&e| e > 0), number(gamma)) {
+            (Some(every), Some(gamma)) if gamma > 0.0 && gamma <= 1.0 => LrSchedule::Step { every, gamma },
+            _ => {
+                return bad(format!(
+                    "--lr-schedule step:EVERY:GAMMA needs EVERY >= 1 and GAMMA in (0, 1], got `{}`",
+                    a.lr_schedule
+                ))
+            }
+        },
+        _ => {
+            return bad(format!(
+                "--lr-schedule must be constant, cosine, cosine:FLOOR or step:EVERY:GAMMA, got `{}`",
+                a.lr_schedule
+            ))
+        }
+    };
+    if let Some(c) = a.clip_grad.filter(|c| !(c.is_finite() && *c > 0.0)) {
+        return bad(format!("--clip-grad must be positive and finite, got {c}"));
+    }
+    if !(a.weight_decay.is_finite() && a.weight_decay >= 0.0) {
+        return bad(format!(
+            "--weight-decay must be finite and not negative, got {}",
+            a.weight_decay
+        ));
+    }
+    if let Some(r) = a.ema.filter(|r| !(*r > 0.0 && *r < 1.0)) {
+        return bad(format!("--ema must lie in (0, 1), got {r}"));
+    }
+    Ok(UpdateRules {
+        schedule,
+        warmup: a.warmup_steps,
+        clip_grad: a.clip_grad,
+        weight_decay: a.weight_decay,
+        ema: a.ema,
+    })
+}
+
 fn check_sizes(a: &TrainArgs, dim: usize) -> CliResult<()> {
     use crate::limits::check_size;
     check_size(&format!("--batch {}", a.batch), a.batch, dim)?;

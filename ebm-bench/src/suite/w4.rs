@@ -59,6 +59,7 @@ where
         schedule: Schedule::Epochs(EPOCHS),
         batch: 10,
         optimizer: OptimizerConfig::sgd(0.05),
+        rules: Default::default(),
         seed,
         checkpoints: None,
         stop: None,

@@ -4,7 +4,7 @@ use super::traits::{CapabilityObjective, EnergyCapability};
 use crate::engine::{StepEngine, StepOutcome};
 use crate::error::{EstimatorError, Result};
 use crate::objective_state::ObjectiveState;
-use crate::optim::{grad_norm, Optimizer, OptimizerConfig, OptimizerState};
+use crate::optim::{grad_norm, Optimizer, OptimizerConfig, OptimizerState, UpdateRules};
 use ebm_core::{ChainRng, EnergySpec, Points};
 
 /// The engine of a [`CapabilityObjective`] on a model with the energy
@@ -42,6 +42,19 @@ impl<'a> CapabilityEngine<'a> {
             model,
             objective,
         })
+    }
+
+    /// The engine with `rules` around its optimizer, for a run of
+    /// `horizon` updates (weight decay and the average on the model's
+    /// tensors, not on an objective's own).
+    pub fn with_rules(mut self, rules: UpdateRules, horizon: usize) -> Result<Self> {
+        self.opt = self.opt.with_rules(rules, horizon, self.n_model)?;
+        Ok(self)
+    }
+
+    /// The moving average of the model's parameters, when one is kept.
+    pub fn averaged(&self) -> Option<Vec<Vec<f64>>> {
+        self.opt.averaged().map(<[_]>::to_vec)
     }
 
     /// The model's parameters, then the objective's own.
@@ -116,6 +129,7 @@ impl StepEngine for CapabilityEngine<'_> {
                 applied: false,
             });
         }
+        self.opt.clip(&mut self.grads, norm);
         // the objective's own parameters stepped on a copy, then the
         // model's where they live; an update that would leave an invalid
         // model is refused (the model keeps its parameters) and the
@@ -131,6 +145,9 @@ impl StepEngine for CapabilityEngine<'_> {
                 .update_params(&mut |p| opt.update_tensors(0, p, &grads[..n_model]))
                 .is_ok()
             && (own.is_empty() || self.objective.set_own_params(&own).is_ok());
+        if applied && self.opt.rules().ema.is_some() {
+            self.opt.average(&self.model.params());
+        }
         Ok(StepOutcome {
             loss,
             grad_norm: norm,
@@ -143,8 +160,35 @@ impl StepEngine for CapabilityEngine<'_> {
         self.model.set_params(&p).is_ok()
     }
 
+    /// The model as a file: with a moving average, the averaged model
+    /// (what the run writes as its model, at checkpoints and at the end).
     fn model_spec(&mut self) -> EnergySpec {
-        self.model.to_spec()
+        match self.averaged() {
+            Some(avg) => {
+                let current = self.model.params();
+                let spec = match self.model.set_params(&avg) {
+                    Ok(()) => self.model.to_spec(),
+                    Err(_) => {
+                        // an average outside the model's domain: the last iterate
+                        self.model.set_params(&current).ok();
+                        return self.model.to_spec();
+                    }
+                };
+                self.model.set_params(&current).ok();
+                spec
+            }
+            None => self.model.to_spec(),
+        }
+    }
+
+    /// With a moving average, leave the model with the averaged parameters
+    /// (refused, keeping the last iterate, when they are not a valid
+    /// model).
+    fn finish(&mut self) -> Result<()> {
+        match self.averaged() {
+            Some(avg) => self.model.set_params(&avg),
+            None => Ok(()),
+        }
     }
 
     fn snapshot(&mut self) -> Result<(Vec<Vec<f64>>, OptimizerState, ObjectiveState)> {

@@ -123,6 +123,7 @@ impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> StepEngine for RbmPcdEngi
         let chains = pcd.chains();
         // plain SGD keeps no moments: empty buffers, as the dfdx optimizer writes them
         let optimizer = OptimizerState {
+            ema: Vec::new(),
             steps: self.steps,
             first: vec![Vec::new(); 3],
             second: vec![Vec::new(); 3],
