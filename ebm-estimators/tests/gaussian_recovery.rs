@@ -12,7 +12,7 @@ use dfdx::prelude::*;
 use ebm_core::energies::Gaussian;
 use ebm_core::{setup_rng, Energy, ExactSample, Points};
 use ebm_estimators::models::GaussianEnergy;
-use ebm_estimators::objectives::{ChainNegatives, Dsm, MaxLikelihood, Nce, Negatives, Objective};
+use ebm_estimators::objectives::{ChainNegatives, Dsm, Init, MaxLikelihood, Nce, Negatives, Objective};
 use ebm_estimators::trainer::{train, History, TrainConfig};
 use ebm_samplers::Mala;
 
@@ -97,9 +97,33 @@ fn replay_buffer_recovers_the_gaussian() {
         steps: 5,
         capacity: 2000,
         reinit: 0.05,
+        init: Init::FittedGaussian,
     };
     let mut ml = MaxLikelihood::new(ChainNegatives::new(mala(), scheme).unwrap());
     check("replay (mala)", &fit(&mut ml, 2000, 0.01));
+}
+
+/// Short-run MLE (Nijkamp et al. 2019): every step's chains start afresh
+/// from uniform noise over the data's box and take K = 30 MALA steps; the
+/// replay buffer of Du and Mordatch with its fresh 5% from the same
+/// uniform noise. K steps of MALA from that box mix on this target, so
+/// both land on the maximum-likelihood fit.
+#[test]
+fn short_run_and_uniform_replay_recover_the_gaussian() {
+    let scheme = Negatives::ShortRun {
+        steps: 30,
+        init: Init::Uniform,
+    };
+    let mut ml = MaxLikelihood::new(ChainNegatives::new(mala(), scheme).unwrap());
+    check("short-run (mala)", &fit(&mut ml, 2000, 0.01));
+    let scheme = Negatives::Replay {
+        steps: 5,
+        capacity: 2000,
+        reinit: 0.05,
+        init: Init::Uniform,
+    };
+    let mut ml = MaxLikelihood::new(ChainNegatives::new(mala(), scheme).unwrap());
+    check("replay from uniform noise (mala)", &fit(&mut ml, 2000, 0.01));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use ebm_core::{setup_rng, Points};
 use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::datasets::{digits_binarized, eight_gaussians};
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
-use ebm_estimators::objectives::{ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives};
+use ebm_estimators::objectives::{ChainNegatives, Dsm, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives};
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{resume, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig};
 use ebm_estimators::{EstimatorError, Objective, Real, TrainableEnergy};
@@ -170,6 +170,7 @@ fn replay_buffer_with_ula_and_momentum_resumes_bit_identically() {
             steps: 3,
             capacity: 200,
             reinit: 0.1,
+            init: Init::FittedGaussian,
         };
         (
             gaussian(),

@@ -5,7 +5,7 @@
 use dfdx::prelude::*;
 use ebm_core::{setup_rng, EnergySpec, Points};
 use ebm_estimators::models::GaussianEnergy;
-use ebm_estimators::objectives::{ChainNegatives, Dsm, MaxLikelihood, Negatives};
+use ebm_estimators::objectives::{ChainNegatives, Dsm, Init, MaxLikelihood, Negatives};
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{train, Checkpoints, History, StepReport, TrainConfig};
 use ebm_estimators::{EstimatorError, TrainableEnergy};
@@ -115,7 +115,8 @@ fn bad_settings_are_errors() {
     assert!(Negatives::Replay {
         steps: 1,
         capacity: 10,
-        reinit: 2.0
+        reinit: 2.0,
+        init: Init::FittedGaussian,
     }
     .validate()
     .is_err());

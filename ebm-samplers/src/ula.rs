@@ -10,7 +10,12 @@ use serde::{Deserialize, Serialize};
 
 /// ULA (Roberts and Tweedie 1996):
 ///
-/// x' = x - eps grad E(x) + sqrt(2 eps) xi,  xi ~ N(0, I).
+/// x' = x - eps grad E(x) + sqrt(2 eps) xi,  xi ~ N(0, I),
+///
+/// or, with a noise scale s of its own ([`Ula::with_noise`]; the short-run
+/// Langevin of EBM training, Nijkamp et al. 2019, decouples the two),
+/// x' = x - eps grad E(x) + s xi, which samples exp(-E) at the
+/// temperature s^2 / (2 eps) as eps -> 0.
 ///
 /// No accept step, so its stationary distribution is biased by O(eps): for
 /// E = x^2 / (2 s^2) it is N(0, s^2 / (1 - eps / (2 s^2))). A move that
@@ -32,6 +37,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ula {
     step_size: f64,
+    /// The noise scale s, when not sqrt(2 eps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    noise: Option<f64>,
 }
 
 /// The settings of [`Ula`] as data (the registry's "ula").
@@ -40,17 +48,26 @@ pub struct Ula {
 pub struct UlaConfig {
     /// Step size eps > 0 (default 0.1).
     pub step_size: f64,
+    /// The noise scale s > 0 (default: sqrt(2 eps), the Langevin
+    /// diffusion at temperature 1).
+    pub noise: Option<f64>,
 }
 
 impl Default for UlaConfig {
     fn default() -> Self {
-        Self { step_size: 0.1 }
+        Self {
+            step_size: 0.1,
+            noise: None,
+        }
     }
 }
 
 impl crate::registry::KernelConfig for UlaConfig {
     fn build(&self) -> Result<Box<dyn Kernel>> {
-        Ok(Box::new(Ula::new(self.step_size)?))
+        Ok(Box::new(match self.noise {
+            Some(s) => Ula::with_noise(self.step_size, s)?,
+            None => Ula::new(self.step_size)?,
+        }))
     }
 }
 
@@ -58,7 +75,21 @@ impl Ula {
     /// ULA with step size `eps > 0`.
     pub fn new(eps: f64) -> Result<Self> {
         positive("step_size", eps)?;
-        Ok(Self { step_size: eps })
+        Ok(Self {
+            step_size: eps,
+            noise: None,
+        })
+    }
+
+    /// ULA with step size `eps > 0` and noise scale `noise > 0`
+    /// (x' = x - eps grad E + noise xi).
+    pub fn with_noise(eps: f64, noise: f64) -> Result<Self> {
+        positive("step_size", eps)?;
+        positive("noise", noise)?;
+        Ok(Self {
+            step_size: eps,
+            noise: Some(noise),
+        })
     }
 }
 
@@ -89,7 +120,7 @@ impl Ula {
     #[inline(always)]
     fn chunk_step_in<const D: usize>(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut UlaScratch) {
         let eps = self.step_size;
-        let noise = (2.0 * eps).sqrt();
+        let noise = self.noise.unwrap_or_else(|| (2.0 * eps).sqrt());
         let (d, n) = (c.d, c.len());
         s.px.resize(n * d, 0.0);
         s.pg.resize(n * d, 0.0);

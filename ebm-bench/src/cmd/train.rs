@@ -19,7 +19,7 @@ use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::engine::StepEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives, Objective, PseudoLikelihood,
+    ChainNegatives, Dsm, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives, Objective, PseudoLikelihood,
     RatioMatching,
 };
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
@@ -41,6 +41,9 @@ pub enum EstimatorArg {
     Pcd,
     /// Maximum likelihood with a replay buffer.
     Replay,
+    /// Short-run MLE: K sampler steps from fresh noise each step, nothing
+    /// persists (Nijkamp et al. 2019).
+    Shortrun,
     /// Denoising score matching (continuous models).
     Dsm,
     /// Noise-contrastive estimation.
@@ -49,6 +52,15 @@ pub enum EstimatorArg {
     Pl,
     /// Ratio matching (discrete models: rbm, pairwise, potts, categorical).
     Ratio,
+}
+
+/// The noise of `--init`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitArg {
+    /// A Gaussian with the data's mean and covariance.
+    Gaussian,
+    /// Uniform over the data's bounding box.
+    Uniform,
 }
 
 /// Precisions of `--precision`.
@@ -170,6 +182,14 @@ pub struct TrainArgs {
     /// Replay: share of chains restarted from noise each step.
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub reinit: f64,
+    /// Replay and short-run: the noise fresh chains start from (default:
+    /// gaussian for replay, uniform for shortrun; RBMs: random bits).
+    #[arg(long, value_enum)]
+    pub init: Option<InitArg>,
+    /// --sampler ula: the Langevin noise scale s, x' = x - eps grad E + s
+    /// xi (default sqrt(2 eps)); short-run MLE often takes s well below.
+    #[arg(long, allow_negative_numbers = true)]
+    pub noise: Option<f64>,
     /// CD/PCD/replay: weight of the energy-magnitude regulariser.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub alpha: f64,
@@ -285,20 +305,43 @@ fn negatives(a: &TrainArgs) -> Negatives {
             steps: a.k,
             chains: a.chains.unwrap_or(a.batch),
         },
+        EstimatorArg::Shortrun => Negatives::ShortRun {
+            steps: a.k,
+            init: match a.init {
+                Some(InitArg::Gaussian) => Init::FittedGaussian,
+                Some(InitArg::Uniform) | None => Init::Uniform,
+            },
+        },
         _ => Negatives::Replay {
             steps: a.k,
             capacity: a.buffer,
             reinit: a.reinit,
+            init: match a.init {
+                Some(InitArg::Uniform) => Init::Uniform,
+                Some(InitArg::Gaussian) | None => Init::FittedGaussian,
+            },
         },
     }
 }
 
-/// The negatives' kernel, from the registry (`--sampler`, or `default`).
+/// The negatives' kernel, from the registry (`--sampler`, or `default`;
+/// short-run MLE defaults to Langevin, ula).
 fn kernel(a: &TrainArgs, default: &str) -> CliResult<Box<dyn Kernel>> {
+    let default = if a.estimator == EstimatorArg::Shortrun && default == "mala" {
+        "ula"
+    } else {
+        default
+    };
+    let name = a.sampler.as_deref().unwrap_or(default);
+    if a.noise.is_some() && name != "ula" {
+        return Err(CliError::Unsupported(format!(
+            "--noise is the Langevin noise scale of --sampler ula, not of {name}"
+        )));
+    }
     Registry::standard()
         .build(
-            a.sampler.as_deref().unwrap_or(default),
-            &serde_json::json!({"step_size": a.step_size, "leapfrog": a.leapfrog}),
+            name,
+            &serde_json::json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "noise": a.noise}),
         )
         .map_err(|e| CliError::Unsupported(e.to_string()))
 }
@@ -363,7 +406,7 @@ where
     }
     if matches!(a.estimator, EstimatorArg::Dsm | EstimatorArg::Nce) {
         return Err(CliError::Unsupported(format!(
-            "--estimator {} needs a continuous model (gaussian, mlp); an RBM trains with cd, pcd or replay",
+            "--estimator {} needs a continuous model (gaussian, mlp); an RBM trains with cd, pcd, replay, shortrun, pl or ratio",
             format!("{:?}", a.estimator).to_lowercase()
         )));
     }
@@ -461,7 +504,7 @@ fn gb_rbm(
     .ok_or_else(|| CliError::Unsupported("the model is not a Gaussian-Bernoulli RBM".into()))?;
     let mut model = HandGbRbm::new(model);
     let (summary, log_normaliser) = match a.estimator {
-        EstimatorArg::Cd | EstimatorArg::Pcd | EstimatorArg::Replay => {
+        EstimatorArg::Cd | EstimatorArg::Pcd | EstimatorArg::Replay | EstimatorArg::Shortrun => {
             let sampler = ChainNegatives::new(kernel(a, "gibbs")?, negatives(a))?;
             let mut o = MaxLikelihood::new(sampler).with_regulariser(a.alpha)?;
             (by_capability(&mut model, &mut o, a, data, cfg, from)?, None)
@@ -473,7 +516,7 @@ fn gb_rbm(
         }
         other => {
             return Err(CliError::Unsupported(format!(
-                "--estimator {} does not train a gb_rbm: use cd, pcd, replay or nce",
+                "--estimator {} does not train a gb_rbm: use cd, pcd, replay, shortrun or nce",
                 format!("{other:?}").to_lowercase()
             )))
         }
@@ -738,7 +781,11 @@ fn check_sizes(a: &TrainArgs, dim: usize) -> CliResult<()> {
             a.batch.saturating_mul(a.noise_ratio),
             dim,
         ),
-        EstimatorArg::Cd | EstimatorArg::Dsm | EstimatorArg::Pl | EstimatorArg::Ratio => Ok(()),
+        EstimatorArg::Cd
+        | EstimatorArg::Shortrun
+        | EstimatorArg::Dsm
+        | EstimatorArg::Pl
+        | EstimatorArg::Ratio => Ok(()),
     }
 }
 

@@ -22,7 +22,7 @@ pub use crate::objective_state::ObjectiveState;
 pub use dsm::Dsm;
 pub use max_likelihood::MaxLikelihood;
 pub use nce::Nce;
-pub use negatives::{ChainNegatives, GibbsNegatives, NegativeSampler, Negatives};
+pub use negatives::{ChainNegatives, GibbsNegatives, Init, NegativeSampler, Negatives};
 pub use pseudo_likelihood::PseudoLikelihood;
 pub use ratio_matching::RatioMatching;
 

@@ -9,6 +9,17 @@ use ebm_samplers::gibbs::Gibbs;
 use ebm_samplers::{Chains, Kernel, Target};
 use rand::Rng;
 
+/// The noise that fresh chains start from (replay buffer, short-run).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Init {
+    /// N(m, S) with the data's mean and covariance (RBMs: uniform bits).
+    #[default]
+    FittedGaussian,
+    /// Uniform over the data's bounding box, each coordinate between its
+    /// smallest and largest value (RBMs: uniform bits).
+    Uniform,
+}
+
 /// Where the negative chains start at each training step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Negatives {
@@ -28,9 +39,9 @@ pub enum Negatives {
     },
     /// Replay buffer (Du and Mordatch 2019): each step, one chain per batch
     /// row starts from a random buffer entry, or with probability `reinit`
-    /// from fresh noise (a Gaussian fitted to the data; uniform random bits
-    /// for binary models); after `steps` transitions the chains go back
-    /// into the buffer, which holds `capacity` states.
+    /// from fresh noise (`init`; uniform random bits for binary models);
+    /// after `steps` transitions the chains go back into the buffer, which
+    /// holds `capacity` states (first filled with noise).
     Replay {
         /// Transitions per training step.
         steps: usize,
@@ -38,6 +49,19 @@ pub enum Negatives {
         capacity: usize,
         /// Share of chains restarted from noise, in [0, 1].
         reinit: f64,
+        /// The noise.
+        init: Init,
+    },
+    /// Short-run, noise-initialised MCMC (Nijkamp et al. 2019): each step,
+    /// one chain per batch row starts afresh from the fixed noise `init`
+    /// and takes `steps` transitions; nothing persists. The model learns
+    /// to make these K-step chains land on the data, whether or not they
+    /// would mix.
+    ShortRun {
+        /// Transitions per training step (K).
+        steps: usize,
+        /// The noise the chains start from.
+        init: Init,
     },
 }
 
@@ -45,16 +69,28 @@ impl Negatives {
     /// Transitions per training step.
     pub fn steps(&self) -> usize {
         match *self {
-            Negatives::Cd { steps } | Negatives::Pcd { steps, .. } | Negatives::Replay { steps, .. } => steps,
+            Negatives::Cd { steps }
+            | Negatives::Pcd { steps, .. }
+            | Negatives::Replay { steps, .. }
+            | Negatives::ShortRun { steps, .. } => steps,
         }
     }
 
-    /// "cd", "pcd" or "replay".
+    /// "cd", "pcd", "replay" or "shortrun".
     pub fn name(&self) -> &'static str {
         match self {
             Negatives::Cd { .. } => "cd",
             Negatives::Pcd { .. } => "pcd",
             Negatives::Replay { .. } => "replay",
+            Negatives::ShortRun { .. } => "shortrun",
+        }
+    }
+
+    /// The noise fresh chains start from, for the schemes that have them.
+    pub fn init(&self) -> Option<Init> {
+        match *self {
+            Negatives::Replay { init, .. } | Negatives::ShortRun { init, .. } => Some(init),
+            Negatives::Cd { .. } | Negatives::Pcd { .. } => None,
         }
     }
 
@@ -78,16 +114,43 @@ impl Negatives {
     }
 }
 
-/// Fresh starting states for a replay buffer.
+/// Fresh starting states for a replay buffer or short-run chains.
 enum Fresh {
     Gaussian(Gaussian),
+    /// Uniform between `low` and `high`, coordinate by coordinate.
+    Uniform {
+        low: Vec<f64>,
+        high: Vec<f64>,
+    },
     Bits,
 }
 
 impl Fresh {
+    /// The noise `init` of a continuous model, from its data.
+    fn continuous(init: Init, data: &Points) -> Result<Self> {
+        Ok(match init {
+            Init::FittedGaussian => Fresh::Gaussian(super::nce::fit_gaussian(data)?),
+            Init::Uniform => {
+                let d = data.dim();
+                let (mut low, mut high) = (vec![f64::INFINITY; d], vec![f64::NEG_INFINITY; d]);
+                for row in data.rows() {
+                    for j in 0..d {
+                        low[j] = low[j].min(row[j]);
+                        high[j] = high[j].max(row[j]);
+                    }
+                }
+                Fresh::Uniform { low, high }
+            }
+        })
+    }
+
     fn draw(&self, rng: &mut ChainRng, row: &mut [f64]) {
         match self {
             Fresh::Gaussian(g) => g.sample_into(rng, row),
+            Fresh::Uniform { low, high } => row
+                .iter_mut()
+                .zip(low.iter().zip(high))
+                .for_each(|(v, (lo, hi))| *v = lo + (hi - lo) * rng.random::<f64>()),
             Fresh::Bits => row
                 .iter_mut()
                 .for_each(|v| *v = rng.random::<bool>() as u8 as f64),
@@ -147,7 +210,7 @@ impl Pool {
                 }
                 self.buffer_rows = capacity;
             }
-            Negatives::Cd { .. } => {}
+            Negatives::Cd { .. } | Negatives::ShortRun { .. } => {}
         }
         self.fresh = Some(fresh);
         Ok(())
@@ -169,6 +232,17 @@ impl Pool {
                 .persistent
                 .clone()
                 .ok_or_else(|| EstimatorError::Unsupported("negatives used before prepare".into()))?,
+            Negatives::ShortRun { .. } => {
+                let fresh = self
+                    .fresh
+                    .as_ref()
+                    .ok_or_else(|| EstimatorError::Unsupported("negatives used before prepare".into()))?;
+                let mut x = vec![0.0; batch.len() * d];
+                for row in x.chunks_exact_mut(d) {
+                    fresh.draw(rng, row);
+                }
+                Points::from_vec(x, d)?
+            }
             Negatives::Replay { reinit, .. } => {
                 let fresh = self
                     .fresh
@@ -239,7 +313,7 @@ impl Pool {
     fn finish(&mut self, end: &Points) {
         let d = end.dim();
         match self.scheme {
-            Negatives::Cd { .. } => {}
+            Negatives::Cd { .. } | Negatives::ShortRun { .. } => {}
             Negatives::Pcd { .. } => self.persistent = Some(end.clone()),
             Negatives::Replay { .. } => {
                 for (row, &slot) in end.rows().zip(&self.slots) {
@@ -253,7 +327,7 @@ impl Pool {
 /// Produces negative samples from a sampling target (the model with its
 /// current parameters, [`ebm_samplers::Target`]).
 pub trait NegativeSampler: Send {
-    /// Name of the scheme ("cd", "pcd", "replay").
+    /// Name of the scheme ("cd", "pcd", "replay", "shortrun").
     fn name(&self) -> String;
     /// The scheme's and the kernel's settings in words (part of the
     /// objective's [`settings`](crate::capability::CapabilityObjective::settings)).
@@ -309,11 +383,14 @@ impl<K: Kernel + Send> ChainNegatives<K> {
         batch: &Points,
         rng: &mut ChainRng,
     ) -> Result<Points> {
-        if matches!(self.pool.scheme, Negatives::Replay { .. }) {
-            return Err(EstimatorError::Unsupported(
-                "replay negatives are for continuous models and RBMs; train a discrete model with cd or pcd"
-                    .into(),
-            ));
+        if matches!(
+            self.pool.scheme,
+            Negatives::Replay { .. } | Negatives::ShortRun { .. }
+        ) {
+            return Err(EstimatorError::Unsupported(format!(
+                "{} negatives are for continuous models and RBMs; train a discrete model with cd or pcd",
+                self.pool.scheme.name()
+            )));
         }
         self.kernel
             .check(target)
@@ -349,7 +426,8 @@ impl<K: Kernel + Send> NegativeSampler for ChainNegatives<K> {
     }
 
     fn prepare(&mut self, data: &Points, seed: u64) -> Result<()> {
-        let fresh = Fresh::Gaussian(super::nce::fit_gaussian(data)?);
+        let init = self.pool.scheme.init().unwrap_or_default();
+        let fresh = Fresh::continuous(init, data)?;
         self.pool.prepare(data, seed, fresh)
     }
 
