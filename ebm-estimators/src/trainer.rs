@@ -9,7 +9,7 @@ use crate::error::{config, EstimatorError, Result};
 use crate::objectives::Objective;
 use crate::optim::{OptimizerConfig, UpdateRules};
 use crate::trainable::{Backend, Real, TrainableEnergy};
-use ebm_core::{training_rng, ChainRng, Points, RngPosition};
+use ebm_core::{training_rng, ChainRng, EnergySpec, Points, RngPosition};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::path::PathBuf;
@@ -157,6 +157,18 @@ pub struct StepReport {
 pub trait TrainObserver {
     /// One step is done.
     fn on_step(&mut self, report: &StepReport);
+
+    /// Every how many steps the observer wants the model itself
+    /// ([`TrainObserver::on_model`]); `None` (the default): never.
+    fn model_every(&self) -> Option<usize> {
+        None
+    }
+
+    /// The model as a file after `steps` steps (every
+    /// [`TrainObserver::model_every`] steps and at the end of the run; with
+    /// a moving average, the averaged model), to evaluate it while it
+    /// trains.
+    fn on_model(&mut self, _steps: usize, _model: &EnergySpec) {}
 }
 
 impl<F: FnMut(&StepReport)> TrainObserver for F {
@@ -415,6 +427,11 @@ fn run_engine_as(
             seconds,
             rows_per_second: rows_done as f64 / seconds.max(1e-12),
         });
+        if let Some(k) = observer.model_every().filter(|&k| k > 0) {
+            if at.step % k == 0 || at.step == total {
+                observer.on_model(at.step, &engine.model_spec());
+            }
+        }
         let stop = cfg.stop.as_ref().is_some_and(StopFlag::is_raised) && at.step < total;
         if let (Some(c), Some(fp)) = (&cfg.checkpoints, &fingerprint) {
             if at.step % c.every == 0 || at.step == total || stop {

@@ -97,9 +97,8 @@ fn check_dim(spec: &ModelSpec, model: &Model, pts: &Points, path: &str) -> CliRe
 /// `path` names the points in errors.
 pub fn energies_at(spec: &ModelSpec, model: &Model, pts: &Points, path: &str) -> CliResult<Vec<f64>> {
     check_dim(spec, model, pts, path)?;
-    let mut energies = vec![0.0; pts.len()];
     match model {
-        Model::Continuous(e) => e.energy_batch(pts.as_slice(), &mut energies),
+        Model::Continuous(_) => {}
         Model::Binary(b) => {
             let (lo, hi) = b.states();
             if let Some(k) = pts.as_slice().iter().position(|&v| v != lo && v != hi) {
@@ -114,15 +113,24 @@ pub fn energies_at(spec: &ModelSpec, model: &Model, pts: &Points, path: &str) ->
                     ),
                 });
             }
-            b.energy_batch(pts.as_slice(), &mut energies);
         }
         Model::Categorical(c) => {
             ebm_core::categorical::check_states(c.as_ref(), pts.as_slice()).map_err(|e| CliError::Data {
                 path: path.into(),
                 message: format!("{e} of `{}`", spec.type_name()),
             })?;
-            c.energy_batch(pts.as_slice(), &mut energies);
         }
     }
-    Ok(energies)
+    Ok(energies(model, pts))
+}
+
+/// The energies of `pts` under `model` (points already checked).
+pub fn energies(model: &Model, pts: &Points) -> Vec<f64> {
+    let mut energies = vec![0.0; pts.len()];
+    match model {
+        Model::Continuous(e) => e.energy_batch(pts.as_slice(), &mut energies),
+        Model::Binary(b) => b.energy_batch(pts.as_slice(), &mut energies),
+        Model::Categorical(c) => c.energy_batch(pts.as_slice(), &mut energies),
+    }
+    energies
 }

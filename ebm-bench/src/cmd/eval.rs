@@ -254,12 +254,7 @@ fn samples(a: &EvalArgs, spec: &ModelSpec, model: &Model) -> CliResult<Option<Po
 /// exact where the model has it and smc otherwise): its value, standard
 /// error (0 when exact), the method's name and the warnings.
 fn log_z(a: &EvalArgs, model: &Model) -> CliResult<(f64, f64, String, Vec<serde_json::Value>)> {
-    let exact_known = match model {
-        Model::Continuous(e) => e.log_partition().is_some(),
-        Model::Binary(b) => b.log_partition().is_some(),
-        Model::Categorical(c) => c.log_partition().is_some(),
-    };
-    let method = a.logz_method.unwrap_or(if exact_known {
+    let method = a.logz_method.unwrap_or(if exact_log_z(model).is_some() {
         logz::LogzMethod::Exact
     } else {
         logz::LogzMethod::Smc
@@ -284,4 +279,37 @@ fn log_z(a: &EvalArgs, model: &Model) -> CliResult<(f64, f64, String, Vec<serde_
     let se = report.json["stderr"].as_f64().unwrap_or(0.0);
     let warnings = report.json["warnings"].as_array().cloned().unwrap_or_default();
     Ok((value, se, name, warnings))
+}
+
+/// log Z in closed form or by enumeration, where the model has it.
+pub fn exact_log_z(model: &Model) -> Option<f64> {
+    match model {
+        Model::Continuous(e) => e.log_partition(),
+        Model::Binary(b) => b.log_partition(),
+        Model::Categorical(c) => c.log_partition(),
+    }
+}
+
+/// A metric of `model` on `data` while it trains (`ebm train
+/// --eval-every`): the NLL with log Z exact, or KSD^2 of the data
+/// against a continuous model's score; the points are checked already.
+pub fn training_metric(metric: Metric, type_name: &str, model: &Model, data: &Points) -> CliResult<f64> {
+    match (metric, model) {
+        (Metric::Nll, _) => {
+            let log_z = exact_log_z(model).ok_or_else(|| {
+                CliError::Unsupported(format!(
+                    "--eval-metric nll needs an exact log Z, which `{type_name}` has not: use ksd"
+                ))
+            })?;
+            Ok(nll(&super::energy::energies(model, data), log_z, 0.0)?.nll)
+        }
+        (Metric::Ksd, Model::Continuous(e)) => Ok(ksd(data, e.as_ref())?.ksd2),
+        (Metric::Ksd, _) => Err(CliError::Unsupported(format!(
+            "--eval-metric ksd needs the score of a continuous model; `{type_name}` is discrete: use nll"
+        ))),
+        (Metric::Mmd | Metric::Fisher, _) => Err(CliError::Unsupported(
+            "--eval-metric during training is nll or ksd (mmd needs samples, fisher a reference: use ebm eval on the written model)"
+                .into(),
+        )),
+    }
 }

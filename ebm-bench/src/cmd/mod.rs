@@ -6,6 +6,7 @@ pub mod kernels;
 pub mod logz;
 pub mod sample;
 pub mod train;
+pub mod train_log;
 
 use clap::{Parser, Subcommand};
 

@@ -3,11 +3,11 @@
 //! model file.
 
 use super::kernels::{kernel_names, KernelUse};
+use super::train_log::{lock, EvalHook, TrainLog};
 use crate::error::{CliError, CliResult};
 use crate::json_num::{num, opt};
 use crate::model_file::load_model;
 use crate::points_file::read_points;
-use crate::progress::Progress;
 use clap::{Args, ValueEnum};
 use dfdx::prelude::Cpu;
 use ebm_compose::ModelSpec;
@@ -24,7 +24,7 @@ use ebm_estimators::objectives::{
 };
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{
-    resume, run_engine, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig, TrainSummary,
+    resume, run_engine, train, Checkpoints, Schedule, StopFlag, TrainConfig, TrainSummary,
 };
 use ebm_estimators::{EstimatorError, TrainableEnergy};
 use ebm_samplers::{Kernel, Registry};
@@ -212,9 +212,25 @@ pub struct TrainArgs {
     /// trained model file holds the f32-rounded values.
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: PrecisionArg,
+    /// Evaluate the model every this many steps (and at the end) on
+    /// --eval-data, printing each value on stderr and listing them in the
+    /// report.
+    #[arg(long, requires = "eval_data")]
+    pub eval_every: Option<usize>,
+    /// Held-out data for --eval-every (CSV or .npy).
+    #[arg(long, requires = "eval_every")]
+    pub eval_data: Option<String>,
+    /// The metric of --eval-every: nll (models with an exact log Z) or ksd
+    /// (continuous models); default nll where log Z is exact, else ksd.
+    #[arg(long, value_enum, requires = "eval_every")]
+    pub eval_metric: Option<super::eval::Metric>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// The evaluations of --eval-every, made while training (set up by
+    /// `run`).
+    #[arg(skip)]
+    pub eval: std::sync::Mutex<Option<super::train_log::EvalHook>>,
 }
 
 /// The stop request raised by Ctrl-C (SIGINT): the run finishes its step,
@@ -263,8 +279,7 @@ where
     O: Objective<F, Cpu, M>,
 {
     let result = {
-        let mut bar = Progress::new("train");
-        let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
+        let mut observer = TrainLog::new(a);
         match from {
             Some(ck) => resume(model, objective, data, cfg, &mut observer, ck),
             None => train(model, objective, data, cfg, &mut observer),
@@ -541,8 +556,7 @@ fn by_capability(
     let result = {
         let mut engine = CapabilityEngine::new(model, objective, cfg.optimizer)?
             .with_rules(cfg.rules, cfg.total_steps(data.len()))?;
-        let mut bar = Progress::new("train");
-        let mut observer = |r: &StepReport| bar.tick(r.step + 1, r.total);
+        let mut observer = TrainLog::new(a);
         let result = run_engine(&mut engine, data, cfg, &mut observer, from);
         engine.finish()?;
         result
@@ -620,6 +634,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         });
     }
     check_sizes(a, data.dim())?;
+    *lock(&a.eval) = EvalHook::new(a, &spec)?;
     // a run that could not save its result must not start
     crate::draws_file::check_writable(&a.out)?;
     crate::draws_file::check_writable(&checkpoint_path(a))?;
@@ -691,8 +706,12 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         }
     };
     crate::draws_file::write_atomically(&a.out, outcome.spec.to_json().as_bytes())?;
+    let evals = lock(&a.eval).take();
+    if let Some(e) = evals.as_ref().and_then(|h| h.error.clone()) {
+        return Err(CliError::Unsupported(e));
+    }
     let s = &outcome.summary;
-    let json = json!({
+    let mut json = json!({
         "final_loss": num(s.final_loss),
         "mean_loss_last_100": num(s.mean_loss_tail),
         "steps": s.steps,
@@ -709,10 +728,19 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         text.push_str(&format!("\nNCE log-normaliser (estimate of log Z): {c:.6}"));
     }
     text.push_str(&format!("\nmodel written to {}", a.out));
+    if let Some(h) = &evals {
+        json["eval"] = json!({"metric": h.metric_name(), "every": h.every,
+            "values": h.values.iter().map(|&(step, v)| json!([step, num(v)])).collect::<Vec<_>>()});
+        if let Some(&(step, v)) = h.values.last() {
+            text.push_str(&format!(
+                "\n{} on the held-out data after {step} steps: {v:.6}",
+                h.metric_name()
+            ));
+        }
+    }
     Ok(super::Report { json, text })
 }
 
-/// Refuse batch, chain, buffer and noise sizes that would exhaust memory.
 /// The rules around the optimizer from the command's options, each bad
 /// value refused with its option's name.
 fn update_rules(a: &TrainArgs) -> CliResult<UpdateRules> {
@@ -767,6 +795,7 @@ fn update_rules(a: &TrainArgs) -> CliResult<UpdateRules> {
     })
 }
 
+/// Refuse batch, chain, buffer and noise sizes that would exhaust memory.
 fn check_sizes(a: &TrainArgs, dim: usize) -> CliResult<()> {
     use crate::limits::check_size;
     check_size(&format!("--batch {}", a.batch), a.batch, dim)?;
