@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ebm, npy, Scratch};
+use common::{ebm, npy, refused, Scratch};
 
 fn logz(model: &str, method: &str) -> f64 {
     let (code, out, err) = ebm(&["logz", "--model", model, "--method", method, "--json"]);
@@ -804,12 +804,7 @@ fn logz_by_smc_is_honest_and_warns() {
             "gibbs",
         ),
     ] {
-        let (code, _, err) = ebm(&args);
-        assert_eq!(code, 2, "{args:?}: {err}");
-        assert!(
-            err.contains(want) && err.trim().lines().count() == 1,
-            "{args:?}: {err}"
-        );
+        refused(&args, want);
     }
 }
 
@@ -861,12 +856,7 @@ fn logz_with_population_moves_and_waste_free_smc() {
             "continuous",
         ),
     ] {
-        let (code, _, err) = ebm(&args);
-        assert_eq!(code, 2, "{args:?}: {err}");
-        assert!(
-            err.contains(want) && err.trim().lines().count() == 1,
-            "{args:?}: {err}"
-        );
+        refused(&args, want);
     }
 }
 
@@ -913,12 +903,7 @@ fn logz_bounds_bracket_the_exact_value() {
             "--bounds",
         ),
     ] {
-        let (code, _, err) = ebm(&args);
-        assert_eq!(code, 2, "{args:?}: {err}");
-        assert!(
-            err.contains(want) && err.trim().lines().count() == 1,
-            "{args:?}: {err}"
-        );
+        refused(&args, want);
     }
 }
 
@@ -2074,12 +2059,7 @@ fn eval_measures_a_model_against_data() {
             "discrete",
         ),
     ] {
-        let (code, _, err) = ebm(&args);
-        assert_eq!(code, 2, "{args:?}: {err}");
-        assert!(
-            err.contains(want) && err.trim().lines().count() == 1,
-            "{args:?}: {err}"
-        );
+        refused(&args, want);
     }
 }
 
@@ -2224,20 +2204,19 @@ fn train_short_run_and_uniform_replay() {
         r#"{"type":"pairwise","n":2,"spins":false,"edges":[[0,1,0.5]],"fields":[0,0]}"#,
     );
     let out = dir.path("p_out.json");
-    let (code, _, err) = ebm(&[
-        "train",
-        "--data",
-        &bits,
-        "--model",
-        &pairwise,
-        "--estimator",
+    refused(
+        &[
+            "train",
+            "--data",
+            &bits,
+            "--model",
+            &pairwise,
+            "--estimator",
+            "shortrun",
+            "--out",
+            &out,
+        ],
         "shortrun",
-        "--out",
-        &out,
-    ]);
-    assert!(
-        code == 2 && err.contains("shortrun") && err.trim().lines().count() == 1,
-        "{err}"
     );
 }
 
@@ -2330,10 +2309,6 @@ fn train_evaluates_while_it_runs() {
         }
         args.extend(["--eval-data", data, "--out", &out]);
         args.extend_from_slice(extra);
-        let (code, _, err) = ebm(&args);
-        assert!(
-            code == 2 && err.contains(want) && err.trim().lines().count() == 1,
-            "{extra:?}: {err}"
-        );
+        refused(&args, want);
     }
 }

@@ -48,6 +48,18 @@ pub fn ebm(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Run `ebm` with `args` and require what bad input must give: exit
+/// status 2 and one line on stderr that contains `want`.
+#[allow(dead_code)]
+pub fn refused(args: &[&str], want: &str) {
+    let (code, _, err) = ebm(args);
+    assert_eq!(code, 2, "{args:?}: {err}");
+    assert!(
+        err.contains(want) && err.trim().lines().count() == 1,
+        "{args:?}: {err}"
+    );
+}
+
 /// A version-1.0 float64 .npy file holding `values` (C order) under the
 /// header shape `shape`, e.g. "(3, 2)"; the shape is not checked against
 /// the values, so tests can write inconsistent files on purpose.
