@@ -19,8 +19,8 @@ use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::engine::StepEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives, Objective, PseudoLikelihood,
-    RatioMatching,
+    ChainNegatives, Dsm, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives, Objective, Projection,
+    PseudoLikelihood, RatioMatching, SlicedScoreMatching,
 };
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{
@@ -46,12 +46,24 @@ pub enum EstimatorArg {
     Shortrun,
     /// Denoising score matching (continuous models).
     Dsm,
+    /// Sliced score matching (continuous models): random projections of
+    /// the score's Jacobian, by central differences of the score.
+    Ssm,
     /// Noise-contrastive estimation.
     Nce,
     /// Pseudo-likelihood (discrete models: rbm, pairwise, potts, categorical).
     Pl,
     /// Ratio matching (discrete models: rbm, pairwise, potts, categorical).
     Ratio,
+}
+
+/// The directions of `--projection`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProjectionArg {
+    /// v ~ N(0, I).
+    Gaussian,
+    /// +-1 per coordinate.
+    Rademacher,
 }
 
 /// The noise of `--init`.
@@ -201,6 +213,19 @@ pub struct TrainArgs {
         allow_negative_numbers = true
     )]
     pub sigma: Vec<f64>,
+    /// SSM: the directions, gaussian or rademacher.
+    #[arg(long, value_enum, default_value = "gaussian")]
+    pub projection: ProjectionArg,
+    /// SSM: directions per datum.
+    #[arg(long, default_value_t = 1)]
+    pub slices: usize,
+    /// SSM: the plain form 1/2 (v.s)^2 instead of the variance-reduced
+    /// 1/2 |s|^2.
+    #[arg(long)]
+    pub no_variance_reduction: bool,
+    /// SSM: the central difference's step h along each direction.
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    pub fd_step: f64,
     /// NCE: noise samples per data point.
     #[arg(long, default_value_t = 1)]
     pub noise_ratio: usize,
@@ -383,6 +408,14 @@ where
             let mut o = Dsm::multi(a.sigma.clone())?;
             (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
         }
+        EstimatorArg::Ssm => {
+            let projection = match a.projection {
+                ProjectionArg::Gaussian => Projection::Gaussian,
+                ProjectionArg::Rademacher => Projection::Rademacher,
+            };
+            let mut o = SlicedScoreMatching::new(projection, a.slices, !a.no_variance_reduction, a.fd_step)?;
+            (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
+        }
         EstimatorArg::Nce => {
             let mut o = Nce::new(a.noise_ratio, None)?;
             let s = run_loop(&mut model, &mut o, data, cfg, a, from)?;
@@ -419,7 +452,10 @@ where
             message: format!("an RBM needs binary data (0 or 1), found {v}"),
         });
     }
-    if matches!(a.estimator, EstimatorArg::Dsm | EstimatorArg::Nce) {
+    if matches!(
+        a.estimator,
+        EstimatorArg::Dsm | EstimatorArg::Ssm | EstimatorArg::Nce
+    ) {
         return Err(CliError::Unsupported(format!(
             "--estimator {} needs a continuous model (gaussian, mlp); an RBM trains with cd, pcd, replay, shortrun, pl or ratio",
             format!("{:?}", a.estimator).to_lowercase()
@@ -808,6 +844,11 @@ fn check_sizes(a: &TrainArgs, dim: usize) -> CliResult<()> {
         EstimatorArg::Nce => check_size(
             &format!("--batch {} x --noise-ratio {}", a.batch, a.noise_ratio),
             a.batch.saturating_mul(a.noise_ratio),
+            dim,
+        ),
+        EstimatorArg::Ssm => check_size(
+            &format!("--batch {} x 3 --slices {}", a.batch, a.slices),
+            a.batch.saturating_mul(3).saturating_mul(a.slices),
             dim,
         ),
         EstimatorArg::Cd

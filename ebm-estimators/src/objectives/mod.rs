@@ -17,6 +17,7 @@ mod negatives;
 mod pseudo_likelihood;
 mod ratio_matching;
 mod site_changes;
+mod sliced_sm;
 
 pub use crate::objective_state::ObjectiveState;
 pub use dsm::Dsm;
@@ -25,6 +26,7 @@ pub use nce::Nce;
 pub use negatives::{ChainNegatives, GibbsNegatives, Init, NegativeSampler, Negatives};
 pub use pseudo_likelihood::PseudoLikelihood;
 pub use ratio_matching::RatioMatching;
+pub use sliced_sm::{Projection, SlicedScoreMatching};
 
 use crate::capability::CapabilityObjective;
 use crate::engine::StepEngine;
