@@ -71,19 +71,7 @@ impl DrawWriter {
             }
             head.push(b'\n');
         } else {
-            let header = format!(
-                "{{'descr': '<f8', 'fortran_order': False, 'shape': ({n_draws}, {n_chains}, {dim}), }}"
-            );
-            // magic (6) + version (2) + header length (2) + header, padded
-            // with spaces and a newline to a multiple of 64 bytes.
-            let unpadded = 10 + header.len() + 1;
-            let pad = (64 - unpadded % 64) % 64;
-            let hlen = header.len() + pad + 1;
-            head.extend_from_slice(b"\x93NUMPY\x01\x00");
-            head.extend_from_slice(&(hlen as u16).to_le_bytes());
-            head.extend_from_slice(header.as_bytes());
-            head.extend(std::iter::repeat_n(b' ', pad));
-            head.push(b'\n');
+            head = npy_header(&format!("({n_draws}, {n_chains}, {dim})"));
         }
         w.put(&head)?;
         Ok(w)
@@ -145,6 +133,46 @@ impl Drop for DrawWriter {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// The header of a version-1.0 float64, C-order `.npy` file of shape
+/// `shape` (e.g. "(3, 2)"): magic (6 bytes), version (2), header length
+/// (2) and the header dictionary, padded with spaces and a newline to a
+/// multiple of 64 bytes.
+pub fn npy_header(shape: &str) -> Vec<u8> {
+    let header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    let unpadded = 10 + header.len() + 1;
+    let pad = (64 - unpadded % 64) % 64;
+    let hlen = header.len() + pad + 1;
+    let mut head = b"\x93NUMPY\x01\x00".to_vec();
+    head.extend_from_slice(&(hlen as u16).to_le_bytes());
+    head.extend_from_slice(header.as_bytes());
+    head.extend(std::iter::repeat_n(b' ', pad));
+    head.push(b'\n');
+    head
+}
+
+/// Write `points` to `path` atomically: `.npy` as a float64 array of
+/// shape (n, d), anything else as CSV with a header `x0,x1,..` and every
+/// value in the shortest form that reads back to the same bits.
+pub fn write_points(path: &str, points: &ebm_core::Points) -> CliResult<()> {
+    let d = points.dim();
+    let bytes = if path.ends_with(".npy") {
+        let mut b = npy_header(&format!("({}, {d})", points.len()));
+        for v in points.as_slice() {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b
+    } else {
+        let mut text = (0..d).map(|j| format!("x{j}")).collect::<Vec<_>>().join(",");
+        text.push('\n');
+        for row in points.rows() {
+            text.push_str(&row.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(","));
+            text.push('\n');
+        }
+        text.into_bytes()
+    };
+    write_atomically(path, &bytes)
 }
 
 /// Fail now, before any long run, if `path` could not be written later:

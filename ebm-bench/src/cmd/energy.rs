@@ -3,7 +3,7 @@
 use crate::error::{CliError, CliResult};
 use crate::json_num::{matrix, nums};
 use crate::model_file::load_model;
-use crate::points_file::read_points_csv;
+use crate::points_file::read_points;
 use clap::Args;
 use ebm_compose::ModelSpec;
 use ebm_core::spec::Model;
@@ -17,7 +17,8 @@ pub struct EnergyArgs {
     /// The model file (JSON).
     #[arg(long)]
     pub model: String,
-    /// Points, one per row, as CSV (an optional header row is skipped).
+    /// Points, one per row: CSV (an optional header row is skipped) or
+    /// .npy of shape (n, d).
     #[arg(long)]
     pub points: String,
     /// Also report grad_x E at each point (continuous models only).
@@ -31,7 +32,7 @@ pub struct EnergyArgs {
 /// Evaluate the model at every row of the points file.
 pub fn run(a: &EnergyArgs) -> CliResult<super::Report> {
     let (spec, model) = load_model(&a.model)?;
-    let pts = read_points_csv(&a.points)?;
+    let pts = read_points(&a.points)?;
     let n = pts.len();
     let (energies, grads) = match (&model, a.grad) {
         (Model::Continuous(e), true) => {

@@ -1,5 +1,6 @@
 //! The subcommands of `ebm`, as functions returning their JSON report.
 
+pub mod data;
 pub mod energy;
 pub mod eval;
 pub mod kernels;
@@ -24,8 +25,11 @@ pub struct Cli {
 pub enum Command {
     /// Compute log Z of a model.
     Logz(logz::LogzArgs),
-    /// Evaluate a model's energy (and gradient) at points from a CSV file.
+    /// Evaluate a model's energy (and gradient) at points from a CSV or .npy file.
     Energy(energy::EnergyArgs),
+    /// Write a toy data set (two-moons, rings, eight-gaussians, ...) or the
+    /// 8x8 digits as CSV or .npy.
+    Data(data::DataArgs),
     /// Measure a model against data: held-out NLL, MMD, kernel Stein
     /// discrepancy or Fisher divergence.
     Eval(eval::EvalArgs),
@@ -44,6 +48,7 @@ pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {
     match &cli.command {
         Command::Logz(a) => Ok((logz::run(a)?, a.json)),
         Command::Energy(a) => Ok((energy::run(a)?, a.json)),
+        Command::Data(a) => Ok((data::run(a)?, a.json)),
         Command::Eval(a) => Ok((eval::run(a)?, a.json)),
         Command::Sample(a) => Ok((sample::run_sample(a)?, a.json)),
         Command::Train(a) => Ok((train::run(a)?, a.json)),
