@@ -1167,7 +1167,7 @@ fn gaussian_csv(n: usize) -> String {
 }
 
 /// `ebm train` round-trips into `ebm logz`: a Gaussian trained by DSM,
-/// NCE, PCD and SSM lands near the data's log Z = log 2 pi + log(0.7 * 1.2) =
+/// NCE, PCD, SSM and ESM lands near the data's log Z = log 2 pi + log(0.7 * 1.2) =
 /// 1.6635 (within 0.1: 4,000 samples and 1,500 Adam steps leave a few
 /// hundredths of error; see the estimator crate's recovery tests for the
 /// tight version). NCE's learned normaliser estimates the same number.
@@ -1180,7 +1180,7 @@ fn train_round_trips_into_logz() {
         r#"{"type":"gaussian","mean":[0,0],"covariance":[[1,0],[0,1]]}"#,
     );
     let truth = LN_2PI + (0.7f64 * 1.2).ln();
-    for est in ["dsm", "ssm", "nce", "pcd", "cd", "replay"] {
+    for est in ["dsm", "ssm", "esm", "nce", "pcd", "cd", "replay"] {
         let out = dir.0.join(format!("{est}.json")).to_string_lossy().into_owned();
         let v = json_of(&[
             "train",

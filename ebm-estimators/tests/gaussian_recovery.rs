@@ -13,7 +13,8 @@ use ebm_core::energies::Gaussian;
 use ebm_core::{setup_rng, Energy, ExactSample, Points};
 use ebm_estimators::models::GaussianEnergy;
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, Init, MaxLikelihood, Nce, Negatives, Objective, Projection, SlicedScoreMatching,
+    ChainNegatives, Dsm, ExactScoreMatching, Init, MaxLikelihood, Nce, Negatives, Objective, Projection,
+    SlicedScoreMatching,
 };
 use ebm_estimators::trainer::{train, History, TrainConfig};
 use ebm_samplers::Mala;
@@ -137,6 +138,13 @@ fn sliced_score_matching_recovers_the_gaussian() {
     check("ssm (gaussian, variance reduced)", &fit(&mut ssm, 3000, 0.01));
     let mut ssm = SlicedScoreMatching::new(Projection::Rademacher, 2, false, 1e-3).unwrap();
     check("ssm (rademacher x 2)", &fit(&mut ssm, 3000, 0.01));
+}
+
+/// Exact score matching, the Hessian trace in closed form (tr P).
+#[test]
+fn exact_score_matching_recovers_the_gaussian() {
+    let mut esm = ExactScoreMatching::new();
+    check("exact score matching", &fit(&mut esm, 3000, 0.01));
 }
 
 #[test]

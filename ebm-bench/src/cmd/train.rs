@@ -19,8 +19,8 @@ use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::engine::StepEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives, Objective, Projection,
-    PseudoLikelihood, RatioMatching, SlicedScoreMatching,
+    ChainNegatives, Dsm, ExactScoreMatching, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives, Objective,
+    Projection, PseudoLikelihood, RatioMatching, SlicedScoreMatching,
 };
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{
@@ -49,6 +49,9 @@ pub enum EstimatorArg {
     /// Sliced score matching (continuous models): random projections of
     /// the score's Jacobian, by central differences of the score.
     Ssm,
+    /// Exact (Hyvarinen) score matching with the exact Hessian trace
+    /// (mlp, gaussian and diag_gaussian models).
+    Esm,
     /// Noise-contrastive estimation.
     Nce,
     /// Pseudo-likelihood (discrete models: rbm, pairwise, potts, categorical).
@@ -414,6 +417,10 @@ where
                 ProjectionArg::Rademacher => Projection::Rademacher,
             };
             let mut o = SlicedScoreMatching::new(projection, a.slices, !a.no_variance_reduction, a.fd_step)?;
+            (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
+        }
+        EstimatorArg::Esm => {
+            let mut o = ExactScoreMatching::new();
             (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
         }
         EstimatorArg::Nce => {
@@ -854,6 +861,7 @@ fn check_sizes(a: &TrainArgs, dim: usize) -> CliResult<()> {
         EstimatorArg::Cd
         | EstimatorArg::Shortrun
         | EstimatorArg::Dsm
+        | EstimatorArg::Esm
         | EstimatorArg::Pl
         | EstimatorArg::Ratio => Ok(()),
     }

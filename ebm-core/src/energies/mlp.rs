@@ -90,6 +90,48 @@ impl Activation {
     }
 }
 
+impl Activation {
+    /// (act'(z), act''(z), act'''(z)) for second-order passes (exact score
+    /// matching's Hessian trace): with s = sigmoid(z), q = s (1 - s),
+    ///
+    /// - silu: act''' = q ((1 - 2 s)(3 + z (1 - 2 s)) - 2 z q);
+    /// - softplus: act''' = q (1 - 2 s);
+    /// - tanh: act''' = (1 - t^2)(6 t^2 - 2);
+    ///
+    /// the first two as in [`Activation::value_slope_curvature`].
+    #[inline(always)]
+    pub fn slope_curvature_jerk(self, z: f64) -> (f64, f64, f64) {
+        let (_, slope, curvature) = self.value_slope_curvature(z);
+        let sigmoid = || {
+            let e = crate::fast_exp::exp(-z.abs());
+            let r = 1.0 / (1.0 + e);
+            if z >= 0.0 {
+                r
+            } else {
+                e * r
+            }
+        };
+        let jerk = match self {
+            Self::Silu => {
+                let s = sigmoid();
+                let q = s * (1.0 - s);
+                let u = 1.0 - 2.0 * s;
+                q * (u * (3.0 + z * u) - 2.0 * z * q)
+            }
+            Self::Softplus => {
+                let s = sigmoid();
+                s * (1.0 - s) * (1.0 - 2.0 * s)
+            }
+            Self::Tanh => {
+                let t = slope; // 1 - t^2
+                let tanh2 = 1.0 - t;
+                t * (6.0 * tanh2 - 2.0)
+            }
+        };
+        (slope, curvature, jerk)
+    }
+}
+
 /// One affine layer z = W h + b with W of shape `n_out x n_in` (row-major).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {

@@ -318,4 +318,22 @@ impl ScoreCapability for HandGaussian {
         self.add_through_factor(&dmu, &dl, grads);
         Ok(total)
     }
+
+    /// The Laplacian tr P = sum_jk L_jk^2, the same at every x: n tr P,
+    /// and weight n 2 L for dL.
+    fn add_weighted_laplacian_grad(
+        &mut self,
+        x: &Points,
+        weight: f64,
+        grads: &mut [Vec<f64>],
+    ) -> Option<Result<f64>> {
+        if let Err(e) = self.check(x, grads) {
+            return Some(Err(e));
+        }
+        let n = x.len() as f64;
+        let trace: f64 = self.factor.iter().map(|v| v * v).sum();
+        let dl: Vec<f64> = self.factor.iter().map(|v| 2.0 * n * weight * v).collect();
+        self.add_through_factor(&vec![0.0; self.d], &dl, grads);
+        Some(Ok(n * trace))
+    }
 }

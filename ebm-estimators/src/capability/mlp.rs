@@ -119,6 +119,26 @@ impl ScoreCapability for HandMlp {
             Precision::F32(w) => w.score_loss_grad(&self.mlp, x.as_slice(), loss, grads),
         })
     }
+
+    /// The second-order pass of [`super::mlp_trace`] (in f64 whatever
+    /// the score pass's precision).
+    fn add_weighted_laplacian_grad(
+        &mut self,
+        x: &Points,
+        weight: f64,
+        grads: &mut [Vec<f64>],
+    ) -> Option<Result<f64>> {
+        Some(self.check_grads(grads).and_then(|()| {
+            if x.dim() != Energy::dim(&self.mlp) {
+                return Err(EstimatorError::Data(format!(
+                    "rows have {} columns, the MLP has dimension {}",
+                    x.dim(),
+                    Energy::dim(&self.mlp)
+                )));
+            }
+            Ok(super::mlp_trace::add_laplacian_grad(&self.mlp, x, weight, grads))
+        }))
+    }
 }
 
 /// The hand-written MLP: E = w_L . h_{L-1} + b_L with h_l = act(W_l

@@ -43,6 +43,7 @@ pub(crate) mod gaussian;
 mod gb_rbm;
 mod mlp;
 mod mlp_score;
+mod mlp_trace;
 mod pairwise;
 mod rbm;
 pub(crate) mod traits;

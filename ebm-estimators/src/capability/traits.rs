@@ -88,6 +88,20 @@ pub trait ScoreCapability: Send {
         loss: &dyn ScoreLoss,
         grads: &mut [Vec<f64>],
     ) -> Result<f64>;
+
+    /// The Laplacian's part of exact score matching: returns
+    /// sum_i T(x_i) with T = tr grad_x^2 E = -tr grad_x s, and adds
+    /// `weight` x grad_theta sum_i T(x_i) into `grads`; `None` when the
+    /// model has no exact second-order pass (the hand-written MLP and
+    /// Gaussian family have one).
+    fn add_weighted_laplacian_grad(
+        &mut self,
+        _x: &Points,
+        _weight: f64,
+        _grads: &mut [Vec<f64>],
+    ) -> Option<Result<f64>> {
+        None
+    }
 }
 
 /// A training objective written against the capabilities only.

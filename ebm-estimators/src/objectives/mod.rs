@@ -11,6 +11,7 @@
 //! | [`RatioMatching`] | energies of a discrete model | mean sum_i sigmoid(E(x) - E(x^(i)))^2 |
 
 mod dsm;
+mod exact_sm;
 mod max_likelihood;
 mod nce;
 mod negatives;
@@ -21,6 +22,7 @@ mod sliced_sm;
 
 pub use crate::objective_state::ObjectiveState;
 pub use dsm::Dsm;
+pub use exact_sm::ExactScoreMatching;
 pub use max_likelihood::MaxLikelihood;
 pub use nce::Nce;
 pub use negatives::{ChainNegatives, GibbsNegatives, Init, NegativeSampler, Negatives};
