@@ -17,6 +17,7 @@ mod gwg;
 mod pl;
 mod plot;
 mod pt;
+mod sm;
 mod w1;
 mod w2;
 mod w3;
@@ -66,7 +67,7 @@ pub struct Throughput {
 /// One result: a workload run with one method.
 #[derive(Clone, Debug, Serialize)]
 pub struct Record {
-    /// "W1" ... "W9", "PT", "GWG", "PL".
+    /// "W1" ... "W9", "PT", "GWG", "PL", "SM".
     pub workload: String,
     /// What ran (e.g. "ula").
     pub method: String,
@@ -172,8 +173,8 @@ impl SuiteCtx {
     }
 }
 
-const ALL: [&str; 12] = [
-    "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "PT", "GWG", "PL",
+const ALL: [&str; 13] = [
+    "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "PT", "GWG", "PL", "SM",
 ];
 
 /// The CPU's model name (Linux), for the results.
@@ -242,6 +243,7 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
             "W9" => w9::run_w9(&ctx)?,
             "GWG" => gwg::run_gwg(&ctx)?,
             "PL" => pl::run_pl(&ctx)?,
+            "SM" => sm::run_sm(&ctx)?,
             _ => pt::run_pt_workload(&ctx)?,
         };
         records.append(&mut r);

@@ -20,7 +20,7 @@ use ebm_estimators::trainer::{train, StepReport, TrainConfig};
 use serde_json::json;
 
 /// (mean NLL of `test`, log Z) under exp(-E)/Z on the W5 grid.
-fn nll<E: Energy>(e: &E, test: &Points) -> CliResult<(f64, f64)> {
+pub(super) fn nll<E: Energy>(e: &E, test: &Points) -> CliResult<(f64, f64)> {
     let log_z = log_partition_grid(e, &[-8.0, -8.0], &[8.0, 8.0], 400)?;
     let mut en = vec![0.0; test.len()];
     e.energy_batch(test.as_slice(), &mut en);
