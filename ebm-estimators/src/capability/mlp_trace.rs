@@ -26,14 +26,15 @@
 //! forward (l = H..1): z'_l += h'_l * act'(z_l), W'_l += z'_l h_{l-1}^T,
 //!          b'_l += z'_l, h'_{l-1} = W_l^T z'_l   (h'_H = 0: T does not see E).
 //!
-//! Row by row on the host (the work per row is a few products of the
-//! layers with D-column Jacobians); rows in parts of [`PART`] that run in
-//! parallel and add their gradients in part order, so the bits do not
-//! depend on the number of threads. Checked against central differences
+//! In batch form, every product one faer call over a part of [`PART`]
+//! rows; the parts run in parallel and add their gradients in part
+//! order, so the bits do not depend on the number of threads. Checked against central differences
 //! of the score (T) and of T (its gradient) in `tests/exact_sm.rs`.
 
 use ebm_core::energies::Mlp;
 use ebm_core::Points;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 /// Rows per part of a batch.
@@ -48,10 +49,7 @@ pub(super) fn add_laplacian_grad(mlp: &Mlp, x: &Points, weight: f64, grads: &mut
         .par_chunks(PART * d)
         .map(|rows| {
             let mut g: Vec<Vec<f64>> = grads.iter().map(|t| vec![0.0; t.len()]).collect();
-            let mut total = 0.0;
-            for row in rows.chunks_exact(d) {
-                total += row_pass(mlp, row, weight, &mut g);
-            }
+            let total = part_pass(mlp, rows, d, weight, &mut g);
             (total, g)
         })
         .collect();
@@ -65,189 +63,321 @@ pub(super) fn add_laplacian_grad(mlp: &Mlp, x: &Points, weight: f64, grads: &mut
     total
 }
 
-/// T(x) for one row `x`, adding `weight` x dT/dtheta into `g`.
-fn row_pass(mlp: &Mlp, x: &[f64], weight: f64, g: &mut [Vec<f64>]) -> f64 {
+/// sum of T over the rows `x` (row-major, `d` columns) of one part,
+/// adding `weight` x its parameter gradient into `g`: the module's passes
+/// in batch form, each product one faer call. A row's Jacobian A_l is
+/// kept transposed, D rows of n_l (row p's at rows p D..(p + 1) D of
+/// `jt[l]`), so A_l = W_l B_{l-1} is the product JT_l = BT_{l-1} W_l^T for
+/// all rows at once.
+fn part_pass(mlp: &Mlp, x: &[f64], d: usize, weight: f64, g: &mut [Vec<f64>]) -> f64 {
     let layers = mlp.layers();
     let act = mlp.activation();
     let hidden = layers.len() - 1;
-    let d = x.len();
-    // forward: h[0] = x, z[l], act', act'', act''' for l = 1..=H (index l - 1)
+    let p = x.len() / d;
+    let pd = p * d;
+    // forward: h[l] (P x n_l, h[0] = x); the slope, curvature and jerk at z_l
     let mut h: Vec<Vec<f64>> = vec![x.to_vec()];
-    let (mut z, mut s1, mut s2, mut s3) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut s1, mut s2, mut s3) = (Vec::new(), Vec::new(), Vec::new());
     for layer in &layers[..hidden] {
-        let prev = h.last().expect("h_0");
-        let zl: Vec<f64> = (0..layer.n_out)
-            .map(|k| layer.b[k] + dot(&layer.w[k * layer.n_in..(k + 1) * layer.n_in], prev))
-            .collect();
-        let mut hl = vec![0.0; layer.n_out];
-        let (mut a1, mut a2, mut a3) = (
-            vec![0.0; layer.n_out],
-            vec![0.0; layer.n_out],
-            vec![0.0; layer.n_out],
+        let (n_in, n_out) = (layer.n_in, layer.n_out);
+        let mut z = vec![0.0; p * n_out];
+        for row in z.chunks_exact_mut(n_out) {
+            row.copy_from_slice(&layer.b);
+        }
+        product(
+            &mut z,
+            p,
+            n_out,
+            &h[h.len() - 1],
+            n_in,
+            false,
+            &layer.w,
+            n_in,
+            true,
+            1.0,
+            true,
         );
-        for k in 0..layer.n_out {
-            hl[k] = act.value_and_slope(zl[k]).0;
-            (a1[k], a2[k], a3[k]) = act.slope_curvature_jerk(zl[k]);
+        let mut hl = vec![0.0; p * n_out];
+        let (mut a1, mut a2, mut a3) = (vec![0.0; p * n_out], vec![0.0; p * n_out], vec![0.0; p * n_out]);
+        for i in 0..p * n_out {
+            hl[i] = act.value_and_slope(z[i]).0;
+            (a1[i], a2[i], a3[i]) = act.slope_curvature_jerk(z[i]);
         }
         h.push(hl);
-        z.push(zl);
         s1.push(a1);
         s2.push(a2);
         s3.push(a3);
     }
-    // Jacobians A_l (n_l x D, row-major) and B_l = diag(act'(z_l)) A_l
-    let mut a_mats: Vec<Vec<f64>> = Vec::with_capacity(hidden);
-    let mut b_mats: Vec<Vec<f64>> = Vec::with_capacity(hidden);
+    // Jacobians, transposed: jt[l] (P D x n_l), bt[l] = jt[l] scaled by the slope
+    let mut jt: Vec<Vec<f64>> = Vec::with_capacity(hidden);
+    let mut bt: Vec<Vec<f64>> = Vec::with_capacity(hidden);
     for (l, layer) in layers[..hidden].iter().enumerate() {
-        let a = if l == 0 {
-            layer.w.clone()
+        let (n_in, n_out) = (layer.n_in, layer.n_out);
+        let mut j = vec![0.0; pd * n_out];
+        if l == 0 {
+            // A_1 = W_1: row p's D x n_1 block is W_1^T
+            for r in 0..p {
+                for a in 0..d {
+                    for k in 0..n_out {
+                        j[(r * d + a) * n_out + k] = layer.w[k * n_in + a];
+                    }
+                }
+            }
         } else {
-            matmul(&layer.w, layer.n_out, layer.n_in, &b_mats[l - 1], d)
-        };
-        let b: Vec<f64> = a.iter().enumerate().map(|(i, v)| v * s1[l][i / d]).collect();
-        a_mats.push(a);
-        b_mats.push(b);
+            product(
+                &mut j,
+                pd,
+                n_out,
+                &bt[l - 1],
+                n_in,
+                false,
+                &layer.w,
+                n_in,
+                true,
+                1.0,
+                false,
+            );
+        }
+        let mut b = j.clone();
+        for r in 0..p {
+            for a in 0..d {
+                let row = &mut b[(r * d + a) * n_out..(r * d + a + 1) * n_out];
+                row.iter_mut()
+                    .zip(&s1[l][r * n_out..(r + 1) * n_out])
+                    .for_each(|(v, s)| *v *= s);
+            }
+        }
+        jt.push(j);
+        bt.push(b);
     }
-    // backward signals delta_l (index l - 1) and e_l
+    // backward signals delta_l and e_l (P x n_l)
     let mut delta: Vec<Vec<f64>> = vec![Vec::new(); hidden];
     let mut e: Vec<Vec<f64>> = vec![Vec::new(); hidden];
-    delta[hidden - 1] = layers[hidden].w.clone();
+    delta[hidden - 1] = layers[hidden].w.repeat(p);
     for l in (0..hidden).rev() {
         e[l] = delta[l].iter().zip(&s1[l]).map(|(a, b)| a * b).collect();
         if l > 0 {
-            delta[l - 1] = mat_t_vec(&layers[l].w, layers[l].n_out, layers[l].n_in, &e[l]);
+            let (n_in, n_out) = (layers[l].n_in, layers[l].n_out);
+            let mut dl = vec![0.0; p * n_in];
+            product(
+                &mut dl,
+                p,
+                n_in,
+                &e[l],
+                n_out,
+                false,
+                &layers[l].w,
+                n_in,
+                false,
+                1.0,
+                false,
+            );
+            delta[l - 1] = dl;
         }
     }
     // T and the direct adjoints
     let mut t = 0.0;
     let mut delta_bar: Vec<Vec<f64>> = vec![Vec::new(); hidden];
     let mut z_bar: Vec<Vec<f64>> = vec![Vec::new(); hidden];
-    let mut a_bar: Vec<Vec<f64>> = vec![Vec::new(); hidden];
+    let mut jt_bar: Vec<Vec<f64>> = vec![Vec::new(); hidden];
     for l in 0..hidden {
         let n = layers[l].n_out;
-        let (mut db, mut zb, mut ab) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * d]);
-        for k in 0..n {
-            let row = &a_mats[l][k * d..(k + 1) * d];
-            let q: f64 = row.iter().map(|v| v * v).sum();
-            t += delta[l][k] * s2[l][k] * q;
-            db[k] = s2[l][k] * q;
-            zb[k] = delta[l][k] * s3[l][k] * q;
-            let c = 2.0 * delta[l][k] * s2[l][k];
-            ab[k * d..(k + 1) * d]
-                .iter_mut()
-                .zip(row)
-                .for_each(|(o, v)| *o = c * v);
+        let mut q = vec![0.0; p * n];
+        for r in 0..p {
+            for a in 0..d {
+                let row = &jt[l][(r * d + a) * n..(r * d + a + 1) * n];
+                q[r * n..(r + 1) * n]
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(o, v)| *o += v * v);
+            }
+        }
+        let (mut db, mut zb) = (vec![0.0; p * n], vec![0.0; p * n]);
+        for i in 0..p * n {
+            t += delta[l][i] * s2[l][i] * q[i];
+            db[i] = s2[l][i] * q[i];
+            zb[i] = delta[l][i] * s3[l][i] * q[i];
+        }
+        let mut ab = jt[l].clone();
+        for r in 0..p {
+            for a in 0..d {
+                let row = &mut ab[(r * d + a) * n..(r * d + a + 1) * n];
+                for k in 0..n {
+                    row[k] *= 2.0 * delta[l][r * n + k] * s2[l][r * n + k];
+                }
+            }
         }
         delta_bar[l] = db;
         z_bar[l] = zb;
-        a_bar[l] = ab;
+        jt_bar[l] = ab;
     }
-    // signals, upwards: delta_{l-1} = W_l^T e_l
+    // signals, upwards: e'_l = delta'_{l-1} W_l^T, W'_l += e_l^T delta'_{l-1}
     for l in 1..hidden {
-        let layer = &layers[l];
-        let e_bar = mat_vec(&layer.w, layer.n_out, layer.n_in, &delta_bar[l - 1]);
-        let wg = &mut g[2 * l];
-        for k in 0..layer.n_out {
-            for m in 0..layer.n_in {
-                wg[k * layer.n_in + m] += weight * e[l][k] * delta_bar[l - 1][m];
-            }
-        }
-        for k in 0..layer.n_out {
-            delta_bar[l][k] += e_bar[k] * s1[l][k];
-            z_bar[l][k] += e_bar[k] * delta[l][k] * s2[l][k];
+        let (n_in, n_out) = (layers[l].n_in, layers[l].n_out);
+        let mut e_bar = vec![0.0; p * n_out];
+        product(
+            &mut e_bar,
+            p,
+            n_out,
+            &delta_bar[l - 1],
+            n_in,
+            false,
+            &layers[l].w,
+            n_in,
+            true,
+            1.0,
+            false,
+        );
+        product(
+            &mut g[2 * l],
+            n_out,
+            n_in,
+            &e[l],
+            n_out,
+            true,
+            &delta_bar[l - 1],
+            n_in,
+            false,
+            weight,
+            true,
+        );
+        for i in 0..p * n_out {
+            delta_bar[l][i] += e_bar[i] * s1[l][i];
+            z_bar[l][i] += e_bar[i] * delta[l][i] * s2[l][i];
         }
     }
-    g[2 * hidden]
-        .iter_mut()
-        .zip(&delta_bar[hidden - 1])
-        .for_each(|(o, v)| *o += weight * v);
-    // Jacobians, downwards: A_l = W_l B_{l-1}
+    let n_top = layers[hidden - 1].n_out;
+    for r in 0..p {
+        g[2 * hidden]
+            .iter_mut()
+            .zip(&delta_bar[hidden - 1][r * n_top..(r + 1) * n_top])
+            .for_each(|(o, v)| *o += weight * v);
+    }
+    // Jacobians, downwards: BT'_{l-1} = JT'_l W_l, W'_l += JT'_l^T BT_{l-1}
     for l in (1..hidden).rev() {
-        let layer = &layers[l];
-        let (n_out, n_in) = (layer.n_out, layer.n_in);
-        let mut b_bar = vec![0.0; n_in * d];
-        for k in 0..n_out {
-            let ab = &a_bar[l][k * d..(k + 1) * d];
-            for m in 0..n_in {
-                let w = layer.w[k * n_in + m];
-                b_bar[m * d..(m + 1) * d]
-                    .iter_mut()
-                    .zip(ab)
-                    .for_each(|(o, v)| *o += w * v);
+        let (n_in, n_out) = (layers[l].n_in, layers[l].n_out);
+        let mut b_bar = vec![0.0; pd * n_in];
+        product(
+            &mut b_bar,
+            pd,
+            n_in,
+            &jt_bar[l],
+            n_out,
+            false,
+            &layers[l].w,
+            n_in,
+            false,
+            1.0,
+            false,
+        );
+        product(
+            &mut g[2 * l],
+            n_out,
+            n_in,
+            &jt_bar[l],
+            n_out,
+            true,
+            &bt[l - 1],
+            n_in,
+            false,
+            weight,
+            true,
+        );
+        for r in 0..p {
+            for a in 0..d {
+                let at = (r * d + a) * n_in;
+                for m in 0..n_in {
+                    let bb = b_bar[at + m];
+                    jt_bar[l - 1][at + m] += s1[l - 1][r * n_in + m] * bb;
+                    z_bar[l - 1][r * n_in + m] += s2[l - 1][r * n_in + m] * bb * jt[l - 1][at + m];
+                }
             }
-        }
-        let wg = &mut g[2 * l];
-        for k in 0..n_out {
-            let ab = &a_bar[l][k * d..(k + 1) * d];
-            for m in 0..n_in {
-                wg[k * n_in + m] += weight * dot(ab, &b_mats[l - 1][m * d..(m + 1) * d]);
-            }
-        }
-        for m in 0..n_in {
-            let bb = &b_bar[m * d..(m + 1) * d];
-            let (slope, curv) = (s1[l - 1][m], s2[l - 1][m]);
-            a_bar[l - 1][m * d..(m + 1) * d]
-                .iter_mut()
-                .zip(bb)
-                .for_each(|(o, v)| *o += slope * v);
-            z_bar[l - 1][m] += curv * dot(bb, &a_mats[l - 1][m * d..(m + 1) * d]);
         }
     }
-    g[0].iter_mut().zip(&a_bar[0]).for_each(|(o, v)| *o += weight * v);
-    // forward pass, downwards
-    let mut h_bar = vec![0.0; layers[hidden - 1].n_out];
-    for l in (0..hidden).rev() {
-        let layer = &layers[l];
-        for k in 0..layer.n_out {
-            z_bar[l][k] += h_bar[k] * s1[l][k];
+    // W'_1 += A'_1 (row p's block of JT'_1 is A'_1^T)
+    let (n1, n_in1) = (layers[0].n_out, layers[0].n_in);
+    for r in 0..p {
+        for a in 0..d {
+            for k in 0..n1 {
+                g[0][k * n_in1 + a] += weight * jt_bar[0][(r * d + a) * n1 + k];
+            }
         }
-        let (wg_index, bg_index) = (2 * l, 2 * l + 1);
-        for k in 0..layer.n_out {
-            let zb = weight * z_bar[l][k];
-            g[bg_index][k] += zb;
-            g[wg_index][k * layer.n_in..(k + 1) * layer.n_in]
+    }
+    // forward pass, downwards
+    let mut h_bar = vec![0.0; p * n_top];
+    for l in (0..hidden).rev() {
+        let (n_in, n_out) = (layers[l].n_in, layers[l].n_out);
+        for i in 0..p * n_out {
+            z_bar[l][i] += h_bar[i] * s1[l][i];
+        }
+        product(
+            &mut g[2 * l],
+            n_out,
+            n_in,
+            &z_bar[l],
+            n_out,
+            true,
+            &h[l],
+            n_in,
+            false,
+            weight,
+            true,
+        );
+        for r in 0..p {
+            g[2 * l + 1]
                 .iter_mut()
-                .zip(&h[l])
-                .for_each(|(o, v)| *o += zb * v);
+                .zip(&z_bar[l][r * n_out..(r + 1) * n_out])
+                .for_each(|(o, v)| *o += weight * v);
         }
         if l > 0 {
-            h_bar = mat_t_vec(&layer.w, layer.n_out, layer.n_in, &z_bar[l]);
+            let mut hb = vec![0.0; p * n_in];
+            product(
+                &mut hb,
+                p,
+                n_in,
+                &z_bar[l],
+                n_out,
+                false,
+                &layers[l].w,
+                n_in,
+                false,
+                1.0,
+                false,
+            );
+            h_bar = hb;
         }
     }
     t
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// M v for M of shape r x c (row-major).
-fn mat_vec(m: &[f64], r: usize, c: usize, v: &[f64]) -> Vec<f64> {
-    (0..r).map(|i| dot(&m[i * c..(i + 1) * c], v)).collect()
-}
-
-/// M^T v for M of shape r x c (row-major).
-fn mat_t_vec(m: &[f64], r: usize, c: usize, v: &[f64]) -> Vec<f64> {
-    let mut out = vec![0.0; c];
-    for i in 0..r {
-        out.iter_mut()
-            .zip(&m[i * c..(i + 1) * c])
-            .for_each(|(o, w)| *o += w * v[i]);
-    }
-    out
-}
-
-/// M N for M (r x k) and N (k x c), row-major.
-fn matmul(m: &[f64], r: usize, k: usize, n: &[f64], c: usize) -> Vec<f64> {
-    let mut out = vec![0.0; r * c];
-    for i in 0..r {
-        for j in 0..k {
-            let w = m[i * k + j];
-            out[i * c..(i + 1) * c]
-                .iter_mut()
-                .zip(&n[j * c..(j + 1) * c])
-                .for_each(|(o, v)| *o += w * v);
-        }
-    }
-    out
+/// `out` (r x c) = (or, when `add`, +=) alpha op(A) op(B), row-major
+/// buffers: A is `a` with `a_cols` columns, transposed when `at`; B is `b`
+/// with `b_cols` columns, transposed when `bt`.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    out: &mut [f64],
+    r: usize,
+    c: usize,
+    a: &[f64],
+    a_cols: usize,
+    at: bool,
+    b: &[f64],
+    b_cols: usize,
+    bt: bool,
+    alpha: f64,
+    add: bool,
+) {
+    let am = MatRef::from_row_major_slice(a, a.len() / a_cols.max(1), a_cols);
+    let bm = MatRef::from_row_major_slice(b, b.len() / b_cols.max(1), b_cols);
+    let am = if at { am.transpose() } else { am };
+    let bm = if bt { bm.transpose() } else { bm };
+    let accum = if add { Accum::Add } else { Accum::Replace };
+    matmul(
+        MatMut::from_row_major_slice_mut(out, r, c),
+        accum,
+        am,
+        bm,
+        alpha,
+        Par::Seq,
+    );
 }
