@@ -41,6 +41,9 @@
 # bipartite graph (the glass) now sweeps by colour; every other line the same.
 # Then W9 changed on purpose (issue 22): two population moves and three HMC
 # moves per temperature instead of five HMC moves; every other line the same.
+# Then the SM lines are new (DSM, SSM and exact SM on W5's MLP); every other
+# line the same bits after the optimizer's update rules, short-run
+# negatives and evaluation metrics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}
