@@ -389,6 +389,17 @@ fn kernel(a: &TrainArgs, default: &str) -> CliResult<Box<dyn Kernel>> {
         .map_err(|e| CliError::Unsupported(e.to_string()))
 }
 
+/// Maximum likelihood with chain negatives: the scheme of `negatives`, the
+/// kernel of `kernel` (`default` unless --sampler), the energy
+/// regulariser --alpha.
+fn chain_max_likelihood(
+    a: &TrainArgs,
+    default: &str,
+) -> CliResult<MaxLikelihood<ChainNegatives<Box<dyn Kernel>>>> {
+    let sampler = ChainNegatives::new(kernel(a, default)?, negatives(a))?;
+    Ok(MaxLikelihood::new(sampler).with_regulariser(a.alpha)?)
+}
+
 /// Train a continuous model with any objective.
 fn continuous<M>(
     mut model: M,
@@ -429,8 +440,7 @@ where
             (s, Some(o.log_normaliser()))
         }
         _ => {
-            let sampler = ChainNegatives::new(kernel(a, "mala")?, negatives(a))?;
-            let mut o = MaxLikelihood::new(sampler).with_regulariser(a.alpha)?;
+            let mut o = chain_max_likelihood(a, "mala")?;
             (run_loop(&mut model, &mut o, data, cfg, a, from)?, None)
         }
     };
@@ -534,8 +544,7 @@ fn discrete_objective(
         EstimatorArg::Cd | EstimatorArg::Pcd => {
             // the data must be the model's states before chains start there
             PseudoLikelihood::new().prepare(model, data, a.seed)?;
-            let sampler = ChainNegatives::new(kernel(a, "gibbs")?, negatives(a))?;
-            let mut o = MaxLikelihood::new(sampler).with_regulariser(a.alpha)?;
+            let mut o = chain_max_likelihood(a, "gibbs")?;
             by_capability(model, &mut o, a, data, cfg, from)
         }
         other => Err(CliError::Unsupported(format!(
@@ -563,8 +572,7 @@ fn gb_rbm(
     let mut model = HandGbRbm::new(model);
     let (summary, log_normaliser) = match a.estimator {
         EstimatorArg::Cd | EstimatorArg::Pcd | EstimatorArg::Replay | EstimatorArg::Shortrun => {
-            let sampler = ChainNegatives::new(kernel(a, "gibbs")?, negatives(a))?;
-            let mut o = MaxLikelihood::new(sampler).with_regulariser(a.alpha)?;
+            let mut o = chain_max_likelihood(a, "gibbs")?;
             (by_capability(&mut model, &mut o, a, data, cfg, from)?, None)
         }
         EstimatorArg::Nce => {

@@ -3,7 +3,7 @@
 use super::site_changes::{SiteChanges, Sites};
 use super::Objective;
 use crate::capability::{CapabilityObjective, EnergyCapability};
-use crate::error::{EstimatorError, Result};
+use crate::error::Result;
 use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::math::sigmoid;
 use ebm_core::{ChainRng, Points};
@@ -38,9 +38,7 @@ impl CapabilityObjective for RatioMatching {
     }
 
     fn prepare(&mut self, model: &mut dyn EnergyCapability, data: &Points, _seed: u64) -> Result<()> {
-        let sites = Sites::of(model, "ratio matching")?;
-        sites.check(data)?;
-        self.sites = Some(sites);
+        self.sites = Some(Sites::prepared(model, data, "ratio matching")?);
         Ok(())
     }
 
@@ -51,13 +49,8 @@ impl CapabilityObjective for RatioMatching {
         _rng: &mut ChainRng,
         grads: &mut [Vec<f64>],
     ) -> Result<f64> {
-        let sites = self
-            .sites
-            .as_ref()
-            .ok_or_else(|| EstimatorError::Unsupported("ratio matching used before prepare".into()))?;
+        let ch = SiteChanges::of_batch(self.sites.as_ref(), "ratio matching", model, batch)?;
         let n = batch.len() as f64;
-        let e0 = model.energies(batch);
-        let ch = SiteChanges::of(sites, model, batch, &e0)?;
         let mut loss = 0.0;
         let mut w0 = vec![0.0; batch.len()];
         let mut w = vec![0.0; ch.delta.len()];

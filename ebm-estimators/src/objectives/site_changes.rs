@@ -41,6 +41,14 @@ impl Sites {
         })
     }
 
+    /// The sites of `model` (as [`Sites::of`]), checked against every row
+    /// of `data` (as [`Sites::check`]): what an objective's `prepare` does.
+    pub(crate) fn prepared(model: &mut dyn EnergyCapability, data: &Points, objective: &str) -> Result<Self> {
+        let sites = Self::of(model, objective)?;
+        sites.check(data)?;
+        Ok(sites)
+    }
+
     /// Check that every value of `data` is a state of its site; the error
     /// names the row and column (from 1).
     pub(crate) fn check(&self, data: &Points) -> Result<()> {
@@ -80,14 +88,24 @@ pub(crate) struct SiteChanges {
 }
 
 impl SiteChanges {
-    /// The changes of `batch` under `sites`, with their energy changes
-    /// from `model` (its energies of the batch are `e0`).
-    pub(crate) fn of(
-        sites: &Sites,
+    /// The changes of `batch` under the sites an objective named
+    /// `objective` prepared (an error if it was not prepared), with their
+    /// energy changes from `model`.
+    pub(crate) fn of_batch(
+        sites: Option<&Sites>,
+        objective: &str,
         model: &mut dyn EnergyCapability,
         batch: &Points,
-        e0: &[f64],
     ) -> Result<Self> {
+        let sites =
+            sites.ok_or_else(|| EstimatorError::Unsupported(format!("{objective} used before prepare")))?;
+        let e0 = model.energies(batch);
+        Self::of(sites, model, batch, &e0)
+    }
+
+    /// The changes of `batch` under `sites`, with their energy changes
+    /// from `model` (its energies of the batch are `e0`).
+    fn of(sites: &Sites, model: &mut dyn EnergyCapability, batch: &Points, e0: &[f64]) -> Result<Self> {
         let d = batch.dim();
         let mut rows = Vec::new();
         let mut of = Vec::new();
