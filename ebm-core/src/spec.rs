@@ -15,6 +15,7 @@
 //! {"type":"potts","n":N,"q":Q,"couplings":[[i,j,J],..],"fields":[[..Q]..N]}   (fields optional, 0)
 //! {"type":"categorical","q":[..N],"edges":[{"i":i,"j":j,"w":[[..q_j]..q_i]},..],"fields":[[..q_i]..N]}
 //! {"type":"gb_rbm","w":[[..H]..V],"b":[..V],"c":[..H],"sigma":[..V]}
+//! {"type":"conv","activation":"silu","input":[C,H,W],"convs":[{"out_channels":O,"kernel":K,"stride":S,"padding":P,"w":[..O*C*K*K],"b":[..O]},..],"linear":{"w":[..],"b":b}}   optional "arithmetic":"f32"
 //! ```
 //!
 //! Loading validates everything (shapes, finiteness, positivity, positive
@@ -32,8 +33,8 @@
 use crate::binary::BinaryEnergy;
 use crate::categorical::CategoricalEnergy;
 use crate::energies::{
-    Activation, Banana, BandedGaussian, CategoricalPairwise, DiagGaussian, DoubleWell, Funnel, Gaussian,
-    GbRbm, Gmm, Ising, Mlp, Pairwise, Rbm, Spins,
+    Activation, Banana, BandedGaussian, CategoricalPairwise, ConvLayer, ConvNet, DiagGaussian, DoubleWell,
+    Funnel, Gaussian, GbRbm, Gmm, Ising, Mlp, Pairwise, Rbm, Spins,
 };
 use crate::energy::Energy;
 use crate::error::{check_len, CoreError, Result};
@@ -48,6 +49,9 @@ fn one() -> f64 {
 }
 fn three() -> f64 {
     3.0
+}
+fn one_usize() -> usize {
+    1
 }
 
 /// The arithmetic an energy is evaluated in, where it offers a choice.
@@ -205,6 +209,22 @@ pub enum EnergySpec {
         /// Visible scales (positive).
         sigma: Vec<f64>,
     },
+    /// [`ConvNet`]: a convolutional energy on images.
+    Conv {
+        /// Nonlinearity after every convolution (default silu).
+        #[serde(default)]
+        activation: Activation,
+        /// The image shape `[channels, height, width]`; a point is the
+        /// image flattened channel-major.
+        input: [usize; 3],
+        /// The convolutions, input first.
+        convs: Vec<ConvLayerSpec>,
+        /// The final linear layer to the energy.
+        linear: LinearSpec,
+        /// The arithmetic of the passes (default f64).
+        #[serde(default, skip_serializing_if = "Arithmetic::is_f64")]
+        arithmetic: Arithmetic,
+    },
     /// A Potts model ([`CategoricalPairwise::potts`]).
     Potts {
         /// Number of sites.
@@ -253,6 +273,37 @@ pub struct MlpLayerSpec {
     pub w: Vec<Vec<f64>>,
     /// Biases, one per output.
     pub b: Vec<f64>,
+}
+
+/// One convolution of an [`EnergySpec::Conv`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvLayerSpec {
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel size (square).
+    pub kernel: usize,
+    /// Stride (default 1).
+    #[serde(default = "one_usize")]
+    pub stride: usize,
+    /// Zero padding on every side (default 0).
+    #[serde(default)]
+    pub padding: usize,
+    /// Filters, `out_channels x in_channels x kernel x kernel`, flattened
+    /// row-major (PyTorch's `Conv2d.weight`).
+    pub w: Vec<f64>,
+    /// Biases, one per output channel.
+    pub b: Vec<f64>,
+}
+
+/// The final layer of an [`EnergySpec::Conv`]: E = w . flatten(A_L) + b.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinearSpec {
+    /// Weights over the last activation flattened channel-major.
+    pub w: Vec<f64>,
+    /// The bias.
+    pub b: f64,
 }
 
 /// A loaded model: an energy on R^D, or a model on binary states.
@@ -333,6 +384,7 @@ impl EnergySpec {
             EnergySpec::Ising { .. } => "ising",
             EnergySpec::Pairwise { .. } => "pairwise",
             EnergySpec::GbRbm { .. } => "gb_rbm",
+            EnergySpec::Conv { .. } => "conv",
             EnergySpec::Potts { .. } => "potts",
             EnergySpec::Categorical { .. } => "categorical",
         }
@@ -349,7 +401,8 @@ impl EnergySpec {
             | EnergySpec::Banana { .. }
             | EnergySpec::Funnel { .. }
             | EnergySpec::Mlp { .. }
-            | EnergySpec::GbRbm { .. } => Model::Continuous(self.build_continuous()?),
+            | EnergySpec::GbRbm { .. }
+            | EnergySpec::Conv { .. } => Model::Continuous(self.build_continuous()?),
             EnergySpec::Rbm { w, b, c } => Model::Binary(Arc::new(Rbm::from_rows(w, b.clone(), c.clone())?)),
             EnergySpec::Ising {
                 rows,
@@ -453,6 +506,7 @@ impl EnergySpec {
             EnergySpec::GbRbm { w, b, c, sigma } => {
                 Arc::new(GbRbm::from_rows(w, b.clone(), c.clone(), sigma.clone())?)
             }
+            EnergySpec::Conv { .. } => Arc::new(self.build_conv()?),
             other => {
                 return Err(CoreError::InvalidParameter {
                     field: "type".into(),
@@ -606,6 +660,64 @@ impl From<&CategoricalPairwise> for EnergySpec {
         }
     }
 }
+impl EnergySpec {
+    /// Validate and build a `conv` model; any other type is an error.
+    pub fn build_conv(&self) -> Result<ConvNet> {
+        let EnergySpec::Conv {
+            activation,
+            input,
+            convs,
+            linear,
+            arithmetic,
+        } = self
+        else {
+            return Err(CoreError::InvalidParameter {
+                field: "type".into(),
+                reason: format!("expected a `conv` model, got `{}`", self.type_name()),
+            });
+        };
+        let layers = convs
+            .iter()
+            .map(|c| ConvLayer {
+                w: c.w.clone(),
+                b: c.b.clone(),
+                out_channels: c.out_channels,
+                kernel: c.kernel,
+                stride: c.stride,
+                padding: c.padding,
+            })
+            .collect();
+        Ok(
+            ConvNet::new(*activation, *input, layers, linear.w.clone(), linear.b)?
+                .with_arithmetic(*arithmetic),
+        )
+    }
+}
+
+impl From<&ConvNet> for EnergySpec {
+    fn from(m: &ConvNet) -> Self {
+        let (w, b) = m.linear();
+        EnergySpec::Conv {
+            activation: m.activation(),
+            input: m.geometry().input,
+            convs: m
+                .convs()
+                .iter()
+                .map(|c| ConvLayerSpec {
+                    out_channels: c.out_channels,
+                    kernel: c.kernel,
+                    stride: c.stride,
+                    padding: c.padding,
+                    w: c.w.clone(),
+                    b: c.b.clone(),
+                })
+                .collect(),
+            linear: LinearSpec { w: w.to_vec(), b },
+            arithmetic: m.arithmetic(),
+        }
+    }
+}
+
 impl From<&Mlp> for EnergySpec {
     fn from(m: &Mlp) -> Self {
         EnergySpec::Mlp {

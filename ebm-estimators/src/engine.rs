@@ -98,6 +98,10 @@ pub(crate) fn host_grads<F: Real, D: Backend<F>>(
                     grads.get_or_alloc_mut(&**t).map_err(alloc)?;
                     grads.get(&**t).as_vec()
                 }
+                ParamMut::Filters(t) => {
+                    grads.get_or_alloc_mut(&**t).map_err(alloc)?;
+                    grads.get(&**t).as_vec()
+                }
             };
             Ok(g.into_iter().map(HostFloat::f64).collect())
         })

@@ -45,6 +45,10 @@ impl<F: Dtype, D: Device<F> + Send + Sync> Backend<F> for D {}
 pub type Mat<F, D, T = NoneTape> = Tensor<(usize, usize), F, D, T>;
 /// A vector of runtime length.
 pub type Vector<F, D, T = NoneTape> = Tensor<(usize,), F, D, T>;
+/// A rank-4 tensor of runtime shape: convolution filters
+/// (out channels x in channels x k x k), or a batch of images
+/// (n x channels x height x width).
+pub type Rank4<F, D, T = NoneTape> = Tensor<(usize, usize, usize, usize), F, D, T>;
 
 /// A parameter tensor, borrowed mutably (for the optimizer and loading).
 pub enum ParamMut<'a, F: Real, D: Backend<F>> {
@@ -52,6 +56,8 @@ pub enum ParamMut<'a, F: Real, D: Backend<F>> {
     Vector(&'a mut Vector<F, D>),
     /// A matrix parameter.
     Matrix(&'a mut Mat<F, D>),
+    /// A rank-4 parameter (convolution filters).
+    Filters(&'a mut Rank4<F, D>),
 }
 
 impl<F: Real, D: Backend<F>> ParamMut<'_, F, D> {
@@ -60,6 +66,7 @@ impl<F: Real, D: Backend<F>> ParamMut<'_, F, D> {
         match self {
             ParamMut::Vector(t) => t.shape().0,
             ParamMut::Matrix(t) => t.shape().0 * t.shape().1,
+            ParamMut::Filters(t) => t.shape().num_elements(),
         }
     }
 
@@ -73,14 +80,17 @@ impl<F: Real, D: Backend<F>> ParamMut<'_, F, D> {
         match self {
             ParamMut::Vector(t) => t.as_vec().into_iter().map(HostFloat::f64).collect(),
             ParamMut::Matrix(t) => t.as_vec().into_iter().map(HostFloat::f64).collect(),
+            ParamMut::Filters(t) => t.as_vec().into_iter().map(HostFloat::f64).collect(),
         }
     }
 
-    /// The shape: `[n]` for a vector, `[rows, cols]` for a matrix.
+    /// The shape: `[n]` for a vector, `[rows, cols]` for a matrix,
+    /// `[out, in, k, k]` for filters.
     pub fn shape(&self) -> Vec<usize> {
         match self {
             ParamMut::Vector(t) => vec![t.shape().0],
             ParamMut::Matrix(t) => vec![t.shape().0, t.shape().1],
+            ParamMut::Filters(t) => t.shape().concrete().to_vec(),
         }
     }
 
@@ -99,6 +109,7 @@ impl<F: Real, D: Backend<F>> ParamMut<'_, F, D> {
         match self {
             ParamMut::Vector(t) => t.copy_from(&host),
             ParamMut::Matrix(t) => t.copy_from(&host),
+            ParamMut::Filters(t) => t.copy_from(&host),
         }
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! | [`Funnel`] | R^D | closed form |
 //! | [`Ising`] | {-1,1}^D | enumeration up to 25 spins |
 //! | [`Mlp`] | R^D | unknown (quadrature in 2-D, AIS) |
+//! | [`ConvNet`] | R^(C x H x W) | unknown (AIS) |
 //! | [`Pairwise`] | {-1,1}^D or {0,1}^D | enumeration up to 26 sites |
 //! | [`CategoricalPairwise`] (Potts) | prod_i {0..q_i-1} | enumeration up to 2^26 states |
 //! | [`Rbm`] | {0,1}^V | enumeration of the smaller layer up to 2^26 states |
@@ -19,6 +20,7 @@
 mod banana;
 mod banded_gaussian;
 mod categorical_pairwise;
+pub mod conv;
 mod diag_gaussian;
 mod double_well;
 mod funnel;
@@ -36,6 +38,7 @@ pub use banded_gaussian::{BandedGaussian, BANDED_DENSE_MAX_DIM};
 pub use categorical_pairwise::{
     CategoricalPairwise, EdgeMatrix, CATEGORICAL_MAX_EXACT_STATES, CATEGORICAL_MAX_Q,
 };
+pub use conv::{ConvLayer, ConvNet, CONV_MAX_VALUES};
 pub use diag_gaussian::DiagGaussian;
 pub use double_well::DoubleWell;
 pub use funnel::Funnel;

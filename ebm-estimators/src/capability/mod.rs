@@ -28,7 +28,9 @@
 //! [`ebm_core::energies::Mlp`] with a backward pass and a fused
 //! forward/score/backward pass written out here), the hand-written RBM
 //! ([`HandRbm`]: the free energy's gradient in closed form), the
-//! hand-written Gaussian family ([`HandGaussian`]), and any dfdx
+//! hand-written Gaussian family ([`HandGaussian`]), the convolutional
+//! energy ([`HandConv`]: backward pass and a reverse-over-forward score
+//! pass), and any dfdx
 //! [`crate::TrainableEnergy`] through its tape ([`Autodiff`]): the
 //! general, checked backend, and how a researcher brings an architecture
 //! of their own. A dfdx model names its hand-written form, when it has
@@ -38,6 +40,8 @@
 
 mod autodiff;
 mod categorical;
+mod conv;
+mod conv_score;
 mod engine;
 pub(crate) mod gaussian;
 mod gb_rbm;
@@ -50,6 +54,7 @@ pub(crate) mod traits;
 
 pub use autodiff::Autodiff;
 pub use categorical::HandCategorical;
+pub use conv::{HandConv, CONV_PART};
 pub use engine::CapabilityEngine;
 pub use gaussian::HandGaussian;
 pub use gb_rbm::HandGbRbm;

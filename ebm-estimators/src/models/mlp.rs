@@ -178,8 +178,11 @@ fn affine<F: Real, D: Backend<F>, T: Tape<F, D>>(
             .broadcast_like::<(usize, usize), Axis<0>>(&(n, out))
 }
 
-/// act(z), recorded on z's tape.
-fn activate<F: Real, D: Backend<F>, T: Tape<F, D>>(act: Activation, z: Mat<F, D, T>) -> Mat<F, D, T> {
+/// act(z) elementwise on a tensor of any shape, recorded on z's tape.
+pub(crate) fn activate<S: Shape, F: Real, D: Backend<F>, T: Tape<F, D>>(
+    act: Activation,
+    z: Tensor<S, F, D, T>,
+) -> Tensor<S, F, D, T> {
     match act {
         Activation::Silu => {
             let (z, tape) = z.split_tape();
