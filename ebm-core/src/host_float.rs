@@ -21,6 +21,9 @@ pub trait HostFloat: num_traits::Float + Default + std::fmt::Debug + Send + Sync
     /// -708), [`crate::fast_exp_f32::exp_weight_f32`] in f32 (0 below -87).
     /// Call it inside [`crate::simd::dispatch`].
     fn exp_nonpositive(self) -> Self;
+    /// ln x for x > 0: [`crate::fast_ln::ln`] (in f32 through f64, so it
+    /// vectorises too). Call it inside [`crate::simd::dispatch`].
+    fn ln_fast(self) -> Self;
 }
 
 impl HostFloat for f32 {
@@ -41,6 +44,10 @@ impl HostFloat for f32 {
     fn exp_nonpositive(self) -> Self {
         crate::fast_exp_f32::exp_weight_f32(self)
     }
+    #[inline(always)]
+    fn ln_fast(self) -> Self {
+        crate::fast_ln::ln(self as f64) as f32
+    }
 }
 
 impl HostFloat for f64 {
@@ -60,5 +67,9 @@ impl HostFloat for f64 {
     #[inline(always)]
     fn exp_nonpositive(self) -> Self {
         crate::fast_exp::exp_weight(self)
+    }
+    #[inline(always)]
+    fn ln_fast(self) -> Self {
+        crate::fast_ln::ln(self)
     }
 }

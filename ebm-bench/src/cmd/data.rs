@@ -42,6 +42,14 @@ pub struct DataArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The digits: skip this many rows first (a held-out split: `--n 1500`
+    /// for training, `--skip 1500` for the other 297).
+    #[arg(long, default_value_t = 0)]
+    pub skip: usize,
+    /// Multiply every value by this (e.g. 0.0625 puts the digits' pixels
+    /// in [0, 1]).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub scale: f64,
     /// Standard deviation of the jitter of two-moons, rings and swiss-roll.
     #[arg(long, allow_negative_numbers = true)]
     pub noise: Option<f64>,
@@ -55,8 +63,20 @@ pub struct DataArgs {
 
 /// Run `ebm data`.
 pub fn run(a: &DataArgs) -> CliResult<super::Report> {
+    let digits = matches!(a.set, DataSet::Digits | DataSet::DigitsBinary);
+    if a.skip > 0 && !digits {
+        return Err(CliError::Unsupported(
+            "--skip applies to digits and digits-binary".into(),
+        ));
+    }
+    if !a.scale.is_finite() {
+        return Err(CliError::Unsupported(format!(
+            "--scale must be finite, got {}",
+            a.scale
+        )));
+    }
     let n = a.n.unwrap_or(match a.set {
-        DataSet::Digits | DataSet::DigitsBinary => 1797,
+        DataSet::Digits | DataSet::DigitsBinary => 1797usize.saturating_sub(a.skip),
         _ => 1000,
     });
     if n == 0 {
@@ -92,14 +112,26 @@ pub fn run(a: &DataArgs) -> CliResult<super::Report> {
             } else {
                 datasets::digits_binarized()
             };
-            if n > all.len() {
+            if a.skip.checked_add(n).is_none_or(|end| end > all.len()) {
                 return Err(CliError::Unsupported(format!(
-                    "--n {n}: the digits have {} rows",
+                    "--skip {} --n {n}: the digits have {} rows",
+                    a.skip,
                     all.len()
                 )));
             }
-            Points::from_vec(all.as_slice()[..n * all.dim()].to_vec(), all.dim())?
+            Points::from_vec(
+                all.as_slice()[a.skip * all.dim()..(a.skip + n) * all.dim()].to_vec(),
+                all.dim(),
+            )?
         }
+    };
+    let points = if a.scale == 1.0 {
+        points
+    } else {
+        Points::from_vec(
+            points.as_slice().iter().map(|v| v * a.scale).collect(),
+            points.dim(),
+        )?
     };
     write_points(&a.out, &points)?;
     let name = a

@@ -17,7 +17,7 @@ use ebm_estimators::capability::{
 };
 use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::engine::StepEngine;
-use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
+use ebm_estimators::models::{ConvEnergy, GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
     ChainNegatives, Dsm, ExactScoreMatching, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives, Objective,
     Projection, PseudoLikelihood, RatioMatching, SlicedScoreMatching,
@@ -104,15 +104,27 @@ pub struct TrainArgs {
     /// Training data: CSV (one row per point) or .npy (rows x columns).
     #[arg(long)]
     pub data: String,
-    /// The initial model file (gaussian, diag_gaussian, mlp or rbm).
-    #[arg(long, required_unless_present_any = ["mlp", "resume"])]
+    /// The initial model file (gaussian, diag_gaussian, mlp, conv, rbm, ...).
+    #[arg(long, required_unless_present_any = ["mlp", "conv", "resume"])]
     pub model: Option<String>,
     /// Instead of --model: a fresh MLP energy with these widths, input
     /// first, last 1 (e.g. 2,128,128,1), initialised like PyTorch's
     /// nn.Linear from --seed.
     #[arg(long, value_delimiter = ',', conflicts_with = "model")]
     pub mlp: Option<Vec<usize>>,
-    /// Activation of --mlp: silu, softplus or tanh.
+    /// Instead of --model: a fresh convolutional energy on images, its
+    /// convolutions as OUT:KERNEL[:STRIDE[:PADDING]] separated by commas
+    /// (e.g. 16:3:1:1,32:3:2:1), each followed by the activation, then a
+    /// linear layer to the energy; initialised like PyTorch's Conv2d and
+    /// Linear from --seed.
+    #[arg(long, conflicts_with_all = ["model", "mlp"])]
+    pub conv: Option<String>,
+    /// The image shape of --conv, CHANNELS,HEIGHT,WIDTH (rows of the data
+    /// are images flattened channel-major); by default one channel on a
+    /// square grid (64 columns: 1,8,8).
+    #[arg(long, value_delimiter = ',', requires = "conv")]
+    pub image: Option<Vec<usize>>,
+    /// Activation of --mlp and --conv: silu, softplus or tanh.
     #[arg(long, default_value = "silu")]
     pub activation: String,
     /// The objective.
@@ -409,7 +421,7 @@ fn continuous<M>(
     from: Option<&TrainCheckpoint>,
 ) -> CliResult<Outcome>
 where
-    M: ebm_estimators::TrainableScore<f64, Cpu> + ebm_core::Energy + Clone,
+    M: ebm_estimators::TrainableEnergy<f64, Cpu> + Clone,
 {
     let (summary, log_normaliser) = match a.estimator {
         EstimatorArg::Pl | EstimatorArg::Ratio => {
@@ -474,7 +486,7 @@ where
         EstimatorArg::Dsm | EstimatorArg::Ssm | EstimatorArg::Nce
     ) {
         return Err(CliError::Unsupported(format!(
-            "--estimator {} needs a continuous model (gaussian, mlp); an RBM trains with cd, pcd, replay, shortrun, pl or ratio",
+            "--estimator {} needs a continuous model (gaussian, mlp, conv); an RBM trains with cd, pcd, replay, shortrun, pl or ratio",
             format!("{:?}", a.estimator).to_lowercase()
         )));
     }
@@ -629,8 +641,10 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         .model
         .clone()
         .or_else(|| a.mlp.as_ref().map(|_| "--mlp".into()))
+        .or_else(|| a.conv.as_ref().map(|_| "--conv".into()))
         .unwrap_or_else(|| format!("the model in {}", a.resume.as_deref().unwrap_or_default()));
     let spec = match (&a.model, &a.mlp, &from) {
+        (None, None, _) if a.conv.is_some() => conv_spec(a, data.dim())?,
         (Some(path), _, _) => match load_model(path)?.0 {
             ModelSpec::Energy(spec) => spec,
             _ => {
@@ -654,7 +668,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         (None, None, Some(ck)) => ck.model.clone(),
         (None, None, None) => {
             return Err(CliError::Unsupported(
-                "give --model FILE, --mlp WIDTHS or --resume CHECKPOINT".into(),
+                "give --model FILE, --mlp WIDTHS, --conv LAYERS or --resume CHECKPOINT".into(),
             ))
         }
     };
@@ -663,6 +677,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         EnergySpec::Gaussian { .. }
             | EnergySpec::DiagGaussian { .. }
             | EnergySpec::Mlp { .. }
+            | EnergySpec::Conv { .. }
             | EnergySpec::Rbm { .. }
             | EnergySpec::Pairwise { .. }
             | EnergySpec::GbRbm { .. }
@@ -670,7 +685,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             | EnergySpec::Categorical { .. }
     ) {
         return Err(CliError::Unsupported(format!(
-            "{model_name}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp, rbm, gb_rbm, pairwise, potts or categorical model",
+            "{model_name}: a `{}` model has no trainable parameters here; give a gaussian, diag_gaussian, mlp, conv, rbm, gb_rbm, pairwise, potts or categorical model",
             spec.type_name()
         )));
     }
@@ -718,10 +733,10 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
     let dev = Cpu::default();
     if a.precision == PrecisionArg::F32
         && !(matches!(spec, EnergySpec::Mlp { .. }) && a.estimator == EstimatorArg::Dsm)
-        && !matches!(spec, EnergySpec::Rbm { .. })
+        && !matches!(spec, EnergySpec::Rbm { .. } | EnergySpec::Conv { .. })
     {
         return Err(CliError::Unsupported(
-            "--precision f32 is for --estimator dsm on an mlp model (the fused kernel's matrix products) or for an rbm model"
+            "--precision f32 is for --estimator dsm on an mlp model (the fused kernel's matrix products), for a conv model or for an rbm model"
                 .into(),
         ));
     }
@@ -740,6 +755,13 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             continuous(GaussianEnergy::<f64, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?
         }
         EnergySpec::Mlp { .. } => continuous(MlpEnergy::<f64, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?,
+        EnergySpec::Conv { .. } => {
+            let mut net = spec.build_conv()?;
+            if a.precision == PrecisionArg::F32 {
+                net = net.with_arithmetic(ebm_core::spec::Arithmetic::F32);
+            }
+            continuous(ConvEnergy::<f64, Cpu>::from_core(&dev, &net), a, &data, &cfg, from)?
+        }
         EnergySpec::Rbm { .. } if a.precision == PrecisionArg::F32 => {
             rbm(TrainableRbm::<f32, Cpu>::from_spec(&dev, &spec)?, a, &data, &cfg, from)?
         }
@@ -790,6 +812,69 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         }
     }
     Ok(super::Report { json, text })
+}
+
+/// A fresh convolutional energy from --conv, --image, --activation and
+/// --seed, each bad value refused with its option's name.
+fn conv_spec(a: &TrainArgs, dim: usize) -> CliResult<EnergySpec> {
+    let text = a.conv.as_deref().unwrap_or_default();
+    let bad = |m: String| CliError::Unsupported(m);
+    let mut layers = Vec::new();
+    for (l, part) in text.split(',').enumerate() {
+        let numbers: Option<Vec<usize>> = part.split(':').map(|v| v.trim().parse().ok()).collect();
+        let layer = match numbers.as_deref() {
+            Some(&[o, k]) => (o, k, 1, 0),
+            Some(&[o, k, s]) => (o, k, s, 0),
+            Some(&[o, k, s, p]) => (o, k, s, p),
+            _ => {
+                return Err(bad(format!(
+                    "--conv layer {}: expected OUT:KERNEL[:STRIDE[:PADDING]] (e.g. 16:3:1:1), got `{part}`",
+                    l + 1
+                )))
+            }
+        };
+        layers.push(layer);
+    }
+    let image = match a.image.as_deref() {
+        Some(&[c, h, w]) => [c, h, w],
+        Some(other) => {
+            return Err(bad(format!(
+                "--image: expected CHANNELS,HEIGHT,WIDTH, got {other:?}"
+            )))
+        }
+        None => {
+            let side = (dim as f64).sqrt().round() as usize;
+            if side * side != dim {
+                return Err(bad(format!(
+                    "--conv: the data's {dim} columns are not a square image; give --image CHANNELS,HEIGHT,WIDTH"
+                )));
+            }
+            [1, side, side]
+        }
+    };
+    if image.iter().product::<usize>() != dim {
+        return Err(bad(format!(
+            "--image {}x{}x{} has {} values, the data has {dim} columns",
+            image[0],
+            image[1],
+            image[2],
+            image.iter().product::<usize>()
+        )));
+    }
+    let act = ebm_core::energies::Activation::parse(&a.activation)?;
+    let mut rng = ebm_core::setup_rng(a.seed);
+    let model = ConvEnergy::<f64, Cpu>::new(&Cpu::default(), image, &layers, act, &mut rng).map_err(|e| {
+        // name the option and the layer as the user wrote them
+        let m = e.to_string();
+        match m.strip_prefix("convs[").and_then(|r| r.split_once("].")) {
+            Some((l, rest)) => bad(format!(
+                "--conv layer {}: {rest}",
+                l.parse::<usize>().map_or(0, |v| v + 1)
+            )),
+            None => bad(format!("--conv: {m}")),
+        }
+    })?;
+    Ok(model.to_spec())
 }
 
 /// The rules around the optimizer from the command's options, each bad

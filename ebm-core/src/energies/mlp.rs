@@ -3,6 +3,7 @@
 
 use crate::energy::Energy;
 use crate::error::{check_finite, CoreError, Result};
+use crate::HostFloat;
 use faer::{Accum, MatMut, MatRef, Par};
 use serde::{Deserialize, Serialize};
 
@@ -45,14 +46,15 @@ impl Activation {
     /// (act(z), act'(z)): [`Activation::value_slope_curvature`] without
     /// the curvature (the compiler drops its work where it is unused).
     #[inline(always)]
-    pub fn value_and_slope(self, z: f64) -> (f64, f64) {
+    pub fn value_and_slope<T: HostFloat>(self, z: T) -> (T, T) {
         let (a, s, _) = self.value_slope_curvature(z);
         (a, s)
     }
 
     /// (act(z), act'(z), act''(z)) from one exponential of -|z| (no
     /// overflow for any z; branch-free apart from the sign, so loops over
-    /// it vectorise), the one definition every MLP pass uses:
+    /// it vectorise), the one definition every MLP and convolutional pass
+    /// uses, in f64 or f32:
     ///
     /// - silu: s = sigmoid(z) = 1 / (1 + e^-|z|) (times e^-|z| for z < 0),
     ///   act = z s, act' = s (1 + z (1 - s)), act'' = s (1 - s) (2 + z (1 - 2 s));
@@ -60,31 +62,32 @@ impl Activation {
     /// - tanh: t = sign(z) (1 - e^-2|z|) / (1 + e^-2|z|), act' = 1 - t^2,
     ///   act'' = -2 t (1 - t^2).
     ///
-    /// The exponential and logarithm are [`crate::fast_exp::exp`] and
-    /// [`crate::fast_ln::ln`] (within 2 ulp of libm's).
+    /// The exponential and logarithm are [`HostFloat::exp_nonpositive`]
+    /// and [`HostFloat::ln_fast`] (in f64 within 2 ulp of libm's).
     #[inline(always)]
-    pub fn value_slope_curvature(self, z: f64) -> (f64, f64, f64) {
-        use crate::fast_exp::exp;
+    pub fn value_slope_curvature<T: HostFloat>(self, z: T) -> (T, T, T) {
+        let (zero, one) = (T::zero(), T::one());
+        let two = one + one;
         match self {
             Self::Silu => {
-                let e = exp(-z.abs());
-                let r = 1.0 / (1.0 + e);
-                let s = if z >= 0.0 { r } else { e * r };
-                let q = s * (1.0 - s);
-                (z * s, s + z * q, q * (2.0 + z * (1.0 - 2.0 * s)))
+                let e = (-z.abs()).exp_nonpositive();
+                let r = one / (one + e);
+                let s = if z >= zero { r } else { e * r };
+                let q = s * (one - s);
+                (z * s, s + z * q, q * (two + z * (one - two * s)))
             }
             Self::Softplus => {
-                let e = exp(-z.abs());
-                let r = 1.0 / (1.0 + e);
-                let s = if z >= 0.0 { r } else { e * r };
-                (z.max(0.0) + crate::fast_ln::ln(1.0 + e), s, s * (1.0 - s))
+                let e = (-z.abs()).exp_nonpositive();
+                let r = one / (one + e);
+                let s = if z >= zero { r } else { e * r };
+                (z.max(zero) + (one + e).ln_fast(), s, s * (one - s))
             }
             Self::Tanh => {
-                let e2 = exp(-2.0 * z.abs());
-                let a = (1.0 - e2) / (1.0 + e2);
-                let t = if z >= 0.0 { a } else { -a };
-                let q = 1.0 - t * t;
-                (t, q, -2.0 * t * q)
+                let e2 = (-(two * z.abs())).exp_nonpositive();
+                let a = (one - e2) / (one + e2);
+                let t = if z >= zero { a } else { -a };
+                let q = one - t * t;
+                (t, q, -two * t * q)
             }
         }
     }

@@ -117,10 +117,13 @@ impl HandConv {
         let weights = self.net.weights::<T>();
         let (geo, d) = (self.net.geometry(), self.net.dim());
         self.in_parts(x.len(), grads, |rows, g| {
-            let mut xs = Vec::new();
-            pass::to_position_major(geo, &x.as_slice()[rows.start * d..rows.end * d], &mut xs);
-            let trace = pass::forward(geo, &weights, self.net.activation(), &xs, rows.len(), false);
-            pass::backward(geo, &weights, &trace, &w[rows], Some(g), false);
+            T::with_workspace(|ws| {
+                let xs = &x.as_slice()[rows.start * d..rows.end * d];
+                pass::to_position_major(geo, xs, &mut ws.scratch.x);
+                let act = self.net.activation();
+                pass::forward(geo, weights, act, &ws.scratch.x, rows.len(), false, &mut ws.trace);
+                pass::backward(geo, weights, &ws.trace, &w[rows], Some(g), false, &mut ws.scratch);
+            });
             0.0
         });
     }
@@ -130,7 +133,7 @@ impl HandConv {
         let d = self.net.dim();
         self.in_parts(x.len(), grads, |rows, g| {
             let xs = &x.as_slice()[rows.start * d..rows.end * d];
-            super::conv_score::score_loss_grad(&self.net, &weights, xs, rows.start, loss, g)
+            super::conv_score::score_loss_grad(&self.net, weights, xs, rows.start, loss, g)
         })
     }
 }

@@ -37,30 +37,55 @@ pub(super) fn score_loss_grad<T: PassFloat>(
     grads: &mut [Vec<f64>],
 ) -> f64 {
     let geo = net.geometry();
-    let (d, depth) = (geo.dim(), geo.layers.len());
+    let d = geo.dim();
     let n = x.len() / d;
-    let mut xs = Vec::new();
-    pass::to_position_major(geo, x, &mut xs);
-    let trace = pass::forward(geo, weights, net.activation(), &xs, n, true);
-    let ones = vec![1.0; n];
-    let g0 =
-        pass::backward(geo, weights, &trace, &ones, None, true).expect("the input gradient is asked for");
-    // the scores, the loss rows and the tangent -v (channel-major f64)
-    let mut scores = vec![0.0; n * d];
-    pass::to_channel_major(geo, &g0, -1.0, &mut scores);
-    let mut total = 0.0;
-    let mut tangent = vec![0.0; n * d];
-    for (i, (s, v)) in scores
-        .chunks_exact(d)
-        .zip(tangent.chunks_exact_mut(d))
-        .enumerate()
-    {
-        total += loss.row(first + i, s, v);
-        v.iter_mut().for_each(|a| *a = -*a);
-    }
+    T::with_workspace(|ws| {
+        pass::to_position_major(geo, x, &mut ws.scratch.x);
+        pass::forward(
+            geo,
+            weights,
+            net.activation(),
+            &ws.scratch.x,
+            n,
+            true,
+            &mut ws.trace,
+        );
+        let ones = vec![1.0; n];
+        pass::backward(geo, weights, &ws.trace, &ones, None, true, &mut ws.scratch);
+        // the scores, the loss rows and the tangent -v (channel-major f64)
+        let mut scores = vec![0.0; n * d];
+        pass::to_channel_major(geo, &ws.scratch.delta, -1.0, &mut scores);
+        let mut total = 0.0;
+        let mut tangent = vec![0.0; n * d];
+        for (i, (s, v)) in scores
+            .chunks_exact(d)
+            .zip(tangent.chunks_exact_mut(d))
+            .enumerate()
+        {
+            total += loss.row(first + i, s, v);
+            v.iter_mut().for_each(|a| *a = -*a);
+        }
+        reverse_over_forward(net, weights, &ws.trace, &tangent, grads);
+        total
+    })
+}
+
+/// The tangent pass from T_0 = `tangent` (channel-major rows) and the
+/// reverse pass over it and the forward `trace` (second order), adding
+/// grad_theta sum_i w . T_L,i into `grads`.
+fn reverse_over_forward<T: PassFloat>(
+    net: &ConvNet,
+    weights: &Weights<T>,
+    trace: &pass::Trace<T>,
+    tangent: &[f64],
+    grads: &mut [Vec<f64>],
+) {
+    let geo = net.geometry();
+    let (d, depth) = (geo.dim(), geo.layers.len());
+    let n = tangent.len() / d;
     // forward in the tangent
     let mut t = Vec::new();
-    pass::to_position_major(geo, &tangent, &mut t);
+    pass::to_position_major(geo, tangent, &mut t);
     let mut tcols = Vec::with_capacity(depth);
     let mut us = Vec::with_capacity(depth);
     for (l, g) in geo.layers.iter().enumerate() {
@@ -105,8 +130,8 @@ pub(super) fn score_loss_grad<T: PassFloat>(
                 *z += a * s;
             }
         }
-        pass::add_weight_grad(&u_bar, &tcols[l], g.c_out, &mut scratch, &mut grads[2 * l]);
-        pass::add_weight_grad(&z_bar, &trace.cols[l], g.c_out, &mut scratch, &mut grads[2 * l]);
+        pass::add_weight_grad(g, &u_bar, &tcols[l], &mut scratch, &mut grads[2 * l]);
+        pass::add_weight_grad(g, &z_bar, &trace.cols[l], &mut scratch, &mut grads[2 * l]);
         pass::add_bias_grad(&z_bar, &mut grads[2 * l + 1]);
         if l > 0 {
             pass::back_product(&u_bar, &weights.convs[l], g.c_out, &mut dcols);
@@ -117,5 +142,4 @@ pub(super) fn score_loss_grad<T: PassFloat>(
             a_bar = Some(next);
         }
     }
-    total
 }

@@ -50,6 +50,8 @@ pub struct ConvEnergy<F: Real, D: Backend<F>> {
     gathers: Vec<(Indices<D>, Vector<F, D>)>,
     /// The last activation's rows in channel-major order.
     flatten: Indices<D>,
+    /// The arithmetic of the hand-written passes (f32 for a model in f32).
+    arithmetic: Arithmetic,
     dev: D,
 }
 
@@ -155,7 +157,8 @@ impl<F: Real, D: Backend<F>> ConvEnergy<F, D> {
         ))
     }
 
-    /// The trainable copy of a reference network.
+    /// The trainable copy of a reference network (its hand-written form
+    /// keeps the network's arithmetic).
     pub fn from_core(dev: &D, m: &ConvNet) -> Self {
         let (linear, bias) = m.linear();
         let (layers, flatten) = gathers(m.geometry());
@@ -169,6 +172,7 @@ impl<F: Real, D: Backend<F>> ConvEnergy<F, D> {
                 .map(|(i, mask)| (index(i), vector(dev, &mask)))
                 .collect(),
             flatten: index(flatten),
+            arithmetic: m.arithmetic(),
             activation: m.activation(),
             geometry: m.geometry().clone(),
             filters: m
@@ -220,7 +224,7 @@ impl<F: Real, D: Backend<F>> ConvEnergy<F, D> {
         let arithmetic = if F::IS_F32 {
             Arithmetic::F32
         } else {
-            Arithmetic::F64
+            self.arithmetic
         };
         ConvNet::new(
             self.activation,

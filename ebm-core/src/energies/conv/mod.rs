@@ -179,6 +179,9 @@ pub struct ConvNet {
     linear: Vec<f64>,
     bias: f64,
     arithmetic: Arithmetic,
+    /// The parameters in the passes' floats and layout, rebuilt whenever
+    /// they change.
+    cache: Box<(Weights<f64>, Weights<f32>)>,
 }
 
 impl ConvNet {
@@ -210,14 +213,17 @@ impl ConvNet {
         crate::error::check_len("linear.w", linear.len(), geometry.features())?;
         check_finite("linear.w", &linear)?;
         check_finite_scalar("linear.b", bias)?;
-        Ok(Self {
+        let mut net = Self {
             activation,
             geometry,
             convs,
             linear,
             bias,
             arithmetic: Arithmetic::F64,
-        })
+            cache: Box::new((Weights::empty(), Weights::empty())),
+        };
+        net.cache = Box::new((net.convert(), net.convert()));
+        Ok(net)
     }
 
     /// The same network computing its passes in `arithmetic` (f32: about
@@ -301,12 +307,19 @@ impl ConvNet {
         }
         self.linear.copy_from_slice(&values[2 * depth]);
         self.bias = values[2 * depth + 1][0];
+        *self.cache = (self.convert(), self.convert());
         Ok(())
     }
 
-    /// The parameters in the passes' float, the final layer's weights
-    /// reordered to position-major.
-    pub fn weights<T: PassFloat>(&self) -> Weights<T> {
+    /// The parameters in the passes' float (kept converted), the final
+    /// layer's weights reordered to position-major.
+    pub fn weights<T: PassFloat>(&self) -> &Weights<T> {
+        let cache: &dyn std::any::Any = if T::IS_F32 { &self.cache.1 } else { &self.cache.0 };
+        cache.downcast_ref().expect("the cache holds both floats")
+    }
+
+    /// The parameters converted to `T` and the passes' layout.
+    fn convert<T: PassFloat>(&self) -> Weights<T> {
         let cast = |v: &[f64]| v.iter().map(|&x| T::of(x)).collect::<Vec<T>>();
         let last = self.geometry.layers[self.geometry.layers.len() - 1];
         let p = last.h_out * last.w_out;
@@ -316,31 +329,69 @@ impl ConvNet {
                 linear[q * last.c_out + c] = T::of(self.linear[c * p + q]);
             }
         }
+        let filters = |c: &ConvLayer, g: &LayerShape| {
+            let mut w = vec![T::zero(); c.w.len()];
+            let mut model_order = c.w.iter();
+            for o in 0..g.c_out {
+                for ci in 0..g.c_in {
+                    for ky in 0..g.kernel {
+                        for kx in 0..g.kernel {
+                            if let Some(&v) = model_order.next() {
+                                w[pass::filter_index(g, o, ci, ky, kx)] = T::of(v);
+                            }
+                        }
+                    }
+                }
+            }
+            w
+        };
         Weights {
-            convs: self.convs.iter().map(|c| cast(&c.w)).collect(),
+            convs: self
+                .convs
+                .iter()
+                .zip(&self.geometry.layers)
+                .map(|(c, g)| filters(c, g))
+                .collect(),
             biases: self.convs.iter().map(|c| cast(&c.b)).collect(),
             linear,
             bias: T::of(self.bias),
         }
     }
 
-    /// E and, when `grads` is given, grad_x E for the rows of `xs`, in `T`.
+    /// E and, when `grads` is given, grad_x E for the rows of `xs`, in
+    /// `T`, in this thread's workspace.
     fn batch_in<T: PassFloat>(&self, xs: &[f64], energies: &mut [f64], grads: Option<&mut [f64]>) {
         let n = energies.len();
         if n == 0 {
             return;
         }
         let weights = self.weights::<T>();
-        let mut x = Vec::new();
-        pass::to_position_major(&self.geometry, xs, &mut x);
-        let trace = pass::forward(&self.geometry, &weights, self.activation, &x, n, false);
-        energies.copy_from_slice(&trace.energies);
-        if let Some(g) = grads {
-            let ones = vec![1.0; n];
-            let dx = pass::backward(&self.geometry, &weights, &trace, &ones, None, true)
-                .expect("the backward pass to the input returns the input gradient");
-            pass::to_channel_major(&self.geometry, &dx, 1.0, g);
-        }
+        T::with_workspace(|ws| {
+            pass::to_position_major(&self.geometry, xs, &mut ws.scratch.x);
+            pass::forward(
+                &self.geometry,
+                weights,
+                self.activation,
+                &ws.scratch.x,
+                n,
+                false,
+                &mut ws.trace,
+            );
+            energies.copy_from_slice(&ws.trace.energies);
+            if let Some(g) = grads {
+                let ones = vec![1.0; n];
+                pass::backward(
+                    &self.geometry,
+                    weights,
+                    &ws.trace,
+                    &ones,
+                    None,
+                    true,
+                    &mut ws.scratch,
+                );
+                pass::to_channel_major(&self.geometry, &ws.scratch.delta, 1.0, g);
+            }
+        })
     }
 
     fn batch(&self, xs: &[f64], energies: &mut [f64], grads: Option<&mut [f64]>) {

@@ -11,26 +11,56 @@
 //!
 //! Z = cols(A) W^T + b,    cols(A): (n h' w') x (c k k),
 //!
-//! with `cols` the im2col gather (column `(ci k + ky) k + kx`, the order
-//! of a weight tensor `c_out x c_in x k x k`, so W is used as stored).
+//! with `cols` the im2col gather. Its column `(ky k + kx) c_in + ci`
+//! holds input channel ci under kernel offset (ky, kx), so that a pixel's
+//! channels are copied (and added back) as one contiguous run; W is kept
+//! in that order too ([`Weights`]), reordered from and to the model's
+//! `c_out x c_in x k x k` ([`filter_index`]).
 //! The input gradient of a convolution is the scatter back, col2im of
 //! dZ W. The model's own input and output use PyTorch's channel-major
 //! order; [`to_position_major`] and [`to_channel_major`] convert.
 
-use super::Geometry;
+use super::{Geometry, LayerShape};
 use crate::energies::Activation;
 use crate::HostFloat;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
-/// A float the passes compute in: a [`HostFloat`] that faer multiplies.
-pub trait PassFloat: HostFloat + faer::traits::RealField {}
-impl PassFloat for f32 {}
-impl PassFloat for f64 {}
+/// A float the passes compute in: a [`HostFloat`] that faer multiplies,
+/// with a [`Workspace`] per thread.
+pub trait PassFloat: HostFloat + faer::traits::RealField {
+    /// Run `f` on this thread's workspace for this float.
+    fn with_workspace<R>(f: impl FnOnce(&mut Workspace<Self>) -> R) -> R;
+}
+
+thread_local! {
+    static WORKSPACE_F64: std::cell::RefCell<Workspace<f64>> = std::cell::RefCell::new(Workspace::default());
+    static WORKSPACE_F32: std::cell::RefCell<Workspace<f32>> = std::cell::RefCell::new(Workspace::default());
+}
+
+impl PassFloat for f32 {
+    fn with_workspace<R>(f: impl FnOnce(&mut Workspace<Self>) -> R) -> R {
+        WORKSPACE_F32.with(|w| match w.try_borrow_mut() {
+            Ok(mut w) => f(&mut w),
+            // re-entered on this thread (a pass inside a pass): fresh buffers
+            Err(_) => f(&mut Workspace::default()),
+        })
+    }
+}
+
+impl PassFloat for f64 {
+    fn with_workspace<R>(f: impl FnOnce(&mut Workspace<Self>) -> R) -> R {
+        WORKSPACE_F64.with(|w| match w.try_borrow_mut() {
+            Ok(mut w) => f(&mut w),
+            Err(_) => f(&mut Workspace::default()),
+        })
+    }
+}
 
 /// The parameters in the pass's float: per convolution W (`c_out x
-/// c_in k k`) and b, then the final layer's weights in position-major
-/// order and its bias.
+/// k k c_in`, the columns of [`im2col`]) and b, then the final layer's
+/// weights in position-major order and its bias.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Weights<T> {
     /// W_l, row-major `c_out x (c_in k k)`.
     pub convs: Vec<Vec<T>>,
@@ -42,10 +72,23 @@ pub struct Weights<T> {
     pub bias: T,
 }
 
+impl<T: Default> Weights<T> {
+    /// No parameters (a placeholder before conversion).
+    pub fn empty() -> Self {
+        Self {
+            convs: Vec::new(),
+            biases: Vec::new(),
+            linear: Vec::new(),
+            bias: T::default(),
+        }
+    }
+}
+
 /// What the forward pass keeps for a backward pass: per convolution the
 /// gathered input cols(A_{l-1}), the slopes act'(Z_l) (and, for
 /// second-order passes, the curvatures act''(Z_l)), the last activation
-/// A_L and the energies.
+/// A_L and the energies. Its buffers are reused from pass to pass.
+#[derive(Clone, Debug, Default)]
 pub struct Trace<T> {
     /// cols(A_{l-1}), `(n h_l w_l) x (c_{l-1} k k)`.
     pub cols: Vec<Vec<T>>,
@@ -57,6 +100,31 @@ pub struct Trace<T> {
     pub last: Vec<T>,
     /// E per image.
     pub energies: Vec<f64>,
+}
+
+/// The buffers of the backward passes, reused from pass to pass: after
+/// [`backward`] with `input` set, `delta` holds dS/dx (position-major).
+#[derive(Clone, Debug, Default)]
+pub struct Scratch<T> {
+    /// The running adjoint D_l (at the end: the input gradient).
+    pub delta: Vec<T>,
+    /// dcols = D_l W_l.
+    pub dcols: Vec<T>,
+    /// A product's result before it is added in f64.
+    pub product: Vec<T>,
+    /// The input in the pass's float and layout.
+    pub x: Vec<T>,
+}
+
+/// A thread's buffers for the passes: the forward trace and the backward
+/// scratch, kept per thread and per float by [`PassFloat::with_workspace`]
+/// so that a sampler's steps allocate nothing once the sizes are reached.
+#[derive(Clone, Debug, Default)]
+pub struct Workspace<T> {
+    /// The forward pass's trace.
+    pub trace: Trace<T>,
+    /// The backward pass's buffers.
+    pub scratch: Scratch<T>,
 }
 
 /// Rows `n` images of `geo`'s input (channel-major, f64) as a
@@ -89,13 +157,19 @@ pub fn to_channel_major<T: PassFloat>(geo: &Geometry, g: &[T], scale: f64, out: 
     }
 }
 
-/// cols(A): for every output position of layer `l`, the `c_in k k`
+/// Where filter entry (o, ci, ky, kx) of a model-order tensor
+/// (`c_out x c_in x k x k`) sits in the passes' order (`c_out x k k c_in`).
+#[inline]
+pub fn filter_index(g: &LayerShape, o: usize, ci: usize, ky: usize, kx: usize) -> usize {
+    (o * g.kernel * g.kernel + ky * g.kernel + kx) * g.c_in + ci
+}
+
+/// cols(A): for every output position of layer `l`, the `k k c_in`
 /// inputs under the kernel (zero where the kernel overhangs the padded
 /// border), for `n` images of A (position-major).
 pub fn im2col<T: PassFloat>(geo: &Geometry, l: usize, a: &[T], n: usize, cols: &mut Vec<T>) {
     let g = &geo.layers[l];
-    let kk = g.kernel * g.kernel;
-    let width = g.c_in * kk;
+    let width = g.c_in * g.kernel * g.kernel;
     cols.clear();
     cols.resize(n * g.h_out * g.w_out * width, T::zero());
     let p_in = g.h_in * g.w_in;
@@ -119,9 +193,7 @@ pub fn im2col<T: PassFloat>(geo: &Geometry, l: usize, a: &[T], n: usize, cols: &
                             continue;
                         };
                         let pixel = &src[(iy * g.w_in + ix) * g.c_in..][..g.c_in];
-                        for (ci, &v) in pixel.iter().enumerate() {
-                            row[ci * kk + ky * g.kernel + kx] = v;
-                        }
+                        row[(ky * g.kernel + kx) * g.c_in..][..g.c_in].copy_from_slice(pixel);
                     }
                 }
             }
@@ -134,8 +206,7 @@ pub fn im2col<T: PassFloat>(geo: &Geometry, l: usize, a: &[T], n: usize, cols: &
 /// `n` images of layer `l`'s input) is overwritten.
 pub fn col2im<T: PassFloat>(geo: &Geometry, l: usize, dcols: &[T], n: usize, da: &mut Vec<T>) {
     let g = &geo.layers[l];
-    let kk = g.kernel * g.kernel;
-    let width = g.c_in * kk;
+    let width = g.c_in * g.kernel * g.kernel;
     let p_in = g.h_in * g.w_in;
     da.clear();
     da.resize(n * p_in * g.c_in, T::zero());
@@ -159,8 +230,9 @@ pub fn col2im<T: PassFloat>(geo: &Geometry, l: usize, dcols: &[T], n: usize, da:
                             continue;
                         };
                         let pixel = &mut dst[(iy * g.w_in + ix) * g.c_in..][..g.c_in];
-                        for (ci, v) in pixel.iter_mut().enumerate() {
-                            *v += row[ci * kk + ky * g.kernel + kx];
+                        let from = &row[(ky * g.kernel + kx) * g.c_in..][..g.c_in];
+                        for (v, &d) in pixel.iter_mut().zip(from) {
+                            *v += d;
                         }
                     }
                 }
@@ -205,15 +277,17 @@ pub fn back_product<T: PassFloat>(delta: &[T], w: &[T], c_out: usize, dcols: &mu
     );
 }
 
-/// dW (c_out x K) += delta^T cols, accumulated in `T` and added to the
-/// f64 gradient `grad`; `scratch` holds the product.
+/// dW (c_out x K) += delta^T cols for layer shape `g`, accumulated in
+/// `T` and added to the f64 gradient `grad` (the model's order,
+/// `c_out x c_in x k x k`); `scratch` holds the product.
 pub fn add_weight_grad<T: PassFloat>(
+    g: &LayerShape,
     delta: &[T],
     cols: &[T],
-    c_out: usize,
     scratch: &mut Vec<T>,
     grad: &mut [f64],
 ) {
+    let c_out = g.c_out;
     let k = grad.len() / c_out;
     let rows = delta.len() / c_out;
     scratch.clear();
@@ -226,8 +300,17 @@ pub fn add_weight_grad<T: PassFloat>(
         T::one(),
         Par::Seq,
     );
-    for (g, v) in grad.iter_mut().zip(scratch.iter()) {
-        *g += v.f64();
+    let mut model_order = grad.iter_mut();
+    for o in 0..c_out {
+        for ci in 0..g.c_in {
+            for ky in 0..g.kernel {
+                for kx in 0..g.kernel {
+                    if let Some(v) = model_order.next() {
+                        *v += scratch[filter_index(g, o, ci, ky, kx)].f64();
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -246,8 +329,8 @@ pub fn add_bias_grad<T: PassFloat>(delta: &[T], grad: &mut [f64]) {
 }
 
 /// Z -> act(Z) in place, keeping act'(Z) in `slopes` and, when
-/// `curvatures` is given, act''(Z) there (each through the one f64
-/// definition, [`Activation::value_slope_curvature`]).
+/// `curvatures` is given, act''(Z) there (each through the one
+/// definition, [`Activation::value_slope_curvature`], in `T`).
 pub fn activate<T: PassFloat>(
     act: Activation,
     z: &mut [T],
@@ -256,38 +339,61 @@ pub fn activate<T: PassFloat>(
 ) {
     slopes.clear();
     slopes.resize(z.len(), T::zero());
-    match curvatures {
-        Some(c) => {
+    // one loop per activation, so that each compiles to straight vector code
+    match (act, curvatures) {
+        (Activation::Silu, None) => first_order(z, slopes, |v| Activation::Silu.value_and_slope(v)),
+        (Activation::Softplus, None) => first_order(z, slopes, |v| Activation::Softplus.value_and_slope(v)),
+        (Activation::Tanh, None) => first_order(z, slopes, |v| Activation::Tanh.value_and_slope(v)),
+        (act, Some(c)) => {
             c.clear();
             c.resize(z.len(), T::zero());
-            crate::simd::dispatch(
-                #[inline(always)]
-                || {
-                    for ((zv, sv), cv) in z.iter_mut().zip(slopes.iter_mut()).zip(c.iter_mut()) {
-                        let (a, s, q) = act.value_slope_curvature(zv.f64());
-                        *zv = T::of(a);
-                        *sv = T::of(s);
-                        *cv = T::of(q);
-                    }
-                },
-            );
-        }
-        None => crate::simd::dispatch(
-            #[inline(always)]
-            || {
-                for (zv, sv) in z.iter_mut().zip(slopes.iter_mut()) {
-                    let (a, s) = act.value_and_slope(zv.f64());
-                    *zv = T::of(a);
-                    *sv = T::of(s);
+            match act {
+                Activation::Silu => second_order(z, slopes, c, |v| Activation::Silu.value_slope_curvature(v)),
+                Activation::Softplus => {
+                    second_order(z, slopes, c, |v| Activation::Softplus.value_slope_curvature(v))
                 }
-            },
-        ),
+                Activation::Tanh => second_order(z, slopes, c, |v| Activation::Tanh.value_slope_curvature(v)),
+            }
+        }
     }
 }
 
-/// The forward pass over `n` images `x` (position-major, in `T`): every
-/// convolution one product over the batch, then E_i = w . A_L,i + b.
-/// With `second_order`, the trace keeps the curvatures too.
+/// z -> f(z).0 in place, slopes = f(z).1, compiled for this CPU's vector
+/// instructions.
+#[inline(always)]
+fn first_order<T: PassFloat>(z: &mut [T], slopes: &mut [T], f: impl Fn(T) -> (T, T)) {
+    crate::simd::dispatch(
+        #[inline(always)]
+        || {
+            for (zv, sv) in z.iter_mut().zip(slopes.iter_mut()) {
+                (*zv, *sv) = f(*zv);
+            }
+        },
+    );
+}
+
+/// z -> f(z).0 in place with the slopes and curvatures f(z).1, f(z).2.
+#[inline(always)]
+fn second_order<T: PassFloat>(
+    z: &mut [T],
+    slopes: &mut [T],
+    curvatures: &mut [T],
+    f: impl Fn(T) -> (T, T, T),
+) {
+    crate::simd::dispatch(
+        #[inline(always)]
+        || {
+            for ((zv, sv), cv) in z.iter_mut().zip(slopes.iter_mut()).zip(curvatures.iter_mut()) {
+                (*zv, *sv, *cv) = f(*zv);
+            }
+        },
+    );
+}
+
+/// The forward pass over `n` images `x` (position-major, in `T`) into
+/// `trace` (its buffers reused): every convolution one product over the
+/// batch, then E_i = w . A_L,i + b. With `second_order`, the trace keeps
+/// the curvatures too.
 pub fn forward<T: PassFloat>(
     geo: &Geometry,
     weights: &Weights<T>,
@@ -295,47 +401,42 @@ pub fn forward<T: PassFloat>(
     x: &[T],
     n: usize,
     second_order: bool,
-) -> Trace<T> {
+    trace: &mut Trace<T>,
+) {
     let depth = geo.layers.len();
-    let mut trace = Trace {
-        cols: Vec::with_capacity(depth),
-        slopes: Vec::with_capacity(depth),
-        curvatures: Vec::new(),
-        last: Vec::new(),
-        energies: vec![0.0; n],
-    };
-    let mut a: Vec<T> = x.to_vec();
+    trace.cols.resize_with(depth, Vec::new);
+    trace.slopes.resize_with(depth, Vec::new);
+    trace
+        .curvatures
+        .resize_with(if second_order { depth } else { 0 }, Vec::new);
     for (l, g) in geo.layers.iter().enumerate() {
-        let mut cols = Vec::new();
-        im2col(geo, l, &a, n, &mut cols);
+        let input = if l == 0 { x } else { &trace.last };
+        im2col(geo, l, input, n, &mut trace.cols[l]);
         conv_product(
-            &cols,
+            &trace.cols[l],
             &weights.convs[l],
             Some(&weights.biases[l]),
             g.c_out,
-            &mut a,
+            &mut trace.last,
         );
-        let mut slopes = Vec::new();
-        if second_order {
-            let mut curv = Vec::new();
-            activate(act, &mut a, &mut slopes, Some(&mut curv));
-            trace.curvatures.push(curv);
+        let curvatures = if second_order {
+            Some(&mut trace.curvatures[l])
         } else {
-            activate(act, &mut a, &mut slopes, None);
-        }
-        trace.cols.push(cols);
-        trace.slopes.push(slopes);
+            None
+        };
+        activate(act, &mut trace.last, &mut trace.slopes[l], curvatures);
     }
     let per_image = weights.linear.len();
-    for (e, row) in trace.energies.iter_mut().zip(a.chunks_exact(per_image)) {
-        let mut s = T::zero();
-        for (&w, &v) in weights.linear.iter().zip(row) {
-            s += w * v;
-        }
-        *e = s.f64() + weights.bias.f64();
-    }
-    trace.last = a;
+    trace.energies.clear();
     trace
+        .energies
+        .extend(trace.last.chunks_exact(per_image).map(|row| {
+            let mut s = T::zero();
+            for (&w, &v) in weights.linear.iter().zip(row) {
+                s += w * v;
+            }
+            s.f64() + weights.bias.f64()
+        }));
 }
 
 /// The backward pass of S = sum_i r_i E(x_i) from a forward `trace`:
@@ -343,8 +444,8 @@ pub fn forward<T: PassFloat>(
 /// dW_l += D_l^T cols(A_{l-1}), db_l += column sums of D_l,
 /// D_{l-1} = col2im(D_l W_l) * act'(Z_{l-1}),
 /// it adds the parameter gradient into `grads` when given (the layout of
-/// [`super::ConvNet::params`]) and returns dS/dx (position-major) when
-/// `input` is set.
+/// [`super::ConvNet::params`]) and, when `input` is set, leaves dS/dx
+/// (position-major) in `scratch.delta`.
 pub fn backward<T: PassFloat>(
     geo: &Geometry,
     weights: &Weights<T>,
@@ -352,47 +453,48 @@ pub fn backward<T: PassFloat>(
     r: &[f64],
     mut grads: Option<&mut [Vec<f64>]>,
     input: bool,
-) -> Option<Vec<T>> {
+    scratch: &mut Scratch<T>,
+) {
     let depth = geo.layers.len();
     let per_image = weights.linear.len();
     if let Some(grads) = grads.as_deref_mut() {
         // dS/dw = sum_i r_i A_L,i (position-major here; the model's
         // layout is channel-major), dS/db = sum_i r_i
-        let mut sums = vec![0.0; per_image];
-        for (&ri, row) in r.iter().zip(trace.last.chunks_exact(per_image)) {
-            for (s, v) in sums.iter_mut().zip(row) {
-                *s += ri * v.f64();
-            }
-        }
         let last = &geo.layers[depth - 1];
         let p = last.h_out * last.w_out;
-        for q in 0..p {
-            for c in 0..last.c_out {
-                grads[2 * depth][c * p + q] += sums[q * last.c_out + c];
+        for (&ri, row) in r.iter().zip(trace.last.chunks_exact(per_image)) {
+            for q in 0..p {
+                for c in 0..last.c_out {
+                    grads[2 * depth][c * p + q] += ri * row[q * last.c_out + c].f64();
+                }
             }
         }
         grads[2 * depth + 1][0] += r.iter().sum::<f64>();
     }
-    let mut delta: Vec<T> = Vec::with_capacity(trace.last.len());
-    for (&ri, _) in r.iter().zip(trace.last.chunks_exact(per_image)) {
+    let Scratch {
+        delta,
+        dcols,
+        product,
+        ..
+    } = scratch;
+    delta.clear();
+    for &ri in r {
         let ri = T::of(ri);
         delta.extend(weights.linear.iter().map(|&w| ri * w));
     }
-    let (mut dcols, mut scratch) = (Vec::new(), Vec::new());
     for l in (0..depth).rev() {
         let g = &geo.layers[l];
         for (d, &s) in delta.iter_mut().zip(&trace.slopes[l]) {
             *d *= s;
         }
         if let Some(grads) = grads.as_deref_mut() {
-            add_weight_grad(&delta, &trace.cols[l], g.c_out, &mut scratch, &mut grads[2 * l]);
-            add_bias_grad(&delta, &mut grads[2 * l + 1]);
+            add_weight_grad(g, delta, &trace.cols[l], product, &mut grads[2 * l]);
+            add_bias_grad(delta, &mut grads[2 * l + 1]);
         }
         if l == 0 && !input {
-            return None;
+            return;
         }
-        back_product(&delta, &weights.convs[l], g.c_out, &mut dcols);
-        col2im(geo, l, &dcols, r.len(), &mut delta);
+        back_product(delta, &weights.convs[l], g.c_out, dcols);
+        col2im(geo, l, dcols, r.len(), delta);
     }
-    Some(delta)
 }

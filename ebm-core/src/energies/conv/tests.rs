@@ -121,12 +121,12 @@ proptest! {
             m.energy_batch(&x, &mut e);
             e.iter().zip(&r).map(|(a, b)| a * b).sum::<f64>()
         };
-        let mut xs = Vec::new();
-        pass::to_position_major(m.geometry(), &x, &mut xs);
+        let mut ws = pass::Workspace::<f64>::default();
+        pass::to_position_major(m.geometry(), &x, &mut ws.scratch.x);
         let weights = m.weights::<f64>();
-        let trace = pass::forward(m.geometry(), &weights, act, &xs, 3, false);
+        pass::forward(m.geometry(), weights, act, &ws.scratch.x, 3, false, &mut ws.trace);
         let mut grads: Vec<Vec<f64>> = m.params().iter().map(|p| vec![0.0; p.len()]).collect();
-        prop_assert!(pass::backward(m.geometry(), &weights, &trace, &r, Some(&mut grads), false).is_none());
+        pass::backward(m.geometry(), weights, &ws.trace, &r, Some(&mut grads), false, &mut ws.scratch);
         let params = m.params();
         for (t, p) in params.iter().enumerate() {
             for j in 0..p.len() {
@@ -211,6 +211,11 @@ fn model_file_round_trip() {
     let back = crate::EnergySpec::from_json(&json).unwrap().build_conv().unwrap();
     assert_eq!(back, m);
     let bad = json.replacen("\"w\":[", "\"w\":[1.0,", 1);
-    let err = crate::EnergySpec::from_json(&bad).unwrap().build().err().unwrap().to_string();
+    let err = crate::EnergySpec::from_json(&bad)
+        .unwrap()
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.starts_with("convs[0].w"), "{err}");
 }
