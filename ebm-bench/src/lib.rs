@@ -25,6 +25,7 @@
 pub mod cmd;
 pub mod draws_file;
 pub mod error;
+pub mod figure;
 pub mod json_num;
 pub mod limits;
 pub mod model_file;

@@ -2377,3 +2377,153 @@ fn data_sets_from_the_command() {
     refused(&["data", "digits", "--n", "5000", "--out", &out], "1797");
     refused(&["data", "rings", "--n", "0", "--out", &out], "--n");
 }
+
+/// `ebm data digits --skip --scale`, `ebm train --conv` (DSM, short-run
+/// MLE and f32 passes) writing a `conv` model file that `ebm energy`
+/// loads, `ebm plot images` drawing samples beside the data; bad conv
+/// shapes and plot options exit 2 naming the option.
+#[test]
+fn conv_energy_from_the_command() {
+    let dir = Scratch::new("conv");
+    let (train, test) = (dir.path("train.npy"), dir.path("test.npy"));
+    let v = json_of(&[
+        "data", "digits", "--n", "200", "--scale", "0.0625", "--out", &train, "--json",
+    ]);
+    assert_eq!(v["n"], 200);
+    let v = json_of(&[
+        "data", "digits", "--skip", "1700", "--scale", "0.0625", "--out", &test, "--json",
+    ]);
+    assert_eq!(v["n"], 97);
+    let model = dir.path("conv.json");
+    for (estimator, extra) in [
+        ("dsm", vec!["--sigma", "0.1"]),
+        (
+            "shortrun",
+            vec![
+                "--sampler",
+                "ula",
+                "--k",
+                "5",
+                "--step-size",
+                "0.01",
+                "--noise",
+                "0.005",
+            ],
+        ),
+        ("dsm", vec!["--precision", "f32"]),
+    ] {
+        let mut args = vec![
+            "train",
+            "--data",
+            &train,
+            "--conv",
+            "4:3:1:1,8:3:2:1",
+            "--estimator",
+            estimator,
+            "--steps",
+            "20",
+            "--batch",
+            "16",
+            "--lr",
+            "1e-3",
+            "--out",
+            &model,
+            "--json",
+        ];
+        args.extend(extra.iter().copied());
+        let v = json_of(&args);
+        assert!(v["final_loss"].as_f64().unwrap().is_finite(), "{estimator}: {v}");
+        let text = std::fs::read_to_string(&model).unwrap();
+        assert!(
+            text.contains("\"type\":\"conv\"") && text.contains("\"input\":[1,8,8]"),
+            "{text}"
+        );
+        assert_eq!(text.contains("\"arithmetic\":\"f32\""), args.contains(&"f32"));
+    }
+    let v = json_of(&["energy", "--model", &model, "--points", &test, "--json"]);
+    assert_eq!(v["energies"].as_array().unwrap().len(), 97);
+    let grid = dir.path("grid");
+    let v = json_of(&[
+        "plot",
+        "images",
+        "--points",
+        &test,
+        "--points",
+        &train,
+        "--titles",
+        "held out,train",
+        "--n",
+        "12",
+        "--cols",
+        "4",
+        "--out",
+        &format!("{grid}.svg"),
+        "--json",
+    ]);
+    assert_eq!(v["range"], serde_json::json!([0.0, 1.0]), "{v}");
+    for ext in ["svg", "png"] {
+        assert!(std::fs::metadata(format!("{grid}.{ext}")).unwrap().len() > 1000);
+    }
+    let out = dir.path("x.json");
+    let conv = |layers: &str| {
+        vec![
+            "train",
+            "--data",
+            &train,
+            "--conv",
+            layers,
+            "--estimator",
+            "dsm",
+            "--steps",
+            "2",
+            "--out",
+            &out,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    for (layers, want) in [
+        ("4:9:1:0", "--conv layer 1: kernel 9 does not fit the 8 x 8 input"),
+        ("4:3:1:1,8:3:2:5", "--conv layer 2"),
+        ("4:3:0", "--conv layer 1"),
+        ("4x3", "expected OUT:KERNEL"),
+        ("0:3", "--conv layer 1"),
+    ] {
+        let args = conv(layers);
+        refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), want);
+    }
+    let mut args = conv("4:3");
+    args.extend(["--image".into(), "1,4,4".into()]);
+    refused(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        "--image 1x4x4 has 16 values",
+    );
+    let mut args = conv("4:3");
+    args.extend(["--estimator".into(), "esm".into()]);
+    let (code, _, err) = ebm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2, "{err}");
+    refused(
+        &[
+            "plot", "images", "--points", &test, "--image", "4,4", "--out", &grid,
+        ],
+        "--image 4,4",
+    );
+    refused(
+        &["plot", "images", "--points", &test, "--n", "0", "--out", &grid],
+        "--n",
+    );
+    refused(
+        &[
+            "plot", "images", "--points", &test, "--points", &train, "--titles", "a", "--out", &grid,
+        ],
+        "--titles",
+    );
+    refused(
+        &[
+            "plot", "images", "--points", &test, "--range", "1,0", "--out", &grid,
+        ],
+        "--range",
+    );
+    refused(&["data", "rings", "--skip", "3", "--out", &out], "--skip");
+}

@@ -5,6 +5,7 @@ pub mod energy;
 pub mod eval;
 pub mod kernels;
 pub mod logz;
+pub mod plot;
 pub mod sample;
 pub mod train;
 pub mod train_log;
@@ -37,6 +38,8 @@ pub enum Command {
     Sample(sample::SampleArgs),
     /// Train a model file on data with CD, PCD, a replay buffer, DSM or NCE.
     Train(Box<train::TrainArgs>),
+    /// Draw a figure from files: grids of image samples beside the data.
+    Plot(plot::PlotArgs),
     /// Run the benchmark workloads and write results.json, results.md and plots.
     Suite(crate::suite::SuiteArgs),
 }
@@ -52,6 +55,7 @@ pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {
         Command::Eval(a) => Ok((eval::run(a)?, a.json)),
         Command::Sample(a) => Ok((sample::run_sample(a)?, a.json)),
         Command::Train(a) => Ok((train::run(a)?, a.json)),
+        Command::Plot(a) => Ok((plot::run(a)?, a.json)),
         Command::Suite(a) => Ok((crate::suite::run_suite(a)?, a.json)),
     }
 }

@@ -868,8 +868,9 @@ fn conv_spec(a: &TrainArgs, dim: usize) -> CliResult<EnergySpec> {
         let m = e.to_string();
         match m.strip_prefix("convs[").and_then(|r| r.split_once("].")) {
             Some((l, rest)) => bad(format!(
-                "--conv layer {}: {rest}",
-                l.parse::<usize>().map_or(0, |v| v + 1)
+                "--conv layer {}: {}",
+                l.parse::<usize>().map_or(0, |v| v + 1),
+                rest.replacen(": ", " ", 1)
             )),
             None => bad(format!("--conv: {m}")),
         }

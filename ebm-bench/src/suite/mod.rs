@@ -15,7 +15,7 @@
 
 mod gwg;
 mod pl;
-mod plot;
+
 mod pt;
 mod sm;
 mod w1;
@@ -168,8 +168,8 @@ impl SuiteCtx {
 
     /// Write a figure into the output folder as `stem.svg` and
     /// `stem.png`; returns the file names.
-    pub fn write_plot(&self, stem: &str, fig: &plot::Figure<'_>) -> CliResult<Vec<String>> {
-        plot::write_figure(&self.out, stem, fig)
+    pub fn write_plot(&self, stem: &str, fig: &crate::figure::Figure<'_>) -> CliResult<Vec<String>> {
+        crate::figure::write_figure(&self.out, stem, fig)
     }
 }
 

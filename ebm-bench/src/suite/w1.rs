@@ -4,10 +4,10 @@
 //! with the mixture in f64 arithmetic, and in f32
 //! ([`Gmm::with_f32_arithmetic`]; the chains stay f64).
 
-use super::plot::{Figure, Scatter};
 use super::{Record, SuiteCtx, Throughput};
 use crate::error::sampler_err;
 use crate::error::CliResult;
+use crate::figure::{Figure, Scatter};
 use crate::progress::Progress;
 use ebm_core::energies::Gmm;
 use ebm_core::{setup_rng, Energy, Points};

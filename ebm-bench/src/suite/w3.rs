@@ -5,11 +5,11 @@
 //! temperatures, 100 chains). Error against exact log Z from enumerating
 //! the 2^20 hidden states; standard error; sweeps per second.
 
-use super::plot::{Figure, Series};
 use super::{Record, SuiteCtx, Throughput};
 use crate::error::sampler_err;
 use crate::error::CliError;
 use crate::error::CliResult;
+use crate::figure::{Figure, Series};
 use crate::progress::SharedProgress;
 use ebm_compose::ModelSpec;
 use ebm_core::energies::Rbm;

@@ -9,10 +9,10 @@
 //! precision) and again in f32 (parameters, chains and products in single
 //! precision; see `ebm_estimators::rbm_pcd`).
 
-use super::plot::Figure;
 use super::{Record, SuiteCtx, Throughput};
 use crate::error::sampler_err;
 use crate::error::CliResult;
+use crate::figure::Figure;
 use crate::progress::{Progress, SharedProgress};
 use dfdx::prelude::Cpu;
 use ebm_core::energies::Rbm;
@@ -163,9 +163,9 @@ fn sample_plot(ctx: &SuiteCtx, trained: &Rbm) -> CliResult<Vec<String>> {
     ctx.write_plot(
         "w4_rbm_samples",
         &Figure::Images {
-            title: "W4: RBM samples after PCD (1,000 Gibbs sweeps)".into(),
-            images,
-            side: 8,
+            panels: vec![("W4: RBM samples after PCD (1,000 Gibbs sweeps)".into(), images)],
+            width: 8,
+            height: 8,
             cols: 9,
         },
     )

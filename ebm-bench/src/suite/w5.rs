@@ -5,9 +5,9 @@
 //! midpoint rule on 400 x 400 cells over [-8, 8]^2, beside the true
 //! mixture's NLL. Timed: the training loop (steps per second).
 
-use super::plot::Figure;
 use super::{Record, SuiteCtx, Throughput};
 use crate::error::CliResult;
+use crate::figure::Figure;
 use crate::progress::Progress;
 use dfdx::prelude::Cpu;
 use ebm_core::energies::{Activation, Gmm};

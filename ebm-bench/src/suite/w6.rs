@@ -7,10 +7,10 @@
 //! step); reported: the share of samples within 0.5 of the ring *and* in
 //! the half-plane, for each; plotted side by side.
 
-use super::plot::{Figure, Scatter};
 use super::{Record, SuiteCtx, Throughput};
 use crate::error::sampler_err;
 use crate::error::CliResult;
+use crate::figure::{Figure, Scatter};
 use crate::progress::Progress;
 use ebm_compose::{Mixture, Product, SoftConstraint};
 use ebm_core::energies::DiagGaussian;

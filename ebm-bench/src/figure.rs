@@ -1,5 +1,5 @@
-//! The suite's figures, drawn with plotters and written twice: SVG (for
-//! the README and browsers) and PNG. Text in the PNG files uses DejaVu Sans,
+//! Figures of the suite and of `ebm plot`, drawn with plotters and
+//! written twice: SVG (for the README and browsers) and PNG. Text in the PNG files uses DejaVu Sans,
 //! embedded in the binary (`assets/`), so no system font is needed.
 
 use crate::draws_file::write_atomically;
@@ -10,7 +10,7 @@ use plotters::style::FontStyle;
 use std::path::Path;
 use std::sync::Once;
 
-const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 const BLUE_C: RGBColor = RGBColor(31, 119, 180);
 const RED_C: RGBColor = RGBColor(214, 39, 40);
 const PALETTE: [RGBColor; 4] = [
@@ -63,15 +63,17 @@ pub enum Figure<'a> {
         /// The series.
         series: Vec<Series>,
     },
-    /// Grayscale images in a grid (values in [0, 1], 1 black).
+    /// Grayscale images in grids side by side, one grid per panel
+    /// (values in [0, 1], 1 black), e.g. samples next to the data.
     Images {
-        /// Title.
-        title: String,
-        /// The images, `side` x `side` row-major.
-        images: Vec<Vec<f64>>,
-        /// Pixels per image side.
-        side: usize,
-        /// Images per row.
+        /// (title, images) per panel; each image `height` x `width`
+        /// row-major.
+        panels: Vec<(String, Vec<Vec<f64>>)>,
+        /// Pixels per image row.
+        width: usize,
+        /// Pixel rows per image.
+        height: usize,
+        /// Images per row of a grid.
         cols: usize,
     },
     /// Heat maps side by side over `[lo, hi]^2`: `n` x `n` values each, row
@@ -126,6 +128,14 @@ fn shade(vals: &[f64], n: usize, lo: f64, hi: f64, strength: f64) -> Vec<Rectang
         .collect()
 }
 
+/// Pixels per image pixel and the gap between images: 6 and 6 for small
+/// images (8x8 digits), fewer for large ones, so a grid stays a few
+/// hundred pixels wide.
+fn image_scale(width: usize, height: usize) -> (u32, u32) {
+    let side = width.max(height).max(1) as u32;
+    ((48 / side).clamp(1, 6), (side / 8).clamp(2, 6))
+}
+
 impl Figure<'_> {
     /// Size in pixels.
     pub fn size(&self) -> (u32, u32) {
@@ -133,11 +143,22 @@ impl Figure<'_> {
             Figure::Scatter { panels, size } => (panels.len() as u32 * size, size + 30),
             Figure::LogX { .. } => (700, 440),
             Figure::Images {
-                images, side, cols, ..
+                panels,
+                width,
+                height,
+                cols,
             } => {
-                let tile = (*side as u32) * 6 + 6;
-                let rows = images.len().div_ceil((*cols).max(1)) as u32;
-                (*cols as u32 * tile + 12, rows * tile + 50)
+                let (px, gap) = image_scale(*width, *height);
+                let rows = panels
+                    .iter()
+                    .map(|(_, images)| images.len().div_ceil((*cols).max(1)))
+                    .max()
+                    .unwrap_or(1) as u32;
+                let panel_w = (*cols as u32 * (*width as u32 * px + gap) + 12).max(160);
+                (
+                    panels.len() as u32 * panel_w,
+                    rows * (*height as u32 * px + gap) + 50,
+                )
             }
             Figure::Heatmaps { panels, .. } => (panels.len() as u32 * 360, 390),
         }
@@ -244,23 +265,27 @@ impl Figure<'_> {
                     .map_err(err)?;
             }
             Figure::Images {
-                title,
-                images,
-                side,
+                panels,
+                width,
+                height,
                 cols,
             } => {
-                let body = root.titled(title, ("sans-serif", 16)).map_err(err)?;
-                let tile = (*side as i32) * 6 + 6;
-                for (k, img) in images.iter().enumerate() {
-                    let (x0, y0) = (6 + (k % cols) as i32 * tile, 6 + (k / cols) as i32 * tile);
-                    for (i, v) in img.iter().enumerate() {
-                        let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
-                        let (x, y) = (x0 + (i % side) as i32 * 6, y0 + (i / side) as i32 * 6);
-                        body.draw(&Rectangle::new(
-                            [(x, y), (x + 6, y + 6)],
-                            RGBColor(g, g, g).filled(),
-                        ))
-                        .map_err(err)?;
+                let (px, gap) = image_scale(*width, *height);
+                let (px, gap) = (px as i32, gap as i32);
+                let (tile_w, tile_h) = (*width as i32 * px + gap, *height as i32 * px + gap);
+                for (area, (title, images)) in root.split_evenly((1, panels.len())).iter().zip(panels) {
+                    let body = area.titled(title, ("sans-serif", 16)).map_err(err)?;
+                    for (k, img) in images.iter().enumerate() {
+                        let (x0, y0) = (6 + (k % cols) as i32 * tile_w, 6 + (k / cols) as i32 * tile_h);
+                        for (i, v) in img.iter().enumerate() {
+                            let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
+                            let (x, y) = (x0 + (i % width) as i32 * px, y0 + (i / width) as i32 * px);
+                            body.draw(&Rectangle::new(
+                                [(x, y), (x + px, y + px)],
+                                RGBColor(g, g, g).filled(),
+                            ))
+                            .map_err(err)?;
+                        }
                     }
                 }
             }
