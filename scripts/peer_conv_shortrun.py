@@ -1,8 +1,8 @@
 """Peer baseline for the suite's CONV row: the convolutional energy's
 short-run maximum-likelihood step written plainly in PyTorch.
 
-Same problem as `ebm suite`'s CONV row (ebm-bench/src/suite/conv.rs):
-the 8x8 digits scaled to [0, 1] (the crate's copy,
+Same problem as `ebm suite`'s CONV row (ebm-bench/src/suite/conv.rs, `ebm suite --only CONV`):
+the first 1,500 of the 8x8 digits scaled to [0, 1] (the crate's copy,
 ebm-estimators/data/digits8x8.csv), the network
 
     Conv2d(1, 16, 3, stride 1, pad 1) - SiLU - Conv2d(16, 32, 3, 2, 1) - SiLU
@@ -37,7 +37,7 @@ K, EPS, NOISE, BATCH, ALPHA, LR = 20, 0.01, 0.005, 64, 0.1, 1e-3
 def digits():
     path = os.path.join(HERE, "..", "ebm-estimators", "data", "digits8x8.csv")
     rows = np.loadtxt(path, delimiter=",", skiprows=1)
-    return rows[:, :64] / 16.0
+    return rows[:1500, :64] / 16.0  # the suite's training rows
 
 
 def model(dtype):

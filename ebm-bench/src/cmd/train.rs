@@ -84,8 +84,9 @@ pub enum PrecisionArg {
     /// Double precision throughout.
     F64,
     /// Single precision: DSM on an MLP (the fused kernel's matrix
-    /// products) or PCD with SGD on an RBM (parameters, chains and
-    /// products); other RBM runs round the trained model to f32.
+    /// products), a conv model's passes (any estimator; the model file
+    /// keeps `"arithmetic":"f32"`), or PCD with SGD on an RBM (parameters,
+    /// chains and products); other RBM runs round the trained model to f32.
     F32,
 }
 

@@ -17,6 +17,7 @@ mod gwg;
 mod pl;
 
 mod pt;
+mod conv;
 mod sm;
 mod w1;
 mod w2;
@@ -67,7 +68,7 @@ pub struct Throughput {
 /// One result: a workload run with one method.
 #[derive(Clone, Debug, Serialize)]
 pub struct Record {
-    /// "W1" ... "W9", "PT", "GWG", "PL", "SM".
+    /// "W1" ... "W9", "PT", "GWG", "PL", "SM", "CONV".
     pub workload: String,
     /// What ran (e.g. "ula").
     pub method: String,
@@ -173,8 +174,8 @@ impl SuiteCtx {
     }
 }
 
-const ALL: [&str; 13] = [
-    "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "PT", "GWG", "PL", "SM",
+const ALL: [&str; 14] = [
+    "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "PT", "GWG", "PL", "SM", "CONV",
 ];
 
 /// The CPU's model name (Linux), for the results.
@@ -244,6 +245,7 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
             "GWG" => gwg::run_gwg(&ctx)?,
             "PL" => pl::run_pl(&ctx)?,
             "SM" => sm::run_sm(&ctx)?,
+            "CONV" => conv::run_conv(&ctx)?,
             _ => pt::run_pt_workload(&ctx)?,
         };
         records.append(&mut r);
