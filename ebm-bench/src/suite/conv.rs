@@ -36,11 +36,19 @@ fn chain() -> CliResult<ChainNegatives<Ula>> {
         steps: K,
         init: Init::Uniform,
     };
-    Ok(ChainNegatives::new(Ula::with_noise(EPS, NOISE).map_err(sampler_err)?, scheme)?)
+    Ok(ChainNegatives::new(
+        Ula::with_noise(EPS, NOISE).map_err(sampler_err)?,
+        scheme,
+    )?)
 }
 
 /// MMD^2 between 297 short-run samples of `model` and `held_out`.
-fn sample_mmd(model: &ConvEnergy<f64, Cpu>, train_set: &Points, held_out: &Points, seed: u64) -> CliResult<f64> {
+fn sample_mmd(
+    model: &ConvEnergy<f64, Cpu>,
+    train_set: &Points,
+    held_out: &Points,
+    seed: u64,
+) -> CliResult<f64> {
     let mut sampler = chain()?;
     sampler.prepare(train_set, seed)?;
     let batch = Points::from_vec(vec![0.0; held_out.as_slice().len()], 64)?;
@@ -56,8 +64,17 @@ pub fn run_conv(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let held_out = Points::from_vec(scaled[1500 * 64..].to_vec(), 64)?;
     let init = |arithmetic: Arithmetic| -> CliResult<ConvEnergy<f64, Cpu>> {
         let dev = Cpu::default();
-        let m = ConvEnergy::<f64, Cpu>::new(&dev, [1, 8, 8], &LAYERS, Activation::Silu, &mut setup_rng(ctx.seed))?;
-        Ok(ConvEnergy::from_core(&dev, &m.to_core().with_arithmetic(arithmetic)))
+        let m = ConvEnergy::<f64, Cpu>::new(
+            &dev,
+            [1, 8, 8],
+            &LAYERS,
+            Activation::Silu,
+            &mut setup_rng(ctx.seed),
+        )?;
+        Ok(ConvEnergy::from_core(
+            &dev,
+            &m.to_core().with_arithmetic(arithmetic),
+        ))
     };
     let mmd_initial = sample_mmd(&init(Arithmetic::F64)?, &train_set, &held_out, ctx.seed + 3)?;
     let steps = if ctx.quick { 20 } else { 200 };

@@ -16,8 +16,8 @@
 mod gwg;
 mod pl;
 
-mod pt;
 mod conv;
+mod pt;
 mod sm;
 mod w1;
 mod w2;
