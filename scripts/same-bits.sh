@@ -43,7 +43,10 @@
 # moves per temperature instead of five HMC moves; every other line the same.
 # Then the SM lines are new (DSM, SSM and exact SM on W5's MLP); every other
 # line the same bits after the optimizer's update rules, short-run
-# negatives and evaluation metrics.
+# negatives and evaluation metrics. Then the CONV lines are new (the
+# convolutional energy's short-run step, f32 and f64 passes); every other
+# line the same bits after Activation's definition became generic over
+# f64/f32.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}
