@@ -2,22 +2,8 @@
 
 use clap::error::ErrorKind;
 use clap::Parser;
-use ebm_bench::cmd::{run, Cli};
+use ebm_bench::cmd::{one_line, run, Cli};
 use std::process::ExitCode;
-
-/// Clap's usage errors span several lines; the command contract is one
-/// line on stderr, so keep the message and its hints and drop the usage
-/// block.
-fn one_line(e: &clap::Error) -> String {
-    e.render()
-        .to_string()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
-        .map(|l| l.trim_start_matches("error: "))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -46,6 +46,49 @@ pub enum Command {
 
 pub use crate::report::Report;
 
+/// A command line that did not run: its one-line message and the exit
+/// status the command gives it (2 for bad input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The message, one line, without the `ebm: error:` prefix.
+    pub message: String,
+    /// The exit status.
+    pub status: u8,
+}
+
+/// Clap's usage errors span several lines; the command contract is one
+/// line on stderr, so keep the message and its hints and drop the usage
+/// block.
+pub fn one_line(e: &clap::Error) -> String {
+    e.render()
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(|l| l.trim_start_matches("error: "))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Parse and run one command line (`argv[0]` is the program name) in this
+/// process, as `ebm` would: the report, or the refusal with the message
+/// and status the command prints. What the Python package calls.
+pub fn run_argv<I, T>(argv: I) -> Result<Report, Refusal>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    let cli = Cli::try_parse_from(argv).map_err(|e| Refusal {
+        message: format!("{} (see ebm --help)", one_line(&e)),
+        status: 2,
+    })?;
+    run(&cli).map(|(report, _)| report).map_err(|e| Refusal {
+        message: e.to_string(),
+        status: e.exit_code(),
+    })
+}
+
 /// Run one parsed command line.
 pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {
     match &cli.command {

@@ -272,6 +272,13 @@ pub struct TrainArgs {
     /// `run`).
     #[arg(skip)]
     pub eval: std::sync::Mutex<Option<super::train_log::EvalHook>>,
+    /// List every step's loss in the JSON report (`"losses"`; the steps
+    /// this process ran, from the resumed step on).
+    #[arg(long)]
+    pub loss_history: bool,
+    /// The losses of --loss-history, gathered while training.
+    #[arg(skip)]
+    pub losses: std::sync::Mutex<Vec<f64>>,
 }
 
 /// The stop request raised by Ctrl-C (SIGINT): the run finishes its step,
@@ -802,6 +809,10 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
         text.push_str(&format!("\nNCE log-normaliser (estimate of log Z): {c:.6}"));
     }
     text.push_str(&format!("\nmodel written to {}", a.out));
+    if a.loss_history {
+        let losses = a.losses.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        json["losses"] = losses.iter().map(|&v| num(v)).collect();
+    }
     if let Some(h) = &evals {
         json["eval"] = json!({"metric": h.metric_name(), "every": h.every,
             "values": h.values.iter().map(|&(step, v)| json!([step, num(v)])).collect::<Vec<_>>()});

@@ -87,6 +87,8 @@ pub struct TrainLog<'a> {
     bar: Progress,
     hook: Option<EvalHook>,
     slot: &'a Mutex<Option<EvalHook>>,
+    /// Every step's loss when --loss-history asks for them.
+    losses: Option<&'a Mutex<Vec<f64>>>,
 }
 
 impl<'a> TrainLog<'a> {
@@ -96,6 +98,7 @@ impl<'a> TrainLog<'a> {
             bar: Progress::new("train"),
             hook: lock(&a.eval).take(),
             slot: &a.eval,
+            losses: a.loss_history.then_some(&a.losses),
         }
     }
 }
@@ -114,6 +117,11 @@ pub fn lock(slot: &Mutex<Option<EvalHook>>) -> std::sync::MutexGuard<'_, Option<
 impl TrainObserver for TrainLog<'_> {
     fn on_step(&mut self, r: &StepReport) {
         self.bar.tick(r.step + 1, r.total);
+        if let Some(l) = self.losses {
+            l.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(r.loss);
+        }
     }
 
     fn model_every(&self) -> Option<usize> {
