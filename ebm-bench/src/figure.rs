@@ -40,6 +40,21 @@ pub struct Scatter<'a> {
     pub background: Option<(usize, Vec<f64>)>,
 }
 
+/// One panel of [`Figure::Lines`].
+pub struct LinePanel {
+    /// Title above the panel.
+    pub title: String,
+    /// x axis label.
+    pub x_label: String,
+    /// y axis label.
+    pub y_label: String,
+    /// (name, points) per series; names are listed in a legend when
+    /// there are at most eight series.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+    /// A horizontal reference line, if any.
+    pub hline: Option<f64>,
+}
+
 /// A named series of (x, y, error bar half-width) points.
 pub type Series = (String, Vec<(f64, f64, f64)>);
 
@@ -75,6 +90,12 @@ pub enum Figure<'a> {
         height: usize,
         /// Images per row of a grid.
         cols: usize,
+    },
+    /// Line charts side by side on linear axes, one colour per series
+    /// (trace, rank and autocorrelation plots).
+    Lines {
+        /// The panels.
+        panels: Vec<LinePanel>,
     },
     /// Heat maps side by side over `[lo, hi]^2`: `n` x `n` values each, row
     /// i at y = lo + (i + 1/2) h.
@@ -161,6 +182,10 @@ impl Figure<'_> {
                 )
             }
             Figure::Heatmaps { panels, .. } => (panels.len() as u32 * 360, 390),
+            Figure::Lines { panels } => (
+                panels.len().clamp(1, 4) as u32 * 420,
+                panels.len().div_ceil(4).max(1) as u32 * 320,
+            ),
         }
     }
 
@@ -286,6 +311,72 @@ impl Figure<'_> {
                             ))
                             .map_err(err)?;
                         }
+                    }
+                }
+            }
+            Figure::Lines { panels } => {
+                let cols = panels.len().clamp(1, 4);
+                let rows = panels.len().div_ceil(4).max(1);
+                for (area, p) in root.split_evenly((rows, cols)).iter().zip(panels) {
+                    let pts = || {
+                        p.series
+                            .iter()
+                            .flat_map(|s| s.1.iter())
+                            .filter(|q| q.0.is_finite() && q.1.is_finite())
+                    };
+                    let (x0, x1) = pts().fold((f64::INFINITY, f64::NEG_INFINITY), |a, q| {
+                        (a.0.min(q.0), a.1.max(q.0))
+                    });
+                    let (mut y0, mut y1) = pts().fold((f64::INFINITY, f64::NEG_INFINITY), |a, q| {
+                        (a.0.min(q.1), a.1.max(q.1))
+                    });
+                    if let Some(h) = p.hline {
+                        (y0, y1) = (y0.min(h), y1.max(h));
+                    }
+                    let (x0, x1) = if x1 > x0 { (x0, x1) } else { (0.0, 1.0) };
+                    let pad = if y1 > y0 { 0.05 * (y1 - y0) } else { 0.5 };
+                    let (y0, y1) = if y0.is_finite() {
+                        (y0 - pad, y1 + pad)
+                    } else {
+                        (0.0, 1.0)
+                    };
+                    let mut chart = ChartBuilder::on(area)
+                        .caption(&p.title, ("sans-serif", 15))
+                        .margin(8)
+                        .x_label_area_size(34)
+                        .y_label_area_size(46)
+                        .build_cartesian_2d(x0..x1, y0..y1)
+                        .map_err(err)?;
+                    chart
+                        .configure_mesh()
+                        .disable_mesh()
+                        .x_desc(p.x_label.as_str())
+                        .y_desc(p.y_label.as_str())
+                        .draw()
+                        .map_err(err)?;
+                    if let Some(h) = p.hline {
+                        chart
+                            .draw_series(LineSeries::new([(x0, h), (x1, h)], BLACK.mix(0.5)))
+                            .map_err(err)?;
+                    }
+                    for (k, (name, points)) in p.series.iter().enumerate() {
+                        let colour = PALETTE[k % PALETTE.len()].mix(0.8);
+                        let line = chart
+                            .draw_series(LineSeries::new(points.iter().copied(), colour))
+                            .map_err(err)?;
+                        if p.series.len() <= 8 {
+                            line.label(name.as_str())
+                                .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], colour));
+                        }
+                    }
+                    if p.series.len() <= 8 {
+                        chart
+                            .configure_series_labels()
+                            .background_style(WHITE.mix(0.8))
+                            .border_style(BLACK.mix(0.3))
+                            .label_font(("sans-serif", 11))
+                            .draw()
+                            .map_err(err)?;
                     }
                 }
             }

@@ -2527,3 +2527,97 @@ fn conv_energy_from_the_command() {
     );
     refused(&["data", "rings", "--skip", "3", "--out", &out], "--skip");
 }
+
+/// `ebm plot trace|rank|acf` on `ebm sample --out` draws and `ebm plot
+/// density` of a 2-D model with the samples on top each write an SVG and
+/// a PNG; bad coordinates, lags, bins, grids and models exit 2.
+#[test]
+fn plots_of_draws_and_densities() {
+    let dir = Scratch::new("plots");
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-data/gaussian2.json");
+    let draws = dir.path("draws.npy");
+    json_of(&[
+        "sample",
+        "--model",
+        model,
+        "--sampler",
+        "hmc",
+        "--chains",
+        "3",
+        "--steps",
+        "200",
+        "--burn-in",
+        "100",
+        "--out",
+        &draws,
+        "--json",
+    ]);
+    for kind in ["trace", "rank", "acf"] {
+        let out = dir.path(kind);
+        let v = json_of(&["plot", kind, "--draws", &draws, "--out", &out, "--json"]);
+        assert_eq!(v["chains"], 3, "{v}");
+        assert_eq!(v["draws"], 200, "{v}");
+        for ext in ["svg", "png"] {
+            assert!(
+                std::fs::metadata(format!("{out}.{ext}")).unwrap().len() > 1000,
+                "{kind}.{ext}"
+            );
+        }
+    }
+    let out = dir.path("density");
+    let v = json_of(&[
+        "plot", "density", "--model", model, "--points", &draws, "--out", &out, "--json",
+    ]);
+    assert_eq!(v["grid"], 120);
+    assert!(std::fs::metadata(format!("{out}.png")).unwrap().len() > 1000);
+    json_of(&[
+        "plot",
+        "density",
+        "--model",
+        model,
+        "--bounds=-3,3",
+        "--grid",
+        "40",
+        "--out",
+        &out,
+        "--json",
+    ]);
+    refused(
+        &["plot", "trace", "--draws", &draws, "--dims", "5", "--out", &out],
+        "--dims",
+    );
+    refused(
+        &[
+            "plot",
+            "acf",
+            "--draws",
+            &draws,
+            "--max-lag",
+            "500",
+            "--out",
+            &out,
+        ],
+        "--max-lag",
+    );
+    refused(
+        &["plot", "rank", "--draws", &draws, "--bins", "1", "--out", &out],
+        "--bins",
+    );
+    refused(
+        &["plot", "density", "--model", model, "--grid", "5", "--out", &out],
+        "--grid",
+    );
+    refused(
+        &[
+            "plot", "density", "--model", model, "--bounds", "1,0", "--out", &out,
+        ],
+        "--bounds",
+    );
+    let rbm = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-data/w3_rbm64x20.json");
+    refused(
+        &["plot", "density", "--model", rbm, "--out", &out],
+        "continuous model",
+    );
+    let d3 = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-data/w9_gmm10.json");
+    refused(&["plot", "density", "--model", d3, "--out", &out], "2-D model");
+}

@@ -26,6 +26,60 @@ pub enum PlotFigure {
     /// next to the data (rows of each file are images, flattened row by
     /// row).
     Images(ImagesArgs),
+    /// Trace plots: each chain's draws against the iteration, one panel
+    /// per coordinate.
+    Trace(DrawsArgs),
+    /// Rank plots (Vehtari et al. 2021): for each coordinate, the
+    /// histogram of each chain's ranks among all draws; flat and alike
+    /// when the chains mix.
+    Rank(DrawsArgs),
+    /// Autocorrelation of each chain's draws against the lag.
+    Acf(DrawsArgs),
+    /// The density exp(-E) of a 2-D continuous model on a grid, shaded,
+    /// with points (samples) on top.
+    Density(DensityArgs),
+}
+
+/// Arguments of `ebm plot trace|rank|acf`.
+#[derive(Debug, Args)]
+pub struct DrawsArgs {
+    /// Draws: .npy of shape (draws, chains, dim) as `ebm sample --out`
+    /// writes, or rows of one chain (CSV or .npy (n, dim)).
+    #[arg(long)]
+    pub draws: String,
+    /// The coordinates to plot, 0-based (default: the first four).
+    #[arg(long, value_delimiter = ',')]
+    pub dims: Option<Vec<usize>>,
+    /// acf: the largest lag (default 50).
+    #[arg(long, default_value_t = 50)]
+    pub max_lag: usize,
+    /// rank: histogram bins (default 20).
+    #[arg(long, default_value_t = 20)]
+    pub bins: usize,
+    /// The output: PATH.svg and PATH.png.
+    #[arg(long)]
+    pub out: String,
+}
+
+/// Arguments of `ebm plot density`.
+#[derive(Debug, Args)]
+pub struct DensityArgs {
+    /// The model file (a continuous model in 2-D).
+    #[arg(long)]
+    pub model: String,
+    /// Points to draw on top (samples; CSV or .npy, including draws).
+    #[arg(long)]
+    pub points: Option<String>,
+    /// The square shown, LO,HI on both axes (default: around the points,
+    /// or -5,5).
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub bounds: Option<Vec<f64>>,
+    /// Grid cells per axis.
+    #[arg(long, default_value_t = 120)]
+    pub grid: usize,
+    /// The output: PATH.svg and PATH.png.
+    #[arg(long)]
+    pub out: String,
 }
 
 /// Arguments of `ebm plot images`.
@@ -63,6 +117,10 @@ pub struct ImagesArgs {
 pub fn run(a: &PlotArgs) -> CliResult<super::Report> {
     match &a.figure {
         PlotFigure::Images(i) => images(i),
+        PlotFigure::Trace(d) => draws_plot(d, DrawsKind::Trace),
+        PlotFigure::Rank(d) => draws_plot(d, DrawsKind::Rank),
+        PlotFigure::Acf(d) => draws_plot(d, DrawsKind::Acf),
+        PlotFigure::Density(d) => density(d),
     }
 }
 
@@ -158,11 +216,32 @@ fn images(a: &ImagesArgs) -> CliResult<super::Report> {
             (title, images)
         })
         .collect();
-    let stem_path = a
-        .out
+    let paths = write(
+        &a.out,
+        &Figure::Images {
+            panels,
+            width,
+            height,
+            cols: a.cols,
+        },
+    )?;
+    Ok(super::Report {
+        text: format!(
+            "{} panels of {height}x{width} images written to {}",
+            files.len(),
+            paths.join(" and ")
+        ),
+        json: json!({"figure": "images", "panels": files.len(), "height": height, "width": width, "range": [lo, hi], "out": paths}),
+    })
+}
+
+/// Write `fig` as `out`.svg and `out`.png (an extension .svg or .png on
+/// `out` dropped first); returns the two paths.
+fn write(out: &str, fig: &Figure<'_>) -> CliResult<Vec<String>> {
+    let stem_path = out
         .strip_suffix(".svg")
-        .or_else(|| a.out.strip_suffix(".png"))
-        .unwrap_or(&a.out);
+        .or_else(|| out.strip_suffix(".png"))
+        .unwrap_or(out);
     let stem_path = Path::new(stem_path);
     let dir = match stem_path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -171,27 +250,254 @@ fn images(a: &ImagesArgs) -> CliResult<super::Report> {
     let stem = stem_path
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
-        .ok_or_else(|| CliError::Unsupported(format!("--out {}: no file name", a.out)))?;
-    let written = write_figure(
-        dir,
-        &stem,
-        &Figure::Images {
-            panels,
-            width,
-            height,
-            cols: a.cols,
-        },
-    )?;
-    let paths: Vec<String> = written
+        .ok_or_else(|| CliError::Unsupported(format!("--out {out}: no file name")))?;
+    let written = write_figure(dir, &stem, fig)?;
+    Ok(written
         .iter()
         .map(|f| dir.join(f).to_string_lossy().into_owned())
+        .collect())
+}
+
+/// Which plot of a draws file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DrawsKind {
+    Trace,
+    Rank,
+    Acf,
+}
+
+/// The draws of `path` per chain and coordinate: `chains[c][k]` is chain
+/// c's series of coordinate k; with the file's (draws, chains, dim)
+/// shape, or one chain for rows.
+fn read_chains(path: &str) -> CliResult<(Vec<Vec<Vec<f64>>>, usize)> {
+    let points = read_points(path)?;
+    let dim = points.dim();
+    let chains = if path.ends_with(".npy") {
+        let bytes = std::fs::read(path).map_err(|source| CliError::Io {
+            path: path.into(),
+            source,
+        })?;
+        match npyz::NpyFile::new(&bytes[..]).map(|f| f.shape().to_vec()) {
+            Ok(shape) if shape.len() == 3 => shape[1] as usize,
+            _ => 1,
+        }
+    } else {
+        1
+    };
+    let chains = chains.max(1);
+    let draws = points.len() / chains;
+    let mut out = vec![vec![Vec::with_capacity(draws); dim]; chains];
+    for (r, row) in points.rows().enumerate() {
+        for (k, &v) in row.iter().enumerate() {
+            out[r % chains][k].push(v);
+        }
+    }
+    Ok((out, dim))
+}
+
+fn draws_plot(a: &DrawsArgs, kind: DrawsKind) -> CliResult<super::Report> {
+    let bad = |m: String| Err(CliError::Unsupported(m));
+    let (chains, dim) = read_chains(&a.draws)?;
+    let dims = a.dims.clone().unwrap_or_else(|| (0..dim.min(4)).collect());
+    if dims.is_empty() || dims.len() > 16 {
+        return bad(format!("--dims: give 1 to 16 coordinates, got {}", dims.len()));
+    }
+    if let Some(k) = dims.iter().find(|&&k| k >= dim) {
+        return bad(format!(
+            "--dims: coordinate {k} is out of range (the draws have {dim})"
+        ));
+    }
+    let n = chains[0][0].len();
+    if kind == DrawsKind::Acf && (a.max_lag == 0 || a.max_lag >= n) {
+        return bad(format!(
+            "--max-lag must be between 1 and {} (the draws per chain less one)",
+            n.saturating_sub(1)
+        ));
+    }
+    if kind == DrawsKind::Rank && !(2..=200).contains(&a.bins) {
+        return bad(format!("--bins must be between 2 and 200, got {}", a.bins));
+    }
+    let name = |c: usize| format!("chain {}", c + 1);
+    let panels = dims
+        .iter()
+        .map(|&k| {
+            let (series, x_label, y_label, hline): (Vec<_>, &str, &str, Option<f64>) = match kind {
+                DrawsKind::Trace => (
+                    chains
+                        .iter()
+                        .enumerate()
+                        .map(|(c, ch)| {
+                            (
+                                name(c),
+                                ch[k].iter().enumerate().map(|(t, &v)| (t as f64, v)).collect(),
+                            )
+                        })
+                        .collect(),
+                    "iteration",
+                    "value",
+                    None,
+                ),
+                DrawsKind::Acf => (
+                    chains
+                        .iter()
+                        .enumerate()
+                        .map(|(c, ch)| {
+                            let acov = ebm_samplers::diagnostics::autocovariance(&ch[k]);
+                            let v0 = if acov[0] > 0.0 { acov[0] } else { 1.0 };
+                            (
+                                name(c),
+                                (0..=a.max_lag).map(|t| (t as f64, acov[t] / v0)).collect(),
+                            )
+                        })
+                        .collect(),
+                    "lag",
+                    "autocorrelation",
+                    Some(0.0),
+                ),
+                DrawsKind::Rank => {
+                    // ranks among all chains' draws, then each chain's
+                    // histogram over `bins` equal ranges of rank
+                    let mut all: Vec<(f64, usize)> = chains
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(c, ch)| ch[k].iter().map(move |&v| (v, c)))
+                        .collect();
+                    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+                    let total = all.len();
+                    let mut counts = vec![vec![0usize; a.bins]; chains.len()];
+                    for (r, &(_, c)) in all.iter().enumerate() {
+                        counts[c][(r * a.bins / total).min(a.bins - 1)] += 1;
+                    }
+                    let expected = n as f64 / a.bins as f64;
+                    let steps = |h: &[usize]| {
+                        h.iter()
+                            .enumerate()
+                            .flat_map(|(b, &v)| [(b as f64, v as f64), ((b + 1) as f64, v as f64)])
+                            .collect::<Vec<_>>()
+                    };
+                    (
+                        counts
+                            .iter()
+                            .enumerate()
+                            .map(|(c, h)| (name(c), steps(h)))
+                            .collect(),
+                        "rank bin",
+                        "draws",
+                        Some(expected),
+                    )
+                }
+            };
+            crate::figure::LinePanel {
+                title: format!("x[{k}]"),
+                x_label: x_label.into(),
+                y_label: y_label.into(),
+                series,
+                hline,
+            }
+        })
         .collect();
+    let paths = write(&a.out, &Figure::Lines { panels })?;
+    let what = match kind {
+        DrawsKind::Trace => "trace",
+        DrawsKind::Rank => "rank",
+        DrawsKind::Acf => "acf",
+    };
     Ok(super::Report {
         text: format!(
-            "{} panels of {height}x{width} images written to {}",
-            files.len(),
+            "{what} plot of {} chains, coordinates {dims:?}, written to {}",
+            chains.len(),
             paths.join(" and ")
         ),
-        json: json!({"figure": "images", "panels": files.len(), "height": height, "width": width, "range": [lo, hi], "out": paths}),
+        json: json!({"figure": what, "chains": chains.len(), "draws": n, "dims": dims, "out": paths}),
+    })
+}
+
+fn density(a: &DensityArgs) -> CliResult<super::Report> {
+    let bad = |m: String| Err(CliError::Unsupported(m));
+    let (_, model) = crate::model_file::load_model(&a.model)?;
+    let ebm_core::spec::Model::Continuous(energy) = model else {
+        return bad(format!("{}: plot density needs a continuous model", a.model));
+    };
+    if energy.dim() != 2 {
+        return bad(format!(
+            "{}: plot density needs a 2-D model, this one has dimension {}",
+            a.model,
+            energy.dim()
+        ));
+    }
+    if !(10..=1000).contains(&a.grid) {
+        return bad(format!("--grid must be between 10 and 1000, got {}", a.grid));
+    }
+    let points = a.points.as_deref().map(read_points).transpose()?;
+    if let Some(p) = &points {
+        if p.dim() != 2 {
+            return bad(format!(
+                "--points: rows have {} columns, the model has 2",
+                p.dim()
+            ));
+        }
+    }
+    let (lo, hi) = match (a.bounds.as_deref(), &points) {
+        (Some(&[lo, hi]), _) if lo.is_finite() && hi.is_finite() && lo < hi => (lo, hi),
+        (Some(other), _) => return bad(format!("--bounds: expected LO,HI with LO < HI, got {other:?}")),
+        (None, Some(p)) => {
+            let vals = || p.as_slice().iter().copied().filter(|v| v.is_finite());
+            let (lo, hi) = (
+                vals().fold(f64::INFINITY, f64::min),
+                vals().fold(f64::NEG_INFINITY, f64::max),
+            );
+            let pad = 0.1 * (hi - lo).max(1e-9);
+            (lo - pad, hi + pad)
+        }
+        (None, None) => (-5.0, 5.0),
+    };
+    let n = a.grid;
+    let h = (hi - lo) / n as f64;
+    let mut xs = Vec::with_capacity(2 * n * n);
+    for i in 0..n {
+        for j in 0..n {
+            xs.extend([lo + (j as f64 + 0.5) * h, lo + (i as f64 + 0.5) * h]);
+        }
+    }
+    let mut e = vec![0.0; n * n];
+    energy.energy_batch(&xs, &mut e);
+    let min = e
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let density: Vec<f64> = e
+        .iter()
+        .map(|v| if v.is_finite() { (min - v).exp() } else { 0.0 })
+        .collect();
+    let title = Path::new(&a.model)
+        .file_stem()
+        .map_or(a.model.clone(), |s| s.to_string_lossy().into_owned());
+    let scatter = crate::figure::Scatter {
+        points: points.as_ref().map_or(&[][..], |p| p.as_slice()),
+        lo,
+        hi,
+        title: format!(
+            "{title}: exp(-E) and {} points",
+            points.as_ref().map_or(0, |p| p.len())
+        ),
+        circles: vec![],
+        vlines: vec![],
+        background: Some((n, density)),
+    };
+    let paths = write(
+        &a.out,
+        &Figure::Scatter {
+            panels: vec![scatter],
+            size: 480,
+        },
+    )?;
+    Ok(super::Report {
+        text: format!(
+            "density of {} on [{lo}, {hi}]^2 written to {}",
+            a.model,
+            paths.join(" and ")
+        ),
+        json: json!({"figure": "density", "bounds": [lo, hi], "grid": n, "out": paths}),
     })
 }
