@@ -33,6 +33,7 @@
 
 mod clamp;
 mod expr;
+pub mod external;
 mod mixture;
 mod path;
 mod penalty;

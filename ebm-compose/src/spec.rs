@@ -11,6 +11,7 @@
 //! {"type":"ball","center":[..],"radius":r,"strength":lambda}
 //! {"type":"ring","center":[..],"radius":r,"width":w,"strength":lambda}   width optional, default 0
 //! {"type":"box","lo":[..],"hi":[..],"strength":lambda}
+//! {"type":"external","name":N}                                     an energy registered at run time (crate::external)
 //! ```
 //!
 //! Errors name the path to the bad field, e.g. `experts[1].covariance`.
@@ -106,6 +107,11 @@ pub enum ModelSpec {
         hi: Vec<f64>,
         /// lambda.
         strength: f64,
+    },
+    /// An energy registered in this process ([`crate::external`]).
+    External {
+        /// The registered name.
+        name: String,
     },
 }
 
@@ -251,6 +257,10 @@ impl ModelSpec {
                     strength: o.get("strength")?,
                 }
             }
+            "external" => {
+                o.check_fields(&["name"])?;
+                ModelSpec::External { name: o.get("name")? }
+            }
             "box" => {
                 o.check_fields(&["lo", "hi", "strength"])?;
                 ModelSpec::Box {
@@ -316,6 +326,7 @@ impl ModelSpec {
             ModelSpec::Box { lo, hi, strength } => {
                 json!({"type": "box", "lo": lo, "hi": hi, "strength": strength})
             }
+            ModelSpec::External { name } => json!({"type": "external", "name": name}),
         }
     }
 
@@ -336,6 +347,7 @@ impl ModelSpec {
             ModelSpec::Ball { .. } => "ball",
             ModelSpec::Ring { .. } => "ring",
             ModelSpec::Box { .. } => "box",
+            ModelSpec::External { .. } => "external",
         }
     }
 
@@ -403,6 +415,12 @@ impl ModelSpec {
             } => Arc::new(SoftConstraint::ring(center.clone(), *radius, *width, *strength)?),
             ModelSpec::Box { lo, hi, strength } => {
                 Arc::new(SoftConstraint::boxed(lo.clone(), hi.clone(), *strength)?)
+            }
+            ModelSpec::External { name } => {
+                crate::external::lookup(name).ok_or_else(|| ebm_core::CoreError::InvalidParameter {
+                    field: "name".into(),
+                    reason: format!("no external energy `{name}` is registered in this process"),
+                })?
             }
         })
     }

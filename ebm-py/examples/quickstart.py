@@ -32,6 +32,21 @@ left = mix + box  # keeps the left mode
 draws, diag = ebm_rs.sample(left, sampler="hmc", chains=4, draws=1000, warmup=500, seed=3)
 print("mean of the constrained model", np.round(diag["mean"], 2))
 
+# %% an energy written in numpy, sampled and annealed like any other
+def banana(x):
+    """E = x0^2 / 2 + (x1 - x0^2)^2 / 2 and its gradient."""
+    r = x[:, 1] - x[:, 0] ** 2
+    e = 0.5 * x[:, 0] ** 2 + 0.5 * r**2
+    g = np.stack([x[:, 0] - 2 * x[:, 0] * r, r], axis=1)
+    return e, g
+
+
+b = ebm_rs.python_energy(banana, 2)
+draws, diag = ebm_rs.sample(b, sampler="nuts", chains=4, draws=500, warmup=500, seed=5)
+ais = ebm_rs.log_z(b, method="ais", temps=300, chains=200, seed=6)
+print(f"banana in numpy: mean {np.round(diag['mean'], 2)}, log Z {ais['log_z']:.3f} +- {ais['stderr']:.3f} "
+      f"(exact {np.log(2 * np.pi):.3f})")
+
 # %% train an MLP energy on two-moons by DSM, then measure it
 data = ebm_rs.data("two-moons", n=4000, seed=0)
 held_out = ebm_rs.data("two-moons", n=500, seed=1)

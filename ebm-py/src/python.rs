@@ -2,9 +2,113 @@
 //! [`crate::LoadedModel`] on numpy arrays, refusals as Python exceptions.
 
 use crate::LoadedModel;
-use numpy::{PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The first exception a Python energy raised since it was last taken:
+/// the samplers cannot return errors from an energy, so a failing batch
+/// gets NaN energies (rejected, or a non-finite chain) and the exception
+/// is raised when the call into ebm-rs returns.
+static PY_ERROR: Mutex<Option<PyErr>> = Mutex::new(None);
+
+/// Raise the stored exception of a Python energy, if any.
+fn take_py_error() -> PyResult<()> {
+    match PY_ERROR.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// An energy written in Python: `f(x)` for an (n, dim) float64 array
+/// returns (energies (n,), gradients (n, dim)). Called batch by batch from
+/// the samplers' threads, each call holding the GIL.
+struct PyEnergy {
+    f: Py<PyAny>,
+    dim: usize,
+}
+
+impl PyEnergy {
+    fn call(&self, xs: &[f64], energies: &mut [f64], grads: Option<&mut [f64]>) {
+        let (n, d) = (energies.len(), self.dim);
+        let result = Python::attach(|py| -> PyResult<()> {
+            let x = PyArray1::from_slice(py, xs).reshape([n, d])?;
+            let out = self.f.bind(py).call1((x,))?;
+            let (e, g): (PyReadonlyArray1<'_, f64>, PyReadonlyArray2<'_, f64>) = out.extract().map_err(|_| {
+                PyValueError::new_err(
+                    "a Python energy must return (energies, gradients) as float64 arrays of shapes (n,) and (n, dim)",
+                )
+            })?;
+            if e.len() != n || g.shape() != [n, d] {
+                return Err(PyValueError::new_err(format!(
+                    "a Python energy returned shapes {:?} and {:?} for {n} points of dimension {d}",
+                    e.shape(),
+                    g.shape()
+                )));
+            }
+            for (o, v) in energies.iter_mut().zip(e.as_array().iter()) {
+                *o = *v;
+            }
+            if let Some(grads) = grads {
+                for (o, v) in grads.iter_mut().zip(g.as_array().iter()) {
+                    *o = *v;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            energies.fill(f64::NAN);
+            let mut slot = PY_ERROR.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.get_or_insert(e);
+        }
+    }
+}
+
+impl ebm_core::Energy for PyEnergy {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn energy(&self, x: &[f64]) -> f64 {
+        let mut e = [0.0];
+        self.call(x, &mut e, None);
+        e[0]
+    }
+
+    fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let mut e = [0.0];
+        grad.fill(f64::NAN);
+        self.call(x, &mut e, Some(grad));
+        e[0]
+    }
+
+    fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) {
+        self.call(xs, energies, None);
+    }
+
+    fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        grads.fill(f64::NAN);
+        self.call(xs, energies, Some(grads));
+    }
+}
+
+/// Register the Python callable `f` as the energy `name` of dimension
+/// `dim` (model file `{"type":"external","name":name}`).
+#[pyfunction]
+fn register_energy(name: &str, f: Py<PyAny>, dim: usize) -> PyResult<()> {
+    if dim == 0 {
+        return Err(PyValueError::new_err("dim must be at least 1"));
+    }
+    ebm_compose::external::register(name, Arc::new(PyEnergy { f, dim }));
+    Ok(())
+}
+
+/// Forget the energy registered as `name`.
+#[pyfunction]
+fn unregister_energy(name: &str) {
+    ebm_compose::external::unregister(name);
+}
 
 /// Run an `ebm` command line (without the program name) in this process,
 /// the GIL released: the JSON report as a string. Bad input raises
@@ -13,6 +117,7 @@ use pyo3::prelude::*;
 #[pyfunction]
 fn run(py: Python<'_>, args: Vec<String>) -> PyResult<String> {
     let result = py.detach(|| crate::command(&args));
+    take_py_error()?;
     match result {
         Ok(report) => Ok(report.to_string()),
         Err(r) if r.status == 2 => Err(PyValueError::new_err(r.message)),
@@ -70,9 +175,9 @@ impl Energy {
         x: PyReadonlyArray2<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         self.check(&x)?;
-        let e = with_rows(&x, |rows| py.detach(|| self.model.energies(rows, None)))
-            .map_err(PyValueError::new_err)?;
-        Ok(PyArray1::from_vec(py, e))
+        let e = with_rows(&x, |rows| py.detach(|| self.model.energies(rows, None)));
+        take_py_error()?;
+        Ok(PyArray1::from_vec(py, e.map_err(PyValueError::new_err)?))
     }
 
     /// (E(x_i), grad_x E(x_i)) for the rows of `x`: arrays (n,) and (n, dim).
@@ -84,8 +189,9 @@ impl Energy {
         self.check(&x)?;
         let (n, d) = (x.shape()[0], x.shape()[1]);
         let mut g = vec![0.0; n * d];
-        let e = with_rows(&x, |rows| py.detach(|| self.model.energies(rows, Some(&mut g))))
-            .map_err(PyValueError::new_err)?;
+        let e = with_rows(&x, |rows| py.detach(|| self.model.energies(rows, Some(&mut g))));
+        take_py_error()?;
+        let e = e.map_err(PyValueError::new_err)?;
         let g = numpy::ndarray::Array2::from_shape_vec((n, d), g)
             .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         Ok((PyArray1::from_vec(py, e), PyArray2::from_owned_array(py, g)))
@@ -109,6 +215,8 @@ impl Energy {
 #[pymodule]
 fn _ebm_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(register_energy, m)?)?;
+    m.add_function(wrap_pyfunction!(unregister_energy, m)?)?;
     m.add_class::<Energy>()?;
     Ok(())
 }

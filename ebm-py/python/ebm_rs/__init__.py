@@ -27,7 +27,10 @@ from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
+import itertools
+
 from ._ebm_rs import Energy as _Energy
+from ._ebm_rs import register_energy as _register_energy
 from ._ebm_rs import run as _run
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "load",
     "from_dict",
     "mixture",
+    "python_energy",
     "sample",
     "log_z",
     "train",
@@ -135,6 +139,35 @@ def from_dict(spec: Dict[str, Any]) -> Model:
 def mixture(models: Sequence[Model], weights: Sequence[float]) -> Model:
     """The mixture sum_k w_k p_k of normalised components."""
     return Model({"type": "mixture", "components": [m._spec for m in models], "weights": list(weights)})
+
+
+_PY_ENERGIES = itertools.count()
+
+
+def python_energy(f: Any, dim: int) -> Model:
+    """An energy written in Python: ``f(x)`` takes an (n, dim) float64 array
+    and returns ``(energies, gradients)``, arrays of shapes (n,) and
+    (n, dim) (numpy, or anything ``np.asarray`` turns into float64, e.g. a
+    jitted JAX function's output). The model works everywhere a continuous
+    model file does: every sampler, AIS and SMC, compositions with built-in
+    models, training's evaluation. The samplers call ``f`` batch by batch
+    (a chunk of up to 32 chains at a time), holding the GIL; an exception
+    in ``f`` is raised when the call into ebm-rs returns. The energy stays
+    registered for the life of the process.
+    """
+    if not callable(f):
+        raise ValueError("python_energy: f must be callable")
+    if int(dim) < 1:
+        raise ValueError("python_energy: dim must be at least 1")
+
+    def call(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        e, g = f(x)
+        return (np.ascontiguousarray(np.asarray(e, dtype=np.float64)),
+                np.ascontiguousarray(np.asarray(g, dtype=np.float64)))
+
+    name = f"python:{next(_PY_ENERGIES)}:{getattr(f, '__name__', 'energy')}"
+    _register_energy(name, call, int(dim))
+    return Model({"type": "external", "name": name})
 
 
 def _options(options: Dict[str, Any]) -> list:
