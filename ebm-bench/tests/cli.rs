@@ -2621,3 +2621,163 @@ fn plots_of_draws_and_densities() {
     let d3 = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-data/w9_gmm10.json");
     refused(&["plot", "density", "--model", d3, "--out", &out], "2-D model");
 }
+
+/// Shards of a sampling run (`sample --first-chain`) merged by `ebm
+/// merge`, given in any order, are the one-process run with all chains bit
+/// for bit: the draws file, the moments, ESS, R-hat, MCSE, acceptance,
+/// divergences and the kernel's figures (NUTS's tree depths; block Gibbs
+/// on an RBM from uniform starts). Adaptation, pt, gaps, overlaps and
+/// mixed settings are refused.
+#[test]
+fn sharded_runs_merge_to_the_same_bits() {
+    let dir = Scratch::new("shards");
+    let gauss = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-data/gaussian2.json");
+    let rbm = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-data/w3_rbm64x20.json");
+    for (model, sampler) in [(gauss, "hmc"), (gauss, "nuts"), (rbm, "gibbs")] {
+        let run = |name: &str, first: usize, chains: usize| -> (String, String) {
+            let (draws, report) = (
+                dir.path(&format!("{sampler}-{name}.npy")),
+                dir.path(&format!("{sampler}-{name}.json")),
+            );
+            let (first, chains) = (first.to_string(), chains.to_string());
+            let mut args = vec![
+                "sample",
+                "--model",
+                model,
+                "--sampler",
+                sampler,
+                "--chains",
+                &chains,
+                "--first-chain",
+                &first,
+                "--steps",
+                "150",
+                "--burn-in",
+                "50",
+                "--seed",
+                "9",
+                "--out",
+                &draws,
+                "--json",
+            ];
+            if sampler != "gibbs" {
+                args.extend(["--no-adapt", "--step-size", "0.3"]);
+            }
+            let (code, out, err) = ebm(&args);
+            assert_eq!(code, 0, "{err}");
+            std::fs::write(&report, out).unwrap();
+            (draws, report)
+        };
+        let (full_draws, full_report) = run("full", 0, 40);
+        let shards = [run("a", 0, 7), run("b", 7, 32), run("c", 39, 1)];
+        let merged = dir.path(&format!("{sampler}-merged.npy"));
+        let reports = format!("{},{},{}", shards[2].1, shards[0].1, shards[1].1);
+        let draws = format!("{},{},{}", shards[2].0, shards[0].0, shards[1].0);
+        let v = json_of(&[
+            "merge",
+            "--reports",
+            &reports,
+            "--draws",
+            &draws,
+            "--out",
+            &merged,
+            "--json",
+        ]);
+        assert_eq!(
+            std::fs::read(&full_draws).unwrap(),
+            std::fs::read(&merged).unwrap(),
+            "{sampler}"
+        );
+        let full: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&full_report).unwrap()).unwrap();
+        for (k, want) in full.as_object().unwrap() {
+            if k != "seconds" {
+                assert_eq!(&v[k], want, "{sampler}: {k}");
+            }
+        }
+        if sampler == "nuts" {
+            assert!(v["figures"]["depth"].as_f64().unwrap() > 0.0, "{v}");
+        }
+        // a gap and a repeat are refused
+        let gap = format!("{},{}", shards[0].1, shards[2].1);
+        let gap_draws = format!("{},{}", shards[0].0, shards[2].0);
+        refused(
+            &["merge", "--reports", &gap, "--draws", &gap_draws],
+            "without gaps or overlaps",
+        );
+        refused(
+            &["merge", "--reports", &gap, "--draws", &shards[0].0],
+            "one draws file per report",
+        );
+    }
+    let out = dir.path("x.npy");
+    refused(
+        &[
+            "sample",
+            "--model",
+            gauss,
+            "--sampler",
+            "hmc",
+            "--first-chain",
+            "3",
+            "--out",
+            &out,
+        ],
+        "--first-chain needs --no-adapt",
+    );
+    refused(
+        &[
+            "sample",
+            "--model",
+            gauss,
+            "--sampler",
+            "pt",
+            "--first-chain",
+            "3",
+            "--out",
+            &out,
+        ],
+        "does not apply to pt",
+    );
+    // shards of different seeds do not merge
+    let mut files = Vec::new();
+    for (first, seed) in [("0", "1"), ("4", "2")] {
+        let (draws, report) = (
+            dir.path(&format!("seed{seed}.npy")),
+            dir.path(&format!("seed{seed}.json")),
+        );
+        let (_, text, _) = ebm(&[
+            "sample",
+            "--model",
+            gauss,
+            "--sampler",
+            "mala",
+            "--no-adapt",
+            "--chains",
+            "4",
+            "--first-chain",
+            first,
+            "--steps",
+            "20",
+            "--burn-in",
+            "5",
+            "--seed",
+            seed,
+            "--out",
+            &draws,
+            "--json",
+        ]);
+        std::fs::write(&report, text).unwrap();
+        files.push((draws, report));
+    }
+    refused(
+        &[
+            "merge",
+            "--reports",
+            &format!("{},{}", files[0].1, files[1].1),
+            "--draws",
+            &format!("{},{}", files[0].0, files[1].0),
+        ],
+        "other settings",
+    );
+}

@@ -8,7 +8,7 @@ use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::{mean_of, moments_of, Moments};
 use crate::target::Target;
 use crate::warmup::Warmup;
-use ebm_core::{chain_rngs, BinaryEnergy, CategoricalEnergy, ChainRng, Energy, Points};
+use ebm_core::{chain_rng, BinaryEnergy, CategoricalEnergy, ChainRng, Energy, Points};
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -409,11 +409,18 @@ fn run_discrete<K: Kernel + ?Sized>(
 }
 
 /// The chains at `start` on `target`, and their streams (chain i's is
-/// stream i + 1 of `seed`, having drawn the start where it is drawn).
-fn start_chains(target: Target<'_>, start: Start, seed: u64) -> Result<(Chains, Vec<ChainRng>)> {
+/// stream first + i + 1 of `seed`, having drawn the start where it is
+/// drawn).
+fn start_chains(
+    target: Target<'_>,
+    start: Start,
+    seed: u64,
+    first: usize,
+) -> Result<(Chains, Vec<ChainRng>)> {
+    let streams = |n: usize| (first..first + n).map(|c| chain_rng(seed, c)).collect::<Vec<_>>();
     match (start, target) {
         (Start::Points(x0), _) => {
-            let rngs = chain_rngs(seed, x0.len());
+            let rngs = streams(x0.len());
             Ok((Chains::for_target(target, x0)?, rngs))
         }
         (Start::Uniform { .. }, Target::Continuous(_)) => Err(invalid(
@@ -424,7 +431,7 @@ fn start_chains(target: Target<'_>, start: Start, seed: u64) -> Result<(Chains, 
             if chains == 0 {
                 return Err(invalid("chains", "must be at least 1"));
             }
-            let mut rngs = chain_rngs(seed, chains);
+            let mut rngs = streams(chains);
             let x0 = uniform_points(target, &mut rngs)?;
             Ok((Chains::for_target(target, x0)?, rngs))
         }
@@ -482,11 +489,27 @@ pub fn run_target<K: Kernel + ?Sized>(
     cfg: &RunConfig,
     observer: &mut dyn Observer,
 ) -> Result<RunOutput> {
+    run_target_shard(kernel, target, start, cfg, 0, observer)
+}
+
+/// [`run_target`] for a shard of a larger run: the chains are chains
+/// `first..first + n` of the whole run, chain i of the shard drawing from
+/// stream first + i + 1 of `cfg.seed` (a uniform start drawn from those
+/// streams too). Without adaptation (which pools the chains), a shard's
+/// chains are exactly those chains of the whole run, bit for bit.
+pub fn run_target_shard<K: Kernel + ?Sized>(
+    kernel: &mut K,
+    target: Target<'_>,
+    start: Start,
+    cfg: &RunConfig,
+    first: usize,
+    observer: &mut dyn Observer,
+) -> Result<RunOutput> {
     if cfg.thin == 0 {
         return Err(invalid("thin", "must be at least 1"));
     }
     kernel.check(target)?;
-    let (mut chains, mut rngs) = start_chains(target, start, cfg.seed)?;
+    let (mut chains, mut rngs) = start_chains(target, start, cfg.seed, first)?;
     let (m, d) = (chains.len(), chains.dim());
     let total = cfg.warmup + cfg.burn_in + cfg.draws * cfg.thin;
     let mut divergences = vec![0usize; m];

@@ -5,6 +5,7 @@ pub mod energy;
 pub mod eval;
 pub mod kernels;
 pub mod logz;
+pub mod merge;
 pub mod plot;
 pub mod sample;
 pub mod train;
@@ -38,6 +39,9 @@ pub enum Command {
     Sample(sample::SampleArgs),
     /// Train a model file on data with CD, PCD, a replay buffer, DSM or NCE.
     Train(Box<train::TrainArgs>),
+    /// Merge the shards of a sampling run (`sample --first-chain`): the
+    /// draws and report of one process with all the chains, bit for bit.
+    Merge(merge::MergeArgs),
     /// Draw a figure from files: grids of image samples beside the data.
     Plot(plot::PlotArgs),
     /// Run the benchmark workloads and write results.json, results.md and plots.
@@ -98,6 +102,7 @@ pub fn run(cli: &Cli) -> crate::CliResult<(Report, bool)> {
         Command::Eval(a) => Ok((eval::run(a)?, a.json)),
         Command::Sample(a) => Ok((sample::run_sample(a)?, a.json)),
         Command::Train(a) => Ok((train::run(a)?, a.json)),
+        Command::Merge(a) => Ok((merge::run(a)?, a.json)),
         Command::Plot(a) => Ok((plot::run(a)?, a.json)),
         Command::Suite(a) => Ok((crate::suite::run_suite(a)?, a.json)),
     }

@@ -9,11 +9,11 @@ use crate::progress::Progress;
 use clap::Args;
 use ebm_core::energies::DiagGaussian;
 use ebm_core::{setup_rng, Points};
-use ebm_samplers::driver::{run_target, Diagnostics, Observer, Phase, RunConfig, Start};
+use ebm_samplers::driver::{run_target_shard, Diagnostics, Observer, Phase, RunConfig, Start};
 use ebm_samplers::tempering::{run_pt, LadderKind, PtConfig, Reference};
 use ebm_samplers::{Registry, StateSpace, StepStats, Target};
 use rand_distr::{Distribution, StandardNormal};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Instant;
 
 /// Arguments of `ebm sample`.
@@ -95,6 +95,15 @@ pub struct SampleArgs {
     /// Standard deviation of the N(0, s^2 I) initial points (continuous models).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub init_std: f64,
+    /// Run chains k..k+N of a larger run (a shard): chain k+i draws from
+    /// stream k+i+1 of --seed and starts where it would in the whole run,
+    /// so `ebm merge` of shards covering 0..M gives the one-process result
+    /// with M chains bit for bit. Needs --no-adapt where the kernel adapts
+    /// (warm-up adaptation pools every chain of a run); not for pt. The
+    /// report then lists each chain's figures (`per_chain`) and the run's
+    /// settings (`shard`).
+    #[arg(long)]
+    pub first_chain: Option<usize>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -281,6 +290,76 @@ pub fn gaussian_start(chains: usize, d: usize, std: f64, seed: u64) -> CliResult
     Ok(Points::from_vec(x0, d)?)
 }
 
+/// What a sampling run reports, from its per-chain figures: the one place
+/// the report's numbers are computed, for a run and for `ebm merge` of
+/// shards (which then agree bit for bit).
+pub struct Summary<'a> {
+    /// Mean of the draws (all chains).
+    pub mean: &'a [f64],
+    /// Covariance, d x d row-major.
+    pub cov: &'a [f64],
+    /// Each chain's mean acceptance.
+    pub acceptance: &'a [f64],
+    /// Each chain's divergences.
+    pub divergences: &'a [usize],
+    /// ESS, R-hat and MCSE of the kept chains.
+    pub diag: &'a Diagnostics,
+    /// The kernel's step size after warm-up.
+    pub step_size: Option<f64>,
+    /// The kernel's own figures, (name, mean per chain).
+    pub figures: &'a [(String, Vec<f64>)],
+}
+
+impl Summary<'_> {
+    /// (mean acceptance over chains, total divergences).
+    pub fn totals(&self) -> (f64, usize) {
+        (
+            self.acceptance.iter().sum::<f64>() / self.acceptance.len() as f64,
+            self.divergences.iter().sum(),
+        )
+    }
+
+    /// Each figure averaged over chains.
+    pub fn figure_means(&self) -> Vec<(&str, f64)> {
+        self.figures
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.iter().sum::<f64>() / v.len().max(1) as f64))
+            .collect()
+    }
+
+    /// The report's numbers (without the timing).
+    pub fn json(&self, d: usize) -> Value {
+        let diag = self.diag;
+        let (acceptance, divergences) = self.totals();
+        let mut json = json!({
+            "mean": nums(self.mean), "cov": matrix(self.cov, d), "acceptance": num(acceptance),
+            "ess_min": num(diag.ess_min()), "ess_median": num(diag.ess_median()), "rhat_max": num(diag.rhat_max()),
+            "ess_bulk_min": num(diag.ess_bulk_min()), "ess_tail_min": num(diag.ess_tail_min()),
+            "rhat_rank_max": num(diag.rhat_rank_max()), "mcse_mean": nums(&diag.mcse_mean),
+            "divergences": divergences, "step_size": opt(self.step_size),
+        });
+        let figures = self.figure_means();
+        if !figures.is_empty() {
+            json["figures"] = figures.iter().map(|&(n, v)| (n.to_string(), num(v))).collect();
+        }
+        json
+    }
+
+    /// Each chain's acceptance, divergences and figures.
+    pub fn per_chain(&self) -> Value {
+        json!({"acceptance": nums(self.acceptance), "divergences": self.divergences,
+               "figures": self.figures.iter().map(|(n, v)| (n.clone(), nums(v))).collect::<serde_json::Map<_, _>>()})
+    }
+}
+
+/// Everything that must agree between shards of one run besides their
+/// chains: the model, the kernel and its settings, the schedule and seed.
+fn shard_settings(a: &SampleArgs, spec: &ebm_compose::ModelSpec, kernel: &str) -> Value {
+    json!({"model": spec.to_json(), "sampler": kernel, "seed": a.seed, "burn_in": a.burn_in, "thin": a.thin,
+           "step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth, "metric": a.metric,
+           "friction": a.friction, "proposals": a.proposals, "init_std": a.init_std, "no_adapt": a.no_adapt})
+}
+
 /// Sample from the model as the arguments say: the kernel from the
 /// registry, the one driver for continuous and binary models.
 pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
@@ -289,8 +368,19 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     let d = model.dim();
     crate::limits::check_size(&format!("--chains {} x dimension {d}", a.chains), a.chains, d)?;
     let target = Target::from(&model);
+    let first = a.first_chain.unwrap_or(0);
+    let end = first.checked_add(a.chains).unwrap_or(usize::MAX);
+    crate::limits::check_size(
+        &format!("--first-chain {first} + --chains {} x dimension {d}", a.chains),
+        end,
+        d,
+    )?;
     let init = match target {
-        Target::Continuous(_) => Start::Points(gaussian_start(a.chains, d, a.init_std, a.seed)?),
+        Target::Continuous(_) => {
+            // the whole run's starts, drawn in order, of which these are rows first..
+            let all = gaussian_start(first + a.chains, d, a.init_std, a.seed)?;
+            Start::Points(Points::from_vec(all.as_slice()[first * d..].to_vec(), d)?)
+        }
         Target::Binary(_) | Target::Categorical(_) => Start::Uniform { chains: a.chains },
     };
     let settings = json!({"step_size": a.step_size, "leapfrog": a.leapfrog, "max_depth": a.max_depth,
@@ -323,6 +413,15 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     }
     let start = Instant::now();
     let adapt = !a.no_adapt && kernel.target_accept().is_some();
+    if a.first_chain.is_some() && (adapt || tempering) {
+        return Err(CliError::Unsupported(if tempering {
+            "--first-chain does not apply to pt: its ladder adapts over every chain of the run".into()
+        } else {
+            format!(
+                "--first-chain needs --no-adapt for {kernel_name}: warm-up adaptation pools every chain of a run, so a shard would adapt differently (run a pilot and give its --step-size)"
+            )
+        }));
+    }
     let cfg = RunConfig {
         warmup: a.burn_in,
         burn_in: 0,
@@ -371,7 +470,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         (r.run, Some(r.report))
     } else {
         (
-            run_target(&mut kernel, target, init, &cfg, &mut sink).map_err(sampler_err)?,
+            run_target_shard(&mut kernel, target, init, &cfg, first, &mut sink).map_err(sampler_err)?,
             None,
         )
     };
@@ -382,32 +481,34 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         w.finish()?;
     }
     let (mean, cov) = out.moments();
-    let acceptance = out.acceptance.iter().sum::<f64>() / out.acceptance.len() as f64;
-    let divergences: usize = out.divergences.iter().sum();
     let diag = Diagnostics::of_draws(&sink.kept, a.steps, keep, d);
     let step_size = Some(out.step_size).filter(|e| e.is_finite());
     let seconds = start.elapsed().as_secs_f64();
-    let (ess_min, rhat_max) = (diag.ess_min(), diag.rhat_max());
-    // the kernel's own figures (NUTS: tree depth, leapfrog steps), each
-    // averaged over iterations and chains
-    let figures: Vec<(&str, f64)> = out
+    // the kernel's own figures (NUTS: tree depth, leapfrog steps) per chain
+    let per_chain_figures: Vec<(String, Vec<f64>)> = out
         .figure_names
         .iter()
-        .filter_map(|&n| {
-            let per_chain = out.figure_means(n)?;
-            Some((n, per_chain.iter().sum::<f64>() / per_chain.len().max(1) as f64))
-        })
+        .filter_map(|&n| Some((n.to_string(), out.figure_means(n)?)))
         .collect();
+    let summary = Summary {
+        mean: &mean,
+        cov: &cov,
+        acceptance: &out.acceptance,
+        divergences: &out.divergences,
+        diag: &diag,
+        step_size,
+        figures: &per_chain_figures,
+    };
+    let mut json = summary.json(d);
+    json["seconds"] = json!(seconds);
+    let (acceptance, divergences) = summary.totals();
+    let (ess_min, rhat_max) = (diag.ess_min(), diag.rhat_max());
     let (bulk, tail, rank) = (diag.ess_bulk_min(), diag.ess_tail_min(), diag.rhat_rank_max());
-    let mut json = json!({
-        "mean": nums(&mean), "cov": matrix(&cov, d), "acceptance": num(acceptance),
-        "ess_min": num(ess_min), "ess_median": num(diag.ess_median()), "rhat_max": num(rhat_max),
-        "ess_bulk_min": num(bulk), "ess_tail_min": num(tail), "rhat_rank_max": num(rank),
-        "mcse_mean": nums(&diag.mcse_mean),
-        "divergences": divergences, "step_size": opt(step_size), "seconds": seconds,
-    });
-    if !figures.is_empty() {
-        json["figures"] = figures.iter().map(|&(n, v)| (n.to_string(), num(v))).collect();
+    let figures = summary.figure_means();
+    if let Some(first) = a.first_chain {
+        json["per_chain"] = summary.per_chain();
+        json["shard"] = json!({"first_chain": first, "chains": a.chains, "draws": a.steps, "dim": d,
+                               "settings": shard_settings(a, &spec, &kernel_name)});
     }
     if let Some(r) = &report {
         json["tempering"] = json!({

@@ -1,0 +1,250 @@
+//! `ebm merge`: the shards of a sampling run (`ebm sample --first-chain`)
+//! put back together, bit for bit the report and draws of one process
+//! with all the chains.
+//!
+//! A run of M chains cut into shards k..k+n runs each shard's chains
+//! exactly (chain i on stream i + 1 of the seed, its start the whole run's
+//! i-th), so the merge only has to recompute what pools the chains, in
+//! the same order as the driver: the running moments over every draw
+//! (chains in order within a draw), the diagnostics of the first
+//! [`DIAGNOSTIC_CHAINS`] chains, and the means of the per-chain figures
+//! ([`Summary`], the same code as `ebm sample`'s report).
+
+use super::sample::{Summary, DIAGNOSTIC_CHAINS};
+use crate::error::{CliError, CliResult};
+use crate::json_num::nums;
+use clap::Args;
+use ebm_samplers::driver::Diagnostics;
+use ebm_samplers::moments::Moments;
+use serde_json::{json, Value};
+
+/// Arguments of `ebm merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' reports: the JSON that `ebm sample --first-chain K
+    /// --json` printed, one file per shard (comma-separated or repeated).
+    #[arg(long = "reports", value_delimiter = ',', required = true)]
+    pub reports: Vec<String>,
+    /// The shards' draws (each shard's --out, a .npy of shape (draws,
+    /// chains, dim)), in the order of --reports.
+    #[arg(long = "draws", value_delimiter = ',', required = true)]
+    pub draws: Vec<String>,
+    /// Write the merged draws here (.npy or .csv, draws x chains x dim).
+    #[arg(long)]
+    pub out: Option<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One shard: its report's figures and its draws.
+struct Shard {
+    first: usize,
+    chains: usize,
+    draws: usize,
+    dim: usize,
+    settings: Value,
+    step_size: Value,
+    acceptance: Vec<f64>,
+    divergences: Vec<usize>,
+    figures: Vec<(String, Vec<f64>)>,
+    values: Vec<f64>,
+}
+
+/// A number the report wrote (`num`: non-finite values as strings).
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::String(s) if s == "nan" => Some(f64::NAN),
+        Value::String(s) if s == "inf" => Some(f64::INFINITY),
+        Value::String(s) if s == "-inf" => Some(f64::NEG_INFINITY),
+        other => other.as_f64(),
+    }
+}
+
+fn read_shard(report_path: &str, draws_path: &str) -> CliResult<Shard> {
+    let bad = |m: String| CliError::Data {
+        path: report_path.into(),
+        message: m,
+    };
+    let text = std::fs::read_to_string(report_path).map_err(|source| CliError::Io {
+        path: report_path.into(),
+        source,
+    })?;
+    let r: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not a JSON report: {e}")))?;
+    let shard = r
+        .get("shard")
+        .ok_or_else(|| bad("not the report of a shard (run `ebm sample --first-chain K --json`)".into()))?;
+    let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).map(|x| x as usize);
+    let (first, chains, draws, dim) = match (
+        field(shard, "first_chain"),
+        field(shard, "chains"),
+        field(shard, "draws"),
+        field(shard, "dim"),
+    ) {
+        (Some(f), Some(c), Some(t), Some(d)) => (f, c, t, d),
+        _ => return Err(bad("`shard` lacks first_chain, chains, draws or dim".into())),
+    };
+    let per = r
+        .get("per_chain")
+        .ok_or_else(|| bad("no `per_chain` figures".into()))?;
+    let floats = |v: Option<&Value>| -> Option<Vec<f64>> { v?.as_array()?.iter().map(number).collect() };
+    let acceptance = floats(per.get("acceptance")).ok_or_else(|| bad("per_chain.acceptance".into()))?;
+    let divergences: Vec<usize> = per
+        .get("divergences")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(|v| v.as_u64().map(|x| x as usize)).collect())
+        .ok_or_else(|| bad("per_chain.divergences".into()))?;
+    let figures = per
+        .get("figures")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| floats(Some(v)).map(|f| (k.clone(), f)))
+                .collect::<Option<Vec<_>>>()
+        })
+        .unwrap_or(Some(Vec::new()))
+        .ok_or_else(|| bad("per_chain.figures".into()))?;
+    if acceptance.len() != chains
+        || divergences.len() != chains
+        || figures.iter().any(|f| f.1.len() != chains)
+    {
+        return Err(bad(format!(
+            "per_chain figures for other than its {chains} chains"
+        )));
+    }
+    let bytes = std::fs::read(draws_path).map_err(|source| CliError::Io {
+        path: draws_path.into(),
+        source,
+    })?;
+    let shape = npyz::NpyFile::new(&bytes[..]).map(|f| f.shape().to_vec()).ok();
+    if shape.as_deref() != Some(&[draws as u64, chains as u64, dim as u64][..]) {
+        return Err(CliError::Data {
+            path: draws_path.into(),
+            message: format!(
+                "expected the shard's draws, shape ({draws}, {chains}, {dim}) as .npy; got {}",
+                shape.map_or("another file".into(), |s| format!("{s:?}"))
+            ),
+        });
+    }
+    let values = crate::points_file::parse_points_npy(draws_path, &bytes)?
+        .as_slice()
+        .to_vec();
+    Ok(Shard {
+        first,
+        chains,
+        draws,
+        dim,
+        settings: shard.get("settings").cloned().unwrap_or(Value::Null),
+        step_size: r.get("step_size").cloned().unwrap_or(Value::Null),
+        acceptance,
+        divergences,
+        figures,
+        values,
+    })
+}
+
+/// Run `ebm merge`.
+pub fn run(a: &MergeArgs) -> CliResult<super::Report> {
+    let bad = |m: String| Err(CliError::Unsupported(m));
+    if a.reports.len() != a.draws.len() {
+        return bad(format!(
+            "--reports has {} files and --draws {}: give one draws file per report",
+            a.reports.len(),
+            a.draws.len()
+        ));
+    }
+    let mut shards = a
+        .reports
+        .iter()
+        .zip(&a.draws)
+        .map(|(r, d)| read_shard(r, d))
+        .collect::<CliResult<Vec<_>>>()?;
+    shards.sort_by_key(|s| s.first);
+    let head = &shards[0];
+    let mut next = 0;
+    for (s, path) in shards.iter().zip(&a.reports) {
+        if s.first != next {
+            return bad(format!(
+                "the shards do not cover chains 0.. without gaps or overlaps: one starts at chain {} where {next} was expected ({path} among them)",
+                s.first
+            ));
+        }
+        if s.settings != head.settings
+            || s.draws != head.draws
+            || s.dim != head.dim
+            || s.step_size != head.step_size
+        {
+            return bad(format!(
+                "the shard at chain {} was run with other settings (model, sampler, seed, schedule or step size) than the one at chain {}",
+                s.first, head.first
+            ));
+        }
+        next += s.chains;
+    }
+    let (m, t, d) = (next, head.draws, head.dim);
+    crate::limits::check_size("the merged draws", m.saturating_mul(t), d)?;
+    // the merged draws, draw by draw with the chains in order
+    let mut merged = Vec::with_capacity(t * m * d);
+    for draw in 0..t {
+        for s in &shards {
+            merged.extend_from_slice(&s.values[draw * s.chains * d..(draw + 1) * s.chains * d]);
+        }
+    }
+    let mut moments = Moments::new(d);
+    let keep = m.min(DIAGNOSTIC_CHAINS);
+    let mut kept = Vec::with_capacity(t * keep * d);
+    for states in merged.chunks_exact(m * d) {
+        moments.add_rows(states);
+        kept.extend_from_slice(&states[..keep * d]);
+    }
+    let (mean, cov) = moments.finish();
+    let diag = Diagnostics::of_draws(&kept, t, keep, d);
+    let acceptance: Vec<f64> = shards.iter().flat_map(|s| s.acceptance.iter().copied()).collect();
+    let divergences: Vec<usize> = shards
+        .iter()
+        .flat_map(|s| s.divergences.iter().copied())
+        .collect();
+    let figures: Vec<(String, Vec<f64>)> = head
+        .figures
+        .iter()
+        .map(|(name, _)| {
+            let all = shards
+                .iter()
+                .flat_map(|s| {
+                    s.figures
+                        .iter()
+                        .find(|f| &f.0 == name)
+                        .map_or(&[][..], |f| &f.1[..])
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            (name.clone(), all)
+        })
+        .collect();
+    let summary = Summary {
+        mean: &mean,
+        cov: &cov,
+        acceptance: &acceptance,
+        divergences: &divergences,
+        diag: &diag,
+        step_size: number(&head.step_size),
+        figures: &figures,
+    };
+    let mut json = summary.json(d);
+    json["per_chain"] = summary.per_chain();
+    json["shard"] = json!({"first_chain": 0, "chains": m, "draws": t, "dim": d, "settings": head.settings});
+    json["merged_shards"] = json!(shards.len());
+    if let Some(out) = &a.out {
+        crate::draws_file::write_draws(out, &merged, t, m, d)?;
+        json["out"] = json!(out);
+    }
+    let text = format!(
+        "{} shards merged: {m} chains x {t} draws\nmean        {}\nESS bulk    {:.1} (min)\nR-hat       {:.4} (rank-normalised, max)",
+        shards.len(),
+        nums(&mean[..d.min(8)]),
+        diag.ess_bulk_min(),
+        diag.rhat_rank_max()
+    );
+    Ok(super::Report { json, text })
+}
