@@ -369,7 +369,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     crate::limits::check_size(&format!("--chains {} x dimension {d}", a.chains), a.chains, d)?;
     let target = Target::from(&model);
     let first = a.first_chain.unwrap_or(0);
-    let end = first.checked_add(a.chains).unwrap_or(usize::MAX);
+    let end = first.saturating_add(a.chains);
     crate::limits::check_size(
         &format!("--first-chain {first} + --chains {} x dimension {d}", a.chains),
         end,
