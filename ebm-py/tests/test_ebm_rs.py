@@ -179,3 +179,36 @@ def test_python_energy_errors_are_raised():
         wrong.energy_grad(np.zeros((3, 2)))
     with pytest.raises(ValueError):
         ebm_rs.python_energy(numpy_gaussian, 0)
+
+
+def test_shards_merge_to_the_one_process_run():
+    m = gaussian()
+    opts = dict(sampler="mala", draws=200, warmup=50, seed=3, no_adapt=True, step_size=0.5)
+    full, report = ebm_rs.sample(m, chains=12, first_chain=0, **opts)
+    parts = [ebm_rs.sample(m, chains=n, first_chain=k, **opts) for k, n in [(5, 7), (0, 5)]]
+    draws, merged = ebm_rs.merge(parts)
+    assert np.array_equal(draws, full)
+    for key in ("mean", "cov", "ess_bulk_min", "rhat_rank_max", "acceptance", "per_chain"):
+        assert merged[key] == report[key], key
+    with pytest.raises(ValueError, match="gaps or overlaps"):
+        ebm_rs.merge(parts[:1])
+    with pytest.raises(ValueError, match="--no-adapt"):
+        ebm_rs.sample(m, sampler="hmc", chains=2, first_chain=2)
+
+
+def test_dask_shards_example():
+    """The Dask example on a local cluster it starts itself: four shards on
+    two worker processes, merged, equal to one process bit for bit."""
+    pytest.importorskip("dask.distributed")
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "..", "examples", "dask_shards.py")
+    spec = importlib.util.spec_from_file_location("dask_shards", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    draws, report = example.main(chains=64, shards=4, workers=2)
+    single, one = example.shard(0, 64)
+    assert report["merged_shards"] == 4
+    assert np.array_equal(draws, single)
+    for key in ("mean", "cov", "ess_bulk_min", "rhat_rank_max", "per_chain"):
+        assert report[key] == one[key], key

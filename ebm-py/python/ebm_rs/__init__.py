@@ -43,6 +43,7 @@ __all__ = [
     "log_z",
     "train",
     "evaluate",
+    "merge",
     "data",
     "command",
 ]
@@ -251,6 +252,29 @@ def sample(
         report = command(*argv, *_options(options))
         x = np.load(out)
     _warn(report)
+    return x, report
+
+
+def merge(shards: Iterable[Tuple[np.ndarray, Dict[str, Any]]]) -> Tuple[np.ndarray, Dict[str, Any]]:
+    """Merge the shards of a sampling run: ``shards`` are the
+    ``(draws, report)`` pairs of ``sample(..., first_chain=k, no_adapt=True)``
+    calls that together cover chains 0..M (in any order, from any
+    machine). Returns the draws and report of one run with all M chains,
+    bit for bit (``ebm merge``)."""
+    with _Scratch() as s:
+        reports, draws = [], []
+        for i, (x, report) in enumerate(shards):
+            r = s.path(f"report{i}.json")
+            with open(r, "w") as f:
+                json.dump(report, f)
+            reports.append(r)
+            draws.append(s.points(x, f"draws{i}.npy"))
+        if not reports:
+            raise ValueError("merge: no shards")
+        out = s.path("merged.npy")
+        report = command("merge", "--reports", ",".join(reports), "--draws", ",".join(draws), "--out", out)
+        x = np.load(out)
+    report.pop("out", None)
     return x, report
 
 
