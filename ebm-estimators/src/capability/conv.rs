@@ -140,11 +140,7 @@ impl HandConv {
 
 impl ScoreCapability for HandConv {
     fn scores(&mut self, x: &Points) -> Vec<f64> {
-        let mut s = vec![0.0; x.as_slice().len()];
-        let mut e = vec![0.0; x.len()];
-        self.net.energy_grad_batch(x.as_slice(), &mut s, &mut e);
-        s.iter_mut().for_each(|v| *v = -*v);
-        s
+        super::scores_from_gradients(&self.net, x)
     }
 
     /// The reverse-over-forward pass of [`super::conv_score`], parts of

@@ -92,11 +92,7 @@ impl Clone for HandMlp {
 
 impl ScoreCapability for HandMlp {
     fn scores(&mut self, x: &Points) -> Vec<f64> {
-        let mut s = vec![0.0; x.as_slice().len()];
-        let mut e = vec![0.0; x.len()];
-        self.mlp.energy_grad_batch(x.as_slice(), &mut s, &mut e);
-        s.iter_mut().for_each(|v| *v = -*v);
-        s
+        super::scores_from_gradients(&self.mlp, x)
     }
 
     /// The fused pass of [`super::mlp_score`].

@@ -63,3 +63,16 @@ pub use mlp_score::{PART, SLICE};
 pub use pairwise::HandPairwise;
 pub use rbm::HandRbm;
 pub use traits::{CapabilityObjective, EnergyCapability, ScoreCapability, ScoreLoss};
+
+/// s(x_i) = -grad_x E(x_i) for the rows of `x` from an energy's batched
+/// gradient (the scores of the hand-written MLP and conv energy); NaN
+/// rows when `x` has the wrong width.
+pub(crate) fn scores_from_gradients(energy: &dyn ebm_core::Energy, x: &ebm_core::Points) -> Vec<f64> {
+    let mut s = vec![f64::NAN; x.as_slice().len()];
+    if x.dim() == energy.dim() {
+        let mut e = vec![0.0; x.len()];
+        energy.energy_grad_batch(x.as_slice(), &mut s, &mut e);
+        s.iter_mut().for_each(|v| *v = -*v);
+    }
+    s
+}

@@ -331,17 +331,8 @@ impl ConvNet {
         }
         let filters = |c: &ConvLayer, g: &LayerShape| {
             let mut w = vec![T::zero(); c.w.len()];
-            let mut model_order = c.w.iter();
-            for o in 0..g.c_out {
-                for ci in 0..g.c_in {
-                    for ky in 0..g.kernel {
-                        for kx in 0..g.kernel {
-                            if let Some(&v) = model_order.next() {
-                                w[pass::filter_index(g, o, ci, ky, kx)] = T::of(v);
-                            }
-                        }
-                    }
-                }
+            for (&v, i) in c.w.iter().zip(pass::filter_order(g)) {
+                w[i] = T::of(v);
             }
             w
         };

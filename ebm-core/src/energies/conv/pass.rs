@@ -164,40 +164,66 @@ pub fn filter_index(g: &LayerShape, o: usize, ci: usize, ky: usize, kx: usize) -
     (o * g.kernel * g.kernel + ky * g.kernel + kx) * g.c_in + ci
 }
 
+/// The passes' index of every filter entry, in the model's order: zip it
+/// with a model-order tensor to reorder it either way.
+pub fn filter_order(g: &LayerShape) -> impl Iterator<Item = usize> + '_ {
+    (0..g.c_out).flat_map(move |o| {
+        (0..g.c_in).flat_map(move |ci| {
+            (0..g.kernel).flat_map(move |ky| (0..g.kernel).map(move |kx| filter_index(g, o, ci, ky, kx)))
+        })
+    })
+}
+
+/// Every tap of layer `g`'s kernel that lands inside the image: for each
+/// output position (oy, ox) and kernel offset (ky, kx) whose input pixel
+/// (iy, ix) = (oy s + ky - p, ox s + kx - p) is not padding, `f(col,
+/// pixel)` with `col` the offset of that tap's `c_in` columns in the
+/// image's block of cols and `pixel` the offset of the pixel's `c_in`
+/// channels in the image's activation. The one place the geometry of
+/// stride and padding is written; [`im2col`] and [`col2im`] are its two
+/// directions.
+#[inline(always)]
+fn taps(g: &LayerShape, mut f: impl FnMut(usize, usize)) {
+    let width = g.c_in * g.kernel * g.kernel;
+    for oy in 0..g.h_out {
+        for ox in 0..g.w_out {
+            let row = (oy * g.w_out + ox) * width;
+            for ky in 0..g.kernel {
+                let Some(iy) = (oy * g.stride + ky)
+                    .checked_sub(g.padding)
+                    .filter(|&y| y < g.h_in)
+                else {
+                    continue;
+                };
+                for kx in 0..g.kernel {
+                    let Some(ix) = (ox * g.stride + kx)
+                        .checked_sub(g.padding)
+                        .filter(|&x| x < g.w_in)
+                    else {
+                        continue;
+                    };
+                    f(row + (ky * g.kernel + kx) * g.c_in, (iy * g.w_in + ix) * g.c_in);
+                }
+            }
+        }
+    }
+}
+
 /// cols(A): for every output position of layer `l`, the `k k c_in`
 /// inputs under the kernel (zero where the kernel overhangs the padded
 /// border), for `n` images of A (position-major).
 pub fn im2col<T: PassFloat>(geo: &Geometry, l: usize, a: &[T], n: usize, cols: &mut Vec<T>) {
     let g = &geo.layers[l];
-    let width = g.c_in * g.kernel * g.kernel;
+    let (block, image) = (
+        g.h_out * g.w_out * g.c_in * g.kernel * g.kernel,
+        g.h_in * g.w_in * g.c_in,
+    );
     cols.clear();
-    cols.resize(n * g.h_out * g.w_out * width, T::zero());
-    let p_in = g.h_in * g.w_in;
-    for (img, out) in cols.chunks_exact_mut(g.h_out * g.w_out * width).enumerate() {
-        let src = &a[img * p_in * g.c_in..(img + 1) * p_in * g.c_in];
-        for oy in 0..g.h_out {
-            for ox in 0..g.w_out {
-                let row = &mut out[(oy * g.w_out + ox) * width..][..width];
-                for ky in 0..g.kernel {
-                    let Some(iy) = (oy * g.stride + ky)
-                        .checked_sub(g.padding)
-                        .filter(|&y| y < g.h_in)
-                    else {
-                        continue;
-                    };
-                    for kx in 0..g.kernel {
-                        let Some(ix) = (ox * g.stride + kx)
-                            .checked_sub(g.padding)
-                            .filter(|&x| x < g.w_in)
-                        else {
-                            continue;
-                        };
-                        let pixel = &src[(iy * g.w_in + ix) * g.c_in..][..g.c_in];
-                        row[(ky * g.kernel + kx) * g.c_in..][..g.c_in].copy_from_slice(pixel);
-                    }
-                }
-            }
-        }
+    cols.resize(n * block, T::zero());
+    for (out, src) in cols.chunks_exact_mut(block).zip(a.chunks_exact(image)) {
+        taps(g, |col, pixel| {
+            out[col..col + g.c_in].copy_from_slice(&src[pixel..pixel + g.c_in])
+        });
     }
 }
 
@@ -206,38 +232,18 @@ pub fn im2col<T: PassFloat>(geo: &Geometry, l: usize, a: &[T], n: usize, cols: &
 /// `n` images of layer `l`'s input) is overwritten.
 pub fn col2im<T: PassFloat>(geo: &Geometry, l: usize, dcols: &[T], n: usize, da: &mut Vec<T>) {
     let g = &geo.layers[l];
-    let width = g.c_in * g.kernel * g.kernel;
-    let p_in = g.h_in * g.w_in;
+    let (block, image) = (
+        g.h_out * g.w_out * g.c_in * g.kernel * g.kernel,
+        g.h_in * g.w_in * g.c_in,
+    );
     da.clear();
-    da.resize(n * p_in * g.c_in, T::zero());
-    for (img, dc) in dcols.chunks_exact(g.h_out * g.w_out * width).enumerate() {
-        let dst = &mut da[img * p_in * g.c_in..(img + 1) * p_in * g.c_in];
-        for oy in 0..g.h_out {
-            for ox in 0..g.w_out {
-                let row = &dc[(oy * g.w_out + ox) * width..][..width];
-                for ky in 0..g.kernel {
-                    let Some(iy) = (oy * g.stride + ky)
-                        .checked_sub(g.padding)
-                        .filter(|&y| y < g.h_in)
-                    else {
-                        continue;
-                    };
-                    for kx in 0..g.kernel {
-                        let Some(ix) = (ox * g.stride + kx)
-                            .checked_sub(g.padding)
-                            .filter(|&x| x < g.w_in)
-                        else {
-                            continue;
-                        };
-                        let pixel = &mut dst[(iy * g.w_in + ix) * g.c_in..][..g.c_in];
-                        let from = &row[(ky * g.kernel + kx) * g.c_in..][..g.c_in];
-                        for (v, &d) in pixel.iter_mut().zip(from) {
-                            *v += d;
-                        }
-                    }
-                }
+    da.resize(n * image, T::zero());
+    for (dc, dst) in dcols.chunks_exact(block).zip(da.chunks_exact_mut(image)) {
+        taps(g, |col, pixel| {
+            for (v, &d) in dst[pixel..pixel + g.c_in].iter_mut().zip(&dc[col..col + g.c_in]) {
+                *v += d;
             }
-        }
+        });
     }
 }
 
@@ -300,17 +306,8 @@ pub fn add_weight_grad<T: PassFloat>(
         T::one(),
         Par::Seq,
     );
-    let mut model_order = grad.iter_mut();
-    for o in 0..c_out {
-        for ci in 0..g.c_in {
-            for ky in 0..g.kernel {
-                for kx in 0..g.kernel {
-                    if let Some(v) = model_order.next() {
-                        *v += scratch[filter_index(g, o, ci, ky, kx)].f64();
-                    }
-                }
-            }
-        }
+    for (v, i) in grad.iter_mut().zip(filter_order(g)) {
+        *v += scratch[i].f64();
     }
 }
 
