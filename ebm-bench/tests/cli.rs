@@ -2620,6 +2620,40 @@ fn plots_of_draws_and_densities() {
     );
     let d3 = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-data/w9_gmm10.json");
     refused(&["plot", "density", "--model", d3, "--out", &out], "2-D model");
+    // AIS and SMC weight diagnostics from `logz --diagnostics`
+    for (method, extra) in [("ais", ["--temps", "50"]), ("smc", ["--runs", "2"])] {
+        let report = dir.path(&format!("{method}.json"));
+        let (code, text, err) = ebm(&[
+            "logz",
+            "--model",
+            model,
+            "--method",
+            method,
+            "--chains",
+            "100",
+            extra[0],
+            extra[1],
+            "--diagnostics",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        std::fs::write(&report, &text).unwrap();
+        let key = if method == "ais" { "log_weights" } else { "betas" };
+        assert!(text.contains(key), "{text}");
+        let plot = dir.path(&format!("w_{method}"));
+        let v = json_of(&["plot", "weights", "--report", &report, "--out", &plot, "--json"]);
+        assert_eq!(v["panels"], 2, "{v}");
+        assert!(std::fs::metadata(format!("{plot}.png")).unwrap().len() > 1000);
+    }
+    let plain = dir.path("plain.json");
+    let (_, text, _) = ebm(&[
+        "logz", "--model", model, "--method", "ais", "--temps", "20", "--chains", "10", "--json",
+    ]);
+    std::fs::write(&plain, text).unwrap();
+    refused(
+        &["plot", "weights", "--report", &plain, "--out", &out],
+        "--diagnostics",
+    );
 }
 
 /// Shards of a sampling run (`sample --first-chain`) merged by `ebm

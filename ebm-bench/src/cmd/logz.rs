@@ -3,7 +3,7 @@
 use super::kernels::{kernel_names, registry_kernel, KernelUse};
 use crate::error::sampler_err;
 use crate::error::{CliError, CliResult};
-use crate::json_num::num;
+use crate::json_num::{num, nums};
 use crate::model_file::load_model;
 use crate::progress::SharedProgress;
 use clap::{Args, ValueEnum};
@@ -147,6 +147,11 @@ pub struct LogzArgs {
     /// AIS: seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// ais, smc: add the diagnostics `ebm plot weights` draws to the JSON
+    /// report (AIS: every chain's log weight; SMC: the temperatures and
+    /// each run's final weight ESS).
+    #[arg(long)]
+    pub diagnostics: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -237,12 +242,17 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
             "ais (adaptive)"
         };
         let ess_min = r.ess.iter().copied().fold(f64::INFINITY, f64::min);
+        let mut json = json!({"log_z": num(r.log_z), "stderr": num(r.stderr), "method": method, "seconds": seconds,
+                     "ess": num(ess_min), "log_z_base": r.log_z_base, "temperatures": r.temperatures,
+                     "runs": r.run_log_z.len(), "run_log_z": r.run_log_z.iter().map(|v| num(*v)).collect::<Vec<_>>(),
+                     "resamples": r.resamples, "chains": a.chains, "mixture_moves": a.mixture_moves, "waste_free": a.waste_free,
+                     "warnings": r.warnings});
+        if a.diagnostics {
+            json["betas"] = nums(&r.betas);
+            json["run_ess"] = nums(&r.ess);
+        }
         return Ok(super::Report {
-            json: json!({"log_z": num(r.log_z), "stderr": num(r.stderr), "method": method, "seconds": seconds,
-                         "ess": num(ess_min), "log_z_base": r.log_z_base, "temperatures": r.temperatures,
-                         "runs": r.run_log_z.len(), "run_log_z": r.run_log_z.iter().map(|v| num(*v)).collect::<Vec<_>>(),
-                         "resamples": r.resamples, "chains": a.chains, "mixture_moves": a.mixture_moves, "waste_free": a.waste_free,
-                         "warnings": r.warnings}),
+            json,
             text: format!(
                 "log Z = {:.6} +- {:.6} ({method}, {}, {} temperatures, {} runs x {} particles, smallest weight ESS {:.1}, {seconds:.2} s)",
                 r.log_z,
@@ -262,10 +272,14 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
         for w in &warnings {
             eprintln!("warning: {w}");
         }
+        let mut json = json!({"log_z": num(r.log_z), "stderr": num(r.stderr), "method": "ais", "seconds": seconds,
+                     "ess": num(r.ess), "log_z_base": r.log_z_base, "temps": a.temps, "chains": a.chains,
+                     "warnings": warnings});
+        if a.diagnostics {
+            json["log_weights"] = nums(&r.log_weights);
+        }
         return Ok(super::Report {
-            json: json!({"log_z": num(r.log_z), "stderr": num(r.stderr), "method": "ais", "seconds": seconds,
-                         "ess": num(r.ess), "log_z_base": r.log_z_base, "temps": a.temps, "chains": a.chains,
-                         "warnings": warnings}),
+            json,
             text: format!(
                 "log Z = {:.6} +- {:.6} (ais, {}, {} temperatures x {} chains, weight ESS {:.1}, {seconds:.2} s)",
                 r.log_z,

@@ -38,6 +38,22 @@ pub enum PlotFigure {
     /// The density exp(-E) of a 2-D continuous model on a grid, shaded,
     /// with points (samples) on top.
     Density(DensityArgs),
+    /// AIS and SMC diagnostics from `ebm logz --diagnostics --json`: AIS's
+    /// normalised weights (their Lorenz curve: the share of the total
+    /// weight held by the heaviest particles) and log weights; SMC's
+    /// temperature schedule and each run's final weight ESS.
+    Weights(WeightsArgs),
+}
+
+/// Arguments of `ebm plot weights`.
+#[derive(Debug, Args)]
+pub struct WeightsArgs {
+    /// The report `ebm logz --method ais|smc --diagnostics --json` printed.
+    #[arg(long)]
+    pub report: String,
+    /// The output: PATH.svg and PATH.png.
+    #[arg(long)]
+    pub out: String,
 }
 
 /// Arguments of `ebm plot trace|rank|acf`.
@@ -121,6 +137,7 @@ pub fn run(a: &PlotArgs) -> CliResult<super::Report> {
         PlotFigure::Rank(d) => draws_plot(d, DrawsKind::Rank),
         PlotFigure::Acf(d) => draws_plot(d, DrawsKind::Acf),
         PlotFigure::Density(d) => density(d),
+        PlotFigure::Weights(w) => weights(w),
     }
 }
 
@@ -499,5 +516,107 @@ fn density(a: &DensityArgs) -> CliResult<super::Report> {
             paths.join(" and ")
         ),
         json: json!({"figure": "density", "bounds": [lo, hi], "grid": n, "out": paths}),
+    })
+}
+
+fn weights(a: &WeightsArgs) -> CliResult<super::Report> {
+    let bad = |m: String| CliError::Data {
+        path: a.report.clone(),
+        message: m,
+    };
+    let text = std::fs::read_to_string(&a.report).map_err(|source| CliError::Io {
+        path: a.report.clone(),
+        source,
+    })?;
+    let r: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not a JSON report: {e}")))?;
+    let floats = |k: &str| -> Option<Vec<f64>> {
+        r.get(k)?
+            .as_array()?
+            .iter()
+            .map(serde_json::Value::as_f64)
+            .collect()
+    };
+    let line = |title: &str, x: &str, y: &str, name: &str, pts: Vec<(f64, f64)>, hline: Option<f64>| {
+        crate::figure::LinePanel {
+            title: title.into(),
+            x_label: x.into(),
+            y_label: y.into(),
+            series: vec![(name.into(), pts)],
+            hline,
+        }
+    };
+    let mut panels = Vec::new();
+    if let Some(lw) = floats("log_weights").filter(|v| !v.is_empty()) {
+        let max = lw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut w: Vec<f64> = lw.iter().map(|l| (l - max).exp()).collect();
+        w.sort_by(|x, y| y.total_cmp(x));
+        let total: f64 = w.iter().sum();
+        let n = w.len() as f64;
+        let mut acc = 0.0;
+        let lorenz = std::iter::once((0.0, 0.0))
+            .chain(w.iter().enumerate().map(|(i, v)| {
+                acc += v / total;
+                ((i + 1) as f64 / n, acc)
+            }))
+            .collect();
+        let ess = total * total / w.iter().map(|v| v * v).sum::<f64>();
+        panels.push(line(
+            &format!("AIS weights: ESS {ess:.1} of {}", w.len()),
+            "share of particles (heaviest first)",
+            "share of the total weight",
+            "weights",
+            lorenz,
+            None,
+        ));
+        let mut rel: Vec<f64> = lw.iter().map(|l| l - max).collect();
+        rel.sort_by(f64::total_cmp);
+        panels.push(line(
+            "log weights (minus the largest)",
+            "particle (sorted)",
+            "log w - max log w",
+            "log weights",
+            rel.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect(),
+            Some(0.0),
+        ));
+    }
+    if let Some(betas) = floats("betas").filter(|v| !v.is_empty()) {
+        panels.push(line(
+            &format!("SMC schedule: {} temperatures", betas.len()),
+            "temperature index",
+            "beta",
+            "beta",
+            betas.iter().enumerate().map(|(i, &b)| (i as f64, b)).collect(),
+            None,
+        ));
+        if let Some(ess) = floats("run_ess").filter(|v| !v.is_empty()) {
+            let chains = r
+                .get("chains")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN);
+            panels.push(line(
+                "SMC: each run's final weight ESS",
+                "run",
+                "ESS",
+                "ESS",
+                ess.iter().enumerate().map(|(i, &e)| (i as f64, e)).collect(),
+                Some(chains),
+            ));
+        }
+    }
+    if panels.is_empty() {
+        return Err(bad(
+            "no AIS weights or SMC schedule in it; run `ebm logz --method ais|smc --diagnostics --json`"
+                .into(),
+        ));
+    }
+    let count = panels.len();
+    let paths = write(&a.out, &Figure::Lines { panels })?;
+    Ok(super::Report {
+        text: format!(
+            "{count} panels of weight diagnostics written to {}",
+            paths.join(" and ")
+        ),
+        json: json!({"figure": "weights", "panels": count, "out": paths}),
     })
 }
