@@ -2744,6 +2744,45 @@ fn sharded_runs_merge_to_the_same_bits() {
             "one draws file per report",
         );
     }
+    // AIS particles shard too: continuous (MALA), an RBM (block Gibbs in
+    // SIMD lanes, shards of sizes that cut the lanes) and a Potts model
+    let potts = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-data/potts3x4.json");
+    for model in [gauss, rbm, potts] {
+        let run = |first: usize, chains: usize| -> String {
+            let (first, chains) = (first.to_string(), chains.to_string());
+            let (code, out, err) = ebm(&[
+                "logz",
+                "--model",
+                model,
+                "--method",
+                "ais",
+                "--temps",
+                "60",
+                "--seed",
+                "5",
+                "--chains",
+                &chains,
+                "--first-chain",
+                &first,
+                "--json",
+            ]);
+            assert_eq!(code, 0, "{err}");
+            let path = dir.path(&format!("ais-{first}-{chains}.json"));
+            std::fs::write(&path, &out).unwrap();
+            path
+        };
+        let full: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run(0, 50)).unwrap()).unwrap();
+        let reports = format!("{},{},{}", run(45, 5), run(0, 13), run(13, 32));
+        let v = json_of(&["merge", "--reports", &reports, "--json"]);
+        for k in ["log_z", "stderr", "ess", "log_weights", "warnings"] {
+            assert_eq!(v[k], full[k], "{model}: {k}");
+        }
+    }
+    refused(
+        &["logz", "--model", gauss, "--method", "smc", "--first-chain", "3"],
+        "--first-chain applies to --method ais",
+    );
     let out = dir.path("x.npy");
     refused(
         &[

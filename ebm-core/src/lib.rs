@@ -65,5 +65,7 @@ pub use energy::{Energy, ExactSample, Quadratic};
 pub use error::{CoreError, Result};
 pub use host_float::HostFloat;
 pub use points::Points;
-pub use rng::{chain_rng, chain_rngs, setup_rng, training_rng, ChainRng, RngPosition, TRAINING_STREAM};
+pub use rng::{
+    chain_rng, chain_rngs, setup_rng, training_rng, ChainRng, RngPosition, Shard, TRAINING_STREAM,
+};
 pub use spec::{Arithmetic, EnergySpec, Model};

@@ -60,6 +60,41 @@ pub fn chain_rngs(seed: u64, n: usize) -> Vec<ChainRng> {
     (0..n).map(|c| chain_rng(seed, c)).collect()
 }
 
+/// A run's seed and the first chain this process runs: chains
+/// `first_chain..` of a run cut into shards, each on its own stream as in
+/// the whole run. A plain `u64` seed is the whole run (`first_chain` 0),
+/// so functions taking `impl Into<Shard>` accept either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// The run's seed.
+    pub seed: u64,
+    /// The first chain of this shard.
+    pub first_chain: usize,
+}
+
+impl From<u64> for Shard {
+    fn from(seed: u64) -> Self {
+        Self { seed, first_chain: 0 }
+    }
+}
+
+impl Shard {
+    /// The streams of this shard's `n` chains: chain `first_chain + i`'s
+    /// stream for the i-th.
+    ///
+    /// ```
+    /// use ebm_core::rng::{chain_rngs, Shard};
+    /// let whole = chain_rngs(3, 10);
+    /// let shard = Shard { seed: 3, first_chain: 4 }.chain_rngs(6);
+    /// assert_eq!(shard, whole[4..].to_vec());
+    /// ```
+    pub fn chain_rngs(&self, n: usize) -> Vec<ChainRng> {
+        (self.first_chain..self.first_chain + n)
+            .map(|c| chain_rng(self.seed, c))
+            .collect()
+    }
+}
+
 fn stream_rng(seed: u64, stream: u64) -> ChainRng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(stream);

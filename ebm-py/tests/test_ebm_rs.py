@@ -194,6 +194,11 @@ def test_shards_merge_to_the_one_process_run():
         ebm_rs.merge(parts[:1])
     with pytest.raises(ValueError, match="--no-adapt"):
         ebm_rs.sample(m, sampler="hmc", chains=2, first_chain=2)
+    # AIS particles: shards' reports alone
+    full = ebm_rs.log_z(m, method="ais", temps=50, chains=30, first_chain=0, seed=2)
+    parts = [ebm_rs.log_z(m, method="ais", temps=50, chains=n, first_chain=k, seed=2) for k, n in [(10, 20), (0, 10)]]
+    merged = ebm_rs.merge(parts)
+    assert merged["log_z"] == full["log_z"] and merged["stderr"] == full["stderr"]
 
 
 def test_dask_shards_example():

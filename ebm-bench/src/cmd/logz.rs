@@ -147,6 +147,14 @@ pub struct LogzArgs {
     /// AIS: seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// ais: run particles k..k+N of a larger run (a shard; each particle on
+    /// its own stream as in the whole run), reporting every particle's log
+    /// weight and the run's settings, so `ebm merge` of shards covering
+    /// 0..M gives the one-process log Z, error bar and ESS bit for bit.
+    /// Not with --adaptive or --bounds (their schedules and sandwich pool
+    /// the particles).
+    #[arg(long)]
+    pub first_chain: Option<usize>,
     /// ais, smc: add the diagnostics `ebm plot weights` draws to the JSON
     /// report (AIS: every chain's log weight; SMC: the temperatures and
     /// each run's final weight ESS).
@@ -198,6 +206,11 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
     let a = &a.with_defaults(&model);
     let start = Instant::now();
     let sandwich_asked = a.bounds.as_ref().is_some_and(|b| b.is_empty());
+    if a.first_chain.is_some() && sandwich_asked {
+        return Err(CliError::Unsupported(
+            "--first-chain does not apply to --bounds: the sandwich's reverse runs pair with all the particles".into(),
+        ));
+    }
     if sandwich_asked && matches!(a.method, LogzMethod::Ais | LogzMethod::Smc) {
         let (s, source) = run_sandwich(a, &spec, &model)?;
         let seconds = start.elapsed().as_secs_f64();
@@ -228,6 +241,11 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
     if sandwich_asked {
         return Err(CliError::Unsupported(
             "--bounds without values asks for the AIS sandwich: use it with --method ais or smc (with quadrature it takes LO,HI)".into(),
+        ));
+    }
+    if a.first_chain.is_some() && (a.method != LogzMethod::Ais || a.adaptive) {
+        return Err(CliError::Unsupported(
+            "--first-chain applies to --method ais with a fixed schedule: adaptive AIS and SMC choose their temperatures from all the particles".into(),
         ));
     }
     if a.method == LogzMethod::Smc || (a.method == LogzMethod::Ais && a.adaptive) {
@@ -275,8 +293,14 @@ pub fn run(a: &LogzArgs) -> CliResult<super::Report> {
         let mut json = json!({"log_z": num(r.log_z), "stderr": num(r.stderr), "method": "ais", "seconds": seconds,
                      "ess": num(r.ess), "log_z_base": r.log_z_base, "temps": a.temps, "chains": a.chains,
                      "warnings": warnings});
-        if a.diagnostics {
+        if a.diagnostics || a.first_chain.is_some() {
             json["log_weights"] = nums(&r.log_weights);
+        }
+        if let Some(first) = a.first_chain {
+            json["shard"] = json!({"first_chain": first, "chains": a.chains, "settings": {
+                "model": spec.to_json(), "temps": a.temps, "schedule": format!("{:?}", a.schedule),
+                "sampler": a.sampler, "steps_per_temp": a.steps_per_temp, "step_size": a.step_size,
+                "leapfrog": a.leapfrog, "base_std": a.base_std, "seed": a.seed}});
         }
         return Ok(super::Report {
             json,
@@ -549,6 +573,10 @@ fn run_smc(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
 }
 
 fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliResult<AisResult> {
+    let shard = ebm_core::Shard {
+        seed: a.seed,
+        first_chain: a.first_chain.unwrap_or(0),
+    };
     let bad = |m: String| Err(CliError::Unsupported(m));
     if a.chains == 0 {
         return bad("--chains must be at least 1".into());
@@ -598,10 +626,10 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
         // categorical models, and another kernel than Gibbs (gwg) on a
         // binary one, through the generic discrete AIS
         Target::Categorical(_) => {
-            ais_discrete(target, &kernel, &betas, a.chains, a.steps_per_temp, a.seed, &tick)
+            ais_discrete(target, &kernel, &betas, a.chains, a.steps_per_temp, shard, &tick)
         }
         Target::Binary(_) if kernel_name != "gibbs" => {
-            ais_discrete(target, &kernel, &betas, a.chains, a.steps_per_temp, a.seed, &tick)
+            ais_discrete(target, &kernel, &betas, a.chains, a.steps_per_temp, shard, &tick)
         }
         // an RBM anneals with its hidden units summed out, eight chains
         // in SIMD lanes
@@ -612,10 +640,10 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
                 &betas,
                 a.chains,
                 a.steps_per_temp,
-                a.seed,
+                shard,
                 &tick,
             ),
-            None => ais_binary_with_progress(b, &betas, a.chains, a.steps_per_temp, a.seed, &tick),
+            None => ais_binary_with_progress(b, &betas, a.chains, a.steps_per_temp, shard, &tick),
         },
         Target::Continuous(e) => {
             let base = DiagGaussian::new(vec![0.0; e.dim()], vec![a.base_std; e.dim()])?;
@@ -626,7 +654,7 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
                 &betas,
                 a.chains,
                 a.steps_per_temp,
-                a.seed,
+                shard,
                 &tick,
             )
         }

@@ -26,8 +26,10 @@ pub struct MergeArgs {
     #[arg(long = "reports", value_delimiter = ',', required = true)]
     pub reports: Vec<String>,
     /// The shards' draws (each shard's --out, a .npy of shape (draws,
-    /// chains, dim)), in the order of --reports.
-    #[arg(long = "draws", value_delimiter = ',', required = true)]
+    /// chains, dim)), in the order of --reports; none for AIS shards
+    /// (`ebm logz --method ais --first-chain K --json`), whose reports
+    /// carry their particles' log weights.
+    #[arg(long = "draws", value_delimiter = ',')]
     pub draws: Vec<String>,
     /// Write the merged draws here (.npy or .csv, draws x chains x dim).
     #[arg(long)]
@@ -143,9 +145,113 @@ fn read_shard(report_path: &str, draws_path: &str) -> CliResult<Shard> {
     })
 }
 
+/// One AIS shard's report: its particles' log weights and settings.
+struct AisShard {
+    first: usize,
+    chains: usize,
+    settings: Value,
+    log_z_base: f64,
+    log_weights: Vec<f64>,
+}
+
+/// Merge AIS shards (`ebm logz --method ais --first-chain K --json`): the
+/// log weights in particle order, then the one-process summary
+/// (`ebm_samplers::ais::summarize`).
+fn merge_ais(paths: &[String]) -> CliResult<super::Report> {
+    let mut shards = Vec::new();
+    for path in paths {
+        let bad = |m: &str| CliError::Data {
+            path: path.clone(),
+            message: m.into(),
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let r: Value = serde_json::from_str(&text).map_err(|e| bad(&format!("not a JSON report: {e}")))?;
+        let shard = r.get("shard").ok_or_else(|| bad("not the report of a shard"))?;
+        let log_weights: Vec<f64> = r
+            .get("log_weights")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().map(number).collect())
+            .ok_or_else(|| bad("no log_weights"))?;
+        let first = shard
+            .get("first_chain")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("shard.first_chain"))? as usize;
+        let chains = shard
+            .get("chains")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("shard.chains"))? as usize;
+        if log_weights.len() != chains {
+            return Err(bad("log_weights for other than its particles"));
+        }
+        shards.push(AisShard {
+            first,
+            chains,
+            settings: shard.get("settings").cloned().unwrap_or(Value::Null),
+            log_z_base: r
+                .get("log_z_base")
+                .and_then(number)
+                .ok_or_else(|| bad("log_z_base"))?,
+            log_weights,
+        });
+    }
+    shards.sort_by_key(|s| s.first);
+    let mut next = 0;
+    for s in &shards {
+        if s.first != next {
+            return Err(CliError::Unsupported(format!(
+                "the shards do not cover particles 0.. without gaps or overlaps: one starts at {} where {next} was expected",
+                s.first
+            )));
+        }
+        if s.settings != shards[0].settings || s.log_z_base.to_bits() != shards[0].log_z_base.to_bits() {
+            return Err(CliError::Unsupported(format!(
+                "the shard at particle {} was run with other settings (model, schedule, kernel or seed) than the one at 0",
+                s.first
+            )));
+        }
+        next += s.chains;
+    }
+    let log_w: Vec<f64> = shards
+        .iter()
+        .flat_map(|s| s.log_weights.iter().copied())
+        .collect();
+    let r = ebm_samplers::ais::summarize(log_w, shards[0].log_z_base);
+    let warnings = r.warnings();
+    let json = json!({"log_z": crate::json_num::num(r.log_z), "stderr": crate::json_num::num(r.stderr), "method": "ais",
+                      "ess": crate::json_num::num(r.ess), "log_z_base": r.log_z_base, "chains": next,
+                      "warnings": warnings, "log_weights": nums(&r.log_weights),
+                      "shard": {"first_chain": 0, "chains": next, "settings": shards[0].settings},
+                      "merged_shards": shards.len()});
+    let text = format!(
+        "{} AIS shards merged: log Z = {:.6} +- {:.6} ({next} particles, weight ESS {:.1})",
+        shards.len(),
+        r.log_z,
+        r.stderr,
+        r.ess
+    );
+    Ok(super::Report { json, text })
+}
+
+/// Whether the report at `path` is an AIS shard's.
+fn is_ais(path: &str) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .is_some_and(|r| r.get("method").and_then(Value::as_str) == Some("ais"))
+}
+
 /// Run `ebm merge`.
 pub fn run(a: &MergeArgs) -> CliResult<super::Report> {
     let bad = |m: String| Err(CliError::Unsupported(m));
+    if a.reports.first().is_some_and(|p| is_ais(p)) {
+        if !a.draws.is_empty() || a.out.is_some() {
+            return bad("AIS shards merge from their reports alone: drop --draws and --out".into());
+        }
+        return merge_ais(&a.reports);
+    }
     if a.reports.len() != a.draws.len() {
         return bad(format!(
             "--reports has {} files and --draws {}: give one draws file per report",

@@ -255,22 +255,28 @@ def sample(
     return x, report
 
 
-def merge(shards: Iterable[Tuple[np.ndarray, Dict[str, Any]]]) -> Tuple[np.ndarray, Dict[str, Any]]:
-    """Merge the shards of a sampling run: ``shards`` are the
-    ``(draws, report)`` pairs of ``sample(..., first_chain=k, no_adapt=True)``
-    calls that together cover chains 0..M (in any order, from any
-    machine). Returns the draws and report of one run with all M chains,
-    bit for bit (``ebm merge``)."""
+def merge(shards: Iterable[Any]) -> Any:
+    """Merge the shards of a run (``ebm merge``), bit for bit the result of
+    one process with all the chains. Sampling: ``shards`` are the
+    ``(draws, report)`` pairs of ``sample(..., first_chain=k,
+    no_adapt=True)`` calls covering chains 0..M (in any order, from any
+    machine); returns ``(draws, report)``. AIS: the reports of
+    ``log_z(..., method="ais", first_chain=k)``; returns the report."""
+    shards = list(shards)
+    if not shards:
+        raise ValueError("merge: no shards")
     with _Scratch() as s:
         reports, draws = [], []
-        for i, (x, report) in enumerate(shards):
+        for i, shard in enumerate(shards):
+            report = shard if isinstance(shard, dict) else shard[1]
             r = s.path(f"report{i}.json")
             with open(r, "w") as f:
                 json.dump(report, f)
             reports.append(r)
-            draws.append(s.points(x, f"draws{i}.npy"))
-        if not reports:
-            raise ValueError("merge: no shards")
+            if not isinstance(shard, dict):
+                draws.append(s.points(shard[0], f"draws{i}.npy"))
+        if not draws:
+            return command("merge", "--reports", ",".join(reports))
         out = s.path("merged.npy")
         report = command("merge", "--reports", ",".join(reports), "--draws", ",".join(draws), "--out", out)
         x = np.load(out)

@@ -12,7 +12,7 @@ use crate::target::Target;
 use ebm_compose::Tempered;
 use ebm_core::energies::Pairwise;
 use ebm_core::simd::{dispatch, LANES};
-use ebm_core::{chain_rngs, BinaryEnergy, ChainRng};
+use ebm_core::{BinaryEnergy, ChainRng, Shard};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -32,7 +32,7 @@ pub fn ais_binary<M: BinaryEnergy + ?Sized>(
     betas: &[f64],
     n_chains: usize,
     sweeps: usize,
-    seed: u64,
+    seed: impl Into<Shard>,
 ) -> Result<AisResult> {
     ais_binary_with_progress(model, betas, n_chains, sweeps, seed, &no_progress)
 }
@@ -43,7 +43,7 @@ pub fn ais_binary_with_progress<M: BinaryEnergy + ?Sized>(
     betas: &[f64],
     n_chains: usize,
     sweeps: usize,
-    seed: u64,
+    seed: impl Into<Shard>,
     progress: ProgressFn<'_>,
 ) -> Result<AisResult> {
     super::check_betas(betas)?;
@@ -56,7 +56,7 @@ pub fn ais_binary_with_progress<M: BinaryEnergy + ?Sized>(
     model.sweep_order(&mut order);
     let done = AtomicUsize::new(0);
     let tick = |n: usize| progress(done.fetch_add(n, Ordering::Relaxed) + n, n_chains);
-    let mut rngs = chain_rngs(seed, n_chains);
+    let mut rngs = seed.into().chain_rngs(n_chains);
     let mut log_w = vec![0.0; n_chains];
     match model.pairwise() {
         // groups of LANES chains: a fixed grouping, finer than the chunks,
@@ -104,7 +104,7 @@ pub fn ais_discrete<K: Kernel + ?Sized>(
     betas: &[f64],
     n_chains: usize,
     steps: usize,
-    seed: u64,
+    seed: impl Into<Shard>,
     progress: ProgressFn<'_>,
 ) -> Result<AisResult> {
     super::check_betas(betas)?;
@@ -133,7 +133,7 @@ pub fn ais_discrete<K: Kernel + ?Sized>(
             .map_err(tempered)?,
         Target::Continuous(_) => {}
     }
-    let mut rngs = chain_rngs(seed, n_chains);
+    let mut rngs = seed.into().chain_rngs(n_chains);
     let x0 = uniform_points(target, &mut rngs)?;
     let mut chains = Chains::for_target(target, x0)?;
     let mut log_w = vec![0.0; n_chains];

@@ -18,7 +18,7 @@ use crate::kernel::Kernel;
 use crate::target::Target;
 use ebm_compose::Path;
 use ebm_core::math::LogSumExp;
-use ebm_core::{chain_rngs, Energy, ExactSample, Points};
+use ebm_core::{Energy, ExactSample, Points, Shard};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -186,7 +186,7 @@ pub fn ais<K, B, T>(
     betas: &[f64],
     n_chains: usize,
     steps: usize,
-    seed: u64,
+    seed: impl Into<Shard>,
 ) -> Result<AisResult>
 where
     K: Kernel + ?Sized,
@@ -204,7 +204,7 @@ pub fn ais_with_progress<K, B, T>(
     betas: &[f64],
     n_chains: usize,
     steps: usize,
-    seed: u64,
+    seed: impl Into<Shard>,
     progress: ProgressFn<'_>,
 ) -> Result<AisResult>
 where
@@ -229,7 +229,7 @@ where
         )
     })?;
     let d = target.dim();
-    let mut rngs = chain_rngs(seed, n_chains);
+    let mut rngs = seed.into().chain_rngs(n_chains);
     let mut x0 = vec![0.0; n_chains * d];
     for (x, r) in x0.chunks_exact_mut(d).zip(rngs.iter_mut()) {
         base.sample_into(r, x);

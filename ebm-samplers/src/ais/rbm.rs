@@ -9,7 +9,7 @@ use ebm_core::energies::Rbm;
 use ebm_core::fast_ln::ln;
 use ebm_core::math::softplus;
 use ebm_core::simd::{dispatch, LANES};
-use ebm_core::{chain_rngs, ChainRng};
+use ebm_core::{ChainRng, Shard};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -36,7 +36,13 @@ pub enum RbmBase {
 /// visibles, then per sweep its hiddens and its visibles, a 32-bit word
 /// per unit: p(unit on) has resolution 2^-32), so the result is the same
 /// for any number of threads.
-pub fn ais_rbm(rbm: &Rbm, base: &RbmBase, betas: &[f64], n_chains: usize, seed: u64) -> Result<AisResult> {
+pub fn ais_rbm(
+    rbm: &Rbm,
+    base: &RbmBase,
+    betas: &[f64],
+    n_chains: usize,
+    seed: impl Into<Shard>,
+) -> Result<AisResult> {
     ais_rbm_with_progress(rbm, base, betas, n_chains, seed, &no_progress)
 }
 
@@ -46,7 +52,7 @@ pub fn ais_rbm_with_progress(
     base: &RbmBase,
     betas: &[f64],
     n_chains: usize,
-    seed: u64,
+    seed: impl Into<Shard>,
     progress: ProgressFn<'_>,
 ) -> Result<AisResult> {
     ais_rbm_sweeps_with_progress(rbm, base, betas, n_chains, 1, seed, progress)
@@ -61,7 +67,7 @@ pub fn ais_rbm_sweeps_with_progress(
     betas: &[f64],
     n_chains: usize,
     sweeps: usize,
-    seed: u64,
+    seed: impl Into<Shard>,
     progress: ProgressFn<'_>,
 ) -> Result<AisResult> {
     super::check_betas(betas)?;
@@ -94,7 +100,7 @@ pub fn ais_rbm_sweeps_with_progress(
     let mut hb0 = vec![0.0; rbm.n_hidden()];
     path.hidden_bias(0.0, &mut hb0);
     let log_z0 = ba.iter().map(|&a| softplus(a)).sum::<f64>() + hb0.iter().map(|&a| softplus(a)).sum::<f64>();
-    let mut rngs = chain_rngs(seed, n_chains);
+    let mut rngs = seed.into().chain_rngs(n_chains);
     let mut log_w = vec![0.0; n_chains];
     let done = AtomicUsize::new(0);
     log_w
