@@ -217,3 +217,20 @@ def test_dask_shards_example():
     assert np.array_equal(draws, single)
     for key in ("mean", "cov", "ess_bulk_min", "rhat_rank_max", "per_chain"):
         assert report[key] == one[key], key
+
+
+def test_constructors_build_the_model_files():
+    g = ebm_rs.gaussian(MEAN, covariance=COV)
+    assert g.spec["type"] == "gaussian" and abs(ebm_rs.log_z(g)["log_z"] - ebm_rs.log_z(gaussian())["log_z"]) < 1e-14
+    assert ebm_rs.diag_gaussian([0, 1], [1, 2]).dim == 2
+    mix = ebm_rs.gmm([0.5, 0.5], [[-1, 0], [1, 0]], [0.5, 0.5])
+    assert abs(ebm_rs.log_z(mix)["log_z"]) < 1e-12
+    r = ebm_rs.rbm(np.zeros((3, 2)), np.zeros(3), np.zeros(2))
+    # all-zero RBM: Z = 2^3 * 2^2
+    assert abs(ebm_rs.log_z(r, method="exact")["log_z"] - 5 * math.log(2)) < 1e-12
+    i = ebm_rs.ising(3, 3, coupling=0.0)
+    assert i.kind == "binary" and abs(ebm_rs.log_z(i, method="exact")["log_z"] - 9 * math.log(2)) < 1e-12
+    assert abs(ebm_rs.log_z(ebm_rs.banana())["log_z"] - math.log(2 * math.pi)) < 1e-10
+    assert ebm_rs.funnel(3).dim == 3 and ebm_rs.double_well(2, 1.0).dim == 2
+    with pytest.raises(ValueError, match="std"):
+        ebm_rs.diag_gaussian([0], [-1])

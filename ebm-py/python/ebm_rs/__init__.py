@@ -39,6 +39,14 @@ __all__ = [
     "from_dict",
     "mixture",
     "python_energy",
+    "gaussian",
+    "diag_gaussian",
+    "gmm",
+    "rbm",
+    "ising",
+    "double_well",
+    "banana",
+    "funnel",
     "sample",
     "log_z",
     "train",
@@ -140,6 +148,58 @@ def from_dict(spec: Dict[str, Any]) -> Model:
 def mixture(models: Sequence[Model], weights: Sequence[float]) -> Model:
     """The mixture sum_k w_k p_k of normalised components."""
     return Model({"type": "mixture", "components": [m._spec for m in models], "weights": list(weights)})
+
+
+def _floats(a: Any) -> Any:
+    return np.asarray(a, dtype=np.float64).tolist()
+
+
+def gaussian(mean: Any, covariance: Any = None, precision: Any = None) -> Model:
+    """N(mean, covariance), or given by its precision; log Z exact."""
+    spec: Dict[str, Any] = {"type": "gaussian", "mean": _floats(mean)}
+    if covariance is not None:
+        spec["covariance"] = _floats(covariance)
+    if precision is not None:
+        spec["precision"] = _floats(precision)
+    return Model(spec)
+
+
+def diag_gaussian(mean: Any, std: Any) -> Model:
+    """N(mean, diag(std^2))."""
+    return Model({"type": "diag_gaussian", "mean": _floats(mean), "std": _floats(std)})
+
+
+def gmm(weights: Any, means: Any, stds: Any) -> Model:
+    """A mixture of isotropic Gaussians (component k: N(means[k], stds[k]^2 I))."""
+    return Model({"type": "gmm", "weights": _floats(weights), "means": _floats(means), "stds": _floats(stds)})
+
+
+def rbm(w: Any, b: Any, c: Any) -> Model:
+    """A Bernoulli RBM on {0,1}^V: weights (V, H), visible and hidden biases;
+    its energy is the free energy of the visibles."""
+    return Model({"type": "rbm", "w": _floats(w), "b": _floats(b), "c": _floats(c)})
+
+
+def ising(rows: int, cols: int, coupling: float = 1.0, field: float = 0.0, beta: float = 1.0,
+          periodic: bool = True) -> Model:
+    """The Ising model on a rows x cols lattice of spins +-1."""
+    return Model({"type": "ising", "rows": int(rows), "cols": int(cols), "coupling": float(coupling),
+                  "field": float(field), "beta": float(beta), "periodic": bool(periodic)})
+
+
+def double_well(dim: int, barrier: float) -> Model:
+    """The double well sum_i a (x_i^2 - 1)^2 (log Z by quadrature)."""
+    return Model({"type": "double_well", "dim": int(dim), "barrier": float(barrier)})
+
+
+def banana(dim: int = 2, curvature: float = 1.0, scale: float = 1.0) -> Model:
+    """The banana (twisted Gaussian); log Z exact."""
+    return Model({"type": "banana", "dim": int(dim), "curvature": float(curvature), "scale": float(scale)})
+
+
+def funnel(dim: int, scale: float = 3.0) -> Model:
+    """Neal's funnel; log Z exact."""
+    return Model({"type": "funnel", "dim": int(dim), "scale": float(scale)})
 
 
 _PY_ENERGIES = itertools.count()
