@@ -287,20 +287,21 @@ enum DrawsKind {
 /// c's series of coordinate k; with the file's (draws, chains, dim)
 /// shape, or one chain for rows.
 fn read_chains(path: &str) -> CliResult<(Vec<Vec<Vec<f64>>>, usize)> {
-    let points = read_points(path)?;
-    let dim = points.dim();
-    let chains = if path.ends_with(".npy") {
+    // a .npy file read once: its values and, from the same bytes, its shape
+    let (points, chains) = if path.ends_with(".npy") {
         let bytes = std::fs::read(path).map_err(|source| CliError::Io {
             path: path.into(),
             source,
         })?;
-        match npyz::NpyFile::new(&bytes[..]).map(|f| f.shape().to_vec()) {
+        let chains = match npyz::NpyFile::new(&bytes[..]).map(|f| f.shape().to_vec()) {
             Ok(shape) if shape.len() == 3 => shape[1] as usize,
             _ => 1,
-        }
+        };
+        (crate::points_file::parse_points_npy(path, &bytes)?, chains)
     } else {
-        1
+        (read_points(path)?, 1)
     };
+    let dim = points.dim();
     let chains = chains.max(1);
     let draws = points.len() / chains;
     let mut out = vec![vec![Vec::with_capacity(draws); dim]; chains];

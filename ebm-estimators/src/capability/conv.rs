@@ -179,11 +179,7 @@ impl EnergyCapability for HandConv {
     /// Stepped in a buffer kept between steps and copied back if finite.
     fn update_params(&mut self, step: &mut dyn FnMut(&mut [Vec<f64>])) -> Result<()> {
         let mut values = std::mem::take(&mut self.values);
-        let current = self.net.params();
-        values.resize_with(current.len(), Vec::new);
-        for (v, c) in values.iter_mut().zip(&current) {
-            v.clone_from(c);
-        }
+        self.net.params_into(&mut values);
         step(&mut values);
         let result = self.net.set_params(&values);
         self.values = values;

@@ -275,14 +275,23 @@ impl ConvNet {
 
     /// The parameters `[W_1, b_1, ..., W_L, b_L, w, [b]]`.
     pub fn params(&self) -> Vec<Vec<f64>> {
-        let mut out: Vec<Vec<f64>> = self
-            .convs
-            .iter()
-            .flat_map(|c| [c.w.clone(), c.b.clone()])
-            .collect();
-        out.push(self.linear.clone());
-        out.push(vec![self.bias]);
+        let mut out = Vec::new();
+        self.params_into(&mut out);
         out
+    }
+
+    /// [`ConvNet::params`] copied into `out`, reusing its buffers (no
+    /// allocation once they have the sizes).
+    pub fn params_into(&self, out: &mut Vec<Vec<f64>>) {
+        let depth = self.convs.len();
+        out.resize_with(2 * depth + 2, Vec::new);
+        for (v, c) in out.chunks_exact_mut(2).zip(&self.convs) {
+            v[0].clone_from(&c.w);
+            v[1].clone_from(&c.b);
+        }
+        out[2 * depth].clone_from(&self.linear);
+        out[2 * depth + 1].clear();
+        out[2 * depth + 1].push(self.bias);
     }
 
     /// Overwrite the parameters from the layout of [`ConvNet::params`]:
