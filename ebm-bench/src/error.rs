@@ -73,5 +73,8 @@ pub type CliResult<T> = Result<T, CliError>;
 /// A sampler's error (a bad setting, a kernel that does not fit the
 /// model) as the command's one-line message.
 pub fn sampler_err(e: ebm_samplers::SamplerError) -> CliError {
-    CliError::Unsupported(e.to_string())
+    match e {
+        ebm_samplers::SamplerError::Interrupted { .. } => CliError::Interrupted(e.to_string()),
+        e => CliError::Unsupported(e.to_string()),
+    }
 }

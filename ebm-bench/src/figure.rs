@@ -10,6 +10,8 @@ use plotters::style::FontStyle;
 use std::path::Path;
 use std::sync::Once;
 
+pub mod contour;
+
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 const BLUE_C: RGBColor = RGBColor(31, 119, 180);
 const RED_C: RGBColor = RGBColor(214, 39, 40);
@@ -38,6 +40,9 @@ pub struct Scatter<'a> {
     /// A density to shade behind the points: `n` x `n` values over the
     /// panel's square (row i at y = lo + (i + 1/2) h), if any.
     pub background: Option<(usize, Vec<f64>)>,
+    /// Levels of the background's values to draw as contour lines
+    /// (darker for higher levels).
+    pub contours: Vec<f64>,
 }
 
 /// One panel of [`Figure::Lines`].
@@ -219,6 +224,24 @@ impl Figure<'_> {
                                 .map(|q| Circle::new((q[0], q[1]), 1, BLUE_C.mix(0.45).filled())),
                         )
                         .map_err(err)?;
+                    if let Some((n, vals)) = &p.background {
+                        let mut levels = p.contours.clone();
+                        levels.sort_by(f64::total_cmp);
+                        for (k, &level) in levels.iter().enumerate() {
+                            let t = (k + 1) as f64 / levels.len() as f64;
+                            // orange outside to dark red inside
+                            let c = |outer: f64, inner: f64| (outer + (inner - outer) * t) as u8;
+                            let style =
+                                RGBColor(c(240.0, 150.0), c(140.0, 20.0), c(40.0, 20.0)).stroke_width(2);
+                            chart
+                                .draw_series(
+                                    contour::level_segments(vals, *n, p.lo, p.hi, level)
+                                        .into_iter()
+                                        .map(|s| PathElement::new(s.to_vec(), style)),
+                                )
+                                .map_err(err)?;
+                        }
+                    }
                     for &(cx, cy, r) in &p.circles {
                         chart
                             .draw_series(LineSeries::new(circle_path(cx, cy, r), RED_C.stroke_width(1)))

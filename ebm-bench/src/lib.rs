@@ -26,6 +26,7 @@ pub mod cmd;
 pub mod draws_file;
 pub mod error;
 pub mod figure;
+pub mod host;
 pub mod json_num;
 pub mod limits;
 pub mod model_file;

@@ -1,5 +1,7 @@
-//! A progress bar on stderr for runs longer than a second.
+//! A progress bar on stderr for runs longer than a second, or the
+//! progress sink of a host program ([`crate::host`]).
 
+use crate::host::{self, Host, SINK_INTERVAL};
 use ebm_samplers::driver::{Observer, Phase};
 use ebm_samplers::StepStats;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -7,10 +9,15 @@ use std::time::{Duration, Instant};
 
 /// Shows a bar on stderr once a run has taken more than a second (short
 /// runs print nothing); hidden automatically when stderr is not a terminal.
+/// In a hosted run (made on a thread inside [`host::hosted`]) progress
+/// goes to the host's sink instead, and the host's stop flag is the
+/// observer's stop request.
 pub struct Progress {
     start: Instant,
     bar: Option<ProgressBar>,
     label: &'static str,
+    host: Option<Host>,
+    last_sent: Option<Instant>,
 }
 
 impl Progress {
@@ -20,11 +27,26 @@ impl Progress {
             start: Instant::now(),
             bar: None,
             label,
+            host: host::current(),
+            last_sent: None,
         }
+    }
+
+    /// Whether the host asked the run to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.host.as_ref().is_some_and(|h| h.stop.is_raised())
     }
 
     /// Record progress `done` of `total`.
     pub fn tick(&mut self, done: usize, total: usize) {
+        if let Some(h) = &self.host {
+            let now = Instant::now();
+            if done >= total || self.last_sent.is_none_or(|t| now - t >= SINK_INTERVAL) {
+                self.last_sent = Some(now);
+                (h.progress)(self.label, done, total);
+            }
+            return;
+        }
         if self.bar.is_none() && self.start.elapsed() > Duration::from_secs(1) {
             let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -55,6 +77,9 @@ impl Observer for Progress {
     }
     fn wants_draws(&self) -> bool {
         false
+    }
+    fn stop_requested(&self) -> bool {
+        Progress::stop_requested(self)
     }
 }
 

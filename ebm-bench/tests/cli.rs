@@ -2570,6 +2570,40 @@ fn plots_of_draws_and_densities() {
     ]);
     assert_eq!(v["grid"], 120);
     assert!(std::fs::metadata(format!("{out}.png")).unwrap().len() > 1000);
+    // the contours of a 2-D Gaussian holding mass m are where the density
+    // is (1 - m) times its maximum (the mass outside the ellipse of
+    // density c times the maximum is c): the grid's levels agree to its
+    // discretisation error (cells of 0.09 on [-9, 9]^2, more than 5
+    // standard deviations from the mean on every side)
+    let v = json_of(&[
+        "plot",
+        "density",
+        "--model",
+        model,
+        "--bounds=-9,9",
+        "--grid",
+        "200",
+        "--out",
+        &out,
+        "--json",
+    ]);
+    let levels: Vec<f64> = serde_json::from_value(v["contour_levels"].clone()).unwrap();
+    for (level, m) in levels.iter().zip([0.5, 0.9, 0.99]) {
+        assert!((level - (1.0 - m)).abs() < 0.01, "{levels:?}");
+    }
+    refused(
+        &[
+            "plot",
+            "density",
+            "--model",
+            model,
+            "--contours",
+            "0.5,1",
+            "--out",
+            &out,
+        ],
+        "--contours",
+    );
     json_of(&[
         "plot",
         "density",

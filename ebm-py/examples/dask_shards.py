@@ -23,8 +23,9 @@ SETTINGS = dict(sampler="hmc", draws=400, warmup=200, seed=11, no_adapt=True, st
 
 
 def shard(first: int, chains: int):
-    """Chains first..first+chains of the run (runs on a worker)."""
-    return ebm_rs.sample(ebm_rs.from_dict(MODEL), chains=chains, first_chain=first, **SETTINGS)
+    """Chains first..first+chains of the run (runs on a worker, without a
+    progress bar in the worker's log)."""
+    return ebm_rs.sample(ebm_rs.from_dict(MODEL), chains=chains, first_chain=first, progress=False, **SETTINGS)
 
 
 def main(chains: int = 64, shards: int = 4, workers: int = 2):

@@ -2,6 +2,7 @@
 //! [`crate::LoadedModel`] on numpy arrays, refusals as Python exceptions.
 
 use crate::LoadedModel;
+use ebm_bench::host::{hosted, Host, StopFlag};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -111,18 +112,55 @@ fn unregister_energy(name: &str) {
 }
 
 /// Run an `ebm` command line (without the program name) in this process,
-/// the GIL released: the JSON report as a string. Bad input raises
-/// ValueError with the command's one-line message; an interrupted run
-/// KeyboardInterrupt.
+/// the GIL released: the JSON report as a string.
+///
+/// As the run goes, `progress(label, done, total)` is called (at most every
+/// 50 ms and at the end) and Python's signals are checked: Ctrl-C (or an
+/// exception from `progress`) stops sampling and training after their
+/// current block of steps, a training run writing its checkpoint first,
+/// and raises KeyboardInterrupt with the command's message (or the
+/// exception). Bad input raises ValueError with the command's one-line
+/// message.
 #[pyfunction]
-fn run(py: Python<'_>, args: Vec<String>) -> PyResult<String> {
-    let result = py.detach(|| crate::command(&args));
+#[pyo3(signature = (args, progress=None))]
+fn run(py: Python<'_>, args: Vec<String>, progress: Option<Py<PyAny>>) -> PyResult<String> {
+    let stop = StopFlag::new();
+    let raised: Arc<Mutex<Option<PyErr>>> = Arc::default();
+    let sink = {
+        let (stop, raised) = (stop.clone(), raised.clone());
+        move |label: &'static str, done: usize, total: usize| {
+            let outcome = Python::attach(|py| {
+                py.check_signals()?;
+                match &progress {
+                    Some(f) => f.call1(py, (label, done, total)).map(drop),
+                    None => Ok(()),
+                }
+            });
+            if let Err(e) = outcome {
+                stop.raise();
+                raised
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(e);
+            }
+        }
+    };
+    let host = Host {
+        progress: Arc::new(sink),
+        stop,
+    };
+    let result = py.detach(|| hosted(host, || crate::command(&args)));
     take_py_error()?;
-    match result {
-        Ok(report) => Ok(report.to_string()),
-        Err(r) if r.status == 2 => Err(PyValueError::new_err(r.message)),
-        Err(r) if r.status == 130 => Err(PyKeyboardInterrupt::new_err(r.message)),
-        Err(r) => Err(PyRuntimeError::new_err(r.message)),
+    let raised = raised.lock().unwrap_or_else(PoisonError::into_inner).take();
+    match (result, raised) {
+        (Err(r), Some(e)) if r.status == 130 && e.is_instance_of::<PyKeyboardInterrupt>(py) => {
+            Err(PyKeyboardInterrupt::new_err(r.message))
+        }
+        (_, Some(e)) => Err(e),
+        (Ok(report), None) => Ok(report.to_string()),
+        (Err(r), None) if r.status == 2 => Err(PyValueError::new_err(r.message)),
+        (Err(r), None) if r.status == 130 => Err(PyKeyboardInterrupt::new_err(r.message)),
+        (Err(r), None) => Err(PyRuntimeError::new_err(r.message)),
     }
 }
 

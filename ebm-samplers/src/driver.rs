@@ -3,7 +3,7 @@
 
 use crate::chains::Chains;
 use crate::diagnostics::{coordinate_series, ess_bulk, ess_mean, ess_tail, mcse_mean, rank_rhat, split_rhat};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Result, SamplerError};
 use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::{mean_of, moments_of, Moments};
 use crate::target::Target;
@@ -88,6 +88,23 @@ pub trait Observer {
     fn wants_draws(&self) -> bool {
         true
     }
+
+    /// Whether the run should stop now (an interrupt from the program
+    /// embedding the run, such as Ctrl-C in a Python notebook): the driver
+    /// then returns [`SamplerError::Interrupted`] after the block of steps
+    /// it is in (at most 50 iterations later).
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// [`SamplerError::Interrupted`] after `done` of `total` iterations if the
+/// observer asks the run to stop.
+pub(crate) fn check_stop(observer: &dyn Observer, done: usize, total: usize) -> Result<()> {
+    if observer.stop_requested() {
+        return Err(SamplerError::Interrupted { done, total });
+    }
+    Ok(())
 }
 
 /// An observer that does nothing.
@@ -542,12 +559,14 @@ pub fn run_target_shard<K: Kernel + ?Sized>(
             observer.on_step(Phase::Warmup, it + i, total, s);
         }
         it += b;
+        check_stop(observer, it, total)?;
     }
     for it in (0..cfg.warmup).filter(|_| adapting) {
         let s = chains.run_kernel(kernel, target, &mut rngs, 1, None)[0];
         warmup_divergences += s.divergences;
         warmup.after_step(it, kernel, &chains, s.mean_accept);
         observer.on_step(Phase::Warmup, it, total, &s);
+        check_stop(observer, it + 1, total)?;
     }
     warmup.finish(kernel);
 
@@ -567,6 +586,7 @@ pub fn run_target_shard<K: Kernel + ?Sized>(
             observer.on_step(Phase::BurnIn, cfg.warmup + it + i, total, s);
         }
         it += b;
+        check_stop(observer, cfg.warmup + it, total)?;
     }
 
     chains.reset_figures();
@@ -619,6 +639,7 @@ pub fn run_target_shard<K: Kernel + ?Sized>(
             observer.on_step(Phase::Sampling, cfg.warmup + cfg.burn_in + draw + i, total, s);
         }
         draw += b;
+        check_stop(observer, cfg.warmup + cfg.burn_in + draw, total)?;
     }
     for draw in (0..cfg.draws).filter(|_| cfg.thin > 1) {
         let first = cfg.warmup + cfg.burn_in + draw * cfg.thin;
@@ -643,6 +664,7 @@ pub fn run_target_shard<K: Kernel + ?Sized>(
         for (i, s) in stats.iter().enumerate() {
             observer.on_step(Phase::Sampling, first + i, total, s);
         }
+        check_stop(observer, first + cfg.thin, total)?;
     }
     let sampling_iters = cfg.draws * cfg.thin;
     let iters = sampling_iters.max(1) as f64;

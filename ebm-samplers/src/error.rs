@@ -22,6 +22,14 @@ pub enum SamplerError {
     /// or a kernel name the registry does not know.
     #[error("{0}")]
     Unsupported(String),
+    /// The run was asked to stop ([`crate::driver::Observer::stop_requested`]).
+    #[error("interrupted after {done} of {total} iterations")]
+    Interrupted {
+        /// Iterations run.
+        done: usize,
+        /// Iterations asked for.
+        total: usize,
+    },
     /// An error from ebm-core (model, enumeration, ...).
     #[error(transparent)]
     Core(#[from] ebm_core::CoreError),

@@ -36,7 +36,8 @@ pub enum PlotFigure {
     /// Autocorrelation of each chain's draws against the lag.
     Acf(DrawsArgs),
     /// The density exp(-E) of a 2-D continuous model on a grid, shaded,
-    /// with points (samples) on top.
+    /// with the contours of its highest-density regions and points
+    /// (samples) on top.
     Density(DensityArgs),
     /// AIS and SMC diagnostics from `ebm logz --diagnostics --json`: AIS's
     /// normalised weights (their Lorenz curve: the share of the total
@@ -93,6 +94,10 @@ pub struct DensityArgs {
     /// Grid cells per axis.
     #[arg(long, default_value_t = 120)]
     pub grid: usize,
+    /// Contour lines around the highest-density regions holding these
+    /// shares of the mass shown (each in (0, 1)), or `none`.
+    #[arg(long, default_value = "0.5,0.9,0.99")]
+    pub contours: String,
     /// The output: PATH.svg and PATH.png.
     #[arg(long)]
     pub out: String,
@@ -446,6 +451,18 @@ fn density(a: &DensityArgs) -> CliResult<super::Report> {
     if !(10..=1000).contains(&a.grid) {
         return bad(format!("--grid must be between 10 and 1000, got {}", a.grid));
     }
+    let shares: Vec<f64> = match a.contours.trim() {
+        "none" => vec![],
+        list => list
+            .split(',')
+            .map(|m| match m.trim().parse::<f64>() {
+                Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+                _ => Err(CliError::Unsupported(format!(
+                    "--contours: expected shares of the mass in (0, 1) separated by commas, or none; got {m:?}"
+                ))),
+            })
+            .collect::<CliResult<_>>()?,
+    };
     let points = a.points.as_deref().map(read_points).transpose()?;
     if let Some(p) = &points {
         if p.dim() != 2 {
@@ -488,6 +505,7 @@ fn density(a: &DensityArgs) -> CliResult<super::Report> {
         .iter()
         .map(|v| if v.is_finite() { (min - v).exp() } else { 0.0 })
         .collect();
+    let levels = crate::figure::contour::mass_levels(&density, &shares);
     let title = Path::new(&a.model)
         .file_stem()
         .map_or(a.model.clone(), |s| s.to_string_lossy().into_owned());
@@ -496,12 +514,19 @@ fn density(a: &DensityArgs) -> CliResult<super::Report> {
         lo,
         hi,
         title: format!(
-            "{title}: exp(-E) and {} points",
+            "{title}: exp(-E){}, {} points",
+            if shares.is_empty() {
+                String::new()
+            } else {
+                let pct: Vec<String> = shares.iter().map(|m| format!("{}", 100.0 * m)).collect();
+                format!(", {}% mass contours", pct.join("/"))
+            },
             points.as_ref().map_or(0, |p| p.len())
         ),
         circles: vec![],
         vlines: vec![],
         background: Some((n, density)),
+        contours: levels.clone(),
     };
     let paths = write(
         &a.out,
@@ -516,7 +541,8 @@ fn density(a: &DensityArgs) -> CliResult<super::Report> {
             a.model,
             paths.join(" and ")
         ),
-        json: json!({"figure": "density", "bounds": [lo, hi], "grid": n, "out": paths}),
+        json: json!({"figure": "density", "bounds": [lo, hi], "grid": n, "contours": shares,
+            "contour_levels": levels, "out": paths}),
     })
 }
 

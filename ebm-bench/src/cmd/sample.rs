@@ -269,6 +269,10 @@ impl Observer for DrawSink {
         self.progress.on_step(phase, iter, total, stats);
     }
 
+    fn stop_requested(&self) -> bool {
+        self.progress.stop_requested()
+    }
+
     fn on_draw(&mut self, draw: usize, states: &Points) {
         let d = states.dim();
         self.kept.extend_from_slice(&states.as_slice()[..self.keep * d]);

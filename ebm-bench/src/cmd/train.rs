@@ -23,14 +23,11 @@ use ebm_estimators::objectives::{
     Projection, PseudoLikelihood, RatioMatching, SlicedScoreMatching,
 };
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
-use ebm_estimators::trainer::{
-    resume, run_engine, train, Checkpoints, Schedule, StopFlag, TrainConfig, TrainSummary,
-};
+use ebm_estimators::trainer::{resume, run_engine, train, Checkpoints, Schedule, TrainConfig, TrainSummary};
 use ebm_estimators::{EstimatorError, TrainableEnergy};
 use ebm_samplers::{Kernel, Registry};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 /// Training objectives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -279,27 +276,6 @@ pub struct TrainArgs {
     /// The losses of --loss-history, gathered while training.
     #[arg(skip)]
     pub losses: std::sync::Mutex<Vec<f64>>,
-}
-
-/// The stop request raised by Ctrl-C (SIGINT): the run finishes its step,
-/// writes the checkpoint and exits 130. A second Ctrl-C exits at once.
-fn stop_on_ctrl_c() -> StopFlag {
-    static FLAG: OnceLock<StopFlag> = OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = StopFlag::new();
-        let raised = flag.clone();
-        // Failing to install the handler (one already installed by a host
-        // program) leaves Ctrl-C's default: the run stops without a final
-        // checkpoint, the periodic ones stay.
-        let _ = ctrlc::set_handler(move || {
-            if raised.is_raised() {
-                std::process::exit(130);
-            }
-            raised.raise();
-        });
-        flag
-    })
-    .clone()
 }
 
 /// What a model-specific run hands back.
@@ -730,7 +706,7 @@ pub fn run(a: &TrainArgs) -> CliResult<super::Report> {
             every: a.checkpoint_every.unwrap_or(usize::MAX),
             model: Some(PathBuf::from(&a.out)),
         }),
-        stop: Some(stop_on_ctrl_c()),
+        stop: Some(crate::host::stop_flag()),
     };
     if a.checkpoint_every == Some(0) {
         return Err(CliError::Unsupported(

@@ -123,6 +123,7 @@ fn plot_states(ctx: &SuiteCtx, gmm: &Gmm, x: &[f64], chains: usize) -> CliResult
                 circles,
                 vlines: vec![],
                 background: Some((n, density)),
+                contours: vec![],
             }],
             size: 460,
         },

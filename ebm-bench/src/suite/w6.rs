@@ -114,6 +114,7 @@ pub fn run_w6(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
             circles: vec![(0.0, 0.0, 2.0)],
             vlines: vec![0.0],
             background: None,
+            contours: vec![],
         })
         .collect();
     let plots = ctx.write_plot(

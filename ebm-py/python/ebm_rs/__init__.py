@@ -32,6 +32,8 @@ import itertools
 from ._ebm_rs import Energy as _Energy
 from ._ebm_rs import register_energy as _register_energy
 from ._ebm_rs import run as _run
+from ._progress import Bar as _Bar
+from ._progress import progress_fn as _progress_fn
 
 __all__ = [
     "Model",
@@ -247,14 +249,26 @@ def _options(options: Dict[str, Any]) -> list:
     return args
 
 
-def command(*args: str) -> Dict[str, Any]:
+def command(*args: str, progress: Any = False) -> Dict[str, Any]:
     """Run any ``ebm`` command line in this process and return its JSON
     report, e.g. ``command("energy", "--model", "m.json", "--points",
-    "p.npy")``."""
+    "p.npy")``.
+
+    ``progress``: True shows a bar for runs longer than a second (tqdm's
+    when installed: a widget in notebooks), a callable
+    ``f(label, done, total)`` receives the progress itself (at most every
+    50 ms, and at the end). Ctrl-C, or an exception raised by ``f``, stops
+    sampling and training after their current block of steps (training
+    writes its checkpoint first; the ``KeyboardInterrupt`` names it)."""
     argv = [str(a) for a in args]
     if "--json" not in argv:
         argv.append("--json")
-    return json.loads(_run(argv))
+    fn = _progress_fn(progress)
+    try:
+        return json.loads(_run(argv, fn))
+    finally:
+        if isinstance(fn, _Bar):
+            fn.close()
 
 
 class _Scratch:
@@ -293,6 +307,7 @@ def sample(
     draws: int = 1000,
     warmup: int = 500,
     seed: int = 0,
+    progress: Any = True,
     **options: Any,
 ) -> Tuple[np.ndarray, Dict[str, Any]]:
     """Draw samples: returns the draws as a (draws, chains, dim) array and
@@ -303,13 +318,14 @@ def sample(
     gibbs, gwg, pt); ``options`` are its options (``step_size``,
     ``leapfrog``, ``max_depth``, ``metric``, ``thin``, ``inner``,
     ``replicas``, ...). ``warmup`` iterations come first (step size and
-    mass matrix adapted where the kernel has them).
+    mass matrix adapted where the kernel has them). ``progress`` as in
+    :func:`command` (a bar after a second; Ctrl-C stops the run).
     """
     with _Scratch() as s:
         out = s.path("draws.npy")
         argv = ["sample", "--model", s.model(model), "--sampler", sampler, "--chains", str(chains),
                 "--steps", str(draws), "--burn-in", str(warmup), "--seed", str(seed), "--out", out]
-        report = command(*argv, *_options(options))
+        report = command(*argv, *_options(options), progress=progress)
         x = np.load(out)
     _warn(report)
     return x, report
@@ -344,17 +360,19 @@ def merge(shards: Iterable[Any]) -> Any:
     return x, report
 
 
-def log_z(model: Model, method: Optional[str] = None, seed: int = 0, **options: Any) -> Dict[str, Any]:
+def log_z(model: Model, method: Optional[str] = None, seed: int = 0, progress: Any = True,
+          **options: Any) -> Dict[str, Any]:
     """log Z of ``model``: ``{"log_z", "stderr", "method", "warnings", ...}``.
     ``method`` is exact, quadrature, ais or smc (default: exact where the
     model has it); ``options`` are the command's (``temps``, ``chains``,
     ``bounds``, ``runs``, ...). Warnings are also issued as
-    ``RuntimeWarning``."""
+    ``RuntimeWarning``. ``progress`` as in :func:`command` (AIS's bar;
+    Ctrl-C is raised when the run returns)."""
     with _Scratch() as s:
         argv = ["logz", "--model", s.model(model), "--seed", str(seed)]
         if method is not None:
             argv += ["--method", method]
-        report = command(*argv, *_options(options))
+        report = command(*argv, *_options(options), progress=progress)
     _warn(report)
     return report
 
@@ -369,6 +387,7 @@ def train(
     seed: int = 0,
     checkpoint: Optional[str] = None,
     resume: Optional[str] = None,
+    progress: Any = True,
     **options: Any,
 ) -> Tuple[Model, Dict[str, Any]]:
     """Train ``model`` on the rows of ``data`` with ``estimator`` (cd, pcd,
@@ -381,6 +400,9 @@ def train(
     ``resume`` continues from one, to the same bits as an uninterrupted
     run. ``options`` are the command's (``sigma``, ``k``, ``sampler``,
     ``step_size``, ``ema``, ``lr_schedule``, ``clip_grad``, ...).
+    ``progress`` as in :func:`command`: Ctrl-C stops the run after its
+    step with the checkpoint written, and ``KeyboardInterrupt`` names it
+    (continue with ``resume=``).
     """
     with _Scratch() as s:
         out = s.path("trained.json")
@@ -391,7 +413,7 @@ def train(
         argv += ["--checkpoint", checkpoint or s.path("trained.ckpt")]
         if resume is not None:
             argv += ["--resume", resume]
-        report = command(*argv, *_options(options))
+        report = command(*argv, *_options(options), progress=progress)
         trained = load(out)
     report.pop("out", None)
     return trained, report

@@ -6,7 +6,7 @@ use super::levels::{base_path, potentials, BasePath, LevelModel, Reference};
 use super::swaps::{decide, IndexProcess};
 use super::{PtConfig, PtOutput, PtReport};
 use crate::chains::{Chains, CHUNK};
-use crate::driver::{uniform_points, Observer, Phase, RunOutput, Start};
+use crate::driver::{check_stop, uniform_points, Observer, Phase, RunOutput, Start};
 use crate::error::{invalid, Result};
 use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::Moments;
@@ -434,6 +434,7 @@ pub fn run_pt(
         };
         let s = sys.scan(Some(local));
         observer.on_step(Phase::Warmup, it, total, &s);
+        check_stop(observer, it + 1, total)?;
         if next_round < ends.len() && it + 1 == ends[next_round] {
             sys.adapt_ladder();
             ladders.push(sys.betas.clone());
@@ -448,6 +449,7 @@ pub fn run_pt(
     for it in 0..rc.burn_in {
         let s = sys.scan(None);
         observer.on_step(Phase::BurnIn, rc.warmup + it, total, &s);
+        check_stop(observer, rc.warmup + it + 1, total)?;
     }
 
     // Sampling: the target temperature's states after each kept scan.
@@ -469,6 +471,7 @@ pub fn run_pt(
                 &s,
             );
         }
+        check_stop(observer, rc.warmup + rc.burn_in + (draw + 1) * rc.thin, total)?;
         let x = &sys.levels[k - 1].chains.x;
         observer.on_draw(draw, x);
         if rc.store_draws {
