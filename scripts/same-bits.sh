@@ -46,7 +46,11 @@
 # negatives and evaluation metrics. Then the CONV lines are new (the
 # convolutional energy's short-run step, f32 and f64 passes); every other
 # line the same bits after Activation's definition became generic over
-# f64/f32.
+# f64/f32. Re-recorded on 2026-12-05 (third session) for the faster
+# diagnostics: autocovariances at short lags are direct sums instead of
+# the FFT's, so ESS figures (ess_min, ess_median, bulk and tail ESS,
+# MCSE) moved in their last digits (about 1e-15 relative); every digest,
+# draw hash, acceptance, R-hat and log Z the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

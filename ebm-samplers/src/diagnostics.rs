@@ -67,6 +67,94 @@ pub fn autocovariance(x: &[f64]) -> Vec<f64> {
     re
 }
 
+/// Lags summed directly before [`MeanAutocovariance`] turns to the FFT.
+const DIRECT_LAGS: usize = 96;
+
+/// The autocovariance averaged over chains, (1/m) sum_c acov_c(t), lag by
+/// lag as Geyer's sequence asks for it.
+///
+/// The sequence usually stops after a few lags (a few dozen for slowly
+/// mixing chains), so the first [`DIRECT_LAGS`] lags are direct sums over
+/// the centred chains (m n multiply-adds a lag); a lag beyond them has
+/// every lag recomputed by [`autocovariance`] (FFT, O(m n log n)), so a
+/// series is summed one way or the other, never a mixture.
+struct MeanAutocovariance<'a> {
+    chains: &'a [Vec<f64>],
+    /// The centred chains, for the direct sums.
+    centred: Vec<Vec<f64>>,
+    /// Lags computed so far.
+    lags: Vec<f64>,
+    /// Every lag, once the FFT has been used.
+    fft: bool,
+}
+
+impl<'a> MeanAutocovariance<'a> {
+    fn new(chains: &'a [Vec<f64>]) -> Self {
+        let centred = chains
+            .iter()
+            .map(|c| {
+                let mean = c.iter().sum::<f64>() / c.len() as f64;
+                c.iter().map(|v| v - mean).collect()
+            })
+            .collect();
+        Self {
+            chains,
+            centred,
+            lags: Vec::new(),
+            fft: false,
+        }
+    }
+
+    /// (1/m) sum_c (1/n) sum_i (x_ci - mean_c)(x_c,i+t - mean_c).
+    fn at(&mut self, t: usize) -> f64 {
+        while self.lags.len() <= t && !self.fft {
+            let lag = self.lags.len();
+            if lag == DIRECT_LAGS {
+                self.all_by_fft();
+                break;
+            }
+            let (m, n) = (self.centred.len(), self.centred[0].len());
+            let sum: f64 = self
+                .centred
+                .iter()
+                .map(|c| dot(&c[..n - lag], &c[lag..]) / n as f64)
+                .sum();
+            self.lags.push(sum / m as f64);
+        }
+        self.lags[t]
+    }
+
+    fn all_by_fft(&mut self) {
+        let m = self.chains.len() as f64;
+        let mut total = vec![0.0; self.chains[0].len()];
+        for c in self.chains {
+            for (t, a) in total.iter_mut().zip(autocovariance(c)) {
+                *t += a;
+            }
+        }
+        self.lags = total.into_iter().map(|v| v / m).collect();
+        self.fft = true;
+    }
+}
+
+/// sum_i a_i b_i, in eight running sums (vectorised).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
 /// Multi-chain effective sample size of one quantity (`chains[c]` is the
 /// series of chain c, all of equal length n >= 4), Stan's estimator
 /// (Geyer's initial monotone sequence, as in Stan, posterior and ArviZ):
@@ -100,9 +188,9 @@ pub fn ess(chains: &[Vec<f64>]) -> f64 {
     if hi - lo < 1e-15 {
         return (m * n) as f64;
     }
-    let acov: Vec<Vec<f64>> = chains.iter().map(|c| autocovariance(c)).collect();
+    let mut acov = MeanAutocovariance::new(chains);
     let nf = n as f64;
-    let mean_acov = |t: usize| acov.iter().map(|a| a[t]).sum::<f64>() / m as f64;
+    let mut mean_acov = |t: usize| acov.at(t);
     let w = mean_acov(0) * nf / (nf - 1.0);
     let mut var_plus = w * (nf - 1.0) / nf;
     if m > 1 {
@@ -110,7 +198,7 @@ pub fn ess(chains: &[Vec<f64>]) -> f64 {
         let grand = means.iter().sum::<f64>() / m as f64;
         var_plus += means.iter().map(|v| (v - grand).powi(2)).sum::<f64>() / (m as f64 - 1.0);
     }
-    let rho_at = |t: usize| 1.0 - (w - mean_acov(t)) / var_plus;
+    let mut rho_at = |t: usize| 1.0 - (w - mean_acov(t)) / var_plus;
     let mut rho = vec![0.0; n];
     rho[0] = 1.0;
     let (mut even, mut odd) = (1.0, rho_at(1));
@@ -258,42 +346,47 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// draws (ties get their average rank; Blom's offsets).
 pub fn z_scale(chains: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let n = chains.first().map_or(0, Vec::len);
-    let flat: Vec<f64> = chains.iter().flatten().copied().collect();
-    let s = flat.len();
-    let mut order: Vec<usize> = (0..s).collect();
-    order.sort_by(|&a, &b| flat[a].total_cmp(&flat[b]));
-    let mut rank = vec![0.0; s];
-    let mut i = 0;
-    while i < s {
-        let mut j = i + 1;
-        while j < s && flat[order[j]] == flat[order[i]] {
-            j += 1;
-        }
-        // ranks i + 1 ..= j share their mean
-        let r = (i + 1 + j) as f64 / 2.0;
-        for &k in &order[i..j] {
-            rank[k] = r;
-        }
-        i = j;
-    }
+    // (key, position) pairs sorted by key, the key an integer in the
+    // order of f64::total_cmp (compared faster than the floats); the
+    // order among equal values does not matter, as they share their mean
+    // rank
+    let key = |v: f64| {
+        let b = v.to_bits() as i64;
+        b ^ (((b >> 63) as u64) >> 1) as i64
+    };
+    let value = |k: i64| f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64);
+    let mut order: Vec<(i64, usize)> = chains.iter().flatten().map(|&v| key(v)).zip(0..).collect();
+    let s = order.len();
+    order.sort_unstable_by_key(|p| p.0);
     let blom = |r: f64| normal_quantile((r - 0.375) / (s as f64 + 0.25));
     // whole ranks 1..=S take their quantile from a table made once per S
     // and thread (every coordinate of a run has the same S); the average
-    // ranks of ties are computed as they come
-    let z: Vec<f64> = RANK_QUANTILES.with(|t| {
+    // rank of a group of ties is computed once for the group
+    let mut z = vec![0.0; s];
+    RANK_QUANTILES.with(|t| {
         let mut t = t.borrow_mut();
         if t.0 != s {
             *t = (s, (1..=s).map(|r| blom(r as f64)).collect());
         }
-        rank.iter()
-            .map(|&r| {
-                if r.fract() == 0.0 {
-                    t.1[r as usize - 1]
-                } else {
-                    blom(r)
-                }
-            })
-            .collect()
+        let mut i = 0;
+        while i < s {
+            let mut j = i + 1;
+            // equal as numbers (0 and -0 too)
+            while j < s && value(order[j].0) == value(order[i].0) {
+                j += 1;
+            }
+            // ranks i + 1 ..= j share their mean
+            let r = (i + 1 + j) as f64 / 2.0;
+            let q = if r.fract() == 0.0 {
+                t.1[r as usize - 1]
+            } else {
+                blom(r)
+            };
+            for &(_, k) in &order[i..j] {
+                z[k] = q;
+            }
+            i = j;
+        }
     });
     z.chunks(n.max(1)).map(<[f64]>::to_vec).collect()
 }
@@ -313,7 +406,12 @@ pub fn rank_rhat(chains: &[Vec<f64>]) -> f64 {
         return f64::NAN;
     }
     let split = split_chains(chains);
-    let bulk = rhat(&z_scale(&split));
+    rank_rhat_of_split(&split, &z_scale(&split))
+}
+
+/// [`rank_rhat`] from the split chains and their rank normalisation.
+fn rank_rhat_of_split(split: &[Vec<f64>], z_split: &[Vec<f64>]) -> f64 {
+    let bulk = rhat(z_split);
     let med = median(split.iter().flatten().copied().collect());
     let folded: Vec<Vec<f64>> = split
         .iter()
@@ -323,12 +421,14 @@ pub fn rank_rhat(chains: &[Vec<f64>]) -> f64 {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
     let n = v.len();
+    let (below, mid, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
     if n % 2 == 1 {
-        v[n / 2]
+        *mid
     } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
+        // the largest of the lower half is the other middle value
+        let lower = below.iter().copied().max_by(f64::total_cmp).unwrap_or(*mid);
+        0.5 * (lower + *mid)
     }
 }
 
@@ -356,13 +456,12 @@ pub fn ess_tail(chains: &[Vec<f64>]) -> f64 {
     if chains.first().map_or(0, Vec::len) < 4 {
         return f64::NAN;
     }
-    let mut sorted: Vec<f64> = chains.iter().flatten().copied().collect();
-    sorted.sort_by(f64::total_cmp);
+    let mut all: Vec<f64> = chains.iter().flatten().copied().collect();
     let split = split_chains(chains);
     [0.05, 0.95]
         .iter()
         .map(|&p| {
-            let q = quantile_sorted(&sorted, p);
+            let q = quantile(&mut all, p);
             let ind: Vec<Vec<f64>> = split
                 .iter()
                 .map(|c| c.iter().map(|&v| (v <= q) as u8 as f64).collect())
@@ -372,23 +471,84 @@ pub fn ess_tail(chains: &[Vec<f64>]) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// The p-quantile of sorted values, type 7 (R's default, numpy's linear):
-/// h = (S - 1) p, x_[h] + (h - [h]) (x_[h]+1 - x_[h]).
-fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * p;
+/// The p-quantile of `values`, type 7 (R's default, numpy's linear):
+/// with x_(k) the k-th smallest (from 0) and h = (S - 1) p,
+/// x_([h]) + (h - [h]) (x_([h]+1) - x_([h])). The two order statistics
+/// are selected (O(S)), not sorted for; `values` is reordered.
+fn quantile(values: &mut [f64], p: f64) -> f64 {
+    let h = (values.len() - 1) as f64 * p;
     let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+    let (_, x_lo, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let x_lo = *x_lo;
+    // the next order statistic is the smallest of those above
+    let x_hi = above.iter().copied().min_by(f64::total_cmp).unwrap_or(x_lo);
+    x_lo + (h - lo as f64) * (x_hi - x_lo)
 }
 
 /// Monte Carlo standard error of the mean: the standard deviation of all
 /// draws over sqrt([`ess_mean`]).
 pub fn mcse_mean(chains: &[Vec<f64>]) -> f64 {
+    mcse_with(chains, ess_mean(chains))
+}
+
+/// The standard deviation of all draws over sqrt(`ess`).
+fn mcse_with(chains: &[Vec<f64>], ess: f64) -> f64 {
     let all: Vec<f64> = chains.iter().flatten().copied().collect();
     let s = all.len() as f64;
     let mean = all.iter().sum::<f64>() / s;
     let sd = (all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (s - 1.0)).sqrt();
-    sd / ess_mean(chains).sqrt()
+    sd / ess.sqrt()
+}
+
+/// Every diagnostic of one quantity, as [`ess_mean`], [`split_rhat`],
+/// [`ess_bulk`], [`ess_tail`], [`rank_rhat`] and [`mcse_mean`] give them
+/// (the same values), with the work they share done once: the split, its
+/// rank normalisation, the ESS for the mean.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuantityDiagnostics {
+    /// [`ess_mean`].
+    pub ess_mean: f64,
+    /// [`split_rhat`].
+    pub split_rhat: f64,
+    /// [`ess_bulk`].
+    pub ess_bulk: f64,
+    /// [`ess_tail`].
+    pub ess_tail: f64,
+    /// [`rank_rhat`].
+    pub rank_rhat: f64,
+    /// [`mcse_mean`].
+    pub mcse_mean: f64,
+}
+
+impl QuantityDiagnostics {
+    /// The diagnostics of the series `chains[c]` (equal lengths).
+    pub fn of(chains: &[Vec<f64>]) -> Self {
+        if chains.first().map_or(0, Vec::len) < 4 {
+            return Self {
+                ess_mean: f64::NAN,
+                split_rhat: f64::NAN,
+                ess_bulk: f64::NAN,
+                ess_tail: f64::NAN,
+                rank_rhat: f64::NAN,
+                mcse_mean: mcse_with(chains, f64::NAN),
+            };
+        }
+        let split = split_chains(chains);
+        let z_split = z_scale(&split);
+        let ess_mean = ess(&split);
+        Self {
+            ess_mean,
+            split_rhat: rhat(&split),
+            ess_bulk: ess(&z_split),
+            ess_tail: ess_tail(chains),
+            rank_rhat: if chains.len() < 2 {
+                f64::NAN
+            } else {
+                rank_rhat_of_split(&split, &z_split)
+            },
+            mcse_mean: mcse_with(chains, ess_mean),
+        }
+    }
 }
 
 /// The share of draws in each of `k` classes (a mode, a phase, the sign
@@ -415,13 +575,30 @@ pub fn coordinate_series(
     dim: usize,
     coord: usize,
 ) -> Vec<Vec<f64>> {
-    (0..n_chains)
-        .map(|c| {
-            (0..n_draws)
-                .map(|t| draws[(t * n_chains + c) * dim + coord])
-                .collect()
-        })
-        .collect()
+    coordinate_block_series(draws, n_draws, n_chains, dim, coord..coord + 1)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`coordinate_series`] of each coordinate in `coords`, in one pass over
+/// the draws in memory order (each cache line read once for the block,
+/// not once per chain and coordinate).
+pub fn coordinate_block_series(
+    draws: &[f64],
+    n_draws: usize,
+    n_chains: usize,
+    dim: usize,
+    coords: std::ops::Range<usize>,
+) -> Vec<Vec<Vec<f64>>> {
+    let mut out = vec![vec![Vec::with_capacity(n_draws); n_chains]; coords.len()];
+    for draw in draws.chunks_exact(n_chains * dim).take(n_draws) {
+        for (c, x) in draw.chunks_exact(dim).enumerate() {
+            for (series, &v) in out.iter_mut().zip(&x[coords.clone()]) {
+                series[c].push(v);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -467,5 +644,101 @@ mod tests {
         let ratio = ess(&ar) / 20000.0;
         assert!((ratio - 0.0526).abs() < 0.015, "{ratio}");
         assert!((split_rhat(&ar) - 1.0).abs() < 0.05);
+    }
+
+    /// AR(1) chains with coefficient `phi` and unit stationary variance.
+    fn ar1(chains: usize, n: usize, phi: f64, seed: u64) -> Vec<Vec<f64>> {
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..chains)
+            .map(|_| {
+                let mut x = 0.0;
+                (0..n)
+                    .map(|_| {
+                        let (u, v): (f64, f64) = (r.random::<f64>().max(1e-300), r.random());
+                        let z = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
+                        x = phi * x + (1.0 - phi * phi).sqrt() * z;
+                        x
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The direct lags agree with the FFT's, and a slowly mixing series
+    /// (Geyer's sequence past DIRECT_LAGS) gets the FFT's ESS: phi = 0.98
+    /// has ESS / N = (1 - phi) / (1 + phi) = 0.0101.
+    #[test]
+    fn direct_lags_agree_with_the_fft() {
+        let chains = ar1(4, 3001, 0.7, 5);
+        let mut direct = MeanAutocovariance::new(&chains);
+        let mut fft = MeanAutocovariance::new(&chains);
+        fft.all_by_fft();
+        for t in 0..DIRECT_LAGS {
+            assert!((direct.at(t) - fft.at(t)).abs() < 1e-12, "lag {t}");
+        }
+        assert!(!direct.fft);
+        direct.at(DIRECT_LAGS);
+        assert!(direct.fft);
+        let slow = ar1(4, 50_000, 0.98, 6);
+        let ratio = ess(&slow) / 200_000.0;
+        assert!((ratio - 0.0101).abs() < 0.002, "{ratio}");
+    }
+
+    /// QuantityDiagnostics::of gives each function's value to the bit, with
+    /// ties (repeated values, as rejected proposals make), an odd length
+    /// and a single chain.
+    #[test]
+    fn shared_work_gives_each_function_s_values() {
+        let mut chains = ar1(3, 501, 0.5, 7);
+        for c in &mut chains {
+            for i in (0..c.len()).step_by(3) {
+                c[i] = (c[i] * 4.0).round() / 4.0;
+            }
+            c[10] = c[9];
+        }
+        for set in [&chains[..], &chains[..1], &[vec![1.0, 2.0, 3.0]][..]] {
+            let q = QuantityDiagnostics::of(set);
+            let want = [
+                ess_mean(set),
+                split_rhat(set),
+                ess_bulk(set),
+                ess_tail(set),
+                rank_rhat(set),
+                mcse_mean(set),
+            ];
+            let got = [
+                q.ess_mean,
+                q.split_rhat,
+                q.ess_bulk,
+                q.ess_tail,
+                q.rank_rhat,
+                q.mcse_mean,
+            ];
+            assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{got:?} {want:?}");
+        }
+    }
+
+    /// The block gather is the per-coordinate gather, and selection gives
+    /// the quantiles and medians of sorting.
+    #[test]
+    fn gathers_quantiles_and_medians() {
+        let (n, m, d) = (7, 3, 5);
+        let draws: Vec<f64> = (0..n * m * d).map(|i| ((i * 37) % 101) as f64).collect();
+        let block = coordinate_block_series(&draws, n, m, d, 1..4);
+        for (k, j) in (1..4).enumerate() {
+            assert_eq!(block[k], coordinate_series(&draws, n, m, d, j));
+            assert_eq!(block[k][2][4], draws[(4 * m + 2) * d + j]);
+        }
+        let mut sorted = draws.clone();
+        sorted.sort_by(f64::total_cmp);
+        for p in [0.0, 0.05, 0.5, 0.95, 1.0] {
+            let h = (sorted.len() - 1) as f64 * p;
+            let lo = h.floor() as usize;
+            let hi = (lo + 1).min(sorted.len() - 1);
+            let want = sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]);
+            assert_eq!(quantile(&mut draws.clone(), p), want, "p = {p}");
+        }
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
     }
 }
