@@ -521,6 +521,19 @@ pub struct QuantityDiagnostics {
 }
 
 impl QuantityDiagnostics {
+    /// The values in field order: ESS for the mean, split R-hat, bulk ESS,
+    /// tail ESS, rank R-hat, MCSE.
+    pub fn to_array(&self) -> [f64; 6] {
+        [
+            self.ess_mean,
+            self.split_rhat,
+            self.ess_bulk,
+            self.ess_tail,
+            self.rank_rhat,
+            self.mcse_mean,
+        ]
+    }
+
     /// The diagnostics of the series `chains[c]` (equal lengths).
     pub fn of(chains: &[Vec<f64>]) -> Self {
         if chains.first().map_or(0, Vec::len) < 4 {
@@ -706,14 +719,7 @@ mod tests {
                 rank_rhat(set),
                 mcse_mean(set),
             ];
-            let got = [
-                q.ess_mean,
-                q.split_rhat,
-                q.ess_bulk,
-                q.ess_tail,
-                q.rank_rhat,
-                q.mcse_mean,
-            ];
+            let got = q.to_array();
             assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{got:?} {want:?}");
         }
     }

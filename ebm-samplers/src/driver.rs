@@ -184,17 +184,7 @@ impl Diagnostics {
                     let block = b * BLOCK..(b * BLOCK + BLOCK).min(d);
                     coordinate_block_series(draws, n, m, d, block)
                         .iter()
-                        .map(|series| {
-                            let q = QuantityDiagnostics::of(series);
-                            [
-                                q.ess_mean,
-                                q.split_rhat,
-                                q.ess_bulk,
-                                q.ess_tail,
-                                q.rank_rhat,
-                                q.mcse_mean,
-                            ]
-                        })
+                        .map(|series| QuantityDiagnostics::of(series).to_array())
                         .collect::<Vec<_>>()
                 })
                 .collect()
