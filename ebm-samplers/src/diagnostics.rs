@@ -603,7 +603,12 @@ pub fn coordinate_block_series(
     dim: usize,
     coords: std::ops::Range<usize>,
 ) -> Vec<Vec<Vec<f64>>> {
-    let mut out = vec![vec![Vec::with_capacity(n_draws); n_chains]; coords.len()];
+    // built by iterators: `vec![Vec::with_capacity(..); k]` clones, and a
+    // clone of an empty Vec keeps no capacity
+    let mut out: Vec<Vec<Vec<f64>>> = coords
+        .clone()
+        .map(|_| (0..n_chains).map(|_| Vec::with_capacity(n_draws)).collect())
+        .collect();
     for draw in draws.chunks_exact(n_chains * dim).take(n_draws) {
         for (c, x) in draw.chunks_exact(dim).enumerate() {
             for (series, &v) in out.iter_mut().zip(&x[coords.clone()]) {
