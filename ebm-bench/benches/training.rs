@@ -27,7 +27,7 @@ use ebm_estimators::datasets::{digits_binarized, eight_gaussians};
 use ebm_estimators::engine::StepEngine;
 use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives, Objective,
+    CapabilityObjective, ChainNegatives, Dsm, GibbsNegatives, MaxLikelihood, Nce, Negatives,
 };
 use ebm_estimators::optim::OptimizerConfig;
 use ebm_estimators::rbm_pcd::{RbmPcd, RbmPcdConfig};
@@ -45,7 +45,7 @@ fn bench<M, O>(
     opt: OptimizerConfig,
 ) where
     M: TrainableEnergy<f64, Cpu> + Clone,
-    O: Objective<f64, Cpu, M>,
+    O: CapabilityObjective,
 {
     // loss, gradient and update on one batch, on the model's tape
     let mut tape = model.autodiff().unwrap();

@@ -7,7 +7,7 @@ use dfdx::prelude::*;
 use ebm_core::energies::Gaussian;
 use ebm_core::{setup_rng, Energy, ExactSample, Points};
 use ebm_estimators::models::GaussianEnergy;
-use ebm_estimators::objectives::{ChainNegatives, Dsm, MaxLikelihood, Nce, Negatives, Objective};
+use ebm_estimators::objectives::{CapabilityObjective, ChainNegatives, Dsm, MaxLikelihood, Nce, Negatives};
 use ebm_estimators::trainer::{train, History, TrainConfig};
 use ebm_samplers::Mala;
 
@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     x.chunks_exact_mut(2).for_each(|r| truth.sample_into(&mut rng, r));
     let data = Points::from_vec(x, 2)?;
 
-    fn fit<O: Objective<f64, Cpu, GaussianEnergy<f64, Cpu>>>(
+    fn fit<O: CapabilityObjective>(
         o: &mut O,
         data: &Points,
     ) -> Result<GaussianEnergy<f64, Cpu>, Box<dyn std::error::Error>> {

@@ -18,8 +18,8 @@ use ebm_estimators::capability::{Autodiff, EnergyCapability};
 use ebm_estimators::datasets::two_moons;
 use ebm_estimators::models::MlpEnergy;
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, ExactScoreMatching, Init, MaxLikelihood, Nce, Negatives, Objective, Projection,
-    SlicedScoreMatching,
+    CapabilityObjective, ChainNegatives, Dsm, ExactScoreMatching, Init, MaxLikelihood, Nce, Negatives,
+    Projection, SlicedScoreMatching,
 };
 use ebm_estimators::trainable::{Mat, ParamMut, Vector};
 use ebm_estimators::trainer::{train, History, TrainConfig};
@@ -114,7 +114,7 @@ impl ebm_core::Energy for Confined {
 }
 
 /// Train a fresh model with `objective` and report its loss and scale.
-fn fit<O: Objective<f64, Cpu, Confined>>(name: &str, objective: &mut O, data: &Points) {
+fn fit<O: CapabilityObjective>(name: &str, objective: &mut O, data: &Points) {
     let mut model = Confined::new(&[2, 64, 64, 1], 3);
     let mut cfg = TrainConfig::steps(300, 256, 2e-3);
     cfg.seed = 4;

@@ -3,12 +3,11 @@
 //! The [trainer](crate::trainer) owns everything around a step (batches,
 //! observers, checkpoints, stop requests, the non-finite guard); a
 //! [`StepEngine`] takes the optimizer step on one batch and knows the
-//! state a checkpoint must carry. The general engine is
+//! state a checkpoint must carry. The engine of every objective is
 //! [`crate::capability::CapabilityEngine`]: any objective written against
-//! the capabilities, on a model's hand-written form or its tape. PCD on a
-//! Bernoulli RBM with SGD has a closed-form host engine of its own
-//! ([`crate::rbm_pcd`]), which `Objective::host_engine` offers and the
-//! trainer takes first.
+//! the capabilities, on a model's hand-written form or its tape (PCD with
+//! plain SGD on a model with a closed-form step, the Bernoulli RBM, runs
+//! that step: [`crate::capability::PcdStep`]).
 
 use crate::error::Result;
 use crate::objective_state::ObjectiveState;
@@ -72,8 +71,9 @@ pub trait StepEngine {
         objective: &ObjectiveState,
     ) -> Result<()>;
 
-    /// Write the current parameters back into the caller's model (host
-    /// engines train a copy); called when the run ends, however it ends.
+    /// Leave the model with the run's final parameters (an engine that
+    /// keeps a moving average puts it in); called when the run ends,
+    /// however it ends.
     fn finish(&mut self) -> Result<()> {
         Ok(())
     }

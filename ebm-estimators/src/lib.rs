@@ -8,7 +8,8 @@
 //!   model as a sampling target) and the score capability (scores of a
 //!   batch and the parameter gradient of a loss on them); implemented by
 //!   hand for the MLP ([`capability::HandMlp`], with a fused
-//!   forward/score/backward pass) and through the tape for any dfdx model
+//!   forward/score/backward pass), the RBM ([`capability::HandRbm`], with a
+//!   closed-form PCD step) and other models, and through the tape for any dfdx model
 //!   ([`capability::Autodiff`]); and the one engine that runs objectives
 //!   on them ([`capability::CapabilityEngine`]);
 //! - [`trainable`]: the [`TrainableEnergy`] trait (energies, and for
@@ -26,8 +27,8 @@
 //!   [`optim`]), observers, stop requests, resuming, and a stop on a
 //!   non-finite loss that keeps the last good model, around a
 //!   [`engine::StepEngine`]: the capability engine on the model's
-//!   hand-written form or its tape, or the closed-form PCD step on an RBM
-//!   with SGD ([`rbm_pcd`]);
+//!   hand-written form or its tape (which hands PCD with plain SGD to a
+//!   model's closed-form step, the RBM's in [`rbm_pcd`]);
 //! - [`checkpoint`]: the complete state of a run, written atomically, from
 //!   which [`trainer::resume`] continues bit-identically;
 //! - [`datasets`]: the 8x8 digits and toy 2-D generators;
@@ -72,6 +73,6 @@ pub mod rbm_pcd;
 pub mod trainable;
 pub mod trainer;
 
+pub use capability::CapabilityObjective;
 pub use error::{EstimatorError, Result};
-pub use objectives::Objective;
 pub use trainable::{Real, TrainableEnergy, TrainableScore};

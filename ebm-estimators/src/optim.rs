@@ -269,6 +269,11 @@ impl Optimizer {
         Ok(self)
     }
 
+    /// The update rule and its settings.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.cfg
+    }
+
     /// The rules around the update.
     pub fn rules(&self) -> &UpdateRules {
         &self.rules

@@ -188,15 +188,6 @@ pub trait TrainableEnergy<F: Real, D: Backend<F>>: Send + Sync {
         None
     }
 
-    /// The model as ebm-core's Bernoulli RBM, when it is one (the
-    /// block-Gibbs structure that the closed-form PCD step of
-    /// [`crate::rbm_pcd`] needs), with its parameters in the order and
-    /// shapes of [`TrainableEnergy::params_mut`] (W, b, c). None by
-    /// default.
-    fn rbm(&self) -> Option<ebm_core::energies::Rbm> {
-        None
-    }
-
     /// Whether the parameters are finite and give a valid model file (for
     /// example, a Gaussian's precision exp(s) can overflow while s is
     /// finite). The trainer keeps only valid models.

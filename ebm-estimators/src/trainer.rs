@@ -2,11 +2,11 @@
 //! stop requests, resuming, and the NaN guard.
 
 use crate::capability::CapabilityEngine;
+use crate::capability::CapabilityObjective;
 pub use crate::checkpoint::write_atomically;
 use crate::checkpoint::{data_digest, RunFingerprint, TrainCheckpoint};
 use crate::engine::StepEngine;
 use crate::error::{config, EstimatorError, Result};
-use crate::objectives::Objective;
 use crate::optim::{OptimizerConfig, UpdateRules};
 use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{training_rng, ChainRng, EnergySpec, Points, RngPosition};
@@ -222,11 +222,9 @@ pub struct TrainSummary {
 /// against the capabilities) on the model's hand-written form
 /// ([`TrainableEnergy::hand_written`]: the MLP) or else on its tape
 /// ([`TrainableEnergy::autodiff`]), with the trained parameters written
-/// back into `model` when the run ends, however it ends. When the
-/// objective offers a closed-form host engine for this model and
-/// optimizer ([`Objective::host_engine`]: PCD on a Bernoulli RBM with
-/// SGD), that engine takes the steps instead, with the same loop around
-/// them.
+/// back into `model` when the run ends, however it ends. PCD on a model
+/// with a closed-form step (the Bernoulli RBM) with plain SGD runs that
+/// step (see [`CapabilityEngine`]).
 ///
 /// The same seed gives bit-identical parameters (every draw comes from
 /// ChaCha streams of `cfg.seed`).
@@ -241,7 +239,7 @@ where
     F: Real,
     D: Backend<F>,
     M: TrainableEnergy<F, D> + Clone,
-    O: Objective<F, D, M>,
+    O: CapabilityObjective,
 {
     run(model, objective, data, cfg, observer, None)
 }
@@ -268,7 +266,7 @@ where
     F: Real,
     D: Backend<F>,
     M: TrainableEnergy<F, D> + Clone,
-    O: Objective<F, D, M>,
+    O: CapabilityObjective,
 {
     run(model, objective, data, cfg, observer, Some(from))
 }
@@ -285,7 +283,7 @@ where
     F: Real,
     D: Backend<F>,
     M: TrainableEnergy<F, D> + Clone,
-    O: Objective<F, D, M>,
+    O: CapabilityObjective,
 {
     cfg.validate(data.len())?;
     if data.dim() != model.dim() {
@@ -297,17 +295,6 @@ where
     }
     // the loops below run on a rayon worker, so that an engine's parallel
     // parts start without waking the pool from outside at every step
-    // the closed-form host engine has plain SGD fused into its step: with
-    // rules around the update the run takes the capability engine
-    if cfg.rules.is_plain() && objective.has_host_engine(model, &cfg.optimizer) {
-        let settings = objective.settings();
-        let mut engine = objective
-            .host_engine(model, &cfg.optimizer)?
-            .expect("offered above");
-        let result = rayon::scope(|_| run_engine_as(&mut *engine, &settings, data, cfg, observer, from));
-        engine.finish()?;
-        return result;
-    }
     let mut form = model.hand_written().or_else(|| model.autodiff()).ok_or_else(|| {
         EstimatorError::Unsupported(
             "the model has neither a hand-written form nor a tape form (implement TrainableEnergy::autodiff)"
@@ -316,8 +303,7 @@ where
     })?;
     let mut engine = CapabilityEngine::new(&mut *form, objective, cfg.optimizer)?
         .with_rules(cfg.rules, cfg.total_steps(data.len()))?;
-    let settings = engine.objective_settings();
-    let result = rayon::scope(|_| run_engine_as(&mut engine, &settings, data, cfg, observer, from));
+    let result = rayon::scope(|_| run_engine(&mut engine, data, cfg, observer, from));
     // with a moving average, the model ends with the averaged parameters
     engine.finish()?;
     drop(engine);
@@ -367,26 +353,13 @@ pub fn run_engine(
     from: Option<&TrainCheckpoint>,
 ) -> Result<TrainSummary> {
     let settings = engine.objective_settings();
-    run_engine_as(engine, &settings, data, cfg, observer, from)
-}
-
-/// [`run_engine`] with the objective's `settings` for the fingerprint
-/// (a host engine does not know them; the objective that made it does).
-fn run_engine_as(
-    engine: &mut dyn StepEngine,
-    settings: &str,
-    data: &Points,
-    cfg: &TrainConfig,
-    observer: &mut dyn TrainObserver,
-    from: Option<&TrainCheckpoint>,
-) -> Result<TrainSummary> {
     cfg.validate(data.len())?;
     engine.prepare(data, cfg.seed)?;
     let total = cfg.total_steps(data.len());
     // what identifies the run in checkpoints (a digest of the data: ~1 ms
     // per 100k values), only when checkpoints are written or read
     let fingerprint =
-        (from.is_some() || cfg.checkpoints.is_some()).then(|| fingerprint(engine, settings, data, cfg));
+        (from.is_some() || cfg.checkpoints.is_some()).then(|| fingerprint(engine, &settings, data, cfg));
     let mut at = Position {
         step: 0,
         rng: training_rng(cfg.seed),

@@ -13,8 +13,8 @@ use ebm_core::energies::Gaussian;
 use ebm_core::{setup_rng, Energy, ExactSample, Points};
 use ebm_estimators::models::GaussianEnergy;
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, ExactScoreMatching, Init, MaxLikelihood, Nce, Negatives, Objective, Projection,
-    SlicedScoreMatching,
+    CapabilityObjective, ChainNegatives, Dsm, ExactScoreMatching, Init, MaxLikelihood, Nce, Negatives,
+    Projection, SlicedScoreMatching,
 };
 use ebm_estimators::trainer::{train, History, TrainConfig};
 use ebm_samplers::Mala;
@@ -34,11 +34,7 @@ fn data() -> Points {
     Points::from_vec(x, 3).unwrap()
 }
 
-fn fit<O: Objective<f64, Cpu, GaussianEnergy<f64, Cpu>>>(
-    objective: &mut O,
-    steps: usize,
-    lr: f64,
-) -> GaussianEnergy<f64, Cpu> {
+fn fit<O: CapabilityObjective>(objective: &mut O, steps: usize, lr: f64) -> GaussianEnergy<f64, Cpu> {
     let mut model = GaussianEnergy::<f64, Cpu>::standard(&Cpu::default(), 3);
     let mut cfg = TrainConfig::steps(steps, 256, lr);
     cfg.seed = 7;

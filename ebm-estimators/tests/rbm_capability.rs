@@ -2,16 +2,20 @@
 //! a weighted sum of them against the tape (`Autodiff` on `TrainableRbm`)
 //! and against finite differences; `train` runs maximum likelihood with
 //! Gibbs negatives and Adam on it (bit for bit what the capability engine
-//! does by hand), while PCD with SGD keeps its closed-form host step.
+//! does by hand), while PCD with plain SGD runs the model's closed-form
+//! step (`PcdStep`, the loops of `rbm_pcd`) through the same engine.
 
 use dfdx::prelude::*;
 use ebm_core::{setup_rng, Points};
 use ebm_estimators::capability::{CapabilityEngine, EnergyCapability, HandRbm};
 use ebm_estimators::datasets::digits_binarized;
+use ebm_estimators::engine::StepEngine;
 use ebm_estimators::models::TrainableRbm;
 use ebm_estimators::objectives::{GibbsNegatives, MaxLikelihood, Negatives};
 use ebm_estimators::optim::OptimizerConfig;
+use ebm_estimators::rbm_pcd::{RbmPcd, RbmPcdConfig};
 use ebm_estimators::trainer::{run_engine, train, History, TrainConfig};
+use ebm_estimators::Real;
 use ebm_estimators::TrainableEnergy;
 use rand::Rng;
 
@@ -93,4 +97,109 @@ fn train_takes_the_hand_written_rbm() {
     run_engine(&mut engine, &digits, &cfg, &mut History::default(), None).unwrap();
     assert_ne!(trained.to_core(), model().to_core(), "training moved the model");
     assert_eq!(&trained.to_core(), hand.rbm());
+}
+
+/// PCD-k with plain SGD: the one capability engine hands the step to the
+/// model's closed-form `PcdStep`, bit for bit `RbmPcd` on the same
+/// batches (f64, and f32 with `HandRbm::in_f32`), with its chains in the
+/// checkpoint state; momentum or Adam take the objective's gradient and
+/// the optimizer instead.
+#[test]
+fn pcd_with_plain_sgd_takes_the_models_closed_form_step() {
+    closed_form_step_is_rbm_pcd::<f64>();
+    closed_form_step_is_rbm_pcd::<f32>();
+    let pcd = || MaxLikelihood::new(GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 }).unwrap());
+    for (opt, closed) in [
+        (
+            OptimizerConfig::Sgd {
+                lr: 0.05,
+                momentum: 0.0,
+            },
+            true,
+        ),
+        (
+            OptimizerConfig::Sgd {
+                lr: 0.05,
+                momentum: 0.5,
+            },
+            false,
+        ),
+        (OptimizerConfig::adam(0.05), false),
+    ] {
+        let mut hand = HandRbm::new(rbm_of(64, 16));
+        let mut objective = pcd();
+        let engine = CapabilityEngine::new(&mut hand, &mut objective, opt).unwrap();
+        assert_eq!(engine.is_closed_form(), closed, "{opt:?}");
+        assert_eq!(
+            engine.objective_name(),
+            if closed { "pcd-gibbs-host" } else { "pcd-gibbs" }
+        );
+    }
+    // an energy regulariser is not the closed form
+    let mut hand = HandRbm::new(rbm_of(64, 16));
+    let mut objective = pcd().with_regulariser(0.1).unwrap();
+    let engine = CapabilityEngine::new(
+        &mut hand,
+        &mut objective,
+        OptimizerConfig::Sgd {
+            lr: 0.05,
+            momentum: 0.0,
+        },
+    )
+    .unwrap();
+    assert!(!engine.is_closed_form());
+}
+
+fn rbm_of(nv: usize, nh: usize) -> ebm_core::energies::Rbm {
+    TrainableRbm::<f64, Cpu>::new(&Cpu::default(), nv, nh, 0.1, &mut setup_rng(5))
+        .unwrap()
+        .to_core()
+}
+
+fn closed_form_step_is_rbm_pcd<F: Real>() {
+    let digits = digits_binarized();
+    let start = rbm_of(64, 16);
+    let (lr, seed) = (0.05, 7);
+    let mut hand = if F::IS_F32 {
+        HandRbm::in_f32(start.clone())
+    } else {
+        HandRbm::new(start.clone())
+    };
+    let mut objective =
+        MaxLikelihood::new(GibbsNegatives::new(Negatives::Pcd { steps: 2, chains: 6 }).unwrap());
+    let mut engine = CapabilityEngine::new(
+        &mut hand,
+        &mut objective,
+        OptimizerConfig::Sgd { lr, momentum: 0.0 },
+    )
+    .unwrap();
+    let mut direct = RbmPcd::<F>::new(
+        &start,
+        &RbmPcdConfig {
+            lr,
+            chains: 6,
+            sweeps: 2,
+            seed,
+        },
+    )
+    .unwrap();
+    engine.prepare(&digits, seed).unwrap();
+    let mut rng = setup_rng(0);
+    for s in 0..20 {
+        let rows: Vec<usize> = (0..10).map(|r| (s * 10 + r) % digits.len()).collect();
+        let batch = ebm_estimators::trainer::gather(&digits, &rows);
+        let out = engine.step(&batch, &mut rng).unwrap();
+        let loss = direct.step(batch.as_slice()).unwrap();
+        assert!(out.applied);
+        assert_eq!(out.loss.to_bits(), loss.to_bits(), "step {s}");
+        assert_eq!(out.grad_norm.to_bits(), direct.last_grad_norm().to_bits());
+    }
+    let (params, opt, chains) = engine.snapshot().unwrap();
+    let (w, b, c) = direct.params();
+    let f64s = |v: &[F]| v.iter().map(|x| x.f64()).collect::<Vec<f64>>();
+    assert_eq!(params, vec![f64s(w), f64s(b), f64s(c)]);
+    assert_eq!(opt.steps, 20);
+    assert_eq!(chains.chains, direct.chains().hidden);
+    assert_eq!(chains.rngs, direct.chains().rngs);
+    assert_eq!(engine.model_spec(), ebm_core::EnergySpec::from(&direct.rbm()));
 }

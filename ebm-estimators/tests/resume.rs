@@ -13,7 +13,7 @@ use ebm_estimators::models::{GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{ChainNegatives, Dsm, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives};
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{resume, train, Checkpoints, Schedule, StepReport, StopFlag, TrainConfig};
-use ebm_estimators::{EstimatorError, Objective, Real, TrainableEnergy};
+use ebm_estimators::{CapabilityObjective, EstimatorError, Real, TrainableEnergy};
 use ebm_samplers::{Hmc, Mala, Ula};
 use std::path::PathBuf;
 
@@ -25,7 +25,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Every trained parameter's exact bit pattern (the model's, then the
 /// objective's, such as NCE's log-normaliser).
-fn bits<F: Real, M: TrainableEnergy<F, Cpu>, O: Objective<F, Cpu, M>>(
+fn bits<F: Real, M: TrainableEnergy<F, Cpu>, O: CapabilityObjective>(
     model: &mut M,
     objective: &mut O,
 ) -> Vec<u64>
@@ -52,7 +52,7 @@ fn check_resume<F, M, O>(
     F: Real,
     Cpu: Device<F>,
     M: TrainableEnergy<F, Cpu> + Clone,
-    O: Objective<F, Cpu, M>,
+    O: CapabilityObjective,
 {
     let (mut whole, mut whole_objective) = build();
     let full = train(
@@ -221,9 +221,10 @@ fn dsm_with_every_update_rule_resumes_bit_identically() {
     });
 }
 
-/// PCD with SGD on an RBM normally takes the closed-form host engine;
-/// with a step schedule and a moving average it takes the capability
-/// engine, and resumes bit-identically there too.
+/// PCD with plain SGD on an RBM normally takes the model's closed-form
+/// step; with a step schedule and a moving average it takes the
+/// objective's gradient and the optimizer, and resumes bit-identically
+/// there too.
 #[test]
 fn rbm_pcd_with_rules_resumes_bit_identically() {
     let data = digits_binarized();
@@ -266,7 +267,7 @@ fn rbm_pcd_by_epochs_resumes_bit_identically_mid_epoch() {
         let neg = GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 }).unwrap();
         (rbm, MaxLikelihood::new(neg))
     });
-    // in f32, on the f32 host engine: the checkpoint's f64 values hold
+    // in f32, on the f32 closed-form step: the checkpoint's f64 values hold
     // the f32 parameters exactly
     check_resume("rbm-f32", &data, &cfg, 250, || {
         let mut rng = setup_rng(2);

@@ -19,8 +19,8 @@ use ebm_estimators::checkpoint::TrainCheckpoint;
 use ebm_estimators::engine::StepEngine;
 use ebm_estimators::models::{ConvEnergy, GaussianEnergy, MlpEnergy, TrainableRbm};
 use ebm_estimators::objectives::{
-    ChainNegatives, Dsm, ExactScoreMatching, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives, Objective,
-    Projection, PseudoLikelihood, RatioMatching, SlicedScoreMatching,
+    ChainNegatives, Dsm, ExactScoreMatching, GibbsNegatives, Init, MaxLikelihood, Nce, Negatives, Projection,
+    PseudoLikelihood, RatioMatching, SlicedScoreMatching,
 };
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{resume, run_engine, train, Checkpoints, Schedule, TrainConfig, TrainSummary};
@@ -300,7 +300,7 @@ where
     F: ebm_estimators::Real,
     Cpu: dfdx::prelude::Device<F>,
     M: TrainableEnergy<F, Cpu> + Clone,
-    O: Objective<F, Cpu, M>,
+    O: CapabilityObjective,
 {
     let result = {
         let mut observer = TrainLog::new(a);

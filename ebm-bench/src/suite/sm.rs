@@ -15,7 +15,9 @@ use ebm_core::energies::Activation;
 use ebm_core::setup_rng;
 use ebm_estimators::datasets::eight_gaussians;
 use ebm_estimators::models::MlpEnergy;
-use ebm_estimators::objectives::{Dsm, ExactScoreMatching, Objective, Projection, SlicedScoreMatching};
+use ebm_estimators::objectives::{
+    CapabilityObjective, Dsm, ExactScoreMatching, Projection, SlicedScoreMatching,
+};
 use ebm_estimators::trainer::{train, TrainConfig};
 use serde_json::json;
 
@@ -80,7 +82,7 @@ pub fn run_sm(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
 }
 
 /// Train `model` by `objective` under `cfg`.
-fn fit<O: Objective<f64, Cpu, MlpEnergy<f64, Cpu>>>(
+fn fit<O: CapabilityObjective>(
     model: &mut MlpEnergy<f64, Cpu>,
     objective: &mut O,
     data: &ebm_core::Points,

@@ -64,7 +64,7 @@ where
         checkpoints: None,
         stop: None,
     };
-    // PCD with SGD on an RBM trains on the closed-form host engine
+    // PCD with plain SGD on an RBM takes the model's closed-form step
     let mut pcd = MaxLikelihood::new(GibbsNegatives::new(Negatives::Pcd { steps: 1, chains: 10 })?);
     let mut bar = Progress::new(label);
     let mut obs = |r: &StepReport| bar.tick(r.step + 1, r.total);

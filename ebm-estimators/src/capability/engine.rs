@@ -1,6 +1,6 @@
 //! The one engine of capability objectives.
 
-use super::traits::{CapabilityObjective, EnergyCapability};
+use super::traits::{CapabilityObjective, EnergyCapability, PcdSettings};
 use crate::engine::{StepEngine, StepOutcome};
 use crate::error::{EstimatorError, Result};
 use crate::objective_state::ObjectiveState;
@@ -12,6 +12,13 @@ use ebm_core::{ChainRng, EnergySpec, Points};
 /// the flat parameters (the model's tensors, then the objective's own).
 /// Run it with [`crate::trainer::run_engine`] for batches, checkpoints,
 /// the NaN guard and bit-identical resume.
+///
+/// When the objective is persistent contrastive divergence
+/// ([`CapabilityObjective::closed_form_pcd`]), the optimizer plain SGD
+/// with no rules around it, and the model has a closed-form step for it
+/// ([`EnergyCapability::pcd_step`]: the RBM), the model takes the whole
+/// step (statistics, chains and update fused) and the checkpoints carry
+/// its chains; the run's objective is then named `<name>-host`.
 pub struct CapabilityEngine<'a> {
     model: &'a mut dyn EnergyCapability,
     objective: &'a mut dyn CapabilityObjective,
@@ -19,6 +26,8 @@ pub struct CapabilityEngine<'a> {
     grads: Vec<Vec<f64>>,
     /// Tensors of the model (the objective's own follow).
     n_model: usize,
+    /// The PCD the model steps in closed form, when it does.
+    closed_form: Option<PcdSettings>,
 }
 
 impl<'a> CapabilityEngine<'a> {
@@ -35,12 +44,17 @@ impl<'a> CapabilityEngine<'a> {
             .chain(&objective.own_params())
             .map(Vec::len)
             .collect();
+        let plain_sgd = matches!(optimizer, OptimizerConfig::Sgd { momentum, .. } if momentum == 0.0);
+        let closed_form = objective
+            .closed_form_pcd()
+            .filter(|_| plain_sgd && model.pcd_step().is_some());
         Ok(Self {
             opt: Optimizer::new(optimizer, &lens)?,
             grads: lens.iter().map(|&n| vec![0.0; n]).collect(),
             n_model,
             model,
             objective,
+            closed_form,
         })
     }
 
@@ -49,7 +63,24 @@ impl<'a> CapabilityEngine<'a> {
     /// tensors, not on an objective's own).
     pub fn with_rules(mut self, rules: UpdateRules, horizon: usize) -> Result<Self> {
         self.opt = self.opt.with_rules(rules, horizon, self.n_model)?;
+        if !rules.is_plain() {
+            // the closed-form step has plain SGD fused into it
+            self.closed_form = None;
+        }
         Ok(self)
+    }
+
+    /// Whether the model takes the steps in closed form (see the type's
+    /// documentation).
+    pub fn is_closed_form(&self) -> bool {
+        self.closed_form.is_some()
+    }
+
+    /// The model's closed-form PCD step (when [`Self::is_closed_form`]).
+    fn pcd(&mut self) -> Result<&mut dyn super::traits::PcdStep> {
+        self.model
+            .pcd_step()
+            .ok_or_else(|| EstimatorError::Unsupported("the model lost its closed-form PCD step".into()))
     }
 
     /// The moving average of the model's parameters, when one is kept.
@@ -90,7 +121,10 @@ impl<'a> CapabilityEngine<'a> {
 
 impl StepEngine for CapabilityEngine<'_> {
     fn objective_name(&self) -> String {
-        self.objective.name()
+        match self.closed_form {
+            Some(_) => format!("{}-host", self.objective.name()),
+            None => self.objective.name(),
+        }
     }
 
     fn objective_settings(&self) -> String {
@@ -111,10 +145,18 @@ impl StepEngine for CapabilityEngine<'_> {
                 self.model.dim()
             )));
         }
+        if let Some(pcd) = self.closed_form {
+            let lr = self.opt.config().lr();
+            return self.pcd()?.start(pcd, lr, seed);
+        }
         self.objective.prepare(self.model, data, seed)
     }
 
     fn step(&mut self, batch: &Points, rng: &mut ChainRng) -> Result<StepOutcome> {
+        if self.closed_form.is_some() {
+            self.opt.begin_step();
+            return self.pcd()?.step(batch);
+        }
         self.grads
             .iter_mut()
             .for_each(|g| g.iter_mut().for_each(|v| *v = 0.0));
@@ -192,7 +234,11 @@ impl StepEngine for CapabilityEngine<'_> {
     }
 
     fn snapshot(&mut self) -> Result<(Vec<Vec<f64>>, OptimizerState, ObjectiveState)> {
-        Ok((self.all_params(), self.opt.state(), self.objective.state()))
+        let state = match self.closed_form {
+            Some(_) => self.pcd()?.chains(),
+            None => self.objective.state(),
+        };
+        Ok((self.all_params(), self.opt.state(), state))
     }
 
     fn restore(
@@ -201,7 +247,10 @@ impl StepEngine for CapabilityEngine<'_> {
         optimizer: &OptimizerState,
         objective: &ObjectiveState,
     ) -> Result<()> {
-        self.objective.restore(objective)?;
+        match self.closed_form {
+            Some(_) => self.pcd()?.restore_chains(objective)?,
+            None => self.objective.restore(objective)?,
+        }
         self.set_all_params(params)?;
         self.opt.restore(optimizer)
     }

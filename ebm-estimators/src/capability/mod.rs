@@ -62,7 +62,7 @@ pub use mlp::HandMlp;
 pub use mlp_score::{PART, SLICE};
 pub use pairwise::HandPairwise;
 pub use rbm::HandRbm;
-pub use traits::{CapabilityObjective, EnergyCapability, ScoreCapability, ScoreLoss};
+pub use traits::{CapabilityObjective, EnergyCapability, PcdSettings, PcdStep, ScoreCapability, ScoreLoss};
 
 /// s(x_i) = -grad_x E(x_i) for the rows of `x` from an energy's batched
 /// gradient (the scores of the hand-written MLP and conv energy); NaN

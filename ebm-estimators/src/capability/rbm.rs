@@ -1,8 +1,12 @@
 //! The hand-written Bernoulli RBM: ebm-core's [`Rbm`] with the energy
 //! capability on its free energy, written out by hand.
 
-use super::traits::EnergyCapability;
+use super::traits::{EnergyCapability, PcdSettings, PcdStep};
+use crate::engine::StepOutcome;
 use crate::error::{EstimatorError, Result};
+use crate::objective_state::ObjectiveState;
+use crate::rbm_pcd::{of_f64, to_f64, RbmPcd, RbmPcdChains, RbmPcdConfig};
+use crate::trainable::Real;
 use ebm_core::energies::Rbm;
 use ebm_core::math::sigmoid;
 use ebm_core::{EnergySpec, Points};
@@ -21,6 +25,11 @@ use faer::{Accum, MatMut, MatRef, Par};
 /// ([`Rbm::hidden_input`]). Parameters: `[W (V x H), b (V), c (H)]`. As a
 /// sampling target it is the binary model itself (block Gibbs).
 ///
+/// Its block-Gibbs structure gives it the closed-form PCD step
+/// ([`PcdStep`], the loops of [`crate::rbm_pcd`]), in f64 or, made with
+/// [`HandRbm::in_f32`], in f32; while its chains run, the step's
+/// parameters are the model's.
+///
 /// ```
 /// use ebm_core::{Points, energies::Rbm};
 /// use ebm_estimators::capability::{EnergyCapability, HandRbm};
@@ -37,17 +46,57 @@ use faer::{Accum, MatMut, MatRef, Par};
 #[derive(Clone, Debug)]
 pub struct HandRbm {
     rbm: Rbm,
+    single: bool,
+    /// The PCD step's state once started; its parameters are then the
+    /// model's, and `rbm` follows them when `stale` is cleared.
+    pcd: Option<Pcd>,
+    stale: bool,
+}
+
+/// The PCD step in the model's float type.
+#[derive(Clone, Debug)]
+enum Pcd {
+    F64(RbmPcd<f64>),
+    F32(RbmPcd<f32>),
 }
 
 impl HandRbm {
-    /// `rbm` with its capability.
+    /// `rbm` with its capability (a PCD step in f64).
     pub fn new(rbm: Rbm) -> Self {
-        Self { rbm }
+        Self {
+            rbm,
+            single: false,
+            pcd: None,
+            stale: false,
+        }
+    }
+
+    /// `rbm` with its capability, its PCD step in f32 (parameters, chain
+    /// states and products in single precision; see [`crate::rbm_pcd`]).
+    /// The other capabilities stay in f64.
+    pub fn in_f32(rbm: Rbm) -> Self {
+        Self {
+            single: true,
+            ..Self::new(rbm)
+        }
     }
 
     /// The RBM with the current parameters.
-    pub fn rbm(&self) -> &Rbm {
+    pub fn rbm(&mut self) -> &Rbm {
+        self.sync();
         &self.rbm
+    }
+
+    /// Bring `rbm` up to the PCD step's parameters.
+    fn sync(&mut self) {
+        if std::mem::take(&mut self.stale) {
+            if let Some(p) = &self.pcd {
+                self.rbm = match p {
+                    Pcd::F64(p) => p.rbm(),
+                    Pcd::F32(p) => p.rbm(),
+                };
+            }
+        }
     }
 
     /// The hidden pre-activations a_i = c + v_i^T W of every row (n x H).
@@ -83,6 +132,11 @@ impl EnergyCapability for HandRbm {
     }
 
     fn params(&mut self) -> Vec<Vec<f64>> {
+        match &self.pcd {
+            Some(Pcd::F64(p)) => return pcd_params(p),
+            Some(Pcd::F32(p)) => return pcd_params(p),
+            None => {}
+        }
         vec![
             self.rbm.weights().to_vec(),
             self.rbm.visible_bias().to_vec(),
@@ -104,11 +158,20 @@ impl EnergyCapability for HandRbm {
                 nv * nh
             )));
         }
-        self.rbm = Rbm::new(nv, nh, w.clone(), b.clone(), c.clone())?;
+        let rbm = Rbm::new(nv, nh, w.clone(), b.clone(), c.clone())?;
+        match &mut self.pcd {
+            Some(Pcd::F64(p)) => p.set_params(w, b, c)?,
+            Some(Pcd::F32(p)) => p.set_params(&of_f64(w), &of_f64(b), &of_f64(c))?,
+            None => {}
+        }
+        // in f32 the model is the rounded values
+        self.rbm = rbm;
+        self.stale = self.single && self.pcd.is_some();
         Ok(())
     }
 
     fn energies(&mut self, x: &Points) -> Vec<f64> {
+        self.sync();
         if self.check(x).is_err() {
             return vec![f64::NAN; x.len()];
         }
@@ -121,6 +184,7 @@ impl EnergyCapability for HandRbm {
     }
 
     fn add_weighted_energy_grad(&mut self, x: &Points, w: &[f64], grads: &mut [Vec<f64>]) -> Result<()> {
+        self.sync();
         self.check(x)?;
         let (n, nv, nh) = (x.len(), self.rbm.n_visible(), self.rbm.n_hidden());
         if w.len() != n {
@@ -153,10 +217,93 @@ impl EnergyCapability for HandRbm {
     }
 
     fn to_spec(&mut self) -> EnergySpec {
-        EnergySpec::from(&self.rbm)
+        EnergySpec::from(self.rbm())
     }
 
     fn with_target(&mut self, f: &mut dyn FnMut(Target<'_>) -> Result<Points>) -> Option<Result<Points>> {
-        Some(f(Target::Binary(&self.rbm)))
+        Some(f(Target::Binary(self.rbm())))
     }
+
+    fn pcd_step(&mut self) -> Option<&mut dyn PcdStep> {
+        Some(self)
+    }
+}
+
+/// The parameters of a PCD step as the capability's buffers (exact for f32).
+fn pcd_params<F: Real>(p: &RbmPcd<F>) -> Vec<Vec<f64>> {
+    let (w, b, c) = p.params();
+    vec![to_f64(w), to_f64(b), to_f64(c)]
+}
+
+impl PcdStep for HandRbm {
+    fn start(&mut self, pcd: PcdSettings, lr: f64, seed: u64) -> Result<()> {
+        self.sync();
+        let cfg = RbmPcdConfig {
+            lr,
+            chains: pcd.chains,
+            sweeps: pcd.sweeps,
+            seed,
+        };
+        self.pcd = Some(if self.single {
+            Pcd::F32(RbmPcd::new(&self.rbm, &cfg)?)
+        } else {
+            Pcd::F64(RbmPcd::new(&self.rbm, &cfg)?)
+        });
+        // in f32 the step starts from the rounded parameters
+        self.stale = self.single;
+        Ok(())
+    }
+
+    fn step(&mut self, batch: &Points) -> Result<StepOutcome> {
+        let result = match &mut self.pcd {
+            Some(Pcd::F64(p)) => p.step(batch.as_slice()).map(|l| (l, p.last_grad_norm())),
+            Some(Pcd::F32(p)) => p.step(batch.as_slice()).map(|l| (l, p.last_grad_norm())),
+            None => return Err(not_started()),
+        };
+        match result {
+            Ok((loss, grad_norm)) => {
+                self.stale = true;
+                Ok(StepOutcome {
+                    loss,
+                    grad_norm,
+                    applied: true,
+                })
+            }
+            Err(EstimatorError::NonFiniteLoss { loss, .. }) => Ok(StepOutcome {
+                loss,
+                grad_norm: f64::NAN,
+                applied: false,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn chains(&self) -> ObjectiveState {
+        let chains = match &self.pcd {
+            Some(Pcd::F64(p)) => p.chains(),
+            Some(Pcd::F32(p)) => p.chains(),
+            None => return ObjectiveState::default(),
+        };
+        ObjectiveState {
+            rngs: chains.rngs,
+            chains: chains.hidden,
+            ..ObjectiveState::default()
+        }
+    }
+
+    fn restore_chains(&mut self, state: &ObjectiveState) -> Result<()> {
+        let saved = RbmPcdChains {
+            hidden: state.chains.clone(),
+            rngs: state.rngs.clone(),
+        };
+        match &mut self.pcd {
+            Some(Pcd::F64(p)) => p.restore_chains(&saved),
+            Some(Pcd::F32(p)) => p.restore_chains(&saved),
+            None => Err(not_started()),
+        }
+    }
+}
+
+fn not_started() -> EstimatorError {
+    EstimatorError::Unsupported("the PCD step's chains are not started (PcdStep::start)".into())
 }

@@ -60,6 +60,58 @@ pub trait EnergyCapability: Send {
     fn with_target(&mut self, _f: &mut dyn FnMut(Target<'_>) -> Result<Points>) -> Option<Result<Points>> {
         None
     }
+
+    /// The closed-form persistent-chain step ([`PcdStep`]), when the model
+    /// has a block-Gibbs structure that makes one (the Bernoulli RBM).
+    fn pcd_step(&mut self) -> Option<&mut dyn PcdStep> {
+        None
+    }
+}
+
+/// Persistent contrastive divergence as an objective states it: `chains`
+/// persistent block-Gibbs chains, `sweeps` sweeps of each per step, no
+/// regulariser ([`CapabilityObjective::closed_form_pcd`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PcdSettings {
+    /// Block-Gibbs sweeps per step (k).
+    pub sweeps: usize,
+    /// Persistent chains.
+    pub chains: usize,
+}
+
+/// A whole PCD-k step with plain SGD in closed form, for a model whose
+/// layers are conditionally independent given each other (block Gibbs).
+/// With data rows V (B of them) and the chains' visibles V-, the update
+/// is theta += lr (mean_data T(v) - sum_chains T(v-) / B), where T are
+/// the free energy's sufficient statistics (-grad_theta F); the chains
+/// keep their hidden layer between steps and each step runs `sweeps`
+/// sweeps v- ~ p(v | h), h ~ p(h | v-) from it. This is scikit-learn's
+/// `BernoulliRBM` update (its negative term is divided by the batch size
+/// whatever the number of chains), with no autodiff graph, no
+/// allocation per step and the SGD update fused into the pass over the
+/// statistics.
+///
+/// [`CapabilityEngine`](super::CapabilityEngine) takes it instead of the
+/// objective's gradient and the optimizer's update when the objective
+/// is this PCD ([`CapabilityObjective::closed_form_pcd`]), the
+/// optimizer is plain SGD (no momentum) and no rules surround the
+/// update. The model keeps its parameters in its own float type.
+pub trait PcdStep: Send {
+    /// Start the chains (hidden layer 0; chain r draws from stream r + 1
+    /// of `seed`) with SGD's learning rate `lr`.
+    fn start(&mut self, pcd: PcdSettings, lr: f64, seed: u64) -> Result<()>;
+
+    /// One step on `batch`: the loss mean_data F(v) - mean_chains F(v-)
+    /// and the norm of the gradient; not applied (the parameters as they
+    /// were) when the loss or the new parameters are not finite.
+    fn step(&mut self, batch: &Points) -> Result<crate::engine::StepOutcome>;
+
+    /// The chains (hidden states in `chains`, the streams in `rngs`), for
+    /// a checkpoint.
+    fn chains(&self) -> ObjectiveState;
+
+    /// Continue from checkpointed chains (after [`PcdStep::start`]).
+    fn restore_chains(&mut self, state: &ObjectiveState) -> Result<()>;
 }
 
 /// A loss that is a sum over rows of a function of each row's score,
@@ -139,6 +191,14 @@ pub trait CapabilityObjective: Send {
     /// the run's seed (fit a noise distribution, start persistent chains).
     fn prepare(&mut self, _model: &mut dyn EnergyCapability, _data: &Points, _seed: u64) -> Result<()> {
         Ok(())
+    }
+
+    /// The settings of this objective when it is maximum likelihood with
+    /// persistent block-Gibbs negatives and nothing else (no
+    /// regulariser): then a model with a [`PcdStep`] can take its steps
+    /// in closed form. None by default.
+    fn closed_form_pcd(&self) -> Option<PcdSettings> {
+        None
     }
 
     /// The state to checkpoint (chains, streams, a replay buffer).

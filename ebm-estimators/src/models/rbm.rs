@@ -143,10 +143,6 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for TrainableRbm<F, D> {
         self.is_finite()
     }
 
-    fn rbm(&self) -> Option<Rbm> {
-        Some(self.to_core())
-    }
-
     fn to_spec(&self) -> EnergySpec {
         EnergySpec::from(&self.to_core())
     }
@@ -156,9 +152,14 @@ impl<F: Real, D: Backend<F>> TrainableEnergy<F, D> for TrainableRbm<F, D> {
     }
 
     /// ebm-core's RBM with the free energy's gradient in closed form (in
-    /// f64 whatever `F`).
+    /// f64 whatever `F`) and its closed-form PCD step in `F`.
     fn hand_written(&self) -> Option<Box<dyn EnergyCapability>> {
-        Some(Box::new(HandRbm::new(self.to_core())))
+        let core = self.to_core();
+        Some(Box::new(if F::IS_F32 {
+            HandRbm::in_f32(core)
+        } else {
+            HandRbm::new(core)
+        }))
     }
 
     fn with_target<R>(&self, f: impl FnOnce(Target<'_>) -> R) -> Option<R> {

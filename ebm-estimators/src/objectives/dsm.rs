@@ -1,9 +1,7 @@
 //! Denoising score matching (Vincent 2011), one or several noise levels.
 
-use super::Objective;
 use crate::capability::{CapabilityObjective, EnergyCapability, ScoreLoss};
 use crate::error::{config, EstimatorError, Result};
-use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{ChainRng, Points};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -62,10 +60,6 @@ impl Dsm {
         &self.sigmas
     }
 }
-
-/// The trainer runs the capability form below (on the model's
-/// hand-written score, or on its score ops through the tape).
-impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for Dsm {}
 
 /// Each row's DSM term and its derivative in the score:
 /// l_i = lambda_i / (2n) ‖s_i - t_i‖^2, dl_i/ds_i = lambda_i / n (s_i - t_i).

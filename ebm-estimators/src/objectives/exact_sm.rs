@@ -10,10 +10,8 @@
 //! projections ([`super::SlicedScoreMatching`]) or noise
 //! ([`super::Dsm`]).
 
-use super::Objective;
 use crate::capability::{CapabilityObjective, EnergyCapability, ScoreCapability, ScoreLoss};
 use crate::error::{EstimatorError, Result};
-use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{ChainRng, Points};
 
 /// Exact score matching (module documentation).
@@ -26,9 +24,6 @@ impl ExactScoreMatching {
         Self
     }
 }
-
-/// The trainer runs the capability form below.
-impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for ExactScoreMatching {}
 
 /// 1/(2n) |s_i|^2 per row.
 struct HalfSquare {

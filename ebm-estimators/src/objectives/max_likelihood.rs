@@ -1,12 +1,8 @@
 //! Maximum likelihood with sampled negatives (CD, PCD, replay buffer).
 
-use super::{NegativeSampler, Objective, ObjectiveState};
-use crate::capability::{CapabilityObjective, EnergyCapability};
-use crate::engine::StepEngine;
+use super::{NegativeSampler, ObjectiveState};
+use crate::capability::{CapabilityObjective, EnergyCapability, PcdSettings};
 use crate::error::{config, EstimatorError, Result};
-use crate::optim::OptimizerConfig;
-use crate::rbm_pcd::RbmPcdEngine;
-use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{ChainRng, Points};
 
 /// The maximum-likelihood gradient estimator: with negatives x- drawn
@@ -63,6 +59,15 @@ impl<S: NegativeSampler> CapabilityObjective for MaxLikelihood<S> {
         self.sampler.prepare(data, seed)
     }
 
+    /// PCD with block-Gibbs chains and no regulariser: a model with a
+    /// closed-form step ([`crate::capability::PcdStep`], the RBM) takes it
+    /// when the optimizer is plain SGD.
+    fn closed_form_pcd(&self) -> Option<PcdSettings> {
+        self.sampler
+            .persistent_block_gibbs()
+            .filter(|_| self.alpha == 0.0)
+    }
+
     fn state(&self) -> ObjectiveState {
         self.sampler.state()
     }
@@ -97,41 +102,5 @@ impl<S: NegativeSampler> CapabilityObjective for MaxLikelihood<S> {
         model.add_weighted_energy_grad(batch, &w_pos, grads)?;
         model.add_weighted_energy_grad(&neg, &w_neg, grads)?;
         Ok(loss)
-    }
-}
-
-/// The trainer runs the capability form above on the model's hand-written
-/// form, or on its tape ([`TrainableEnergy::autodiff`]); PCD with
-/// block-Gibbs chains on an RBM with plain SGD takes the closed-form host
-/// step of [`crate::rbm_pcd`].
-impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>, S: NegativeSampler> Objective<F, D, M>
-    for MaxLikelihood<S>
-{
-    /// PCD with block-Gibbs chains on an RBM, plain SGD and no
-    /// regulariser: the closed-form step of [`crate::rbm_pcd`].
-    fn has_host_engine(&self, model: &M, optimizer: &OptimizerConfig) -> bool {
-        self.alpha == 0.0
-            && matches!(optimizer, OptimizerConfig::Sgd { momentum, .. } if *momentum == 0.0)
-            && self.sampler.gibbs_pcd().is_some()
-            && model.rbm().is_some()
-    }
-
-    fn host_engine<'a>(
-        &'a mut self,
-        model: &'a mut M,
-        optimizer: &OptimizerConfig,
-    ) -> Result<Option<Box<dyn StepEngine + Send + 'a>>> {
-        if !self.has_host_engine(model, optimizer) {
-            return Ok(None);
-        }
-        let (sweeps, chains) = self.sampler.gibbs_pcd().expect("checked");
-        let name = format!("{}-host", self.sampler.name());
-        Ok(Some(Box::new(RbmPcdEngine::new(
-            model,
-            name,
-            optimizer.lr(),
-            chains,
-            sweeps,
-        )?)))
     }
 }

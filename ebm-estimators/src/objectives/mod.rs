@@ -20,6 +20,7 @@ mod ratio_matching;
 mod site_changes;
 mod sliced_sm;
 
+pub use crate::capability::CapabilityObjective;
 pub use crate::objective_state::ObjectiveState;
 pub use dsm::Dsm;
 pub use exact_sm::ExactScoreMatching;
@@ -29,32 +30,3 @@ pub use negatives::{ChainNegatives, GibbsNegatives, Init, NegativeSampler, Negat
 pub use pseudo_likelihood::PseudoLikelihood;
 pub use ratio_matching::RatioMatching;
 pub use sliced_sm::{Projection, SlicedScoreMatching};
-
-use crate::capability::CapabilityObjective;
-use crate::engine::StepEngine;
-use crate::error::Result;
-use crate::optim::OptimizerConfig;
-use crate::trainable::{Backend, Real, TrainableEnergy};
-
-/// A training objective for dfdx models of type `M`: its form on the
-/// capabilities ([`CapabilityObjective`], which the trainer runs on the
-/// model's hand-written form or its tape), and a closed-form host engine
-/// that it may offer for some models and optimizers.
-pub trait Objective<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>>: CapabilityObjective {
-    /// Whether [`Objective::host_engine`] has an engine for `model` and
-    /// `optimizer`.
-    fn has_host_engine(&self, _model: &M, _optimizer: &OptimizerConfig) -> bool {
-        false
-    }
-
-    /// An engine that takes this objective's steps for `model` on the
-    /// host in closed form, when there is one for this model and
-    /// optimizer (PCD on an RBM with SGD); the trainer then uses it.
-    fn host_engine<'a>(
-        &'a mut self,
-        _model: &'a mut M,
-        _optimizer: &OptimizerConfig,
-    ) -> Result<Option<Box<dyn StepEngine + Send + 'a>>> {
-        Ok(None)
-    }
-}

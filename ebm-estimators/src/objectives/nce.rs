@@ -1,10 +1,8 @@
 //! Noise-contrastive estimation (Gutmann and Hyvärinen 2010) with a
 //! learnable log-normaliser.
 
-use super::Objective;
 use crate::capability::{CapabilityObjective, EnergyCapability};
 use crate::error::{config, EstimatorError, Result};
-use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::math::{sigmoid, softplus};
 use ebm_core::{ChainRng, ExactSample, Points};
 use std::sync::Arc;
@@ -181,6 +179,3 @@ impl CapabilityObjective for Nce {
         Ok(loss)
     }
 }
-
-/// The trainer runs the capability form above.
-impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for Nce {}

@@ -2,6 +2,7 @@
 //! replay buffer) and which kernel moves them.
 
 use super::ObjectiveState;
+use crate::capability::PcdSettings;
 use crate::error::{config, EstimatorError, Result};
 use ebm_core::energies::Gaussian;
 use ebm_core::{chain_rng, setup_rng, ChainRng, ExactSample, Points, RngPosition};
@@ -342,10 +343,10 @@ pub trait NegativeSampler: Send {
     fn state(&self) -> ObjectiveState;
     /// Continue from a checkpointed state (after `prepare`).
     fn restore(&mut self, state: &ObjectiveState) -> Result<()>;
-    /// (Gibbs sweeps per step, chains) when these negatives are
-    /// persistent block-Gibbs chains on an RBM, which training can run on
-    /// the host engine [`crate::rbm_pcd`].
-    fn gibbs_pcd(&self) -> Option<(usize, usize)> {
+    /// The sweeps per step and chains when these negatives are persistent
+    /// block-Gibbs chains (what a model's closed-form
+    /// [`PcdStep`](crate::capability::PcdStep) runs itself).
+    fn persistent_block_gibbs(&self) -> Option<PcdSettings> {
         None
     }
 }
@@ -527,9 +528,12 @@ impl NegativeSampler for GibbsNegatives {
         self.pool.restore(state)
     }
 
-    fn gibbs_pcd(&self) -> Option<(usize, usize)> {
+    fn persistent_block_gibbs(&self) -> Option<PcdSettings> {
         match self.pool.scheme {
-            Negatives::Pcd { steps, chains } => Some((steps, chains)),
+            Negatives::Pcd { steps, chains } => Some(PcdSettings {
+                sweeps: steps,
+                chains,
+            }),
             _ => None,
         }
     }

@@ -1,10 +1,8 @@
 //! Pseudo-likelihood (Besag 1975) for discrete models.
 
 use super::site_changes::{SiteChanges, Sites};
-use super::Objective;
 use crate::capability::{CapabilityObjective, EnergyCapability};
 use crate::error::Result;
-use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{ChainRng, Points};
 
 /// Pseudo-likelihood: the mean over data of -sum_i log p(x_i | x_-i),
@@ -75,5 +73,3 @@ impl CapabilityObjective for PseudoLikelihood {
         Ok(loss / n)
     }
 }
-
-impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for PseudoLikelihood {}

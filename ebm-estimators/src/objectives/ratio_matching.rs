@@ -1,10 +1,8 @@
 //! Ratio matching (Hyvarinen 2007) for discrete models.
 
 use super::site_changes::{SiteChanges, Sites};
-use super::Objective;
 use crate::capability::{CapabilityObjective, EnergyCapability};
 use crate::error::Result;
-use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::math::sigmoid;
 use ebm_core::{ChainRng, Points};
 
@@ -65,5 +63,3 @@ impl CapabilityObjective for RatioMatching {
         Ok(loss / n)
     }
 }
-
-impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for RatioMatching {}

@@ -17,10 +17,8 @@
 //! gradient of its own score. Directions are standard normal or
 //! Rademacher (+-1 per coordinate).
 
-use super::Objective;
 use crate::capability::{CapabilityObjective, EnergyCapability, ScoreLoss};
 use crate::error::{config, EstimatorError, Result};
-use crate::trainable::{Backend, Real, TrainableEnergy};
 use ebm_core::{ChainRng, Points};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -72,10 +70,6 @@ impl SlicedScoreMatching {
         })
     }
 }
-
-/// The trainer runs the capability form below (on the model's
-/// hand-written score, or on its score ops through the tape).
-impl<F: Real, D: Backend<F>, M: TrainableEnergy<F, D>> Objective<F, D, M> for SlicedScoreMatching {}
 
 /// Each row's term: row 3k is x + h v, 3k + 1 is x - h v, 3k + 2 is x, for
 /// the k-th (datum, direction) pair with direction `dirs[k]`.

@@ -1,6 +1,9 @@
 //! Contrastive divergence for Bernoulli RBMs in closed form on the host:
 //! no autodiff graph, no allocation per step, products that skip the
-//! units that are off.
+//! units that are off. The trainer reaches it through the RBM's
+//! capability ([`crate::capability::HandRbm`] implements
+//! [`crate::capability::PcdStep`] with it) whenever PCD with block-Gibbs
+//! chains runs with plain SGD; it can also be stepped directly.
 //!
 //! For a batch V (B rows) and the persistent chains' visible states V-
 //! (C rows), the gradient of the mean log-likelihood is
@@ -43,11 +46,8 @@
 //! assert!(trained.free_energy(&[1.0, 0.0, 1.0, 0.0]) < trained.free_energy(&[0.0, 1.0, 0.0, 1.0]));
 //! ```
 
-mod engine;
 mod kernels;
 mod stats;
-
-pub use engine::RbmPcdEngine;
 
 use crate::error::{config, EstimatorError, Result};
 use crate::trainable::Real;
@@ -316,13 +316,13 @@ impl<F: Real> RbmPcd<F> {
 }
 
 /// Values in f64 (exact for f32).
-fn to_f64<F: Real>(v: &[F]) -> Vec<f64> {
+pub(crate) fn to_f64<F: Real>(v: &[F]) -> Vec<f64> {
     v.iter().map(|x| x.f64()).collect()
 }
 
 /// Values in `F` (rounded for f32; values that came from f32, such as an
 /// f32 run's checkpoint, come back exactly).
-fn of_f64<F: Real>(v: &[f64]) -> Vec<F> {
+pub(crate) fn of_f64<F: Real>(v: &[f64]) -> Vec<F> {
     v.iter().map(|&x| F::of(x)).collect()
 }
 
