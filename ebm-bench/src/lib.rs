@@ -7,11 +7,15 @@
 //! one-line message on stderr for bad input.
 //!
 //! ```text
-//! ebm suite  [--quick] [--only W1,W3] [--out DIR]        the workloads W1-W6: results.json, results.md, plots
-//! ebm logz   --model M.json --method exact|quadrature|ais [--temps K --chains N --sampler gibbs|hmc|mala] [--json]
-//! ebm sample --model M.json --sampler ula|mala|hmc|gibbs --chains N --steps T [--burn-in B --step-size e --leapfrog L --seed S --out F.csv|F.npy] [--json]
-//! ebm energy --model M.json --points P.csv [--grad] [--json]
-//! ebm train  --data D.csv|D.npy (--model init.json | --mlp 2,128,128,1) --estimator cd|pcd|replay|dsm|nce --out trained.json [...]
+//! ebm suite  [--quick] [--only W1,W3] [--out DIR] [--seed S]   the workloads W1-W9, PT, GWG, PL, SM, CONV: results.json, results.md, plots
+//! ebm logz   --model M.json --method exact|quadrature|ais|smc [--temps K --chains N --sampler NAME --adaptive --bounds] [--json]
+//! ebm sample --model M.json --sampler NAME --chains N --steps T [--burn-in B --thin T --step-size e --out F.csv|F.npy --first-chain C] [--json]
+//! ebm energy --model M.json --points P.csv|P.npy [--grad] [--json]
+//! ebm train  --data D.csv|D.npy (--model init.json | --mlp 2,128,128,1 | --conv ...) --estimator cd|pcd|replay|dsm|nce|... --out trained.json [...]
+//! ebm eval   --model M.json --metric nll|mmd|ksd|fisher --data D.csv [...]
+//! ebm data   two-moons|rings|eight-gaussians|digits|... --n N --out D.csv
+//! ebm merge  --reports R1.json,R2.json --draws D1.npy,D2.npy --out D.npy   (shards of one run, bit for bit)
+//! ebm plot   images|trace|rank|acf|density|weights ...                    (PNG/SVG figures from files)
 //! ```
 //!
 //! Samplers are taken by name from the kernel registry of ebm-samplers
