@@ -50,7 +50,10 @@
 # diagnostics: autocovariances at short lags are direct sums instead of
 # the FFT's, so ESS figures (ess_min, ess_median, bulk and tail ESS,
 # MCSE) moved in their last digits (about 1e-15 relative); every digest,
-# draw hash, acceptance, R-hat and log Z the same.
+# draw hash, acceptance, R-hat and log Z the same. On 2026-12-05 (fourth
+# session) `ebm sample --json` gained `peak_rss_mib`, dropped below like
+# the seconds; every line the same after PCD on an RBM moved into the
+# capability engine (the RBM's closed-form PcdStep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}
@@ -77,6 +80,7 @@ import json, sys
 import hashlib
 j = json.load(open(sys.argv[1]))
 j.pop("seconds", None)
+j.pop("peak_rss_mib", None)
 # long lists (a 100 x 100 covariance) as a digest of their exact values
 for k, v in list(j.items()):
     if isinstance(v, list) and len(json.dumps(v)) > 200:

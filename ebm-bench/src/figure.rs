@@ -15,11 +15,13 @@ pub mod contour;
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 const BLUE_C: RGBColor = RGBColor(31, 119, 180);
 const RED_C: RGBColor = RGBColor(214, 39, 40);
-const PALETTE: [RGBColor; 4] = [
+const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
 ];
 
 /// A square scatter panel of `points` (interleaved x, y) over `[lo, hi]^2`
@@ -58,6 +60,32 @@ pub struct LinePanel {
     pub series: Vec<(String, Vec<(f64, f64)>)>,
     /// A horizontal reference line, if any.
     pub hline: Option<f64>,
+}
+
+/// One line of a [`LogLogPanel`].
+pub struct LogSeries {
+    /// Name in the legend.
+    pub name: String,
+    /// (x, y) points, both positive.
+    pub points: Vec<(f64, f64)>,
+    /// Index into the palette (series that belong together share it).
+    pub colour: usize,
+    /// Dashed instead of solid (e.g. one thread beside two).
+    pub dashed: bool,
+    /// Markers only, no line (single measured points, e.g. a peer's).
+    pub markers_only: bool,
+}
+
+/// One panel of [`Figure::LogLog`]: lines on log-log axes.
+pub struct LogLogPanel {
+    /// Title above the panel.
+    pub title: String,
+    /// x axis label.
+    pub x_label: String,
+    /// y axis label.
+    pub y_label: String,
+    /// The lines.
+    pub series: Vec<LogSeries>,
 }
 
 /// A named series of (x, y, error bar half-width) points.
@@ -101,6 +129,12 @@ pub enum Figure<'a> {
     Lines {
         /// The panels.
         panels: Vec<LinePanel>,
+    },
+    /// Panels of lines on log-log axes side by side, two per row (cost
+    /// curves).
+    LogLog {
+        /// The panels.
+        panels: Vec<LogLogPanel>,
     },
     /// Heat maps side by side over `[lo, hi]^2`: `n` x `n` values each, row
     /// i at y = lo + (i + 1/2) h.
@@ -191,6 +225,10 @@ impl Figure<'_> {
                 panels.len().clamp(1, 4) as u32 * 420,
                 panels.len().div_ceil(4).max(1) as u32 * 320,
             ),
+            Figure::LogLog { panels } => (
+                panels.len().clamp(1, 2) as u32 * 560,
+                panels.len().div_ceil(2).max(1) as u32 * 400,
+            ),
         }
     }
 
@@ -198,6 +236,13 @@ impl Figure<'_> {
     pub fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         root.fill(&WHITE).map_err(err)?;
         match self {
+            Figure::LogLog { panels } => {
+                let cols = panels.len().clamp(1, 2);
+                let areas = root.split_evenly((panels.len().div_ceil(2).max(1), cols));
+                for (area, p) in areas.iter().zip(panels) {
+                    draw_log_log(area, p)?;
+                }
+            }
             Figure::Scatter { panels, .. } => {
                 for (area, p) in root.split_evenly((1, panels.len())).iter().zip(panels) {
                     let mut chart = ChartBuilder::on(area)
@@ -448,4 +493,120 @@ pub fn write_figure(dir: &Path, stem: &str, fig: &Figure<'_>) -> CliResult<Vec<S
         source,
     })?;
     Ok(vec![svg_name, png_name])
+}
+
+/// The power-of-ten range around `values` (positive ones), at least one
+/// decade wide.
+fn decades(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return (1.0, 10.0);
+    }
+    let lo = 10f64.powf(lo.log10().floor());
+    let hi = 10f64.powf(hi.log10().ceil()).max(lo * 10.0);
+    (lo, hi)
+}
+
+/// A label of a log axis: 1, 2 and 5 times a power of ten ("20",
+/// "5e4"), nothing for the ticks between them.
+fn log_label(v: f64) -> String {
+    let e = v.log10().floor();
+    let m = v / 10f64.powf(e);
+    let lead = [1.0, 2.0, 5.0].into_iter().find(|l| (m - l).abs() < 1e-6 * l);
+    match lead {
+        Some(l) if (0.0..=3.0).contains(&e) => format!("{}", l * 10f64.powf(e)),
+        Some(1.0) => format!("1e{e}"),
+        Some(l) => format!("{l}e{e}"),
+        None => String::new(),
+    }
+}
+
+/// The corner of a log-log panel with the fewest points near it, for the
+/// legend.
+fn emptiest_corner(p: &LogLogPanel, x: (f64, f64), y: (f64, f64)) -> SeriesLabelPosition {
+    let unit = |v: f64, (lo, hi): (f64, f64)| (v.log10() - lo.log10()) / (hi.log10() - lo.log10());
+    let near = |left: bool, low: bool| {
+        p.series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|q| {
+                let (u, w) = (unit(q.0, x), unit(q.1, y));
+                (if left { u < 0.5 } else { u > 0.5 }) && (if low { w < 0.45 } else { w > 0.55 })
+            })
+            .count()
+    };
+    [
+        (near(true, true), SeriesLabelPosition::LowerLeft),
+        (near(false, true), SeriesLabelPosition::LowerRight),
+        (near(false, false), SeriesLabelPosition::UpperRight),
+        (near(true, false), SeriesLabelPosition::UpperLeft),
+    ]
+    .into_iter()
+    .min_by_key(|c| c.0)
+    .map_or(SeriesLabelPosition::UpperRight, |c| c.1)
+}
+
+fn draw_log_log<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LogLogPanel) -> Result<(), String> {
+    let (xmin, xmax) = decades(p.series.iter().flat_map(|s| s.points.iter().map(|q| q.0)));
+    let (ymin, ymax) = decades(p.series.iter().flat_map(|s| s.points.iter().map(|q| q.1)));
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", 15))
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(p.x_label.as_str())
+        .y_desc(p.y_label.as_str())
+        .x_label_formatter(&|x| log_label(*x))
+        .y_label_formatter(&|y| log_label(*y))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()
+        .map_err(err)?;
+    for s in &p.series {
+        let c = PALETTE[s.colour % PALETTE.len()];
+        let style = c.stroke_width(2);
+        let pts = s.points.clone();
+        if !s.markers_only {
+            let drawn = if s.dashed {
+                chart.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+            } else {
+                chart.draw_series(LineSeries::new(pts.clone(), style))
+            }
+            .map_err(err)?;
+            let dashed = s.dashed;
+            drawn.label(s.name.as_str()).legend(move |(x, y)| {
+                let end = if dashed { x + 8 } else { x + 18 };
+                PathElement::new([(x, y), (end, y)], c.stroke_width(2))
+            });
+        }
+        let marker = chart
+            .draw_series(pts.iter().map(|&q| {
+                if s.markers_only {
+                    TriangleMarker::new(q, 7, c.filled()).into_dyn()
+                } else {
+                    Circle::new(q, 3, c.filled()).into_dyn()
+                }
+            }))
+            .map_err(err)?;
+        if s.markers_only {
+            marker
+                .label(s.name.as_str())
+                .legend(move |(x, y)| TriangleMarker::new((x + 9, y), 6, c.filled()));
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(emptiest_corner(p, (xmin, xmax), (ymin, ymax)))
+        .label_font(("sans-serif", 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(err)?;
+    Ok(())
 }

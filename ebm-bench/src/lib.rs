@@ -37,6 +37,7 @@ pub mod model_file;
 pub mod points_file;
 pub mod progress;
 pub mod report;
+pub mod rss;
 pub mod suite;
 
 pub use error::{CliError, CliResult};

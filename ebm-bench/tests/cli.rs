@@ -1015,6 +1015,57 @@ fn sampler_bad_inputs_exit_2() {
     }
 }
 
+/// `ebm suite --scaling --quick`: every curve at 1 and 2 threads, finite
+/// positive figures, more chains in flight giving ULA more throughput
+/// (100 chains against 1: about 5x on the machines seen), and the memory
+/// curve from `ebm sample`'s own peak RSS.
+#[test]
+fn suite_scaling_writes_cost_curves() {
+    let s = Scratch::new("scaling");
+    let out = s.0.join("scaling-out").to_string_lossy().into_owned();
+    let (code, stdout, err) = ebm(&["suite", "--scaling", "--quick", "--out", &out]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("## chains (chain-steps/s)"), "{stdout}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.0.join("scaling-out/scaling.json")).unwrap())
+            .unwrap();
+    let points = v["points"].as_array().unwrap();
+    let of = |curve: &'static str| points.iter().filter(move |p| p["curve"] == curve);
+    for curve in ["chains", "dim", "rbm", "temps"] {
+        for threads in [1, 2] {
+            assert!(
+                of(curve).any(|p| p["threads"] == threads),
+                "{curve} at {threads} threads"
+            );
+        }
+    }
+    for p in points {
+        let y = p["value"].as_f64().unwrap();
+        assert!(y.is_finite() && y > 0.0, "{p}");
+        assert!(p["setup_seconds"].as_f64().unwrap() >= 0.0, "{p}");
+    }
+    let ula = |chains: f64| {
+        of("chains")
+            .find(|p| {
+                p["method"].as_str().unwrap().starts_with("ula") && p["threads"] == 1 && p["x"] == chains
+            })
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(ula(100.0) > 2.0 * ula(1.0), "{} vs {}", ula(100.0), ula(1.0));
+    if std::path::Path::new("/proc/self/status").exists() {
+        let mem: Vec<_> = of("memory").collect();
+        assert_eq!(mem.len(), 4, "{mem:?}");
+        assert!(mem.iter().all(|p| p["value"].as_f64().unwrap() > 1.0));
+    }
+    assert!(s.0.join("scaling-out/scaling.png").exists());
+    assert!(s.0.join("scaling-out/scaling.md").exists());
+    // --scaling picks no workloads
+    let (code, _, err) = ebm(&["suite", "--scaling", "--only", "W1", "--out", &out]);
+    assert_eq!(code, 2, "{err}");
+}
+
 #[test]
 fn suite_quick_writes_table_json_and_plots() {
     let s = Scratch::new("suite");

@@ -505,6 +505,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     };
     let mut json = summary.json(d);
     json["seconds"] = json!(seconds);
+    json["peak_rss_mib"] = json!(crate::rss::peak_rss_mib());
     let (acceptance, divergences) = summary.totals();
     let (ess_min, rhat_max) = (diag.ess_min(), diag.rhat_max());
     let (bulk, tail, rank) = (diag.ess_bulk_min(), diag.ess_tail_min(), diag.rhat_rank_max());

@@ -18,6 +18,7 @@ mod pl;
 
 mod conv;
 mod pt;
+mod scaling;
 mod sm;
 mod w1;
 mod w2;
@@ -54,6 +55,12 @@ pub struct SuiteArgs {
     /// Print the JSON results instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Measure the cost curves instead of the workloads: throughput
+    /// against chains, dimension, RBM size and AIS temperatures at 1 and 2
+    /// threads, and `ebm sample`'s peak memory (scaling.json, scaling.md,
+    /// scaling.png).
+    #[arg(long, conflicts_with = "only")]
+    pub scaling: bool,
 }
 
 /// A throughput figure with its unit.
@@ -191,6 +198,23 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The machine, for results: cores, CPU, SIMD, OS and architecture.
+fn machine() -> Value {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    json!({"cores": cores, "cpu": cpu_model(), "simd": ebm_core::simd::instruction_set(),
+           "os": std::env::consts::OS, "arch": std::env::consts::ARCH})
+}
+
+/// The machine in words: "2 cores (CPU, SIMD)".
+fn machine_line() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!(
+        "{cores} cores ({}, {})",
+        cpu_model(),
+        ebm_core::simd::instruction_set()
+    )
+}
+
 fn git_revision() -> String {
     std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
@@ -224,6 +248,9 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
         path: a.out.clone(),
         source,
     })?;
+    if a.scaling {
+        return scaling::run_scaling(a);
+    }
     let ctx = SuiteCtx {
         quick: a.quick,
         seed: a.seed,
@@ -251,10 +278,8 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
         records.append(&mut r);
         plots.extend(p);
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let results = json!({
-        "machine": {"cores": cores, "cpu": cpu_model(), "simd": ebm_core::simd::instruction_set(),
-                    "os": std::env::consts::OS, "arch": std::env::consts::ARCH},
+        "machine": machine(),
         "timing": if a.quick { "one run" } else { "median of 3 runs (W4: 5, as its peer) after an untimed warm-up run" },
         "version": env!("CARGO_PKG_VERSION"),
         "git_revision": git_revision(),
@@ -273,10 +298,8 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
         );
     }
     let md = format!(
-        "# ebm suite results\n\n{} cores ({}, {}), ebm-rs {} ({}), {} run ({}), seed {}.\n\n{table}\n{}\n",
-        cores,
-        cpu_model(),
-        ebm_core::simd::instruction_set(),
+        "# ebm suite results\n\n{}, ebm-rs {} ({}), {} run ({}), seed {}.\n\n{table}\n{}\n",
+        machine_line(),
         env!("CARGO_PKG_VERSION"),
         git_revision(),
         if a.quick { "quick" } else { "full" },

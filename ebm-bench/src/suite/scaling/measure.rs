@@ -1,0 +1,102 @@
+//! How a point of a cost curve is timed: work grown until one run takes
+//! long enough, in a thread pool of the asked size.
+
+use crate::error::{CliError, CliResult};
+use serde::Serialize;
+use std::time::Instant;
+
+/// One measured point of a cost curve.
+#[derive(Clone, Debug, Serialize)]
+pub struct Point {
+    /// Which curve ("chains", "dim", "rbm", "temps", "memory").
+    pub curve: String,
+    /// What ran (sampler and target).
+    pub method: String,
+    /// The curve's x: chains, dimension, units per layer, temperatures,
+    /// or kept values.
+    pub x: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// The y: work per second (or MiB for memory).
+    pub value: f64,
+    /// What `value` counts.
+    pub unit: String,
+    /// Seconds of the timed run.
+    pub seconds: f64,
+    /// Units of work in the timed run (steps, sweeps, AIS runs).
+    pub reps: usize,
+    /// The fixed cost of a run (allocating and starting the chains,
+    /// the report), from the last two runs' times.
+    pub setup_seconds: f64,
+}
+
+/// What [`rate`] measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Rate {
+    /// Units per second past the fixed cost: 1 / b in t = a + b n.
+    pub per_s: f64,
+    /// Seconds of the longest run.
+    pub seconds: f64,
+    /// Units in it.
+    pub n: usize,
+    /// The fixed cost a (at least 0).
+    pub setup: f64,
+}
+
+/// Times `work(n)` (n units of work: steps, sweeps, whole runs) in a pool
+/// of `threads` workers: n starts at 1 and grows until one run takes at
+/// least `target` seconds (at most 2^20 units), and that run is the
+/// measurement, with one at half its work beside it (run when the
+/// growth did not give one). A run costs t = a + b n: a fixed part a
+/// (allocating and starting the chains, the run's report) and b per unit;
+/// the two runs give both, and the rate is 1 / b, the cost of more work
+/// once a run is under way (the curves' y). Growing the work instead of
+/// fixing it keeps every timer well above its noise on any machine.
+pub fn rate(
+    target: f64,
+    threads: usize,
+    mut work: impl FnMut(usize) -> CliResult<()> + Send,
+) -> CliResult<Rate> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::Unsupported(format!("cannot start {threads} worker threads: {e}")))?;
+    pool.install(|| {
+        let mut timed = |n: usize| -> CliResult<f64> {
+            let t = Instant::now();
+            work(n)?;
+            Ok(t.elapsed().as_secs_f64())
+        };
+        let mut n = 1usize;
+        let mut last: Option<(usize, f64)> = None;
+        loop {
+            let s = timed(n)?;
+            if s >= target || n >= 1 << 20 {
+                let (n0, s0) = match last {
+                    Some(l) if 2 * l.0 <= n => l,
+                    _ if n >= 2 => (n / 2, timed(n / 2)?),
+                    _ => (n, s),
+                };
+                let (n2, s2) = if n0 == n { (2 * n, timed(2 * n)?) } else { (n, s) };
+                // timer noise can hide a small per-unit cost under a
+                // large fixed one: then the plain rate of the longer run
+                let b = if s2 > s0 {
+                    (s2 - s0) / (n2 - n0) as f64
+                } else {
+                    s2 / n2 as f64
+                };
+                let setup = (s2 - b * n2 as f64).max(0.0);
+                return Ok(Rate {
+                    per_s: 1.0 / b,
+                    seconds: s2,
+                    n: n2,
+                    setup,
+                });
+            }
+            last = Some((n, s));
+            // aim 20% past the target, growing at most tenfold per try
+            let grow = (1.2 * target / s.max(1e-9)).clamp(2.0, 10.0);
+            n = ((n as f64 * grow).ceil() as usize).min(1 << 20);
+        }
+    })
+}
