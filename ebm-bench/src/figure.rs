@@ -610,3 +610,44 @@ fn draw_log_log<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LogLogPan
         .map_err(err)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_axes_label_one_two_five_and_span_whole_decades() {
+        assert_eq!(log_label(1.0), "1");
+        assert_eq!(log_label(20.0), "20");
+        assert_eq!(log_label(500.0), "500");
+        assert_eq!(log_label(1e5), "1e5");
+        assert_eq!(log_label(5e6), "5e6");
+        assert_eq!(log_label(3e4), "");
+        assert_eq!(decades([3.0, 420.0].into_iter()), (1.0, 1000.0));
+        // one value: at least a decade; nothing positive: a default
+        assert_eq!(decades([20.0].into_iter()), (10.0, 100.0));
+        assert_eq!(decades([0.0, -1.0, f64::NAN].into_iter()), (1.0, 10.0));
+    }
+
+    #[test]
+    fn the_legend_goes_to_the_emptiest_corner() {
+        // a rising line leaves the upper left and lower right empty
+        let p = LogLogPanel {
+            title: String::new(),
+            x_label: String::new(),
+            y_label: String::new(),
+            series: vec![LogSeries {
+                name: "rising".into(),
+                points: vec![(1.0, 1.0), (10.0, 10.0), (100.0, 100.0), (1000.0, 1000.0)],
+                colour: 0,
+                dashed: false,
+                markers_only: false,
+            }],
+        };
+        let corner = emptiest_corner(&p, (1.0, 1000.0), (1.0, 1000.0));
+        assert!(matches!(
+            corner,
+            SeriesLabelPosition::LowerRight | SeriesLabelPosition::UpperLeft
+        ));
+    }
+}
