@@ -1023,8 +1023,19 @@ fn sampler_bad_inputs_exit_2() {
 fn suite_scaling_writes_cost_curves() {
     let s = Scratch::new("scaling");
     let out = s.0.join("scaling-out").to_string_lossy().into_owned();
-    let (code, stdout, err) = ebm(&["suite", "--scaling", "--quick", "--out", &out]);
+    let peers = s.0.join("peers.jsonl");
+    std::fs::write(
+        &peers,
+        "{\"workload\": \"W1\", \"impl\": \"jax_ula\", \"n_chains\": 10000, \"chain_steps_per_s\": 6.8e6}\n",
+    )
+    .unwrap();
+    let peers = peers.to_string_lossy().into_owned();
+    let (code, stdout, err) = ebm(&["suite", "--scaling", "--quick", "--peers", &peers, "--out", &out]);
     assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains("| W1 jax_ula (W1) | 10000 | 6.800e6 |"),
+        "{stdout}"
+    );
     assert!(stdout.contains("## chains (chain-steps/s)"), "{stdout}");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.0.join("scaling-out/scaling.json")).unwrap())
@@ -1061,9 +1072,17 @@ fn suite_scaling_writes_cost_curves() {
     }
     assert!(s.0.join("scaling-out/scaling.png").exists());
     assert!(s.0.join("scaling-out/scaling.md").exists());
-    // --scaling picks no workloads
+    // --scaling picks no workloads; --peers needs --scaling and a JSON-lines file
     let (code, _, err) = ebm(&["suite", "--scaling", "--only", "W1", "--out", &out]);
     assert_eq!(code, 2, "{err}");
+    let (code, _, err) = ebm(&["suite", "--peers", &peers, "--out", &out]);
+    assert_eq!(code, 2, "{err}");
+    std::fs::write(s.0.join("bad.jsonl"), "not json\n").unwrap();
+    let bad = s.0.join("bad.jsonl").to_string_lossy().into_owned();
+    refused(
+        &["suite", "--scaling", "--quick", "--peers", &bad, "--out", &out],
+        "--peers: line 1",
+    );
 }
 
 #[test]

@@ -61,6 +61,11 @@ pub struct SuiteArgs {
     /// scaling.png).
     #[arg(long, conflicts_with = "only")]
     pub scaling: bool,
+    /// With --scaling: the peers' results file (JSON lines, from
+    /// ../shared/peers run on this machine) whose W1, W2 and W3 figures
+    /// are drawn on the curves they match.
+    #[arg(long, requires = "scaling")]
+    pub peers: Option<String>,
 }
 
 /// A throughput figure with its unit.

@@ -125,6 +125,7 @@ fn point(curve: &str, method: &str, x: f64, threads: usize, m: Rate, unit: &str)
         seconds: m.seconds,
         reps: m.n,
         setup_seconds: m.setup,
+        peer: false,
     }
 }
 

@@ -26,8 +26,12 @@ pub struct Point {
     /// Units of work in the timed run (steps, sweeps, AIS runs).
     pub reps: usize,
     /// The fixed cost of a run (allocating and starting the chains,
-    /// the report), from the last two runs' times.
+    /// the report), from the last two runs' times (a peer's: its compile
+    /// time).
     pub setup_seconds: f64,
+    /// A peer's figure (from `--peers`), not a measurement of this run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub peer: bool,
 }
 
 /// What [`rate`] measured.

@@ -90,6 +90,7 @@ pub fn memory_curve(ebm: &Path, dir: &Path, quick: bool) -> CliResult<Vec<Point>
                 seconds,
                 reps: 1,
                 setup_seconds: 0.0,
+                peer: false,
             });
         }
     }

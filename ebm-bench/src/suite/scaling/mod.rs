@@ -14,6 +14,7 @@
 mod curves;
 mod measure;
 mod memory;
+mod peers;
 
 use super::SuiteArgs;
 use crate::draws_file::write_atomically;
@@ -36,6 +37,17 @@ pub fn run_scaling(a: &SuiteArgs) -> CliResult<crate::report::Report> {
         seed: a.seed,
         threads: vec![1, 2],
     };
+    // the peers' file first: a bad one is refused before two minutes of work
+    let peer_points = match &a.peers {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| crate::error::CliError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            peers::peer_points(&text, path)?
+        }
+        None => Vec::new(),
+    };
     let started = std::time::Instant::now();
     let mut points = Vec::new();
     let mut bar = crate::progress::Progress::new("cost curves");
@@ -55,6 +67,7 @@ pub fn run_scaling(a: &SuiteArgs) -> CliResult<crate::report::Report> {
     };
     points.extend(memory);
     bar.tick(steps.len() + 1, steps.len() + 1);
+    points.extend(peer_points);
     let plots = super::super::figure::write_figure(&dir, "scaling", &figure(&points))?;
     let table = tables(&points);
     let results = json!({
@@ -91,7 +104,7 @@ pub fn run_scaling(a: &SuiteArgs) -> CliResult<crate::report::Report> {
 /// The methods of `curve`, in order of first appearance.
 fn methods<'a>(points: &'a [Point], curve: &str) -> Vec<&'a str> {
     let mut m: Vec<&str> = Vec::new();
-    for p in points.iter().filter(|p| p.curve == curve) {
+    for p in points.iter().filter(|p| p.curve == curve && !p.peer) {
         if !m.contains(&p.method.as_str()) {
             m.push(&p.method);
         }
@@ -121,6 +134,7 @@ fn tables(points: &[Point]) -> String {
                 t.into_iter().map(move |t| (*m, t))
             })
             .collect();
+        let peers: Vec<&Point> = points.iter().filter(|p| p.curve == curve && p.peer).collect();
         let unit = points
             .iter()
             .find(|p| p.curve == curve)
@@ -151,6 +165,16 @@ fn tables(points: &[Point]) -> String {
             let _ = writeln!(out, "| {x} | {} |", cells.join(" | "));
         }
         out.push('\n');
+        if !peers.is_empty() {
+            let _ = writeln!(
+                out,
+                "Peers on this curve (from --peers):\n\n| peer | {x_name} | {unit} |\n|---|---|---|"
+            );
+            for p in peers {
+                let _ = writeln!(out, "| {} | {} | {:.3e} |", p.method, p.x, p.value);
+            }
+            out.push('\n');
+        }
     }
     out
 }
@@ -202,6 +226,23 @@ fn figure(points: &[Point]) -> Figure<'static> {
                         dashed: several && t == 1,
                         markers_only: false,
                     });
+                }
+            }
+            let n_methods = series.iter().map(|s| s.colour + 1).max().unwrap_or(0);
+            // a peer's points as markers, one colour per peer
+            for p in points.iter().filter(|p| p.curve == *curve && p.peer) {
+                match series.iter_mut().find(|s| s.markers_only && s.name == p.method) {
+                    Some(s) => s.points.push((p.x, p.value)),
+                    None => {
+                        let colour = n_methods + series.iter().filter(|s| s.markers_only).count();
+                        series.push(LogSeries {
+                            name: p.method.clone(),
+                            points: vec![(p.x, p.value)],
+                            colour,
+                            dashed: false,
+                            markers_only: true,
+                        })
+                    }
                 }
             }
             LogLogPanel {
