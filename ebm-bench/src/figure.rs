@@ -571,12 +571,12 @@ fn draw_log_log<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LogLogPan
     for s in &p.series {
         let c = PALETTE[s.colour % PALETTE.len()];
         let style = c.stroke_width(2);
-        let pts = s.points.clone();
+        let pts = &s.points;
         if !s.markers_only {
             let drawn = if s.dashed {
-                chart.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+                chart.draw_series(DashedLineSeries::new(pts.iter().copied(), 6, 4, style))
             } else {
-                chart.draw_series(LineSeries::new(pts.clone(), style))
+                chart.draw_series(LineSeries::new(pts.iter().copied(), style))
             }
             .map_err(err)?;
             let dashed = s.dashed;

@@ -352,14 +352,12 @@ pub fn run_engine(
     observer: &mut dyn TrainObserver,
     from: Option<&TrainCheckpoint>,
 ) -> Result<TrainSummary> {
-    let settings = engine.objective_settings();
     cfg.validate(data.len())?;
     engine.prepare(data, cfg.seed)?;
     let total = cfg.total_steps(data.len());
     // what identifies the run in checkpoints (a digest of the data: ~1 ms
     // per 100k values), only when checkpoints are written or read
-    let fingerprint =
-        (from.is_some() || cfg.checkpoints.is_some()).then(|| fingerprint(engine, &settings, data, cfg));
+    let fingerprint = (from.is_some() || cfg.checkpoints.is_some()).then(|| fingerprint(engine, data, cfg));
     let mut at = Position {
         step: 0,
         rng: training_rng(cfg.seed),
@@ -445,15 +443,10 @@ fn next_rows(cfg: &TrainConfig, n: usize, at: &mut Position, rows: &mut Vec<usiz
     }
 }
 
-fn fingerprint(
-    engine: &mut dyn StepEngine,
-    settings: &str,
-    data: &Points,
-    cfg: &TrainConfig,
-) -> RunFingerprint {
+fn fingerprint(engine: &mut dyn StepEngine, data: &Points, cfg: &TrainConfig) -> RunFingerprint {
     RunFingerprint {
         objective: engine.objective_name(),
-        objective_settings: settings.into(),
+        objective_settings: engine.objective_settings(),
         param_shapes: engine.param_shapes(),
         schedule: match cfg.schedule {
             Schedule::Steps(_) => "steps".into(),

@@ -230,6 +230,15 @@ fn git_revision() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Write `stem.json` (pretty) and `stem.md` into `dir`, each atomically.
+fn write_results(dir: &std::path::Path, stem: &str, json: &Value, md: &str) -> CliResult<()> {
+    write_atomically(
+        &dir.join(format!("{stem}.json")).to_string_lossy(),
+        serde_json::to_string_pretty(json).expect("json").as_bytes(),
+    )?;
+    write_atomically(&dir.join(format!("{stem}.md")).to_string_lossy(), md.as_bytes())
+}
+
 /// Run the suite as the arguments say.
 pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
     let selected: Vec<String> = match &a.only {
@@ -320,12 +329,7 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
             .map(|p| format!("![{p}]({p})\n"))
             .collect::<String>()
     );
-    let dir = std::path::Path::new(&a.out);
-    write_atomically(
-        &dir.join("results.json").to_string_lossy(),
-        serde_json::to_string_pretty(&results).expect("json").as_bytes(),
-    )?;
-    write_atomically(&dir.join("results.md").to_string_lossy(), md.as_bytes())?;
+    write_results(std::path::Path::new(&a.out), "results", &results, &md)?;
     Ok(crate::report::Report {
         json: results,
         text: format!(

@@ -29,7 +29,13 @@ pub const W2_DIM: usize = 100;
 /// W2's target (also W7's): the 100-D Gaussian with covariance
 /// 0.9^|i-j| and mean 0, through its dense precision.
 pub fn w2_gaussian() -> CliResult<Gaussian> {
-    let d = W2_DIM;
+    ar1_gaussian(W2_DIM)
+}
+
+/// The Gaussian in dimension `d` with covariance 0.9^|i-j| and mean 0,
+/// through its dense precision (a gradient costs d^2 multiply-adds): W2's
+/// target at d = 100, and the cost curves' at every d.
+pub fn ar1_gaussian(d: usize) -> CliResult<Gaussian> {
     let cov: Vec<f64> = (0..d * d)
         .map(|k| 0.9f64.powi((k / d).abs_diff(k % d) as i32))
         .collect();

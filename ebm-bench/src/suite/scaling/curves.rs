@@ -4,8 +4,8 @@
 
 use super::measure::{rate, Point, Rate};
 use crate::error::{sampler_err, CliResult};
-use crate::suite::w2::start_points;
-use ebm_core::energies::{Activation, Gaussian, Gmm, Layer, Mlp, Rbm};
+use crate::suite::w2::{ar1_gaussian, start_points};
+use ebm_core::energies::{Activation, Gmm, Layer, Mlp, Rbm};
 use ebm_core::{setup_rng, Energy, Points};
 use ebm_samplers::ais::{ais_rbm, RbmBase, Schedule};
 use ebm_samplers::driver::{run_target, RunConfig, Silent, Start};
@@ -76,15 +76,6 @@ fn chain_steps(
     })
 }
 
-/// W2's Gaussian in dimension `d`: covariance 0.9^|i-j| through its dense
-/// precision (a gradient costs d^2 multiply-adds).
-fn ar1_gaussian(d: usize) -> CliResult<Gaussian> {
-    let cov: Vec<f64> = (0..d * d)
-        .map(|k| 0.9f64.powi((k / d).abs_diff(k % d) as i32))
-        .collect();
-    Ok(Gaussian::from_covariance(vec![0.0; d], &cov)?)
-}
-
 /// An MLP energy d -> 64 -> 64 -> 1 (SiLU) with weights N(0, 1 / fan-in):
 /// a gradient costs about 64 d + 4,200 multiply-adds, twice.
 fn mlp(d: usize, seed: u64) -> CliResult<Mlp> {
@@ -107,7 +98,7 @@ fn mlp(d: usize, seed: u64) -> CliResult<Mlp> {
 
 /// A Bernoulli RBM with `nv` visible and `nh` hidden units, weights
 /// N(0, 0.05^2) and zero biases (about half the units on).
-pub fn rbm(nv: usize, nh: usize, seed: u64) -> CliResult<Rbm> {
+fn rbm(nv: usize, nh: usize, seed: u64) -> CliResult<Rbm> {
     let mut r = setup_rng(seed);
     let normal = Normal::new(0.0, 0.05).expect("finite");
     let w = (0..nv * nh).map(|_| normal.sample(&mut r)).collect();

@@ -17,7 +17,6 @@ mod memory;
 mod peers;
 
 use super::SuiteArgs;
-use crate::draws_file::write_atomically;
 use crate::error::CliResult;
 use crate::figure::{Figure, LogLogPanel, LogSeries};
 use curves::Scale;
@@ -87,11 +86,7 @@ pub fn run_scaling(a: &SuiteArgs) -> CliResult<crate::report::Report> {
         super::git_revision(),
         scale.target
     );
-    write_atomically(
-        &dir.join("scaling.json").to_string_lossy(),
-        serde_json::to_string_pretty(&results).expect("json").as_bytes(),
-    )?;
-    write_atomically(&dir.join("scaling.md").to_string_lossy(), md.as_bytes())?;
+    super::write_results(&dir, "scaling", &results, &md)?;
     Ok(crate::report::Report {
         json: results,
         text: format!(
@@ -112,6 +107,26 @@ fn methods<'a>(points: &'a [Point], curve: &str) -> Vec<&'a str> {
     m
 }
 
+/// The thread counts `method` ran with on `curve`, in increasing order.
+fn threads_of(points: &[Point], curve: &str, method: &str) -> Vec<usize> {
+    let mut t: Vec<usize> = points
+        .iter()
+        .filter(|p| p.curve == curve && p.method == method)
+        .map(|p| p.threads)
+        .collect();
+    t.sort_unstable();
+    t.dedup();
+    t
+}
+
+/// What the y of `curve` counts.
+fn unit_of<'a>(points: &'a [Point], curve: &str) -> &'a str {
+    points
+        .iter()
+        .find(|p| p.curve == curve)
+        .map_or("", |p| p.unit.as_str())
+}
+
 /// One markdown table per curve: a row per x, a column per method and
 /// thread count.
 fn tables(points: &[Point]) -> String {
@@ -123,22 +138,10 @@ fn tables(points: &[Point]) -> String {
         }
         let cols: Vec<(&str, usize)> = ms
             .iter()
-            .flat_map(|m| {
-                let mut t: Vec<usize> = points
-                    .iter()
-                    .filter(|p| p.curve == curve && p.method == *m)
-                    .map(|p| p.threads)
-                    .collect();
-                t.sort_unstable();
-                t.dedup();
-                t.into_iter().map(move |t| (*m, t))
-            })
+            .flat_map(|m| threads_of(points, curve, m).into_iter().map(move |t| (*m, t)))
             .collect();
         let peers: Vec<&Point> = points.iter().filter(|p| p.curve == curve && p.peer).collect();
-        let unit = points
-            .iter()
-            .find(|p| p.curve == curve)
-            .map_or("", |p| p.unit.as_str());
+        let unit = unit_of(points, curve);
         let _ = writeln!(out, "## {x_name} ({unit})\n");
         let _ = writeln!(
             out,
@@ -149,7 +152,11 @@ fn tables(points: &[Point]) -> String {
                 .join(" | "),
             "---|".repeat(cols.len())
         );
-        let mut xs: Vec<f64> = points.iter().filter(|p| p.curve == curve).map(|p| p.x).collect();
+        let mut xs: Vec<f64> = points
+            .iter()
+            .filter(|p| p.curve == curve && !p.peer)
+            .map(|p| p.x)
+            .collect();
         xs.sort_by(f64::total_cmp);
         xs.dedup();
         for x in xs {
@@ -195,19 +202,9 @@ fn figure(points: &[Point]) -> Figure<'static> {
         .iter()
         .filter(|(curve, _)| points.iter().any(|p| p.curve == *curve))
         .map(|(curve, x_name)| {
-            let unit = points
-                .iter()
-                .find(|p| p.curve == *curve)
-                .map_or("", |p| p.unit.as_str());
             let mut series = Vec::new();
             for (k, m) in methods(points, curve).into_iter().enumerate() {
-                let mut threads: Vec<usize> = points
-                    .iter()
-                    .filter(|p| p.curve == *curve && p.method == m)
-                    .map(|p| p.threads)
-                    .collect();
-                threads.sort_unstable();
-                threads.dedup();
+                let threads = threads_of(points, curve, m);
                 let several = threads.len() > 1;
                 for t in threads {
                     let pts = points
@@ -248,13 +245,10 @@ fn figure(points: &[Point]) -> Figure<'static> {
             LogLogPanel {
                 title: match *curve {
                     "memory" => "peak memory of ebm sample".into(),
-                    c => format!(
-                        "throughput against {}",
-                        CURVES.iter().find(|x| x.0 == c).map_or(c, |x| x.1)
-                    ),
+                    _ => format!("throughput against {x_name}"),
                 },
                 x_label: x_name.to_string(),
-                y_label: unit.to_string(),
+                y_label: unit_of(points, curve).to_string(),
                 series,
             }
         })
