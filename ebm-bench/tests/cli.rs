@@ -1016,9 +1016,8 @@ fn sampler_bad_inputs_exit_2() {
 }
 
 /// `ebm suite --scaling --quick`: every curve at 1 and 2 threads, finite
-/// positive figures, more chains in flight giving ULA more throughput
-/// (100 chains against 1: about 5x on the machines seen), and the memory
-/// curve from `ebm sample`'s own peak RSS.
+/// positive figures from two runs each, the memory curve
+/// from `ebm sample`'s own peak RSS, and the peers' points.
 #[test]
 fn suite_scaling_writes_cost_curves() {
     let s = Scratch::new("scaling");
@@ -1055,16 +1054,18 @@ fn suite_scaling_writes_cost_curves() {
         assert!(y.is_finite() && y > 0.0, "{p}");
         assert!(p["setup_seconds"].as_f64().unwrap() >= 0.0, "{p}");
     }
-    let ula = |chains: f64| {
-        of("chains")
-            .find(|p| {
-                p["method"].as_str().unwrap().starts_with("ula") && p["threads"] == 1 && p["x"] == chains
-            })
-            .unwrap()["value"]
-            .as_f64()
-            .unwrap()
-    };
-    assert!(ula(100.0) > 2.0 * ula(1.0), "{} vs {}", ula(100.0), ula(1.0));
+    // every measured point compares two runs, the longer one of at least
+    // two units of work (no speed is asserted here: speed belongs to the
+    // benchmarks)
+    for p in points
+        .iter()
+        .filter(|p| p["curve"] != "memory" && p["peer"].is_null())
+    {
+        assert!(
+            p["reps"].as_u64().unwrap() >= 2 && p["seconds"].as_f64().unwrap() > 0.0,
+            "{p}"
+        );
+    }
     if std::path::Path::new("/proc/self/status").exists() {
         let mem: Vec<_> = of("memory").collect();
         assert_eq!(mem.len(), 4, "{mem:?}");
