@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the ebm-rs suite and put its figures beside the peer baselines
-# (JAX/BlackJAX, PyTorch, scikit-learn; ../shared/peers), with the ratio
-# ebm-rs / best peer for each workload W1-W5 and the quality figure behind
-# each speed figure.
+# (JAX/BlackJAX, PyTorch, scikit-learn, nuts-rs; ../shared/peers), with the
+# ratio ebm-rs / best peer for each workload W1-W5 and W7-W9, the quality
+# figure behind each speed figure, and the measured peak each comes
+# nearest (the suite's --roofline).
 #
 #   scripts/compare-peers.sh                 # suite now, peers' recorded figures
 #   scripts/compare-peers.sh --run-peers     # also rerun the best peers now
@@ -32,7 +33,8 @@ done
 
 if [ -z "$suite_out" ]; then
   suite_out=target/compare-peers/suite
-  cargo run --release -p ebm-bench --bin ebm -- suite --only W1,W2,W3,W4,W5 --out "$suite_out" >&2
+  cargo run --release -p ebm-bench --bin ebm -- suite --only W1,W2,W3,W4,W5,W7,W8,W9 --roofline \
+    --out "$suite_out" >&2
 fi
 
 peer_results=${PEER_RESULTS:-$PEERS_DIR/results/results.jsonl}
@@ -57,6 +59,15 @@ if [ "$run_peers" = 1 ]; then
       py w3_ais.py --impl jax --K 10000 --chains 1000 --reps 3
       py w4_pcd.py --reps 5 --ais-seeds 2
       py w5_dsm.py --impl jax_scan --reps 3
+      # W7's nuts-rs harness builds once (about 2.5 minutes) into a folder
+      # kept between runs
+      export NUTS_RS_W7_TARGET=${NUTS_RS_W7_TARGET:-$OLDPWD/target/compare-peers/nuts_rs_w7}
+      py w7_nuts.py --impl nuts_rs --reps 3
+      py w7_nuts.py --impl blackjax --reps 3
+      py w8_ising_ais.py --impl jax --K 1000 --chains 100 --reps 3
+      py w8_ising_ais.py --impl jax --K 1000 --chains 1000 --reps 3
+      py w9_smc.py --impl blackjax --reps 3
+      py w9_smc.py --impl blackjax --seeds 10
       cp "$OLDPWD/scripts/peers_w4_seeds.py" .
       echo "+ peers_w4_seeds.py" >&2
       "$PEERS_PY" peers_w4_seeds.py > results/w4_seeds.jsonl

@@ -1019,6 +1019,45 @@ fn sampler_bad_inputs_exit_2() {
 /// positive figures from two runs each, the memory curve
 /// from `ebm sample`'s own peak RSS, and the peers' points.
 #[test]
+fn suite_roofline_sets_workloads_against_measured_peaks() {
+    let s = Scratch::new("roofline");
+    let out = s.0.join("roofline-out").to_string_lossy().into_owned();
+    let (code, stdout, err) = ebm(&["suite", "--only", "W8", "--quick", "--roofline", "--out", &out]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("## Measured peaks"), "{stdout}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.0.join("roofline-out/roofline.json")).unwrap())
+            .unwrap();
+    let peaks = v["peaks"].as_array().unwrap();
+    for name in ["f64 multiply-add", "f32 multiply-add", "ChaCha8 32-bit words"] {
+        let p = peaks.iter().find(|p| p["name"] == name).expect(name);
+        for key in ["one_thread", "all_cores"] {
+            let rate = p[key].as_f64().unwrap();
+            assert!(rate.is_finite() && rate > 0.0, "{p}");
+        }
+    }
+    // W8's spin updates need a word and an exponential each: both rows,
+    // each the suite's throughput times its count over the peak
+    let rows = v["workloads"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for w in rows {
+        let achieved = w["throughput"]["value"].as_f64().unwrap() * w["per_unit"].as_f64().unwrap() / 1e9;
+        assert!(
+            (w["achieved"].as_f64().unwrap() - achieved).abs() <= 1e-12 * achieved,
+            "{w}"
+        );
+        let fraction = w["fraction_of_peak"].as_f64().unwrap();
+        assert!(
+            (fraction - achieved / w["peak_all_cores"].as_f64().unwrap()).abs() < 1e-12,
+            "{w}"
+        );
+    }
+    // --roofline measures after the workloads, not instead of them
+    let (code, _, err) = ebm(&["suite", "--scaling", "--roofline", "--out", &out]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn suite_scaling_writes_cost_curves() {
     let s = Scratch::new("scaling");
     let out = s.0.join("scaling-out").to_string_lossy().into_owned();

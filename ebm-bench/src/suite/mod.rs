@@ -18,6 +18,7 @@ mod pl;
 
 mod conv;
 mod pt;
+mod roofline;
 mod scaling;
 mod sm;
 mod w1;
@@ -66,6 +67,13 @@ pub struct SuiteArgs {
     /// are drawn on the curves they match.
     #[arg(long, requires = "scaling")]
     pub peers: Option<String>,
+    /// After the workloads, measure the machine's peaks (multiply-adds in
+    /// f64 and f32, reads from each cache level and memory, ChaCha8 words,
+    /// exponentials) on 1 thread and every core, and give each workload's
+    /// achieved fraction of the peaks its work needs (roofline.json,
+    /// roofline.md).
+    #[arg(long, conflicts_with = "scaling")]
+    pub roofline: bool,
 }
 
 /// A throughput figure with its unit.
@@ -330,12 +338,16 @@ pub fn run_suite(a: &SuiteArgs) -> CliResult<crate::report::Report> {
             .collect::<String>()
     );
     write_results(std::path::Path::new(&a.out), "results", &results, &md)?;
-    Ok(crate::report::Report {
-        json: results,
-        text: format!(
-            "{table}\nwrote {}/results.json, results.md and {} plots",
-            a.out,
-            plots.len()
-        ),
-    })
+    let mut text = format!(
+        "{table}\nwrote {}/results.json, results.md and {} plots",
+        a.out,
+        plots.len()
+    );
+    if a.roofline {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let seconds = if a.quick { 0.005 } else { 0.2 };
+        let (_, md) = roofline::roofline(&records, seconds, cores, std::path::Path::new(&a.out))?;
+        text = format!("{md}\n{text}, roofline.json and roofline.md");
+    }
+    Ok(crate::report::Report { json: results, text })
 }

@@ -18,6 +18,7 @@ use crate::progress::Progress;
 use ebm_core::energies::{BandedGaussian, Gaussian};
 use ebm_core::Energy;
 use ebm_core::{setup_rng, Points};
+use ebm_samplers::diagnostics::{coordinate_series, ess};
 use ebm_samplers::driver::{run, RunConfig};
 use ebm_samplers::Hmc;
 use rand_distr::{Distribution, StandardNormal};
@@ -97,6 +98,16 @@ pub fn run_w2(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
 }
 
 /// One timed HMC run on `target` and its record.
+/// The smallest over coordinates of the peers' ESS estimator (BlackJAX's
+/// `effective_sample_size`: Stan's, on the chains as they are, not split)
+/// of `draws` (`n_draws` per chain, chain-major, `d` values each), so that
+/// the compare script sets like against like.
+pub(super) fn min_ess_unsplit(draws: &[f64], n_draws: usize, chains: usize, d: usize) -> f64 {
+    (0..d)
+        .map(|j| ess(&coordinate_series(draws, n_draws, chains, d, j)))
+        .fold(f64::INFINITY, f64::min)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn hmc_record<E: Energy + Arithmetic>(
     ctx: &SuiteCtx,
@@ -129,6 +140,7 @@ fn hmc_record<E: Energy + Arithmetic>(
     let diag = out.diagnostics();
     let acc = out.acceptance.iter().sum::<f64>() / chains as f64;
     let (ess_min, ess_med) = (diag.ess_min(), diag.ess_median());
+    let unsplit = min_ess_unsplit(&out.draws, out.n_draws, chains, d);
     let grads = (chains * (cfg.warmup + cfg.draws) * leapfrog) as f64;
     Ok(Record {
         workload: "W2".into(),
@@ -139,6 +151,7 @@ fn hmc_record<E: Energy + Arithmetic>(
             unit: "grad-evals/s".into(),
         },
         quality: json!({"acceptance": acc, "ess_min": ess_min, "ess_median": ess_med,
+                        "ess_min_unsplit": unsplit,
                         "min_ess_per_s": ess_min / seconds, "rhat_max": diag.rhat_max(),
                         "divergences": out.divergences.iter().sum::<usize>()}),
         config: json!({"chains": chains, "warmup": cfg.warmup, "draws": cfg.draws, "step_size": eps,

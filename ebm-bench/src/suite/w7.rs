@@ -12,12 +12,11 @@
 //! deviation and of the variances, divergences, mean tree depth and
 //! leapfrog steps per draw.
 
-use super::w2::{start_points, w2_gaussian, W2_DIM};
+use super::w2::{min_ess_unsplit, start_points, w2_gaussian, W2_DIM};
 use super::{Record, SuiteCtx, Throughput};
 use crate::error::{sampler_err, CliResult};
 use crate::progress::Progress;
 use ebm_core::Points;
-use ebm_samplers::diagnostics::{coordinate_series, ess};
 use ebm_samplers::driver::{run, RunConfig};
 use ebm_samplers::Nuts;
 use serde_json::json;
@@ -51,11 +50,7 @@ pub fn run_w7(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let seconds = timing.median;
     let diag = out.diagnostics();
     let (ess_min, ess_med) = (diag.ess_min(), diag.ess_median());
-    // the peers' estimator (BlackJAX's effective_sample_size: Stan's on the
-    // chains as they are, not split), for the compare script
-    let unsplit = (0..d)
-        .map(|j| ess(&coordinate_series(&out.draws, out.n_draws, chains, d, j)))
-        .fold(f64::INFINITY, f64::min);
+    let unsplit = min_ess_unsplit(&out.draws, out.n_draws, chains, d);
     // gradient evaluations of the whole run (tuning included), all chains
     let grads = out.chains.grad_evals_total.iter().sum::<u64>() as f64;
     let per_chain_mean = |name: &str| {
