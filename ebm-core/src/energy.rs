@@ -64,6 +64,37 @@ pub trait Energy: Send + Sync {
         }
     }
 
+    /// E and grad_x E of each of the `energies.len()` points in `xs`, each
+    /// with the bits [`Energy::energy_grad`] gives it alone (where
+    /// [`Energy::energy_grad_batch`] may sum its products in another
+    /// order). For samplers that advance several chains in lock-step, one
+    /// state each, and must keep every chain's bits whatever its company
+    /// (NUTS's trees). The default calls `energy_grad` point by point; an
+    /// energy whose single-point gradient reads a large operand (a dense
+    /// precision) reads it once for all the points.
+    ///
+    /// # Panics
+    /// If the buffer sizes disagree with `energies.len() * dim()`.
+    fn energy_grad_each(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        let d = self.dim();
+        assert_eq!(xs.len(), energies.len() * d, "energy_grad_each: shape");
+        assert_eq!(grads.len(), xs.len(), "energy_grad_each: grads shape");
+        for ((x, g), e) in xs
+            .chunks_exact(d)
+            .zip(grads.chunks_exact_mut(d))
+            .zip(energies.iter_mut())
+        {
+            *e = self.energy_grad(x, g);
+        }
+    }
+
+    /// How many points [`Energy::energy_grad_each`] gains from taking at
+    /// once: 1 (the default) when it only loops, so that a sampler keeps
+    /// such chains apart (each free to run on its own thread).
+    fn points_at_once(&self) -> usize {
+        1
+    }
+
     /// log Z = log integral exp(-E(x)) dx when it is known in closed form
     /// (or to machine precision), `None` otherwise.
     fn log_partition(&self) -> Option<f64> {
@@ -175,6 +206,10 @@ macro_rules! forward_energy {
             fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
                 (**self).energy_grad_batch(xs, grads, energies)
             }
+            fn energy_grad_each(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+                (**self).energy_grad_each(xs, grads, energies)
+            }
+            fn points_at_once(&self) -> usize { (**self).points_at_once() }
             fn log_partition(&self) -> Option<f64> { (**self).log_partition() }
             fn quadratic(&self) -> Option<Quadratic> { (**self).quadratic() }
             fn exact_sampler(&self) -> Option<&dyn ExactSample> { (**self).exact_sampler() }

@@ -36,10 +36,12 @@ fn check_grad<E: Energy>(e: &E, x: &[f64]) -> Result<(), TestCaseError> {
 }
 
 /// The batched forms must agree with the single-point forms to rounding
-/// (the Gaussian's batch goes through a matrix product, so allow a few ulps).
+/// (the Gaussian's batch goes through a matrix product, so allow a few
+/// ulps), and `energy_grad_each` bit for bit.
 fn check_batch<E: Energy>(e: &E, xs: &[f64]) -> Result<(), TestCaseError> {
     let d = e.dim();
     let n = xs.len() / d;
+    check_each(e, xs)?;
     let mut eb = vec![0.0; n];
     let mut gb = vec![0.0; n * d];
     e.energy_grad_batch(xs, &mut gb, &mut eb);
@@ -53,6 +55,29 @@ fn check_batch<E: Energy>(e: &E, xs: &[f64]) -> Result<(), TestCaseError> {
         prop_assert!((v - eb2[k]).abs() <= 1e-10 * (1.0 + v.abs()));
         for i in 0..d {
             prop_assert!((g[i] - gb[k * d + i]).abs() <= 1e-10 * (1.0 + g[i].abs()));
+        }
+    }
+    Ok(())
+}
+
+/// `energy_grad_each` gives every point the bits of `energy_grad` alone.
+fn check_each<E: Energy>(e: &E, xs: &[f64]) -> Result<(), TestCaseError> {
+    let d = e.dim();
+    let n = xs.len() / d;
+    let (mut ge, mut ee) = (vec![f64::NAN; n * d], vec![f64::NAN; n]);
+    e.energy_grad_each(xs, &mut ge, &mut ee);
+    let mut g = vec![0.0; d];
+    for k in 0..n {
+        let v = e.energy_grad(&xs[k * d..(k + 1) * d], &mut g);
+        prop_assert_eq!(v.to_bits(), ee[k].to_bits(), "energy of point {}", k);
+        for i in 0..d {
+            prop_assert_eq!(
+                g[i].to_bits(),
+                ge[k * d + i].to_bits(),
+                "gradient {} of point {}",
+                i,
+                k
+            );
         }
     }
     Ok(())
@@ -87,6 +112,19 @@ proptest! {
         let p = Gaussian::from_precision(mean, &cov).unwrap();
         check_grad(&p, &xs[..d])?;
         check_batch(&p, &xs)?;
+    }
+
+    /// Up to nine points at once (groups of four, then three, two or one)
+    /// and dimensions across the product's blocks of 16 and 8 and its
+    /// last few outputs, in f64 and with f32 products.
+    #[test]
+    fn gaussian_points_at_once_keep_their_bits(d in 1usize..40, n in 1usize..10, seed in 0u64..1000) {
+        let cov: Vec<f64> = (0..d * d).map(|k| 0.6f64.powi((k / d).abs_diff(k % d) as i32)).collect();
+        let mean: Vec<f64> = (0..d).map(|i| (i as f64 * 0.3 + seed as f64).sin()).collect();
+        let xs: Vec<f64> = (0..n * d).map(|i| (i as f64 * 0.77 + seed as f64 * 0.1).cos() * 2.0).collect();
+        let g = Gaussian::from_covariance(mean, &cov).unwrap();
+        check_each(&g, &xs)?;
+        check_each(&g.clone().with_f32_arithmetic(), &xs)?;
     }
 
     #[test]

@@ -11,6 +11,10 @@ use ebm_core::{ChainRng, Energy};
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 /// Largest tree depth [`Nuts`] accepts (2^30 leapfrog steps a transition).
 pub const NUTS_MAX_DEPTH_LIMIT: usize = 30;
@@ -54,14 +58,21 @@ pub const NUTS_MAX_DEPTH_LIMIT: usize = 30;
 /// transition the kernel reports its figures `depth` (the tree depth
 /// reached) and `leapfrog` (steps taken, also its gradient evaluations).
 ///
-/// **Batches.** Each chain builds its own tree, independently of the
-/// others, and the chains of a chunk build theirs in parallel (as the
-/// chunks do): trees of different chains differ in size, so running
-/// chains in lock-step would leave most of a batch masked while the
-/// deepest tree finishes, and a few chains (W7 has eight) would leave a
-/// core idle. Each chain's random numbers (its momentum, then one uniform
-/// per doubling for the direction and one per merge for the choice) come
-/// from its own stream, so the result is the same for any number of
+/// **Batches.** Each chain builds its own tree, and the chains of a chunk
+/// go in groups of [`Energy::points_at_once`] (1 unless the energy reads
+/// a large operand per gradient, as a dense Gaussian does: 4), the groups
+/// in parallel. A group's trees grow in lock-step, gradient by gradient:
+/// each chain's tree is an `async` computation that stops where it needs
+/// a gradient, and when every chain of the group still building has
+/// stopped, one [`Energy::energy_grad_each`] gives them all (the dense
+/// precision read once for four gradients). A chain whose tree is done
+/// waits for the rest of its group, so lock-step costs the difference
+/// between the group's deepest tree and the others; for energies that
+/// gain nothing from it, groups of one keep the chains apart. Each
+/// gradient has the bits of the chain's own `energy_grad`, and each
+/// chain's random numbers (its momentum, then one uniform per doubling for
+/// the direction and one per merge for the choice) come from its own
+/// stream, so the result is the same for any grouping and any number of
 /// threads.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Nuts {
@@ -199,10 +210,15 @@ impl Draw {
         self.e = z.e;
     }
 
-    fn copy_from(&mut self, o: &Draw) {
-        self.x.copy_from_slice(&o.x);
-        self.g.copy_from_slice(&o.g);
-        self.e = o.e;
+    fn copy_from(&mut self, (x, g, e): (&[f64], &[f64], f64)) {
+        self.x.copy_from_slice(x);
+        self.g.copy_from_slice(g);
+        self.e = e;
+    }
+
+    /// Position, gradient and energy.
+    fn state(&self) -> (&[f64], &[f64], f64) {
+        (&self.x, &self.g, self.e)
     }
 }
 
@@ -217,6 +233,11 @@ struct Phase {
 }
 
 impl Phase {
+    /// Position, gradient and energy (a draw's part of the state).
+    fn state(&self) -> (&[f64], &[f64], f64) {
+        (&self.x, &self.g, self.e)
+    }
+
     fn resize(&mut self, d: usize) {
         self.x.resize(d, 0.0);
         self.p.resize(d, 0.0);
@@ -278,12 +299,87 @@ struct Level {
     draw: Draw,
 }
 
-/// NUTS's work buffers for one chunk: the momenta's normals and each
-/// chain's tree buffers.
+/// NUTS's work buffers for one chunk: the momenta's normals, each
+/// chain's tree buffers and each lock-step group's gradient slots.
 #[derive(Default)]
 struct ChunkScratch {
     normals: Normals,
     chains: Vec<NutsScratch>,
+    groups: Vec<Slots>,
+}
+
+/// A lock-step group's gradients: the positions its chains stopped at
+/// (`xs`, row `k` for the group's chain `k`, when `waiting[k]`), and the
+/// gradients and energies [`Energy::energy_grad_each`] gives them; the
+/// `packed_*` rows hold the waiting chains' alone when some are done.
+#[derive(Default)]
+struct Slots {
+    xs: Vec<f64>,
+    gs: Vec<f64>,
+    es: Vec<f64>,
+    waiting: Vec<bool>,
+    packed_x: Vec<f64>,
+    packed_g: Vec<f64>,
+    packed_e: Vec<f64>,
+}
+
+impl Slots {
+    fn resize(&mut self, chains: usize, d: usize) {
+        self.xs.resize(chains * d, 0.0);
+        self.gs.resize(chains * d, 0.0);
+        self.es.resize(chains, 0.0);
+        self.waiting.clear();
+        self.waiting.resize(chains, false);
+    }
+
+    /// The gradients of the waiting chains, all in one call; returns
+    /// whether any chain was waiting.
+    fn answer(&mut self, energy: &dyn Energy, d: usize) -> bool {
+        let n = self.waiting.iter().filter(|&&w| w).count();
+        if n == 0 {
+            return false;
+        }
+        if n == self.waiting.len() {
+            energy.energy_grad_each(&self.xs, &mut self.gs, &mut self.es);
+        } else {
+            self.packed_x.clear();
+            for (k, _) in self.waiting.iter().enumerate().filter(|(_, &w)| w) {
+                self.packed_x.extend_from_slice(&self.xs[k * d..(k + 1) * d]);
+            }
+            self.packed_g.resize(n * d, 0.0);
+            self.packed_e.resize(n, 0.0);
+            energy.energy_grad_each(&self.packed_x, &mut self.packed_g, &mut self.packed_e);
+            let rows = self
+                .waiting
+                .iter()
+                .enumerate()
+                .filter(|(_, &w)| w)
+                .map(|(k, _)| k);
+            for (r, k) in rows.enumerate() {
+                self.gs[k * d..(k + 1) * d].copy_from_slice(&self.packed_g[r * d..(r + 1) * d]);
+                self.es[k] = self.packed_e[r];
+            }
+        }
+        self.waiting.fill(false);
+        true
+    }
+}
+
+/// A future that is pending once: where a chain's tree gives way until
+/// its group's gradients are in.
+struct GiveWay(bool);
+
+impl Future for GiveWay {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
 }
 
 /// The tree buffers of one chain.
@@ -323,10 +419,12 @@ impl NutsScratch {
     }
 }
 
-/// What a trajectory shares while it grows: the target, the metric, the
-/// step, the starting Hamiltonian and the running counts.
+/// What a trajectory shares while it grows: where its gradients come
+/// from (its group's slots and its row there), the metric, the step, the
+/// starting Hamiltonian and the running counts.
 struct Trajectory<'a> {
-    energy: &'a dyn Energy,
+    slots: &'a RefCell<Slots>,
+    slot: usize,
     metric: Metric<'a>,
     eps: f64,
     h0: f64,
@@ -394,9 +492,10 @@ fn no_u_turn(a: &[f64], b: &[f64], rho: &[f64]) -> bool {
 /// Merge the summary `second` (built after `first`, further from the
 /// start) into `first`'s place as the summary of both, and check the
 /// merged span and the two extra spans (first + second's first state,
-/// second + first's last state). `tmp` is scratch. Returns whether no
-/// U-turn was found.
-fn merge(first: &mut Span, second: &Span, tmp: &mut [f64]) -> bool {
+/// second + first's last state); `log_w` is the merged log weight,
+/// log_add_exp of the two (which the caller has computed for its draw).
+/// `tmp` is scratch. Returns whether no U-turn was found.
+fn merge(first: &mut Span, second: &Span, log_w: f64, tmp: &mut [f64]) -> bool {
     let ok = dispatch(
         #[inline(always)]
         || {
@@ -417,15 +516,31 @@ fn merge(first: &mut Span, second: &Span, tmp: &mut [f64]) -> bool {
             ok
         },
     );
-    first.log_w = log_add_exp(first.log_w, second.log_w);
+    first.log_w = log_w;
     ok
 }
 
 impl Trajectory<'_> {
+    /// E(x), and grad E(x) into `g`, from the group: the position goes to
+    /// this chain's slot, the tree gives way, and the group's driver fills
+    /// the slot before it resumes.
+    async fn energy_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        let d = x.len();
+        {
+            let mut s = self.slots.borrow_mut();
+            s.xs[self.slot * d..(self.slot + 1) * d].copy_from_slice(x);
+            s.waiting[self.slot] = true;
+        }
+        GiveWay(false).await;
+        let s = self.slots.borrow();
+        g.copy_from_slice(&s.gs[self.slot * d..(self.slot + 1) * d]);
+        s.es[self.slot]
+    }
+
     /// One leapfrog step of `z` with the signed step size `dir * eps`;
-    /// records the new state in `span` (a tree of one state) and `draw`.
-    /// Returns false when the state diverges.
-    fn leaf(&mut self, z: &mut Phase, dir: f64, span: &mut Span, draw: &mut Draw) -> bool {
+    /// records the new state in `span` (a tree of one state) and in `draw`
+    /// when given. Returns false when the state diverges.
+    async fn leaf(&mut self, z: &mut Phase, dir: f64, span: &mut Span, draw: Option<&mut Draw>) -> bool {
         let eps = dir * self.eps;
         let v = &mut span.beg.v;
         let metric = self.metric;
@@ -441,7 +556,7 @@ impl Trajectory<'_> {
                 }
             },
         );
-        z.e = self.energy.energy_grad(&z.x, &mut z.g);
+        z.e = self.energy_grad(&z.x, &mut z.g).await;
         let kinetic = dispatch(
             #[inline(always)]
             || {
@@ -467,7 +582,9 @@ impl Trajectory<'_> {
         span.end.copy_from(&span.beg);
         span.rho.copy_from_slice(&z.p);
         span.log_w = log_w;
-        draw.set(z);
+        if let Some(draw) = draw {
+            draw.set(z);
+        }
         !self.divergent
     }
 
@@ -477,7 +594,7 @@ impl Trajectory<'_> {
     /// proportion to the weights) into `draw`. `levels` holds at least
     /// `depth` levels of buffers. Returns false when the subtree diverged
     /// or turned, and the trajectory must stop.
-    fn subtree(
+    async fn subtree(
         &mut self,
         z: &mut Phase,
         dir: f64,
@@ -489,44 +606,115 @@ impl Trajectory<'_> {
         tmp: &mut [f64],
     ) -> bool {
         if depth == 0 {
-            return self.leaf(z, dir, span, draw);
+            return self.leaf(z, dir, span, Some(draw)).await;
         }
         let (below, this) = levels.split_at_mut(depth - 1);
         let lvl = &mut this[0];
         // the first half draws into the caller's `draw` and sums up into
         // the caller's `span`, the second half into this level's buffers;
-        // the merge then leaves the summary of both in `span`
-        if !self.subtree(z, dir, depth - 1, below, span, draw, rng, tmp) {
-            return false;
-        }
-        if !self.subtree(z, dir, depth - 1, below, &mut lvl.second, &mut lvl.draw, rng, tmp) {
-            return false;
-        }
+        // the merge then leaves the summary of both in `span`. Two leaves
+        // (depth 1) are stepped here, not by recursion, and the second
+        // one's draw is `z` itself until the next step moves it.
+        let second_drawn = if depth == 1 {
+            if !self.leaf(z, dir, span, Some(draw)).await || !self.leaf(z, dir, &mut lvl.second, None).await {
+                return false;
+            }
+            z.state()
+        } else {
+            if !Box::pin(self.subtree(z, dir, depth - 1, below, span, draw, rng, tmp)).await {
+                return false;
+            }
+            let second = self.subtree(z, dir, depth - 1, below, &mut lvl.second, &mut lvl.draw, rng, tmp);
+            if !Box::pin(second).await {
+                return false;
+            }
+            lvl.draw.state()
+        };
         // progressive uniform sampling: the second half's draw with
         // probability W_second / (W_first + W_second)
         let total = log_add_exp(span.log_w, lvl.second.log_w);
         if lvl.second.log_w > total || rng.random::<f64>() < (lvl.second.log_w - total).exp() {
-            draw.copy_from(&lvl.draw);
+            draw.copy_from(second_drawn);
         }
-        merge(span, &lvl.second, tmp)
+        merge(span, &lvl.second, total, tmp)
     }
 }
 
+/// What one chain's transition reports: (acceptance statistic,
+/// divergent, leapfrog steps, depth).
+type Outcome = (f64, bool, u32, usize);
+
+/// One chain of a lock-step group: its state (position, gradient,
+/// energy), its momentum's normals, stream and tree buffers.
+struct GroupChain<'c> {
+    x: &'c mut [f64],
+    g: &'c mut [f64],
+    e: &'c mut f64,
+    z: &'c [f64],
+    rng: &'c mut ChainRng,
+    scratch: &'c mut NutsScratch,
+}
+
 impl Nuts {
-    /// One NUTS transition of one chain at `x` (with gradient `g` and
-    /// energy `e`, all updated in place), from the standard normals `z`;
-    /// returns (acceptance statistic, divergent, leapfrog steps, depth).
-    #[allow(clippy::too_many_arguments)]
-    fn transition(
+    /// One transition of every chain of a group, their trees in
+    /// lock-step: each tree runs until it needs a gradient (or is done),
+    /// then the group's gradients come in one call, and so on.
+    fn group_transitions(
         &self,
         energy: &dyn Energy,
+        chains: Vec<GroupChain<'_>>,
+        slots: &mut Slots,
+    ) -> Vec<Outcome> {
+        let d = energy.dim();
+        slots.resize(chains.len(), d);
+        let shared = RefCell::new(std::mem::take(slots));
+        let mut outcomes = vec![(0.0, false, 0, 0); chains.len()];
+        {
+            type Tree<'f> = Pin<Box<dyn Future<Output = Outcome> + 'f>>;
+            let mut trees: Vec<Option<Tree<'_>>> = chains
+                .into_iter()
+                .enumerate()
+                .map(|(k, c)| {
+                    c.scratch.resize(d, self.max_depth);
+                    let tree: Tree<'_> =
+                        Box::pin(self.transition(c.x, c.g, c.e, &c.z[..d], c.rng, c.scratch, &shared, k));
+                    Some(tree)
+                })
+                .collect();
+            let mut cx = Context::from_waker(Waker::noop());
+            loop {
+                for (k, slot) in trees.iter_mut().enumerate() {
+                    if let Some(tree) = slot {
+                        if let Poll::Ready(o) = tree.as_mut().poll(&mut cx) {
+                            outcomes[k] = o;
+                            *slot = None;
+                        }
+                    }
+                }
+                if !shared.borrow_mut().answer(energy, d) {
+                    break;
+                }
+            }
+        }
+        *slots = shared.into_inner();
+        outcomes
+    }
+
+    /// One NUTS transition of one chain at `x` (with gradient `g` and
+    /// energy `e`, all updated in place), from the standard normals `z`,
+    /// its gradients through row `slot` of its group's `slots`.
+    #[allow(clippy::too_many_arguments)]
+    async fn transition(
+        &self,
         x: &mut [f64],
         g: &mut [f64],
         e: &mut f64,
         z: &[f64],
         rng: &mut ChainRng,
         s: &mut NutsScratch,
-    ) -> (f64, bool, u32, usize) {
+        slots: &RefCell<Slots>,
+        slot: usize,
+    ) -> Outcome {
         let d = x.len();
         let metric = match &self.dense {
             Some(m) if m.dim() == d => Metric::Dense(m),
@@ -551,7 +739,8 @@ impl Nuts {
         s.tree.log_w = 0.0;
         // tree.beg is the backward end and tree.end the forward one
         let mut traj = Trajectory {
-            energy,
+            slots,
+            slot,
             metric,
             eps: self.step_size,
             h0,
@@ -568,16 +757,18 @@ impl Nuts {
             } else {
                 (&mut s.bck, -1.0)
             };
-            let built = traj.subtree(
-                z,
-                dir,
-                depth,
-                &mut s.levels,
-                &mut s.sub,
-                &mut s.sub_draw,
-                rng,
-                &mut s.tmp,
-            );
+            let built = traj
+                .subtree(
+                    z,
+                    dir,
+                    depth,
+                    &mut s.levels,
+                    &mut s.sub,
+                    &mut s.sub_draw,
+                    rng,
+                    &mut s.tmp,
+                )
+                .await;
             if !built {
                 break;
             }
@@ -585,18 +776,20 @@ impl Nuts {
             // biased progressive sampling: the new subtree's draw with
             // probability min(1, W_new / W_old)
             if s.sub.log_w > s.tree.log_w || rng.random::<f64>() < (s.sub.log_w - s.tree.log_w).exp() {
-                s.draw.copy_from(&s.sub_draw);
+                s.draw.copy_from(s.sub_draw.state());
             }
             // merge in trajectory order (the backward half first), with
             // the subtree's states next to the tree on the tree's side
             let ok = if forward {
-                merge(&mut s.tree, &s.sub, &mut s.tmp)
+                let total = log_add_exp(s.tree.log_w, s.sub.log_w);
+                merge(&mut s.tree, &s.sub, total, &mut s.tmp)
             } else {
                 // sub runs backward from the tree: its `end` is the new
                 // backward end; as the first half in time its ends swap
                 std::mem::swap(&mut s.sub.beg, &mut s.sub.end);
                 std::mem::swap(&mut s.tree, &mut s.sub);
-                merge(&mut s.tree, &s.sub, &mut s.tmp)
+                let total = log_add_exp(s.tree.log_w, s.sub.log_w);
+                merge(&mut s.tree, &s.sub, total, &mut s.tmp)
             };
             if !ok {
                 break;
@@ -630,19 +823,38 @@ impl Kernel for Nuts {
         let n = c.len();
         s.chains.resize_with(n, NutsScratch::default);
         let (noise, dw) = s.normals.draw(c.rngs, d);
-        // the chains' trees in parallel: each chain's transition reads and
-        // writes only its own state, stream and buffers, so the bits do not
-        // depend on how they are spread over threads
-        let results: Vec<(f64, bool, u32, usize)> =
-            c.x.par_chunks_mut(d)
-                .zip(c.grad.par_chunks_mut(d))
-                .zip(c.energy.par_iter_mut())
-                .zip(c.rngs.par_iter_mut())
-                .zip(s.chains.par_iter_mut())
-                .zip(noise.par_chunks(dw))
-                .map(|(((((x, g), e), rng), cs), z)| {
-                    cs.resize(d, self.max_depth);
-                    self.transition(energy, x, g, e, &z[..d], rng, cs)
+        // groups of chains in parallel, each group's trees in lock-step:
+        // each chain's transition reads and writes only its own state,
+        // stream and buffers, and each gradient has the chain's own bits,
+        // so the result depends neither on the grouping nor on the threads
+        let group = energy.points_at_once().clamp(1, n.max(1));
+        s.groups.resize_with(n.div_ceil(group), Slots::default);
+        let results: Vec<Outcome> =
+            c.x.par_chunks_mut(group * d)
+                .zip(c.grad.par_chunks_mut(group * d))
+                .zip(c.energy.par_chunks_mut(group))
+                .zip(c.rngs.par_chunks_mut(group))
+                .zip(s.chains.par_chunks_mut(group))
+                .zip(noise.par_chunks(group * dw))
+                .zip(s.groups.par_iter_mut())
+                .flat_map_iter(|((((((xs, gs), es), rngs), css), zs), slots)| {
+                    let chains = xs
+                        .chunks_mut(d)
+                        .zip(gs.chunks_mut(d))
+                        .zip(es.iter_mut())
+                        .zip(rngs.iter_mut())
+                        .zip(css.iter_mut())
+                        .zip(zs.chunks(dw))
+                        .map(|(((((x, g), e), rng), scratch), z)| GroupChain {
+                            x,
+                            g,
+                            e,
+                            z,
+                            rng,
+                            scratch,
+                        })
+                        .collect();
+                    self.group_transitions(energy, chains, slots)
                 })
                 .collect();
         for (k, (accept, divergent, leapfrog, depth)) in results.into_iter().enumerate() {

@@ -88,6 +88,49 @@ fn nuts_draws_do_not_depend_on_thread_count() {
     assert!(a == b, "NUTS differs between 1 and 2 threads");
 }
 
+/// The dense Gaussian, as a plain energy that takes its points one at a
+/// time: the same maths without its `energy_grad_each`, so NUTS keeps its
+/// chains apart (groups of one) instead of in lock-step groups of four.
+struct OneAtATime(ebm_core::energies::Gaussian);
+
+impl Energy for OneAtATime {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn energy(&self, x: &[f64]) -> f64 {
+        self.0.energy(x)
+    }
+    fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        self.0.energy_grad(x, grad)
+    }
+}
+
+/// Lock-step trees (the Gaussian's chains in groups of four, their
+/// gradients four at a time) give every chain the bits it gets alone:
+/// the same draws, tree sizes and adapted step size for 13 chains (three
+/// groups of four and one of one) as with every chain apart.
+#[test]
+fn nuts_lock_step_groups_keep_every_chains_bits() {
+    let g = common::correlated_gaussian(12, 0.7);
+    assert_eq!(g.points_at_once(), 4);
+    let sample = |e: &dyn Energy| {
+        let mut k = Nuts::new(0.3).unwrap();
+        let cfg = RunConfig {
+            warmup: 50,
+            draws: 30,
+            seed: 9,
+            ..Default::default()
+        };
+        let out = run(&mut k, &e, Points::zeros(13, 12), &cfg, &mut Silent).unwrap();
+        let steps = out.figure_means("leapfrog").unwrap();
+        (out.draws, steps, out.step_size)
+    };
+    let grouped = sample(&g);
+    let apart = OneAtATime(g);
+    assert_eq!(apart.points_at_once(), 1);
+    assert!(grouped == sample(&apart), "lock-step groups change NUTS's draws");
+}
+
 /// Neal's funnel in 10-D: the neck needs steps far smaller than the mouth,
 /// so a step size adapted on the whole funnel diverges in the neck. NUTS
 /// must say so (divergent transitions counted per chain), keep every draw

@@ -344,6 +344,39 @@ impl Energy for Gaussian {
         }
     }
 
+    /// In f64: the precision read once for up to four points
+    /// ([`crate::matvec::symmetric_matvec_many`]), then the batch's last
+    /// pass, each row the bits of [`Energy::energy_grad`] alone. With f32
+    /// products, point by point.
+    fn energy_grad_each(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        let n = energies.len();
+        assert_eq!(xs.len(), n * self.dim, "energy_grad_each: shape");
+        assert_eq!(grads.len(), xs.len(), "energy_grad_each: grads shape");
+        match &self.single {
+            Some(p32) => {
+                for ((x, g), e) in xs
+                    .chunks_exact(self.dim)
+                    .zip(grads.chunks_exact_mut(self.dim))
+                    .zip(energies.chunks_exact_mut(1))
+                {
+                    self.batch32(p32, x, Some(g), e);
+                }
+            }
+            None => {
+                crate::matvec::symmetric_matvec_many(&self.precision, self.dim, xs, grads);
+                self.finish_rows(xs, grads, energies);
+            }
+        }
+    }
+
+    fn points_at_once(&self) -> usize {
+        if self.single.is_some() {
+            1
+        } else {
+            4
+        }
+    }
+
     fn log_partition(&self) -> Option<f64> {
         Some(0.5 * self.dim as f64 * LN_2PI - 0.5 * self.log_det_precision)
     }
