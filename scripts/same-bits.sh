@@ -53,7 +53,11 @@
 # draw hash, acceptance, R-hat and log Z the same. On 2026-12-05 (fourth
 # session) `ebm sample --json` gained `peak_rss_mib`, dropped below like
 # the seconds; every line the same after PCD on an RBM moved into the
-# capability engine (the RBM's closed-form PcdStep).
+# capability engine (the RBM's closed-form PcdStep). Evening of
+# 2026-12-05: the W2 lines carry `ess_min_unsplit` (the peers' ESS, for
+# the compare script; 2888, the figure of the older estimator), and every
+# line, W7's included, is the same after NUTS's trees went into lock-step
+# groups with the dense Gaussian's `energy_grad_each`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

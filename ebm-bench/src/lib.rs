@@ -8,6 +8,8 @@
 //!
 //! ```text
 //! ebm suite  [--quick] [--only W1,W3] [--out DIR] [--seed S]   the workloads W1-W9, PT, GWG, PL, SM, CONV: results.json, results.md, plots
+//! ebm suite  ... --roofline                                  also the machine's measured peaks and each workload's fraction of them: roofline.json, roofline.md
+//! ebm suite  --scaling [--quick] [--peers FILE]              cost curves against chains, dimension, RBM size, temperatures, threads; peak memory
 //! ebm logz   --model M.json --method exact|quadrature|ais|smc [--temps K --chains N --sampler NAME --adaptive --bounds] [--json]
 //! ebm sample --model M.json --sampler NAME --chains N --steps T [--burn-in B --thin T --step-size e --out F.csv|F.npy --first-chain C] [--json]
 //! ebm energy --model M.json --points P.csv|P.npy [--grad] [--json]

@@ -124,12 +124,13 @@ pub fn demands(r: &Record) -> Vec<Demand> {
             demand(
                 F64_FMA,
                 2.0 * GAUSS_D * GAUSS_D,
-                "P x per gradient, one chain at a time",
+                "P x per gradient, for up to four chains in lock-step at once",
             ),
             demand(
                 L2_READS,
-                8.0 * GAUSS_D * GAUSS_D,
-                "the 80 KB precision read from L2 per gradient",
+                8.0 * GAUSS_D * GAUSS_D / 4.0,
+                "the 80 KB precision from L2 once per group of four gradients (at least; a group \
+                 whose other trees are done reads it for fewer)",
             ),
         ],
         "W8" => vec![
