@@ -257,30 +257,34 @@ impl Gaussian {
     }
 
     /// From rows g = P x: g -= P mu, and E = 1/2 (x - mu) . g per row,
-    /// summed in eight lanes so that it vectorises.
+    /// summed in eight lanes (coordinate j in lane j mod 8, the last few in
+    /// lanes 0..) so that it vectorises.
     fn finish_rows(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
         let d = self.dim;
-        let (mu, pm) = (&self.mean, &self.precision_mean);
+        let full = d / 8 * 8;
+        let (mu, pm) = (&self.mean[..d], &self.precision_mean[..d]);
         crate::simd::dispatch(
             #[inline(always)]
             || {
-                let full = d / 8 * 8;
                 for ((xr, gr), e) in xs
                     .chunks_exact(d)
                     .zip(grads.chunks_exact_mut(d))
                     .zip(energies.iter_mut())
                 {
+                    // two passes (g -= P mu, then the energy's eight
+                    // lanes): in one loop, with g written and read in
+                    // the same expression, the compiler kept it scalar
+                    for (g, p) in gr.iter_mut().zip(pm) {
+                        *g -= p;
+                    }
                     let mut acc = [0.0f64; 8];
-                    for j0 in (0..full).step_by(8) {
-                        let (xb, gb) = (&xr[j0..j0 + 8], &mut gr[j0..j0 + 8]);
-                        let (mb, pb) = (&mu[j0..j0 + 8], &pm[j0..j0 + 8]);
+                    let blocks = xr[..full].chunks_exact(8).zip(gr[..full].chunks_exact(8));
+                    for ((xb, gb), mb) in blocks.zip(mu[..full].chunks_exact(8)) {
                         for l in 0..8 {
-                            gb[l] -= pb[l];
                             acc[l] = (xb[l] - mb[l]).mul_add(gb[l], acc[l]);
                         }
                     }
                     for j in full..d {
-                        gr[j] -= pm[j];
                         acc[j - full] = (xr[j] - mu[j]).mul_add(gr[j], acc[j - full]);
                     }
                     *e = 0.5 * acc.iter().sum::<f64>();
