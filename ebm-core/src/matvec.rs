@@ -204,17 +204,22 @@ fn tail(a: &[f64], d: usize, x: &[f64], j0: usize, y: &mut [f64]) {
 mod tests {
     use super::*;
 
+    /// A symmetric `d x d` matrix whose entry (i, j), i >= j, is `f(i, j)`.
+    fn symmetric(d: usize, f: impl Fn(usize, usize) -> f64) -> Vec<f64> {
+        let mut a = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..=i {
+                a[i * d + j] = f(i, j);
+                a[j * d + i] = f(i, j);
+            }
+        }
+        a
+    }
+
     #[test]
     fn many_vectors_have_the_bits_of_each_alone() {
         for d in [1, 5, 8, 13, 16, 24, 31, 32, 40, 64, 100] {
-            let mut a = vec![0.0; d * d];
-            for i in 0..d {
-                for j in 0..=i {
-                    let v = ((i * 29 + j * 11) % 17) as f64 / 9.0 - 0.8;
-                    a[i * d + j] = v;
-                    a[j * d + i] = v;
-                }
-            }
+            let a = symmetric(d, |i, j| ((i * 29 + j * 11) % 17) as f64 / 9.0 - 0.8);
             for k in 0..=9 {
                 let xs: Vec<f64> = (0..k * d).map(|i| (i as f64 * 0.71).cos() * 1.3).collect();
                 let mut ys = vec![f64::NAN; k * d];
@@ -231,14 +236,7 @@ mod tests {
     #[test]
     fn matches_the_plain_product_at_every_block_boundary() {
         for d in [1, 7, 8, 9, 16, 31, 63, 64, 65, 100, 127, 130] {
-            let mut a = vec![0.0; d * d];
-            for i in 0..d {
-                for j in 0..=i {
-                    let v = ((i * 31 + j * 17) % 13) as f64 / 7.0 - 0.9;
-                    a[i * d + j] = v;
-                    a[j * d + i] = v;
-                }
-            }
+            let a = symmetric(d, |i, j| ((i * 31 + j * 17) % 13) as f64 / 7.0 - 0.9);
             let x: Vec<f64> = (0..d).map(|i| (i as f64 * 0.37).sin()).collect();
             let mut y = vec![f64::NAN; d];
             symmetric_matvec(&a, d, &x, &mut y);
