@@ -20,6 +20,7 @@ scripts/peers_w4_seeds.py), and the bar is applied to that mean.
 """
 
 import json
+import os
 import sys
 
 
@@ -45,7 +46,6 @@ def best(recs, workload, key, impls=None):
 def load_roofline(results_path):
     """The roofline.json beside the suite's results.json (ebm suite
     --roofline), as {(workload, method): [rows]}; empty when absent."""
-    import os
     path = os.path.join(os.path.dirname(results_path), "roofline.json")
     if not os.path.exists(path):
         return {}

@@ -204,12 +204,6 @@ impl Draw {
         self.g.resize(d, 0.0);
     }
 
-    fn set(&mut self, z: &Phase) {
-        self.x.copy_from_slice(&z.x);
-        self.g.copy_from_slice(&z.g);
-        self.e = z.e;
-    }
-
     fn copy_from(&mut self, (x, g, e): (&[f64], &[f64], f64)) {
         self.x.copy_from_slice(x);
         self.g.copy_from_slice(g);
@@ -583,7 +577,7 @@ impl Trajectory<'_> {
         span.rho.copy_from_slice(&z.p);
         span.log_w = log_w;
         if let Some(draw) = draw {
-            draw.set(z);
+            draw.copy_from(z.state());
         }
         !self.divergent
     }
@@ -731,7 +725,7 @@ impl Nuts {
         let kinetic = ebm_core::simd::dot(&start.p, &s.tree.beg.v);
         let h0 = *e + 0.5 * kinetic;
         s.bck.copy_from(&s.fwd);
-        s.draw.set(&s.fwd);
+        s.draw.copy_from(s.fwd.state());
         // the tree of the one starting state
         s.tree.beg.p.copy_from_slice(&s.fwd.p);
         s.tree.end.copy_from(&s.tree.beg);

@@ -49,18 +49,16 @@ pub const READ_SETS: [(usize, &str); 5] = [
 /// Every peak, each kernel run for about `seconds` per thread count, the
 /// reads from each of `read_sets` (bytes, level; [`READ_SETS`]).
 pub fn measure_peaks(seconds: f64, threads: usize, read_sets: &[(usize, &str)]) -> Vec<Peak> {
-    let mut peaks = vec![
-        peak("f64 multiply-add", "GFLOP/s", seconds, threads, |n| {
-            let start = Instant::now();
-            let (_, flops) = black_box(fma(n, false));
-            flops / start.elapsed().as_secs_f64() / 1e9
-        }),
-        peak("f32 multiply-add", "GFLOP/s", seconds, threads, |n| {
-            let start = Instant::now();
-            let (_, flops) = black_box(fma(n, true));
-            flops / start.elapsed().as_secs_f64() / 1e9
-        }),
-    ];
+    let mut peaks: Vec<Peak> = [("f64 multiply-add", false), ("f32 multiply-add", true)]
+        .into_iter()
+        .map(|(name, f32)| {
+            peak(name, "GFLOP/s", seconds, threads, move |n| {
+                let start = Instant::now();
+                let (_, flops) = black_box(fma(n, f32));
+                flops / start.elapsed().as_secs_f64() / 1e9
+            })
+        })
+        .collect();
     for &(bytes, level) in read_sets {
         let name = format!("reads, {} working set ({level})", size_words(bytes));
         peaks.push(peak(&name, "GB/s", seconds, threads, move |n| {
