@@ -9,6 +9,7 @@
 //! parallel on rayon's threads. Chains are independent within a
 //! transition, so a seed gives the same bits with one thread or many.
 
+use crate::chain_steps::ChainSteps;
 use crate::error::{Result, SamplerError};
 use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::target::{StateSpace, Target};
@@ -291,12 +292,8 @@ impl Chains {
             .zip(per_step.par_chunks_mut(n.max(1)))
             .with_min_len(per_task)
             .for_each(|((((mut c, scratch), tot), rec), out)| {
-                for (t, o) in out.iter_mut().take(n).enumerate() {
-                    c.steps_left = n - t;
-                    kernel.step_chunk(target, &mut c, scratch);
-                    if let Some(r) = rec.get_mut(t) {
-                        r.copy_from_slice(c.x);
-                    }
+                // the totals of a step, from the chunk's fields after it
+                let mut count = |c: &mut ChunkMut<'_>, o: &mut (f64, usize, u64)| {
                     if let Some((div, acc)) = tot {
                         for ((t, &dv), (a, &p)) in div
                             .iter_mut()
@@ -308,6 +305,28 @@ impl Chains {
                         }
                     }
                     *o = c.finish_step();
+                };
+                if n > 1 && kernel.runs_chains_ahead() {
+                    // every chain takes its n steps, then the steps are
+                    // totalled in step order, as below
+                    let mut log = ChainSteps::new(n, c.len(), d, k, !rec.is_empty());
+                    kernel.step_chunk_run(target, &mut c, scratch, &mut log);
+                    for (t, o) in out.iter_mut().take(n).enumerate() {
+                        log.load_step(t, &mut c);
+                        if let Some(r) = rec.get_mut(t) {
+                            log.copy_states(t, r);
+                        }
+                        count(&mut c, o);
+                    }
+                    return;
+                }
+                for (t, o) in out.iter_mut().take(n).enumerate() {
+                    c.steps_left = n - t;
+                    kernel.step_chunk(target, &mut c, scratch);
+                    if let Some(r) = rec.get_mut(t) {
+                        r.copy_from_slice(c.x);
+                    }
+                    count(&mut c, o);
                 }
             });
         let m = self.len() as f64;
@@ -370,8 +389,10 @@ pub struct ChunkMut<'a> {
     /// included (a kernel may draw random numbers ahead for up to this
     /// many steps).
     pub steps_left: usize,
-    evals_total: &'a mut [u64],
-    figures_total: &'a mut [f64],
+    /// The chains' running totals of gradient evaluations and figures
+    /// ([`ChunkMut::finish_step`] adds to them).
+    pub(crate) evals_total: &'a mut [u64],
+    pub(crate) figures_total: &'a mut [f64],
 }
 
 impl ChunkMut<'_> {

@@ -1,6 +1,7 @@
 //! The kernel trait: what every sampler implements, in this crate or in
 //! another.
 
+use crate::chain_steps::ChainSteps;
 use crate::chains::{Chains, ChunkMut, Scratch};
 use crate::error::{Result, SamplerError};
 use crate::target::{StateSpace, Target};
@@ -79,6 +80,42 @@ pub trait Kernel: Send + Sync {
     /// `scratch` is this chunk's slot for the kernel's work buffers
     /// ([`Scratch::get`]). `target` has passed [`Kernel::check`].
     fn step_chunk(&self, target: Target<'_>, chunk: &mut ChunkMut<'_>, scratch: &mut Scratch);
+
+    /// Whether the kernel's chains may run ahead of one another through a
+    /// run of steps ([`Kernel::step_chunk_run`] is then how
+    /// [`Chains::run_kernel`] takes more than one step): true for kernels
+    /// whose chains share nothing within a run and whose work per chain
+    /// varies from step to step (NUTS's trees), so that a chain done with
+    /// a step goes on with its next one instead of waiting for the rest.
+    /// False by default.
+    fn runs_chains_ahead(&self) -> bool {
+        false
+    }
+
+    /// `log.steps()` transitions of the chunk's chains, each chain's
+    /// outcomes of every step (and its position after it, when the log
+    /// keeps states) into its share of `log`; the chunk's fields `accept`,
+    /// `divergent`, `grad_evals` and `figures` are then unspecified, and
+    /// the positions, gradients and energies are those after the last
+    /// step. Every chain's result is the same, bit for bit, as from
+    /// `log.steps()` calls of [`Kernel::step_chunk`], which is what this
+    /// does by default; kernels that [run chains
+    /// ahead](Kernel::runs_chains_ahead) let each chain take its steps
+    /// without waiting for the others.
+    fn step_chunk_run(
+        &self,
+        target: Target<'_>,
+        chunk: &mut ChunkMut<'_>,
+        scratch: &mut Scratch,
+        log: &mut ChainSteps,
+    ) {
+        let n = log.steps();
+        for t in 0..n {
+            chunk.steps_left = n - t;
+            self.step_chunk(target, chunk, scratch);
+            log.store_step(t, chunk);
+        }
+    }
 
     /// Advance every chain by one transition on a continuous energy.
     fn step(&self, energy: &dyn Energy, chains: &mut Chains, rngs: &mut [ChainRng]) -> StepStats {
@@ -174,6 +211,18 @@ impl<K: Kernel + ?Sized> Kernel for Box<K> {
     }
     fn step_chunk(&self, target: Target<'_>, chunk: &mut ChunkMut<'_>, scratch: &mut Scratch) {
         (**self).step_chunk(target, chunk, scratch)
+    }
+    fn runs_chains_ahead(&self) -> bool {
+        (**self).runs_chains_ahead()
+    }
+    fn step_chunk_run(
+        &self,
+        target: Target<'_>,
+        chunk: &mut ChunkMut<'_>,
+        scratch: &mut Scratch,
+        log: &mut ChainSteps,
+    ) {
+        (**self).step_chunk_run(target, chunk, scratch, log)
     }
     fn settings(&self) -> serde_json::Value {
         (**self).settings()

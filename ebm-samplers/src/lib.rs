@@ -46,6 +46,7 @@
 
 pub mod adapt;
 pub mod ais;
+pub mod chain_steps;
 pub mod chains;
 pub mod diagnostics;
 pub mod driver;

@@ -1,5 +1,6 @@
 //! The No-U-Turn Sampler with multinomial sampling along the trajectory.
 
+use crate::chain_steps::{ChainSteps, ChainStepsMut};
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{in_open_unit, invalid, positive, Result};
 use crate::kernel::Kernel;
@@ -65,15 +66,25 @@ pub const NUTS_MAX_DEPTH_LIMIT: usize = 30;
 /// each chain's tree is an `async` computation that stops where it needs
 /// a gradient, and when every chain of the group still building has
 /// stopped, one [`Energy::energy_grad_each`] gives them all (the dense
-/// precision read once for four gradients). A chain whose tree is done
-/// waits for the rest of its group, so lock-step costs the difference
-/// between the group's deepest tree and the others; for energies that
-/// gain nothing from it, groups of one keep the chains apart. Each
+/// precision read once for four gradients). Within one transition, a
+/// chain whose tree is done waits for the rest of its group, so lock-step
+/// costs the difference between the group's deepest tree and the others;
+/// for energies that gain nothing from it, groups of one keep the chains
+/// apart. Each
 /// gradient has the bits of the chain's own `energy_grad`, and each
 /// chain's random numbers (its momentum, then one uniform per doubling for
 /// the direction and one per merge for the choice) come from its own
 /// stream, so the result is the same for any grouping and any number of
 /// threads.
+///
+/// **Runs of steps.** The kernel [runs chains
+/// ahead](Kernel::runs_chains_ahead): when the driver asks for several
+/// transitions at once (burn-in, and sampling in blocks of 50 draws), a
+/// chain whose tree is done starts its next transition at once, so a
+/// group waits for its slowest chain only at the end of the run, not at
+/// every transition, and the groups on different threads meet only
+/// there. Warm-up, whose step size changes after every transition, still
+/// steps all chains together.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Nuts {
     step_size: f64,
@@ -293,13 +304,19 @@ struct Level {
     draw: Draw,
 }
 
-/// NUTS's work buffers for one chunk: the momenta's normals, each
-/// chain's tree buffers and each lock-step group's gradient slots.
+/// NUTS's work buffers for one chunk: each chain's momentum normals and
+/// tree buffers, and each lock-step group's gradient slots.
 #[derive(Default)]
 struct ChunkScratch {
-    normals: Normals,
-    chains: Vec<NutsScratch>,
+    chains: Vec<ChainScratch>,
     groups: Vec<Slots>,
+}
+
+/// One chain's buffers: its momentum's normals and its tree.
+#[derive(Default)]
+struct ChainScratch {
+    normals: Normals,
+    tree: NutsScratch,
 }
 
 /// A lock-step group's gradients: the positions its chains stopped at
@@ -639,48 +656,84 @@ impl Trajectory<'_> {
 type Outcome = (f64, bool, u32, usize);
 
 /// One chain of a lock-step group: its state (position, gradient,
-/// energy), its momentum's normals, stream and tree buffers.
+/// energy), stream, buffers and where its steps report.
 struct GroupChain<'c> {
     x: &'c mut [f64],
     g: &'c mut [f64],
     e: &'c mut f64,
-    z: &'c [f64],
     rng: &'c mut ChainRng,
-    scratch: &'c mut NutsScratch,
+    scratch: &'c mut ChainScratch,
+    log: ChainStepsMut<'c>,
 }
 
 impl Nuts {
-    /// One transition of every chain of a group, their trees in
-    /// lock-step: each tree runs until it needs a gradient (or is done),
-    /// then the group's gradients come in one call, and so on.
-    fn group_transitions(
+    /// The run of transitions `log` asks for on every chain of the chunk:
+    /// the chains in groups of [`Energy::points_at_once`], the groups in
+    /// parallel, each group's trees in lock-step.
+    fn run_chunk(
         &self,
         energy: &dyn Energy,
-        chains: Vec<GroupChain<'_>>,
-        slots: &mut Slots,
-    ) -> Vec<Outcome> {
+        c: &mut ChunkMut<'_>,
+        scratch: &mut Scratch,
+        log: &mut ChainSteps,
+    ) {
+        let d = c.d;
+        let s = scratch.get(ChunkScratch::default);
+        let n = c.len();
+        s.chains.resize_with(n, ChainScratch::default);
+        // each chain's transitions read and write only its own state,
+        // stream and buffers, and each gradient has the chain's own bits,
+        // so the result depends neither on the grouping nor on the threads
+        let group = energy.points_at_once().clamp(1, n.max(1));
+        s.groups.resize_with(n.div_ceil(group), Slots::default);
+        let mut chains: Vec<GroupChain<'_>> =
+            c.x.chunks_mut(d)
+                .zip(c.grad.chunks_mut(d))
+                .zip(c.energy.iter_mut())
+                .zip(c.rngs.iter_mut())
+                .zip(s.chains.iter_mut())
+                .zip(log.chains_mut())
+                .map(|(((((x, g), e), rng), scratch), log)| GroupChain {
+                    x,
+                    g,
+                    e,
+                    rng,
+                    scratch,
+                    log,
+                })
+                .collect();
+        chains
+            .par_chunks_mut(group)
+            .zip(s.groups.par_iter_mut())
+            .for_each(|(chains, slots)| self.group_runs(energy, chains, slots));
+    }
+
+    /// Every chain of a group through its run of transitions, the trees
+    /// in lock-step: each chain runs until it needs a gradient (or is
+    /// done with its last transition), then the group's gradients come in
+    /// one call, and so on. A chain done with a transition starts its
+    /// next at once, so only the end of the run waits for the group's
+    /// slowest chain.
+    fn group_runs(&self, energy: &dyn Energy, chains: &mut [GroupChain<'_>], slots: &mut Slots) {
         let d = energy.dim();
         slots.resize(chains.len(), d);
         let shared = RefCell::new(std::mem::take(slots));
-        let mut outcomes = vec![(0.0, false, 0, 0); chains.len()];
         {
-            type Tree<'f> = Pin<Box<dyn Future<Output = Outcome> + 'f>>;
-            let mut trees: Vec<Option<Tree<'_>>> = chains
-                .into_iter()
+            type Run<'f> = Pin<Box<dyn Future<Output = ()> + 'f>>;
+            let mut runs: Vec<Option<Run<'_>>> = chains
+                .iter_mut()
                 .enumerate()
                 .map(|(k, c)| {
-                    c.scratch.resize(d, self.max_depth);
-                    let tree: Tree<'_> =
-                        Box::pin(self.transition(c.x, c.g, c.e, &c.z[..d], c.rng, c.scratch, &shared, k));
-                    Some(tree)
+                    c.scratch.tree.resize(d, self.max_depth);
+                    let run: Run<'_> = Box::pin(self.chain_run(c, &shared, k));
+                    Some(run)
                 })
                 .collect();
             let mut cx = Context::from_waker(Waker::noop());
             loop {
-                for (k, slot) in trees.iter_mut().enumerate() {
-                    if let Some(tree) = slot {
-                        if let Poll::Ready(o) = tree.as_mut().poll(&mut cx) {
-                            outcomes[k] = o;
+                for slot in runs.iter_mut() {
+                    if let Some(run) = slot {
+                        if run.as_mut().poll(&mut cx).is_ready() {
                             *slot = None;
                         }
                     }
@@ -691,7 +744,27 @@ impl Nuts {
             }
         }
         *slots = shared.into_inner();
-        outcomes
+    }
+
+    /// One chain's run of transitions, each from fresh momentum normals
+    /// out of its stream; its gradients through row `slot` of its group's
+    /// `slots`.
+    async fn chain_run(&self, c: &mut GroupChain<'_>, slots: &RefCell<Slots>, slot: usize) {
+        let d = c.x.len();
+        for t in 0..c.log.steps() {
+            let (z, _) = c.scratch.normals.draw(std::slice::from_mut(c.rng), d);
+            let (accept, divergent, leapfrog, depth) = self
+                .transition(c.x, c.g, c.e, &z[..d], c.rng, &mut c.scratch.tree, slots, slot)
+                .await;
+            c.log.set(
+                t,
+                accept,
+                divergent,
+                leapfrog,
+                &[depth as f64, leapfrog as f64],
+                c.x,
+            );
+        }
     }
 
     /// One NUTS transition of one chain at `x` (with gradient `g` and
@@ -811,52 +884,24 @@ impl Kernel for Nuts {
     }
 
     fn step_chunk(&self, target: Target<'_>, c: &mut ChunkMut<'_>, scratch: &mut Scratch) {
-        let Some(energy) = target.energy() else { return };
-        let d = c.d;
-        let s = scratch.get(ChunkScratch::default);
-        let n = c.len();
-        s.chains.resize_with(n, NutsScratch::default);
-        let (noise, dw) = s.normals.draw(c.rngs, d);
-        // groups of chains in parallel, each group's trees in lock-step:
-        // each chain's transition reads and writes only its own state,
-        // stream and buffers, and each gradient has the chain's own bits,
-        // so the result depends neither on the grouping nor on the threads
-        let group = energy.points_at_once().clamp(1, n.max(1));
-        s.groups.resize_with(n.div_ceil(group), Slots::default);
-        let results: Vec<Outcome> =
-            c.x.par_chunks_mut(group * d)
-                .zip(c.grad.par_chunks_mut(group * d))
-                .zip(c.energy.par_chunks_mut(group))
-                .zip(c.rngs.par_chunks_mut(group))
-                .zip(s.chains.par_chunks_mut(group))
-                .zip(noise.par_chunks(group * dw))
-                .zip(s.groups.par_iter_mut())
-                .flat_map_iter(|((((((xs, gs), es), rngs), css), zs), slots)| {
-                    let chains = xs
-                        .chunks_mut(d)
-                        .zip(gs.chunks_mut(d))
-                        .zip(es.iter_mut())
-                        .zip(rngs.iter_mut())
-                        .zip(css.iter_mut())
-                        .zip(zs.chunks(dw))
-                        .map(|(((((x, g), e), rng), scratch), z)| GroupChain {
-                            x,
-                            g,
-                            e,
-                            z,
-                            rng,
-                            scratch,
-                        })
-                        .collect();
-                    self.group_transitions(energy, chains, slots)
-                })
-                .collect();
-        for (k, (accept, divergent, leapfrog, depth)) in results.into_iter().enumerate() {
-            c.accept[k] = accept;
-            c.divergent[k] = divergent;
-            c.grad_evals[k] = leapfrog;
-            c.figures[2 * k] = depth as f64;
-            c.figures[2 * k + 1] = leapfrog as f64;
+        let mut log = ChainSteps::new(1, c.len(), c.d, self.figures().len(), false);
+        self.step_chunk_run(target, c, scratch, &mut log);
+        log.load_step(0, c);
+    }
+
+    fn runs_chains_ahead(&self) -> bool {
+        true
+    }
+
+    fn step_chunk_run(
+        &self,
+        target: Target<'_>,
+        c: &mut ChunkMut<'_>,
+        scratch: &mut Scratch,
+        log: &mut ChainSteps,
+    ) {
+        if let Some(energy) = target.energy() {
+            self.run_chunk(energy, c, scratch, log);
         }
     }
 

@@ -7,7 +7,8 @@ use common::{check_moments, in_pool};
 use ebm_core::energies::Funnel;
 use ebm_core::{Energy, Points};
 use ebm_samplers::driver::{run, RunConfig, Silent};
-use ebm_samplers::{Chains, Kernel, MetricKind, Nuts, Registry};
+use ebm_samplers::target::Target;
+use ebm_samplers::{Chains, ChunkMut, Kernel, MetricKind, Nuts, Registry, Scratch};
 
 #[test]
 fn nuts_recovers_mean_and_covariance_of_correlated_10d_gaussian() {
@@ -129,6 +130,91 @@ fn nuts_lock_step_groups_keep_every_chains_bits() {
     let apart = OneAtATime(g);
     assert_eq!(apart.points_at_once(), 1);
     assert!(grouped == sample(&apart), "lock-step groups change NUTS's draws");
+}
+
+/// NUTS as a kernel that takes a chunk's steps one at a time (it keeps
+/// the default `runs_chains_ahead`, false), so every chain waits for the
+/// others at every transition.
+struct StepByStep(Nuts);
+
+impl Kernel for StepByStep {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn figures(&self) -> &'static [&'static str] {
+        self.0.figures()
+    }
+    fn step_chunk(&self, target: Target<'_>, chunk: &mut ChunkMut<'_>, scratch: &mut Scratch) {
+        self.0.step_chunk(target, chunk, scratch)
+    }
+    fn step_size(&self) -> f64 {
+        self.0.step_size()
+    }
+    fn set_step_size(&mut self, eps: f64) {
+        self.0.set_step_size(eps)
+    }
+    fn target_accept(&self) -> Option<f64> {
+        self.0.target_accept()
+    }
+    fn set_inv_mass(&mut self, inv_mass: &[f64]) -> bool {
+        self.0.set_inv_mass(inv_mass)
+    }
+}
+
+/// Chains that run ahead of one another (each chain of a lock-step group
+/// going on with its next transition while others finish theirs, through
+/// burn-in and sampling in blocks of steps) keep every bit they get
+/// step by step: the same draws, acceptance, divergences, tree figures,
+/// gradient counts and final states for 13 chains in groups of four.
+#[test]
+fn nuts_chains_running_ahead_keep_their_bits() {
+    let g = common::correlated_gaussian(12, 0.7);
+    let cfg = RunConfig {
+        warmup: 40,
+        burn_in: 25,
+        draws: 60,
+        seed: 5,
+        ..Default::default()
+    };
+    let sample = |k: &mut dyn Kernel| {
+        let out = run(k, &g, Points::zeros(13, 12), &cfg, &mut Silent).unwrap();
+        let figures = (
+            out.figure_means("depth").unwrap(),
+            out.figure_means("leapfrog").unwrap(),
+        );
+        (
+            out.draws,
+            out.acceptance,
+            out.divergences,
+            figures,
+            out.chains.grad_evals_total,
+            out.chains.x,
+            out.step_size,
+        )
+    };
+    let ahead = Nuts::new(0.3).unwrap();
+    assert!(ahead.runs_chains_ahead());
+    let mut apart = StepByStep(ahead.clone());
+    assert!(!apart.runs_chains_ahead());
+    let a = sample(&mut ahead.clone());
+    assert!(
+        a == sample(&mut apart),
+        "running chains ahead changes NUTS's results"
+    );
+    // and the kernel's own run of steps matches its default, step by step
+    let mut chains = Chains::new(&g, Points::zeros(13, 12)).unwrap();
+    let mut twin = chains.clone();
+    let mut rngs = ebm_core::rng::chain_rngs(3, 13);
+    let mut twin_rngs = rngs.clone();
+    chains.run_kernel(&ahead, Target::Continuous(&g), &mut rngs, 20, None);
+    twin.run_kernel(
+        &StepByStep(ahead.clone()),
+        Target::Continuous(&g),
+        &mut twin_rngs,
+        20,
+        None,
+    );
+    assert!(chains.x == twin.x && chains.grad == twin.grad && chains.figures_total == twin.figures_total);
 }
 
 /// Neal's funnel in 10-D: the neck needs steps far smaller than the mouth,
