@@ -244,4 +244,28 @@ mod tests {
             assert_eq!(f, g as f64, "step {i}: the leapfrog figure is the gradient count");
         }
     }
+
+    /// A kernel without figures, and a log without states: each chain's
+    /// share still has its steps, and what a chain sets comes back at its
+    /// step.
+    #[test]
+    fn shares_without_figures_or_states() {
+        let mut log = ChainSteps::new(3, 4, 2, 0, false);
+        let shares: Vec<_> = log.chains_mut().collect();
+        assert_eq!(shares.len(), 4);
+        assert!(shares
+            .iter()
+            .all(|c| c.steps() == 3 && c.figure_values.is_empty() && c.states.is_empty()));
+        drop(shares);
+        for (k, mut c) in log.chains_mut().enumerate() {
+            c.set(1, k as f64 / 4.0, k == 2, k as u32 + 1, &[], &[9.0, 9.0]);
+        }
+        assert_eq!(
+            log.accept,
+            [0.0, 0.0, 0.0, 0.0, 0.25, 0.0, 0.0, 0.5, 0.0, 0.0, 0.75, 0.0]
+        );
+        assert_eq!(log.divergent.iter().filter(|&&d| d).count(), 1);
+        assert!(log.divergent[2 * 3 + 1]);
+        assert_eq!(log.grad_evals[3 * 3 + 1], 4);
+    }
 }
