@@ -101,8 +101,11 @@ impl ChainSteps {
     }
 
     /// The positions after step `t`, chain after chain, into `out` (when
-    /// the run records states).
+    /// the run records states; otherwise `out` is left as it is).
     pub fn copy_states(&self, t: usize, out: &mut [f64]) {
+        if self.states.is_empty() {
+            return;
+        }
         let (n, d) = (self.n, self.d);
         for (k, row) in out.chunks_mut(d.max(1)).enumerate() {
             row.copy_from_slice(&self.states[(k * n + t) * d..(k * n + t + 1) * d]);
@@ -135,6 +138,11 @@ impl ChainStepsMut<'_> {
     /// Step `t` of this chain: its acceptance probability, whether it
     /// diverged, its gradient evaluations, its figures and the position
     /// it left the chain at (kept only when the run records states).
+    ///
+    /// # Panics
+    ///
+    /// When `t` is not a step of the run, or `figures` (or a recorded
+    /// `x`) does not have the log's length.
     pub fn set(
         &mut self,
         t: usize,
