@@ -49,7 +49,13 @@ pub(super) fn add_laplacian_grad(mlp: &Mlp, x: &Points, weight: f64, grads: &mut
         .par_chunks(PART * d)
         .map(|rows| {
             let mut g: Vec<Vec<f64>> = grads.iter().map(|t| vec![0.0; t.len()]).collect();
-            let total = part_pass(mlp, rows, d, weight, &mut g);
+            // inside the SIMD dispatch, so that the activation's
+            // exponentials and multiply-adds in the elementwise loops are
+            // vector instructions, not calls to a software `fma`
+            let total = ebm_core::simd::dispatch(
+                #[inline(always)]
+                || part_pass(mlp, rows, d, weight, &mut g),
+            );
             (total, g)
         })
         .collect();
@@ -69,6 +75,7 @@ pub(super) fn add_laplacian_grad(mlp: &Mlp, x: &Points, weight: f64, grads: &mut
 /// kept transposed, D rows of n_l (row p's at rows p D..(p + 1) D of
 /// `jt[l]`), so A_l = W_l B_{l-1} is the product JT_l = BT_{l-1} W_l^T for
 /// all rows at once.
+#[inline(always)]
 fn part_pass(mlp: &Mlp, x: &[f64], d: usize, weight: f64, g: &mut [Vec<f64>]) -> f64 {
     let layers = mlp.layers();
     let act = mlp.activation();
