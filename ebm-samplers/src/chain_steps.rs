@@ -59,11 +59,9 @@ impl ChainSteps {
     /// Each chain's share, in chain order.
     pub fn chains_mut(&mut self) -> impl Iterator<Item = ChainStepsMut<'_>> {
         let (n, d, f) = (self.n.max(1), self.d, self.figures);
-        let states: Box<dyn Iterator<Item = &mut [f64]>> = if self.states.is_empty() {
-            Box::new(std::iter::repeat_with(<&mut [f64]>::default))
-        } else {
-            Box::new(self.states.chunks_mut(n * d))
-        };
+        // without figures or states, each chain's share of them is empty
+        let states =
+            (self.states.chunks_mut((n * d).max(1))).chain(std::iter::repeat_with(<&mut [f64]>::default));
         self.accept
             .chunks_mut(n)
             .zip(self.divergent.chunks_mut(n))
