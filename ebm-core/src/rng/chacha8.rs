@@ -167,13 +167,18 @@ impl RngCore for ChaCha8Stream {
             let words = &self.buf[self.index..];
             let len = rest.len().min(4 * words.len());
             let (now, later) = std::mem::take(&mut rest).split_at_mut(len);
-            let mut whole = now.chunks_exact_mut(4);
-            for (out, w) in (&mut whole).zip(words) {
-                out.copy_from_slice(&w.to_le_bytes());
-            }
-            let part = whole.into_remainder();
-            if !part.is_empty() {
-                part.copy_from_slice(&words[len / 4].to_le_bytes()[..part.len()]);
+            if cfg!(target_endian = "little") {
+                // the words' bytes in memory are their little-endian bytes
+                now.copy_from_slice(&pulp::bytemuck::cast_slice(words)[..len]);
+            } else {
+                let mut whole = now.chunks_exact_mut(4);
+                for (out, w) in (&mut whole).zip(words) {
+                    out.copy_from_slice(&w.to_le_bytes());
+                }
+                let part = whole.into_remainder();
+                if !part.is_empty() {
+                    part.copy_from_slice(&words[len / 4].to_le_bytes()[..part.len()]);
+                }
             }
             self.index += len.div_ceil(4);
             rest = later;
