@@ -10,6 +10,10 @@
 //!   of the 64x20 RBM; throughput in sweeps.
 //! * `w3_ais/run/1000temps_100chains`: a full AIS run (1,000 temperatures,
 //!   100 chains); throughput in sweeps.
+//! * `streams/fill/4096` and `streams/rand_chacha_fill/4096`: 4,096
+//!   32-bit words from a chain's stream ([`ebm_core::ChainRng`], our
+//!   ChaCha8) and from rand_chacha's `ChaCha8Rng` with the same seed and
+//!   stream (the same words); throughput in words.
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -96,6 +100,20 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(100 * 998));
     g.bench_function("run/1000temps_100chains", |b| {
         b.iter(|| ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 100, 0).unwrap())
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("streams");
+    let mut words = vec![0u32; 4096];
+    g.throughput(Throughput::Elements(words.len() as u64));
+    let mut ours = ebm_core::chain_rng(0, 0);
+    g.bench_function(BenchmarkId::new("fill", words.len()), |b| {
+        b.iter(|| ours.fill(&mut words[..]))
+    });
+    let mut theirs = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    theirs.set_stream(1);
+    g.bench_function(BenchmarkId::new("rand_chacha_fill", words.len()), |b| {
+        b.iter(|| theirs.fill(&mut words[..]))
     });
     g.finish();
 }
