@@ -46,15 +46,15 @@ const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 /// ```
 /// use rand::{Rng, SeedableRng};
 /// use ebm_core::rng::ChaCha8Stream;
-/// let mut a = ChaCha8Stream::seed_from_u64(7);
-/// a.set_stream(3);
-/// let x: u64 = a.random();
-/// let mut b = ChaCha8Stream::seed_from_u64(7);
-/// b.set_stream(3);
-/// b.set_word_pos(2);
-/// a.set_word_pos(2);
-/// assert_eq!(a.random::<u32>(), b.random::<u32>());
-/// assert_ne!(x, 0);
+/// let mut ours = ChaCha8Stream::seed_from_u64(7);
+/// let mut theirs = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+/// ours.set_stream(3);
+/// theirs.set_stream(3);
+/// assert_eq!(ours.random::<u64>(), theirs.random::<u64>());
+/// assert_eq!(ours.get_word_pos(), 2); // a u64 is two words
+/// ours.set_word_pos(1);
+/// theirs.set_word_pos(1);
+/// assert_eq!(ours.random::<[u32; 5]>(), theirs.random::<[u32; 5]>());
 /// ```
 #[derive(Clone)]
 pub struct ChaCha8Stream {
@@ -292,9 +292,10 @@ fn four_blocks_avx512(
     *out = pulp::cast(blocks);
 }
 
-/// One step of the quarter round on every lane of a, b, c and d. A
-/// function of its own, always inlined: a closure would stay a call
-/// outside the AVX-512 context, and so would every intrinsic in it.
+/// The quarter round (module docs) on every 32-bit lane of a, b, c and d
+/// at once: four columns of four blocks. A function of its own, always
+/// inlined: a closure would stay a call outside the AVX-512 context, and
+/// so would every intrinsic in it.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn quarter(
