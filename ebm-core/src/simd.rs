@@ -29,14 +29,15 @@
 //! assert_eq!(ys[0], 1.0);
 //! ```
 
-/// Lanes in the fixed-size blocks the kernels use: one AVX-512 register
-/// of f64, two AVX2 registers.
+/// Lanes in one AVX-512 register of f64 (two AVX2 registers): the unit
+/// of the mixture's point blocks and of the lane-wise sums whose order
+/// some results depend on (the categorical softmax). The binary samplers'
+/// groups of chains have their own width (`ebm_samplers::lanes::LANES`).
 pub const LANES: usize = 8;
 
-/// A value per chain: one f64 (one chain) or `[f64; LANES]` (one per
-/// lane), so that a piece of maths written once over `V: LaneValue` runs
-/// on one chain and, inside [`dispatch`], on [`LANES`] chains in vector
-/// registers, with the same bits in every lane as the one-chain version
+/// A value per chain: one f64 (one chain) or `[f64; N]` (one per lane),
+/// so that a piece of maths written once over `V: LaneValue` runs on one
+/// chain and, inside [`dispatch`], on N chains in vector registers, with the same bits in every lane as the one-chain version
 /// (each operation is rounded once, no fused multiply-add).
 pub trait LaneValue: Copy {
     /// Every lane `v`.
@@ -74,28 +75,28 @@ impl LaneValue for f64 {
     }
 }
 
-impl LaneValue for [f64; LANES] {
+impl<const N: usize> LaneValue for [f64; N] {
     #[inline(always)]
     fn splat(v: f64) -> Self {
-        [v; LANES]
+        [v; N]
     }
     #[inline(always)]
     fn add_scaled(mut self, w: f64, s: Self) -> Self {
-        for l in 0..LANES {
+        for l in 0..N {
             self[l] += w * s[l];
         }
         self
     }
     #[inline(always)]
     fn add(mut self, o: Self) -> Self {
-        for l in 0..LANES {
+        for l in 0..N {
             self[l] += o[l];
         }
         self
     }
     #[inline(always)]
     fn mul(mut self, o: Self) -> Self {
-        for l in 0..LANES {
+        for l in 0..N {
             self[l] *= o[l];
         }
         self

@@ -3,6 +3,7 @@
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{Result, SamplerError};
 use crate::kernel::Kernel;
+use crate::lanes::LANES;
 use crate::pairwise_lanes::PairwiseLanes;
 use crate::rbm_block::RbmLanes;
 use crate::softmax::{pick, unit_of_word, weights};
@@ -10,7 +11,7 @@ use crate::target::{StateSpace, Target};
 use ebm_core::bernoulli::{bernoulli, weight_of};
 use ebm_core::energies::{GbRbm, Rbm};
 use ebm_core::normal;
-use ebm_core::simd::{dispatch, LANES};
+use ebm_core::simd::dispatch;
 use ebm_core::{BinaryEnergy, CategoricalEnergy, ChainRng, Energy};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -43,13 +44,13 @@ pub enum GibbsScan {
 ///   p(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j) and
 ///   p(v_i = 1 | h) = sigmoid(b_i + (W h)_i). Leaves p(v) ∝ exp(-F(v))
 ///   invariant. This is the RBM block-Gibbs kernel
-///   [`crate::rbm_block::RbmLanes`] at beta = 1, eight chains of the
+///   [`crate::rbm_block::RbmLanes`] at beta = 1, sixteen chains of the
 ///   chunk at a time in SIMD lanes.
 /// * Single-site (any [`BinaryEnergy`]): visit the units in the model's
 ///   sweep order (the checkerboard for an Ising lattice) and set each to
 ///   its other value with probability sigmoid(-(E(x') - E(x))), the exact
 ///   conditional. Pairwise models ([`BinaryEnergy::pairwise`]: Ising
-///   lattices, Boltzmann machines on any graph) run this sweep eight
+///   lattices, Boltzmann machines on any graph) run this sweep sixteen
 ///   chains at a time in SIMD lanes ([`crate::pairwise_lanes`]), with the
 ///   same bits as one chain at a time.
 ///

@@ -1,12 +1,18 @@
-//! What the binary kernels that run eight chains in SIMD lanes share
+//! What the binary kernels that run sixteen chains in SIMD lanes share
 //! ([`crate::rbm_block`], [`crate::pairwise_lanes`]): the lane type, each
 //! chain's random words laid out unit-major, and the Bernoulli rule over
 //! a lane.
 
 use ebm_core::bernoulli::bernoulli;
-use ebm_core::simd::LANES;
 use ebm_core::ChainRng;
 use rand::Rng;
+
+/// Chains per group: sixteen, two AVX-512 registers of f64 per value, so
+/// that each weight or coupling the products broadcast from memory serves
+/// two registers' multiply-adds (with eight, one load per multiply-add
+/// made the loads the limit: W3 took 4% and W8 7% longer). Each chain's
+/// arithmetic is its own, so the width changes no result.
+pub const LANES: usize = 16;
 
 /// The values of one unit in each of the [`LANES`] chains.
 pub type Lane = [f64; LANES];

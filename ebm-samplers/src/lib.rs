@@ -9,7 +9,7 @@
 //!   per-chain tree depth), [`KineticLangevin`] (underdamped, BAOAB or
 //!   OBABO), and for binary models [`gibbs::Gibbs`] (block
 //!   h|v, v|h for RBMs with the block-Gibbs kernel
-//!   [`rbm_block::RbmLanes`], eight chains in SIMD lanes; single-site in
+//!   [`rbm_block::RbmLanes`], sixteen chains in SIMD lanes; single-site in
 //!   the model's sweep order otherwise).
 //!   [`Chains::run_kernel`] is the public chunk machinery; [`Registry`]
 //!   names the kernels and builds them from serde configs.

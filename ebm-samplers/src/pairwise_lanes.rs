@@ -1,6 +1,6 @@
 //! The site-Gibbs kernel of pairwise binary models
-//! ([`ebm_core::energies::Pairwise`], hence Ising lattices): eight chains
-//! at a time in SIMD lanes, at any inverse temperature. [`crate::gibbs::Gibbs`]
+//! ([`ebm_core::energies::Pairwise`], hence Ising lattices): sixteen chains
+//! ([`crate::lanes::LANES`]) at a time in SIMD lanes, at any inverse temperature. [`crate::gibbs::Gibbs`]
 //! samples with it (beta = 1) and binary AIS ([`crate::ais::ais_binary`])
 //! anneals with it, whenever the model is pairwise
 //! ([`ebm_core::BinaryEnergy::pairwise`]).
@@ -16,13 +16,13 @@
 //! the order a chain run alone would, so a chain's bits are those of the
 //! one-chain sweep ([`crate::gibbs`]'s `site_sweep` with the model's
 //! `flip_delta`) for any grouping of chains and any number of threads. A
-//! group may hold fewer than eight chains: the empty lanes compute on
+//! group may hold fewer than sixteen chains: the empty lanes compute on
 //! zero words and are never read.
 
+use crate::lanes::LANES;
 use crate::lanes::{bernoulli_lanes, load_lanes, store_lanes, Lane, LaneWords};
 use ebm_core::bernoulli::weight_of;
 use ebm_core::energies::Pairwise;
-use ebm_core::simd::LANES;
 use ebm_core::ChainRng;
 
 /// The state and work buffers of one group of up to [`LANES`] chains of
@@ -138,7 +138,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
 
-        /// Groups of up to eight chains in lanes give every chain the bits
+        /// Groups of up to sixteen chains in lanes give every chain the bits
         /// it gets alone from the one-chain sweep with the model's
         /// flip_delta (partial groups included), sweep after sweep, and
         /// the lanes' energies are the model's energy, bit for bit.

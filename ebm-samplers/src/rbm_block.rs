@@ -1,4 +1,4 @@
-//! The RBM block-Gibbs kernel: eight chains at a time in SIMD lanes, at
+//! The RBM block-Gibbs kernel: sixteen chains ([`crate::lanes::LANES`]) at a time in SIMD lanes, at
 //! any inverse temperature. [`crate::gibbs::Gibbs`] samples an RBM with
 //! it (beta = 1) and RBM AIS ([`crate::ais::ais_rbm`]) anneals with it;
 //! the conditionals' maths is [`ebm_core::energies::rbm_gibbs`].
@@ -12,14 +12,14 @@
 //! Every chain draws from its own stream in the order a chain run alone
 //! would (per sweep its hidden units' words, then its visible units', one
 //! 32-bit word per unit), so the result is the same for any grouping of
-//! chains and any number of threads. A group may hold fewer than eight
+//! chains and any number of threads. A group may hold fewer than sixteen
 //! chains: the empty lanes compute on zero words and are never read.
 
 pub use crate::lanes::Lane;
+use crate::lanes::LANES;
 use crate::lanes::{bernoulli_lanes, load_lanes, store_lanes, LaneWords};
 use ebm_core::bernoulli::weight_of;
 use ebm_core::energies::Rbm;
-use ebm_core::simd::LANES;
 use ebm_core::ChainRng;
 
 /// The state and work buffers of one group of up to [`LANES`] chains of
@@ -223,7 +223,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
 
-        /// Groups of up to eight chains in lanes give every chain the bits
+        /// Groups of up to sixteen chains in lanes give every chain the bits
         /// it gets alone (partial groups included), sweep after sweep.
         #[test]
         fn lanes_are_chains_run_alone(nv in 1usize..40, nh in 1usize..30, chains in 1usize..20, beta in 0.0f64..1.5, seed in 0u64..1000) {

@@ -1,5 +1,5 @@
 //! Pairwise binary models (Ising lattices, Boltzmann machines on any
-//! graph) through the site kernel that runs eight chains in SIMD lanes:
+//! graph) through the site kernel that runs sixteen chains in SIMD lanes:
 //! the same bits as one chain at a time through `flip_delta`, for any
 //! number of threads; Gibbs marginals and pair correlations and AIS log Z
 //! against enumeration.

@@ -631,7 +631,7 @@ fn run_ais(a: &LogzArgs, spec: &ebm_compose::ModelSpec, model: &Model) -> CliRes
         Target::Binary(_) if kernel_name != "gibbs" => {
             ais_discrete(target, &kernel, &betas, a.chains, a.steps_per_temp, shard, &tick)
         }
-        // an RBM anneals with its hidden units summed out, eight chains
+        // an RBM anneals with its hidden units summed out, sixteen chains
         // in SIMD lanes
         Target::Binary(b) => match b.rbm() {
             Some(rbm) => ais_rbm_sweeps_with_progress(

@@ -49,7 +49,7 @@ pub fn run_gwg(ctx: &SuiteCtx) -> CliResult<(Vec<Record>, Vec<String>)> {
     let n = model.n();
     let (chains, burn_in, draws) = if ctx.quick { (8, 50, 200) } else { (64, 200, 2000) };
     let kernels: [(&str, Box<dyn Kernel>); 2] = [
-        ("site gibbs (eight chains in lanes)", Box::new(Gibbs::site())),
+        ("site gibbs (chains in SIMD lanes)", Box::new(Gibbs::site())),
         (
             "gibbs-with-gradients, 100 proposals a step",
             Box::new(Gwg::new(n).map_err(sampler_err)?),

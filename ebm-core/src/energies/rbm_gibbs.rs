@@ -1,6 +1,6 @@
 //! The Bernoulli RBM's Gibbs conditionals, written once for every kernel
 //! that samples or trains an [`Rbm`](super::Rbm): the block-Gibbs sweep
-//! of `ebm-samplers` (Gibbs sampling and AIS, eight chains in SIMD lanes),
+//! of `ebm-samplers` (Gibbs sampling and AIS, sixteen chains in SIMD lanes),
 //! the persistent chains of PCD training in `ebm-estimators`, and the
 //! model's own [`Rbm::hidden_input`](super::Rbm::hidden_input).
 //!

@@ -7,11 +7,12 @@ use crate::driver::uniform_points;
 use crate::error::{invalid, Result};
 use crate::gibbs::{draw_unit, site_sweep};
 use crate::kernel::Kernel;
+use crate::lanes::LANES;
 use crate::pairwise_lanes::PairwiseLanes;
 use crate::target::Target;
 use ebm_compose::Tempered;
 use ebm_core::energies::Pairwise;
-use ebm_core::simd::{dispatch, LANES};
+use ebm_core::simd::dispatch;
 use ebm_core::{BinaryEnergy, ChainRng, Shard};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,7 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Chain c starts from one word per unit of its stream, then draws one
 /// word per site visit; its weight is log w = -sum_k (beta_k -
 /// beta_{k-1}) E(x_{k-1}). Pairwise models ([`BinaryEnergy::pairwise`]:
-/// Ising lattices, Boltzmann machines) run eight chains at a time in SIMD
+/// Ising lattices, Boltzmann machines) run sixteen chains at a time in SIMD
 /// lanes ([`crate::pairwise_lanes`]) with the same bits as one at a time.
 /// (For RBMs [`super::ais_rbm`] is faster: it sums the hidden units out.)
 pub fn ais_binary<M: BinaryEnergy + ?Sized>(

@@ -1,14 +1,15 @@
-//! AIS for Bernoulli RBMs, eight chains at a time in SIMD lanes.
+//! AIS for Bernoulli RBMs, sixteen chains at a time in SIMD lanes.
 
 use super::{no_progress, summarize, AisResult, ProgressFn};
 use crate::chains::CHUNK;
 use crate::error::{invalid, Result};
+use crate::lanes::LANES;
 use crate::rbm_block::{Lane, RbmLanes};
 use ebm_core::bernoulli::weight_of;
 use ebm_core::energies::Rbm;
 use ebm_core::fast_ln::ln;
 use ebm_core::math::softplus;
-use ebm_core::simd::{dispatch, LANES};
+use ebm_core::simd::dispatch;
 use ebm_core::{ChainRng, Shard};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,7 +31,7 @@ pub enum RbmBase {
 /// the weights use the marginal over h,
 /// log f_beta(v) = a_beta.v + sum_j softplus(c_beta_j + beta (v^T W)_j).
 ///
-/// The transitions are the block-Gibbs kernel [`RbmLanes`]: eight chains
+/// The transitions are the block-Gibbs kernel [`RbmLanes`]: sixteen chains
 /// move together in SIMD lanes (see [`ebm_core::simd`]); each draws from
 /// its own stream in the order a chain run alone would (its initial
 /// visibles, then per sweep its hiddens and its visibles, a 32-bit word
