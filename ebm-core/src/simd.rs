@@ -37,8 +37,9 @@ pub const LANES: usize = 8;
 
 /// A value per chain: one f64 (one chain) or `[f64; N]` (one per lane),
 /// so that a piece of maths written once over `V: LaneValue` runs on one
-/// chain and, inside [`dispatch`], on N chains in vector registers, with the same bits in every lane as the one-chain version
-/// (each operation is rounded once, no fused multiply-add).
+/// chain and, inside [`dispatch`], on N chains in vector registers, with
+/// the same bits in every lane as the one-chain version (each operation
+/// is rounded once, no fused multiply-add).
 pub trait LaneValue: Copy {
     /// Every lane `v`.
     fn splat(v: f64) -> Self;

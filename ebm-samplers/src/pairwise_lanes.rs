@@ -1,7 +1,7 @@
 //! The site-Gibbs kernel of pairwise binary models
-//! ([`ebm_core::energies::Pairwise`], hence Ising lattices): sixteen chains
-//! ([`crate::lanes::LANES`]) at a time in SIMD lanes, at any inverse temperature. [`crate::gibbs::Gibbs`]
-//! samples with it (beta = 1) and binary AIS ([`crate::ais::ais_binary`])
+//! ([`ebm_core::energies::Pairwise`], hence Ising lattices): sixteen
+//! chains ([`crate::lanes::LANES`]) at a time in SIMD lanes, at any
+//! inverse temperature. [`crate::gibbs::Gibbs`] samples with it (beta = 1) and binary AIS ([`crate::ais::ais_binary`])
 //! anneals with it, whenever the model is pairwise
 //! ([`ebm_core::BinaryEnergy::pairwise`]).
 //!
@@ -19,8 +19,7 @@
 //! group may hold fewer than sixteen chains: the empty lanes compute on
 //! zero words and are never read.
 
-use crate::lanes::LANES;
-use crate::lanes::{bernoulli_lanes, load_lanes, store_lanes, Lane, LaneWords};
+use crate::lanes::{bernoulli_lanes, load_lanes, store_lanes, Lane, LaneWords, LANES};
 use ebm_core::bernoulli::weight_of;
 use ebm_core::energies::Pairwise;
 use ebm_core::ChainRng;
