@@ -4,8 +4,8 @@
 //! a lane.
 
 use ebm_core::bernoulli::bernoulli;
+use ebm_core::rng::read_lanes;
 use ebm_core::ChainRng;
-use rand::Rng;
 
 /// Chains per group: sixteen, two AVX-512 registers of f64 per value, so
 /// that each weight or coupling the products broadcast from memory serves
@@ -31,11 +31,9 @@ pub fn bernoulli_lanes(x: &Lane, e: &Lane, u: &[u32; LANES]) -> Lane {
 /// The random words of one sweep of a group of up to [`LANES`] chains:
 /// `units` words from each chain's stream, in the order the chain run
 /// alone would draw them, laid out unit-major (`word(k)[l]` is the k-th
-/// word of lane l).
+/// word of lane l), as [`ebm_core::rng::read_lanes`] reads them.
 #[derive(Clone, Debug, Default)]
 pub struct LaneWords {
-    /// Chain by chain, as the streams produce them.
-    words: Vec<u32>,
     /// Unit-major.
     wt: Vec<[u32; LANES]>,
 }
@@ -44,7 +42,6 @@ impl LaneWords {
     /// Buffers for sweeps of up to `units` words per chain.
     pub fn new(units: usize) -> Self {
         Self {
-            words: vec![0; LANES * units],
             wt: vec![[0; LANES]; units],
         }
     }
@@ -62,33 +59,7 @@ impl LaneWords {
         if self.wt.len() < units {
             *self = Self::new(units);
         }
-        let words = &mut self.words[..LANES * units];
-        for (l, r) in rngs.iter_mut().enumerate() {
-            r.fill(&mut words[l * units..(l + 1) * units]);
-        }
-        // the transpose below reads every lane: a group with fewer than
-        // LANES chains must not carry an earlier group's words
-        words[rngs.len() * units..].fill(0);
-        // the transpose in blocks of 8 units x 8 lanes, fixed-size (no
-        // bounds checks inside, and shuffles instead of 64 scalar moves)
-        let full = units / 8 * 8;
-        for u0 in (0..full).step_by(8) {
-            let mut block = [[0u32; 8]; LANES];
-            for (l, b) in block.iter_mut().enumerate() {
-                b.copy_from_slice(&words[l * units + u0..l * units + u0 + 8]);
-            }
-            let out: &mut [[u32; LANES]; 8] = (&mut self.wt[u0..u0 + 8]).try_into().expect("8 units");
-            for (k, o) in out.iter_mut().enumerate() {
-                for l in 0..LANES {
-                    o[l] = block[l][k];
-                }
-            }
-        }
-        for u in full..units {
-            for l in 0..LANES {
-                self.wt[u][l] = words[l * units + u];
-            }
-        }
+        read_lanes(rngs, &mut self.wt[..units]);
         &self.wt[..units]
     }
 }

@@ -31,13 +31,13 @@
 use rand::{RngCore, SeedableRng};
 
 /// Words in a block.
-const BLOCK_WORDS: usize = 16;
+pub(super) const BLOCK_WORDS: usize = 16;
 /// Blocks computed at a time.
 const BUF_BLOCKS: u64 = 4;
 /// Words in the buffer (four blocks, as rand_chacha keeps).
 const BUF_WORDS: usize = 64;
 /// "expand 32-byte k", the constant row.
-const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
+pub(super) const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 
 /// A ChaCha8 stream: a 256-bit key, a 64-bit stream id and a position in
 /// 32-bit words (68 bits: a 64-bit block counter and a word in the
@@ -64,6 +64,10 @@ pub struct ChaCha8Stream {
     next_block: u64,
     /// The next unread word of `buf`; `BUF_WORDS` when all are read.
     index: usize,
+    /// With `index == BUF_WORDS`: the word of block `next_block` that
+    /// the next refill starts at (0 unless [`ChaCha8Stream::seek_lazily`]
+    /// set it).
+    pending: usize,
     buf: [u32; BUF_WORDS],
 }
 
@@ -95,6 +99,9 @@ impl ChaCha8Stream {
     /// The position of the next word: 16 x its block's counter + its
     /// place in the block (a 68-bit number).
     pub fn get_word_pos(&self) -> u128 {
+        if self.index >= BUF_WORDS {
+            return u128::from(self.next_block) * BLOCK_WORDS as u128 + self.pending as u128;
+        }
         let first = self.next_block.wrapping_sub(BUF_BLOCKS);
         let block = first.wrapping_add((self.index / BLOCK_WORDS) as u64);
         u128::from(block) * BLOCK_WORDS as u128 + (self.index % BLOCK_WORDS) as u128
@@ -103,16 +110,32 @@ impl ChaCha8Stream {
     /// Move to word `pos` of the stream (bits above the 68th ignored).
     pub fn set_word_pos(&mut self, pos: u128) {
         self.next_block = (pos / BLOCK_WORDS as u128) as u64;
+        self.pending = 0;
         self.refill();
         self.index = (pos % BLOCK_WORDS as u128) as usize;
     }
 
-    /// The next four blocks into the buffer.
+    /// Move to word `pos` (as [`ChaCha8Stream::set_word_pos`]) without
+    /// computing anything now: the buffer counts as read, and the next
+    /// read refills it from `pos`'s block. For a reader that computed the
+    /// words itself ([`super::read_lanes`]).
+    pub(super) fn seek_lazily(&mut self, pos: u128) {
+        self.next_block = (pos / BLOCK_WORDS as u128) as u64;
+        self.pending = (pos % BLOCK_WORDS as u128) as usize;
+        self.index = BUF_WORDS;
+    }
+
+    /// The key's words.
+    pub(super) fn key(&self) -> &[u32; 8] {
+        &self.key
+    }
+
+    /// The next four blocks into the buffer, read from the pending word.
     #[inline]
     fn refill(&mut self) {
         four_blocks(&self.key, self.stream, self.next_block, &mut self.buf);
         self.next_block = self.next_block.wrapping_add(BUF_BLOCKS);
-        self.index = 0;
+        self.index = std::mem::take(&mut self.pending);
     }
 }
 
@@ -130,6 +153,7 @@ impl SeedableRng for ChaCha8Stream {
             stream: 0,
             next_block: 0,
             index: BUF_WORDS,
+            pending: 0,
             buf: [0; BUF_WORDS],
         }
     }
@@ -217,7 +241,7 @@ fn four_blocks(key: &[u32; 8], stream: u64, block: u64, out: &mut [u32; BUF_WORD
 /// The AVX-512 token, detected once.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn avx512() -> Option<pulp::x86::V4> {
+pub(super) fn avx512() -> Option<pulp::x86::V4> {
     static V4: std::sync::OnceLock<Option<pulp::x86::V4>> = std::sync::OnceLock::new();
     *V4.get_or_init(pulp::x86::V4::try_new)
 }
@@ -341,6 +365,7 @@ mod tests {
         Words(usize),
         Longs(usize),
         Seek(u128),
+        SeekLazily(u128),
         Stream(u64),
     }
 
@@ -352,6 +377,7 @@ mod tests {
             3 => (0usize..150).prop_map(Read::Words),
             2 => (0usize..80).prop_map(Read::Longs),
             1 => prop_oneof![0u128..1000, Just((1u128 << 68) - 70), any::<u128>()].prop_map(Read::Seek),
+            1 => prop_oneof![0u128..1000, Just((1u128 << 68) - 70), any::<u128>()].prop_map(Read::SeekLazily),
             1 => prop_oneof![0u64..4, Just(u64::MAX), any::<u64>()].prop_map(Read::Stream),
         ]
     }
@@ -359,7 +385,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
-        /// Any sequence of reads, seeks and stream changes gives what
+        /// Any sequence of reads, seeks (eager or lazy) and stream changes gives what
         /// rand_chacha gives, and both agree on where they stand.
         #[test]
         fn every_read_matches_rand_chacha(seed in any::<u64>(), stream in any::<u64>(), reads in prop::collection::vec(read(), 1..40)) {
@@ -388,6 +414,10 @@ mod tests {
                     }
                     Read::Seek(p) => {
                         ours.set_word_pos(p);
+                        theirs.set_word_pos(p);
+                    }
+                    Read::SeekLazily(p) => {
+                        ours.seek_lazily(p);
                         theirs.set_word_pos(p);
                     }
                     Read::Stream(s) => {

@@ -16,8 +16,10 @@
 //! with the streams apart).
 
 mod chacha8;
+mod chacha8_lanes;
 
 pub use chacha8::ChaCha8Stream;
+pub use chacha8_lanes::{read_lanes, WordLanes, STREAM_LANES};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 

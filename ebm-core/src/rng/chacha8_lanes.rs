@@ -1,0 +1,309 @@
+//! Words from a group of ChaCha8 streams at once, laid out in lanes:
+//! `out[k][l]` is the k-th word read from stream `l`, which is how the
+//! kernels that run one chain per SIMD lane consume them (one word per
+//! unit per chain).
+//!
+//! Where AVX-512 is present and the streams share a key and stand at the
+//! same word position (the chains of one run that have drawn alike, the
+//! usual case), the blocks are computed "vertically": word i of the
+//! ChaCha state of every stream sits in lane l of row i, so a
+//! quarter-round step is one vector operation on all the streams, no
+//! shuffle is needed for the diagonal rounds, and row i of the result is
+//! word i of every stream's block, already in lanes (no transpose). The blocks are the ones
+//! [`ChaCha8Stream`] computes (the state layout of the module docs of
+//! `chacha8`), so the words are the same: about 1.6 instructions a word
+//! against 2.6 for a stream's own four-block refill, and no transpose.
+//! Otherwise each stream is read word by word.
+//!
+//! Either way the streams end where reading word by word would leave
+//! them; after a vertical read they have skipped ahead without touching
+//! their own buffers ([`ChaCha8Stream::seek_lazily`]).
+
+use super::chacha8::{ChaCha8Stream, BLOCK_WORDS, SIGMA};
+use rand::RngCore;
+
+/// Streams read at once by [`read_lanes`]: sixteen, one AVX-512 register
+/// of 32-bit words.
+pub const STREAM_LANES: usize = 16;
+
+/// Words of `STREAM_LANES` streams, one per lane.
+pub type WordLanes = [u32; STREAM_LANES];
+
+/// Read `out.len()` words from each of `rngs` (at most [`STREAM_LANES`]
+/// streams) into lanes: `out[k][l]` is the k-th word read from
+/// `rngs[l]`, the same word reading `rngs[l]` word by word would give.
+/// Lanes without a stream get zeros.
+///
+/// ```
+/// use rand::RngCore;
+/// use ebm_core::rng::{chain_rngs, read_lanes};
+/// let mut group = chain_rngs(7, 3);
+/// let mut alone = group.clone();
+/// let mut out = [[0u32; 16]; 20];
+/// read_lanes(&mut group, &mut out);
+/// for (l, r) in alone.iter_mut().enumerate() {
+///     for k in 0..20 {
+///         assert_eq!(out[k][l], r.next_u32());
+///     }
+/// }
+/// assert_eq!(out[5][3], 0); // no fourth stream
+/// assert_eq!(group, alone); // and the streams moved alike
+/// ```
+///
+/// # Panics
+///
+/// If `rngs` has more than [`STREAM_LANES`] streams.
+pub fn read_lanes(rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
+    assert!(
+        rngs.len() <= STREAM_LANES,
+        "{} streams for {STREAM_LANES} lanes",
+        rngs.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = super::chacha8::avx512() {
+        if in_step(rngs) {
+            return simd.vectorize(
+                #[inline(always)]
+                || read_vertically(simd, rngs, out),
+            );
+        }
+    }
+    read_one_by_one(rngs, out);
+}
+
+/// Whether the streams share one key and one word position.
+fn in_step(rngs: &[ChaCha8Stream]) -> bool {
+    let Some(first) = rngs.first() else {
+        return false;
+    };
+    let pos = first.get_word_pos();
+    rngs.iter()
+        .all(|r| r.key() == first.key() && r.get_word_pos() == pos)
+}
+
+/// Each stream read on its own, its words written down its lane.
+fn read_one_by_one(rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
+    for row in out.iter_mut() {
+        *row = [0; STREAM_LANES];
+    }
+    for (l, r) in rngs.iter_mut().enumerate() {
+        for row in out.iter_mut() {
+            row[l] = r.next_u32();
+        }
+    }
+}
+
+/// The blocks covering the words wanted, computed for every lane at
+/// once (streams in step: one key, one position), then the streams moved
+/// past them.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn read_vertically(simd: pulp::x86::V4, rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
+    let key = *rngs[0].key();
+    let start = rngs[0].get_word_pos();
+    let (mut stream_lo, mut stream_hi) = ([0u32; STREAM_LANES], [0u32; STREAM_LANES]);
+    for (l, r) in rngs.iter().enumerate() {
+        let s = r.get_stream();
+        (stream_lo[l], stream_hi[l]) = (s as u32, (s >> 32) as u32);
+    }
+    let (lo, hi) = (pulp::cast(stream_lo), pulp::cast(stream_hi));
+    let mut block = (start / BLOCK_WORDS as u128) as u64;
+    let mut skip = (start % BLOCK_WORDS as u128) as usize;
+    let mut k = 0;
+    while k < out.len() {
+        let words: [WordLanes; BLOCK_WORDS] = pulp::cast(block_in_lanes(simd, &key, lo, hi, block));
+        if skip == 0 && out.len() - k >= BLOCK_WORDS {
+            let whole: &mut [WordLanes; BLOCK_WORDS] =
+                (&mut out[k..k + BLOCK_WORDS]).try_into().expect("a block");
+            *whole = words;
+            k += BLOCK_WORDS;
+        } else {
+            for w in &words[skip..] {
+                if k == out.len() {
+                    break;
+                }
+                out[k] = *w;
+                k += 1;
+            }
+        }
+        skip = 0;
+        block = block.wrapping_add(1);
+    }
+    if rngs.len() < STREAM_LANES {
+        for row in out.iter_mut() {
+            row[rngs.len()..].fill(0);
+        }
+    }
+    let end = start.wrapping_add(out.len() as u128);
+    for r in rngs.iter_mut() {
+        r.seek_lazily(end);
+    }
+}
+
+/// Block `block` of the streams `(hi << 32) | lo` of every lane under
+/// `key`: register i holds word i of every lane's block. The state's
+/// word i of every lane sits in register i, so each step of a quarter
+/// round is one instruction on all sixteen streams, on the columns and
+/// on the diagonals alike.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_in_lanes(
+    simd: pulp::x86::V4,
+    key: &[u32; 8],
+    lo: core::arch::x86_64::__m512i,
+    hi: core::arch::x86_64::__m512i,
+    block: u64,
+) -> [core::arch::x86_64::__m512i; BLOCK_WORDS] {
+    let f = simd.avx512f;
+    let splat = |w: u32| -> core::arch::x86_64::__m512i { pulp::cast([w; STREAM_LANES]) };
+    let input = [
+        splat(SIGMA[0]),
+        splat(SIGMA[1]),
+        splat(SIGMA[2]),
+        splat(SIGMA[3]),
+        splat(key[0]),
+        splat(key[1]),
+        splat(key[2]),
+        splat(key[3]),
+        splat(key[4]),
+        splat(key[5]),
+        splat(key[6]),
+        splat(key[7]),
+        splat(block as u32),
+        splat((block >> 32) as u32),
+        lo,
+        hi,
+    ];
+    let mut x = input;
+    for _ in 0..4 {
+        // columns, then diagonals
+        quarter(f, &mut x, [0, 4, 8, 12]);
+        quarter(f, &mut x, [1, 5, 9, 13]);
+        quarter(f, &mut x, [2, 6, 10, 14]);
+        quarter(f, &mut x, [3, 7, 11, 15]);
+        quarter(f, &mut x, [0, 5, 10, 15]);
+        quarter(f, &mut x, [1, 6, 11, 12]);
+        quarter(f, &mut x, [2, 7, 8, 13]);
+        quarter(f, &mut x, [3, 4, 9, 14]);
+    }
+    for (xi, ii) in x.iter_mut().zip(input) {
+        *xi = f._mm512_add_epi32(*xi, ii);
+    }
+    x
+}
+
+/// The quarter round on state words a, b, c and d of every lane. A
+/// function, always inlined, for the reason given at `chacha8`'s own.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn quarter(
+    f: pulp::core_arch::x86::Avx512f,
+    x: &mut [core::arch::x86_64::__m512i; BLOCK_WORDS],
+    [a, b, c, d]: [usize; 4],
+) {
+    x[a] = f._mm512_add_epi32(x[a], x[b]);
+    x[d] = f._mm512_rol_epi32::<16>(f._mm512_xor_si512(x[d], x[a]));
+    x[c] = f._mm512_add_epi32(x[c], x[d]);
+    x[b] = f._mm512_rol_epi32::<12>(f._mm512_xor_si512(x[b], x[c]));
+    x[a] = f._mm512_add_epi32(x[a], x[b]);
+    x[d] = f._mm512_rol_epi32::<8>(f._mm512_xor_si512(x[d], x[a]));
+    x[c] = f._mm512_add_epi32(x[c], x[d]);
+    x[b] = f._mm512_rol_epi32::<7>(f._mm512_xor_si512(x[b], x[c]));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{in_step, read_lanes, ChaCha8Stream, WordLanes, STREAM_LANES};
+    use crate::rng::chain_rngs;
+    use proptest::prelude::*;
+    use rand::RngCore;
+
+    /// What `read_lanes` must give: each stream read word by word.
+    fn word_by_word(rngs: &mut [ChaCha8Stream], words: usize) -> Vec<WordLanes> {
+        let mut out = vec![[0u32; STREAM_LANES]; words];
+        for (l, r) in rngs.iter_mut().enumerate() {
+            for row in out.iter_mut() {
+                row[l] = r.next_u32();
+            }
+        }
+        out
+    }
+
+    fn check(mut rngs: Vec<ChaCha8Stream>, reads: &[usize]) -> Result<(), TestCaseError> {
+        let mut alone = rngs.clone();
+        for &words in reads {
+            let mut got = vec![[7u32; STREAM_LANES]; words];
+            read_lanes(&mut rngs, &mut got);
+            prop_assert_eq!(got, word_by_word(&mut alone, words));
+            prop_assert_eq!(&rngs, &alone);
+        }
+        // and every stream reads on as it would have
+        for (r, a) in rngs.iter_mut().zip(alone.iter_mut()) {
+            for _ in 0..70 {
+                prop_assert_eq!(r.next_u32(), a.next_u32());
+            }
+            prop_assert_eq!(r.next_u64(), a.next_u64());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        /// Streams in step (one seed, one position, any start in the
+        /// 68-bit range) read vertically; the words, the lanes without a
+        /// stream and the streams' later reads are those of word-by-word
+        /// reading, over several reads of 0-150 words.
+        #[test]
+        fn in_step_streams_give_their_own_words(
+            seed: u64,
+            chains in 1usize..=16,
+            first_chain in 0usize..1000,
+            start in prop_oneof![0u128..200, any::<u128>()],
+            reads in prop::collection::vec(0usize..150, 1..4),
+        ) {
+            let mut rngs = chain_rngs(seed, first_chain + chains).split_off(first_chain);
+            for r in rngs.iter_mut() {
+                r.set_word_pos(start);
+            }
+            prop_assert!(in_step(&rngs));
+            check(rngs, &reads)?;
+        }
+
+        /// Streams at different positions, with different keys or with
+        /// stream ids past 32 bits read word by word or vertically, with
+        /// the same words either way.
+        #[test]
+        fn any_streams_give_their_own_words(
+            seeds in prop::collection::vec(0u64..3, 1..=8),
+            streams in prop::collection::vec(any::<u64>(), 8),
+            skips in prop::collection::vec(0u128..3, 8),
+            reads in prop::collection::vec(0usize..70, 1..4),
+        ) {
+            let rngs: Vec<ChaCha8Stream> = seeds.iter().enumerate().map(|(l, &s)| {
+                let mut r = crate::rng::setup_rng(s);
+                r.set_stream(streams[l]);
+                r.set_word_pos(skips[l]);
+                r
+            }).collect();
+            check(rngs.clone(), &reads)?;
+            let mut wide = rngs;
+            wide.extend(chain_rngs(5, 8));
+            check(wide, &reads)?;
+        }
+    }
+
+    /// A stream skipped lazily reports its new position, changes stream
+    /// there, and reads on from it.
+    #[test]
+    fn lazily_skipped_streams_read_on_from_their_position() {
+        let mut a = chain_rngs(3, 1).remove(0);
+        let mut b = a.clone();
+        a.seek_lazily(37);
+        b.set_word_pos(37);
+        assert_eq!(a.get_word_pos(), 37);
+        assert_eq!(a, b);
+        a.set_stream(9);
+        b.set_stream(9);
+        assert_eq!(a.next_u32(), b.next_u32());
+        assert_eq!(a.get_word_pos(), 38);
+    }
+}
