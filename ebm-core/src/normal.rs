@@ -104,6 +104,31 @@ pub fn box_muller(words: &[u64], out: &mut [f64]) {
     }
 }
 
+/// [`box_muller`] on the words of up to sixteen streams laid out in lanes
+/// (as [`crate::rng::read_lanes`] reads them: `words[k][l]` is the k-th
+/// 32-bit word of stream l): each lane's u64 words are its 32-bit words
+/// in pairs, the first the low half (as `next_u64` reads them), and each
+/// pair of u64 gives two normals, so `out[2p][l]` and `out[2p + 1][l]`
+/// are the normals of lane l's pair p, the values [`box_muller`] gives
+/// for that stream's words. Call it inside [`crate::simd::dispatch`].
+///
+/// # Panics
+/// If `words.len() != 2 * out.len()` or `out.len()` is odd.
+#[inline(always)]
+pub fn box_muller_lanes(words: &[crate::rng::WordLanes], out: &mut [[f64; crate::rng::STREAM_LANES]]) {
+    assert!(
+        words.len() == 2 * out.len() && out.len() % 2 == 0,
+        "box_muller_lanes: shape"
+    );
+    for (w, z) in words.chunks_exact(4).zip(out.chunks_exact_mut(2)) {
+        for l in 0..crate::rng::STREAM_LANES {
+            let a = u64::from(w[0][l]) | u64::from(w[1][l]) << 32;
+            let b = u64::from(w[2][l]) | u64::from(w[3][l]) << 32;
+            (z[0][l], z[1][l]) = pair(a, b);
+        }
+    }
+}
+
 /// Words a chain draws for `n` normals: `n` rounded up to even (an odd
 /// count uses the first value of its last pair).
 pub fn words_for(n: usize) -> usize {
@@ -127,6 +152,25 @@ pub fn fill_normals<R: RngCore + ?Sized>(rng: &mut R, out: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lanes_give_each_streams_normals() {
+        use crate::rng::{chain_rngs, read_lanes};
+        let mut group = chain_rngs(4, 11);
+        let mut alone = group.clone();
+        let mut words = vec![[0u32; 16]; 24];
+        read_lanes(&mut group, &mut words);
+        let mut lanes = vec![[0.0; 16]; 12];
+        crate::simd::dispatch(|| box_muller_lanes(&words, &mut lanes));
+        for (l, r) in alone.iter_mut().enumerate() {
+            let w: Vec<u64> = (0..12).map(|_| r.next_u64()).collect();
+            let mut z = vec![0.0; 12];
+            crate::simd::dispatch(|| box_muller(&w, &mut z));
+            for (k, zk) in z.iter().enumerate() {
+                assert_eq!(lanes[k][l].to_bits(), zk.to_bits(), "lane {l}, normal {k}");
+            }
+        }
+    }
 
     #[test]
     fn extremes_are_finite_and_bounded() {

@@ -1,9 +1,10 @@
 //! Standard normals for a chunk of chains, each chain's from its own
 //! stream: buffers a kernel keeps in its [`crate::Scratch`].
 
-use ebm_core::normal::{box_muller, words_for};
+use ebm_core::normal::{box_muller, box_muller_lanes, words_for};
+use ebm_core::rng::{read_lanes, WordLanes, STREAM_LANES};
 use ebm_core::ChainRng;
-use rand::{Rng, RngCore};
+use rand::RngCore;
 
 /// D standard normals per chain per step (Box-Muller on
 /// [`words_for`]`(D)` words of the chain's stream, [`ebm_core::normal`]).
@@ -31,9 +32,8 @@ impl Normals {
     }
 }
 
-/// Words a chain may draw ahead: 32, so a chain's draws for many steps
-/// come from one bulk copy out of its stream's buffer instead of a call
-/// per word.
+/// 64-bit words a chain may draw ahead: 32, so the words of many steps
+/// come from one read of sixteen chains' streams in lanes.
 const AHEAD_WORDS: usize = 32;
 
 /// Steps whose normals [`NormalsAhead::next`] draws at once in dimension
@@ -45,46 +45,76 @@ fn ahead_steps(d: usize) -> usize {
 /// For kernels that draw nothing but normals from the chains' streams
 /// (ULA): the same D standard normals per chain and step as
 /// [`Normals::draw`], to the bit, but drawn for up to 32 / `words_for(D)`
-/// steps at a time, each chain's words by one bulk `fill`. Never past the
-/// run's last step (`steps_left`), so the streams end where step-by-step
-/// drawing leaves them and nothing is carried from one run of steps to
-/// the next.
+/// steps at a time, sixteen chains' words at once in lanes
+/// ([`ebm_core::rng::read_lanes`]: no copy out of each stream's buffer,
+/// and no transpose) and transformed in lanes
+/// ([`ebm_core::normal::box_muller_lanes`]). Never past the run's last
+/// step (`steps_left`), so the streams end where step-by-step drawing
+/// leaves them and nothing is carried from one run of steps to the next.
 #[derive(Clone, Debug, Default)]
 pub struct NormalsAhead {
-    words: Vec<u64>,
-    noise: Vec<f64>,
+    words: Vec<WordLanes>,
+    noise: Vec<[f64; STREAM_LANES]>,
     /// Steps drawn last time, and how many of them were used.
     ahead: usize,
     used: usize,
 }
 
+/// One step's normals of a chunk's chains, in lanes: chain k's are
+/// coordinates `0..D` of [`StepNormals::chain`]`(k)`.
+#[derive(Clone, Copy, Debug)]
+pub struct StepNormals<'a> {
+    /// Sixteen chains' normals per row; a group's rows are its chains'
+    /// normals for every step drawn, step after step.
+    rows: &'a [[f64; STREAM_LANES]],
+    /// This step's first row within a group's rows.
+    first: usize,
+    /// Rows per group of sixteen chains.
+    per_group: usize,
+}
+
+impl<'a> StepNormals<'a> {
+    /// The rows of group `g` (chains `16 g..16 g + 16`) for this step:
+    /// `rows[j][l]` is coordinate j of chain `16 g + l`.
+    #[inline(always)]
+    pub fn group(&self, g: usize) -> &'a [[f64; STREAM_LANES]] {
+        &self.rows[g * self.per_group + self.first..(g + 1) * self.per_group]
+    }
+}
+
 impl NormalsAhead {
-    /// This step's normals: returns (normals, offset, stride), chain k's
-    /// being `normals[offset + k * stride..][..D]`. `steps_left` counts
-    /// the steps of this run still to take, this one included.
-    pub fn next(&mut self, rngs: &mut [ChainRng], d: usize, steps_left: usize) -> (&[f64], usize, usize) {
+    /// This step's normals. `steps_left` counts the steps of this run
+    /// still to take, this one included.
+    pub fn next(&mut self, rngs: &mut [ChainRng], d: usize, steps_left: usize) -> StepNormals<'_> {
         let dw = words_for(d);
         if self.used == self.ahead {
             let m = ahead_steps(d).min(steps_left.max(1));
-            let n = rngs.len();
-            self.words.resize(n * m * dw, 0);
-            self.noise.resize(n * m * dw, 0.0);
-            for (w, rng) in self.words.chunks_exact_mut(m * dw).zip(rngs.iter_mut()) {
-                // the same words either way; a call per word is faster
-                // for a step's few
-                if m == 1 {
-                    w.iter_mut().for_each(|v| *v = rng.next_u64());
-                } else {
-                    rng.fill(w);
-                }
+            let per_group = m * dw;
+            let groups = rngs.len().div_ceil(STREAM_LANES);
+            self.words.resize(groups * 2 * per_group, [0; STREAM_LANES]);
+            self.noise.resize(groups * per_group, [0.0; STREAM_LANES]);
+            for (w, r) in self
+                .words
+                .chunks_exact_mut(2 * per_group)
+                .zip(rngs.chunks_mut(STREAM_LANES))
+            {
+                read_lanes(r, w);
             }
-            normals_of(&self.words, &mut self.noise);
+            let (words, noise) = (&self.words[..], &mut self.noise[..]);
+            ebm_core::simd::dispatch(
+                #[inline(always)]
+                || box_muller_lanes(words, noise),
+            );
             self.ahead = m;
             self.used = 0;
         }
-        let offset = self.used * dw;
+        let first = self.used * dw;
         self.used += 1;
-        (&self.noise, offset, self.ahead * dw)
+        StepNormals {
+            rows: &self.noise,
+            first,
+            per_group: self.ahead * dw,
+        }
     }
 
     /// Free the buffers once every drawn normal is used (at the end of a
@@ -104,4 +134,35 @@ fn normals_of(words: &[u64], noise: &mut [f64]) {
         #[inline(always)]
         || box_muller(words, noise),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ebm_core::chain_rngs;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// The normals drawn ahead in lanes are, chain by chain and step
+        /// by step, those [`Normals::draw`] gives one step at a time,
+        /// and the streams end in the same place.
+        #[test]
+        fn drawn_ahead_equals_step_by_step(chains in 1usize..40, d in 1usize..7, steps in 1usize..40, seed in 0u64..1000) {
+            let (mut ahead, mut rngs) = (NormalsAhead::default(), chain_rngs(seed, chains));
+            let (mut one, mut solo) = (Normals::default(), chain_rngs(seed, chains));
+            for s in 0..steps {
+                let z = ahead.next(&mut rngs, d, steps - s);
+                let (want, stride) = one.draw(&mut solo, d);
+                for k in 0..chains {
+                    let g = z.group(k / STREAM_LANES);
+                    for j in 0..d {
+                        prop_assert_eq!(g[j][k % STREAM_LANES].to_bits(), want[k * stride + j].to_bits());
+                    }
+                }
+            }
+            prop_assert_eq!(rngs, solo);
+        }
+    }
 }

@@ -3,8 +3,9 @@
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{positive, Result};
 use crate::kernel::Kernel;
-use crate::normals::NormalsAhead;
+use crate::normals::{NormalsAhead, StepNormals};
 use crate::target::Target;
+use ebm_core::rng::STREAM_LANES;
 use ebm_core::Energy;
 use serde::{Deserialize, Serialize};
 
@@ -125,14 +126,14 @@ impl Ula {
         s.px.resize(n * d, 0.0);
         s.pg.resize(n * d, 0.0);
         s.pe.resize(n, 0.0);
-        let (z, offset, dw) = s.normals.next(c.rngs, d, c.steps_left);
+        let z = s.normals.next(c.rngs, d, c.steps_left);
         // the proposals go to px; a chain whose move lands where the
         // energy or its gradient is not finite (past a hard wall, or
         // overflowing) keeps its current state
-        let (x, g, z, px) = (&*c.x, &*c.grad, &z[offset..], &mut s.px[..]);
+        let (x, g, px) = (&*c.x, &*c.grad, &mut s.px[..]);
         ebm_core::simd::dispatch(
             #[inline(always)]
-            || propose::<D>(d, dw, eps, noise, x, g, z, px),
+            || propose::<D>(d, eps, noise, x, g, z, px),
         );
         energy.energy_grad_batch(&s.px, &mut s.pg, &mut s.pe);
         let (x, g, e, div) = (&mut *c.x, &mut *c.grad, &mut *c.energy, &mut *c.divergent);
@@ -149,26 +150,37 @@ impl Ula {
 }
 
 /// The proposals y = x - eps g + noise z of every chain (`d` coordinates
-/// each, normals `z` with a stride of `dw` per chain). `D` is `d` when it
-/// is small enough to unroll (0: read at run time); it changes the code,
-/// not the arithmetic.
+/// each, the step's normals `z` in lanes of sixteen chains). `D` is `d`
+/// when it is small enough to unroll (0: read at run time); it changes
+/// the code, not the arithmetic.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn propose<const D: usize>(
     d: usize,
-    dw: usize,
     eps: f64,
     noise: f64,
     x: &[f64],
     g: &[f64],
-    z: &[f64],
+    z: StepNormals<'_>,
     px: &mut [f64],
 ) {
     let d = if D == 0 { d } else { D };
-    for (k, y) in px.chunks_exact_mut(d).enumerate() {
-        let (x, g, z) = (&x[k * d..][..d], &g[k * d..][..d], &z[k * dw..][..d]);
-        for j in 0..d {
-            y[j] = x[j] + (-eps * g[j] + noise * z[j]);
+    let group = STREAM_LANES * d;
+    for (gi, ((y, x), g)) in px
+        .chunks_mut(group)
+        .zip(x.chunks(group))
+        .zip(g.chunks(group))
+        .enumerate()
+    {
+        let z = &z.group(gi)[..d];
+        for (l, ((y, x), g)) in y
+            .chunks_exact_mut(d)
+            .zip(x.chunks_exact(d))
+            .zip(g.chunks_exact(d))
+            .enumerate()
+        {
+            for j in 0..d {
+                y[j] = x[j] + (-eps * g[j] + noise * z[j][l]);
+            }
         }
     }
 }
