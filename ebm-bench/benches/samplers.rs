@@ -14,6 +14,9 @@
 //!   32-bit words from a chain's stream ([`ebm_core::ChainRng`], our
 //!   ChaCha8) and from rand_chacha's `ChaCha8Rng` with the same seed and
 //!   stream (the same words); throughput in words.
+//! * `streams/read_lanes/4096`: 256 words from each of sixteen streams in
+//!   step, read in lanes ([`ebm_core::rng::read_lanes`], the blocks
+//!   computed vertically); throughput in words.
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -114,6 +117,11 @@ fn bench(c: &mut Criterion) {
     theirs.set_stream(1);
     g.bench_function(BenchmarkId::new("rand_chacha_fill", words.len()), |b| {
         b.iter(|| theirs.fill(&mut words[..]))
+    });
+    let mut group = chain_rngs(0, ebm_core::rng::STREAM_LANES);
+    let mut lanes = [[0u32; ebm_core::rng::STREAM_LANES]; 256];
+    g.bench_function(BenchmarkId::new("read_lanes", words.len()), |b| {
+        b.iter(|| ebm_core::rng::read_lanes(&mut group, &mut lanes))
     });
     g.finish();
 }

@@ -8,7 +8,10 @@
 //! * reads from a working set of a given size (16 KB to 256 MB: L1, L2,
 //!   the last-level cache, memory), summed into eight vector accumulators;
 //! * 32-bit words from ChaCha8 ([`ebm_core::rng::ChainRng`]), the stream
-//!   every chain draws from, by bulk `fill` as the samplers do;
+//!   every chain draws from, sixteen streams at a time by
+//!   [`ebm_core::rng::read_lanes`] as the lane kernels and ULA draw them
+//!   (the fastest way: a stream's own `fill`, which the other samplers
+//!   use, gives about half the words per second);
 //! * f64 exponentials by [`ebm_core::fast_exp::exp_weight`], the
 //!   vectorised e^-|x| behind the samplers' sigmoids and mixture weights.
 //!
@@ -16,9 +19,8 @@
 //! set the workloads get), for about `seconds` each, on one thread and
 //! then on every core at once (one copy per thread, the rates added).
 
-use ebm_core::rng::ChainRng;
+use ebm_core::rng::{chain_rngs, read_lanes, STREAM_LANES};
 use ebm_core::simd::dispatch;
-use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::hint::black_box;
 use std::time::Instant;
@@ -69,15 +71,15 @@ pub fn measure_peaks(seconds: f64, threads: usize, read_sets: &[(usize, &str)]) 
         }));
     }
     peaks.push(peak("ChaCha8 32-bit words", "G words/s", seconds, threads, |n| {
-        let mut rng = ChainRng::seed_from_u64(n as u64);
-        let mut buf = [0u32; 1024];
+        let mut rngs = chain_rngs(n as u64, STREAM_LANES);
+        let mut buf = [[0u32; STREAM_LANES]; 64];
         let t = time(|| {
             for _ in 0..n {
-                rng.fill(&mut buf[..]);
+                read_lanes(&mut rngs, &mut buf);
                 black_box(&buf);
             }
         });
-        (n * buf.len()) as f64 / t / 1e9
+        (n * buf.len() * STREAM_LANES) as f64 / t / 1e9
     }));
     peaks.push(peak(
         "f64 exponentials (exp_weight)",
