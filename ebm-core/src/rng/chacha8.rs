@@ -317,12 +317,13 @@ fn four_blocks_avx512(
 }
 
 /// The quarter round (module docs) on every 32-bit lane of a, b, c and d
-/// at once: four columns of four blocks. A function of its own, always
+/// at once: here four columns of four blocks, in [`super::read_lanes`]
+/// one state word of sixteen streams each. A function of its own, always
 /// inlined: a closure would stay a call outside the AVX-512 context, and
 /// so would every intrinsic in it.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn quarter(
+pub(super) fn quarter(
     f: pulp::core_arch::x86::Avx512f,
     a: &mut core::arch::x86_64::__m512i,
     b: &mut core::arch::x86_64::__m512i,

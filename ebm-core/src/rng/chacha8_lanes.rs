@@ -19,6 +19,8 @@
 //! them; after a vertical read they have skipped ahead without touching
 //! their own buffers ([`ChaCha8Stream::seek_lazily`]).
 
+#[cfg(target_arch = "x86_64")]
+use super::chacha8::quarter;
 use super::chacha8::{ChaCha8Stream, BLOCK_WORDS, SIGMA};
 use rand::RngCore;
 
@@ -164,35 +166,22 @@ fn block_in_lanes(
 ) -> [core::arch::x86_64::__m512i; BLOCK_WORDS] {
     let f = simd.avx512f;
     let splat = |w: u32| -> core::arch::x86_64::__m512i { pulp::cast([w; STREAM_LANES]) };
-    let input = [
-        splat(SIGMA[0]),
-        splat(SIGMA[1]),
-        splat(SIGMA[2]),
-        splat(SIGMA[3]),
-        splat(key[0]),
-        splat(key[1]),
-        splat(key[2]),
-        splat(key[3]),
-        splat(key[4]),
-        splat(key[5]),
-        splat(key[6]),
-        splat(key[7]),
-        splat(block as u32),
-        splat((block >> 32) as u32),
-        lo,
-        hi,
-    ];
+    // the constant, the key and the counter, the same in every lane; then
+    // each lane's stream id
+    let counter = [block as u32, (block >> 32) as u32];
+    let shared = SIGMA.iter().chain(key).chain(&counter);
+    let mut input = [lo; BLOCK_WORDS];
+    for (word, &w) in input.iter_mut().zip(shared) {
+        *word = splat(w);
+    }
+    (input[14], input[15]) = (lo, hi);
     let mut x = input;
     for _ in 0..4 {
-        // columns, then diagonals
-        quarter(f, &mut x, [0, 4, 8, 12]);
-        quarter(f, &mut x, [1, 5, 9, 13]);
-        quarter(f, &mut x, [2, 6, 10, 14]);
-        quarter(f, &mut x, [3, 7, 11, 15]);
-        quarter(f, &mut x, [0, 5, 10, 15]);
-        quarter(f, &mut x, [1, 6, 11, 12]);
-        quarter(f, &mut x, [2, 7, 8, 13]);
-        quarter(f, &mut x, [3, 4, 9, 14]);
+        for [a, b, c, d] in DOUBLE_ROUND {
+            let (mut xa, mut xb, mut xc, mut xd) = (x[a], x[b], x[c], x[d]);
+            quarter(f, &mut xa, &mut xb, &mut xc, &mut xd);
+            (x[a], x[b], x[c], x[d]) = (xa, xb, xc, xd);
+        }
     }
     for (xi, ii) in x.iter_mut().zip(input) {
         *xi = f._mm512_add_epi32(*xi, ii);
@@ -200,24 +189,19 @@ fn block_in_lanes(
     x
 }
 
-/// The quarter round on state words a, b, c and d of every lane. A
-/// function, always inlined, for the reason given at `chacha8`'s own.
+/// The state words of a double round's quarter rounds: the four columns,
+/// then the four diagonals.
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn quarter(
-    f: pulp::core_arch::x86::Avx512f,
-    x: &mut [core::arch::x86_64::__m512i; BLOCK_WORDS],
-    [a, b, c, d]: [usize; 4],
-) {
-    x[a] = f._mm512_add_epi32(x[a], x[b]);
-    x[d] = f._mm512_rol_epi32::<16>(f._mm512_xor_si512(x[d], x[a]));
-    x[c] = f._mm512_add_epi32(x[c], x[d]);
-    x[b] = f._mm512_rol_epi32::<12>(f._mm512_xor_si512(x[b], x[c]));
-    x[a] = f._mm512_add_epi32(x[a], x[b]);
-    x[d] = f._mm512_rol_epi32::<8>(f._mm512_xor_si512(x[d], x[a]));
-    x[c] = f._mm512_add_epi32(x[c], x[d]);
-    x[b] = f._mm512_rol_epi32::<7>(f._mm512_xor_si512(x[b], x[c]));
-}
+const DOUBLE_ROUND: [[usize; 4]; 8] = [
+    [0, 4, 8, 12],
+    [1, 5, 9, 13],
+    [2, 6, 10, 14],
+    [3, 7, 11, 15],
+    [0, 5, 10, 15],
+    [1, 6, 11, 12],
+    [2, 7, 8, 13],
+    [3, 4, 9, 14],
+];
 
 #[cfg(test)]
 mod tests {
