@@ -7,51 +7,57 @@
 //! All are `#[inline(always)]` so that they compile inside the caller's
 //! [`ebm_core::simd::dispatch`] with its instruction set.
 
+use super::stats::Stats;
 use crate::trainable::Real;
 use ebm_core::bernoulli::{sigmoid_of, weight_of};
 use ebm_core::energies::rbm_gibbs::add_rows;
 use ebm_core::fast_ln::ln;
 use ebm_core::simd::all_finite_inline;
 
-/// W' = W + scale G into `out` (V x H, rows of `nh`); returns whether
-/// `out` is finite and the squared norm of G, summed by columns in blocks
-/// of 64, 8 and 1 (lane j - j0 of a block), then over the lanes.
+/// W' = W + scale G into `out` (V x H, rows of `nh`), each block of a row
+/// of G gathered in registers ([`Stats::g_block`]); returns whether `out`
+/// is finite and the squared norm of G, summed by columns in blocks of
+/// 64, 8 and 1 (lane j - j0 of a block), then over the lanes.
 #[inline(always)]
-pub(super) fn update_rows<F: Real>(w: &[F], g: &[F], nh: usize, scale: F, out: &mut [F]) -> (bool, f64) {
+pub(super) fn update_rows<F: Real>(
+    w: &[F],
+    st: &Stats<F>,
+    nh: usize,
+    scale: F,
+    out: &mut [F],
+) -> (bool, f64) {
     let mut sq = [F::zero(); 64];
-    for ((wr, gr), or) in w
-        .chunks_exact(nh)
-        .zip(g.chunks_exact(nh))
-        .zip(out.chunks_exact_mut(nh))
-    {
+    for (i, (wr, or)) in w.chunks_exact(nh).zip(out.chunks_exact_mut(nh)).enumerate() {
         let mut j0 = 0;
         while j0 + 64 <= nh {
-            update_block::<F, 64>(wr, gr, scale, or, j0, &mut sq);
+            update_block::<F, 64>(wr, st, i, scale, or, j0, &mut sq);
             j0 += 64;
         }
         while j0 + 8 <= nh {
-            update_block::<F, 8>(wr, gr, scale, or, j0, &mut sq);
+            update_block::<F, 8>(wr, st, i, scale, or, j0, &mut sq);
             j0 += 8;
         }
         while j0 < nh {
-            update_block::<F, 1>(wr, gr, scale, or, j0, &mut sq);
+            update_block::<F, 1>(wr, st, i, scale, or, j0, &mut sq);
             j0 += 1;
         }
     }
     (all_finite_inline(out), sq.iter().map(|v| v.f64()).sum())
 }
 
-/// Columns `j0..j0 + B` of one row of [`update_rows`].
+/// Columns `j0..j0 + B` of row `i` of [`update_rows`].
 #[inline(always)]
 fn update_block<F: Real, const B: usize>(
     w: &[F],
-    g: &[F],
+    st: &Stats<F>,
+    i: usize,
     scale: F,
     out: &mut [F],
     j0: usize,
     sq: &mut [F; 64],
 ) {
-    let (wb, gb, ob) = (&w[j0..j0 + B], &g[j0..j0 + B], &mut out[j0..j0 + B]);
+    let gb = st.g_block::<B>(i, j0);
+    let (wb, ob) = (&w[j0..j0 + B], &mut out[j0..j0 + B]);
     for t in 0..B {
         ob[t] = scale.mul_add(gb[t], wb[t]);
         sq[t] = gb[t].mul_add(gb[t], sq[t]);

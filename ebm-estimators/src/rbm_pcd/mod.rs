@@ -262,8 +262,8 @@ impl<F: Real> RbmPcd<F> {
             b: &self.b,
             c: &self.c,
         };
-        // the statistics: the data rows, then the chains, each row added
-        // to G as soon as its mean hiddens are known
+        // the statistics: the data rows, then the chains, each row's mean
+        // hiddens and visible units kept for the update
         let (rngs, hidden, vn, st, sc) = (
             &mut self.rngs,
             &mut self.hidden,
@@ -274,18 +274,18 @@ impl<F: Real> RbmPcd<F> {
         let (f_pos, f_neg) = ebm_core::simd::dispatch(
             #[inline(always)]
             || {
-                st.clear();
+                st.begin(rows, chains);
                 let f = positive(&params, batch, rows, st, sc);
-                (f, negative(&params, rngs, hidden, vn, st, sc))
+                (f, negative(&params, rngs, hidden, vn, rows, st, sc))
             },
         );
         let loss = f_pos / rows as f64 - f_neg / chains as f64;
         // W' = W + lr/B G
         let scale = F::of(self.lr / rows as f64);
-        let (w, g, w_next) = (&self.w, &self.stats.g, &mut self.w_next);
+        let (w, st, w_next) = (&self.w, &self.stats, &mut self.w_next);
         let (mut finite, mut sq) = ebm_core::simd::dispatch(
             #[inline(always)]
-            || update_rows(w, g, nh, scale, w_next),
+            || update_rows(w, st, nh, scale, w_next),
         );
         // biases: b' = b + lr/B (sum V - sum V-), c' = c + lr/B (sum H_pos - sum H_neg)
         let st = &self.stats;
@@ -336,9 +336,8 @@ struct Scratch<F> {
     on_v: Vec<usize>,
     val: Vec<F>,
     on_h: Vec<usize>,
-    /// A row's hidden inputs and mean hiddens.
+    /// A row's hidden inputs.
     x: Vec<F>,
-    h: Vec<F>,
 }
 
 impl<F: Real> Scratch<F> {
@@ -350,7 +349,6 @@ impl<F: Real> Scratch<F> {
             val: vec![F::zero(); nv],
             on_h: vec![0; nh],
             x: vec![F::zero(); nh],
-            h: vec![F::zero(); nh],
         }
     }
 }
@@ -380,6 +378,9 @@ fn positive<F: Real>(
     let mut f_pos = 0.0;
     for r in 0..rows {
         let v = &batch[r * nv..(r + 1) * nv];
+        for (d, &x) in st.data_row(r).iter_mut().zip(v) {
+            *d = F::of(x);
+        }
         let k = active(v, &mut sc.on_v);
         let (on, vals) = (&sc.on_v[..k], &mut sc.val[..k]);
         for (val, &i) in vals.iter_mut().zip(on) {
@@ -391,22 +392,24 @@ fn positive<F: Real>(
         } else {
             Some(&*vals)
         };
-        let h = &mut sc.h[..nh];
+        let h = st.hidden_row(r);
         f_pos += layer_up(on, vals, p.w, p.c, p.b, &mut sc.x[..nh], &mut sc.e[..nh], h);
-        st.add_row(on, vals, h, true);
+        st.add_data_row(r, on);
     }
     f_pos
 }
 
 /// k sweeps of the chains from their hidden states: v ~ p(v | h), mean
-/// hiddens, h ~ p(h | v); subtracts the statistics of the last visibles
-/// from `st` and returns the sum of their free energies.
+/// hiddens, h ~ p(h | v); records the last visibles and their mean
+/// hiddens in `st` (after the `rows` data rows) and returns the sum of
+/// their free energies.
 #[inline(always)]
 fn negative<F: Real>(
     p: &Params<'_, F>,
     rngs: &mut [ChainRng],
     hidden: &mut [F],
     v_neg: &mut [F],
+    rows: usize,
     st: &mut Stats<F>,
     sc: &mut Scratch<F>,
 ) -> f64 {
@@ -432,11 +435,11 @@ fn negative<F: Real>(
             }
             // mean hiddens of v, then h ~ p(h | v)
             let k = active(v, &mut sc.on_v);
-            let (x, e, hm) = (&mut sc.x[..nh], &mut sc.e[..nh], &mut sc.h[..nh]);
+            let (x, e, hm) = (&mut sc.x[..nh], &mut sc.e[..nh], st.hidden_row(rows + q));
             let f = layer_up(&sc.on_v[..k], None, p.w, p.c, p.b, x, e, hm);
             if s + 1 == p.sweeps {
                 f_neg += f;
-                st.add_row(&sc.on_v[..k], None, hm, false);
+                st.sub_chain(q, &sc.on_v[..k]);
             }
             for (((h, &x), &e), &u) in h.iter_mut().zip(&*x).zip(&*e).zip(wh) {
                 *h = bernoulli(x, e, u);

@@ -1,23 +1,38 @@
-//! The statistics of a PCD step, summed row by row as the phases produce
-//! them (the scatter form of the products V^T H):
+//! The statistics of a PCD step:
 //!
 //! G = sum_r v_r h_r^T - sum_q v-_q h-_q^T  (V x H),
 //! db = sum_r v_r - sum_q v-_q,  dc = sum_r h_r - sum_q h-_q,
 //!
-//! with the data rows r first, in order, then the chains q. Each row adds
-//! its mean hiddens to the rows of G of the visible units that are on, so
-//! no per-unit lists are built and the work follows the units that are
-//! on; every entry is summed in the same order as the gather form
-//! sum over the rows where unit i is on, so the bits are those of that
-//! form.
+//! over the data rows r, in order, then the chains q. The phases store
+//! each row's mean hiddens and, per visible unit, a bit set of the rows
+//! where it is on; G is never stored. The update gathers each row of G in
+//! registers (G[i, ..] = sum of the mean hiddens of the rows where unit i
+//! is on, times its value, data rows first, then minus the chains') and
+//! writes W + scale G at once. The mean hiddens (a few KB) stay in the L1
+//! cache, where a stored G, written row by row as the phases went, had
+//! been read, added to and written back through L2 in float64 (W, W^T and
+//! G are 32 KB each on the 64 x 64 digits RBM). Each entry of G is summed
+//! in the same order as before, so the bits are the same.
 
 use crate::trainable::Real;
 
 /// The statistics of a step (see the module documentation).
 #[derive(Clone, Debug)]
 pub(super) struct Stats<F> {
-    /// G, V x H row-major.
-    pub(super) g: Vec<F>,
+    nv: usize,
+    nh: usize,
+    rows: usize,
+    chains: usize,
+    /// The mean hiddens: the data rows, then the chains ((rows + chains) x H).
+    hid: Vec<F>,
+    /// The data rows' values (rows x V), in `F`.
+    data: Vec<F>,
+    /// Per visible unit, the bit set of the data rows where it is on
+    /// (`words_data` words each), and of the chains (`words_chains`).
+    on_data: Vec<u64>,
+    on_chains: Vec<u64>,
+    words_data: usize,
+    words_chains: usize,
     /// sum_r v_r, per visible unit.
     pub(super) db_pos: Vec<F>,
     /// How many chains have each visible unit on (db = db_pos - db_neg).
@@ -27,75 +42,129 @@ pub(super) struct Stats<F> {
 }
 
 impl<F: Real> Stats<F> {
-    /// Zeroed statistics of an RBM with `nv` visible and `nh` hidden units.
+    /// Empty statistics of an RBM with `nv` visible and `nh` hidden units.
     pub(super) fn new(nv: usize, nh: usize) -> Self {
         let z = F::zero();
         Self {
-            g: vec![z; nv * nh],
+            nv,
+            nh,
+            rows: 0,
+            chains: 0,
+            hid: Vec::new(),
+            data: Vec::new(),
+            on_data: Vec::new(),
+            on_chains: Vec::new(),
+            words_data: 0,
+            words_chains: 0,
             db_pos: vec![z; nv],
             db_neg: vec![z; nv],
             dc: vec![z; nh],
         }
     }
 
-    /// Zero every statistic.
+    /// Start a step of `rows` data rows and `chains` chains: zero every
+    /// statistic (the buffers grow when a step is larger than any before,
+    /// and are not allocated again otherwise).
     #[inline(always)]
-    pub(super) fn clear(&mut self) {
-        for v in [&mut self.g, &mut self.db_pos, &mut self.db_neg, &mut self.dc] {
-            v.fill(F::zero());
+    pub(super) fn begin(&mut self, rows: usize, chains: usize) {
+        let (nv, nh, z) = (self.nv, self.nh, F::zero());
+        self.rows = rows;
+        self.chains = chains;
+        self.words_data = rows.div_ceil(64);
+        self.words_chains = chains.div_ceil(64);
+        self.hid.resize((rows + chains) * nh, z);
+        self.data.resize(rows * nv, z);
+        self.on_data.clear();
+        self.on_data.resize(nv * self.words_data, 0);
+        self.on_chains.clear();
+        self.on_chains.resize(nv * self.words_chains, 0);
+        for v in [&mut self.db_pos, &mut self.db_neg, &mut self.dc] {
+            v.fill(z);
         }
     }
 
-    /// Add (`positive`: a data row) or subtract (a chain's row) the outer
-    /// product of a visible row, given by the units that are on and their
-    /// values (`None`: all 1; a chain's row is always binary), with its
-    /// mean hiddens `h`: G[i, ..] += v_i h for each unit i
-    /// that is on, and the row's share of the bias statistics. The data
-    /// rows come first, in order, then the chains, so each entry of G is
-    /// summed in a fixed order.
+    /// Where data row `r` (`r < rows`) or chain `q` (`r = rows + q`)
+    /// keeps its mean hiddens.
     #[inline(always)]
-    pub(super) fn add_row(&mut self, on: &[usize], vals: Option<&[F]>, h: &[F], positive: bool) {
-        let nh = h.len();
-        for (k, &i) in on.iter().enumerate() {
-            let row = &mut self.g[i * nh..(i + 1) * nh];
-            match (positive, vals) {
-                (true, None) => {
-                    add_to(row, h);
-                    self.db_pos[i] += F::one();
-                }
-                (true, Some(vals)) => {
-                    let val = vals[k];
-                    for (g, &x) in row.iter_mut().zip(h) {
-                        *g = val.mul_add(x, *g);
-                    }
-                    self.db_pos[i] += val;
-                }
-                (false, _) => {
-                    sub_from(row, h);
-                    self.db_neg[i] += F::one();
-                }
+    pub(super) fn hidden_row(&mut self, r: usize) -> &mut [F] {
+        &mut self.hid[r * self.nh..(r + 1) * self.nh]
+    }
+
+    /// Data row `r`'s values, in `F`.
+    #[inline(always)]
+    pub(super) fn data_row(&mut self, r: usize) -> &mut [F] {
+        &mut self.data[r * self.nv..(r + 1) * self.nv]
+    }
+
+    /// Record data row `r`, whose units `on` are on (its values and mean
+    /// hiddens already stored): its bits, and its share of db and dc.
+    #[inline(always)]
+    pub(super) fn add_data_row(&mut self, r: usize, on: &[usize]) {
+        let (w, bit) = (r / 64, 1u64 << (r % 64));
+        let vals = &self.data[r * self.nv..(r + 1) * self.nv];
+        for &i in on {
+            self.on_data[i * self.words_data + w] |= bit;
+            self.db_pos[i] += vals[i];
+        }
+        let h = &self.hid[r * self.nh..(r + 1) * self.nh];
+        for (a, &x) in self.dc.iter_mut().zip(h) {
+            *a += x;
+        }
+    }
+
+    /// Record chain `q`, whose visible units `on` are on (its mean hiddens
+    /// already stored at row `rows + q`).
+    #[inline(always)]
+    pub(super) fn sub_chain(&mut self, q: usize, on: &[usize]) {
+        let (w, bit) = (q / 64, 1u64 << (q % 64));
+        for &i in on {
+            self.on_chains[i * self.words_chains + w] |= bit;
+            self.db_neg[i] += F::one();
+        }
+        let r = self.rows + q;
+        let h = &self.hid[r * self.nh..(r + 1) * self.nh];
+        for (a, &x) in self.dc.iter_mut().zip(h) {
+            *a -= x;
+        }
+    }
+
+    /// Columns `j0..j0 + B` of row `i` of G: starting from 0, the data
+    /// rows where unit i is on add value x mean hiddens (a fused
+    /// multiply-add; for a value of 1 the same bits as a plain sum), in
+    /// order, then the chains where it is on subtract their mean hiddens.
+    #[inline(always)]
+    pub(super) fn g_block<const B: usize>(&self, i: usize, j0: usize) -> [F; B] {
+        let (nv, nh) = (self.nv, self.nh);
+        let mut acc = [F::zero(); B];
+        let words = &self.on_data[i * self.words_data..][..self.words_data];
+        for_each_bit(words, |r| {
+            let val = self.data[r * nv + i];
+            let h: &[F; B] = self.hid[r * nh + j0..][..B].try_into().expect("block");
+            for t in 0..B {
+                acc[t] = val.mul_add(h[t], acc[t]);
             }
-        }
-        if positive {
-            add_to(&mut self.dc, h);
-        } else {
-            sub_from(&mut self.dc, h);
-        }
+        });
+        let words = &self.on_chains[i * self.words_chains..][..self.words_chains];
+        for_each_bit(words, |q| {
+            let r = self.rows + q;
+            let h: &[F; B] = self.hid[r * nh + j0..][..B].try_into().expect("block");
+            for t in 0..B {
+                acc[t] = acc[t] - h[t];
+            }
+        });
+        acc
     }
 }
 
-/// `acc += x`, element by element.
+/// Calls `f` with the index of every set bit of `words` (bit b of word k
+/// is index 64 k + b), in increasing order.
 #[inline(always)]
-fn add_to<F: Real>(acc: &mut [F], x: &[F]) {
-    for (a, &v) in acc.iter_mut().zip(x) {
-        *a += v;
-    }
-}
-
-/// `acc -= x`, element by element.
-#[inline(always)]
-fn sub_from<F: Real>(acc: &mut [F], x: &[F]) {
-    for (a, &v) in acc.iter_mut().zip(x) {
-        *a -= v;
+fn for_each_bit(words: &[u64], mut f: impl FnMut(usize)) {
+    for (k, &w) in words.iter().enumerate() {
+        let mut m = w;
+        while m != 0 {
+            f(k * 64 + m.trailing_zeros() as usize);
+            m &= m - 1;
+        }
     }
 }
