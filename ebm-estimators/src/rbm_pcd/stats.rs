@@ -149,7 +149,7 @@ impl<F: Real> Stats<F> {
             let r = self.rows + q;
             let h: &[F; B] = self.hid[r * nh + j0..][..B].try_into().expect("block");
             for t in 0..B {
-                acc[t] = acc[t] - h[t];
+                acc[t] -= h[t];
             }
         });
         acc
