@@ -6,7 +6,9 @@
 /// non-positive argument. Every method is `#[inline(always)]` so that it
 /// compiles with the instruction set of the caller's
 /// [`crate::simd::dispatch`].
-pub trait HostFloat: num_traits::Float + Default + std::fmt::Debug + Send + Sync + 'static {
+pub trait HostFloat:
+    num_traits::Float + Default + std::fmt::Debug + Send + Sync + pulp::bytemuck::Pod + 'static
+{
     /// Whether this is `f32`.
     const IS_F32: bool;
     /// Convert from f64 (rounding for f32).

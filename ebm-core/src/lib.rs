@@ -39,6 +39,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod aligned;
 pub mod bernoulli;
 pub mod binary;
 pub mod categorical;
@@ -58,6 +59,7 @@ pub mod quadrature;
 pub mod rng;
 pub mod simd;
 pub mod spec;
+pub mod transpose;
 
 pub use binary::BinaryEnergy;
 pub use categorical::CategoricalEnergy;

@@ -118,6 +118,16 @@ pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
 }
 
+/// The AVX-512 token, detected once, for the few kernels written with
+/// pulp's (safe) AVX-512 intrinsics: the ChaCha8 block functions and the
+/// float64 transpose.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn avx512() -> Option<pulp::x86::V4> {
+    static V4: std::sync::OnceLock<Option<pulp::x86::V4>> = std::sync::OnceLock::new();
+    *V4.get_or_init(pulp::x86::V4::try_new)
+}
+
 /// The instruction set [`dispatch`] uses on this machine: `"avx512"`,
 /// `"avx2"` or `"baseline"` (for reports).
 pub fn instruction_set() -> &'static str {

@@ -232,18 +232,10 @@ impl std::fmt::Debug for ChaCha8Stream {
 #[inline]
 fn four_blocks(key: &[u32; 8], stream: u64, block: u64, out: &mut [u32; BUF_WORDS]) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = avx512() {
+    if let Some(simd) = crate::simd::avx512() {
         return simd.vectorize(|| four_blocks_avx512(simd, key, stream, block, out));
     }
     four_blocks_rand_chacha(key, stream, block, out)
-}
-
-/// The AVX-512 token, detected once.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(super) fn avx512() -> Option<pulp::x86::V4> {
-    static V4: std::sync::OnceLock<Option<pulp::x86::V4>> = std::sync::OnceLock::new();
-    *V4.get_or_init(pulp::x86::V4::try_new)
 }
 
 /// The four blocks by rand_chacha's own block function (machines
@@ -485,7 +477,7 @@ mod tests {
         .iter()
         .all(|&on| on)
         {
-            assert!(avx512().is_some());
+            assert!(crate::simd::avx512().is_some());
         }
     }
 }

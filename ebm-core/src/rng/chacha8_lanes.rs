@@ -62,7 +62,7 @@ pub fn read_lanes(rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
         rngs.len()
     );
     #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = super::chacha8::avx512() {
+    if let Some(simd) = crate::simd::avx512() {
         if in_step(rngs) {
             return simd.vectorize(
                 #[inline(always)]

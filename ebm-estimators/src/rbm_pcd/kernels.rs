@@ -1,6 +1,7 @@
 //! The loops of a PCD step that are PCD's own, generic over the float `F`
-//! (f64 or f32): the hidden layer's mean and free energy in one pass, the
-//! weight update W + scale G and the transpose. The conditionals are the
+//! (f64 or f32): the hidden layer's mean and free energy in one pass and
+//! the weight update W + scale G (the transpose of W after it is
+//! [`ebm_core::transpose`]). The conditionals are the
 //! RBM's one set: row sums over the units that are on in
 //! [`ebm_core::energies::rbm_gibbs`], e^-|x|, sigmoids and Bernoulli
 //! draws from 32-bit words in [`ebm_core::bernoulli`].
@@ -146,50 +147,4 @@ pub(super) fn softplus_sum_and_sigmoid<F: Real>(x: &[F], e: &mut [F], mean: &mut
         sp += lin[l].f64() + logs[l];
     }
     sp
-}
-
-/// `out` = the transpose of `m` (rows x cols, row-major; `out` is cols x
-/// rows), in square tiles of 16 (f32) or 4 (f64) values per side, each
-/// read as whole rows into a fixed-size array and written out by columns
-/// (which the compiler keeps in vector registers: 0.7 us for 64 x 64 in
-/// f32 against 1.3 us with 8 x 8 tiles), and element by element at the
-/// edges.
-#[inline(always)]
-pub(super) fn transpose<F: Real>(m: &[F], rows: usize, cols: usize, out: &mut [F]) {
-    if std::mem::size_of::<F>() == 4 {
-        transpose_tiles::<F, 16>(m, rows, cols, out);
-    } else {
-        transpose_tiles::<F, 4>(m, rows, cols, out);
-    }
-}
-
-/// [`transpose`] in T x T tiles.
-#[inline(always)]
-fn transpose_tiles<F: Real, const T: usize>(m: &[F], rows: usize, cols: usize, out: &mut [F]) {
-    let (full_r, full_c) = (rows / T * T, cols / T * T);
-    for bj in (0..full_c).step_by(T) {
-        for bi in (0..full_r).step_by(T) {
-            let mut tile = [[F::zero(); T]; T];
-            for (a, t) in tile.iter_mut().enumerate() {
-                t.copy_from_slice(&m[(bi + a) * cols + bj..][..T]);
-            }
-            for b in 0..T {
-                let mut col = [F::zero(); T];
-                for a in 0..T {
-                    col[a] = tile[a][b];
-                }
-                out[(bj + b) * rows + bi..][..T].copy_from_slice(&col);
-            }
-        }
-        for i in full_r..rows {
-            for j in bj..bj + T {
-                out[j * rows + i] = m[i * cols + j];
-            }
-        }
-    }
-    for j in full_c..cols {
-        for i in 0..rows {
-            out[j * rows + i] = m[i * cols + j];
-        }
-    }
 }

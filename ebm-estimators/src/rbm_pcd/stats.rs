@@ -15,16 +15,18 @@
 //! in the same order as before, so the bits are the same.
 
 use crate::trainable::Real;
+use ebm_core::aligned::AlignedVec;
 
 /// The statistics of a step (see the module documentation).
 #[derive(Clone, Debug)]
-pub(super) struct Stats<F> {
+pub(super) struct Stats<F: Real> {
     nv: usize,
     nh: usize,
     rows: usize,
     chains: usize,
-    /// The mean hiddens: the data rows, then the chains ((rows + chains) x H).
-    hid: Vec<F>,
+    /// The mean hiddens: the data rows, then the chains ((rows + chains) x
+    /// H), from a cache line.
+    hid: AlignedVec<F>,
     /// The data rows' values (rows x V), in `F`.
     data: Vec<F>,
     /// Per visible unit, the bit set of the data rows where it is on
@@ -50,7 +52,7 @@ impl<F: Real> Stats<F> {
             nh,
             rows: 0,
             chains: 0,
-            hid: Vec::new(),
+            hid: AlignedVec::zeroed(0),
             data: Vec::new(),
             on_data: Vec::new(),
             on_chains: Vec::new(),
