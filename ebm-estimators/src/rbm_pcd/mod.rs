@@ -286,24 +286,27 @@ impl<F: Real> RbmPcd<F> {
         let loss = f_pos / rows as f64 - f_neg / chains as f64;
         // W' = W + lr/B G
         let scale = F::of(self.lr / rows as f64);
-        let (w, st, w_next) = (&self.w, &self.stats, &mut self.w_next);
-        let (mut finite, mut sq) = ebm_core::simd::dispatch(
-            #[inline(always)]
-            || update_rows(w, st, nh, scale, w_next),
-        );
         // biases: b' = b + lr/B (sum V - sum V-), c' = c + lr/B (sum H_pos - sum H_neg)
-        let st = &self.stats;
-        for i in 0..nv {
-            let d = st.db_pos[i] - st.db_neg[i];
-            self.b_next[i] = scale.mul_add(d, self.b[i]);
-            sq += (d * d).f64();
-        }
-        for j in 0..nh {
-            self.c_next[j] = scale.mul_add(st.dc[j], self.c[j]);
-            sq += (st.dc[j] * st.dc[j]).f64();
-        }
+        let (st, (w, b, c)) = (&self.stats, (&self.w, &self.b, &self.c));
+        let (w_next, b_next, c_next) = (&mut self.w_next, &mut self.b_next, &mut self.c_next);
+        let (finite, sq) = ebm_core::simd::dispatch(
+            #[inline(always)]
+            || {
+                let (mut finite, mut sq) = update_rows(w, st, nh, scale, w_next);
+                for i in 0..nv {
+                    let d = st.db_pos[i] - st.db_neg[i];
+                    b_next[i] = scale.mul_add(d, b[i]);
+                    sq += (d * d).f64();
+                }
+                for j in 0..nh {
+                    c_next[j] = scale.mul_add(st.dc[j], c[j]);
+                    sq += (st.dc[j] * st.dc[j]).f64();
+                }
+                finite &= all_finite_inline(b_next) && all_finite_inline(c_next);
+                (finite, sq)
+            },
+        );
         self.grad_norm = sq.sqrt() / rows as f64;
-        finite &= all_finite_inline(&self.b_next) && all_finite_inline(&self.c_next);
         if !(loss.is_finite() && finite) {
             return Err(EstimatorError::NonFiniteLoss { step: 0, loss });
         }
