@@ -84,6 +84,22 @@ impl<T> DerefMut for AlignedVec<T> {
     }
 }
 
+impl<'a, T> IntoIterator for &'a AlignedVec<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a mut AlignedVec<T> {
+    type Item = &'a mut T;
+    type IntoIter = std::slice::IterMut<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter_mut()
+    }
+}
+
 impl<T: Copy + Default> Clone for AlignedVec<T> {
     /// A copy in a new allocation, aligned again.
     fn clone(&self) -> Self {

@@ -28,6 +28,7 @@
 //! `tests/score_capability.rs`.
 
 use super::traits::ScoreLoss;
+use ebm_core::aligned::AlignedVec;
 use ebm_core::energies::{Activation, Mlp};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -89,7 +90,7 @@ pub(super) struct Workspace<T> {
     widths: Vec<usize>,
     n: usize,
     parts: Vec<Part<T>>,
-    weights: Vec<Vec<T>>,
+    weights: Vec<AlignedVec<T>>,
 }
 
 impl<T: KernelFloat> Workspace<T> {
@@ -101,7 +102,7 @@ impl<T: KernelFloat> Workspace<T> {
             parts: Vec::new(),
             weights: widths
                 .windows(2)
-                .map(|p| vec![T::default(); p[0] * p[1]])
+                .map(|p| AlignedVec::zeroed(p[0] * p[1]))
                 .collect(),
         }
     }
@@ -182,31 +183,31 @@ fn grad_shapes(widths: &[usize]) -> Vec<usize> {
 /// The work of one part of a batch (rows x width buffers, row-major).
 struct Part<T> {
     /// H_l = act(Z_l) for l = 1..L-1 (index l; index 0 unused: H_0 is the input).
-    h: Vec<Vec<T>>,
+    h: Vec<AlignedVec<T>>,
     /// act'(Z_l), act''(Z_l).
-    s1: Vec<Vec<T>>,
-    s2: Vec<Vec<T>>,
+    s1: Vec<AlignedVec<T>>,
+    s2: Vec<AlignedVec<T>>,
     /// G_l = d E / d h_l for l = 0..L-2 (G_{L-1} = w_L is not stored).
-    g: Vec<Vec<T>>,
+    g: Vec<AlignedVec<T>>,
     /// D_l = G_l * act'(Z_l).
-    dl: Vec<Vec<T>>,
+    dl: Vec<AlignedVec<T>>,
     /// Adjoints: G'_l, and Z'_l (first the score part Z's_l).
-    gbar: Vec<Vec<T>>,
-    zbar: Vec<Vec<T>>,
+    gbar: Vec<AlignedVec<T>>,
+    zbar: Vec<AlignedVec<T>>,
     /// Scratch of the widest layer: D'_l, then H'_l.
-    scratch: Vec<T>,
-    scratch2: Vec<T>,
+    scratch: AlignedVec<T>,
+    scratch2: AlignedVec<T>,
     /// One row's score and the loss's derivative in it (f64).
     score: Vec<f64>,
     dscore: Vec<f64>,
-    grads: Vec<Vec<T>>,
+    grads: Vec<AlignedVec<T>>,
     loss: f64,
 }
 
 impl<T: KernelFloat> Part<T> {
     fn new(widths: &[usize], m: usize) -> Self {
         let layers = widths.len() - 1;
-        let per = |l: usize| vec![T::default(); m * widths[l]];
+        let per = |l: usize| AlignedVec::zeroed(m * widths[l]);
         let wide = m * widths.iter().copied().max().unwrap_or(1);
         Self {
             h: (0..layers).map(per).collect(),
@@ -216,13 +217,13 @@ impl<T: KernelFloat> Part<T> {
             dl: (0..layers).map(per).collect(),
             gbar: (0..layers).map(per).collect(),
             zbar: (0..layers).map(per).collect(),
-            scratch: vec![T::default(); wide],
-            scratch2: vec![T::default(); wide],
+            scratch: AlignedVec::zeroed(wide),
+            scratch2: AlignedVec::zeroed(wide),
             score: vec![0.0; widths[0]],
             dscore: vec![0.0; widths[0]],
             grads: grad_shapes(widths)
                 .iter()
-                .map(|&len| vec![T::default(); len])
+                .map(|&len| AlignedVec::zeroed(len))
                 .collect(),
             loss: 0.0,
         }
@@ -237,7 +238,7 @@ impl<T: KernelFloat> Part<T> {
         &mut self,
         mlp: &Mlp,
         w: &[usize],
-        weights: &[Vec<T>],
+        weights: &[AlignedVec<T>],
         x: &[f64],
         first: usize,
         loss: &dyn ScoreLoss,
