@@ -245,8 +245,8 @@ impl<F: Real> RbmPcd<F> {
     /// error says so.
     ///
     /// Single-threaded: a step of batch 10 on the 64 x 64 digits RBM takes
-    /// some 9 us in f32 and 15 us in f64, and handing half of it to a
-    /// second thread (rayon::join) cost more than it saved when measured.
+    /// some 9-10 us in f64 or f32, and handing half of it to a second
+    /// thread (rayon::join) cost more than it saved when measured.
     pub fn step(&mut self, batch: &[f64]) -> Result<f64> {
         let (nv, nh) = (self.nv, self.nh);
         if batch.is_empty() || batch.len() % nv != 0 {
