@@ -34,13 +34,27 @@ pub fn active<F: HostFloat>(x: &[F], on: &mut [usize]) -> usize {
         for (i, &v) in chunk.iter().enumerate() {
             mask |= ((v != F::zero()) as u64) << i;
         }
-        while mask != 0 {
-            on[n] = w * 64 + mask.trailing_zeros() as usize;
+        for_each_set_bit(&[mask], |b| {
+            on[n] = w * 64 + b;
             n += 1;
-            mask &= mask - 1;
-        }
+        });
     }
     n
+}
+
+/// Calls `f` with the index of every set bit of the bit set `words` (bit
+/// b of word k is index 64 k + b), in increasing order: each word's
+/// lowest set bit, then the word with that bit cleared, so the work
+/// follows the bits that are set.
+#[inline(always)]
+pub fn for_each_set_bit(words: &[u64], mut f: impl FnMut(usize)) {
+    for (k, &w) in words.iter().enumerate() {
+        let mut m = w;
+        while m != 0 {
+            f(k * 64 + m.trailing_zeros() as usize);
+            m &= m - 1;
+        }
+    }
 }
 
 /// The input of a layer: `out = base + sum_k vals_k m[on_k, ..]` over the

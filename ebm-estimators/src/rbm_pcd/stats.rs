@@ -16,6 +16,7 @@
 
 use crate::trainable::Real;
 use ebm_core::aligned::AlignedVec;
+use ebm_core::energies::rbm_gibbs::for_each_set_bit;
 
 /// The statistics of a step (see the module documentation).
 #[derive(Clone, Debug)]
@@ -23,7 +24,6 @@ pub(super) struct Stats<F: Real> {
     nv: usize,
     nh: usize,
     rows: usize,
-    chains: usize,
     /// The mean hiddens: the data rows, then the chains ((rows + chains) x
     /// H), from a cache line.
     hid: AlignedVec<F>,
@@ -51,7 +51,6 @@ impl<F: Real> Stats<F> {
             nv,
             nh,
             rows: 0,
-            chains: 0,
             hid: AlignedVec::zeroed(0),
             data: Vec::new(),
             on_data: Vec::new(),
@@ -71,7 +70,6 @@ impl<F: Real> Stats<F> {
     pub(super) fn begin(&mut self, rows: usize, chains: usize) {
         let (nv, nh, z) = (self.nv, self.nh, F::zero());
         self.rows = rows;
-        self.chains = chains;
         self.words_data = rows.div_ceil(64);
         self.words_chains = chains.div_ceil(64);
         self.hid.resize((rows + chains) * nh, z);
@@ -139,7 +137,7 @@ impl<F: Real> Stats<F> {
         let (nv, nh) = (self.nv, self.nh);
         let mut acc = [F::zero(); B];
         let words = &self.on_data[i * self.words_data..][..self.words_data];
-        for_each_bit(words, |r| {
+        for_each_set_bit(words, |r| {
             let val = self.data[r * nv + i];
             let h: &[F; B] = self.hid[r * nh + j0..][..B].try_into().expect("block");
             for t in 0..B {
@@ -147,7 +145,7 @@ impl<F: Real> Stats<F> {
             }
         });
         let words = &self.on_chains[i * self.words_chains..][..self.words_chains];
-        for_each_bit(words, |q| {
+        for_each_set_bit(words, |q| {
             let r = self.rows + q;
             let h: &[F; B] = self.hid[r * nh + j0..][..B].try_into().expect("block");
             for t in 0..B {
@@ -155,18 +153,5 @@ impl<F: Real> Stats<F> {
             }
         });
         acc
-    }
-}
-
-/// Calls `f` with the index of every set bit of `words` (bit b of word k
-/// is index 64 k + b), in increasing order.
-#[inline(always)]
-fn for_each_bit(words: &[u64], mut f: impl FnMut(usize)) {
-    for (k, &w) in words.iter().enumerate() {
-        let mut m = w;
-        while m != 0 {
-            f(k * 64 + m.trailing_zeros() as usize);
-            m &= m - 1;
-        }
     }
 }
