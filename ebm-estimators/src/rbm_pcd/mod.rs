@@ -382,13 +382,14 @@ fn positive<F: Real>(
     let mut f_pos = 0.0;
     for r in 0..rows {
         let v = &batch[r * nv..(r + 1) * nv];
-        for (d, &x) in st.data_row(r).iter_mut().zip(v) {
+        let data = st.data_row(r);
+        for (d, &x) in data.iter_mut().zip(v) {
             *d = F::of(x);
         }
         let k = active(v, &mut sc.on_v);
         let (on, vals) = (&sc.on_v[..k], &mut sc.val[..k]);
         for (val, &i) in vals.iter_mut().zip(on) {
-            *val = F::of(v[i]);
+            *val = data[i];
         }
         // binary rows take plain sums (the same bits: 1 x w is exact)
         let vals = if vals.iter().all(|&x| x == F::one()) {
