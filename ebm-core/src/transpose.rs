@@ -25,7 +25,6 @@
 //! ```
 
 use crate::host_float::HostFloat;
-use std::any::TypeId;
 
 /// `out` = the transpose of `m` (`rows` x `cols`, row-major; `out` is
 /// `cols` x `rows`): out[j rows + i] = m[i cols + j].
@@ -42,7 +41,7 @@ pub fn transpose<F: HostFloat>(m: &[F], rows: usize, cols: usize, out: &mut [F])
         out.len()
     );
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<F>() == TypeId::of::<f64>() {
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f64>() {
         if let Some(simd) = crate::simd::avx512() {
             let (m, out): (&[f64], &mut [f64]) =
                 (pulp::bytemuck::cast_slice(m), pulp::bytemuck::cast_slice_mut(out));
