@@ -7,6 +7,9 @@
 //!   (`Gaussian::with_f32_arithmetic`).
 //! * `w2_gauss100/banded_grad_batch/64`: the same distribution given by its
 //!   tridiagonal precision (`BandedGaussian::ar1`), 5 flops per coordinate.
+//! * `products/{faer,tiles}/32x100x100`: W2's per-thread product (a chunk
+//!   of 32 chains times the precision) through faer and through
+//!   `ebm_core::matmul` (the same bits).
 //!
 //! Throughput is reported in points per second. Data is built outside the
 //! timed closure from a fixed seed.
@@ -72,6 +75,30 @@ fn bench(c: &mut Criterion) {
                 black_box(gauss.energy_grad(x, gr));
             }
         })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("products");
+    let (m, k, n) = (32, 100, 100);
+    let a = random_points(m, k, 2.0);
+    let p = random_points(k, n, 1.0);
+    let packed = ebm_core::matmul::PaddedRhs::new(&p, k, n);
+    let mut out = vec![0.0; m * n];
+    g.throughput(Throughput::Elements((2 * m * k * n) as u64));
+    g.bench_function(format!("faer/{m}x{k}x{n}"), |b| {
+        b.iter(|| {
+            faer::linalg::matmul::matmul(
+                faer::MatMut::from_row_major_slice_mut(&mut out, m, n),
+                faer::Accum::Replace,
+                faer::MatRef::from_row_major_slice(black_box(&a), m, k),
+                faer::MatRef::from_row_major_slice(&p, k, n),
+                1.0,
+                faer::Par::Seq,
+            )
+        })
+    });
+    g.bench_function(format!("tiles/{m}x{k}x{n}"), |b| {
+        b.iter(|| ebm_core::matmul::matmul(black_box(&a), m, &packed, &mut out))
     });
     g.finish();
 }

@@ -52,6 +52,7 @@ pub mod fast_ln;
 pub mod graph;
 pub mod host_float;
 pub mod math;
+pub mod matmul;
 pub mod matvec;
 pub mod normal;
 pub mod points;
