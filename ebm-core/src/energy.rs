@@ -64,6 +64,21 @@ pub trait Energy: Send + Sync {
         }
     }
 
+    /// grad_x E for each of the `energies.len()` points in `xs`, as
+    /// [`Energy::energy_grad_batch`] writes them, where the energies are
+    /// not needed (the leapfrog steps inside an HMC trajectory). Each
+    /// value of `energies` is either left as it was or set to E of its
+    /// point, so a caller may keep in it energies computed earlier at the
+    /// same points. The default is `energy_grad_batch`; an energy for which
+    /// the energies are a pass of their own (a Gaussian's dot products)
+    /// skips them.
+    ///
+    /// # Panics
+    /// If the buffer sizes disagree with `energies.len() * dim()`.
+    fn grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        self.energy_grad_batch(xs, grads, energies)
+    }
+
     /// E and grad_x E of each of the `energies.len()` points in `xs`, each
     /// with the bits [`Energy::energy_grad`] gives it alone (where
     /// [`Energy::energy_grad_batch`] may sum its products in another
@@ -205,6 +220,9 @@ macro_rules! forward_energy {
             fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) { (**self).energy_batch(xs, energies) }
             fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
                 (**self).energy_grad_batch(xs, grads, energies)
+            }
+            fn grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+                (**self).grad_batch(xs, grads, energies)
             }
             fn energy_grad_each(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
                 (**self).energy_grad_each(xs, grads, energies)

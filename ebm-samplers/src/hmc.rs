@@ -308,7 +308,7 @@ impl Hmc {
         );
         let max_len = len[..n].iter().copied().max().unwrap_or(0);
         for l in 0..max_len {
-            energy.energy_grad_batch(px, pg, pe);
+            leapfrog_gradients(energy, l, &len[..n], px, pg, pe);
             ebm_core::simd::dispatch(
                 #[inline(always)]
                 || {
@@ -439,7 +439,7 @@ impl Hmc {
         }
         let max_len = len[..n].iter().copied().max().unwrap_or(0);
         for l in 0..max_len {
-            energy.energy_grad_batch(px, pg, pe);
+            leapfrog_gradients(energy, l, &len[..n], px, pg, pe);
             for k in (0..n).filter(|&k| l < len[k]) {
                 let r = k * d..(k + 1) * d;
                 let (p, v) = (&mut mom[r.clone()], &mut vel[r.clone()]);
@@ -464,6 +464,27 @@ impl Hmc {
                         .sum::<f64>();
         }
         self.accept(c, px, pg, pe, &h0, &h1, &len);
+    }
+}
+
+/// The gradients at leapfrog step `l` of chains whose paths have
+/// `len` steps, and the energies only when some path ends at this step
+/// ([`Energy::grad_batch`] otherwise): a chain's energy is read only at
+/// its path's end, and a chain whose path ended earlier keeps its
+/// energy, computed at the point where it stays.
+#[inline]
+fn leapfrog_gradients(
+    energy: &dyn Energy,
+    l: usize,
+    len: &[usize],
+    px: &[f64],
+    pg: &mut [f64],
+    pe: &mut [f64],
+) {
+    if len.iter().any(|&n| n == l + 1) {
+        energy.energy_grad_batch(px, pg, pe);
+    } else {
+        energy.grad_batch(px, pg, pe);
     }
 }
 

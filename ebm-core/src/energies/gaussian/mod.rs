@@ -3,7 +3,8 @@
 use crate::energy::{Energy, ExactSample};
 use crate::error::{check_finite, check_len, check_mean, CoreError, Result};
 use crate::math::LN_2PI;
-use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
+use crate::matmul::PaddedRhs;
+use faer::{Accum, Mat, MatRef, Par, Side};
 use rand_distr::{Distribution, StandardNormal};
 
 mod single;
@@ -33,6 +34,8 @@ pub struct Gaussian {
     precision: Vec<f64>,
     /// P mu.
     precision_mean: Vec<f64>,
+    /// P again, padded for [`crate::matmul`] (the batches' products).
+    precision_rhs: PaddedRhs,
     /// Lower Cholesky factor of the covariance, row-major (for exact draws).
     cov_chol: Vec<f64>,
     log_det_precision: f64,
@@ -159,6 +162,7 @@ impl Gaussian {
             .collect();
         Self {
             dim: d,
+            precision_rhs: PaddedRhs::new(&precision, d, d),
             mean,
             precision,
             precision_mean,
@@ -243,40 +247,56 @@ impl Gaussian {
         e[0]
     }
 
-    /// The batch's energies and gradients in f64 (shapes checked by the caller).
-    fn grad_batch64(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
-        let d = self.dim;
-        let n = energies.len();
-        // G = X P - 1 (P mu)^T (P symmetric): the product, then one pass
-        // that subtracts P mu and sums the energies.
-        let x = MatRef::from_row_major_slice(xs, n, d);
-        let p = MatRef::from_row_major_slice(&self.precision, d, d);
-        let g = MatMut::from_row_major_slice_mut(grads, n, d);
-        faer::linalg::matmul::matmul(g, Accum::Replace, x, p, 1.0, Par::Seq);
-        self.finish_rows(xs, grads, energies);
+    /// The batch's gradients in f64, and its energies when `ENERGIES`
+    /// (shapes checked by the caller).
+    fn grad_batch64<const ENERGIES: bool>(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        // G = X P - 1 (P mu)^T (P symmetric): the product (faer's bits,
+        // in AVX-512 tiles) with P mu subtracted as it is stored, then
+        // the energies' pass when they are asked for.
+        crate::matmul::matmul_shifted(
+            xs,
+            energies.len(),
+            &self.precision_rhs,
+            &self.precision_mean,
+            grads,
+        );
+        if ENERGIES {
+            self.energy_rows(xs, grads, energies);
+        }
     }
 
-    /// From rows g = P x: g -= P mu, and E = 1/2 (x - mu) . g per row,
-    /// summed in eight lanes (coordinate j in lane j mod 8, the last few in
-    /// lanes 0..) so that it vectorises.
+    /// From rows g = P x: g -= P mu, then [`Gaussian::energy_rows`].
     fn finish_rows(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
         let d = self.dim;
+        let pm = &self.precision_mean[..d];
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                for gr in grads.chunks_exact_mut(d) {
+                    for (g, p) in gr.iter_mut().zip(pm) {
+                        *g -= p;
+                    }
+                }
+            },
+        );
+        self.energy_rows(xs, grads, energies);
+    }
+
+    /// E = 1/2 (x - mu) . g per row of gradients g = P (x - mu), summed in
+    /// eight lanes (coordinate j in lane j mod 8, the last few in lanes
+    /// 0..) so that it vectorises.
+    fn energy_rows(&self, xs: &[f64], grads: &[f64], energies: &mut [f64]) {
+        let d = self.dim;
         let full = d / 8 * 8;
-        let (mu, pm) = (&self.mean[..d], &self.precision_mean[..d]);
+        let mu = &self.mean[..d];
         crate::simd::dispatch(
             #[inline(always)]
             || {
                 for ((xr, gr), e) in xs
                     .chunks_exact(d)
-                    .zip(grads.chunks_exact_mut(d))
+                    .zip(grads.chunks_exact(d))
                     .zip(energies.iter_mut())
                 {
-                    // two passes (g -= P mu, then the energy's eight
-                    // lanes): in one loop, with g written and read in
-                    // the same expression, the compiler kept it scalar
-                    for (g, p) in gr.iter_mut().zip(pm) {
-                        *g -= p;
-                    }
                     let mut acc = [0.0f64; 8];
                     let blocks = xr[..full].chunks_exact(8).zip(gr[..full].chunks_exact(8));
                     for ((xb, gb), mb) in blocks.zip(mu[..full].chunks_exact(8)) {
@@ -344,7 +364,20 @@ impl Energy for Gaussian {
         assert_eq!(grads.len(), xs.len(), "energy_grad_batch: grads shape");
         match &self.single {
             Some(p32) => self.batch32(p32, xs, Some(grads), energies),
-            None => self.grad_batch64(xs, grads, energies),
+            None => self.grad_batch64::<true>(xs, grads, energies),
+        }
+    }
+
+    /// In f64 the gradients alone, `energies` untouched (their dot
+    /// products are a pass of their own); with f32 products, the energies
+    /// too.
+    fn grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        let n = energies.len();
+        assert_eq!(xs.len(), n * self.dim, "grad_batch: shape");
+        assert_eq!(grads.len(), xs.len(), "grad_batch: grads shape");
+        match &self.single {
+            Some(p32) => self.batch32(p32, xs, Some(grads), energies),
+            None => self.grad_batch64::<false>(xs, grads, energies),
         }
     }
 
