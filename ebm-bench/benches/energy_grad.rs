@@ -100,6 +100,42 @@ fn bench(c: &mut Criterion) {
     g.bench_function(format!("tiles/{m}x{k}x{n}"), |b| {
         b.iter(|| ebm_core::matmul::matmul(black_box(&a), m, &packed, &mut out))
     });
+    // W5's 128-row slices of the 128-wide layer, A as rows and as the
+    // transpose of a stored matrix (the weight gradients)
+    let w = 128;
+    let (a, bw) = (random_points(w, w, 1.0), random_points(w, w, 1.0));
+    let mut out = vec![0.0; w * w];
+    g.throughput(Throughput::Elements((2 * w * w * w) as u64));
+    g.bench_function("faer/128x128x128", |b| {
+        b.iter(|| {
+            faer::linalg::matmul::matmul(
+                faer::MatMut::from_row_major_slice_mut(&mut out, w, w),
+                faer::Accum::Replace,
+                faer::MatRef::from_row_major_slice(black_box(&a), w, w),
+                faer::MatRef::from_row_major_slice(&bw, w, w),
+                1.0,
+                faer::Par::Seq,
+            )
+        })
+    });
+    for transposed in [false, true] {
+        use ebm_core::matmul::{product, Lhs, Rhs, Store};
+        let name = if transposed {
+            "tiles_at/128x128x128"
+        } else {
+            "tiles/128x128x128"
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let lhs = if transposed {
+                    Lhs::transpose_of(black_box(&a), w, w)
+                } else {
+                    Lhs::rows(black_box(&a), w, w)
+                };
+                product(&mut out, Store::Replace, lhs, Rhs::new(&bw, w, w, w))
+            })
+        });
+    }
     g.finish();
 }
 

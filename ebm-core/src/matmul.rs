@@ -15,14 +15,17 @@
 //!
 //! **The bits are faer's.** Every c_ij is the sum over p = 0, 1, ... in
 //! order of a_ip b_pj by fused multiply-adds, starting from zero: what
-//! faer's AVX-512 and AVX2 kernels compute for these shapes (one set of
-//! accumulators, the depth in one block), so this kernel and faer's
-//! product agree to the bit (the tests compare them). Without AVX-512 the
-//! product is faer's.
+//! faer's AVX-512 and AVX2 kernels compute (one set of accumulators, the
+//! depth in one block up to 512), so this kernel and faer's product agree
+//! to the bit (the tests compare them) for every product of more than
+//! 16^3 multiply-adds; below that faer has kernels of its own that sum
+//! in other orders. A row's values never depend on the other rows, so a
+//! batch's rows have the same bits whatever the batch. Without AVX-512
+//! the product is faer's.
 //!
 //! On the Intel guest, W2's 32 x 100 x 100 product took 10.1 us through
 //! faer (63 GFLOP/s, its microkernel's rows split 48 + 48 + 4) and
-//! takes about 6.5 us here (docs/performance.md, "W2's product").
+//! takes 7.8 us here (docs/performance.md, "W2 and W5 through one product kernel").
 //!
 //! ```
 //! use ebm_core::matmul::{matmul, PaddedRhs};
@@ -80,47 +83,143 @@ impl PaddedRhs {
     pub fn cols(&self) -> usize {
         self.n
     }
+
+    /// B as a [`Rhs`].
+    pub fn view(&self) -> Rhs<'_> {
+        Rhs {
+            values: &self.values,
+            k: self.k,
+            n: self.n,
+            stride: self.stride,
+        }
+    }
+}
+
+/// The right-hand factor B (`k x n`) of [`product`]: row p at
+/// `values[p stride..]`, with `stride` a multiple of eight, so that the
+/// product reads each row in whole registers (n rounded up to eight
+/// values; the values past n only feed columns it does not store). Rows
+/// that start on cache lines (an [`AlignedVec`]) are read fastest.
+#[derive(Clone, Copy, Debug)]
+pub struct Rhs<'a> {
+    values: &'a [f64],
+    k: usize,
+    n: usize,
+    stride: usize,
+}
+
+impl<'a> Rhs<'a> {
+    /// B (`k x n`) stored row-major at `stride` values a row.
+    ///
+    /// # Panics
+    ///
+    /// If `stride` is not a multiple of eight at least n, or `values`
+    /// holds fewer than `k x stride` values.
+    pub fn new(values: &'a [f64], k: usize, n: usize, stride: usize) -> Self {
+        assert!(
+            stride % W == 0 && stride >= n && values.len() >= k * stride,
+            "Rhs: a {k} x {n} matrix at stride {stride} (a multiple of {W}, at least {n}) in {} values",
+            values.len()
+        );
+        Self { values, k, n, stride }
+    }
+}
+
+/// The left-hand factor A (`m x k`) of [`product`]: row-major, or the
+/// transpose of a row-major `k x m` matrix (a weight gradient's
+/// X^T Y).
+#[derive(Clone, Copy, Debug)]
+pub struct Lhs<'a> {
+    values: &'a [f64],
+    m: usize,
+    k: usize,
+    transposed: bool,
+}
+
+impl<'a> Lhs<'a> {
+    /// A (`m x k`) from its values row-major: a_ip = `values[i k + p]`.
+    ///
+    /// # Panics
+    ///
+    /// If `values` does not hold `m x k` values.
+    pub fn rows(values: &'a [f64], m: usize, k: usize) -> Self {
+        assert_eq!(
+            values.len(),
+            m * k,
+            "Lhs: a {m} x {k} matrix of {} values",
+            values.len()
+        );
+        Self {
+            values,
+            m,
+            k,
+            transposed: false,
+        }
+    }
+
+    /// A = S^T for S (`k x m`) row-major: a_ip = `values[p m + i]`.
+    ///
+    /// # Panics
+    ///
+    /// If `values` does not hold `k x m` values.
+    pub fn transpose_of(values: &'a [f64], k: usize, m: usize) -> Self {
+        assert_eq!(
+            values.len(),
+            m * k,
+            "Lhs: a {k} x {m} matrix of {} values",
+            values.len()
+        );
+        Self {
+            values,
+            m,
+            k,
+            transposed: true,
+        }
+    }
+}
+
+/// What [`product`] does with each sum s_ij of C's row-major `m x n`
+/// values.
+#[derive(Clone, Copy, Debug)]
+pub enum Store<'a> {
+    /// c_ij = s_ij.
+    Replace,
+    /// c_ij = c_ij + s_ij (one rounding: faer's `Accum::Add`).
+    Add,
+    /// c_ij = s_ij - t_j for the `n` values t (a Gaussian's P x - P mu).
+    Shift(&'a [f64]),
 }
 
 /// C = A B for `a` (`m x k`, row-major) and `b` (`k x n`), into `c`
-/// (`m x n`, row-major): c_ij = sum over p in order of a_ip b_pj, each
-/// term added by a fused multiply-add to a sum that starts at zero (the
-/// bits of faer's product; module documentation).
+/// (`m x n`, row-major): [`product`] with [`Store::Replace`].
 ///
 /// # Panics
 ///
 /// If `a` does not hold `m x k` values or `c` `m x n`.
 pub fn matmul(a: &[f64], m: usize, b: &PaddedRhs, c: &mut [f64]) {
-    product(a, m, b, &[], c)
+    product(c, Store::Replace, Lhs::rows(a, m, b.k), b.view())
 }
 
-/// C = A B - 1 s^T: [`matmul`]'s sums, then s_j subtracted from every
-/// c_ij as it is stored (the bits of the product followed by a pass of
-/// subtractions; a Gaussian's gradients P x - P mu without that pass).
+/// The sums s_ij = sum over p in order of a_ip b_pj, each term added by a
+/// fused multiply-add to a sum that starts at zero (the bits of faer's
+/// product; module documentation), stored into C (`m x n`, row-major)
+/// as `store` says.
 ///
 /// # Panics
 ///
-/// As [`matmul`], and if `shift` does not hold `n` values.
-pub fn matmul_shifted(a: &[f64], m: usize, b: &PaddedRhs, shift: &[f64], c: &mut [f64]) {
-    assert_eq!(
-        shift.len(),
-        b.n,
-        "matmul_shifted: {} shifts for {} columns",
-        shift.len(),
-        b.n
-    );
-    product(a, m, b, shift, c)
-}
-
-/// [`matmul`] with `shift` empty, [`matmul_shifted`] otherwise.
-fn product(a: &[f64], m: usize, b: &PaddedRhs, shift: &[f64], c: &mut [f64]) {
-    let (k, n) = (b.k, b.n);
+/// If the depths of `a` and `b` differ, `c` does not hold `m x n` values,
+/// or a [`Store::Shift`] does not hold n.
+pub fn product(c: &mut [f64], store: Store<'_>, a: Lhs<'_>, b: Rhs<'_>) {
+    let (m, k, n) = (a.m, b.k, b.n);
     assert!(
-        a.len() == m * k && c.len() == m * n,
-        "matmul: a {m} x {k} times {k} x {n} from {} and into {} values",
-        a.len(),
+        a.k == k && c.len() == m * n,
+        "product: a {m} x {} times {k} x {n} into {} values",
+        a.k,
         c.len()
     );
+    if let Store::Shift(t) = store {
+        assert_eq!(t.len(), n, "product: {} shifts for {n} columns", t.len());
+    }
     if m == 0 || n == 0 {
         return;
     }
@@ -130,38 +229,38 @@ fn product(a: &[f64], m: usize, b: &PaddedRhs, shift: &[f64], c: &mut [f64]) {
         // into the AVX-512 function), not a closure: a closure this big
         // was called through a shim compiled without AVX-512, and every
         // intrinsic in it became a function call (50 times slower)
-        let out = Out { c, shift };
-        return pulp::Simd::vectorize(simd, Panels { simd, a, m, b, out });
+        let job = Panels { simd, a, b, c, store };
+        return pulp::Simd::vectorize(simd, job);
     }
-    let a = faer::MatRef::from_row_major_slice(a, m, k);
-    let bm = faer::MatRef::from_row_major_slice_with_stride(&b.values, k, n, b.stride);
+    let am = if a.transposed {
+        faer::MatRef::from_row_major_slice(a.values, k, m).transpose()
+    } else {
+        faer::MatRef::from_row_major_slice(a.values, m, k)
+    };
+    let bm = faer::MatRef::from_row_major_slice_with_stride(&b.values[..k * b.stride], k, n, b.stride);
+    let accum = match store {
+        Store::Add => faer::Accum::Add,
+        _ => faer::Accum::Replace,
+    };
     let cm = faer::MatMut::from_row_major_slice_mut(c, m, n);
-    faer::linalg::matmul::matmul(cm, faer::Accum::Replace, a, bm, 1.0, faer::Par::Seq);
-    if !shift.is_empty() {
+    faer::linalg::matmul::matmul(cm, accum, am, bm, 1.0, faer::Par::Seq);
+    if let Store::Shift(t) = store {
         for row in c.chunks_exact_mut(n) {
-            for (v, s) in row.iter_mut().zip(shift) {
-                *v -= s;
+            for (v, t) in row.iter_mut().zip(t) {
+                *v -= t;
             }
         }
     }
-}
-
-/// Where a product's tiles go: C, and the values subtracted from each
-/// row (none when empty).
-#[cfg(target_arch = "x86_64")]
-struct Out<'a> {
-    c: &'a mut [f64],
-    shift: &'a [f64],
 }
 
 /// The product's arguments, for [`pulp::Simd::vectorize`].
 #[cfg(target_arch = "x86_64")]
 struct Panels<'a> {
     simd: pulp::x86::V4,
-    a: &'a [f64],
-    m: usize,
-    b: &'a PaddedRhs,
-    out: Out<'a>,
+    a: Lhs<'a>,
+    b: Rhs<'a>,
+    c: &'a mut [f64],
+    store: Store<'a>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -170,32 +269,29 @@ impl pulp::WithSimd for Panels<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        let Self {
-            simd,
-            a,
-            m,
-            b,
-            mut out,
-        } = self;
-        panels(simd, a, m, b, &mut out)
+        if self.a.transposed {
+            panels::<true>(self)
+        } else {
+            panels::<false>(self)
+        }
     }
 }
 
 /// The panels of up to three registers (24 columns) of B, each swept by
-/// every row of A.
+/// every row of A (`T`: A transposed).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn panels(simd: pulp::x86::V4, a: &[f64], m: usize, b: &PaddedRhs, c: &mut Out<'_>) {
-    let regs = b.stride / W;
+fn panels<const T: bool>(mut job: Panels<'_>) {
+    let regs = job.b.n.div_ceil(W);
     let mut z0 = 0;
     while z0 < regs {
         // the last four registers as two panels of two: a panel of one
         // register does eight broadcasts for eight multiply-adds
         let z = if regs - z0 == 4 { 2 } else { (regs - z0).min(3) };
         match z {
-            3 => rows::<3>(simd, a, m, b, z0 * W, c),
-            2 => rows::<2>(simd, a, m, b, z0 * W, c),
-            _ => rows::<1>(simd, a, m, b, z0 * W, c),
+            3 => rows::<3, T>(&mut job, z0 * W),
+            2 => rows::<2, T>(&mut job, z0 * W),
+            _ => rows::<1, T>(&mut job, z0 * W),
         }
         z0 += z;
     }
@@ -205,27 +301,21 @@ fn panels(simd: pulp::x86::V4, a: &[f64], m: usize, b: &PaddedRhs, c: &mut Out<'
 /// tiles of eight rows, then one of the rest.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn rows<const Z: usize>(
-    simd: pulp::x86::V4,
-    a: &[f64],
-    m: usize,
-    b: &PaddedRhs,
-    col0: usize,
-    c: &mut Out<'_>,
-) {
+fn rows<const Z: usize, const T: bool>(job: &mut Panels<'_>, col0: usize) {
+    let m = job.a.m;
     let mut r0 = 0;
     while m - r0 >= 8 {
-        tile::<8, Z>(simd, a, r0, b, col0, c);
+        tile::<8, Z, T>(job, r0, col0);
         r0 += 8;
     }
     match m - r0 {
-        7 => tile::<7, Z>(simd, a, r0, b, col0, c),
-        6 => tile::<6, Z>(simd, a, r0, b, col0, c),
-        5 => tile::<5, Z>(simd, a, r0, b, col0, c),
-        4 => tile::<4, Z>(simd, a, r0, b, col0, c),
-        3 => tile::<3, Z>(simd, a, r0, b, col0, c),
-        2 => tile::<2, Z>(simd, a, r0, b, col0, c),
-        1 => tile::<1, Z>(simd, a, r0, b, col0, c),
+        7 => tile::<7, Z, T>(job, r0, col0),
+        6 => tile::<6, Z, T>(job, r0, col0),
+        5 => tile::<5, Z, T>(job, r0, col0),
+        4 => tile::<4, Z, T>(job, r0, col0),
+        3 => tile::<3, Z, T>(job, r0, col0),
+        2 => tile::<2, Z, T>(job, r0, col0),
+        1 => tile::<1, Z, T>(job, r0, col0),
         _ => {}
     }
 }
@@ -234,31 +324,37 @@ fn rows<const Z: usize>(
 /// R x Z accumulators over the whole depth, then stored.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn tile<const R: usize, const Z: usize>(
-    simd: pulp::x86::V4,
-    a: &[f64],
-    r0: usize,
-    b: &PaddedRhs,
-    col0: usize,
-    out: &mut Out<'_>,
-) {
+fn tile<const R: usize, const Z: usize, const T: bool>(job: &mut Panels<'_>, r0: usize, col0: usize) {
     use core::arch::x86_64::__m512d;
+    let (simd, a, b) = (job.simd, job.a, job.b);
+    let (m, k, n) = (a.m, b.k, b.n);
     let f = simd.avx512f;
-    let (k, n) = (b.k, b.n);
-    let lhs: [&[f64]; R] = std::array::from_fn(
-        #[inline(always)]
-        |r| &a[(r0 + r) * k..][..k],
-    );
     let mut acc: [[__m512d; Z]; R] = [[f._mm512_setzero_pd(); Z]; R];
-    // two steps a turn: half the loop's own instructions
-    let mut p = 0;
-    while p + 2 <= k {
-        step(simd, lhs, b, col0, p, &mut acc);
-        step(simd, lhs, b, col0, p + 1, &mut acc);
-        p += 2;
-    }
-    if p < k {
-        step(simd, lhs, b, col0, p, &mut acc);
+    if T {
+        // A's column block for depth p: R values at values[p m + r0..]
+        for p in 0..k {
+            let lhs: &[f64; R] = a.values[p * m + r0..][..R].try_into().expect("R values");
+            let av = std::array::from_fn(
+                #[inline(always)]
+                |r| f._mm512_set1_pd(lhs[r]),
+            );
+            step(simd, av, b, col0, p, &mut acc);
+        }
+    } else {
+        let rows: [&[f64]; R] = std::array::from_fn(
+            #[inline(always)]
+            |r| &a.values[(r0 + r) * k..][..k],
+        );
+        for p in 0..k {
+            // broadcasts straight from memory (a value loaded first
+            // and broadcast from a register takes a shuffle port that
+            // the multiply-adds need: 20% slower)
+            let av = std::array::from_fn(
+                #[inline(always)]
+                |r| f._mm512_set1_pd(rows[r][p]),
+            );
+            step(simd, av, b, col0, p, &mut acc);
+        }
     }
     // Out of the registers in a loop of nothing else, so that the
     // compiler unrolls it and keeps `acc` in registers through the depth
@@ -271,34 +367,39 @@ fn tile<const R: usize, const Z: usize>(
         }
     }
     let width = (n - col0).min(Z * W);
-    let shift = out.shift.get(col0..col0 + width);
     for (r, values) in tile.iter().enumerate() {
-        let row = &mut out.c[(r0 + r) * n + col0..][..width];
+        let row = &mut job.c[(r0 + r) * n + col0..][..width];
         let values = &values.as_flattened()[..width];
-        match shift {
-            Some(s) => {
-                for ((o, v), s) in row.iter_mut().zip(values).zip(s) {
-                    *o = v - s;
+        match job.store {
+            Store::Shift(t) => {
+                for ((o, v), t) in row.iter_mut().zip(values).zip(&t[col0..]) {
+                    *o = v - t;
                 }
             }
-            None if width == Z * W => {
+            Store::Add => {
+                for (o, v) in row.iter_mut().zip(values) {
+                    *o += v;
+                }
+            }
+            Store::Replace if width == Z * W => {
                 // a copy of fixed size is Z moves, of variable size a
                 // call to memmove (6% of the product)
                 row.copy_from_slice(&values[..Z * W]);
             }
-            None => row.copy_from_slice(values),
+            Store::Replace => row.copy_from_slice(values),
         }
     }
 }
 
 /// Depth step `p` of a tile: B's row p (Z registers from column
-/// `col0`) times each row's value, added into the accumulators.
+/// `col0`) times each of the tile's rows' values `av` (broadcast), added
+/// into the accumulators.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn step<const R: usize, const Z: usize>(
     simd: pulp::x86::V4,
-    lhs: [&[f64]; R],
-    b: &PaddedRhs,
+    av: [core::arch::x86_64::__m512d; R],
+    b: Rhs<'_>,
     col0: usize,
     p: usize,
     acc: &mut [[core::arch::x86_64::__m512d; Z]; R],
@@ -314,9 +415,8 @@ fn step<const R: usize, const Z: usize>(
         },
     );
     for r in 0..R {
-        let av = f._mm512_set1_pd(lhs[r][p]);
         for z in 0..Z {
-            acc[r][z] = f._mm512_fmadd_pd(av, bv[z], acc[r][z]);
+            acc[r][z] = f._mm512_fmadd_pd(av[r], bv[z], acc[r][z]);
         }
     }
 }
@@ -360,7 +460,8 @@ mod tests {
                         }
                     }
                     if m * n * k > 4096 {
-                        // faer's own kernels above its small-product path
+                        // faer's own kernels; its small-product ones (up
+                        // to 16^3 multiply-adds) sum in other orders
                         assert_eq!(c, faer_product(&a, m, &b, k, n), "{m} x {k} x {n} against faer");
                     }
                 }
@@ -368,23 +469,109 @@ mod tests {
         }
     }
 
+    /// A transposed and the three stores, against faer's product with
+    /// the same layouts (and the shift as a pass after it), to the bit.
     #[test]
-    fn shifted_is_the_product_then_the_subtraction() {
-        for (m, k, n) in [(1, 3, 1), (9, 17, 23), (32, 100, 100), (5, 8, 48)] {
+    fn layouts_and_stores_have_faers_bits() {
+        for (m, k, n) in [
+            (1, 3, 1),
+            (9, 17, 23),
+            (32, 100, 100),
+            (5, 8, 48),
+            (128, 128, 128),
+            (40, 512, 16),
+        ] {
             let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.29).sin()).collect();
             let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.43).cos()).collect();
-            let s: Vec<f64> = (0..n).map(|j| j as f64 * 0.37 - 2.0).collect();
-            let b = PaddedRhs::new(&b, k, n);
-            let (mut want, mut got) = (vec![f64::NAN; m * n], vec![f64::NAN; m * n]);
-            matmul(&a, m, &b, &mut want);
-            for row in want.chunks_exact_mut(n) {
-                for (v, s) in row.iter_mut().zip(&s) {
-                    *v -= s;
+            let t: Vec<f64> = (0..n).map(|j| j as f64 * 0.37 - 2.0).collect();
+            let c0: Vec<f64> = (0..m * n).map(|i| (i as f64 * 0.13).sin() * 3.0).collect();
+            let padded = PaddedRhs::new(&b, k, n);
+            for transposed in [false, true] {
+                // the same A, stored as itself or as its transpose
+                let at: Vec<f64> = (0..k * m).map(|q| a[(q % m) * k + q / m]).collect();
+                let lhs = if transposed {
+                    Lhs::transpose_of(&at, k, m)
+                } else {
+                    Lhs::rows(&a, m, k)
+                };
+                let am = if transposed {
+                    faer::MatRef::from_row_major_slice(&at, k, m).transpose()
+                } else {
+                    faer::MatRef::from_row_major_slice(&a, m, k)
+                };
+                for store in [Store::Replace, Store::Add, Store::Shift(&t)] {
+                    let mut want = c0.clone();
+                    let accum = if matches!(store, Store::Add) {
+                        faer::Accum::Add
+                    } else {
+                        faer::Accum::Replace
+                    };
+                    faer::linalg::matmul::matmul(
+                        faer::MatMut::from_row_major_slice_mut(&mut want, m, n),
+                        accum,
+                        am,
+                        faer::MatRef::from_row_major_slice(&b, k, n),
+                        1.0,
+                        faer::Par::Seq,
+                    );
+                    if let Store::Shift(t) = store {
+                        for row in want.chunks_exact_mut(n) {
+                            for (v, t) in row.iter_mut().zip(t) {
+                                *v -= t;
+                            }
+                        }
+                    }
+                    let mut got = c0.clone();
+                    product(&mut got, store, lhs, padded.view());
+                    if m * n * k > 4096 {
+                        assert_eq!(got, want, "{m} x {k} x {n}, transposed {transposed}, {store:?}");
+                    }
+                    // and the ordered sums themselves
+                    for i in 0..m {
+                        for j in 0..n {
+                            let mut s = 0.0f64;
+                            for p in 0..k {
+                                s = a[i * k + p].mul_add(b[p * n + j], s);
+                            }
+                            let c = c0[i * n + j];
+                            let v = match store {
+                                Store::Replace => s,
+                                Store::Add => c + s,
+                                Store::Shift(t) => s - t[j],
+                            };
+                            assert_eq!(
+                                got[i * n + j],
+                                v,
+                                "{m} x {k} x {n} [{i}, {j}], transposed {transposed}, {store:?}"
+                            );
+                        }
+                    }
                 }
             }
-            matmul_shifted(&a, m, &b, &s, &mut got);
-            assert_eq!(got, want, "{m} x {k} x {n}");
         }
+    }
+
+    #[test]
+    fn a_rhs_view_reads_rows_at_its_stride() {
+        // B 3 x 5 at stride 8 inside a longer buffer, padding garbage
+        let mut buf = vec![f64::NAN; 3 * 8];
+        for p in 0..3 {
+            for j in 0..5 {
+                buf[p * 8 + j] = (p * 5 + j) as f64;
+            }
+        }
+        let a = [1.0, 2.0, -1.0];
+        let mut c = [0.0; 5];
+        product(
+            &mut c,
+            Store::Replace,
+            Lhs::rows(&a, 1, 3),
+            Rhs::new(&buf, 3, 5, 8),
+        );
+        let want: Vec<f64> = (0..5)
+            .map(|j| j as f64 + 2.0 * (5 + j) as f64 - (10 + j) as f64)
+            .collect();
+        assert_eq!(c.to_vec(), want);
     }
 
     #[test]

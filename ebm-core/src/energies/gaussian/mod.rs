@@ -253,13 +253,10 @@ impl Gaussian {
         // G = X P - 1 (P mu)^T (P symmetric): the product (faer's bits,
         // in AVX-512 tiles) with P mu subtracted as it is stored, then
         // the energies' pass when they are asked for.
-        crate::matmul::matmul_shifted(
-            xs,
-            energies.len(),
-            &self.precision_rhs,
-            &self.precision_mean,
-            grads,
-        );
+        use crate::matmul::{product, Lhs, Store};
+        let (n, d) = (energies.len(), self.dim);
+        let shift = Store::Shift(&self.precision_mean);
+        product(grads, shift, Lhs::rows(xs, n, d), self.precision_rhs.view());
         if ENERGIES {
             self.energy_rows(xs, grads, energies);
         }
