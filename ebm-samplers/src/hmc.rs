@@ -293,25 +293,38 @@ impl Hmc {
                         }
                     }
                     h0[k] = e0[k] + kinetic_lanes::<UNIT>(p, im);
-                    px[r.clone()].copy_from_slice(&x[r.clone()]);
-                    pg[r.clone()].copy_from_slice(&grad[r.clone()]);
                     pe[k] = e0[k];
-                    // the first half kick and the first drift
+                    // the first half kick from the chain's gradient and
+                    // the first drift from its position, into the path's
+                    // buffers (the gradients' buffer is written whole by
+                    // the first leapfrog step: every path has one)
                     let (half, e) = (0.5 * eps[k], eps[k]);
-                    let (g, x) = (&pg[r.clone()], &mut px[r]);
+                    let (g, x0, x) = (&grad[r.clone()], &x[r.clone()], &mut px[r]);
                     for j in 0..d {
                         p[j] -= half * g[j];
-                        x[j] += if UNIT { e * p[j] } else { e * p[j] * im[j] };
+                        x[j] = x0[j] + if UNIT { e * p[j] } else { e * p[j] * im[j] };
                     }
                 }
             },
         );
         let max_len = len[..n].iter().copied().max().unwrap_or(0);
+        let same_path = (0..n).all(|k| eps[k] == eps[0] && len[k] == max_len);
         for l in 0..max_len {
             leapfrog_gradients(energy, l, &len[..n], px, pg, pe);
             ebm_core::simd::dispatch(
                 #[inline(always)]
                 || {
+                    if UNIT && l + 1 < max_len && same_path {
+                        // every chain kicks and drifts with the same step
+                        // size: one loop over the chunk's values (no
+                        // per-chain tails; the same operations)
+                        let e = eps[0];
+                        for ((p, g), x) in mom[..n * d].iter_mut().zip(&pg[..n * d]).zip(&mut px[..n * d]) {
+                            *p -= e * g;
+                            *x += e * *p;
+                        }
+                        return;
+                    }
                     for k in (0..n).filter(|&k| l < len[k]) {
                         let r = k * d..(k + 1) * d;
                         let (p, g, x) = (&mut mom[r.clone()], &pg[r.clone()], &mut px[r]);
