@@ -247,6 +247,15 @@ impl Gaussian {
         e[0]
     }
 
+    /// The batch's gradients, and its energies when `ENERGIES` or when
+    /// the products are f32 (shapes checked by the caller).
+    fn grad_batch_any<const ENERGIES: bool>(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        match &self.single {
+            Some(p32) => self.batch32(p32, xs, Some(grads), energies),
+            None => self.grad_batch64::<ENERGIES>(xs, grads, energies),
+        }
+    }
+
     /// The batch's gradients in f64, and its energies when `ENERGIES`
     /// (shapes checked by the caller).
     fn grad_batch64<const ENERGIES: bool>(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
@@ -359,10 +368,7 @@ impl Energy for Gaussian {
         let n = energies.len();
         assert_eq!(xs.len(), n * self.dim, "energy_grad_batch: shape");
         assert_eq!(grads.len(), xs.len(), "energy_grad_batch: grads shape");
-        match &self.single {
-            Some(p32) => self.batch32(p32, xs, Some(grads), energies),
-            None => self.grad_batch64::<true>(xs, grads, energies),
-        }
+        self.grad_batch_any::<true>(xs, grads, energies)
     }
 
     /// In f64 the gradients alone, `energies` untouched (their dot
@@ -372,10 +378,7 @@ impl Energy for Gaussian {
         let n = energies.len();
         assert_eq!(xs.len(), n * self.dim, "grad_batch: shape");
         assert_eq!(grads.len(), xs.len(), "grad_batch: grads shape");
-        match &self.single {
-            Some(p32) => self.batch32(p32, xs, Some(grads), energies),
-            None => self.grad_batch64::<false>(xs, grads, energies),
-        }
+        self.grad_batch_any::<false>(xs, grads, energies)
     }
 
     /// In f64: the precision read once for up to four points
