@@ -29,6 +29,18 @@ fn random_points(n: usize, d: usize, scale: f64) -> Vec<f64> {
         .collect()
 }
 
+/// C = A B through faer, all row-major, (m, k, n) the shapes.
+fn faer_product(c: &mut [f64], a: &[f64], b: &[f64], (m, k, n): (usize, usize, usize)) {
+    faer::linalg::matmul::matmul(
+        faer::MatMut::from_row_major_slice_mut(c, m, n),
+        faer::Accum::Replace,
+        faer::MatRef::from_row_major_slice(a, m, k),
+        faer::MatRef::from_row_major_slice(b, k, n),
+        1.0,
+        faer::Par::Seq,
+    )
+}
+
 fn w2_gaussian() -> Gaussian {
     let d: usize = 100;
     let cov: Vec<f64> = (0..d * d)
@@ -86,16 +98,7 @@ fn bench(c: &mut Criterion) {
     let mut out = vec![0.0; m * n];
     g.throughput(Throughput::Elements((2 * m * k * n) as u64));
     g.bench_function(format!("faer/{m}x{k}x{n}"), |b| {
-        b.iter(|| {
-            faer::linalg::matmul::matmul(
-                faer::MatMut::from_row_major_slice_mut(&mut out, m, n),
-                faer::Accum::Replace,
-                faer::MatRef::from_row_major_slice(black_box(&a), m, k),
-                faer::MatRef::from_row_major_slice(&p, k, n),
-                1.0,
-                faer::Par::Seq,
-            )
-        })
+        b.iter(|| faer_product(&mut out, black_box(&a), &p, (m, k, n)))
     });
     g.bench_function(format!("tiles/{m}x{k}x{n}"), |b| {
         b.iter(|| ebm_core::matmul::matmul(black_box(&a), m, &packed, &mut out))
@@ -107,16 +110,7 @@ fn bench(c: &mut Criterion) {
     let mut out = vec![0.0; w * w];
     g.throughput(Throughput::Elements((2 * w * w * w) as u64));
     g.bench_function("faer/128x128x128", |b| {
-        b.iter(|| {
-            faer::linalg::matmul::matmul(
-                faer::MatMut::from_row_major_slice_mut(&mut out, w, w),
-                faer::Accum::Replace,
-                faer::MatRef::from_row_major_slice(black_box(&a), w, w),
-                faer::MatRef::from_row_major_slice(&bw, w, w),
-                1.0,
-                faer::Par::Seq,
-            )
-        })
+        b.iter(|| faer_product(&mut out, black_box(&a), &bw, (w, w, w)))
     });
     for transposed in [false, true] {
         use ebm_core::matmul::{product, Lhs, Rhs, Store};
