@@ -79,6 +79,31 @@ pub trait Energy: Send + Sync {
         self.energy_grad_batch(xs, grads, energies)
     }
 
+    /// One inner step of a unit-mass leapfrog for each of the
+    /// `energies.len()` points of `xs`: with g = grad E(x) as
+    /// [`Energy::grad_batch`] gives it, the kick p <- p - eps g and the
+    /// next drift y = x + eps p, each rounded as written (`p` and `ys`
+    /// laid out as `xs`). `grads` and `energies` are scratch, their
+    /// values unspecified afterwards. The default is
+    /// [`kick_drift_through_gradients`]; an energy whose gradients are
+    /// one matrix product (a Gaussian) kicks and drifts each block of the
+    /// product as it is computed ([`crate::matmul::kick_drift`]), to the
+    /// same bits, so that the gradients never make a pass through memory.
+    ///
+    /// # Panics
+    /// If the buffer sizes disagree with `energies.len() * dim()`.
+    fn kick_drift_batch(
+        &self,
+        xs: &[f64],
+        eps: f64,
+        p: &mut [f64],
+        ys: &mut [f64],
+        grads: &mut [f64],
+        energies: &mut [f64],
+    ) {
+        kick_drift_through_gradients(self, xs, eps, p, ys, grads, energies)
+    }
+
     /// E and grad_x E of each of the `energies.len()` points in `xs`, each
     /// with the bits [`Energy::energy_grad`] gives it alone (where
     /// [`Energy::energy_grad_batch`] may sum its products in another
@@ -211,6 +236,41 @@ impl Quadratic {
     }
 }
 
+/// [`Energy::kick_drift_batch`] through the gradients: `grad_batch`
+/// into `grads`, then p <- p - eps g and y = x + eps p in one vectorised
+/// pass. The default of the trait method, and what an energy that
+/// overrides it falls back to where it has no fused form.
+///
+/// # Panics
+/// If the buffer sizes disagree with `energies.len() * dim()`.
+pub fn kick_drift_through_gradients<E: Energy + ?Sized>(
+    energy: &E,
+    xs: &[f64],
+    eps: f64,
+    p: &mut [f64],
+    ys: &mut [f64],
+    grads: &mut [f64],
+    energies: &mut [f64],
+) {
+    assert!(
+        p.len() == xs.len() && ys.len() == xs.len(),
+        "kick_drift_batch: {} momenta and {} new positions for {} values",
+        p.len(),
+        ys.len(),
+        xs.len()
+    );
+    energy.grad_batch(xs, grads, energies);
+    crate::simd::dispatch(
+        #[inline(always)]
+        || {
+            for (((pj, yj), xj), gj) in p.iter_mut().zip(ys.iter_mut()).zip(xs).zip(&*grads) {
+                *pj -= eps * gj;
+                *yj = xj + eps * *pj;
+            }
+        },
+    );
+}
+
 macro_rules! forward_energy {
     ($($ptr:ty),*) => {$(
         impl<E: Energy + ?Sized> Energy for $ptr {
@@ -223,6 +283,17 @@ macro_rules! forward_energy {
             }
             fn grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
                 (**self).grad_batch(xs, grads, energies)
+            }
+            fn kick_drift_batch(
+                &self,
+                xs: &[f64],
+                eps: f64,
+                p: &mut [f64],
+                ys: &mut [f64],
+                grads: &mut [f64],
+                energies: &mut [f64],
+            ) {
+                (**self).kick_drift_batch(xs, eps, p, ys, grads, energies)
             }
             fn energy_grad_each(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
                 (**self).energy_grad_each(xs, grads, energies)

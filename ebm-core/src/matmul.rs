@@ -229,7 +229,12 @@ pub fn product(c: &mut [f64], store: Store<'_>, a: Lhs<'_>, b: Rhs<'_>) {
         // into the AVX-512 function), not a closure: a closure this big
         // was called through a shim compiled without AVX-512, and every
         // intrinsic in it became a function call (50 times slower)
-        let job = Panels { simd, a, b, c, store };
+        let job = Panels {
+            simd,
+            a,
+            b,
+            out: Out::Store(c, store),
+        };
         return pulp::Simd::vectorize(simd, job);
     }
     let am = if a.transposed {
@@ -253,14 +258,72 @@ pub fn product(c: &mut [f64], store: Store<'_>, a: Lhs<'_>, b: Rhs<'_>) {
     }
 }
 
+/// One leapfrog kick and drift of unit-mass Hamiltonian dynamics fused
+/// into the product that gives the gradients: for the rows X (`m x d`,
+/// row-major, `x`) and g_ij = s_ij - t_j with s = X B (B `d x d`, the
+/// sums of [`product`]) and the `d` shifts t,
+///
+/// p_ij <- p_ij - eps g_ij, then y_ij = x_ij + eps p_ij,
+///
+/// each value rounded as those two lines say (the multiplications, then
+/// the subtraction and the addition), so that the result is to the bit
+/// that of [`product`] with [`Store::Shift`] followed by the two loops.
+/// With AVX-512 each tile of the product is kicked and drifted as it
+/// leaves the registers (the gradients never reach memory, and the
+/// momenta and positions are read while the tile's rows of X are in
+/// the L1 cache); without it, the gradients go through `y` first.
+///
+/// # Panics
+///
+/// If B is not `d x d` for the `d` columns of `x`, or `p`, `y` or `t`
+/// do not match.
+pub fn kick_drift(x: Lhs<'_>, b: Rhs<'_>, shift: &[f64], eps: f64, p: &mut [f64], y: &mut [f64]) {
+    let (m, d) = (x.m, x.k);
+    assert!(
+        !x.transposed && b.k == d && b.n == d && shift.len() == d && p.len() == m * d && y.len() == m * d,
+        "kick_drift: rows {m} x {d}, B {} x {}, {} shifts, {} momenta, {} positions",
+        b.k,
+        b.n,
+        shift.len(),
+        p.len(),
+        y.len()
+    );
+    if m == 0 || d == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = crate::simd::avx512() {
+        let out = Out::KickDrift { p, y, shift, eps };
+        return pulp::Simd::vectorize(simd, Panels { simd, a: x, b, out });
+    }
+    // the gradients into y, then the kick and the drift in one pass
+    product(y, Store::Shift(shift), x, b);
+    for ((pj, yj), xj) in p.iter_mut().zip(y.iter_mut()).zip(x.values) {
+        *pj -= eps * *yj;
+        *yj = xj + eps * *pj;
+    }
+}
+
+/// Where the product's tiles go: stored into C, or kicking and drifting
+/// ([`kick_drift`]).
+#[cfg(target_arch = "x86_64")]
+enum Out<'a> {
+    Store(&'a mut [f64], Store<'a>),
+    KickDrift {
+        p: &'a mut [f64],
+        y: &'a mut [f64],
+        shift: &'a [f64],
+        eps: f64,
+    },
+}
+
 /// The product's arguments, for [`pulp::Simd::vectorize`].
 #[cfg(target_arch = "x86_64")]
 struct Panels<'a> {
     simd: pulp::x86::V4,
     a: Lhs<'a>,
     b: Rhs<'a>,
-    c: &'a mut [f64],
-    store: Store<'a>,
+    out: Out<'a>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -367,10 +430,29 @@ fn tile<const R: usize, const Z: usize, const T: bool>(job: &mut Panels<'_>, r0:
         }
     }
     let width = (n - col0).min(Z * W);
+    let (c, store) = match &mut job.out {
+        Out::Store(c, store) => (c, *store),
+        Out::KickDrift { p, y, shift, eps } => {
+            // A is X (rows, k = n): the tile's rows of X are in cache
+            let (shift, eps) = (&shift[col0..][..width], *eps);
+            for (r, values) in tile.iter().enumerate() {
+                let at = (r0 + r) * n + col0;
+                let (p, y) = (&mut p[at..][..width], &mut y[at..][..width]);
+                let x = &a.values[at..][..width];
+                for ((((pj, yj), xj), v), t) in
+                    p.iter_mut().zip(y).zip(x).zip(values.as_flattened()).zip(shift)
+                {
+                    *pj -= eps * (v - t);
+                    *yj = xj + eps * *pj;
+                }
+            }
+            return;
+        }
+    };
     for (r, values) in tile.iter().enumerate() {
-        let row = &mut job.c[(r0 + r) * n + col0..][..width];
+        let row = &mut c[(r0 + r) * n + col0..][..width];
         let values = &values.as_flattened()[..width];
-        match job.store {
+        match store {
             Store::Shift(t) => {
                 for ((o, v), t) in row.iter_mut().zip(values).zip(&t[col0..]) {
                     *o = v - t;
@@ -471,6 +553,49 @@ mod tests {
 
     /// A transposed and the three stores, against faer's product with
     /// the same layouts (and the shift as a pass after it), to the bit.
+    /// The fused kick and drift against the product with its shift
+    /// followed by the two loops, to the bit, on every tile shape (rows
+    /// 1..8 and their sums, one to three registers, partial registers).
+    #[test]
+    fn kick_drift_is_the_product_then_the_two_loops() {
+        for m in [1, 3, 8, 9, 17, 32, 33] {
+            for d in [1, 5, 8, 9, 16, 23, 24, 25, 40, 100] {
+                let x: Vec<f64> = (0..m * d).map(|i| (i as f64 * 0.31).sin()).collect();
+                let b: Vec<f64> = (0..d * d).map(|i| (i as f64 * 0.47).cos()).collect();
+                let t: Vec<f64> = (0..d).map(|j| j as f64 * 0.23 - 1.0).collect();
+                let p0: Vec<f64> = (0..m * d).map(|i| (i as f64 * 0.17).cos() * 2.0).collect();
+                let padded = PaddedRhs::new(&b, d, d);
+                let eps = 0.1;
+                let mut g = vec![0.0; m * d];
+                product(&mut g, Store::Shift(&t), Lhs::rows(&x, m, d), padded.view());
+                let (mut want_p, mut want_y) = (p0.clone(), x.clone());
+                for ((p, y), g) in want_p.iter_mut().zip(&mut want_y).zip(&g) {
+                    *p -= eps * g;
+                    *y += eps * *p;
+                }
+                let (mut p, mut y) = (p0.clone(), vec![f64::NAN; m * d]);
+                kick_drift(Lhs::rows(&x, m, d), padded.view(), &t, eps, &mut p, &mut y);
+                assert_eq!(p, want_p, "{m} x {d}: momenta");
+                assert_eq!(y, want_y, "{m} x {d}: positions");
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "kick_drift")]
+    fn kick_drift_needs_a_square_rhs() {
+        let b = PaddedRhs::new(&[1.0; 6], 2, 3);
+        let (mut p, mut y) = ([0.0; 2], [0.0; 2]);
+        kick_drift(
+            Lhs::rows(&[1.0, 2.0], 1, 2),
+            b.view(),
+            &[0.0; 2],
+            0.1,
+            &mut p,
+            &mut y,
+        );
+    }
+
     #[test]
     fn layouts_and_stores_have_faers_bits() {
         for (m, k, n) in [

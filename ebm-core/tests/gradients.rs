@@ -42,6 +42,7 @@ fn check_batch<E: Energy>(e: &E, xs: &[f64]) -> Result<(), TestCaseError> {
     let d = e.dim();
     let n = xs.len() / d;
     check_each(e, xs)?;
+    check_kick_drift(e, xs)?;
     let mut eb = vec![0.0; n];
     let mut gb = vec![0.0; n * d];
     e.energy_grad_batch(xs, &mut gb, &mut eb);
@@ -58,6 +59,37 @@ fn check_batch<E: Energy>(e: &E, xs: &[f64]) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
+}
+
+/// `kick_drift_batch` (a Gaussian's fused in its product) gives the bits
+/// of the gradients followed by the kick and the drift.
+fn check_kick_drift<E: Energy>(e: &E, xs: &[f64]) -> Result<(), TestCaseError> {
+    let (d, eps) = (e.dim(), 0.07);
+    let n = xs.len() / d;
+    let p0: Vec<f64> = (0..n * d).map(p0_at).collect();
+    let (mut p, mut y) = (p0.clone(), vec![f64::NAN; n * d]);
+    let (mut g, mut en) = (vec![0.0; n * d], vec![0.0; n]);
+    e.kick_drift_batch(xs, eps, &mut p, &mut y, &mut g, &mut en);
+    let (mut want_p, mut want_y) = (p0, vec![f64::NAN; n * d]);
+    ebm_core::energy::kick_drift_through_gradients(e, xs, eps, &mut want_p, &mut want_y, &mut g, &mut en);
+    e.grad_batch(xs, &mut g, &mut en);
+    for (k, ((a, b), (wy, x))) in want_p.iter().zip(&p).zip(want_y.iter().zip(xs)).enumerate() {
+        // and those are the two lines on grad_batch's gradients
+        let pk = (p0_at(k) - eps * g[k]).to_bits();
+        prop_assert_eq!(a.to_bits(), pk);
+        prop_assert_eq!(wy.to_bits(), (x + eps * a).to_bits());
+        prop_assert_eq!(b.to_bits(), pk);
+    }
+    prop_assert_eq!(
+        y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        want_y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+/// The starting momenta of [`check_kick_drift`].
+fn p0_at(i: usize) -> f64 {
+    (i as f64 * 0.7).sin()
 }
 
 /// `energy_grad_each` gives every point the bits of `energy_grad` alone.

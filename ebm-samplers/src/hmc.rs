@@ -204,6 +204,9 @@ pub fn kinetic(p: &[f64], inv_mass: &[f64]) -> f64 {
 #[derive(Default)]
 struct HmcScratch {
     px: Vec<f64>,
+    /// The positions after the next drift ([`Energy::kick_drift_batch`]),
+    /// then swapped with `px`.
+    px_next: Vec<f64>,
     pg: Vec<f64>,
     pe: Vec<f64>,
     mom: Vec<f64>,
@@ -217,6 +220,7 @@ impl HmcScratch {
     /// The trajectories' buffers for `n` chains in dimension `d`.
     fn resize(&mut self, n: usize, d: usize) {
         self.px.resize(n * d, 0.0);
+        self.px_next.resize(n * d, 0.0);
         self.pg.resize(n * d, 0.0);
         self.pe.resize(n, 0.0);
         self.mom.resize(n * d, 0.0);
@@ -265,6 +269,7 @@ impl Hmc {
         s.resize(n, d);
         let HmcScratch {
             px,
+            px_next,
             pg,
             pe,
             mom,
@@ -310,21 +315,19 @@ impl Hmc {
         let max_len = len[..n].iter().copied().max().unwrap_or(0);
         let same_path = (0..n).all(|k| eps[k] == eps[0] && len[k] == max_len);
         for l in 0..max_len {
+            if UNIT && same_path && l + 1 < max_len {
+                // every chain kicks and drifts with the same step size, and
+                // no path ends: the energy's fused step (a Gaussian's
+                // product kicks and drifts its tiles; the same operations
+                // as the loop below), into the other positions' buffer
+                energy.kick_drift_batch(px, eps[0], &mut mom[..n * d], px_next, pg, pe);
+                std::mem::swap(px, px_next);
+                continue;
+            }
             leapfrog_gradients(energy, l, &len[..n], px, pg, pe);
             ebm_core::simd::dispatch(
                 #[inline(always)]
                 || {
-                    if UNIT && l + 1 < max_len && same_path {
-                        // every chain kicks and drifts with the same step
-                        // size: one loop over the chunk's values (no
-                        // per-chain tails; the same operations)
-                        let e = eps[0];
-                        for ((p, g), x) in mom[..n * d].iter_mut().zip(&pg[..n * d]).zip(&mut px[..n * d]) {
-                            *p -= e * g;
-                            *x += e * *p;
-                        }
-                        return;
-                    }
                     for k in (0..n).filter(|&k| l < len[k]) {
                         let r = k * d..(k + 1) * d;
                         let (p, g, x) = (&mut mom[r.clone()], &pg[r.clone()], &mut px[r]);

@@ -381,6 +381,27 @@ impl Energy for Gaussian {
         self.grad_batch_any::<false>(xs, grads, energies)
     }
 
+    /// In f64 the product's tiles kick and drift as they are computed
+    /// ([`crate::matmul::kick_drift`], the bits of `grad_batch` and the
+    /// two loops); with f32 products through the gradients.
+    fn kick_drift_batch(
+        &self,
+        xs: &[f64],
+        eps: f64,
+        p: &mut [f64],
+        ys: &mut [f64],
+        grads: &mut [f64],
+        energies: &mut [f64],
+    ) {
+        if self.single.is_some() {
+            return crate::energy::kick_drift_through_gradients(self, xs, eps, p, ys, grads, energies);
+        }
+        let (n, d) = (energies.len(), self.dim);
+        assert_eq!(xs.len(), n * d, "kick_drift_batch: shape");
+        let rows = crate::matmul::Lhs::rows(xs, n, d);
+        crate::matmul::kick_drift(rows, self.precision_rhs.view(), &self.precision_mean, eps, p, ys)
+    }
+
     /// In f64: the precision read once for up to four points
     /// ([`crate::matvec::symmetric_matvec_many`]), then the batch's last
     /// pass, each row the bits of [`Energy::energy_grad`] alone. With f32
