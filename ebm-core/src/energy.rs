@@ -264,8 +264,7 @@ pub fn kick_drift_through_gradients<E: Energy + ?Sized>(
         #[inline(always)]
         || {
             for (((pj, yj), xj), gj) in p.iter_mut().zip(ys.iter_mut()).zip(xs).zip(&*grads) {
-                *pj -= eps * gj;
-                *yj = xj + eps * *pj;
+                *yj = crate::matmul::kick_drift_value(pj, *xj, *gj, eps);
             }
         },
     );

@@ -299,9 +299,19 @@ pub fn kick_drift(x: Lhs<'_>, b: Rhs<'_>, shift: &[f64], eps: f64, p: &mut [f64]
     // the gradients into y, then the kick and the drift in one pass
     product(y, Store::Shift(shift), x, b);
     for ((pj, yj), xj) in p.iter_mut().zip(y.iter_mut()).zip(x.values) {
-        *pj -= eps * *yj;
-        *yj = xj + eps * *pj;
+        *yj = kick_drift_value(pj, *xj, *yj, eps);
     }
+}
+
+/// One value of a unit-mass leapfrog's kick and drift: p <- p - eps g,
+/// then the new position x + eps p, each rounded as written (the
+/// multiplications, then the subtraction and the addition). The one
+/// place this step's arithmetic is written: [`kick_drift`]'s tiles and
+/// its fallback, and [`crate::energy::kick_drift_through_gradients`].
+#[inline(always)]
+pub fn kick_drift_value(p: &mut f64, x: f64, g: f64, eps: f64) -> f64 {
+    *p -= eps * g;
+    x + eps * *p
 }
 
 /// Where the product's tiles go: stored into C, or kicking and drifting
@@ -442,8 +452,7 @@ fn tile<const R: usize, const Z: usize, const T: bool>(job: &mut Panels<'_>, r0:
                 for ((((pj, yj), xj), v), t) in
                     p.iter_mut().zip(y).zip(x).zip(values.as_flattened()).zip(shift)
                 {
-                    *pj -= eps * (v - t);
-                    *yj = xj + eps * *pj;
+                    *yj = kick_drift_value(pj, *xj, v - t, eps);
                 }
             }
             return;

@@ -30,14 +30,14 @@ const BLOCK_SECONDS: f64 = 0.05;
 /// (each chunk of chains runs a whole block with the same bits as step by
 /// step), so the sizes may follow the clock.
 struct Blocks {
-    next: usize,
+    size: usize,
     started: std::time::Instant,
 }
 
 impl Blocks {
     fn new() -> Self {
         Self {
-            next: FIRST_BLOCK,
+            size: FIRST_BLOCK,
             started: std::time::Instant::now(),
         }
     }
@@ -46,14 +46,14 @@ impl Blocks {
     /// the clock started for it.
     fn next(&mut self, left: usize, cap: usize) -> usize {
         self.started = std::time::Instant::now();
-        self.next.min(left).min(cap).max(1)
+        self.size.min(left).min(cap).max(1)
     }
 
     /// The block of `steps` steps begun at the last [`Blocks::next`] is
     /// done: size the next one to take about [`BLOCK_SECONDS`].
     fn done(&mut self, steps: usize) {
         let per_step = self.started.elapsed().as_secs_f64() / steps.max(1) as f64;
-        self.next = if per_step > 0.0 {
+        self.size = if per_step > 0.0 {
             (BLOCK_SECONDS / per_step).clamp(1.0, MAX_BLOCK as f64) as usize
         } else {
             MAX_BLOCK
