@@ -128,6 +128,16 @@ pub(crate) fn avx512() -> Option<pulp::x86::V4> {
     *V4.get_or_init(pulp::x86::V4::try_new)
 }
 
+/// The AVX2 token (with FMA), detected once, for the kernels written
+/// with pulp's AVX2 intrinsics where AVX-512 is missing: the ChaCha8
+/// block functions.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn avx2() -> Option<pulp::x86::V3> {
+    static V3: std::sync::OnceLock<Option<pulp::x86::V3>> = std::sync::OnceLock::new();
+    *V3.get_or_init(pulp::x86::V3::try_new)
+}
+
 /// The instruction set [`dispatch`] uses on this machine: `"avx512"`,
 /// `"avx2"` or `"baseline"` (for reports).
 pub fn instruction_set() -> &'static str {

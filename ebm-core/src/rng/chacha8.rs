@@ -28,6 +28,8 @@
 //! shuffles: about 2.3x the words per second. Without AVX-512 the blocks
 //! come from rand_chacha itself, so those machines lose nothing.
 
+#[cfg(target_arch = "x86_64")]
+use super::word_vectors;
 use rand::{RngCore, SeedableRng};
 
 /// Words in a block.
@@ -232,14 +234,19 @@ impl std::fmt::Debug for ChaCha8Stream {
 #[inline]
 fn four_blocks(key: &[u32; 8], stream: u64, block: u64, out: &mut [u32; BUF_WORDS]) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = crate::simd::avx512() {
-        return simd.vectorize(|| four_blocks_avx512(simd, key, stream, block, out));
+    {
+        if let Some(simd) = crate::simd::avx512() {
+            return simd.vectorize(|| four_blocks_avx512(simd, key, stream, block, out));
+        }
+        if let Some(simd) = crate::simd::avx2() {
+            return simd.vectorize(|| four_blocks_avx2(simd, key, stream, block, out));
+        }
     }
     four_blocks_rand_chacha(key, stream, block, out)
 }
 
 /// The four blocks by rand_chacha's own block function (machines
-/// without AVX-512): a generator set to the first block's first word
+/// without AVX2): a generator set to the first block's first word
 /// computes exactly these four blocks into its buffer, which the fill
 /// copies out.
 fn four_blocks_rand_chacha(key: &[u32; 8], stream: u64, block: u64, out: &mut [u32; BUF_WORDS]) {
@@ -254,13 +261,36 @@ fn four_blocks_rand_chacha(key: &[u32; 8], stream: u64, block: u64, out: &mut [u
     r.fill(&mut out[..]);
 }
 
+/// Row 3 (counter and stream) of blocks `block..block + 4`, one block
+/// after the other.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn counter_rows(stream: u64, block: u64) -> [u32; 16] {
+    std::array::from_fn(|i| {
+        let n = block.wrapping_add((i / 4) as u64);
+        [n as u32, (n >> 32) as u32, stream as u32, (stream >> 32) as u32][i % 4]
+    })
+}
+
+/// Row `r` (0, 1 or 2: the constant, the key's first and second half) of
+/// the state, repeated for four blocks.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn shared_row(key: &[u32; 8], r: usize) -> [u32; 16] {
+    let row: [u32; 4] = match r {
+        0 => SIGMA,
+        1 => [key[0], key[1], key[2], key[3]],
+        _ => [key[4], key[5], key[6], key[7]],
+    };
+    std::array::from_fn(|i| row[i % 4])
+}
+
 /// The four blocks with AVX-512: register `a` holds row 0 (the constant)
 /// of blocks 0..4 in its four 128-bit lanes, `b` row 1, `c` row 2 and `d`
 /// row 3 (counter and stream), so one instruction does a step of the
-/// quarter round on all four columns of all four blocks; the diagonal
-/// round is the column round after rotating rows 1-3 by 1, 2 and 3 words
-/// within each lane. At the end the 4 x 4 grid of 128-bit lanes is
-/// transposed so that each block's rows are contiguous.
+/// quarter round on all four columns of all four blocks
+/// ([`word_vectors::double_rounds`]). At the end the 4 x 4 grid of
+/// 128-bit lanes is transposed so that each block's rows are contiguous.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn four_blocks_avx512(
@@ -270,36 +300,21 @@ fn four_blocks_avx512(
     block: u64,
     out: &mut [u32; BUF_WORDS],
 ) {
-    use core::arch::x86_64::__m512i;
+    use word_vectors::WordVector;
     let f = simd.avx512f;
-    let row = |r: [u32; 4]| -> __m512i { pulp::cast([r, r, r, r]) };
-    let a0 = row(SIGMA);
-    let b0 = row([key[0], key[1], key[2], key[3]]);
-    let c0 = row([key[4], key[5], key[6], key[7]]);
-    let d0: __m512i = pulp::cast(std::array::from_fn::<[u32; 4], 4, _>(|i| {
-        let n = block.wrapping_add(i as u64);
-        [n as u32, (n >> 32) as u32, stream as u32, (stream >> 32) as u32]
-    }));
-    let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
-    for _ in 0..4 {
-        quarter(f, &mut a, &mut b, &mut c, &mut d);
-        // diagonals into columns: row 1 left by one word, 2 by two, 3 by three
-        b = f._mm512_shuffle_epi32::<0b00_11_10_01>(b);
-        c = f._mm512_shuffle_epi32::<0b01_00_11_10>(c);
-        d = f._mm512_shuffle_epi32::<0b10_01_00_11>(d);
-        quarter(f, &mut a, &mut b, &mut c, &mut d);
-        b = f._mm512_shuffle_epi32::<0b10_01_00_11>(b);
-        c = f._mm512_shuffle_epi32::<0b01_00_11_10>(c);
-        d = f._mm512_shuffle_epi32::<0b00_11_10_01>(d);
-    }
-    let (a, b) = (f._mm512_add_epi32(a, a0), f._mm512_add_epi32(b, b0));
-    let (c, d) = (f._mm512_add_epi32(c, c0), f._mm512_add_epi32(d, d0));
+    let input = [0, 1, 2].map(|r| simd.load(&shared_row(key, r)));
+    let d0 = simd.load(&counter_rows(stream, block));
+    let mut x = [[input[0], input[1], input[2], d0]];
+    word_vectors::double_rounds(simd, &mut x);
+    let [[a, b, c, d]] = x;
+    let (a, b) = (simd.add(a, input[0]), simd.add(b, input[1]));
+    let (c, d) = (simd.add(c, input[2]), simd.add(d, d0));
     // lanes (row, block) -> (block, row)
     let ab01 = f._mm512_shuffle_i32x4::<0b01_00_01_00>(a, b);
     let cd01 = f._mm512_shuffle_i32x4::<0b01_00_01_00>(c, d);
     let ab23 = f._mm512_shuffle_i32x4::<0b11_10_11_10>(a, b);
     let cd23 = f._mm512_shuffle_i32x4::<0b11_10_11_10>(c, d);
-    let blocks: [__m512i; 4] = [
+    let blocks: [core::arch::x86_64::__m512i; 4] = [
         f._mm512_shuffle_i32x4::<0b10_00_10_00>(ab01, cd01),
         f._mm512_shuffle_i32x4::<0b11_01_11_01>(ab01, cd01),
         f._mm512_shuffle_i32x4::<0b10_00_10_00>(ab23, cd23),
@@ -308,28 +323,38 @@ fn four_blocks_avx512(
     *out = pulp::cast(blocks);
 }
 
-/// The quarter round (module docs) on every 32-bit lane of a, b, c and d
-/// at once: here four columns of four blocks, in [`super::read_lanes`]
-/// one state word of sixteen streams each. A function of its own, always
-/// inlined: a closure would stay a call outside the AVX-512 context, and
-/// so would every intrinsic in it.
+/// The four blocks with AVX2: two sets of four registers, the first
+/// holding blocks 0 and 1 (row r of block k in 128-bit lane k of
+/// register r), the second blocks 2 and 3, through the double rounds side
+/// by side ([`word_vectors::double_rounds`]); then each block's rows are
+/// gathered from the low or the high lanes.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn quarter(
-    f: pulp::core_arch::x86::Avx512f,
-    a: &mut core::arch::x86_64::__m512i,
-    b: &mut core::arch::x86_64::__m512i,
-    c: &mut core::arch::x86_64::__m512i,
-    d: &mut core::arch::x86_64::__m512i,
+fn four_blocks_avx2(
+    simd: pulp::x86::V3,
+    key: &[u32; 8],
+    stream: u64,
+    block: u64,
+    out: &mut [u32; BUF_WORDS],
 ) {
-    *a = f._mm512_add_epi32(*a, *b);
-    *d = f._mm512_rol_epi32::<16>(f._mm512_xor_si512(*d, *a));
-    *c = f._mm512_add_epi32(*c, *d);
-    *b = f._mm512_rol_epi32::<12>(f._mm512_xor_si512(*b, *c));
-    *a = f._mm512_add_epi32(*a, *b);
-    *d = f._mm512_rol_epi32::<8>(f._mm512_xor_si512(*d, *a));
-    *c = f._mm512_add_epi32(*c, *d);
-    *b = f._mm512_rol_epi32::<7>(f._mm512_xor_si512(*b, *c));
+    use word_vectors::WordVector;
+    let f = simd.avx2;
+    let input = [0, 1, 2].map(|r| simd.load(&shared_row(key, r)));
+    let counters = counter_rows(stream, block);
+    let x0 = [&counters[..8], &counters[8..]].map(|d| [input[0], input[1], input[2], simd.load(d)]);
+    let mut x = x0;
+    word_vectors::double_rounds(simd, &mut x);
+    let mut blocks = [simd.splat(0); 8];
+    for (k, (rows, rows0)) in x.iter().zip(&x0).enumerate() {
+        let [a, b, c, d]: [_; 4] = std::array::from_fn(|r| simd.add(rows[r], rows0[r]));
+        // block 2k from the low lanes (rows 0 and 1, then 2 and 3), block
+        // 2k + 1 from the high
+        blocks[4 * k] = f._mm256_permute2x128_si256::<0x20>(a, b);
+        blocks[4 * k + 1] = f._mm256_permute2x128_si256::<0x20>(c, d);
+        blocks[4 * k + 2] = f._mm256_permute2x128_si256::<0x31>(a, b);
+        blocks[4 * k + 3] = f._mm256_permute2x128_si256::<0x31>(c, d);
+    }
+    *out = pulp::cast(blocks);
 }
 
 #[cfg(test)]
@@ -424,7 +449,7 @@ mod tests {
             }
         }
 
-        /// The AVX-512 blocks and rand_chacha's, wherever the counter
+        /// The AVX-512 or AVX2 blocks and rand_chacha's, wherever the counter
         /// stands (its high word carries inside the four blocks near
         /// 2^32, and it wraps at 2^64).
         #[test]
@@ -435,6 +460,13 @@ mod tests {
             let mut got = [0; BUF_WORDS];
             four_blocks(&key, stream, block, &mut got);
             prop_assert_eq!(got, want);
+            // and the AVX2 blocks, also where AVX-512 takes precedence
+            #[cfg(target_arch = "x86_64")]
+            if let Some(simd) = crate::simd::avx2() {
+                let mut avx2 = [0; BUF_WORDS];
+                simd.vectorize(|| four_blocks_avx2(simd, &key, stream, block, &mut avx2));
+                prop_assert_eq!(avx2, want);
+            }
         }
     }
 

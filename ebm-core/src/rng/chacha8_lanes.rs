@@ -19,9 +19,9 @@
 //! them; after a vertical read they have skipped ahead without touching
 //! their own buffers ([`ChaCha8Stream::seek_lazily`]).
 
-#[cfg(target_arch = "x86_64")]
-use super::chacha8::quarter;
 use super::chacha8::{ChaCha8Stream, BLOCK_WORDS, SIGMA};
+#[cfg(target_arch = "x86_64")]
+use super::word_vectors::{quarter, WordVector};
 use rand::RngCore;
 
 /// Streams read at once by [`read_lanes`]: sixteen, one AVX-512 register
@@ -62,8 +62,14 @@ pub fn read_lanes(rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
         rngs.len()
     );
     #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = crate::simd::avx512() {
-        if in_step(rngs) {
+    if in_step(rngs) {
+        if let Some(simd) = crate::simd::avx512() {
+            return simd.vectorize(
+                #[inline(always)]
+                || read_vertically(simd, rngs, out),
+            );
+        }
+        if let Some(simd) = crate::simd::avx2() {
             return simd.vectorize(
                 #[inline(always)]
                 || read_vertically(simd, rngs, out),
@@ -105,10 +111,12 @@ fn read_one_by_one(rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
 
 /// The blocks covering the words wanted, computed for every lane at
 /// once (streams in step: one key, one position), then the streams moved
-/// past them.
+/// past them. The streams go through the rounds a register at a time
+/// (sixteen with AVX-512, eight with AVX2), as many registers as there
+/// are streams.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn read_vertically(simd: pulp::x86::V4, rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
+fn read_vertically<S: WordVector>(simd: S, rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
     let key = *rngs[0].key();
     let start = rngs[0].get_word_pos();
     let (mut stream_lo, mut stream_hi) = ([0u32; STREAM_LANES], [0u32; STREAM_LANES]);
@@ -116,18 +124,18 @@ fn read_vertically(simd: pulp::x86::V4, rngs: &mut [ChaCha8Stream], out: &mut [W
         let s = r.get_stream();
         (stream_lo[l], stream_hi[l]) = (s as u32, (s >> 32) as u32);
     }
-    let (lo, hi) = (pulp::cast(stream_lo), pulp::cast(stream_hi));
+    let groups = rngs.len().div_ceil(S::LANES);
+    let streams = (&stream_lo, &stream_hi, groups);
     let mut block = (start / BLOCK_WORDS as u128) as u64;
     let mut skip = (start % BLOCK_WORDS as u128) as usize;
+    let mut words = [[0u32; STREAM_LANES]; BLOCK_WORDS];
     let mut k = 0;
     while k < out.len() {
-        let words: [WordLanes; BLOCK_WORDS] = pulp::cast(block_in_lanes(simd, &key, lo, hi, block));
         if skip == 0 && out.len() - k >= BLOCK_WORDS {
-            let whole: &mut [WordLanes; BLOCK_WORDS] =
-                (&mut out[k..k + BLOCK_WORDS]).try_into().expect("a block");
-            *whole = words;
+            block_into(simd, &key, streams, block, &mut out[k..k + BLOCK_WORDS]);
             k += BLOCK_WORDS;
         } else {
+            block_into(simd, &key, streams, block, &mut words);
             for w in &words[skip..] {
                 if k == out.len() {
                     break;
@@ -150,41 +158,60 @@ fn read_vertically(simd: pulp::x86::V4, rngs: &mut [ChaCha8Stream], out: &mut [W
     }
 }
 
+/// Block `block` of every stream into `rows` (row i: word i of each
+/// lane), for the streams with ids `(hi << 32) | lo` in their lanes,
+/// `groups` registers of them.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_into<S: WordVector>(
+    simd: S,
+    key: &[u32; 8],
+    (lo, hi, groups): (&WordLanes, &WordLanes, usize),
+    block: u64,
+    rows: &mut [WordLanes],
+) {
+    for g in 0..groups {
+        let lanes = g * S::LANES;
+        let (lo, hi) = (simd.load(&lo[lanes..]), simd.load(&hi[lanes..]));
+        for (row, w) in rows.iter_mut().zip(block_in_lanes(simd, key, lo, hi, block)) {
+            simd.store(w, &mut row[lanes..]);
+        }
+    }
+}
+
 /// Block `block` of the streams `(hi << 32) | lo` of every lane under
 /// `key`: register i holds word i of every lane's block. The state's
 /// word i of every lane sits in register i, so each step of a quarter
-/// round is one instruction on all sixteen streams, on the columns and
-/// on the diagonals alike.
+/// round is one instruction on all the register's streams, on the
+/// columns and on the diagonals alike.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn block_in_lanes(
-    simd: pulp::x86::V4,
+fn block_in_lanes<S: WordVector>(
+    simd: S,
     key: &[u32; 8],
-    lo: core::arch::x86_64::__m512i,
-    hi: core::arch::x86_64::__m512i,
+    lo: S::W,
+    hi: S::W,
     block: u64,
-) -> [core::arch::x86_64::__m512i; BLOCK_WORDS] {
-    let f = simd.avx512f;
-    let splat = |w: u32| -> core::arch::x86_64::__m512i { pulp::cast([w; STREAM_LANES]) };
+) -> [S::W; BLOCK_WORDS] {
     // the constant, the key and the counter, the same in every lane; then
     // each lane's stream id
     let counter = [block as u32, (block >> 32) as u32];
     let shared = SIGMA.iter().chain(key).chain(&counter);
     let mut input = [lo; BLOCK_WORDS];
     for (word, &w) in input.iter_mut().zip(shared) {
-        *word = splat(w);
+        *word = simd.splat(w);
     }
     (input[14], input[15]) = (lo, hi);
     let mut x = input;
     for _ in 0..4 {
         for [a, b, c, d] in DOUBLE_ROUND {
             let (mut xa, mut xb, mut xc, mut xd) = (x[a], x[b], x[c], x[d]);
-            quarter(f, &mut xa, &mut xb, &mut xc, &mut xd);
+            quarter(simd, &mut xa, &mut xb, &mut xc, &mut xd);
             (x[a], x[b], x[c], x[d]) = (xa, xb, xc, xd);
         }
     }
     for (xi, ii) in x.iter_mut().zip(input) {
-        *xi = f._mm512_add_epi32(*xi, ii);
+        *xi = simd.add(*xi, ii);
     }
     x
 }
@@ -258,6 +285,32 @@ mod tests {
             }
             prop_assert!(in_step(&rngs));
             check(rngs, &reads)?;
+        }
+
+        /// The AVX2 vertical read, also on machines where AVX-512 takes
+        /// precedence: one to sixteen streams in step (one or two
+        /// registers of eight), the words of word-by-word reading.
+        #[test]
+        fn avx2_reads_give_their_own_words(
+            seed: u64,
+            chains in 1usize..=16,
+            start in prop_oneof![0u128..200, any::<u128>()],
+            reads in prop::collection::vec(0usize..150, 1..4),
+        ) {
+            #[cfg(target_arch = "x86_64")]
+            if let Some(simd) = crate::simd::avx2() {
+                let mut rngs = chain_rngs(seed, chains);
+                for r in rngs.iter_mut() {
+                    r.set_word_pos(start);
+                }
+                let mut alone = rngs.clone();
+                for &words in &reads {
+                    let mut got = vec![[7u32; STREAM_LANES]; words];
+                    simd.vectorize(|| super::read_vertically(simd, &mut rngs, &mut got));
+                    prop_assert_eq!(got, word_by_word(&mut alone, words));
+                    prop_assert_eq!(&rngs, &alone);
+                }
+            }
         }
 
         /// Streams at different positions, with different keys or with

@@ -17,6 +17,7 @@
 
 mod chacha8;
 mod chacha8_lanes;
+mod word_vectors;
 
 pub use chacha8::ChaCha8Stream;
 pub use chacha8_lanes::{read_lanes, WordLanes, STREAM_LANES};
