@@ -128,6 +128,21 @@ pub(crate) fn avx512() -> Option<pulp::x86::V4> {
     *V4.get_or_init(pulp::x86::V4::try_new)
 }
 
+/// Whether this machine runs [`dispatch`]'s AVX-512 version: kernels
+/// whose best blocking depends on the register file (32 registers of
+/// eight f64 against AVX2's 16 of four) choose by it.
+#[inline]
+pub fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        avx512().is_some()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// The AVX2 token (with FMA), detected once, for the kernels written
 /// with pulp's AVX2 intrinsics where AVX-512 is missing: the ChaCha8
 /// block functions.
