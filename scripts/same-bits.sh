@@ -58,6 +58,12 @@
 # the compare script; 2888, the figure of the older estimator), and every
 # line, W7's included, is the same after NUTS's trees went into lock-step
 # groups with the dense Gaussian's `energy_grad_each`.
+# The record comes from machines with AVX-512. On an AVX2-only machine
+# (AMD EPYC Zen 3, 2026-12-06) every digest and draw hash matches, and so
+# do all figures but three evaluations of the trained MLP in their last
+# digits (W5's log_z_grid and nll_test, SM's nll_after: the grid's energies
+# go through faer's AVX2 kernels, which sum in another order); the build
+# before that session's changes gives the same three figures there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}
