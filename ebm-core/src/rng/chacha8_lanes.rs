@@ -3,10 +3,11 @@
 //! kernels that run one chain per SIMD lane consume them (one word per
 //! unit per chain).
 //!
-//! Where AVX-512 is present and four or more streams share a key and
+//! Where AVX-512 or AVX2 is present and four or more streams share a key and
 //! stand at the same word position (the chains of one run that have drawn
 //! alike, the usual case), the blocks are computed "vertically": word i of the
-//! ChaCha state of every stream sits in lane l of row i, so a
+//! ChaCha state of every stream sits in lane l of row i (sixteen streams
+//! an AVX-512 register, eight an AVX2 one), so a
 //! quarter-round step is one vector operation on all the streams, no
 //! shuffle is needed for the diagonal rounds, and row i of the result is
 //! word i of every stream's block, already in lanes (no transpose). The blocks are the ones
@@ -25,7 +26,7 @@ use super::word_vectors::{quarter, WordVector};
 use rand::RngCore;
 
 /// Streams read at once by [`read_lanes`]: sixteen, one AVX-512 register
-/// of 32-bit words.
+/// of 32-bit words (two AVX2 registers).
 pub const STREAM_LANES: usize = 16;
 
 /// Words of `STREAM_LANES` streams, one per lane.
