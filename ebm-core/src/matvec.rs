@@ -4,10 +4,10 @@
 //!
 //! With A symmetric and row-major, y = sum_i x_i A[i, :], so y is built
 //! from contiguous rows: a block of 64 outputs stays in eight AVX-512
-//! registers while every row adds x_i times its slice, one fused
-//! multiply-add per element and no horizontal sums (then blocks of 32, 16
-//! and 8, and the last few). For D = 100 on the AMD guest this takes
-//! 0.83 us, against 1.5 us for faer's general product with one column,
+//! registers (32 in eight AVX2 registers) while every row adds x_i times
+//! its slice, one fused multiply-add per element and no horizontal sums
+//! (then blocks of 32, 16 and 8, and the last few). For D = 100 on the
+//! AMD Zen 4 guest (AVX-512) this takes 0.83 us, against 1.5 us for faer's general product with one column,
 //! whose dispatch and packing cost more than the arithmetic at this size.
 //! Batches of many points stay matrix products (faer).
 //!
@@ -15,7 +15,9 @@
 //! bits [`symmetric_matvec`] gives it alone: every row slice is read once
 //! for four vectors, so the product runs nearer the multiply-add units'
 //! rate than the L2 cache's (what NUTS's chains in lock-step need, whose
-//! trees ask for one gradient each at a time).
+//! trees ask for one gradient each at a time). Both are one kernel, K
+//! vectors in blocks of B outputs, its K x B accumulators in at most eight
+//! registers of the machine's width ([`widest_block`]).
 
 use crate::simd::dispatch;
 
@@ -39,31 +41,7 @@ pub fn symmetric_matvec(a: &[f64], d: usize, x: &[f64], y: &mut [f64]) {
         a.len() == d * d && x.len() == d && y.len() == d,
         "symmetric_matvec: shapes"
     );
-    dispatch(
-        #[inline(always)]
-        || {
-            let mut j0 = 0;
-            while d - j0 >= 64 {
-                block::<64>(a, d, x, j0, y);
-                j0 += 64;
-            }
-            if d - j0 >= 32 {
-                block::<32>(a, d, x, j0, y);
-                j0 += 32;
-            }
-            if d - j0 >= 16 {
-                block::<16>(a, d, x, j0, y);
-                j0 += 16;
-            }
-            if d - j0 >= 8 {
-                block::<8>(a, d, x, j0, y);
-                j0 += 8;
-            }
-            if j0 < d {
-                tail(a, d, x, j0, y);
-            }
-        },
-    );
+    vectors::<1>(a, d, x, y);
 }
 
 /// Y = A X for the `k = xs.len() / d` vectors in `xs` (row by row, into
@@ -92,48 +70,86 @@ pub fn symmetric_matvec_many(a: &[f64], d: usize, xs: &[f64], ys: &mut [f64]) {
     }
     let mut rows = xs.chunks_exact(4 * d).zip(ys.chunks_exact_mut(4 * d));
     for (x, y) in &mut rows {
-        many::<4>(a, d, x, y);
+        vectors::<4>(a, d, x, y);
     }
     let done = xs.len() / (4 * d) * 4 * d;
     let (x, y) = (&xs[done..], &mut ys[done..]);
     match x.len() / d {
-        3 => many::<3>(a, d, x, y),
-        2 => many::<2>(a, d, x, y),
-        1 => symmetric_matvec(a, d, x, y),
+        3 => vectors::<3>(a, d, x, y),
+        2 => vectors::<2>(a, d, x, y),
+        1 => vectors::<1>(a, d, x, y),
         _ => {}
     }
 }
 
-/// `K` vectors (`K * d` values in `xs`) at once: outputs in blocks of 16
-/// (`K` x 2 AVX-512 accumulators), then 8, the last few for each vector
-/// alone. (Blocks of 32 for four vectors, or of 48 for two, ran at a
-/// third of the speed: the compiler no longer kept the accumulators in
-/// registers. For D = 100 and four vectors, 0.27 us a vector against 0.77
-/// for one at a time, Intel guest.)
-fn many<const K: usize>(a: &[f64], d: usize, xs: &[f64], ys: &mut [f64]) {
+/// The widest block of outputs for `k` vectors at once: the `k x B`
+/// accumulators in eight registers at most, so that they stay in
+/// registers beside the row values.
+///
+/// * AVX-512 (eight doubles a register): 64 outputs for one vector, 16
+///   for more (blocks of 32 for four vectors, or of 48 for two, ran at a
+///   third of the speed: the compiler no longer kept the accumulators in
+///   registers; D = 100: 0.77 us for one vector, 0.27 us a vector for
+///   four, Intel guest).
+/// * AVX2 (four doubles a register, sixteen registers in all): 32 for
+///   one vector, 16 for two, 8 for three or four (D = 100, AMD EPYC
+///   Zen 3 guest: one vector 1.2-2.1 us with blocks of 64, four vectors
+///   0.89 us a vector with blocks of 16, their accumulators spilled).
+fn widest_block(k: usize) -> usize {
+    match (crate::simd::has_avx512(), k) {
+        (true, 1) => 64,
+        (true, _) => 16,
+        (false, 1) => 32,
+        (false, 2) => 16,
+        (false, _) => 8,
+    }
+}
+
+/// `K` vectors (`K * d` values in `xs`, into `ys`) at once: outputs in
+/// blocks of [`widest_block`]`(K)` while they last, then one block each of
+/// the narrower widths down to 8, the last few alone ([`tail`]).
+fn vectors<const K: usize>(a: &[f64], d: usize, xs: &[f64], ys: &mut [f64]) {
+    let widest = widest_block(K);
     dispatch(
         #[inline(always)]
-        || {
-            let mut j0 = 0;
-            while d - j0 >= 16 {
-                block_many::<K, 16>(a, d, xs, j0, ys);
-                j0 += 16;
-            }
-            if d - j0 >= 8 {
-                block_many::<K, 8>(a, d, xs, j0, ys);
-                j0 += 8;
-            }
-            if j0 < d {
-                tail_many::<K>(a, d, xs, j0, ys);
-            }
+        || match widest {
+            64 => blocks::<K, 64>(a, d, xs, ys),
+            32 => blocks::<K, 32>(a, d, xs, ys),
+            16 => blocks::<K, 16>(a, d, xs, ys),
+            _ => blocks::<K, 8>(a, d, xs, ys),
         },
     );
 }
 
-/// Outputs `j0..j0 + B` of `K` vectors from every row: each row slice
-/// read once for all of them.
+/// [`vectors`] with its widest block `W`.
 #[inline(always)]
-fn block_many<const K: usize, const B: usize>(a: &[f64], d: usize, xs: &[f64], j0: usize, ys: &mut [f64]) {
+fn blocks<const K: usize, const W: usize>(a: &[f64], d: usize, xs: &[f64], ys: &mut [f64]) {
+    let mut j0 = 0;
+    while d - j0 >= W {
+        block::<K, W>(a, d, xs, j0, ys);
+        j0 += W;
+    }
+    if W > 32 && d - j0 >= 32 {
+        block::<K, 32>(a, d, xs, j0, ys);
+        j0 += 32;
+    }
+    if W > 16 && d - j0 >= 16 {
+        block::<K, 16>(a, d, xs, j0, ys);
+        j0 += 16;
+    }
+    if W > 8 && d - j0 >= 8 {
+        block::<K, 8>(a, d, xs, j0, ys);
+        j0 += 8;
+    }
+    if j0 < d {
+        tail::<K>(a, d, xs, j0, ys);
+    }
+}
+
+/// Outputs `j0..j0 + B` of `K` vectors from every row, the accumulators
+/// in registers: each row slice read once for all of them.
+#[inline(always)]
+fn block<const K: usize, const B: usize>(a: &[f64], d: usize, xs: &[f64], j0: usize, ys: &mut [f64]) {
     let mut acc = [[0.0f64; B]; K];
     let x: [&[f64]; K] = std::array::from_fn(|k| &xs[k * d..(k + 1) * d]);
     for i in 0..d {
@@ -150,10 +166,9 @@ fn block_many<const K: usize, const B: usize>(a: &[f64], d: usize, xs: &[f64], j
     }
 }
 
-/// The last fewer than eight outputs of `K` vectors, as [`tail`] gives
-/// each alone.
+/// The last fewer than eight outputs of `K` vectors.
 #[inline(always)]
-fn tail_many<const K: usize>(a: &[f64], d: usize, xs: &[f64], j0: usize, ys: &mut [f64]) {
+fn tail<const K: usize>(a: &[f64], d: usize, xs: &[f64], j0: usize, ys: &mut [f64]) {
     let w = d - j0;
     let mut acc = [[0.0f64; 8]; K];
     let x: [&[f64]; K] = std::array::from_fn(|k| &xs[k * d..(k + 1) * d]);
@@ -168,36 +183,6 @@ fn tail_many<const K: usize>(a: &[f64], d: usize, xs: &[f64], j0: usize, ys: &mu
     for (k, acc) in acc.iter().enumerate() {
         ys[k * d + j0..(k + 1) * d].copy_from_slice(&acc[..w]);
     }
-}
-
-/// Outputs `j0..j0 + B` from every row, the accumulators in registers
-/// (eight AVX-512 registers at most: a wider array of accumulators, or one
-/// pass over all outputs with rows padded to a multiple of eight, was
-/// measured slower, its accumulators spilled to the stack).
-#[inline(always)]
-fn block<const B: usize>(a: &[f64], d: usize, x: &[f64], j0: usize, y: &mut [f64]) {
-    let mut acc = [0.0f64; B];
-    for (i, &xi) in x.iter().enumerate() {
-        let row: &[f64; B] = a[i * d + j0..i * d + j0 + B].try_into().expect("B values");
-        for l in 0..B {
-            acc[l] = xi.mul_add(row[l], acc[l]);
-        }
-    }
-    y[j0..j0 + B].copy_from_slice(&acc);
-}
-
-/// The last fewer than eight outputs.
-#[inline(always)]
-fn tail(a: &[f64], d: usize, x: &[f64], j0: usize, y: &mut [f64]) {
-    let w = d - j0;
-    let mut acc = [0.0f64; 8];
-    for (i, &xi) in x.iter().enumerate() {
-        let row = &a[i * d + j0..i * d + d];
-        for l in 0..w {
-            acc[l] = xi.mul_add(row[l], acc[l]);
-        }
-    }
-    y[j0..].copy_from_slice(&acc[..w]);
 }
 
 #[cfg(test)]
@@ -228,6 +213,57 @@ mod tests {
                     let mut alone = vec![f64::NAN; d];
                     symmetric_matvec(&a, d, x, &mut alone);
                     assert_eq!(y, &alone[..], "d {d}, {k} vectors");
+                }
+            }
+        }
+    }
+
+    /// [`blocks`] for `k` vectors with widest block `w`, whatever this
+    /// machine's [`widest_block`] would choose.
+    fn blocks_of(k: usize, w: usize, a: &[f64], d: usize, xs: &[f64], ys: &mut [f64]) {
+        macro_rules! widths {
+            ($k:literal) => {
+                match w {
+                    64 => blocks::<$k, 64>(a, d, xs, ys),
+                    32 => blocks::<$k, 32>(a, d, xs, ys),
+                    16 => blocks::<$k, 16>(a, d, xs, ys),
+                    _ => blocks::<$k, 8>(a, d, xs, ys),
+                }
+            };
+        }
+        match k {
+            1 => widths!(1),
+            2 => widths!(2),
+            3 => widths!(3),
+            _ => widths!(4),
+        }
+    }
+
+    /// Every blocking, the AVX-512 machines' and the AVX2 machines', on
+    /// any machine: each output is the ordered sum of its terms, so the
+    /// choice of block widths changes no bit.
+    #[test]
+    fn every_block_width_gives_the_ordered_sums() {
+        for d in [1, 7, 8, 9, 16, 31, 33, 63, 64, 65, 100, 130] {
+            let a = symmetric(d, |i, j| ((i * 23 + j * 19) % 13) as f64 / 5.0 - 1.1);
+            for k in 1..=4 {
+                let xs: Vec<f64> = (0..k * d).map(|i| (i as f64 * 0.53).cos()).collect();
+                for w in [8, 16, 32, 64] {
+                    let mut ys = vec![f64::NAN; k * d];
+                    blocks_of(k, w, &a, d, &xs, &mut ys);
+                    for (x, y) in xs.chunks_exact(d).zip(ys.chunks_exact(d)) {
+                        for j in 0..d {
+                            let mut want = 0.0f64;
+                            for i in 0..d {
+                                want = x[i].mul_add(a[i * d + j], want);
+                            }
+                            assert_eq!(
+                                y[j].to_bits(),
+                                want.to_bits(),
+                                "d {d}, {k} vectors, width {w}, y[{j}]"
+                            );
+                        }
+                    }
                 }
             }
         }
