@@ -280,7 +280,7 @@ fn counter_rows(stream: u64, block: u64) -> [u32; 16] {
 /// the state, repeated for four blocks.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn shared_row(key: &[u32; 8], r: usize) -> [u32; 16] {
+pub(super) fn shared_row(key: &[u32; 8], r: usize) -> [u32; 16] {
     let row: [u32; 4] = match r {
         0 => SIGMA,
         1 => [key[0], key[1], key[2], key[3]],
