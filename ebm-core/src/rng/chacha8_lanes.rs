@@ -115,7 +115,7 @@ fn read_one_by_one(rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
 
 /// The blocks covering the words wanted, computed for every lane at
 /// once (streams in step: one key, one position) by
-/// [`LaneBlocks::blocks_into`], then the streams moved past them.
+/// [`blocks_into`], then the streams moved past them.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn read_in_step<S: LaneBlocks>(simd: S, rngs: &mut [ChaCha8Stream], out: &mut [WordLanes]) {
@@ -134,10 +134,10 @@ fn read_in_step<S: LaneBlocks>(simd: S, rngs: &mut [ChaCha8Stream], out: &mut [W
     let mut k = 0;
     while k < out.len() {
         if skip == 0 && out.len() - k >= BLOCK_WORDS {
-            simd.blocks_into(&key, streams, block, &mut out[k..k + BLOCK_WORDS]);
+            blocks_into(simd, &key, streams, block, &mut out[k..k + BLOCK_WORDS]);
             k += BLOCK_WORDS;
         } else {
-            simd.blocks_into(&key, streams, block, &mut words);
+            blocks_into(simd, &key, streams, block, &mut words);
             for w in &words[skip..] {
                 if k == out.len() {
                     break;
@@ -165,14 +165,37 @@ fn read_in_step<S: LaneBlocks>(simd: S, rngs: &mut [ChaCha8Stream], out: &mut [W
 #[cfg(target_arch = "x86_64")]
 type StreamIds<'a> = (&'a WordLanes, &'a WordLanes, usize);
 
-/// One block of every stream of a group, in lanes, the way a register
-/// type computes it fastest.
+/// The streams' ids, as in [`StreamIds`], and the first lane of one
+/// register's worth of them.
+#[cfg(target_arch = "x86_64")]
+type Group<'a> = (&'a WordLanes, &'a WordLanes, usize);
+
+/// Block `block` of every stream into `rows` (row i: word i of each
+/// lane), for the streams with ids `(hi << 32) | lo` in their lanes,
+/// `groups` registers of them.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn blocks_into<S: LaneBlocks>(
+    simd: S,
+    key: &[u32; 8],
+    (lo, hi, groups): StreamIds<'_>,
+    block: u64,
+    rows: &mut [WordLanes],
+) {
+    for g in 0..groups {
+        simd.group_into(key, (lo, hi, g * S::LANES), block, rows);
+    }
+}
+
+/// One block of a register's worth of streams, in lanes, the way a
+/// register type computes it fastest.
 #[cfg(target_arch = "x86_64")]
 trait LaneBlocks: WordVector {
-    /// Block `block` of every stream into `rows` (row i: word i of each
-    /// lane), for the streams with ids `(hi << 32) | lo` in their lanes,
-    /// `groups` registers of them.
-    fn blocks_into(self, key: &[u32; 8], streams: StreamIds<'_>, block: u64, rows: &mut [WordLanes]);
+    /// Block `block` of the streams of lanes `first..first +`
+    /// [`WordVector::LANES`] (ids `(hi << 32) | lo`, `(lo, hi, first)`
+    /// the [`Group`]) into those lanes of `rows` (row i: word i of each
+    /// lane).
+    fn group_into(self, key: &[u32; 8], group: Group<'_>, block: u64, rows: &mut [WordLanes]);
 }
 
 /// AVX-512: vertically ([`block_in_lanes`]), sixteen streams a register.
@@ -181,19 +204,10 @@ trait LaneBlocks: WordVector {
 #[cfg(target_arch = "x86_64")]
 impl LaneBlocks for pulp::x86::V4 {
     #[inline(always)]
-    fn blocks_into(
-        self,
-        key: &[u32; 8],
-        (lo, hi, groups): StreamIds<'_>,
-        block: u64,
-        rows: &mut [WordLanes],
-    ) {
-        for g in 0..groups {
-            let lanes = g * Self::LANES;
-            let (lo, hi) = (self.load(&lo[lanes..]), self.load(&hi[lanes..]));
-            for (row, w) in rows.iter_mut().zip(block_in_lanes(self, key, lo, hi, block)) {
-                self.store(w, &mut row[lanes..]);
-            }
+    fn group_into(self, key: &[u32; 8], (lo, hi, first): Group<'_>, block: u64, rows: &mut [WordLanes]) {
+        let (lo, hi) = (self.load(&lo[first..]), self.load(&hi[first..]));
+        for (row, w) in rows.iter_mut().zip(block_in_lanes(self, key, lo, hi, block)) {
+            self.store(w, &mut row[first..]);
         }
     }
 }
@@ -210,60 +224,37 @@ impl LaneBlocks for pulp::x86::V4 {
 #[cfg(target_arch = "x86_64")]
 impl LaneBlocks for pulp::x86::V3 {
     #[inline(always)]
-    fn blocks_into(
-        self,
-        key: &[u32; 8],
-        (lo, hi, groups): StreamIds<'_>,
-        block: u64,
-        rows: &mut [WordLanes],
-    ) {
-        for g in 0..groups {
-            eight_streams_avx2(self, key, (lo, hi, g * Self::LANES), block, rows);
+    fn group_into(self, key: &[u32; 8], (lo, hi, first): Group<'_>, block: u64, rows: &mut [WordLanes]) {
+        let f = self.avx2;
+        let input = [
+            self.load(&super::chacha8::shared_row(key, 0)),
+            self.load(&super::chacha8::shared_row(key, 1)),
+            self.load(&super::chacha8::shared_row(key, 2)),
+        ];
+        let (c0, c1) = (block as u32, (block >> 32) as u32);
+        let mut x0 = [[input[0], input[1], input[2], input[0]]; 4];
+        for (j, set) in x0.iter_mut().enumerate() {
+            let (a, b) = (first + j, first + j + 4);
+            set[3] = self.load(&[c0, c1, lo[a], hi[a], c0, c1, lo[b], hi[b]]);
         }
-    }
-}
-
-/// [`LaneBlocks::blocks_into`] with AVX2 for the eight streams of lanes
-/// `first..first + 8`.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn eight_streams_avx2(
-    simd: pulp::x86::V3,
-    key: &[u32; 8],
-    (lo, hi, first): (&WordLanes, &WordLanes, usize),
-    block: u64,
-    rows: &mut [WordLanes],
-) {
-    use super::word_vectors::double_rounds;
-    let f = simd.avx2;
-    let input = [
-        simd.load(&super::chacha8::shared_row(key, 0)),
-        simd.load(&super::chacha8::shared_row(key, 1)),
-        simd.load(&super::chacha8::shared_row(key, 2)),
-    ];
-    let (c0, c1) = (block as u32, (block >> 32) as u32);
-    let mut x0 = [[input[0], input[1], input[2], input[0]]; 4];
-    for (j, set) in x0.iter_mut().enumerate() {
-        let (a, b) = (first + j, first + j + 4);
-        set[3] = simd.load(&[c0, c1, lo[a], hi[a], c0, c1, lo[b], hi[b]]);
-    }
-    // one call over the four sets (two calls of two sets each were not
-    // inlined into the vectorised function, and ran every intrinsic as a
-    // call: 0.019 G words/s)
-    let mut x = x0;
-    double_rounds(simd, &mut x);
-    for r in 0..4 {
-        // words 4r..4r + 4 of streams (j, j + 4) in register j
-        let r0 = simd.add(x[0][r], x0[0][r]);
-        let r1 = simd.add(x[1][r], x0[1][r]);
-        let r2 = simd.add(x[2][r], x0[2][r]);
-        let r3 = simd.add(x[3][r], x0[3][r]);
-        let (t0, t1) = (f._mm256_unpacklo_epi32(r0, r1), f._mm256_unpackhi_epi32(r0, r1));
-        let (t2, t3) = (f._mm256_unpacklo_epi32(r2, r3), f._mm256_unpackhi_epi32(r2, r3));
-        simd.store(f._mm256_unpacklo_epi64(t0, t2), &mut rows[4 * r][first..]);
-        simd.store(f._mm256_unpackhi_epi64(t0, t2), &mut rows[4 * r + 1][first..]);
-        simd.store(f._mm256_unpacklo_epi64(t1, t3), &mut rows[4 * r + 2][first..]);
-        simd.store(f._mm256_unpackhi_epi64(t1, t3), &mut rows[4 * r + 3][first..]);
+        // one call over the four sets (two calls of two sets each were not
+        // inlined into the vectorised function, and ran every intrinsic as a
+        // call: 0.019 G words/s)
+        let mut x = x0;
+        super::word_vectors::double_rounds(self, &mut x);
+        for r in 0..4 {
+            // words 4r..4r + 4 of streams (j, j + 4) in register j
+            let r0 = self.add(x[0][r], x0[0][r]);
+            let r1 = self.add(x[1][r], x0[1][r]);
+            let r2 = self.add(x[2][r], x0[2][r]);
+            let r3 = self.add(x[3][r], x0[3][r]);
+            let (t0, t1) = (f._mm256_unpacklo_epi32(r0, r1), f._mm256_unpackhi_epi32(r0, r1));
+            let (t2, t3) = (f._mm256_unpacklo_epi32(r2, r3), f._mm256_unpackhi_epi32(r2, r3));
+            self.store(f._mm256_unpacklo_epi64(t0, t2), &mut rows[4 * r][first..]);
+            self.store(f._mm256_unpackhi_epi64(t0, t2), &mut rows[4 * r + 1][first..]);
+            self.store(f._mm256_unpacklo_epi64(t1, t3), &mut rows[4 * r + 2][first..]);
+            self.store(f._mm256_unpackhi_epi64(t1, t3), &mut rows[4 * r + 3][first..]);
+        }
     }
 }
 
