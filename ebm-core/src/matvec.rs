@@ -7,8 +7,9 @@
 //! registers (32 in eight AVX2 registers) while every row adds x_i times
 //! its slice, one fused multiply-add per element and no horizontal sums
 //! (then blocks of 32, 16 and 8, and the last few). For D = 100 on the
-//! AMD Zen 4 guest (AVX-512) this takes 0.83 us, against 1.5 us for faer's general product with one column,
-//! whose dispatch and packing cost more than the arithmetic at this size.
+//! AMD Zen 4 guest (AVX-512) this takes 0.83 us, against 1.5 us for
+//! faer's general product with one column, whose dispatch and packing
+//! cost more than the arithmetic at this size.
 //! Batches of many points stay matrix products (faer).
 //!
 //! [`symmetric_matvec_many`] takes several vectors at once, each with the
