@@ -2061,9 +2061,11 @@ fn train_potts_and_categorical_models() {
 /// log(2 pi e) + 1/2 log det Sigma, within 4 SE; MMD between the data
 /// and HMC draws (from a file) or MALA draws (drawn here) gives p > 0.05,
 /// against a model shifted by one in each mean p < 0.01 and a larger
-/// NLL; KSD of the data is near 0 for the model and larger for the
+/// NLL; MALA draws left where they start (no warm-up, a tiny step) from
+/// `--init-std 30` give more than twice the MMD^2 of the default start;
+/// KSD of the data is near 0 for the model and larger for the
 /// shifted one; the Fisher divergence of a model to itself is 0. Bad
-/// input exits 2 with one line.
+/// input (`--init-std 0` among it) exits 2 with one line.
 #[test]
 fn eval_measures_a_model_against_data() {
     let s = Scratch::new("eval");
@@ -2138,6 +2140,34 @@ fn eval_measures_a_model_against_data() {
         ],
     );
     assert!(v["p_value"].as_f64().unwrap() < 0.01, "{v}");
+    // without warm-up and with a tiny step the draws stay where the
+    // chains start: from N(0, 30^2 I) they are far wider than the data,
+    // and MMD^2 grows well past its value from the default N(0, I)
+    let unmoved = |init_std: &str| {
+        let v = eval(
+            &model,
+            &[
+                "--metric",
+                "mmd",
+                "--sampler",
+                "mala",
+                "--warmup",
+                "0",
+                "--draws",
+                "1",
+                "--step-size",
+                "1e-4",
+                "--init-std",
+                init_std,
+            ],
+        );
+        v["mmd2"].as_f64().unwrap()
+    };
+    let (near, wide) = (unmoved("1"), unmoved("30"));
+    assert!(
+        wide > 2.0 * near,
+        "MMD^2 {wide} from N(0, 30^2 I) vs {near} from N(0, I)"
+    );
     let (k0, k1) = (
         eval(&model, &["--metric", "ksd"])["ksd2"].as_f64().unwrap(),
         eval(&shifted, &["--metric", "ksd"])["ksd2"].as_f64().unwrap(),
@@ -2163,6 +2193,22 @@ fn eval_measures_a_model_against_data() {
         (
             vec!["eval", "--model", &rbm, "--metric", "ksd", "--sampler", "gibbs"],
             "discrete",
+        ),
+        (
+            vec![
+                "eval",
+                "--model",
+                &model,
+                "--metric",
+                "mmd",
+                "--data",
+                &data,
+                "--sampler",
+                "mala",
+                "--init-std",
+                "0",
+            ],
+            "--init-std",
         ),
     ] {
         refused(&args, want);

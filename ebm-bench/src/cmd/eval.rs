@@ -75,6 +75,10 @@ pub struct EvalArgs {
     /// Sampler: leapfrog steps of HMC.
     #[arg(long, default_value_t = 10)]
     pub leapfrog: usize,
+    /// Sampler: standard deviation of the N(0, s^2 I) initial points
+    /// (continuous models), as `ebm sample --init-std`.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub init_std: f64,
     /// fisher: the reference model file, whose score is taken as the
     /// truth.
     #[arg(long)]
@@ -222,6 +226,12 @@ fn samples(a: &EvalArgs, spec: &ModelSpec, model: &Model) -> CliResult<Option<Po
             a.step_size
         )));
     }
+    if !(a.init_std.is_finite() && a.init_std > 0.0) {
+        return Err(CliError::Unsupported(format!(
+            "--init-std must be finite and positive, got {}",
+            a.init_std
+        )));
+    }
     let d = model.dim();
     crate::limits::check_size(
         &format!("--chains {} x --draws {} x dimension {d}", a.chains, a.draws),
@@ -232,7 +242,7 @@ fn samples(a: &EvalArgs, spec: &ModelSpec, model: &Model) -> CliResult<Option<Po
     let settings = json!({"step_size": a.step_size, "leapfrog": a.leapfrog});
     let mut kernel = registry_kernel(name, &settings, target, spec.type_name(), KernelUse::Sample)?;
     let start = match target {
-        Target::Continuous(_) => Start::Points(gaussian_start(a.chains, d, 1.0, a.seed)?),
+        Target::Continuous(_) => Start::Points(gaussian_start(a.chains, d, a.init_std, a.seed)?),
         Target::Binary(_) | Target::Categorical(_) => Start::Uniform { chains: a.chains },
     };
     let adapt = kernel.target_accept().is_some();
