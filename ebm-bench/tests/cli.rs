@@ -2112,56 +2112,31 @@ fn eval_measures_a_model_against_data() {
         v["p_value"].as_f64().unwrap() > 0.05 && v["samples"] == 1000,
         "{v}"
     );
-    let v = eval(
-        &model,
-        &[
-            "--metric",
-            "mmd",
-            "--sampler",
-            "mala",
-            "--chains",
-            "50",
-            "--draws",
-            "10",
-        ],
-    );
+    // model samples drawn here by MALA
+    let mala_mmd = |m: &str, extra: &[&str]| {
+        let mut args = vec!["--metric", "mmd", "--sampler", "mala"];
+        args.extend_from_slice(extra);
+        eval(m, &args)
+    };
+    let v = mala_mmd(&model, &["--chains", "50", "--draws", "10"]);
     assert!(v["p_value"].as_f64().unwrap() > 0.05, "{v}");
-    let v = eval(
-        &shifted,
-        &[
-            "--metric",
-            "mmd",
-            "--sampler",
-            "mala",
-            "--chains",
-            "50",
-            "--draws",
-            "10",
-        ],
-    );
+    let v = mala_mmd(&shifted, &["--chains", "50", "--draws", "10"]);
     assert!(v["p_value"].as_f64().unwrap() < 0.01, "{v}");
     // without warm-up and with a tiny step the draws stay where the
     // chains start: from N(0, 30^2 I) they are far wider than the data,
     // and MMD^2 grows well past its value from the default N(0, I)
     let unmoved = |init_std: &str| {
-        let v = eval(
-            &model,
-            &[
-                "--metric",
-                "mmd",
-                "--sampler",
-                "mala",
-                "--warmup",
-                "0",
-                "--draws",
-                "1",
-                "--step-size",
-                "1e-4",
-                "--init-std",
-                init_std,
-            ],
-        );
-        v["mmd2"].as_f64().unwrap()
+        let extra = [
+            "--warmup",
+            "0",
+            "--draws",
+            "1",
+            "--step-size",
+            "1e-4",
+            "--init-std",
+            init_std,
+        ];
+        mala_mmd(&model, &extra)["mmd2"].as_f64().unwrap()
     };
     let (near, wide) = (unmoved("1"), unmoved("30"));
     assert!(
