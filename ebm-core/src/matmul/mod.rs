@@ -1,17 +1,22 @@
 //! Row-major products C = A B with a fixed right-hand factor B, in
-//! AVX-512 register tiles: what a batch of Gaussian gradients needs
-//! (G = X P for the chains' rows X and the precision P).
+//! register tiles: what a batch of Gaussian gradients needs (G = X P for
+//! the chains' rows X and the precision P).
 //!
 //! B is stored once as [`PaddedRhs`]: its rows start on cache lines and
-//! are padded with zeros to a multiple of eight values, so that every
-//! load of eight values of a row is one aligned AVX-512 load. The product
-//! then runs in tiles of up to 8 rows of A by 24 columns of B, 24
-//! accumulator registers, each k-step one load of three registers of B's
-//! row, eight broadcasts of A's values and 24 fused multiply-adds: the
-//! multiply-add units, not the loads, set the pace. The tiles sweep B by
-//! panels of 24 columns (all rows of A for one panel), so that a panel
-//! (k x 24 values, 19 KB for k = 100) stays in the L1 cache while every
-//! row of A passes over it.
+//! are padded with zeros to a multiple of eight values (and a cache line
+//! more where a row would be a multiple of 512 bytes: [`padded_stride`]),
+//! so that every load of a register's worth of a row is aligned. The
+//! product then runs in tiles ([`tiles`]) of up to R rows of A by three
+//! registers of B's columns, 3R accumulator registers, each k-step one
+//! load of three registers of B's row, R broadcasts of A's values and 3R
+//! fused multiply-adds: the multiply-add units, not the loads, set the
+//! pace. AVX-512 runs 8 rows by 24 columns (24 of its 32 registers), AVX2
+//! 4 rows by 12 columns (12 of 16, faer's own AVX2 tile). The tiles sweep
+//! B by panels of three registers' columns (all rows of A for one
+//! panel), so that a panel (k x 24 values, 19 KB for k = 100) stays in
+//! the L1 cache while every row of A passes over it. With AVX2, products
+//! deeper than 256 go to faer, whose packing and depth blocking win
+//! there.
 //!
 //! **The bits are faer's.** Every c_ij is the sum over p = 0, 1, ... in
 //! order of a_ip b_pj by fused multiply-adds, starting from zero: what
@@ -20,12 +25,15 @@
 //! to the bit (the tests compare them) for every product of more than
 //! 16^3 multiply-adds; below that faer has kernels of its own that sum
 //! in other orders. A row's values never depend on the other rows, so a
-//! batch's rows have the same bits whatever the batch. Without AVX-512
-//! the product is faer's.
+//! batch's rows have the same bits whatever the batch. Without AVX2 the
+//! product is faer's.
 //!
 //! On the Intel guest, W2's 32 x 100 x 100 product took 10.1 us through
 //! faer (63 GFLOP/s, its microkernel's rows split 48 + 48 + 4) and
-//! takes 7.8 us here (docs/performance.md, "W2 and W5 through one product kernel").
+//! takes 7.8 us here (docs/performance.md, "W2 and W5 through one product
+//! kernel"). On the AMD Zen 3 guest (AVX2) the tiles match faer's speed
+//! (43-45 GFLOP/s, 91-94% of a core's multiply-add peak) and gain by the
+//! fused kick and drift ([`kick_drift`]).
 //!
 //! ```
 //! use ebm_core::matmul::{matmul, PaddedRhs};
@@ -36,13 +44,21 @@
 //! ```
 
 use crate::aligned::AlignedVec;
+use tiles::{Out, Panels};
 
-/// Values in one AVX-512 register of f64.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+mod register;
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+mod tiles;
+
+/// Values in one AVX-512 register of f64 (two AVX2 registers): rows of
+/// B are padded to a multiple of it.
 const W: usize = 8;
 
 /// The right-hand factor B (`k x n`) of [`matmul`], its rows on cache
-/// lines and padded with zeros to `stride` = n rounded up to a multiple
-/// of eight.
+/// lines and padded with zeros to `stride` values ([`padded_stride`]: n
+/// rounded up to a multiple of eight, plus eight where that is a multiple
+/// of 64).
 #[derive(Clone, Debug)]
 pub struct PaddedRhs {
     values: AlignedVec<f64>,
@@ -64,7 +80,7 @@ impl PaddedRhs {
             "PaddedRhs: a {k} x {n} matrix of {} values",
             b.len()
         );
-        let stride = n.div_ceil(W) * W;
+        let stride = padded_stride(n);
         let mut values = AlignedVec::zeroed(k * stride);
         if n > 0 {
             for (dst, src) in values.chunks_exact_mut(stride).zip(b.chunks_exact(n)) {
@@ -92,6 +108,21 @@ impl PaddedRhs {
             n: self.n,
             stride: self.stride,
         }
+    }
+}
+
+/// The values a row of B takes in a [`PaddedRhs`]: n rounded up to a
+/// multiple of eight, and eight more where that is a multiple of 64 (a
+/// multiple of 512 bytes). Rows 2^j bytes apart fall into the same few
+/// sets of the L1 cache, and a tile's panel (its columns of every row)
+/// then evicts itself: 32 x 256 x 256 ran at 34 GFLOP/s with 256 values
+/// a row and at 39 with 264 (AVX2, AMD Zen 3; 128^3 38 against 45).
+fn padded_stride(n: usize) -> usize {
+    let stride = n.div_ceil(W) * W;
+    if stride % (8 * W) == 0 {
+        stride + W
+    } else {
+        stride
     }
 }
 
@@ -223,20 +254,9 @@ pub fn product(c: &mut [f64], store: Store<'_>, a: Lhs<'_>, b: Rhs<'_>) {
     if m == 0 || n == 0 {
         return;
     }
-    #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = crate::simd::avx512() {
-        // through pulp's `WithSimd` (a struct whose method is inlined
-        // into the AVX-512 function), not a closure: a closure this big
-        // was called through a shim compiled without AVX-512, and every
-        // intrinsic in it became a function call (50 times slower)
-        let job = Panels {
-            simd,
-            a,
-            b,
-            out: Out::Store(c, store),
-        };
-        return pulp::Simd::vectorize(simd, job);
-    }
+    let Some(Out::Store(c, store)) = through_tiles(a, b, Out::Store(c, store)) else {
+        return;
+    };
     let am = if a.transposed {
         faer::MatRef::from_row_major_slice(a.values, k, m).transpose()
     } else {
@@ -268,10 +288,10 @@ pub fn product(c: &mut [f64], store: Store<'_>, a: Lhs<'_>, b: Rhs<'_>) {
 /// each value rounded as those two lines say (the multiplications, then
 /// the subtraction and the addition), so that the result is to the bit
 /// that of [`product`] with [`Store::Shift`] followed by the two loops.
-/// With AVX-512 each tile of the product is kicked and drifted as it
+/// With AVX-512 or AVX2 each tile of the product is kicked and drifted as it
 /// leaves the registers (the gradients never reach memory, and the
 /// momenta and positions are read while the tile's rows of X are in
-/// the L1 cache); without it, the gradients go through `y` first.
+/// the L1 cache); otherwise the gradients go through `y` first.
 ///
 /// # Panics
 ///
@@ -291,16 +311,39 @@ pub fn kick_drift(x: Lhs<'_>, b: Rhs<'_>, shift: &[f64], eps: f64, p: &mut [f64]
     if m == 0 || d == 0 {
         return;
     }
-    #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = crate::simd::avx512() {
-        let out = Out::KickDrift { p, y, shift, eps };
-        return pulp::Simd::vectorize(simd, Panels { simd, a: x, b, out });
-    }
+    let Some(Out::KickDrift { p, y, shift, eps }) = through_tiles(x, b, Out::KickDrift { p, y, shift, eps })
+    else {
+        return;
+    };
     // the gradients into y, then the kick and the drift in one pass
     product(y, Store::Shift(shift), x, b);
     for ((pj, yj), xj) in p.iter_mut().zip(y.iter_mut()).zip(x.values) {
         *yj = kick_drift_value(pj, *xj, *yj, eps);
     }
+}
+
+/// The product through the register tiles ([`tiles`]) where the machine
+/// has AVX-512 or AVX2 with FMA, its sums going where `out` says; gives
+/// `out` back on any other machine.
+fn through_tiles<'a>(a: Lhs<'a>, b: Rhs<'a>, out: Out<'a>) -> Option<Out<'a>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Some(simd) = crate::simd::avx512() {
+            pulp::Simd::vectorize(simd, Panels { simd, a, b, out });
+            return None;
+        }
+        // AVX2's panels of twelve columns stay in the L1 cache up to a
+        // depth of 256 (24 KB); deeper, faer's product, which blocks the
+        // depth, is faster (64 x 500 x 500: 42 against 36.5 GFLOP/s on
+        // the AMD Zen 3 guest) and has the same bits (a product this deep
+        // and larger than 16^3 is the ordered sum in faer too)
+        let (m, k, n) = (a.m, b.k, b.n);
+        if let Some(simd) = crate::simd::avx2().filter(|_| k <= 256 || m * n * k <= 4096) {
+            pulp::Simd::vectorize(simd, Panels { simd, a, b, out });
+            return None;
+        }
+    }
+    Some(out)
 }
 
 /// One value of a unit-mass leapfrog's kick and drift: p <- p - eps g,
@@ -312,204 +355,6 @@ pub fn kick_drift(x: Lhs<'_>, b: Rhs<'_>, shift: &[f64], eps: f64, p: &mut [f64]
 pub fn kick_drift_value(p: &mut f64, x: f64, g: f64, eps: f64) -> f64 {
     *p -= eps * g;
     x + eps * *p
-}
-
-/// Where the product's tiles go: stored into C, or kicking and drifting
-/// ([`kick_drift`]).
-#[cfg(target_arch = "x86_64")]
-enum Out<'a> {
-    Store(&'a mut [f64], Store<'a>),
-    KickDrift {
-        p: &'a mut [f64],
-        y: &'a mut [f64],
-        shift: &'a [f64],
-        eps: f64,
-    },
-}
-
-/// The product's arguments, for [`pulp::Simd::vectorize`].
-#[cfg(target_arch = "x86_64")]
-struct Panels<'a> {
-    simd: pulp::x86::V4,
-    a: Lhs<'a>,
-    b: Rhs<'a>,
-    out: Out<'a>,
-}
-
-#[cfg(target_arch = "x86_64")]
-impl pulp::WithSimd for Panels<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
-        if self.a.transposed {
-            panels::<true>(self)
-        } else {
-            panels::<false>(self)
-        }
-    }
-}
-
-/// The panels of up to three registers (24 columns) of B, each swept by
-/// every row of A (`T`: A transposed).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn panels<const T: bool>(mut job: Panels<'_>) {
-    let regs = job.b.n.div_ceil(W);
-    let mut z0 = 0;
-    while z0 < regs {
-        // the last four registers as two panels of two: a panel of one
-        // register does eight broadcasts for eight multiply-adds
-        let z = if regs - z0 == 4 { 2 } else { (regs - z0).min(3) };
-        match z {
-            3 => rows::<3, T>(&mut job, z0 * W),
-            2 => rows::<2, T>(&mut job, z0 * W),
-            _ => rows::<1, T>(&mut job, z0 * W),
-        }
-        z0 += z;
-    }
-}
-
-/// Every row of A over the panel of `Z` registers from column `col0`: in
-/// tiles of eight rows, then one of the rest.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn rows<const Z: usize, const T: bool>(job: &mut Panels<'_>, col0: usize) {
-    let m = job.a.m;
-    let mut r0 = 0;
-    while m - r0 >= 8 {
-        tile::<8, Z, T>(job, r0, col0);
-        r0 += 8;
-    }
-    match m - r0 {
-        7 => tile::<7, Z, T>(job, r0, col0),
-        6 => tile::<6, Z, T>(job, r0, col0),
-        5 => tile::<5, Z, T>(job, r0, col0),
-        4 => tile::<4, Z, T>(job, r0, col0),
-        3 => tile::<3, Z, T>(job, r0, col0),
-        2 => tile::<2, Z, T>(job, r0, col0),
-        1 => tile::<1, Z, T>(job, r0, col0),
-        _ => {}
-    }
-}
-
-/// Rows `r0..r0 + R` of C, columns `col0..col0 + 8 Z` (those below n):
-/// R x Z accumulators over the whole depth, then stored.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn tile<const R: usize, const Z: usize, const T: bool>(job: &mut Panels<'_>, r0: usize, col0: usize) {
-    use core::arch::x86_64::__m512d;
-    let (simd, a, b) = (job.simd, job.a, job.b);
-    let (m, k, n) = (a.m, b.k, b.n);
-    let f = simd.avx512f;
-    let mut acc: [[__m512d; Z]; R] = [[f._mm512_setzero_pd(); Z]; R];
-    if T {
-        // A's column block for depth p: R values at values[p m + r0..]
-        for p in 0..k {
-            let lhs: &[f64; R] = a.values[p * m + r0..][..R].try_into().expect("R values");
-            let av = std::array::from_fn(
-                #[inline(always)]
-                |r| f._mm512_set1_pd(lhs[r]),
-            );
-            step(simd, av, b, col0, p, &mut acc);
-        }
-    } else {
-        let rows: [&[f64]; R] = std::array::from_fn(
-            #[inline(always)]
-            |r| &a.values[(r0 + r) * k..][..k],
-        );
-        for p in 0..k {
-            // broadcasts straight from memory (a value loaded first
-            // and broadcast from a register takes a shuffle port that
-            // the multiply-adds need: 20% slower)
-            let av = std::array::from_fn(
-                #[inline(always)]
-                |r| f._mm512_set1_pd(rows[r][p]),
-            );
-            step(simd, av, b, col0, p, &mut acc);
-        }
-    }
-    // Out of the registers in a loop of nothing else, so that the
-    // compiler unrolls it and keeps `acc` in registers through the depth
-    // loop (stores of variable width here had it spill every accumulator
-    // to the stack at every step, 30% slower).
-    let mut tile = [[[0.0f64; W]; Z]; R];
-    for r in 0..R {
-        for z in 0..Z {
-            tile[r][z] = pulp::cast(acc[r][z]);
-        }
-    }
-    let width = (n - col0).min(Z * W);
-    let (c, store) = match &mut job.out {
-        Out::Store(c, store) => (c, *store),
-        Out::KickDrift { p, y, shift, eps } => {
-            // A is X (rows, k = n): the tile's rows of X are in cache
-            let (shift, eps) = (&shift[col0..][..width], *eps);
-            for (r, values) in tile.iter().enumerate() {
-                let at = (r0 + r) * n + col0;
-                let (p, y) = (&mut p[at..][..width], &mut y[at..][..width]);
-                let x = &a.values[at..][..width];
-                for ((((pj, yj), xj), v), t) in
-                    p.iter_mut().zip(y).zip(x).zip(values.as_flattened()).zip(shift)
-                {
-                    *yj = kick_drift_value(pj, *xj, v - t, eps);
-                }
-            }
-            return;
-        }
-    };
-    for (r, values) in tile.iter().enumerate() {
-        let row = &mut c[(r0 + r) * n + col0..][..width];
-        let values = &values.as_flattened()[..width];
-        match store {
-            Store::Shift(t) => {
-                for ((o, v), t) in row.iter_mut().zip(values).zip(&t[col0..]) {
-                    *o = v - t;
-                }
-            }
-            Store::Add => {
-                for (o, v) in row.iter_mut().zip(values) {
-                    *o += v;
-                }
-            }
-            Store::Replace if width == Z * W => {
-                // a copy of fixed size is Z moves, of variable size a
-                // call to memmove (6% of the product)
-                row.copy_from_slice(&values[..Z * W]);
-            }
-            Store::Replace => row.copy_from_slice(values),
-        }
-    }
-}
-
-/// Depth step `p` of a tile: B's row p (Z registers from column
-/// `col0`) times each of the tile's rows' values `av` (broadcast), added
-/// into the accumulators.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn step<const R: usize, const Z: usize>(
-    simd: pulp::x86::V4,
-    av: [core::arch::x86_64::__m512d; R],
-    b: Rhs<'_>,
-    col0: usize,
-    p: usize,
-    acc: &mut [[core::arch::x86_64::__m512d; Z]; R],
-) {
-    use core::arch::x86_64::__m512d;
-    let f = simd.avx512f;
-    let row = &b.values[p * b.stride + col0..][..Z * W];
-    let bv: [__m512d; Z] = std::array::from_fn(
-        #[inline(always)]
-        |z| {
-            let v: [f64; W] = row[z * W..][..W].try_into().expect("eight values");
-            pulp::cast(v)
-        },
-    );
-    for r in 0..R {
-        for z in 0..Z {
-            acc[r][z] = f._mm512_fmadd_pd(av[r], bv[z], acc[r][z]);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -531,12 +376,13 @@ mod tests {
 
     /// Every tile shape (rows 1..8 and their sums, one to three
     /// registers, partial last registers) against faer's product and the
-    /// plain sum, to the bit. Without AVX-512 the product is faer's, whose
-    /// kernels for products of up to 16^3 multiply-adds sum in other
-    /// orders: there only the larger products are held to the plain sum.
+    /// plain sum, to the bit (AVX-512 runs tiles of up to 8 rows, AVX2 of
+    /// up to 4). Without AVX2 the product is faer's, whose kernels for
+    /// products of up to 16^3 multiply-adds sum in other orders: there
+    /// only the larger products are held to the plain sum.
     #[test]
     fn the_bits_of_faer_and_of_the_ordered_sum() {
-        let tiles = crate::simd::has_avx512();
+        let tiles = crate::simd::instruction_set() != "baseline";
         for m in [1, 2, 3, 7, 8, 9, 15, 16, 17, 32, 33] {
             for k in [1, 2, 5, 17, 64, 100] {
                 for n in [1, 3, 8, 9, 16, 23, 24, 25, 40, 48, 100] {
@@ -574,7 +420,7 @@ mod tests {
     #[test]
     fn kick_drift_is_the_product_then_the_two_loops() {
         for m in [1, 3, 8, 9, 17, 32, 33] {
-            for d in [1, 5, 8, 9, 16, 23, 24, 25, 40, 100] {
+            for d in [1, 5, 8, 9, 16, 23, 24, 25, 40, 100, 300] {
                 let x: Vec<f64> = (0..m * d).map(|i| (i as f64 * 0.31).sin()).collect();
                 let b: Vec<f64> = (0..d * d).map(|i| (i as f64 * 0.47).cos()).collect();
                 let t: Vec<f64> = (0..d).map(|j| j as f64 * 0.23 - 1.0).collect();

@@ -1,0 +1,127 @@
+//! The f64 registers the product's tiles are written over
+//! ([`super::tiles`]): one trait, an AVX-512 and an AVX2 implementation,
+//! so that the tiles' code is written once and each instruction set gets
+//! the tile that fits its register file.
+
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::{__m256d, __m512d};
+
+/// A register of `W` f64 values and the operations a tile needs. The
+/// sums are fused multiply-adds, rounded once whatever the width, so
+/// every width gives the same sums; the kick and drift round each
+/// product, then each difference or sum, as the scalar code does.
+pub(super) trait F64Register<const W: usize>: Copy {
+    /// The register.
+    type R: Copy;
+    /// Rows of A in a full tile: with up to three registers of B's row a
+    /// tile holds `3 x ROWS` accumulators, and the B registers and a
+    /// broadcast must fit beside them (AVX-512: 24 + 3 + 1 of 32
+    /// registers; AVX2: 12 + 3 + 1 of 16).
+    const ROWS: usize;
+    /// Every lane 0.
+    fn zero(self) -> Self::R;
+    /// Every lane `*v`, broadcast straight from memory (loaded first and
+    /// broadcast from a register it takes a shuffle port that the
+    /// multiply-adds need: 20% slower on AVX-512).
+    fn splat(self, v: &f64) -> Self::R;
+    /// The first `W` values of `v`, lane i value i.
+    fn load(self, v: &[f64]) -> Self::R;
+    /// The lanes into the first `W` values of `out`.
+    fn store(self, r: Self::R, out: &mut [f64]);
+    /// The lanes as values.
+    fn lanes(self, r: Self::R) -> [f64; W];
+    /// a b + c in every lane, rounded once.
+    fn mul_add(self, a: Self::R, b: Self::R, c: Self::R) -> Self::R;
+    /// a - b in every lane.
+    fn sub(self, a: Self::R, b: Self::R) -> Self::R;
+    /// a + b in every lane.
+    fn add(self, a: Self::R, b: Self::R) -> Self::R;
+    /// a b in every lane.
+    fn mul(self, a: Self::R, b: Self::R) -> Self::R;
+}
+
+#[cfg(target_arch = "x86_64")]
+impl F64Register<8> for pulp::x86::V4 {
+    type R = __m512d;
+    const ROWS: usize = 8;
+    #[inline(always)]
+    fn zero(self) -> __m512d {
+        self.avx512f._mm512_setzero_pd()
+    }
+    #[inline(always)]
+    fn splat(self, v: &f64) -> __m512d {
+        self.avx512f._mm512_set1_pd(*v)
+    }
+    #[inline(always)]
+    fn load(self, v: &[f64]) -> __m512d {
+        let v: [f64; 8] = v[..8].try_into().expect("a register's values");
+        pulp::cast(v)
+    }
+    #[inline(always)]
+    fn store(self, r: __m512d, out: &mut [f64]) {
+        out[..8].copy_from_slice(&self.lanes(r));
+    }
+    #[inline(always)]
+    fn lanes(self, r: __m512d) -> [f64; 8] {
+        pulp::cast(r)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: __m512d, b: __m512d, c: __m512d) -> __m512d {
+        self.avx512f._mm512_fmadd_pd(a, b, c)
+    }
+    #[inline(always)]
+    fn sub(self, a: __m512d, b: __m512d) -> __m512d {
+        self.avx512f._mm512_sub_pd(a, b)
+    }
+    #[inline(always)]
+    fn add(self, a: __m512d, b: __m512d) -> __m512d {
+        self.avx512f._mm512_add_pd(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m512d, b: __m512d) -> __m512d {
+        self.avx512f._mm512_mul_pd(a, b)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl F64Register<4> for pulp::x86::V3 {
+    type R = __m256d;
+    const ROWS: usize = 4;
+    #[inline(always)]
+    fn zero(self) -> __m256d {
+        self.avx._mm256_setzero_pd()
+    }
+    #[inline(always)]
+    fn splat(self, v: &f64) -> __m256d {
+        self.avx._mm256_set1_pd(*v)
+    }
+    #[inline(always)]
+    fn load(self, v: &[f64]) -> __m256d {
+        let v: [f64; 4] = v[..4].try_into().expect("a register's values");
+        pulp::cast(v)
+    }
+    #[inline(always)]
+    fn store(self, r: __m256d, out: &mut [f64]) {
+        out[..4].copy_from_slice(&self.lanes(r));
+    }
+    #[inline(always)]
+    fn lanes(self, r: __m256d) -> [f64; 4] {
+        pulp::cast(r)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: __m256d, b: __m256d, c: __m256d) -> __m256d {
+        self.fma._mm256_fmadd_pd(a, b, c)
+    }
+    #[inline(always)]
+    fn sub(self, a: __m256d, b: __m256d) -> __m256d {
+        self.avx._mm256_sub_pd(a, b)
+    }
+    #[inline(always)]
+    fn add(self, a: __m256d, b: __m256d) -> __m256d {
+        self.avx._mm256_add_pd(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m256d, b: __m256d) -> __m256d {
+        self.avx._mm256_mul_pd(a, b)
+    }
+}
