@@ -65,6 +65,7 @@ pub mod moments;
 pub mod normals;
 mod nuts;
 pub mod pairwise_lanes;
+pub mod pieces;
 pub mod rbm_block;
 pub mod registry;
 mod softmax;

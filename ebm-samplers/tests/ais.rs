@@ -97,11 +97,15 @@ fn ais_ising_4x4_matches_enumeration() {
 
 #[test]
 fn rbm_log_weights_depend_on_the_chains_own_stream_only() {
-    // Eight chains share SIMD lanes and 32 a chunk; adding chains must not
-    // change the weights of the others (partial lane groups included).
+    // Sixteen chains share SIMD lanes; adding chains must not change the
+    // weights of the others (partial lane groups included), nor must the
+    // pieces a few groups are annealed in (37 chains: three groups in
+    // pieces; 400: 25 groups, whole on up to three threads)
     let rbm = common::random_rbm(13, 7, 0.7, 4);
     let betas = Schedule::Linear.betas(60).unwrap();
+    let many = ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 400, 5).unwrap();
     let a = ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 37, 5).unwrap();
+    assert_eq!(many.log_weights[..37], a.log_weights[..]);
     let b = ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 45, 5).unwrap();
     let c = ais_rbm(&rbm, &RbmBase::ModelBiases, &betas, 3, 5).unwrap();
     for i in 0..37 {

@@ -65,13 +65,18 @@ fn ais_in_lanes_is_one_chain_at_a_time_for_any_thread_count() {
     let betas = Schedule::Linear.betas(40).unwrap();
     for m in models {
         assert!(m.pairwise().is_some());
-        // 21 chains: two full groups of eight and a partial one
-        let fast = in_pool(1, || ais_binary(m, &betas, 21, 2, 9).unwrap());
-        let two = in_pool(2, || ais_binary(m, &betas, 21, 2, 9).unwrap());
-        let slow = ais_binary(&Opaque(m), &betas, 21, 2, 9).unwrap();
-        assert!(same_bits(&fast.log_weights, &slow.log_weights));
-        assert!(same_bits(&fast.log_weights, &two.log_weights));
-        assert_eq!(fast.log_z.to_bits(), slow.log_z.to_bits());
+        // 21 chains: a full group of sixteen and a partial one, each
+        // annealed in eight pieces of the ladder on any thread count; 150
+        // chains: ten groups, whole on one thread and in pieces on two
+        // (`ebm_samplers::pieces::pieces_for`)
+        for chains in [21, 150] {
+            let fast = in_pool(1, || ais_binary(m, &betas, chains, 2, 9).unwrap());
+            let two = in_pool(2, || ais_binary(m, &betas, chains, 2, 9).unwrap());
+            let slow = ais_binary(&Opaque(m), &betas, chains, 2, 9).unwrap();
+            assert!(same_bits(&fast.log_weights, &slow.log_weights), "{chains} chains");
+            assert!(same_bits(&fast.log_weights, &two.log_weights), "{chains} chains");
+            assert_eq!(fast.log_z.to_bits(), slow.log_z.to_bits());
+        }
     }
 }
 

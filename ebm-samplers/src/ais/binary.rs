@@ -9,12 +9,14 @@ use crate::gibbs::{draw_unit, site_sweep};
 use crate::kernel::Kernel;
 use crate::lanes::LANES;
 use crate::pairwise_lanes::PairwiseLanes;
+use crate::pieces::{piece_of, pieces_for, run_in_pieces};
 use crate::target::Target;
 use ebm_compose::Tempered;
 use ebm_core::energies::Pairwise;
 use ebm_core::simd::dispatch;
 use ebm_core::{BinaryEnergy, ChainRng, Shard};
 use rayon::prelude::*;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// AIS for any binary model along p_beta ∝ exp(-beta E(x)) from the uniform
@@ -62,17 +64,33 @@ pub fn ais_binary_with_progress<M: BinaryEnergy + ?Sized>(
     match model.pairwise() {
         // groups of LANES chains: a fixed grouping, finer than the chunks,
         // so that a few hundred chains still keep both cores busy
-        Some(pw) => log_w
-            .par_chunks_mut(LANES)
-            .zip(rngs.par_chunks_mut(LANES))
-            .for_each(|(lw, rs)| {
-                let w = dispatch(
+        Some(pw) => {
+            // groups of LANES chains, a fixed grouping; few groups are
+            // advanced in pieces of the ladder, so that both cores stay
+            // busy to the end (`crate::pieces`)
+            let mut groups: Vec<LaneGroup<'_>> = log_w
+                .chunks_mut(LANES)
+                .zip(rngs.chunks_mut(LANES))
+                .map(|(log_w, rngs)| LaneGroup {
+                    lanes: None,
+                    acc: [0.0; LANES],
+                    log_w,
+                    rngs,
+                })
+                .collect();
+            let pieces = pieces_for(groups.len());
+            run_in_pieces(&mut groups, pieces, |g, _, q| {
+                let ks = piece_of(betas.len(), pieces, q);
+                dispatch(
                     #[inline(always)]
-                    || anneal_lanes(pw, betas, sweeps, &order, rs),
+                    || g.anneal(pw, betas, sweeps, &order, ks),
                 );
-                lw.copy_from_slice(&w[..lw.len()]);
-                tick(lw.len());
-            }),
+                if q + 1 == pieces {
+                    g.finish();
+                    tick(g.log_w.len());
+                }
+            });
+        }
         None => log_w
             .par_chunks_mut(CHUNK)
             .zip(rngs.par_chunks_mut(CHUNK))
@@ -199,29 +217,47 @@ fn anneal_one<M: BinaryEnergy + ?Sized>(
 }
 
 /// [`anneal_one`] for a group of up to [`LANES`] chains of a pairwise
-/// model in lanes: the same arithmetic in every lane.
-#[inline(always)]
-fn anneal_lanes(
-    model: &Pairwise,
-    betas: &[f64],
-    sweeps: usize,
-    order: &[usize],
-    rngs: &mut [ChainRng],
-) -> [f64; LANES] {
-    let mut lanes = PairwiseLanes::new(model.n());
-    lanes.draw_uniform(model, rngs);
-    let mut acc = [0.0; LANES];
-    for k in 1..betas.len() {
-        let e = lanes.energies(model);
-        let step = betas[k] - betas[k - 1];
-        for l in 0..LANES {
-            acc[l] -= step * e[l];
-        }
-        if k + 1 < betas.len() {
-            for _ in 0..sweeps {
-                lanes.sweep(model, betas[k], order, rngs);
+/// model in lanes, the same arithmetic in every lane, resumable at any
+/// temperature: [`LaneGroup::anneal`] runs a range of the ladder.
+struct LaneGroup<'a> {
+    /// The chains' states, from the first temperature to the last.
+    lanes: Option<PairwiseLanes>,
+    /// The log weights so far.
+    acc: [f64; LANES],
+    log_w: &'a mut [f64],
+    rngs: &'a mut [ChainRng],
+}
+
+impl LaneGroup<'_> {
+    /// Temperatures `ks` (of `1..betas.len()`, in order): at each, the
+    /// weight increment -(beta_k - beta_{k-1}) E(x), then `sweeps`
+    /// sweeps unless it is the last. The first range starts the chains
+    /// (one word per unit).
+    #[inline(always)]
+    fn anneal(&mut self, model: &Pairwise, betas: &[f64], sweeps: usize, order: &[usize], ks: Range<usize>) {
+        let lanes = self.lanes.get_or_insert_with(|| {
+            let mut lanes = PairwiseLanes::new(model.n());
+            lanes.draw_uniform(model, self.rngs);
+            lanes
+        });
+        for k in ks {
+            let e = lanes.energies(model);
+            let step = betas[k] - betas[k - 1];
+            for l in 0..LANES {
+                self.acc[l] -= step * e[l];
+            }
+            if k + 1 < betas.len() {
+                for _ in 0..sweeps {
+                    lanes.sweep(model, betas[k], order, self.rngs);
+                }
             }
         }
     }
-    acc
+
+    /// The log weights out, and the states freed.
+    fn finish(&mut self) {
+        let n = self.log_w.len();
+        self.log_w.copy_from_slice(&self.acc[..n]);
+        self.lanes = None;
+    }
 }

@@ -1,9 +1,9 @@
 //! AIS for Bernoulli RBMs, sixteen chains at a time in SIMD lanes.
 
 use super::{no_progress, summarize, AisResult, ProgressFn};
-use crate::chains::CHUNK;
 use crate::error::{invalid, Result};
 use crate::lanes::LANES;
+use crate::pieces::{piece_of, pieces_for, run_in_pieces};
 use crate::rbm_block::{Lane, RbmLanes};
 use ebm_core::bernoulli::weight_of;
 use ebm_core::energies::Rbm;
@@ -11,7 +11,7 @@ use ebm_core::fast_ln::ln;
 use ebm_core::math::softplus;
 use ebm_core::simd::dispatch;
 use ebm_core::{ChainRng, Shard};
-use rayon::prelude::*;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The tractable base of RBM AIS.
@@ -104,19 +104,33 @@ pub fn ais_rbm_sweeps_with_progress(
     let mut rngs = seed.into().chain_rngs(n_chains);
     let mut log_w = vec![0.0; n_chains];
     let done = AtomicUsize::new(0);
-    log_w
-        .par_chunks_mut(CHUNK)
-        .zip(rngs.par_chunks_mut(CHUNK))
-        .for_each(|(lw, rs)| {
-            let mut group = Group::new(rbm.n_visible(), rbm.n_hidden());
-            for (w, r) in lw.chunks_mut(LANES).zip(rs.chunks_mut(LANES)) {
-                dispatch(
-                    #[inline(always)]
-                    || group.anneal(&path, w, r),
-                );
-                progress(done.fetch_add(w.len(), Ordering::Relaxed) + w.len(), n_chains);
-            }
-        });
+    // groups of LANES chains, a fixed grouping; few groups are advanced
+    // in pieces of the ladder, so that every core stays busy to the end
+    // (`crate::pieces`)
+    let mut groups: Vec<Chains<'_>> = log_w
+        .chunks_mut(LANES)
+        .zip(rngs.chunks_mut(LANES))
+        .map(|(log_w, rngs)| Chains {
+            group: None,
+            log_w,
+            rngs,
+        })
+        .collect();
+    let pieces = pieces_for(groups.len());
+    run_in_pieces(&mut groups, pieces, |c, _, q| {
+        let ks = piece_of(betas.len(), pieces, q);
+        let group = c.group.get_or_insert_with(|| Group::new(nv, rbm.n_hidden()));
+        dispatch(
+            #[inline(always)]
+            || group.anneal(&path, c.rngs, ks),
+        );
+        if q + 1 == pieces {
+            let n = c.log_w.len();
+            c.log_w.copy_from_slice(&group.acc[..n]);
+            c.group = None;
+            progress(done.fetch_add(n, Ordering::Relaxed) + n, n_chains);
+        }
+    });
     Ok(summarize(log_w, log_z0))
 }
 
@@ -146,10 +160,20 @@ impl Path<'_> {
     }
 }
 
-/// One group of up to [`LANES`] chains: the block-Gibbs kernel's lanes
-/// and the path's biases at the current and previous temperature.
+/// Up to [`LANES`] chains, their streams and log weights, and their
+/// state while they are annealed.
+struct Chains<'a> {
+    group: Option<Group>,
+    log_w: &'a mut [f64],
+    rngs: &'a mut [ChainRng],
+}
+
+/// One group of up to [`LANES`] chains part way along the path: the
+/// block-Gibbs kernel's lanes, the log weights so far, and the path's
+/// biases at the current and previous temperature.
 struct Group {
     lanes: RbmLanes,
+    acc: [f64; LANES],
     vb: Vec<f64>,
     hb: Vec<f64>,
     vb_prev: Vec<f64>,
@@ -160,6 +184,7 @@ impl Group {
     fn new(nv: usize, nh: usize) -> Self {
         Self {
             lanes: RbmLanes::new(nv, nh),
+            acc: [0.0; LANES],
             vb: vec![0.0; nv],
             hb: vec![0.0; nh],
             vb_prev: vec![0.0; nv],
@@ -167,22 +192,27 @@ impl Group {
         }
     }
 
-    /// Anneal the chains of `rngs` (at most [`LANES`]) from beta = 0 to 1
-    /// and write their log-weights into `log_w`.
+    /// Anneal the chains of `rngs` (at most [`LANES`]) through the
+    /// temperatures `ks` of `1..betas.len()`, adding to their log weights;
+    /// the range starting at 1 first draws the chains from the base.
     #[inline(always)]
-    fn anneal(&mut self, path: &Path<'_>, log_w: &mut [f64], rngs: &mut [ChainRng]) {
+    fn anneal(&mut self, path: &Path<'_>, rngs: &mut [ChainRng], ks: Range<usize>) {
         let rbm = path.rbm;
         let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
         let betas = path.betas;
-        let n = rngs.len();
-        // initial visibles from the base, p(v_i = 1) = sigmoid(b_A,i)
-        self.lanes.draw_independent(rbm, path.ba, rngs);
+        if ks.start == 1 {
+            // initial visibles from the base, p(v_i = 1) = sigmoid(b_A,i)
+            self.lanes.draw_independent(rbm, path.ba, rngs);
+        }
         let (vb, hb, vb_prev, hb_prev) = (&mut self.vb, &mut self.hb, &mut self.vb_prev, &mut self.hb_prev);
-        path.visible_bias(0.0, vb_prev);
-        path.hidden_bias(0.0, hb_prev);
+        // the biases are functions of beta alone: computed afresh at the
+        // start of a piece, they are those the previous piece ended on
+        let first = if ks.start == 1 { 0.0 } else { betas[ks.start - 1] };
+        path.visible_bias(first, vb_prev);
+        path.hidden_bias(first, hb_prev);
         let visible_moves = path.ba != rbm.visible_bias();
-        let mut acc = [0.0f64; LANES];
-        for k in 1..betas.len() {
+        let acc = &mut self.acc;
+        for k in ks {
             let (bk, bp) = (betas[k], betas[k - 1]);
             path.visible_bias(bk, vb);
             path.hidden_bias(bk, hb);
@@ -234,7 +264,6 @@ impl Group {
             std::mem::swap(vb, vb_prev);
             std::mem::swap(hb, hb_prev);
         }
-        log_w.copy_from_slice(&acc[..n]);
     }
 }
 
