@@ -11,6 +11,7 @@
 //! pauses, never what it computes, so the results do not depend on them
 //! or on the threads.
 
+use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -39,6 +40,15 @@ pub fn pieces_for(jobs: usize) -> usize {
 /// piece as its previous one ends.
 pub fn run_in_pieces<T: Send>(jobs: &mut [T], pieces: usize, run: impl Fn(&mut T, usize, usize) + Sync) {
     if jobs.is_empty() || pieces == 0 {
+        return;
+    }
+    if pieces == 1 {
+        // whole jobs: rayon's split, each thread a run of neighbouring
+        // jobs (taking them from one queue, the threads interleaved
+        // neighbouring groups, and W8's 63 groups took 4-10% longer)
+        jobs.par_iter_mut()
+            .enumerate()
+            .for_each(|(j, job)| run(job, j, 0));
         return;
     }
     let slots: Vec<Mutex<&mut T>> = jobs.iter_mut().map(Mutex::new).collect();
