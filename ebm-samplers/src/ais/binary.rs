@@ -1,6 +1,7 @@
 //! AIS for binary models by single-site Gibbs sweeps, and for binary and
 //! categorical models with any invariant kernel.
 
+use super::lane_groups::{anneal_in_groups, LaneAnneal};
 use super::{no_progress, summarize, AisResult, ProgressFn};
 use crate::chains::{Chains, CHUNK};
 use crate::driver::uniform_points;
@@ -9,7 +10,6 @@ use crate::gibbs::{draw_unit, site_sweep};
 use crate::kernel::Kernel;
 use crate::lanes::LANES;
 use crate::pairwise_lanes::PairwiseLanes;
-use crate::pieces::{piece_of, pieces_for, run_in_pieces};
 use crate::target::Target;
 use ebm_compose::Tempered;
 use ebm_core::energies::Pairwise;
@@ -57,53 +57,37 @@ pub fn ais_binary_with_progress<M: BinaryEnergy + ?Sized>(
     let log_z0 = d as f64 * std::f64::consts::LN_2;
     let mut order = Vec::new();
     model.sweep_order(&mut order);
-    let done = AtomicUsize::new(0);
-    let tick = |n: usize| progress(done.fetch_add(n, Ordering::Relaxed) + n, n_chains);
     let mut rngs = seed.into().chain_rngs(n_chains);
     let mut log_w = vec![0.0; n_chains];
     match model.pairwise() {
-        // groups of LANES chains: a fixed grouping, finer than the chunks,
-        // so that a few hundred chains still keep both cores busy
         Some(pw) => {
-            // groups of LANES chains, a fixed grouping; few groups are
-            // advanced in pieces of the ladder, so that both cores stay
-            // busy to the end (`crate::pieces`)
-            let mut groups: Vec<LaneGroup<'_>> = log_w
-                .chunks_mut(LANES)
-                .zip(rngs.chunks_mut(LANES))
-                .map(|(log_w, rngs)| LaneGroup {
-                    lanes: None,
-                    acc: [0.0; LANES],
-                    log_w,
-                    rngs,
-                })
-                .collect();
-            let pieces = pieces_for(groups.len());
-            run_in_pieces(&mut groups, pieces, |g, _, q| {
-                let ks = piece_of(betas.len(), pieces, q);
-                dispatch(
-                    #[inline(always)]
-                    || g.anneal(pw, betas, sweeps, &order, ks),
-                );
-                if q + 1 == pieces {
-                    g.finish();
-                    tick(g.log_w.len());
-                }
-            });
+            let start = || PairwiseAnneal {
+                model: pw,
+                betas,
+                sweeps,
+                order: &order,
+                lanes: PairwiseLanes::new(pw.n()),
+                acc: [0.0; LANES],
+            };
+            anneal_in_groups(&mut log_w, &mut rngs, betas.len(), start, progress);
         }
-        None => log_w
-            .par_chunks_mut(CHUNK)
-            .zip(rngs.par_chunks_mut(CHUNK))
-            .for_each(|(lw, rs)| {
-                let mut x = vec![0.0; d];
-                for (w, rng) in lw.iter_mut().zip(rs.iter_mut()) {
-                    *w = dispatch(
-                        #[inline(always)]
-                        || anneal_one(model, betas, sweeps, &order, &mut x, rng),
-                    );
-                    tick(1);
-                }
-            }),
+        None => {
+            let done = AtomicUsize::new(0);
+            let tick = |n: usize| progress(done.fetch_add(n, Ordering::Relaxed) + n, n_chains);
+            log_w
+                .par_chunks_mut(CHUNK)
+                .zip(rngs.par_chunks_mut(CHUNK))
+                .for_each(|(lw, rs)| {
+                    let mut x = vec![0.0; d];
+                    for (w, rng) in lw.iter_mut().zip(rs.iter_mut()) {
+                        *w = dispatch(
+                            #[inline(always)]
+                            || anneal_one(model, betas, sweeps, &order, &mut x, rng),
+                        );
+                        tick(1);
+                    }
+                });
+        }
     }
     Ok(summarize(log_w, log_z0))
 }
@@ -217,47 +201,41 @@ fn anneal_one<M: BinaryEnergy + ?Sized>(
 }
 
 /// [`anneal_one`] for a group of up to [`LANES`] chains of a pairwise
-/// model in lanes, the same arithmetic in every lane, resumable at any
-/// temperature: [`LaneGroup::anneal`] runs a range of the ladder.
-struct LaneGroup<'a> {
-    /// The chains' states, from the first temperature to the last.
-    lanes: Option<PairwiseLanes>,
-    /// The log weights so far.
+/// model in lanes, the same arithmetic in every lane.
+struct PairwiseAnneal<'a> {
+    model: &'a Pairwise,
+    betas: &'a [f64],
+    sweeps: usize,
+    order: &'a [usize],
+    lanes: PairwiseLanes,
     acc: [f64; LANES],
-    log_w: &'a mut [f64],
-    rngs: &'a mut [ChainRng],
 }
 
-impl LaneGroup<'_> {
-    /// Temperatures `ks` (of `1..betas.len()`, in order): at each, the
-    /// weight increment -(beta_k - beta_{k-1}) E(x), then `sweeps`
-    /// sweeps unless it is the last. The first range starts the chains
-    /// (one word per unit).
+impl LaneAnneal for PairwiseAnneal<'_> {
+    /// At each temperature k the weight increment -(beta_k - beta_{k-1})
+    /// E(x), then `sweeps` sweeps unless it is the last; the first
+    /// temperature starts the chains (one word per unit).
     #[inline(always)]
-    fn anneal(&mut self, model: &Pairwise, betas: &[f64], sweeps: usize, order: &[usize], ks: Range<usize>) {
-        let lanes = self.lanes.get_or_insert_with(|| {
-            let mut lanes = PairwiseLanes::new(model.n());
-            lanes.draw_uniform(model, self.rngs);
-            lanes
-        });
+    fn anneal(&mut self, rngs: &mut [ChainRng], ks: Range<usize>) {
+        let (model, betas) = (self.model, self.betas);
+        if ks.start == 1 {
+            self.lanes.draw_uniform(model, rngs);
+        }
         for k in ks {
-            let e = lanes.energies(model);
+            let e = self.lanes.energies(model);
             let step = betas[k] - betas[k - 1];
             for l in 0..LANES {
                 self.acc[l] -= step * e[l];
             }
             if k + 1 < betas.len() {
-                for _ in 0..sweeps {
-                    lanes.sweep(model, betas[k], order, self.rngs);
+                for _ in 0..self.sweeps {
+                    self.lanes.sweep(model, betas[k], self.order, rngs);
                 }
             }
         }
     }
 
-    /// The log weights out, and the states freed.
-    fn finish(&mut self) {
-        let n = self.log_w.len();
-        self.log_w.copy_from_slice(&self.acc[..n]);
-        self.lanes = None;
+    fn log_weights(&self) -> &[f64; LANES] {
+        &self.acc
     }
 }

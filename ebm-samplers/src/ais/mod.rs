@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 mod binary;
 pub mod bounds;
+mod lane_groups;
 mod rbm;
 pub mod smc;
 mod waste_free;

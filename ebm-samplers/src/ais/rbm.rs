@@ -1,18 +1,16 @@
 //! AIS for Bernoulli RBMs, sixteen chains at a time in SIMD lanes.
 
+use super::lane_groups::{anneal_in_groups, LaneAnneal};
 use super::{no_progress, summarize, AisResult, ProgressFn};
 use crate::error::{invalid, Result};
 use crate::lanes::LANES;
-use crate::pieces::{piece_of, pieces_for, run_in_pieces};
 use crate::rbm_block::{Lane, RbmLanes};
 use ebm_core::bernoulli::weight_of;
 use ebm_core::energies::Rbm;
 use ebm_core::fast_ln::ln;
 use ebm_core::math::softplus;
-use ebm_core::simd::dispatch;
 use ebm_core::{ChainRng, Shard};
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The tractable base of RBM AIS.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,34 +101,8 @@ pub fn ais_rbm_sweeps_with_progress(
     let log_z0 = ba.iter().map(|&a| softplus(a)).sum::<f64>() + hb0.iter().map(|&a| softplus(a)).sum::<f64>();
     let mut rngs = seed.into().chain_rngs(n_chains);
     let mut log_w = vec![0.0; n_chains];
-    let done = AtomicUsize::new(0);
-    // groups of LANES chains, a fixed grouping; few groups are advanced
-    // in pieces of the ladder, so that every core stays busy to the end
-    // (`crate::pieces`)
-    let mut groups: Vec<Chains<'_>> = log_w
-        .chunks_mut(LANES)
-        .zip(rngs.chunks_mut(LANES))
-        .map(|(log_w, rngs)| Chains {
-            group: None,
-            log_w,
-            rngs,
-        })
-        .collect();
-    let pieces = pieces_for(groups.len());
-    run_in_pieces(&mut groups, pieces, |c, _, q| {
-        let ks = piece_of(betas.len(), pieces, q);
-        let group = c.group.get_or_insert_with(|| Group::new(nv, rbm.n_hidden()));
-        dispatch(
-            #[inline(always)]
-            || group.anneal(&path, c.rngs, ks),
-        );
-        if q + 1 == pieces {
-            let n = c.log_w.len();
-            c.log_w.copy_from_slice(&group.acc[..n]);
-            c.group = None;
-            progress(done.fetch_add(n, Ordering::Relaxed) + n, n_chains);
-        }
-    });
+    let start = || Group::new(&path);
+    anneal_in_groups(&mut log_w, &mut rngs, betas.len(), start, progress);
     Ok(summarize(log_w, log_z0))
 }
 
@@ -160,18 +132,11 @@ impl Path<'_> {
     }
 }
 
-/// Up to [`LANES`] chains, their streams and log weights, and their
-/// state while they are annealed.
-struct Chains<'a> {
-    group: Option<Group>,
-    log_w: &'a mut [f64],
-    rngs: &'a mut [ChainRng],
-}
-
 /// One group of up to [`LANES`] chains part way along the path: the
 /// block-Gibbs kernel's lanes, the log weights so far, and the path's
 /// biases at the current and previous temperature.
-struct Group {
+struct Group<'a> {
+    path: &'a Path<'a>,
     lanes: RbmLanes,
     acc: [f64; LANES],
     vb: Vec<f64>,
@@ -180,9 +145,11 @@ struct Group {
     hb_prev: Vec<f64>,
 }
 
-impl Group {
-    fn new(nv: usize, nh: usize) -> Self {
+impl<'a> Group<'a> {
+    fn new(path: &'a Path<'a>) -> Self {
+        let (nv, nh) = (path.rbm.n_visible(), path.rbm.n_hidden());
         Self {
+            path,
             lanes: RbmLanes::new(nv, nh),
             acc: [0.0; LANES],
             vb: vec![0.0; nv],
@@ -191,12 +158,15 @@ impl Group {
             hb_prev: vec![0.0; nh],
         }
     }
+}
 
-    /// Anneal the chains of `rngs` (at most [`LANES`]) through the
-    /// temperatures `ks` of `1..betas.len()`, adding to their log weights;
-    /// the range starting at 1 first draws the chains from the base.
+impl LaneAnneal for Group<'_> {
+    /// At each temperature the weight increment log f_k(v) - log
+    /// f_{k-1}(v), then the Gibbs sweeps unless it is the last; the first
+    /// temperature draws the chains from the base.
     #[inline(always)]
-    fn anneal(&mut self, path: &Path<'_>, rngs: &mut [ChainRng], ks: Range<usize>) {
+    fn anneal(&mut self, rngs: &mut [ChainRng], ks: Range<usize>) {
+        let path = self.path;
         let rbm = path.rbm;
         let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
         let betas = path.betas;
@@ -264,6 +234,10 @@ impl Group {
             std::mem::swap(vb, vb_prev);
             std::mem::swap(hb, hb_prev);
         }
+    }
+
+    fn log_weights(&self) -> &[f64; LANES] {
+        &self.acc
     }
 }
 
