@@ -9,7 +9,7 @@
 use super::energy::energies_at;
 use super::kernels::{registry_kernel, sampler_names, KernelUse};
 use super::logz::{self, LogzArgs};
-use super::sample::gaussian_start;
+use super::sample::{check_init_std, gaussian_start};
 use crate::error::{sampler_err, CliError, CliResult};
 use crate::json_num::num;
 use crate::model_file::load_model;
@@ -226,12 +226,7 @@ fn samples(a: &EvalArgs, spec: &ModelSpec, model: &Model) -> CliResult<Option<Po
             a.step_size
         )));
     }
-    if !(a.init_std.is_finite() && a.init_std > 0.0) {
-        return Err(CliError::Unsupported(format!(
-            "--init-std must be finite and positive, got {}",
-            a.init_std
-        )));
-    }
+    check_init_std(a.init_std)?;
     let d = model.dim();
     crate::limits::check_size(
         &format!("--chains {} x --draws {} x dimension {d}", a.chains, a.draws),

@@ -158,12 +158,7 @@ fn check(a: &SampleArgs) -> CliResult<()> {
             a.friction
         ));
     }
-    if !(a.init_std.is_finite() && a.init_std > 0.0) {
-        return bad(format!(
-            "--init-std must be finite and positive, got {}",
-            a.init_std
-        ));
-    }
+    check_init_std(a.init_std)?;
     check_tempering(a)?;
     let total = a
         .chains
@@ -282,6 +277,18 @@ impl Observer for DrawSink {
             }
         }
     }
+}
+
+/// `--init-std s`, the standard deviation of [`gaussian_start`]'s N(0,
+/// s^2 I), refused with one line unless finite and positive (`ebm sample`
+/// and `ebm eval --sampler`).
+pub fn check_init_std(s: f64) -> CliResult<()> {
+    if s.is_finite() && s > 0.0 {
+        return Ok(());
+    }
+    Err(CliError::Unsupported(format!(
+        "--init-std must be finite and positive, got {s}"
+    )))
 }
 
 /// `chains` N(0, `std`^2 I) starting points of continuous chains in `d`
