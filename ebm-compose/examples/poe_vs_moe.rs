@@ -51,7 +51,7 @@ fn sample(e: &dyn Energy, seed: u64) -> Result<Vec<f64>, Box<dyn std::error::Err
         "MALA step {:.3}, lowest per-chain acceptance {worst:.2}",
         out.step_size
     );
-    Ok(out.draws)
+    Ok(out.draws.into_vec())
 }
 
 fn share_both(draws: &[f64]) -> f64 {

@@ -3,6 +3,7 @@
 
 use crate::chains::Chains;
 use crate::diagnostics::{coordinate_block_series, QuantityDiagnostics};
+use crate::draws::Draws;
 use crate::error::{invalid, Result, SamplerError};
 use crate::kernel::{Kernel, StepStats, StepTotals};
 use crate::moments::{mean_of, moments_of, Moments};
@@ -162,8 +163,9 @@ impl Observer for Silent {
 /// The result of [`run`].
 #[derive(Clone, Debug)]
 pub struct RunOutput {
-    /// Draws, `[draw][chain][coord]` (empty unless `store_draws`).
-    pub draws: Vec<f64>,
+    /// Draws, `[draw][chain][coord]` (empty unless `store_draws`), read
+    /// as a slice ([`Draws`]).
+    pub draws: Draws,
     /// Number of kept draws per chain.
     pub n_draws: usize,
     /// Chains at the end of the run.
@@ -639,12 +641,13 @@ pub fn run_target_shard<K: Kernel + ?Sized>(
     // the running moments); with thinning, the thin - 1 discarded steps of
     // each draw as a block, then the kept step.
     // The stored draws zeroed in one allocation (fresh pages from the
-    // system, zeroed as the chunks first write them, in parallel), not
-    // grown and zeroed block by block on this thread.
-    let mut draws = if cfg.store_draws && cfg.thin == 1 {
-        vec![0.0; cfg.draws * m * d]
+    // system, huge where it grants them, zeroed as the chunks first write
+    // them, in parallel), not grown and zeroed block by block on this
+    // thread.
+    let mut draws = if cfg.store_draws {
+        Draws::zeroed(cfg.draws * m * d)
     } else {
-        Vec::with_capacity(if cfg.store_draws { cfg.draws * m * d } else { 0 })
+        Draws::default()
     };
     let mut acceptance = vec![0.0; m];
     let mut moments = Moments::new(d);
@@ -701,7 +704,7 @@ pub fn run_target_shard<K: Kernel + ?Sized>(
         }
         observer.on_draw(draw, &chains.x);
         if cfg.store_draws {
-            draws.extend_from_slice(chains.x.as_slice());
+            draws[draw * m * d..(draw + 1) * m * d].copy_from_slice(chains.x.as_slice());
         } else {
             moments.add_rows(chains.x.as_slice());
         }

@@ -49,6 +49,7 @@ pub mod ais;
 pub mod chain_steps;
 pub mod chains;
 pub mod diagnostics;
+pub mod draws;
 pub mod driver;
 pub mod error;
 pub mod gibbs;

@@ -12,7 +12,7 @@ use common::in_pool;
 
 #[test]
 fn custom_kernel_draws_are_bit_identical_with_one_and_two_threads() {
-    let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+    let bits = |v: ebm_samplers::draws::Draws| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let one = in_pool(1, || bits(example::sample(3).draws));
     let two = in_pool(2, || bits(example::sample(3).draws));
     assert_eq!(one.len(), 4000 * 64 * 5);

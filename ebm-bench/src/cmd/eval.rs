@@ -252,7 +252,7 @@ fn samples(a: &EvalArgs, spec: &ModelSpec, model: &Model) -> CliResult<Option<Po
         seed: a.seed,
     };
     let out = run_target(&mut kernel, target, start, &cfg, &mut Silent).map_err(sampler_err)?;
-    Ok(Some(Points::from_vec(out.draws, d)?))
+    Ok(Some(Points::from_vec(out.draws.into_vec(), d)?))
 }
 
 /// log Z as `ebm logz --method M` computes it (M from --logz-method, or

@@ -60,7 +60,7 @@ fn sample(
     .map_err(sampler_err)?;
     let seconds = t.elapsed().as_secs_f64();
     let acc = out.acceptance.iter().sum::<f64>() / 64.0;
-    Ok((out.draws, seconds, acc))
+    Ok((out.draws.into_vec(), seconds, acc))
 }
 
 /// Run W6.

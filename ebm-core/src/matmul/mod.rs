@@ -32,8 +32,9 @@
 //! faer (63 GFLOP/s, its microkernel's rows split 48 + 48 + 4) and
 //! takes 7.8 us here (docs/performance.md, "W2 and W5 through one product
 //! kernel"). On the AMD Zen 3 guest (AVX2) the tiles match faer's speed
-//! (43-45 GFLOP/s, 91-94% of a core's multiply-add peak) and gain by the
-//! fused kick and drift ([`kick_drift`]).
+//! (42-46 GFLOP/s, 82-90% of the 51 GFLOP/s a core's multiply-adds reach
+//! in `ebm suite --roofline`'s kernel) and gain by the fused kick and
+//! drift ([`kick_drift`]).
 //!
 //! ```
 //! use ebm_core::matmul::{matmul, PaddedRhs};

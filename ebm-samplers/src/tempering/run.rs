@@ -6,6 +6,7 @@ use super::levels::{base_path, potentials, BasePath, LevelModel, Reference};
 use super::swaps::{decide, IndexProcess};
 use super::{PtConfig, PtOutput, PtReport};
 use crate::chains::{Chains, CHUNK};
+use crate::draws::Draws;
 use crate::driver::{check_stop, uniform_points, Observer, Phase, RunOutput, Start};
 use crate::error::{invalid, Result};
 use crate::kernel::{Kernel, StepStats, StepTotals};
@@ -459,7 +460,11 @@ pub fn run_pt(
         lv.acc.iter_mut().for_each(|v| *v = 0.0);
         lv.chains.reset_figures();
     }
-    let mut draws = Vec::with_capacity(if rc.store_draws { rc.draws * n * d } else { 0 });
+    let mut draws = if rc.store_draws {
+        Draws::zeroed(rc.draws * n * d)
+    } else {
+        Draws::default()
+    };
     let mut moments = Moments::new(d);
     for draw in 0..rc.draws {
         for t in 0..rc.thin {
@@ -475,7 +480,7 @@ pub fn run_pt(
         let x = &sys.levels[k - 1].chains.x;
         observer.on_draw(draw, x);
         if rc.store_draws {
-            draws.extend_from_slice(x.as_slice());
+            draws[draw * n * d..(draw + 1) * n * d].copy_from_slice(x.as_slice());
         } else {
             moments.add_rows(x.as_slice());
         }
