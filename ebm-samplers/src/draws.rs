@@ -1,9 +1,10 @@
 //! A run's stored draws: one buffer of f64 values, `[draw][chain][coord]`
 //! ([`crate::driver::RunOutput::draws`]), that reads as a slice.
 //!
-//! A run that stores its draws without thinning writes every value of a
-//! buffer made zeroed at the start ([`Draws::zeroed`]), the chunks of
-//! chains each writing their own part as they go. Fresh memory comes
+//! A run that stores its draws writes every value of a buffer made
+//! zeroed at the start ([`Draws::zeroed`]): without thinning the chunks
+//! of chains each write their own part as they go, with thinning (and in
+//! parallel tempering) each kept draw is copied into its place. Fresh memory comes
 //! from the system in 4 KB pages that the kernel maps and zeroes at their
 //! first write, one fault each: for W2's 2,000 draws of 64 chains in 100
 //! dimensions (102 MB) that is 25,000 faults and about 0.1 s of one core
