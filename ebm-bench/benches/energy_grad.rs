@@ -103,33 +103,18 @@ fn bench(c: &mut Criterion) {
     g.bench_function(format!("tiles/{m}x{k}x{n}"), |b| {
         b.iter(|| ebm_core::matmul::matmul(black_box(&a), m, &packed, &mut out))
     });
-    // W5's 128-row slices of the 128-wide layer, A as rows and as the
-    // transpose of a stored matrix (the weight gradients)
+    // a square product the size of W5's 128-wide layer's slices
     let w = 128;
     let (a, bw) = (random_points(w, w, 1.0), random_points(w, w, 1.0));
+    let packed = ebm_core::matmul::PaddedRhs::new(&bw, w, w);
     let mut out = vec![0.0; w * w];
     g.throughput(Throughput::Elements((2 * w * w * w) as u64));
     g.bench_function("faer/128x128x128", |b| {
         b.iter(|| faer_product(&mut out, black_box(&a), &bw, (w, w, w)))
     });
-    for transposed in [false, true] {
-        use ebm_core::matmul::{product, Lhs, Rhs, Store};
-        let name = if transposed {
-            "tiles_at/128x128x128"
-        } else {
-            "tiles/128x128x128"
-        };
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                let lhs = if transposed {
-                    Lhs::transpose_of(black_box(&a), w, w)
-                } else {
-                    Lhs::rows(black_box(&a), w, w)
-                };
-                product(&mut out, Store::Replace, lhs, Rhs::new(&bw, w, w, w))
-            })
-        });
-    }
+    g.bench_function("tiles/128x128x128", |b| {
+        b.iter(|| ebm_core::matmul::matmul(black_box(&a), w, &packed, &mut out))
+    });
     g.finish();
 }
 

@@ -37,18 +37,14 @@ impl<S: F64Register<W>, const W: usize> pulp::WithSimd for Panels<'_, S, W> {
 
     #[inline(always)]
     fn with_simd<T: pulp::Simd>(self, _: T) {
-        if self.a.transposed {
-            panels::<S, W, true>(self)
-        } else {
-            panels::<S, W, false>(self)
-        }
+        panels::<S, W>(self)
     }
 }
 
 /// The panels of up to three registers of B, each swept by every row of
-/// A (`T`: A transposed).
+/// A.
 #[inline(always)]
-fn panels<S: F64Register<W>, const W: usize, const T: bool>(mut job: Panels<'_, S, W>) {
+fn panels<S: F64Register<W>, const W: usize>(mut job: Panels<'_, S, W>) {
     let regs = job.b.n.div_ceil(W);
     let mut z0 = 0;
     while z0 < regs {
@@ -56,9 +52,9 @@ fn panels<S: F64Register<W>, const W: usize, const T: bool>(mut job: Panels<'_, 
         // register does a broadcast for each multiply-add
         let z = if regs - z0 == 4 { 2 } else { (regs - z0).min(3) };
         match z {
-            3 => rows::<S, W, 3, T>(&mut job, z0 * W),
-            2 => rows::<S, W, 2, T>(&mut job, z0 * W),
-            _ => rows::<S, W, 1, T>(&mut job, z0 * W),
+            3 => rows::<S, W, 3>(&mut job, z0 * W),
+            2 => rows::<S, W, 2>(&mut job, z0 * W),
+            _ => rows::<S, W, 1>(&mut job, z0 * W),
         }
         z0 += z;
     }
@@ -67,23 +63,20 @@ fn panels<S: F64Register<W>, const W: usize, const T: bool>(mut job: Panels<'_, 
 /// Every row of A over the panel of `Z` registers from column `col0`: in
 /// tiles of [`F64Register::ROWS`] rows, then one of the rest.
 #[inline(always)]
-fn rows<S: F64Register<W>, const W: usize, const Z: usize, const T: bool>(
-    job: &mut Panels<'_, S, W>,
-    col0: usize,
-) {
+fn rows<S: F64Register<W>, const W: usize, const Z: usize>(job: &mut Panels<'_, S, W>, col0: usize) {
     let m = job.a.m;
     let mut r0 = 0;
     while r0 < m {
         let r = (m - r0).min(S::ROWS);
         match r {
-            8 => tile::<S, W, 8, Z, T>(job, r0, col0),
-            7 => tile::<S, W, 7, Z, T>(job, r0, col0),
-            6 => tile::<S, W, 6, Z, T>(job, r0, col0),
-            5 => tile::<S, W, 5, Z, T>(job, r0, col0),
-            4 => tile::<S, W, 4, Z, T>(job, r0, col0),
-            3 => tile::<S, W, 3, Z, T>(job, r0, col0),
-            2 => tile::<S, W, 2, Z, T>(job, r0, col0),
-            _ => tile::<S, W, 1, Z, T>(job, r0, col0),
+            8 => tile::<S, W, 8, Z>(job, r0, col0),
+            7 => tile::<S, W, 7, Z>(job, r0, col0),
+            6 => tile::<S, W, 6, Z>(job, r0, col0),
+            5 => tile::<S, W, 5, Z>(job, r0, col0),
+            4 => tile::<S, W, 4, Z>(job, r0, col0),
+            3 => tile::<S, W, 3, Z>(job, r0, col0),
+            2 => tile::<S, W, 2, Z>(job, r0, col0),
+            _ => tile::<S, W, 1, Z>(job, r0, col0),
         }
         r0 += r;
     }
@@ -92,36 +85,24 @@ fn rows<S: F64Register<W>, const W: usize, const Z: usize, const T: bool>(
 /// Rows `r0..r0 + R` of C, columns `col0..col0 + Z W` (those below
 /// n): R x Z accumulators over the whole depth, then stored.
 #[inline(always)]
-fn tile<S: F64Register<W>, const W: usize, const R: usize, const Z: usize, const T: bool>(
+fn tile<S: F64Register<W>, const W: usize, const R: usize, const Z: usize>(
     job: &mut Panels<'_, S, W>,
     r0: usize,
     col0: usize,
 ) {
     let (simd, a, b) = (job.simd, job.a, job.b);
-    let (m, k, n) = (a.m, b.k, b.n);
+    let (k, n) = (b.k, b.n);
     let mut acc: [[S::R; Z]; R] = [[simd.zero(); Z]; R];
-    if T {
-        // A's column block for depth p: R values at values[p m + r0..]
-        for p in 0..k {
-            let lhs = &a.values[p * m + r0..][..R];
-            let av = std::array::from_fn(
-                #[inline(always)]
-                |r| simd.splat(&lhs[r]),
-            );
-            step(simd, av, b, col0, p, &mut acc);
-        }
-    } else {
-        let rows: [&[f64]; R] = std::array::from_fn(
+    let rows: [&[f64]; R] = std::array::from_fn(
+        #[inline(always)]
+        |r| &a.values[(r0 + r) * k..][..k],
+    );
+    for p in 0..k {
+        let av = std::array::from_fn(
             #[inline(always)]
-            |r| &a.values[(r0 + r) * k..][..k],
+            |r| simd.splat(&rows[r][p]),
         );
-        for p in 0..k {
-            let av = std::array::from_fn(
-                #[inline(always)]
-                |r| simd.splat(&rows[r][p]),
-            );
-            step(simd, av, b, col0, p, &mut acc);
-        }
+        step(simd, av, b, col0, p, &mut acc);
     }
     // Out of the registers into an array of fixed size, every value
     // written, in a loop of nothing else, and every use below reads the
@@ -181,11 +162,6 @@ fn tile<S: F64Register<W>, const W: usize, const R: usize, const Z: usize, const
             Store::Shift(t) => {
                 for ((o, v), t) in row.iter_mut().zip(values).zip(&t[col0..]) {
                     *o = v - t;
-                }
-            }
-            Store::Add => {
-                for (o, v) in row.iter_mut().zip(values) {
-                    *o += v;
                 }
             }
             Store::Replace if width == Z * W => {
