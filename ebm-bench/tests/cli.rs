@@ -2,7 +2,7 @@
 //! independent computations, and exit status 2 with a one-line message for
 //! every kind of bad input.
 
-mod common;
+use crate::common;
 
 use common::{ebm, npy, refused, Scratch};
 

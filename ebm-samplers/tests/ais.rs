@@ -1,6 +1,6 @@
 //! AIS log Z against exact values: within 3 standard errors and 0.1 nats.
 
-mod common;
+use crate::common;
 
 use ebm_core::energies::{DiagGaussian, Gmm};
 use ebm_core::Energy;

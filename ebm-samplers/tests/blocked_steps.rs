@@ -3,7 +3,7 @@
 //! gradients, energies, per-step statistics, per-chain divergence and
 //! acceptance totals, and the random streams' positions.
 
-mod common;
+use crate::common;
 
 use ebm_core::energies::Gmm;
 use ebm_core::{chain_rngs, Energy, Points};

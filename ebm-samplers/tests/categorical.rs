@@ -2,7 +2,7 @@
 //! Gibbs-with-gradients against exact marginals, AIS and SMC against
 //! enumeration, the same bits for any number of threads.
 
-mod common;
+use crate::common;
 
 use common::in_pool;
 use ebm_core::categorical::CategoricalEnergy;

@@ -3,7 +3,7 @@
 //! draws do not depend on the thread count, and they have the target's
 //! moments.
 
-mod common;
+use crate::common;
 
 #[path = "../examples/custom_kernel.rs"]
 mod example;

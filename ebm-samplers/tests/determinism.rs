@@ -1,6 +1,6 @@
 //! The same seed gives bit-identical results with one thread and with two.
 
-mod common;
+use crate::common;
 
 use ebm_core::energies::Gmm;
 use ebm_core::Points;

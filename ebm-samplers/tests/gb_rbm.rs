@@ -1,7 +1,7 @@
 //! The Gaussian-Bernoulli RBM: block Gibbs against its exact visible
 //! moments, and SMC against its exact log Z.
 
-mod common;
+use crate::common;
 
 use common::in_pool;
 use ebm_core::energies::{DiagGaussian, GbRbm};

@@ -1,7 +1,7 @@
 //! HMC with a dense mass matrix: invariance, and its gain on a rotated
 //! target.
 
-mod common;
+use crate::common;
 
 use common::check_moments;
 use ebm_core::Points;

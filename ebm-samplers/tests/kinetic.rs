@@ -1,7 +1,7 @@
 //! Kinetic (underdamped) Langevin against the exact stationary law of its
 //! discretisation, and against a correlated Gaussian's moments.
 
-mod common;
+use crate::common;
 
 use common::{check_moments, in_pool};
 use ebm_core::energies::DiagGaussian;

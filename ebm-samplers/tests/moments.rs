@@ -1,7 +1,7 @@
 //! Samplers against known moments, with tolerances from the Monte Carlo
 //! standard error.
 
-mod common;
+use crate::common;
 
 use ebm_core::energies::DiagGaussian;
 use ebm_core::{BinaryEnergy, Energy, Points};

@@ -1,7 +1,7 @@
 //! NUTS against known moments (tolerances from the Monte Carlo error),
 //! its invariance, its determinism and its divergences.
 
-mod common;
+use crate::common;
 
 use common::{check_moments, in_pool};
 use ebm_core::energies::Funnel;

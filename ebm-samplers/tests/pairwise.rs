@@ -4,7 +4,7 @@
 //! number of threads; Gibbs marginals and pair correlations and AIS log Z
 //! against enumeration.
 
-mod common;
+use crate::common;
 
 use common::in_pool;
 use ebm_core::energies::{Ising, Pairwise, Spins};

@@ -4,7 +4,7 @@
 //! calibration of the error bars over 50 seeds, and the same bits with one
 //! thread or two.
 
-mod common;
+use crate::common;
 
 use common::in_pool;
 use ebm_core::energies::{DiagGaussian, Gmm, Ising};

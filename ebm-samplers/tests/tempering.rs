@@ -2,7 +2,7 @@
 //! mixtures with unequal weights (2-D and 10-D) and an ordered Ising
 //! lattice with a small field, each against its exact mode weights.
 
-mod common;
+use crate::common;
 
 use common::in_pool;
 use ebm_core::energies::{DiagGaussian, Gmm, Ising};
