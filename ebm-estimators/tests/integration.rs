@@ -1,7 +1,7 @@
-//! The integration tests of ebm-estimators, one module per file under `tests/`, in
-//! one test binary (`cargo test -p ebm-estimators --test integration MODULE::`):
-//! one binary links and monomorphises the crate's code once, where a
-//! binary per file did it for every file.
+//! The integration tests of ebm-estimators: every file under `tests/` is a
+//! module of this one test binary (run one with `cargo test -p ebm-estimators
+//! --test integration FILE::`). One binary compiles and links the
+//! crate's generic code once, where a binary per file did so for each.
 
 mod conv_digits;
 mod conv_energy;

@@ -4,9 +4,9 @@
 //! A run that stores its draws writes every value of a buffer made
 //! zeroed at the start ([`Draws::zeroed`]): without thinning the chunks
 //! of chains each write their own part as they go, with thinning (and in
-//! parallel tempering) each kept draw is copied into its place. Fresh memory comes
-//! from the system in 4 KB pages that the kernel maps and zeroes at their
-//! first write, one fault each: for W2's 2,000 draws of 64 chains in 100
+//! parallel tempering) each kept draw is copied into its place. Fresh
+//! memory comes from the system in 4 KB pages that the kernel maps and
+//! zeroes at their first write, one fault each: for W2's 2,000 draws of 64 chains in 100
 //! dimensions (102 MB) that is 25,000 faults and about 0.1 s of one core
 //! (the AMD Zen 3 guest: 100 ms to write the buffer against 25 ms with
 //! huge pages), 6-7% of the run. A buffer of at least [`HUGE_PAGES_FROM`]
