@@ -1,17 +1,22 @@
 //! Inputs the fuzzers (`fuzz/`, cargo-fuzz) found troublesome, kept as
 //! regression tests: each file under `tests/fuzz-regressions/<target>/`
-//! goes through the same loader as in its fuzz target and must give a
-//! result or an error promptly, never a panic, an abort or a hang.
+//! goes through the same loader and checks as in its fuzz target and must
+//! give a result or an error promptly, never a panic, an abort or a hang.
+//! The model files also go through the fuzz target's own questions to a
+//! built model (its `exercise_model.rs`, included here so that CI compiles
+//! it), and so do the fuzzers' seeds, one valid file per model format.
+
+#[path = "../../fuzz/fuzz_targets/exercise_model.rs"]
+mod exercise_model;
 
 use ebm_bench::model_file::parse_model;
 use ebm_bench::points_file::{parse_points_csv, parse_points_npy};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz-regressions")
-        .join(target);
+/// The files under `dir` (relative to this crate), sorted, with their bytes.
+fn inputs(dir: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -29,21 +34,38 @@ const PROMPT: Duration = Duration::from_secs(5);
 
 #[test]
 fn model_file_inputs_load_or_fail_promptly() {
-    let all = inputs("model_file");
+    let all = inputs("tests/fuzz-regressions/model_file");
     assert!(!all.is_empty());
     for (name, bytes) in all {
         let t = Instant::now();
         let text = String::from_utf8_lossy(&bytes);
         if let Ok((_, model)) = parse_model(&name, &text) {
             assert!(model.dim() > 0, "{name}");
+            exercise_model::exercise(&model);
         }
+        assert!(t.elapsed() < PROMPT, "{name} took {:?}", t.elapsed());
+    }
+}
+
+/// The seeds hold one valid file of each format: every one must load, and
+/// answer the fuzz target's questions promptly.
+#[test]
+fn model_file_seeds_load_and_answer_promptly() {
+    let all = inputs("../fuzz/seeds/model_file");
+    assert!(all.len() >= 20, "{} seeds", all.len());
+    for (name, bytes) in all {
+        let t = Instant::now();
+        let text = String::from_utf8_lossy(&bytes);
+        let (_, model) = parse_model(&name, &text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(model.dim() > 0, "{name}");
+        exercise_model::exercise(&model);
         assert!(t.elapsed() < PROMPT, "{name} took {:?}", t.elapsed());
     }
 }
 
 #[test]
 fn data_file_inputs_load_or_fail_promptly() {
-    for (name, bytes) in inputs("data_file") {
+    for (name, bytes) in inputs("tests/fuzz-regressions/data_file") {
         let t = Instant::now();
         for p in [
             parse_points_csv(&name, &bytes[..]),
