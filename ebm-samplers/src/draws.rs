@@ -6,10 +6,10 @@
 //! of chains each write their own part as they go, with thinning (and in
 //! parallel tempering) each kept draw is copied into its place. Fresh
 //! memory comes from the system in 4 KB pages that the kernel maps and
-//! zeroes at their first write, one fault each: for W2's 2,000 draws of 64 chains in 100
-//! dimensions (102 MB) that is 25,000 faults and about 0.1 s of one core
-//! (the AMD Zen 3 guest: 100 ms to write the buffer against 25 ms with
-//! huge pages), 6-7% of the run. A buffer of at least [`HUGE_PAGES_FROM`]
+//! zeroes at their first write, one fault each: for W2's 2,000 draws of
+//! 64 chains in 100 dimensions (102 MB) that is 25,000 faults and about
+//! 0.1 s of one core (the AMD Zen 3 guest: 100 ms to write the buffer
+//! against 25 ms with huge pages), 6-7% of the run. A buffer of at least [`HUGE_PAGES_FROM`]
 //! bytes is therefore mapped on its own and, on Linux, advised as
 //! transparent huge pages (`madvise(MADV_HUGEPAGE)`), so that a fault
 //! maps and zeroes 2 MB at once. Where the kernel declines (huge pages

@@ -11,9 +11,10 @@ use ebm_core::spec::Model;
 /// only times a fuzzer out.
 const ENUMERATED_STATES: usize = 1 << 16;
 
-/// Largest dimension evaluated at a point (the loaders cap sizes far
-/// above what a fuzzer's input should spend time on).
-const EVALUATED_DIM: usize = 4096;
+/// Largest dimension evaluated at a point, and largest number of states
+/// of a site whose deltas are asked for (the loaders cap sizes far above
+/// what a fuzzer's input should spend time on).
+const EVALUATED_SIZE: usize = 4096;
 
 /// Ask `model` what the commands and samplers do: a continuous model's
 /// energy and gradient at a point; a binary or categorical model's
@@ -25,7 +26,7 @@ pub fn exercise(model: &Model) {
         Model::Continuous(e) => {
             let d = e.dim();
             let _ = e.log_partition();
-            if d <= EVALUATED_DIM {
+            if d <= EVALUATED_SIZE {
                 let x = vec![0.5; d];
                 let mut g = vec![0.0; d];
                 let _ = e.energy(&x);
@@ -39,7 +40,7 @@ pub fn exercise(model: &Model) {
             if d < 64 && 1u64 << d <= ENUMERATED_STATES as u64 {
                 let _ = e.log_partition();
             }
-            if d <= EVALUATED_DIM {
+            if d <= EVALUATED_SIZE {
                 let x = vec![e.states().1; d];
                 let _ = e.energy(&x);
                 if d > 0 {
@@ -56,12 +57,12 @@ pub fn exercise(model: &Model) {
             if states.is_some_and(|n| n <= ENUMERATED_STATES) {
                 let _ = e.log_partition();
             }
-            if d > 0 && d <= EVALUATED_DIM {
+            if d > 0 && d <= EVALUATED_SIZE {
                 let x = vec![0.0; d];
                 let _ = e.energy(&x);
                 let i = d / 2;
                 let q = e.states(i);
-                if q > 0 && q <= EVALUATED_DIM {
+                if q > 0 && q <= EVALUATED_SIZE {
                     let mut deltas = vec![0.0; q];
                     e.site_deltas(&x, i, &mut deltas);
                     let _ = e.set_delta(&x, i, q - 1);
