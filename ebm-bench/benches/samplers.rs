@@ -17,12 +17,18 @@
 //! * `streams/read_lanes/4096`: 256 words from each of sixteen streams in
 //!   step, read in lanes ([`ebm_core::rng::read_lanes`], the blocks
 //!   computed vertically); throughput in words.
+//! * `diagnostics/of_series/1000chains_2000draws_2d`: every diagnostic
+//!   `ebm sample` reports (ESS for the mean, bulk and tail, split and
+//!   rank-normalised R-hat, MCSE) of 1,000 AR(1) chains (phi 0.9) of
+//!   2,000 draws in 2 dimensions, kept as series; throughput in values.
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ebm_core::energies::{Gaussian, Gmm, Rbm};
 use ebm_core::{chain_rngs, setup_rng, Points};
 use ebm_samplers::ais::{ais_rbm, RbmBase, Schedule};
+use ebm_samplers::diagnostics::ChainSeries;
+use ebm_samplers::driver::Diagnostics;
 use ebm_samplers::gibbs::Gibbs;
 use ebm_samplers::{Chains, Hmc, Kernel, Mala, Target, Ula};
 use rand::Rng;
@@ -122,6 +128,25 @@ fn bench(c: &mut Criterion) {
     let mut lanes = [[0u32; ebm_core::rng::STREAM_LANES]; 256];
     g.bench_function(BenchmarkId::new("read_lanes", words.len()), |b| {
         b.iter(|| ebm_core::rng::read_lanes(&mut group, &mut lanes))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("diagnostics");
+    g.sample_size(10);
+    let (chains, draws, d) = (1000, 2000, 2);
+    let mut r = setup_rng(5);
+    let mut x = vec![0.0; chains * d];
+    let mut series = ChainSeries::new(draws, chains, d);
+    for _ in 0..draws {
+        for v in &mut x {
+            let z: f64 = StandardNormal.sample(&mut r);
+            *v = 0.9 * *v + (1.0f64 - 0.81).sqrt() * z;
+        }
+        series.push_draw(&x);
+    }
+    g.throughput(Throughput::Elements((chains * draws * d) as u64));
+    g.bench_function("of_series/1000chains_2000draws_2d", |b| {
+        b.iter(|| Diagnostics::of_series(&mut series))
     });
     g.finish();
 }

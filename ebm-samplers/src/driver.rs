@@ -2,7 +2,7 @@
 //! an observer hook, and a diagnostic summary.
 
 use crate::chains::Chains;
-use crate::diagnostics::{coordinate_block_series, QuantityDiagnostics};
+use crate::diagnostics::{coordinate_block_series, ChainSeries, QuantityDiagnostics};
 use crate::draws::Draws;
 use crate::error::{invalid, Result, SamplerError};
 use crate::kernel::{Kernel, StepStats, StepTotals};
@@ -234,6 +234,39 @@ impl Diagnostics {
                 })
                 .collect()
         };
+        Self::of_rows(&per)
+    }
+
+    /// The diagnostics of every coordinate of draws kept as series (the
+    /// draws still waiting written first): each coordinate read in place,
+    /// the same values as [`Diagnostics::of_draws`] of the same draws.
+    ///
+    /// A coordinate's diagnostics need about 24 bytes a draw of working
+    /// buffers (its sort, then one series of scores) beside the 8 the
+    /// series keep, so at most d / 3 coordinates run at once: the buffers
+    /// never outgrow the kept draws (a 1- or 2-D run works on one
+    /// coordinate at a time, in parallel within it). The values are the
+    /// same for any number of threads.
+    pub fn of_series(series: &mut ChainSeries) -> Self {
+        series.finish();
+        let series = &*series;
+        let d = series.dim();
+        let at_once = (d / 3).clamp(1, rayon::current_num_threads().max(1));
+        let per: Vec<[f64; 6]> = (0..d)
+            .collect::<Vec<_>>()
+            .chunks(at_once)
+            .flat_map(|group| {
+                group
+                    .par_iter()
+                    .map(|&j| QuantityDiagnostics::of(&series.series(j)).to_array())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Self::of_rows(&per)
+    }
+
+    /// From each coordinate's [`QuantityDiagnostics::to_array`].
+    fn of_rows(per: &[[f64; 6]]) -> Self {
         let col = |k: usize| per.iter().map(|p| p[k]).collect();
         Self {
             ess: col(0),
@@ -744,6 +777,41 @@ fn min_of(v: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Diagnostics of kept series are those of the draws, to the bit, for
+    /// one coordinate at a time and for several at once.
+    #[test]
+    fn series_and_draws_give_the_same_diagnostics() {
+        let (n, m) = (203, 3);
+        for d in [1, 2, 7] {
+            let mut x = vec![0.0; m * d];
+            let mut draws = Vec::new();
+            let mut series = ChainSeries::new(n, m, d);
+            for t in 0..n {
+                for (i, v) in x.iter_mut().enumerate() {
+                    // a slowly turning walk with ties, per chain and coordinate
+                    *v = 0.9 * *v + (((t * 31 + i * 17) % 23) as f64 - 11.0) / 4.0;
+                }
+                draws.extend_from_slice(&x);
+                series.push_draw(&x);
+            }
+            let want = Diagnostics::of_draws(&draws, n, m, d);
+            let got = Diagnostics::of_series(&mut series);
+            let bits = |v: &Diagnostics| {
+                [
+                    &v.ess,
+                    &v.rhat,
+                    &v.ess_bulk,
+                    &v.ess_tail,
+                    &v.rhat_rank,
+                    &v.mcse_mean,
+                ]
+                .map(|c| c.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+            };
+            assert_eq!(bits(&got), bits(&want), "d = {d}");
+            assert!(got.ess.iter().all(|e| e.is_finite()));
+        }
+    }
 
     /// A block never exceeds the steps left or the cap, never is empty,
     /// and follows the rate of the block before (a fast block makes the

@@ -4,7 +4,9 @@
 //! file). Same estimators, independent code: agreement to 1e-8 relative
 //! (FFT and normal-quantile rounding differ at about 1e-14).
 
-use ebm_samplers::diagnostics::{ess, ess_bulk, ess_mean, ess_tail, mcse_mean, rank_rhat, split_rhat};
+use ebm_samplers::diagnostics::{
+    ess, ess_bulk, ess_mean, ess_tail, mcse_mean, rank_rhat, split_rhat, QuantityDiagnostics,
+};
 
 /// A diagnostic of one quantity's chains.
 type Estimator = fn(&[Vec<f64>]) -> f64;
@@ -34,6 +36,22 @@ fn ess_rhat_and_mcse_match_arviz_on_the_fixture() {
             assert!(
                 (got - want).abs() <= 1e-8 * want.abs(),
                 "{name}: {key} {got} vs ArviZ {want}"
+            );
+        }
+        // the shared-work path a run's report takes (one sort, views)
+        let keys = [
+            "ess_mean",
+            "rhat_split",
+            "ess_bulk",
+            "ess_tail",
+            "rhat_rank",
+            "mcse_mean",
+        ];
+        for (key, got) in keys.iter().zip(QuantityDiagnostics::of(&chains).to_array()) {
+            let want = set[*key].as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-8 * want.abs(),
+                "{name}: shared {key} {got} vs ArviZ {want}"
             );
         }
     }

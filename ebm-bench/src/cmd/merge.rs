@@ -14,6 +14,7 @@ use super::sample::{Summary, DIAGNOSTIC_CHAINS};
 use crate::error::{CliError, CliResult};
 use crate::json_num::nums;
 use clap::Args;
+use ebm_samplers::diagnostics::ChainSeries;
 use ebm_samplers::driver::Diagnostics;
 use ebm_samplers::moments::Moments;
 use serde_json::{json, Value};
@@ -298,13 +299,13 @@ pub fn run(a: &MergeArgs) -> CliResult<super::Report> {
     }
     let mut moments = Moments::new(d);
     let keep = m.min(DIAGNOSTIC_CHAINS);
-    let mut kept = Vec::with_capacity(t * keep * d);
+    let mut kept = ChainSeries::new(t, keep, d);
     for states in merged.chunks_exact(m * d) {
         moments.add_rows(states);
-        kept.extend_from_slice(&states[..keep * d]);
+        kept.push_draw(states);
     }
     let (mean, cov) = moments.finish();
-    let diag = Diagnostics::of_draws(&kept, t, keep, d);
+    let diag = Diagnostics::of_series(&mut kept);
     let acceptance: Vec<f64> = shards.iter().flat_map(|s| s.acceptance.iter().copied()).collect();
     let divergences: Vec<usize> = shards
         .iter()

@@ -9,6 +9,7 @@ use crate::progress::Progress;
 use clap::Args;
 use ebm_core::energies::DiagGaussian;
 use ebm_core::{setup_rng, Points};
+use ebm_samplers::diagnostics::ChainSeries;
 use ebm_samplers::driver::{run_target_shard, Diagnostics, Observer, Phase, RunConfig, Start};
 use ebm_samplers::tempering::{run_pt, LadderKind, PtConfig, Reference};
 use ebm_samplers::{Registry, StateSpace, StepStats, Target};
@@ -254,8 +255,7 @@ pub const DIAGNOSTIC_CHAINS: usize = 1024;
 struct DrawSink {
     progress: Progress,
     out: Option<DrawWriter>,
-    kept: Vec<f64>,
-    keep: usize,
+    kept: ChainSeries,
     error: Option<CliError>,
 }
 
@@ -269,8 +269,7 @@ impl Observer for DrawSink {
     }
 
     fn on_draw(&mut self, draw: usize, states: &Points) {
-        let d = states.dim();
-        self.kept.extend_from_slice(&states.as_slice()[..self.keep * d]);
+        self.kept.push_draw(states.as_slice());
         if let (Some(w), None) = (&mut self.out, &self.error) {
             if let Err(e) = w.write_draw(draw, states.as_slice()) {
                 self.error = Some(e);
@@ -451,8 +450,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
             .as_deref()
             .map(|p| DrawWriter::create(p, a.steps, a.chains, d))
             .transpose()?,
-        kept: Vec::with_capacity(a.steps * keep * d),
-        keep,
+        kept: ChainSeries::new(a.steps, keep, d),
         error: None,
     };
     let (out, report) = if tempering {
@@ -492,7 +490,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         w.finish()?;
     }
     let (mean, cov) = out.moments();
-    let diag = Diagnostics::of_draws(&sink.kept, a.steps, keep, d);
+    let diag = Diagnostics::of_series(&mut sink.kept);
     let step_size = Some(out.step_size).filter(|e| e.is_finite());
     let seconds = start.elapsed().as_secs_f64();
     // the kernel's own figures (NUTS: tree depth, leapfrog steps) per chain
