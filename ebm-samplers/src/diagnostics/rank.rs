@@ -247,13 +247,34 @@ impl RankScores {
                 }
             }
         };
-        // made by one thread while the others wait, on that thread only
-        // (a parallel build could have rayon run another coordinate's
-        // wait for this very table on the building thread)
-        table
-            .scores
-            .get_or_init(|| (1..=s).map(|r| Self::blom(s, r as f64)).collect());
+        table.scores.get_or_init(|| Self::whole_ranks(s));
         Self { s, whole: table }
+    }
+
+    /// The scores of ranks 1..=s, on as many threads as rayon has, but
+    /// threads of their own: the table is made inside a `OnceLock` that
+    /// other coordinates wait on, and a rayon job here could have its
+    /// thread pick up another coordinate's wait for this very table.
+    fn whole_ranks(s: usize) -> Vec<f64> {
+        let fill = move |first: usize, chunk: &mut [f64]| {
+            for (i, v) in chunk.iter_mut().enumerate() {
+                *v = Self::blom(s, (first + i + 1) as f64);
+            }
+        };
+        let mut scores = vec![0.0; s];
+        let part = s.div_ceil(rayon::current_num_threads().max(1)).max(1 << 16);
+        let spawned = std::thread::scope(|scope| {
+            scores.chunks_mut(part).enumerate().all(|(k, chunk)| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || fill(k * part, chunk))
+                    .is_ok()
+            })
+        });
+        if !spawned {
+            // no thread to be had: on this one
+            fill(0, &mut scores);
+        }
+        scores
     }
 
     fn blom(s: usize, r: f64) -> f64 {
@@ -282,4 +303,25 @@ pub fn z_scale<C: AsRef<[f64]>>(chains: &[C]) -> Vec<Vec<f64>> {
         .chunks(n.max(1))
         .map(<[f64]>::to_vec)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole-rank table made in parts on threads of its own is the
+    /// scores one by one, past one part.
+    #[test]
+    fn whole_rank_table_is_each_score() {
+        let s = 3 * (1 << 16) + 5;
+        let table = RankScores::whole_ranks(s);
+        assert_eq!(table.len(), s);
+        for r in [1, 2, 1 << 16, (1 << 16) + 1, 2 * (1 << 16) + 7, s] {
+            assert_eq!(
+                table[r - 1].to_bits(),
+                RankScores::blom(s, r as f64).to_bits(),
+                "rank {r}"
+            );
+        }
+    }
 }
