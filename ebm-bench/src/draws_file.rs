@@ -2,8 +2,10 @@
 //! rename).
 
 use crate::error::{CliError, CliResult};
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use ebm_samplers::diagnostics::ChainSeries;
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// Write draws laid out `[draw][chain][coord]` to `path` in one go (see
@@ -33,6 +35,8 @@ pub struct DrawWriter {
     width: usize,
     dim: usize,
     written: usize,
+    /// Bytes before the first draw.
+    header: usize,
 }
 
 impl DrawWriter {
@@ -49,10 +53,18 @@ impl DrawWriter {
             )));
         };
         let tmp = temp_beside(path)?;
-        let file = File::create(&tmp).map_err(|source| CliError::Io {
-            path: path.into(),
-            source,
-        })?;
+        // open for reading too: a run's diagnostics may read the draws
+        // back from the finished file
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|source| CliError::Io {
+                path: path.into(),
+                source,
+            })?;
         let mut w = Self {
             path: path.into(),
             tmp,
@@ -62,6 +74,7 @@ impl DrawWriter {
             width: n_chains * dim,
             dim,
             written: 0,
+            header: 0,
         };
         let mut head = Vec::new();
         if csv {
@@ -74,6 +87,7 @@ impl DrawWriter {
             head = npy_header(&format!("({n_draws}, {n_chains}, {dim})"));
         }
         w.put(&head)?;
+        w.header = head.len();
         Ok(w)
     }
 
@@ -109,7 +123,13 @@ impl DrawWriter {
 
     /// Flush and move the file into place; fails if fewer draws were
     /// written than the header promised.
-    pub fn finish(mut self) -> CliResult<()> {
+    pub fn finish(self) -> CliResult<()> {
+        self.finish_for_reading().map(drop)
+    }
+
+    /// [`DrawWriter::finish`], keeping the file open to read the draws
+    /// back: a `.npy` file gives a [`DrawsReader`] (None for CSV).
+    pub fn finish_for_reading(mut self) -> CliResult<Option<DrawsReader>> {
         if self.written != self.n_draws {
             return Err(CliError::Unsupported(format!(
                 "{}: {} of {} draws were written",
@@ -123,7 +143,71 @@ impl DrawWriter {
         };
         let file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
         file.sync_all().map_err(io_err)?;
-        std::fs::rename(&self.tmp, &self.path).map_err(io_err)
+        std::fs::rename(&self.tmp, &self.path).map_err(io_err)?;
+        Ok((!self.csv).then(|| DrawsReader {
+            file,
+            path: self.path.clone(),
+            header: self.header,
+            n_draws: self.n_draws,
+            n_chains: self.width / self.dim.max(1),
+            dim: self.dim,
+        }))
+    }
+}
+
+/// The draws of a finished `.npy` file read back from the file that
+/// [`DrawWriter`] wrote (still open, so the same bytes whatever happens to
+/// the name since), a group of coordinates at a time.
+pub struct DrawsReader {
+    file: File,
+    path: String,
+    header: usize,
+    n_draws: usize,
+    n_chains: usize,
+    dim: usize,
+}
+
+impl DrawsReader {
+    /// The coordinates `coords` of the first `keep` chains of every draw,
+    /// as series (one pass over the file).
+    pub fn series(&mut self, keep: usize, coords: Range<usize>) -> CliResult<ChainSeries> {
+        let (d, g) = (self.dim, coords.len());
+        if coords.end > d {
+            return Err(CliError::Unsupported(format!(
+                "{}: coordinates {coords:?} of {d}",
+                self.path
+            )));
+        }
+        let keep = keep.min(self.n_chains);
+        let io_err = |source| CliError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.file
+            .seek(SeekFrom::Start(self.header as u64))
+            .map_err(io_err)?;
+        let mut reader = BufReader::with_capacity(8 << 20, &mut self.file);
+        // the kept chains lead each draw; the rest is skipped
+        let mut row = vec![0u8; keep * d * 8];
+        let skip = ((self.n_chains - keep) * d * 8) as i64;
+        let mut states = vec![0.0; keep * g];
+        let mut series = ChainSeries::new(self.n_draws, keep, g);
+        for _ in 0..self.n_draws {
+            reader.read_exact(&mut row).map_err(io_err)?;
+            for (c, chain) in row.chunks_exact(d * 8).enumerate() {
+                for (k, j) in coords.clone().enumerate() {
+                    let mut bytes = [0u8; 8];
+                    bytes.copy_from_slice(&chain[8 * j..8 * j + 8]);
+                    states[c * g + k] = f64::from_le_bytes(bytes);
+                }
+            }
+            series.push_draw(&states);
+            if skip > 0 {
+                reader.seek_relative(skip).map_err(io_err)?;
+            }
+        }
+        series.finish();
+        Ok(series)
     }
 }
 

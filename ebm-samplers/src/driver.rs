@@ -193,8 +193,9 @@ pub struct RunOutput {
     pub(crate) streamed: Option<(Vec<f64>, Vec<f64>)>,
 }
 
-/// Convergence diagnostics per coordinate (see [`crate::diagnostics`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Convergence diagnostics per coordinate (see [`crate::diagnostics`]);
+/// the default has no coordinates.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Diagnostics {
     /// ESS for the mean: Stan's estimator on the split chains (ArviZ's
     /// `ess(method="mean")`); the one behind a mean's standard error.
@@ -263,6 +264,17 @@ impl Diagnostics {
             })
             .collect();
         Self::of_rows(&per)
+    }
+
+    /// Append the diagnostics of further coordinates (`more`'s after
+    /// this one's).
+    pub fn append(&mut self, more: Diagnostics) {
+        self.ess.extend(more.ess);
+        self.rhat.extend(more.rhat);
+        self.ess_bulk.extend(more.ess_bulk);
+        self.ess_tail.extend(more.ess_tail);
+        self.rhat_rank.extend(more.rhat_rank);
+        self.mcse_mean.extend(more.mcse_mean);
     }
 
     /// From each coordinate's [`QuantityDiagnostics::to_array`].

@@ -1,7 +1,7 @@
 //! `ebm sample`: MCMC on a model file.
 
 use super::kernels::{fits, registry_kernel, sampler_names, KernelUse};
-use crate::draws_file::DrawWriter;
+use crate::draws_file::{DrawWriter, DrawsReader};
 use crate::error::{sampler_err, CliError, CliResult};
 use crate::json_num::{matrix, num, nums, opt};
 use crate::model_file::load_model;
@@ -108,7 +108,9 @@ pub struct SampleArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write the draws to this file (.csv or .npy, shape draws x chains x dim).
+    /// Write the draws to this file (.csv or .npy, shape draws x chains x
+    /// dim); with .npy the run keeps no draws in memory (the diagnostics
+    /// read them back from the file).
     #[arg(long)]
     pub out: Option<String>,
     /// Print one JSON object.
@@ -250,12 +252,19 @@ pub const MAX_REPLICAS: usize = 256;
 /// does not grow with the number of chains.
 pub const DIAGNOSTIC_CHAINS: usize = 1024;
 
+/// Bytes of kept draws that the diagnostics of a run streamed to a
+/// `.npy` file hold at once: they read the draws back from the file a
+/// group of coordinates at a time (a pass over the file each), so that a
+/// long run's memory stops growing with its dimension.
+pub const READ_BACK_BYTES: usize = 256 << 20;
+
 /// Receives each kept draw: streams it to --out, keeps the first
-/// [`DIAGNOSTIC_CHAINS`] chains for diagnostics, and ticks the bar.
+/// [`DIAGNOSTIC_CHAINS`] chains for diagnostics (unless they will be read
+/// back from a `.npy` file), and ticks the bar.
 struct DrawSink {
     progress: Progress,
     out: Option<DrawWriter>,
-    kept: ChainSeries,
+    kept: Option<ChainSeries>,
     error: Option<CliError>,
 }
 
@@ -269,13 +278,36 @@ impl Observer for DrawSink {
     }
 
     fn on_draw(&mut self, draw: usize, states: &Points) {
-        self.kept.push_draw(states.as_slice());
+        if let Some(kept) = &mut self.kept {
+            kept.push_draw(states.as_slice());
+        }
         if let (Some(w), None) = (&mut self.out, &self.error) {
             if let Err(e) = w.write_draw(draw, states.as_slice()) {
                 self.error = Some(e);
             }
         }
     }
+}
+
+/// The diagnostics of the first `keep` chains of `n` draws in `d`
+/// dimensions from their `.npy` file, `budget` bytes of draws (or one
+/// coordinate's) at a time: the same values as from the draws kept in
+/// memory.
+fn read_back_diagnostics(
+    file: &mut DrawsReader,
+    n: usize,
+    keep: usize,
+    d: usize,
+    budget: usize,
+) -> CliResult<Diagnostics> {
+    let per_coordinate = (n * keep * 8).max(1);
+    let group = (budget / per_coordinate).clamp(1, d.max(1));
+    let mut diag = Diagnostics::default();
+    for first in (0..d).step_by(group) {
+        let mut series = file.series(keep, first..(first + group).min(d))?;
+        diag.append(Diagnostics::of_series(&mut series));
+    }
+    Ok(diag)
 }
 
 /// `--init-std s`, the standard deviation of [`gaussian_start`]'s N(0,
@@ -450,7 +482,8 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
             .as_deref()
             .map(|p| DrawWriter::create(p, a.steps, a.chains, d))
             .transpose()?,
-        kept: ChainSeries::new(a.steps, keep, d),
+        kept: (!a.out.as_deref().is_some_and(|p| p.ends_with(".npy")))
+            .then(|| ChainSeries::new(a.steps, keep, d)),
         error: None,
     };
     let (out, report) = if tempering {
@@ -486,11 +519,16 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     if let Some(e) = sink.error.take() {
         return Err(e);
     }
-    if let Some(w) = sink.out.take() {
-        w.finish()?;
-    }
+    let reader = match sink.out.take() {
+        Some(w) => w.finish_for_reading()?,
+        None => None,
+    };
     let (mean, cov) = out.moments();
-    let diag = Diagnostics::of_series(&mut sink.kept);
+    let diag = match (sink.kept.as_mut(), reader) {
+        (Some(kept), _) => Diagnostics::of_series(kept),
+        (None, Some(mut file)) => read_back_diagnostics(&mut file, a.steps, keep, d, READ_BACK_BYTES)?,
+        (None, None) => Diagnostics::of_series(&mut ChainSeries::new(0, keep, d)),
+    };
     let step_size = Some(out.step_size).filter(|e| e.is_finite());
     let seconds = start.elapsed().as_secs_f64();
     // the kernel's own figures (NUTS: tree depth, leapfrog steps) per chain
@@ -561,4 +599,36 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
             })
             .unwrap_or_default();
     Ok(super::Report { json, text })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Read back from a .npy file in groups of two coordinates (and of
+    /// all seven), the diagnostics of the kept chains are those of the
+    /// draws in memory, to the bit.
+    #[test]
+    fn diagnostics_read_back_are_those_in_memory() {
+        let (n, chains, keep, d) = (203, 5, 3, 7);
+        let path = std::env::temp_dir().join(format!("ebm-read-back-{}.npy", std::process::id()));
+        let path = path.to_string_lossy().into_owned();
+        let mut w = DrawWriter::create(&path, n, chains, d).unwrap();
+        let mut x = vec![0.0; chains * d];
+        let mut kept = Vec::new();
+        for t in 0..n {
+            for (i, v) in x.iter_mut().enumerate() {
+                *v = 0.8 * *v + (((t * 29 + i * 13) % 19) as f64 - 9.0) / 3.0;
+            }
+            w.write_draw(t, &x).unwrap();
+            kept.extend_from_slice(&x[..keep * d]);
+        }
+        let mut reader = w.finish_for_reading().unwrap().unwrap();
+        let want = Diagnostics::of_draws(&kept, n, keep, d);
+        for budget in [2 * n * keep * 8, usize::MAX] {
+            let got = read_back_diagnostics(&mut reader, n, keep, d, budget).unwrap();
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "budget {budget}");
+        }
+        std::fs::remove_file(&path).ok();
+    }
 }
