@@ -2,8 +2,14 @@
 //! bulk and the tails), split and rank-normalised R-hat, and the Monte
 //! Carlo standard error of the mean, after Vehtari et al. (2021).
 //!
-//! Draws are laid out `[draw][chain][coordinate]`, as the
-//! [driver](crate::driver) stores them.
+//! The functions take one quantity's chains (`chains[c]` the series of
+//! chain c); [`coordinate_series`] gathers them from draws laid out
+//! `[draw][chain][coordinate]`, as the [driver](crate::driver) stores
+//! them, and [`ChainSeries`] keeps a run's draws as series from the
+//! start. [`QuantityDiagnostics::of`] computes all of a quantity's
+//! diagnostics with the work they share done once: the split (views),
+//! one sort (the `rank` module's ranking) and the ESS for the mean; the
+//! mean autocovariances are the `autocovariance` module's.
 
 mod autocovariance;
 mod rank;

@@ -8,7 +8,7 @@
 /// copy of them at the end.
 ///
 /// Draws come a draw at a time, `[chain][coord]` (a sampler's states);
-/// they wait in a block of [`BLOCK`] draws and are then written to each
+/// they wait in a block of eight draws and are then written to each
 /// series a cache line at a time (a value at a time, a draw of m chains
 /// in d dimensions would touch m d cache lines).
 #[derive(Clone, Debug)]
@@ -27,7 +27,7 @@ pub struct ChainSeries {
 
 /// Draws a [`ChainSeries`] gathers before writing them to the series:
 /// eight doubles, one cache line of each.
-pub const BLOCK: usize = 8;
+const BLOCK: usize = 8;
 
 impl ChainSeries {
     /// Room for `draws` draws of `chains` chains in `dim` dimensions
