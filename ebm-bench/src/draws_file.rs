@@ -121,6 +121,12 @@ impl DrawWriter {
         Ok(())
     }
 
+    /// Whether [`DrawWriter::finish_for_reading`] gives the draws back
+    /// (a `.npy` file; CSV does not).
+    pub fn reads_back(&self) -> bool {
+        !self.csv
+    }
+
     /// Flush and move the file into place; fails if fewer draws were
     /// written than the header promised.
     pub fn finish(self) -> CliResult<()> {
@@ -144,7 +150,7 @@ impl DrawWriter {
         let file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
         file.sync_all().map_err(io_err)?;
         std::fs::rename(&self.tmp, &self.path).map_err(io_err)?;
-        Ok((!self.csv).then(|| DrawsReader {
+        Ok(self.reads_back().then(|| DrawsReader {
             file,
             path: self.path.clone(),
             header: self.header,

@@ -475,15 +475,17 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
         seed: a.seed,
     };
     let keep = a.chains.min(DIAGNOSTIC_CHAINS);
+    let writer = a
+        .out
+        .as_deref()
+        .map(|p| DrawWriter::create(p, a.steps, a.chains, d))
+        .transpose()?;
     let mut sink = DrawSink {
         progress: Progress::new("sampling"),
-        out: a
-            .out
-            .as_deref()
-            .map(|p| DrawWriter::create(p, a.steps, a.chains, d))
-            .transpose()?,
-        kept: (!a.out.as_deref().is_some_and(|p| p.ends_with(".npy")))
+        // no draws kept when the file will give them back
+        kept: (!writer.as_ref().is_some_and(DrawWriter::reads_back))
             .then(|| ChainSeries::new(a.steps, keep, d)),
+        out: writer,
         error: None,
     };
     let (out, report) = if tempering {
