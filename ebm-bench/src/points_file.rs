@@ -95,7 +95,7 @@ pub fn parse_points_npy(path: &str, bytes: &[u8]) -> CliResult<Points> {
         path: path.into(),
         message,
     };
-    check_npy_preamble(bytes).map_err(data_err)?;
+    npy_data_offset(bytes, bytes.len() as u64).map_err(data_err)?;
     let open = || npyz::NpyFile::new(bytes).map_err(|e| data_err(format!("not a valid .npy file: {e}")));
     let npy = open()?;
     if npy.order() != npyz::Order::C {
@@ -166,8 +166,10 @@ pub fn parse_points_npy(path: &str, bytes: &[u8]) -> CliResult<Points> {
 /// Check the fixed start of a .npy file before npyz reads it: the magic
 /// string, a known version, and a header length that fits in the file
 /// (npyz allocates the stated length up front, so a corrupt length of
-/// gigabytes would exhaust memory instead of being an error).
-fn check_npy_preamble(bytes: &[u8]) -> Result<(), String> {
+/// gigabytes would exhaust memory instead of being an error). `bytes` is
+/// the file or its first bytes, `file_len` the whole file's length; the
+/// header must lie within `bytes`. Gives the offset of the data.
+pub(crate) fn npy_data_offset(bytes: &[u8], file_len: u64) -> Result<usize, String> {
     let bad = |m: &str| Err(format!("not a valid .npy file: {m}"));
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return bad("it does not start with the .npy magic string");
@@ -181,9 +183,14 @@ fn check_npy_preamble(bytes: &[u8]) -> Result<(), String> {
         2 | 3 => return bad("the file ends inside its preamble"),
         v => return bad(&format!("format version {v} is not supported")),
     };
+    if (start + len) as u64 > file_len {
+        return bad(&format!(
+            "its header length ({len} bytes) runs past the end of the file ({file_len} bytes)"
+        ));
+    }
     if start + len > bytes.len() {
         return bad(&format!(
-            "its header length ({len} bytes) runs past the end of the file ({} bytes)",
+            "its header ({len} bytes) is longer than the {} bytes read for it",
             bytes.len()
         ));
     }
@@ -196,5 +203,5 @@ fn check_npy_preamble(bytes: &[u8]) -> Result<(), String> {
     if !header.is_ascii() || count(b'{') != 1 || count(b'[') != 0 || count(b'(') > 1 {
         return bad("its header is not a plain {'descr', 'fortran_order', 'shape'} dictionary");
     }
-    Ok(())
+    Ok(start + len)
 }

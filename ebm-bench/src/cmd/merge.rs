@@ -10,12 +10,11 @@
 //! [`DIAGNOSTIC_CHAINS`] chains, and the means of the per-chain figures
 //! ([`Summary`], the same code as `ebm sample`'s report).
 
-use super::sample::{Summary, DIAGNOSTIC_CHAINS};
+use super::sample::{Summary, DIAGNOSTIC_CHAINS, READ_BACK_BYTES};
+use crate::draws_file::{DrawWriter, DrawsReader};
 use crate::error::{CliError, CliResult};
 use crate::json_num::nums;
 use clap::Args;
-use ebm_samplers::diagnostics::ChainSeries;
-use ebm_samplers::driver::Diagnostics;
 use ebm_samplers::moments::Moments;
 use serde_json::{json, Value};
 
@@ -40,7 +39,7 @@ pub struct MergeArgs {
     pub json: bool,
 }
 
-/// One shard: its report's figures and its draws.
+/// One shard: its report's figures and the file of its draws.
 struct Shard {
     first: usize,
     chains: usize,
@@ -51,7 +50,7 @@ struct Shard {
     acceptance: Vec<f64>,
     divergences: Vec<usize>,
     figures: Vec<(String, Vec<f64>)>,
-    values: Vec<f64>,
+    draws_path: String,
 }
 
 /// A number the report wrote (`num`: non-finite values as strings).
@@ -115,23 +114,6 @@ fn read_shard(report_path: &str, draws_path: &str) -> CliResult<Shard> {
             "per_chain figures for other than its {chains} chains"
         )));
     }
-    let bytes = std::fs::read(draws_path).map_err(|source| CliError::Io {
-        path: draws_path.into(),
-        source,
-    })?;
-    let shape = npyz::NpyFile::new(&bytes[..]).map(|f| f.shape().to_vec()).ok();
-    if shape.as_deref() != Some(&[draws as u64, chains as u64, dim as u64][..]) {
-        return Err(CliError::Data {
-            path: draws_path.into(),
-            message: format!(
-                "expected the shard's draws, shape ({draws}, {chains}, {dim}) as .npy; got {}",
-                shape.map_or("another file".into(), |s| format!("{s:?}"))
-            ),
-        });
-    }
-    let values = crate::points_file::parse_points_npy(draws_path, &bytes)?
-        .as_slice()
-        .to_vec();
     Ok(Shard {
         first,
         chains,
@@ -142,7 +124,7 @@ fn read_shard(report_path: &str, draws_path: &str) -> CliResult<Shard> {
         acceptance,
         divergences,
         figures,
-        values,
+        draws_path: draws_path.into(),
     })
 }
 
@@ -289,23 +271,28 @@ pub fn run(a: &MergeArgs) -> CliResult<super::Report> {
         next += s.chains;
     }
     let (m, t, d) = (next, head.draws, head.dim);
-    crate::limits::check_size("the merged draws", m.saturating_mul(t), d)?;
-    // the merged draws, draw by draw with the chains in order
-    let mut merged = Vec::with_capacity(t * m * d);
-    for draw in 0..t {
-        for s in &shards {
-            merged.extend_from_slice(&s.values[draw * s.chains * d..(draw + 1) * s.chains * d]);
-        }
-    }
+    crate::limits::check_size(&format!("the merged draws' {m} chains x dimension {d}"), m, d)?;
+    // one pass over the shards' files, draw by draw with the chains in
+    // order: the moments, and the merged draws streamed to --out
+    let files: Vec<(&str, usize)> = shards.iter().map(|s| (s.draws_path.as_str(), s.chains)).collect();
+    let mut draws = DrawsReader::open_shards(&files, t, d)?;
+    let mut out = a
+        .out
+        .as_deref()
+        .map(|p| DrawWriter::create(p, t, m, d))
+        .transpose()?;
     let mut moments = Moments::new(d);
-    let keep = m.min(DIAGNOSTIC_CHAINS);
-    let mut kept = ChainSeries::new(t, keep, d);
-    for states in merged.chunks_exact(m * d) {
+    draws.for_each_draw(m, |draw, states| {
         moments.add_rows(states);
-        kept.push_draw(states);
+        out.as_mut().map_or(Ok(()), |w| w.write_draw(draw, states))
+    })?;
+    if let Some(w) = out {
+        w.finish()?;
     }
     let (mean, cov) = moments.finish();
-    let diag = Diagnostics::of_series(&mut kept);
+    // the diagnostics' chains read back from the shards, a group of
+    // coordinates at a time
+    let diag = draws.diagnostics(m.min(DIAGNOSTIC_CHAINS), READ_BACK_BYTES)?;
     let acceptance: Vec<f64> = shards.iter().flat_map(|s| s.acceptance.iter().copied()).collect();
     let divergences: Vec<usize> = shards
         .iter()
@@ -343,7 +330,6 @@ pub fn run(a: &MergeArgs) -> CliResult<super::Report> {
     json["shard"] = json!({"first_chain": 0, "chains": m, "draws": t, "dim": d, "settings": head.settings});
     json["merged_shards"] = json!(shards.len());
     if let Some(out) = &a.out {
-        crate::draws_file::write_draws(out, &merged, t, m, d)?;
         json["out"] = json!(out);
     }
     let text = format!(

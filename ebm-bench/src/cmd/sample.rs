@@ -1,7 +1,7 @@
 //! `ebm sample`: MCMC on a model file.
 
 use super::kernels::{fits, registry_kernel, sampler_names, KernelUse};
-use crate::draws_file::{DrawWriter, DrawsReader};
+use crate::draws_file::DrawWriter;
 use crate::error::{sampler_err, CliError, CliResult};
 use crate::json_num::{matrix, num, nums, opt};
 use crate::model_file::load_model;
@@ -289,27 +289,6 @@ impl Observer for DrawSink {
     }
 }
 
-/// The diagnostics of the first `keep` chains of `n` draws in `d`
-/// dimensions from their `.npy` file, `budget` bytes of draws (or one
-/// coordinate's) at a time: the same values as from the draws kept in
-/// memory.
-fn read_back_diagnostics(
-    file: &mut DrawsReader,
-    n: usize,
-    keep: usize,
-    d: usize,
-    budget: usize,
-) -> CliResult<Diagnostics> {
-    let per_coordinate = (n * keep * 8).max(1);
-    let group = (budget / per_coordinate).clamp(1, d.max(1));
-    let mut diag = Diagnostics::default();
-    for first in (0..d).step_by(group) {
-        let mut series = file.series(keep, first..(first + group).min(d))?;
-        diag.append(Diagnostics::of_series(&mut series));
-    }
-    Ok(diag)
-}
-
 /// `--init-std s`, the standard deviation of [`gaussian_start`]'s N(0,
 /// s^2 I), refused with one line unless finite and positive (`ebm sample`
 /// and `ebm eval --sampler`).
@@ -528,7 +507,7 @@ pub fn run_sample(a: &SampleArgs) -> CliResult<super::Report> {
     let (mean, cov) = out.moments();
     let diag = match (sink.kept.as_mut(), reader) {
         (Some(kept), _) => Diagnostics::of_series(kept),
-        (None, Some(mut file)) => read_back_diagnostics(&mut file, a.steps, keep, d, READ_BACK_BYTES)?,
+        (None, Some(mut file)) => file.diagnostics(keep, READ_BACK_BYTES)?,
         (None, None) => Diagnostics::of_series(&mut ChainSeries::new(0, keep, d)),
     };
     let step_size = Some(out.step_size).filter(|e| e.is_finite());
@@ -628,7 +607,7 @@ mod tests {
         let mut reader = w.finish_for_reading().unwrap().unwrap();
         let want = Diagnostics::of_draws(&kept, n, keep, d);
         for budget in [2 * n * keep * 8, usize::MAX] {
-            let got = read_back_diagnostics(&mut reader, n, keep, d, budget).unwrap();
+            let got = reader.diagnostics(keep, budget).unwrap();
             assert_eq!(format!("{got:?}"), format!("{want:?}"), "budget {budget}");
         }
         std::fs::remove_file(&path).ok();
