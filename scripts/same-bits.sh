@@ -64,6 +64,14 @@
 # digits (W5's log_z_grid and nll_test, SM's nll_after: the grid's energies
 # go through faer's AVX2 kernels, which sum in another order); the build
 # before that session's changes gives the same three figures there.
+# On 2026-12-07 (nineteenth session, the AVX2 guest) the FFT path of the
+# autocovariances sums the chains' power spectra before one inverse
+# transform (two chains per forward transform): the ESS figures whose
+# Geyer sequence runs past the direct lags moved in their last digits
+# (W2's ess_median and ess_min_unsplit, PT's indicator_ess_min, GWG's
+# magnetisation_ess, hmc_w2's MCSE digest, about 1e-15 relative), and
+# those six lines were re-recorded there; every digest, draw hash and
+# other figure the same (the FFT has no ISA-dependent sums).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}

@@ -1,73 +1,16 @@
 //! Autocovariances of chains: one chain's by FFT, and the mean over
-//! chains lag by lag as Geyer's sequence in [`super::ess`] asks for them.
+//! chains lag by lag as Geyer's sequence in [`super::ess`] asks for them
+//! (by FFT past the first lags).
 
 use rayon::prelude::*;
 use std::borrow::Cow;
 
-/// In-place iterative radix-2 FFT of (re, im), length a power of two;
-/// `inverse` computes the unnormalised inverse transform.
-fn fft(re: &mut [f64], im: &mut [f64], inverse: bool) {
-    let n = re.len();
-    let mut j = 0;
-    for i in 1..n {
-        let mut bit = n >> 1;
-        while j & bit != 0 {
-            j ^= bit;
-            bit >>= 1;
-        }
-        j |= bit;
-        if i < j {
-            re.swap(i, j);
-            im.swap(i, j);
-        }
-    }
-    let mut len = 2;
-    while len <= n {
-        let ang = 2.0 * std::f64::consts::PI / len as f64 * if inverse { 1.0 } else { -1.0 };
-        let (wr, wi) = (ang.cos(), ang.sin());
-        for start in (0..n).step_by(len) {
-            let (mut cr, mut ci) = (1.0, 0.0);
-            for k in 0..len / 2 {
-                let (a, b) = (start + k, start + k + len / 2);
-                let tr = re[b] * cr - im[b] * ci;
-                let ti = re[b] * ci + im[b] * cr;
-                re[b] = re[a] - tr;
-                im[b] = im[a] - ti;
-                re[a] += tr;
-                im[a] += ti;
-                let nr = cr * wr - ci * wi;
-                ci = cr * wi + ci * wr;
-                cr = nr;
-            }
-        }
-        len <<= 1;
-    }
-}
-
 /// Autocovariances acov(t) = 1/n sum_i (x_i - m)(x_{i+t} - m), t = 0..n-1,
-/// by FFT.
+/// by FFT ([`super::fft`]).
 pub fn autocovariance(x: &[f64]) -> Vec<f64> {
     let m = x.iter().sum::<f64>() / x.len() as f64;
     let centred: Vec<f64> = x.iter().map(|v| v - m).collect();
-    centred_autocovariance(&centred)
-}
-
-/// [`autocovariance`] of a series already centred on its mean.
-fn centred_autocovariance(x: &[f64]) -> Vec<f64> {
-    let n = x.len();
-    let size = (2 * n).next_power_of_two();
-    let mut re = vec![0.0; size];
-    let mut im = vec![0.0; size];
-    re[..n].copy_from_slice(x);
-    fft(&mut re, &mut im, false);
-    for k in 0..size {
-        re[k] = re[k] * re[k] + im[k] * im[k];
-        im[k] = 0.0;
-    }
-    fft(&mut re, &mut im, true);
-    re.truncate(n);
-    re.iter_mut().for_each(|v| *v /= size as f64 * n as f64);
-    re
+    super::fft::mean_autocovariance(&[centred])
 }
 
 /// Lags summed directly before [`MeanAutocovariance`] turns to the FFT.
@@ -94,8 +37,8 @@ const FUSED: usize = 4;
 /// the centred chains (m n multiply-adds a lag), [`LAG_BLOCK`] lags per
 /// pass with the chains in parallel (each chain's sums kept and added in
 /// chain order: the same bits on any number of threads); a lag beyond
-/// them has every lag recomputed by [`autocovariance`] (FFT,
-/// O(m n log n)).
+/// them has every lag recomputed by FFT ([`super::fft`], O(m n log n),
+/// the chains' power spectra summed before one inverse transform).
 pub(super) struct MeanAutocovariance<'a> {
     /// The centred chains x_ci - mean_c: a copy, or the chains themselves
     /// centred in place.
@@ -176,16 +119,10 @@ impl<'a> MeanAutocovariance<'a> {
         self.lags[t]
     }
 
-    /// Every lag by [`autocovariance`], replacing the direct sums.
+    /// Every lag by FFT ([`super::fft::mean_autocovariance`]), replacing
+    /// the direct sums.
     pub(super) fn all_by_fft(&mut self) {
-        let m = self.centred.len() as f64;
-        let mut total = vec![0.0; self.len()];
-        for c in &self.centred {
-            for (t, a) in total.iter_mut().zip(centred_autocovariance(c)) {
-                *t += a;
-            }
-        }
-        self.lags = total.into_iter().map(|v| v / m).collect();
+        self.lags = super::fft::mean_autocovariance(&self.centred);
         self.fft = true;
     }
 

@@ -12,6 +12,7 @@
 //! mean autocovariances are the `autocovariance` module's.
 
 mod autocovariance;
+mod fft;
 mod rank;
 mod series;
 
