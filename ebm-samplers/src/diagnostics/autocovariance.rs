@@ -38,7 +38,9 @@ const FUSED: usize = 4;
 /// pass with the chains in parallel (each chain's sums kept and added in
 /// chain order: the same bits on any number of threads); a lag beyond
 /// them has every lag recomputed by FFT ([`super::fft`], O(m n log n),
-/// the chains' power spectra summed before one inverse transform).
+/// the chains' power spectra summed before one inverse transform), and so
+/// does a lag past the first block when that block predicts a sequence
+/// far longer than the direct lags (`predicts_long_sequence`).
 pub(super) struct MeanAutocovariance<'a> {
     /// The centred chains x_ci - mean_c: a copy, or the chains themselves
     /// centred in place.
@@ -92,7 +94,7 @@ impl<'a> MeanAutocovariance<'a> {
     pub(super) fn at(&mut self, t: usize) -> f64 {
         while self.lags.len() <= t && !self.fft {
             let first = self.lags.len();
-            if first == DIRECT_LAGS {
+            if first == DIRECT_LAGS || (first == LAG_BLOCK && self.predicts_long_sequence()) {
                 self.all_by_fft();
                 break;
             }
@@ -117,6 +119,27 @@ impl<'a> MeanAutocovariance<'a> {
             }
         }
         self.lags[t]
+    }
+
+    /// Whether the first block of lags says that Geyer's sequence will run
+    /// well past the direct lags, so that summing them would be spent for
+    /// nothing: with phi = rho(7)^(1/7) (the decay of an AR(1) chain of
+    /// that lag-7 autocorrelation), the sequence ends about where phi^t
+    /// falls to the noise of the estimated autocorrelations, sqrt(tau /
+    /// (m n)) with tau = (1 + phi) / (1 - phi); the FFT is taken at once
+    /// when that lag is past twice [`DIRECT_LAGS`]. The lags are the same
+    /// to about 1e-15 either way; only which of the two sums a sequence
+    /// ending before DIRECT_LAGS uses could differ, and then in the last
+    /// bits.
+    fn predicts_long_sequence(&self) -> bool {
+        let (m, n) = (self.centred.len() as f64, self.len() as f64);
+        let rho = self.lags[LAG_BLOCK - 1] / self.lags[0];
+        if !(rho > 0.0 && rho < 1.0) {
+            return false;
+        }
+        let phi = rho.powf(1.0 / (LAG_BLOCK - 1) as f64);
+        let noise = ((1.0 + phi) / (1.0 - phi) / (m * n)).sqrt();
+        noise < 1.0 && noise.ln() / phi.ln() > (2 * DIRECT_LAGS) as f64
     }
 
     /// Every lag by FFT ([`super::fft::mean_autocovariance`]), replacing

@@ -470,7 +470,8 @@ mod tests {
             .collect()
     }
 
-    /// The direct lags agree with the FFT's, and a slowly mixing series
+    /// The direct lags agree with the FFT's, a far slower series goes to
+    /// the FFT after the first block of lags, and a slowly mixing series
     /// (Geyer's sequence past DIRECT_LAGS) gets the FFT's ESS: phi = 0.98
     /// has ESS / N = (1 - phi) / (1 + phi) = 0.0101.
     #[test]
@@ -486,6 +487,26 @@ mod tests {
         assert!(!direct.by_fft());
         direct.at(DIRECT_LAGS);
         assert!(direct.by_fft());
+        // a chain far slower than the direct lags goes to the FFT after
+        // the first block; one that mixes does not
+        let very_slow = ar1(4, 20_000, 0.999, 7);
+        let very_slow_means: Vec<f64> = very_slow
+            .iter()
+            .map(|c| c.iter().sum::<f64>() / 20_000.0)
+            .collect();
+        let mut early = MeanAutocovariance::new(&very_slow, &very_slow_means);
+        for t in 0..=8 {
+            early.at(t);
+        }
+        assert!(early.by_fft());
+        let mut every = MeanAutocovariance::new(&very_slow, &very_slow_means);
+        every.all_by_fft();
+        assert_eq!(early.at(500).to_bits(), every.at(500).to_bits());
+        let mut fast = MeanAutocovariance::new(&chains, &means);
+        for t in 0..=8 {
+            fast.at(t);
+        }
+        assert!(!fast.by_fft());
         let slow = ar1(4, 50_000, 0.98, 6);
         let ratio = ess(&slow) / 200_000.0;
         assert!((ratio - 0.0101).abs() < 0.002, "{ratio}");
