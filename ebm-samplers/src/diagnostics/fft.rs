@@ -58,46 +58,64 @@ impl Radix2 {
         (&self.tw_re[h - 1..2 * h - 1], &self.tw_im[h - 1..2 * h - 1])
     }
 
+    /// The butterflies of the stage of half-length h: `butterfly(a_re,
+    /// a_im, b_re, b_im, w_re, w_im)` on every pair (k, k + h) of every
+    /// block of 2h, w = w_k.
+    #[inline(always)]
+    fn stage(
+        &self,
+        h: usize,
+        re: &mut [f64],
+        im: &mut [f64],
+        butterfly: impl Fn(&mut f64, &mut f64, &mut f64, &mut f64, f64, f64),
+    ) {
+        let (wr, wi) = self.twiddles(h);
+        for (xr, xi) in re.chunks_exact_mut(2 * h).zip(im.chunks_exact_mut(2 * h)) {
+            let (ar, br) = xr.split_at_mut(h);
+            let (ai, bi) = xi.split_at_mut(h);
+            let lanes = ar
+                .iter_mut()
+                .zip(ai.iter_mut())
+                .zip(br.iter_mut().zip(bi.iter_mut()));
+            for (((ar, ai), (br, bi)), (&wr, &wi)) in lanes.zip(wr.iter().zip(wi)) {
+                butterfly(ar, ai, br, bi, wr, wi);
+            }
+        }
+    }
+
     /// Forward transform in place, natural order in, bit-reversed order
     /// out (Gentleman-Sande: a, b -> a + b, (a - b) w_k).
     #[inline(always)]
     fn forward_to_bit_reversed(&self, re: &mut [f64], im: &mut [f64]) {
         let mut h = self.size / 2;
         while h >= 4 {
-            let (wr, wi) = self.twiddles(h);
-            for (xr, xi) in re.chunks_exact_mut(2 * h).zip(im.chunks_exact_mut(2 * h)) {
-                let (ar, br) = xr.split_at_mut(h);
-                let (ai, bi) = xi.split_at_mut(h);
-                let lanes = ar
-                    .iter_mut()
-                    .zip(ai.iter_mut())
-                    .zip(br.iter_mut().zip(bi.iter_mut()));
-                for (((ar, ai), (br, bi)), (wr, wi)) in lanes.zip(wr.iter().zip(wi)) {
+            self.stage(
+                h,
+                re,
+                im,
+                #[inline(always)]
+                |ar, ai, br, bi, wr, wi| {
                     let (dr, di) = (*ar - *br, *ai - *bi);
                     *ar += *br;
                     *ai += *bi;
                     *br = dr * wr - di * wi;
                     *bi = dr * wi + di * wr;
-                }
-            }
+                },
+            );
             h /= 2;
         }
         // the last two stages as one radix-4 pass over blocks of four:
         // w_0 = 1 and, at h = 2, w_1 = -i
-        if self.size >= 4 {
-            for (xr, xi) in re.chunks_exact_mut(4).zip(im.chunks_exact_mut(4)) {
-                let (r0, r1) = (xr[0] + xr[2], xr[1] + xr[3]);
-                let (i0, i1) = (xi[0] + xi[2], xi[1] + xi[3]);
-                let (r2, i2) = (xr[0] - xr[2], xi[0] - xi[2]);
-                let (r3, i3) = (xi[1] - xi[3], xr[3] - xr[1]);
-                (xr[0], xr[1], xr[2], xr[3]) = (r0 + r1, r0 - r1, r2 + r3, r2 - r3);
-                (xi[0], xi[1], xi[2], xi[3]) = (i0 + i1, i0 - i1, i2 + i3, i2 - i3);
-            }
-        } else {
-            let (r, i) = (re[0] - re[1], im[0] - im[1]);
-            re[0] += re[1];
-            im[0] += im[1];
-            (re[1], im[1]) = (r, i);
+        if self.size < 4 {
+            return two_point(re, im);
+        }
+        for (xr, xi) in re.chunks_exact_mut(4).zip(im.chunks_exact_mut(4)) {
+            let (r0, r1) = (xr[0] + xr[2], xr[1] + xr[3]);
+            let (i0, i1) = (xi[0] + xi[2], xi[1] + xi[3]);
+            let (r2, i2) = (xr[0] - xr[2], xi[0] - xi[2]);
+            let (r3, i3) = (xi[1] - xi[3], xr[3] - xr[1]);
+            (xr[0], xr[1], xr[2], xr[3]) = (r0 + r1, r0 - r1, r2 + r3, r2 - r3);
+            (xi[0], xi[1], xi[2], xi[3]) = (i0 + i1, i0 - i1, i2 + i3, i2 - i3);
         }
     }
 
@@ -108,44 +126,46 @@ impl Radix2 {
     fn inverse_from_bit_reversed(&self, re: &mut [f64], im: &mut [f64]) {
         // the first two stages as one radix-4 pass over blocks of four:
         // conj(w_0) = 1 and, at h = 2, conj(w_1) = i
-        if self.size >= 4 {
-            for (xr, xi) in re.chunks_exact_mut(4).zip(im.chunks_exact_mut(4)) {
-                let (r0, r1) = (xr[0] + xr[1], xr[0] - xr[1]);
-                let (i0, i1) = (xi[0] + xi[1], xi[0] - xi[1]);
-                let (r2, r3) = (xr[2] + xr[3], xr[2] - xr[3]);
-                let (i2, i3) = (xi[2] + xi[3], xi[2] - xi[3]);
-                // b = (r3, i3) times i
-                (xr[0], xr[2], xr[1], xr[3]) = (r0 + r2, r0 - r2, r1 - i3, r1 + i3);
-                (xi[0], xi[2], xi[1], xi[3]) = (i0 + i2, i0 - i2, i1 + r3, i1 - r3);
-            }
-        } else {
-            let (r, i) = (re[0] - re[1], im[0] - im[1]);
-            re[0] += re[1];
-            im[0] += im[1];
-            (re[1], im[1]) = (r, i);
+        if self.size < 4 {
+            return two_point(re, im);
+        }
+        for (xr, xi) in re.chunks_exact_mut(4).zip(im.chunks_exact_mut(4)) {
+            let (r0, r1) = (xr[0] + xr[1], xr[0] - xr[1]);
+            let (i0, i1) = (xi[0] + xi[1], xi[0] - xi[1]);
+            let (r2, r3) = (xr[2] + xr[3], xr[2] - xr[3]);
+            let (i2, i3) = (xi[2] + xi[3], xi[2] - xi[3]);
+            // b = (r3, i3) times i
+            (xr[0], xr[2], xr[1], xr[3]) = (r0 + r2, r0 - r2, r1 - i3, r1 + i3);
+            (xi[0], xi[2], xi[1], xi[3]) = (i0 + i2, i0 - i2, i1 + r3, i1 - r3);
         }
         let mut h = 4;
         while h < self.size {
-            let (wr, wi) = self.twiddles(h);
-            for (xr, xi) in re.chunks_exact_mut(2 * h).zip(im.chunks_exact_mut(2 * h)) {
-                let (ar, br) = xr.split_at_mut(h);
-                let (ai, bi) = xi.split_at_mut(h);
-                let lanes = ar
-                    .iter_mut()
-                    .zip(ai.iter_mut())
-                    .zip(br.iter_mut().zip(bi.iter_mut()));
-                for (((ar, ai), (br, bi)), (wr, wi)) in lanes.zip(wr.iter().zip(wi)) {
+            self.stage(
+                h,
+                re,
+                im,
+                #[inline(always)]
+                |ar, ai, br, bi, wr, wi| {
                     let tr = *br * wr + *bi * wi;
                     let ti = *bi * wr - *br * wi;
                     *br = *ar - tr;
                     *bi = *ai - ti;
                     *ar += tr;
                     *ai += ti;
-                }
-            }
+                },
+            );
             h *= 2;
         }
     }
+}
+
+/// The transform of two points, the same both ways: a, b -> a + b, a - b.
+#[inline(always)]
+fn two_point(re: &mut [f64], im: &mut [f64]) {
+    let (r, i) = (re[0] - re[1], im[0] - im[1]);
+    re[0] += re[1];
+    im[0] += im[1];
+    (re[1], im[1]) = (r, i);
 }
 
 /// The bit reversal of i among `bits` bits.
