@@ -190,8 +190,8 @@ pub(super) fn mean_autocovariance<C: AsRef<[f64]> + Sync>(centred: &[C]) -> Vec<
     let radix2 = Radix2::new(size);
     // sum over pairs of |Z_k|^2, bit-reversed order
     let mut power = vec![0.0; size];
-    let wave = 2 * rayon::current_num_threads().max(1);
-    for wave in centred.chunks(2 * wave) {
+    let pairs_per_wave = 2 * rayon::current_num_threads().max(1);
+    for wave in centred.chunks(2 * pairs_per_wave) {
         let spectra: Vec<Vec<f64>> = wave
             .par_chunks(2)
             .map(|pair| {
