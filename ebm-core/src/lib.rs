@@ -51,6 +51,7 @@ pub mod fast_exp_f32;
 pub mod fast_ln;
 pub mod graph;
 pub mod host_float;
+pub mod hot_pool;
 pub mod math;
 pub mod matmul;
 pub mod matvec;

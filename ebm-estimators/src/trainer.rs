@@ -9,6 +9,7 @@ use crate::engine::StepEngine;
 use crate::error::{config, EstimatorError, Result};
 use crate::optim::{OptimizerConfig, UpdateRules};
 use crate::trainable::{Backend, Real, TrainableEnergy};
+use ebm_core::hot_pool::with_hot_pool;
 use ebm_core::{training_rng, ChainRng, EnergySpec, Points, RngPosition};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -293,8 +294,9 @@ where
             model.dim()
         )));
     }
-    // the loops below run on a rayon worker, so that an engine's parallel
-    // parts start without waking the pool from outside at every step
+    // the loop runs on a rayon worker with the pool's other workers
+    // polling for jobs (ebm_core::hot_pool), so that an engine's parallel
+    // parts start without waking a sleeping worker at every step
     let mut form = model.hand_written().or_else(|| model.autodiff()).ok_or_else(|| {
         EstimatorError::Unsupported(
             "the model has neither a hand-written form nor a tape form (implement TrainableEnergy::autodiff)"
@@ -303,7 +305,7 @@ where
     })?;
     let mut engine = CapabilityEngine::new(&mut *form, objective, cfg.optimizer)?
         .with_rules(cfg.rules, cfg.total_steps(data.len()))?;
-    let result = rayon::scope(|_| run_engine(&mut engine, data, cfg, observer, from));
+    let result = with_hot_pool(|| run_engine(&mut engine, data, cfg, observer, from));
     // with a moving average, the model ends with the averaged parameters
     engine.finish()?;
     drop(engine);

@@ -77,6 +77,47 @@ fn hand_written_mlp_gradient_matches_finite_differences_and_the_tape() {
     assert_eq!(hand.params(), base, "a refused update leaves the model as it was");
 }
 
+/// The hand-written MLP steps its parameters in a copy kept between
+/// updates: every update starts from the current parameters, also after
+/// `set_params` and after a refused update (which changes nothing).
+#[test]
+fn hand_written_mlp_updates_start_from_the_current_parameters() {
+    let (_, mut hand, _) = example::setup();
+    let base = hand.params();
+    let shift = |by: f64| move |p: &mut [Vec<f64>]| p.iter_mut().flatten().for_each(|v| *v += by);
+    let shifted = |by: &[f64]| -> Vec<Vec<f64>> {
+        let mut p = base.clone();
+        by.iter().for_each(|&b| shift(b)(&mut p));
+        p
+    };
+    hand.update_params(&mut shift(0.5)).unwrap();
+    assert_eq!(hand.params(), shifted(&[0.5]));
+    hand.update_params(&mut shift(0.25)).unwrap();
+    assert_eq!(
+        hand.params(),
+        shifted(&[0.5, 0.25]),
+        "the second update starts from the first"
+    );
+    hand.set_params(&base).unwrap();
+    hand.update_params(&mut shift(0.5)).unwrap();
+    assert_eq!(
+        hand.params(),
+        shifted(&[0.5]),
+        "an update starts from set_params' values"
+    );
+    let before = hand.params();
+    let poison = &mut |p: &mut [Vec<f64>]| p[1][0] = f64::INFINITY;
+    assert!(hand.update_params(poison).is_err());
+    assert_eq!(hand.params(), before, "a refused update changes nothing");
+    let mut seen = Vec::new();
+    hand.update_params(&mut |p: &mut [Vec<f64>]| seen = p.to_vec())
+        .unwrap();
+    assert_eq!(
+        seen, before,
+        "and the next update starts from the kept parameters"
+    );
+}
+
 #[test]
 fn custom_objective_trains_the_hand_written_mlp_and_a_dfdx_model() {
     let (data, mut hand, dfdx) = example::setup();

@@ -3,8 +3,9 @@
 //! are complete; the same seed gives bit-identical results.
 
 use dfdx::prelude::*;
+use ebm_core::energies::Activation;
 use ebm_core::{setup_rng, EnergySpec, Points};
-use ebm_estimators::models::GaussianEnergy;
+use ebm_estimators::models::{GaussianEnergy, MlpEnergy};
 use ebm_estimators::objectives::{ChainNegatives, Dsm, Init, MaxLikelihood, Negatives};
 use ebm_estimators::optim::{LrSchedule, OptimizerConfig, UpdateRules};
 use ebm_estimators::trainer::{train, Checkpoints, History, StepReport, TrainConfig};
@@ -78,6 +79,39 @@ fn same_seed_gives_bit_identical_models() {
     };
     assert_eq!(run(1), run(1));
     assert_ne!(run(1), run(2));
+}
+
+/// W5's shape (an MLP 2-128-128-1, batches of 512: two parts in parallel,
+/// a 16,384-value weight whose gradient sum and Adam update are split
+/// over the workers when the pool has several): one thread, two and
+/// three give the same bits in every parameter and loss.
+#[test]
+fn mlp_training_is_the_same_bits_on_any_number_of_threads() {
+    let data = ebm_estimators::datasets::eight_gaussians(4096, 3).unwrap();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut model = MlpEnergy::<f64, Cpu>::new(
+                &Cpu::default(),
+                &[2, 128, 128, 1],
+                Activation::Silu,
+                &mut setup_rng(5),
+            )
+            .unwrap();
+            let mut cfg = TrainConfig::steps(12, 512, 1e-3);
+            cfg.seed = 6;
+            let mut hist = History::default();
+            train(&mut model, &mut Dsm::new(0.3).unwrap(), &data, &cfg, &mut hist).unwrap();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            (model.to_spec().to_json(), bits(&hist.loss), bits(&hist.grad_norm))
+        })
+    };
+    let one = run(1);
+    assert_eq!(run(2), one);
+    assert_eq!(run(3), one);
 }
 
 #[test]

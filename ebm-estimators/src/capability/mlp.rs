@@ -39,8 +39,10 @@ enum Precision {
 pub struct HandMlp {
     mlp: Mlp,
     work: Precision,
-    /// The parameters' buffers of [`EnergyCapability::update_params`].
+    /// The parameters' buffers of [`EnergyCapability::update_params`]: a
+    /// copy of the MLP's parameters, kept equal to them while `mirrored`.
     values: Vec<Vec<f64>>,
+    mirrored: bool,
 }
 
 impl HandMlp {
@@ -50,6 +52,7 @@ impl HandMlp {
             work: Precision::F64(Workspace::new(&mlp.widths())),
             mlp,
             values: Vec::new(),
+            mirrored: false,
         }
     }
 
@@ -60,6 +63,7 @@ impl HandMlp {
             work: Precision::F32(Workspace::new(&mlp.widths())),
             mlp,
             values: Vec::new(),
+            mirrored: false,
         }
     }
 
@@ -166,21 +170,26 @@ impl EnergyCapability for HandMlp {
     }
 
     fn set_params(&mut self, values: &[Vec<f64>]) -> Result<()> {
+        self.mirrored = false;
         Ok(self.mlp.set_params(values)?)
     }
 
-    /// In place: the parameters are copied into a buffer kept between
-    /// steps, stepped there, and copied back if finite (no allocation).
+    /// In place: the parameters are stepped in a copy kept between steps
+    /// (equal to the MLP's after a step, so it is refreshed only after
+    /// [`EnergyCapability::set_params`]) and copied into the MLP if finite;
+    /// no allocation. A refused step leaves both as they were.
     fn update_params(&mut self, step: &mut dyn FnMut(&mut [Vec<f64>])) -> Result<()> {
-        let mut values = std::mem::take(&mut self.values);
-        values.resize_with(2 * self.mlp.layers().len(), Vec::new);
-        for (v, layer) in values.chunks_exact_mut(2).zip(self.mlp.layers()) {
-            v[0].clone_from(&layer.w);
-            v[1].clone_from(&layer.b);
+        if !self.mirrored {
+            self.values.resize_with(2 * self.mlp.layers().len(), Vec::new);
+            for (v, layer) in self.values.chunks_exact_mut(2).zip(self.mlp.layers()) {
+                v[0].clone_from(&layer.w);
+                v[1].clone_from(&layer.b);
+            }
         }
-        step(&mut values);
-        let result = self.mlp.set_params(&values);
-        self.values = values;
+        step(&mut self.values);
+        let result = self.mlp.set_params(&self.values);
+        // the copy is the MLP's again, unless the step was refused
+        self.mirrored = result.is_ok();
         Ok(result?)
     }
 

@@ -30,6 +30,7 @@
 use super::traits::ScoreLoss;
 use ebm_core::aligned::AlignedVec;
 use ebm_core::energies::{Activation, Mlp};
+use ebm_core::hot_pool::{fork_pays, CHUNK};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
@@ -60,6 +61,12 @@ pub(super) trait KernelFloat:
     fn of(v: f64) -> Self;
     /// To f64.
     fn f(self) -> f64;
+    /// Layer l's weights in this precision: the model's own (f64), or
+    /// the copy in `converted` (f32, made by [`Self::convert_weights`]).
+    fn layer_weights<'a>(mlp: &'a Mlp, converted: &'a [AlignedVec<Self>], l: usize) -> &'a [Self];
+    /// Round the model's weights into `converted` where this precision
+    /// needs a copy (f32; f64 reads the model's).
+    fn convert_weights(mlp: &Mlp, converted: &mut Vec<AlignedVec<Self>>);
 }
 
 impl KernelFloat for f64 {
@@ -71,6 +78,11 @@ impl KernelFloat for f64 {
     fn f(self) -> f64 {
         self
     }
+    #[inline(always)]
+    fn layer_weights<'a>(mlp: &'a Mlp, _: &'a [AlignedVec<f64>], l: usize) -> &'a [f64] {
+        &mlp.layers()[l].w
+    }
+    fn convert_weights(_: &Mlp, _: &mut Vec<AlignedVec<f64>>) {}
 }
 
 impl KernelFloat for f32 {
@@ -82,10 +94,25 @@ impl KernelFloat for f32 {
     fn f(self) -> f64 {
         self as f64
     }
+    #[inline(always)]
+    fn layer_weights<'a>(_: &'a Mlp, converted: &'a [AlignedVec<f32>], l: usize) -> &'a [f32] {
+        &converted[l]
+    }
+    fn convert_weights(mlp: &Mlp, converted: &mut Vec<AlignedVec<f32>>) {
+        converted.resize_with(mlp.layers().len(), || AlignedVec::zeroed(0));
+        for (wt, layer) in converted.iter_mut().zip(mlp.layers()) {
+            if wt.len() != layer.w.len() {
+                *wt = AlignedVec::zeroed(layer.w.len());
+            }
+            for (a, b) in wt.iter_mut().zip(&layer.w) {
+                *a = *b as f32;
+            }
+        }
+    }
 }
 
-/// Buffers for batches of a given size: one [`Part`] per [`PART`] rows
-/// and the weights in the kernel's precision.
+/// Buffers for batches of a given size: one [`Part`] per [`PART`] rows,
+/// and in f32 the weights rounded (see [`KernelFloat::convert_weights`]).
 pub(super) struct Workspace<T> {
     widths: Vec<usize>,
     n: usize,
@@ -100,10 +127,7 @@ impl<T: KernelFloat> Workspace<T> {
             widths: widths.to_vec(),
             n: usize::MAX,
             parts: Vec::new(),
-            weights: widths
-                .windows(2)
-                .map(|p| AlignedVec::zeroed(p[0] * p[1]))
-                .collect(),
+            weights: Vec::new(),
         }
     }
 
@@ -133,11 +157,7 @@ impl<T: KernelFloat> Workspace<T> {
         let d = self.widths[0];
         let n = x.len() / d;
         self.ensure(n);
-        for (wt, layer) in self.weights.iter_mut().zip(mlp.layers()) {
-            for (a, b) in wt.iter_mut().zip(&layer.w) {
-                *a = T::of(*b);
-            }
-        }
+        T::convert_weights(mlp, &mut self.weights);
         let (weights, widths) = (&self.weights, &self.widths);
         self.parts.par_iter_mut().enumerate().for_each(|(k, part)| {
             for g in &mut part.grads {
@@ -157,21 +177,35 @@ impl<T: KernelFloat> Workspace<T> {
                 start = stop;
             }
         });
-        let mut total = 0.0;
-        for part in &self.parts {
-            total += part.loss;
-            for (g, p) in grads.iter_mut().zip(&part.grads) {
-                ebm_core::simd::dispatch(
-                    #[inline(always)]
-                    || {
-                        for (a, b) in g.iter_mut().zip(p) {
-                            *a += b.f();
-                        }
-                    },
-                );
+        let parts = &self.parts;
+        for (t, g) in grads.iter_mut().enumerate() {
+            // value by value, the parts in order: in a hot pool a large
+            // tensor's sum is split over the workers, with the same bits
+            if fork_pays(g.len()) {
+                g.par_chunks_mut(CHUNK)
+                    .enumerate()
+                    .for_each(|(c, g)| add_parts(g, parts, t, c * CHUNK));
+            } else {
+                add_parts(g, parts, t, 0);
             }
         }
-        total
+        parts.iter().fold(0.0, |total, p| total + p.loss)
+    }
+}
+
+/// g += the parts' gradients of tensor `t` from value `at` on, part by
+/// part.
+fn add_parts<T: KernelFloat>(g: &mut [f64], parts: &[Part<T>], t: usize, at: usize) {
+    for part in parts {
+        let p = &part.grads[t][at..at + g.len()];
+        ebm_core::simd::dispatch(
+            #[inline(always)]
+            || {
+                for (a, b) in g.iter_mut().zip(p) {
+                    *a += b.f();
+                }
+            },
+        );
     }
 }
 
@@ -246,7 +280,8 @@ impl<T: KernelFloat> Part<T> {
     ) {
         let big_l = w.len() - 1;
         let one = T::of(1.0);
-        let weight = |l: usize| MatRef::from_row_major_slice(&weights[l - 1], w[l], w[l - 1]);
+        let weights = |l: usize| T::layer_weights(mlp, weights, l);
+        let weight = |l: usize| MatRef::from_row_major_slice(weights(l - 1), w[l], w[l - 1]);
         fn view<T>(buf: &[T], m: usize, cols: usize) -> MatRef<'_, T> {
             MatRef::from_row_major_slice(&buf[..m * cols], m, cols)
         }
@@ -277,7 +312,7 @@ impl<T: KernelFloat> Part<T> {
             activate(mlp.activation(), z, s1, s2);
         }
         // score: D_l = G_l * act'(Z_l) (G_{L-1} = w_L), G_{l-1} = D_l W_l
-        let w_last = &weights[big_l - 1];
+        let w_last = weights(big_l - 1);
         if big_l == 1 {
             // no hidden layer: E = w . x + b, g_0 = w
             for row in self.g[0][..m * w[0]].chunks_exact_mut(w[0]) {

@@ -1,0 +1,169 @@
+//! Keep a rayon pool's other workers awake through a loop of short
+//! parallel steps, so that forking a step's work is cheap.
+//!
+//! A loop whose every step forks a little parallel work (a W5 training
+//! step: two parts of ~0.5 ms each, then ~0.1 ms of serial work) pays for
+//! rayon's idle policy at every fork: between two forks the other workers
+//! find nothing to do and go to sleep within microseconds, and the next
+//! fork has to wake them (a futex call, and on a virtual machine the
+//! halted vCPU's return), which costs tens of microseconds and varies
+//! from step to step. [`with_hot_pool`] runs the loop while the other
+//! workers poll the pool for jobs instead ([`rayon::yield_now`]), so a
+//! fork's jobs are taken as soon as they are pushed; inside it,
+//! [`is_hot`] tells the loop that even a fork of a few microseconds of
+//! work (the optimizer's update of 17k parameters) pays.
+//!
+//! Which worker runs which job never changes what a job computes, so work
+//! written for rayon gives the same bits with or without the pollers.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+thread_local! {
+    /// Whether this thread is polling for another thread's loop.
+    static POLLING: Cell<bool> = const { Cell::new(false) };
+    /// Whether this thread is running a loop with polling workers.
+    static HOT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// After this long without finding a job, a poller yields its core to
+/// the operating system between polls, so that other processes run
+/// during a long serial stretch of the loop (a checkpoint being written).
+const SPIN_BEFORE_YIELD: Duration = Duration::from_micros(200);
+
+/// Elements below which an elementwise pass is not worth a fork even in
+/// a hot pool (a fork costs about a microsecond there; a pass over this
+/// many doubles in cache costs about as much).
+pub const MIN_FORK: usize = 4096;
+
+/// Values per job when an elementwise pass is forked.
+pub const CHUNK: usize = 2048;
+
+/// Run `f` on a worker of the current rayon pool (of the global pool when
+/// called from outside any) while each of the pool's other workers polls
+/// for jobs until `f` returns; [`is_hot`] is true inside `f` on its thread.
+/// With a pool of one thread it is `f` run on that thread.
+///
+/// The pollers spin (with the CPU's pause hint), and after
+/// `SPIN_BEFORE_YIELD` (200 us) without a job also yield to the operating
+/// system between polls: a hot pool keeps its cores busy for as long as
+/// `f` runs, which is the price of its cheap forks.
+pub fn with_hot_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let done = AtomicBool::new(false);
+    rayon::scope(|s| {
+        let leader = rayon::current_thread_index();
+        for _ in 1..rayon::current_num_threads() {
+            let done = &done;
+            s.spawn(move |_| poll_until(done, leader));
+        }
+        let was_hot = HOT.with(|h| h.replace(true));
+        let out = f();
+        HOT.with(|h| h.set(was_hot));
+        done.store(true, Ordering::Release);
+        out
+    })
+}
+
+/// Whether the calling thread runs the loop of a [`with_hot_pool`] whose
+/// pool has other workers: then a fork costs about a microsecond, and a
+/// pass over a few thousand values is worth splitting over the workers.
+pub fn is_hot() -> bool {
+    HOT.with(Cell::get) && rayon::current_num_threads() > 1
+}
+
+/// Whether a pass over `len` values should be forked: in a hot pool, from
+/// [`MIN_FORK`] values.
+pub fn fork_pays(len: usize) -> bool {
+    len >= MIN_FORK && is_hot()
+}
+
+/// Run the pool's pending jobs as they come until `done` is raised. A
+/// no-op on the `leader`'s thread (which would otherwise wait on itself:
+/// a job of the loop's scope that no other worker took is run there when
+/// the loop ends) and on a thread that is already polling.
+fn poll_until(done: &AtomicBool, leader: Option<usize>) {
+    if rayon::current_thread_index() == leader || POLLING.with(Cell::get) {
+        return;
+    }
+    POLLING.with(|p| p.set(true));
+    let mut idle_since: Option<Instant> = None;
+    while !done.load(Ordering::Acquire) {
+        match rayon::yield_now() {
+            Some(rayon::Yield::Executed) => idle_since = None,
+            Some(rayon::Yield::Idle) => {
+                if idle_since.get_or_insert_with(Instant::now).elapsed() > SPIN_BEFORE_YIELD {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            None => break,
+        }
+    }
+    POLLING.with(|p| p.set(false));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rayon::prelude::*;
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    /// A loop of forks gives what it gives without the pollers, on pools
+    /// of one to four threads, called from inside the pool and from
+    /// outside it (the loop then runs on a worker, and ends).
+    #[test]
+    fn loops_of_forks_finish_with_the_same_results() {
+        let work = || -> Vec<u64> {
+            (0..200u64)
+                .map(|step| (0..64u64).into_par_iter().map(|i| (i * 31 + step) % 17).sum())
+                .collect()
+        };
+        let expected = work();
+        for threads in 1..=4 {
+            let p = pool(threads);
+            assert_eq!(
+                p.install(|| with_hot_pool(work)),
+                expected,
+                "{threads} threads, inside"
+            );
+            assert_eq!(
+                p.install(|| with_hot_pool(|| with_hot_pool(work))),
+                expected,
+                "nested"
+            );
+        }
+        assert_eq!(with_hot_pool(work), expected, "global pool, from outside");
+    }
+
+    /// `is_hot` holds on the loop's thread only, and only while it runs
+    /// with other workers to fork to.
+    #[test]
+    fn hot_inside_the_loop_only() {
+        assert!(!is_hot());
+        let p = pool(2);
+        p.install(|| {
+            assert!(!is_hot());
+            let (hot, pays, small, leader, jobs) = with_hot_pool(|| {
+                let jobs: Vec<(Option<usize>, bool)> = (0..64)
+                    .into_par_iter()
+                    .map(|_| (rayon::current_thread_index(), is_hot()))
+                    .collect();
+                let pays = (fork_pays(MIN_FORK), fork_pays(MIN_FORK - 1));
+                (is_hot(), pays.0, pays.1, rayon::current_thread_index(), jobs)
+            });
+            assert!(hot && pays && !small);
+            // a job is hot where the loop runs, cold on a poller
+            assert!(jobs.iter().all(|&(t, h)| h == (t == leader)));
+            assert!(!is_hot());
+        });
+        assert!(!pool(1).install(|| with_hot_pool(is_hot)));
+    }
+}
