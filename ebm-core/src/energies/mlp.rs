@@ -2,7 +2,8 @@
 //! exact input gradient (the explicit backward pass).
 
 use crate::energy::Energy;
-use crate::error::{all_finite, check_finite, CoreError, Result};
+use crate::error::{check_finite, CoreError, Result};
+use crate::simd::all_finite;
 use crate::HostFloat;
 use faer::{Accum, MatMut, MatRef, Par};
 use serde::{Deserialize, Serialize};
