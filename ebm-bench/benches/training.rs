@@ -1,5 +1,6 @@
 //! One training step (loss, backward pass, optimizer update) of each
-//! objective (criterion).
+//! objective (criterion). The engines' steps run in a hot pool
+//! (`ebm_core::hot_pool`), as `train` runs them.
 //!
 //! On the models' tapes (the general path: `Autodiff` under the
 //! capability engine):
@@ -21,6 +22,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dfdx::prelude::*;
 use ebm_core::energies::Activation;
+use ebm_core::hot_pool::with_hot_pool;
 use ebm_core::{setup_rng, Points};
 use ebm_estimators::capability::{CapabilityEngine, HandMlp};
 use ebm_estimators::datasets::{digits_binarized, eight_gaussians};
@@ -34,6 +36,8 @@ use ebm_estimators::rbm_pcd::{RbmPcd, RbmPcdConfig};
 use ebm_estimators::trainer::gather;
 use ebm_estimators::TrainableEnergy;
 use ebm_samplers::Mala;
+use std::hint::black_box;
+use std::time::Instant;
 
 fn bench<M, O>(
     c: &mut Criterion,
@@ -101,8 +105,15 @@ fn training(c: &mut Criterion) {
     );
 }
 
-/// One step of a host engine on a fixed batch.
-fn bench_engine(c: &mut Criterion, name: &str, engine: &mut dyn StepEngine, data: &Points, batch: usize) {
+/// One step of `engine` on a fixed batch, the steps of each sample run
+/// in a hot pool as `train` runs them (`ebm_core::hot_pool`).
+fn bench_engine(
+    c: &mut Criterion,
+    name: &str,
+    engine: &mut (dyn StepEngine + Send),
+    data: &Points,
+    batch: usize,
+) {
     engine.prepare(data, 0).unwrap();
     let rows: Vec<usize> = (0..batch).map(|i| (i * 7919) % data.len()).collect();
     let b = gather(data, &rows);
@@ -110,7 +121,15 @@ fn bench_engine(c: &mut Criterion, name: &str, engine: &mut dyn StepEngine, data
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(batch as u64));
     g.bench_function(format!("step/{batch}"), |bch| {
-        bch.iter(|| engine.step(&b, &mut rng).unwrap())
+        bch.iter_custom(|iters| {
+            with_hot_pool(|| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(engine.step(&b, &mut rng).unwrap());
+                }
+                start.elapsed()
+            })
+        })
     });
     g.finish();
 }
