@@ -57,12 +57,29 @@ pub fn with_hot_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
             let done = &done;
             s.spawn(move |_| poll_until(done, leader));
         }
-        let was_hot = HOT.with(|h| h.replace(true));
-        let out = f();
-        HOT.with(|h| h.set(was_hot));
-        done.store(true, Ordering::Release);
-        out
+        // the pollers are released, and the flag restored, however `f`
+        // ends: a panic in it unwinds through the scope, which waits for
+        // the pollers first
+        let _end = LoopEnd {
+            done: &done,
+            was_hot: HOT.with(|h| h.replace(true)),
+        };
+        f()
     })
+}
+
+/// Ends a [`with_hot_pool`] loop when dropped: the flag of the loop's
+/// thread as it was, and the pollers told to stop.
+struct LoopEnd<'a> {
+    done: &'a AtomicBool,
+    was_hot: bool,
+}
+
+impl Drop for LoopEnd<'_> {
+    fn drop(&mut self) {
+        HOT.with(|h| h.set(self.was_hot));
+        self.done.store(true, Ordering::Release);
+    }
 }
 
 /// Whether the calling thread runs the loop of a [`with_hot_pool`] whose
@@ -141,6 +158,28 @@ mod tests {
             );
         }
         assert_eq!(with_hot_pool(work), expected, "global pool, from outside");
+    }
+
+    /// A panic in the loop reaches the caller (the pollers are released
+    /// instead of waiting for a loop that will not end), and the pool
+    /// works as before afterwards.
+    #[test]
+    fn a_panic_in_the_loop_is_the_callers() {
+        let p = pool(2);
+        let caught = p.install(|| {
+            std::panic::catch_unwind(|| {
+                with_hot_pool(|| {
+                    let _: u64 = (0..64u64).into_par_iter().sum();
+                    panic!("the loop's own panic")
+                })
+            })
+        });
+        assert!(caught.is_err());
+        assert!(!p.install(is_hot));
+        assert_eq!(
+            p.install(|| with_hot_pool(|| (0..64u64).into_par_iter().sum::<u64>())),
+            2016
+        );
     }
 
     /// `is_hot` holds on the loop's thread only, and only while it runs
