@@ -47,15 +47,21 @@ pub struct Rate {
     pub setup: f64,
 }
 
+/// The most units of work one timed run is given.
+const MAX_UNITS: usize = 1 << 20;
+
 /// Times `work(n)` (n units of work: steps, sweeps, whole runs) in a pool
-/// of `threads` workers: n starts at 1 and grows until one run takes at
-/// least `target` seconds (at most 2^20 units), and that run is the
-/// measurement, with one at half its work beside it (run when the
-/// growth did not give one). A run costs t = a + b n: a fixed part a
+/// of `threads` workers. A run costs t = a + b n: a fixed part a
 /// (allocating and starting the chains, the run's report) and b per unit;
-/// the two runs give both, and the rate is 1 / b, the cost of more work
-/// once a run is under way (the curves' y). Growing the work instead of
-/// fixing it keeps every timer well above its noise on any machine.
+/// the rate is 1 / b, the cost of more work once a run is under way (the
+/// curves' y). n starts at 1 and grows (2x to 10x a try, at most 2^20
+/// units) until a run takes at least `target` seconds and at least
+/// `target / 2` more than the run before it, at half its work or less;
+/// those two runs give a and b. The second condition matters where the
+/// fixed part alone passes `target` (10^5 chains of block Gibbs allocate
+/// for 0.75 s): two runs of 1 and 2 sweeps then differ by less than the
+/// timer's noise. Growing the work instead of fixing it keeps every timer
+/// well above its noise on any machine.
 pub fn rate(
     target: f64,
     threads: usize,
@@ -75,15 +81,19 @@ pub fn rate(
         let mut last: Option<(usize, f64)> = None;
         loop {
             let s = timed(n)?;
-            if s >= target || n >= 1 << 20 {
+            // the cost per unit from this run and the one before (or from
+            // this run alone while there is none, or timer noise hides it)
+            let per_unit = match last {
+                Some((n0, s0)) if s > s0 => (s - s0) / (n - n0) as f64,
+                _ => s / n as f64,
+            };
+            let enough = last.is_some_and(|(_, s0)| s >= target && s - s0 >= 0.5 * target);
+            if enough || n >= MAX_UNITS {
                 let (n0, s0) = match last {
-                    Some(l) if 2 * l.0 <= n => l,
-                    _ if n >= 2 => (n / 2, timed(n / 2)?),
-                    _ => (n, s),
+                    Some(l) => l,
+                    None => (n, s),
                 };
                 let (n2, s2) = if n0 == n { (2 * n, timed(2 * n)?) } else { (n, s) };
-                // timer noise can hide a small per-unit cost under a
-                // large fixed one: then the plain rate of the longer run
                 let b = if s2 > s0 {
                     (s2 - s0) / (n2 - n0) as f64
                 } else {
@@ -98,9 +108,9 @@ pub fn rate(
                 });
             }
             last = Some((n, s));
-            // aim 20% past the target, growing at most tenfold per try
-            let grow = (1.2 * target / s.max(1e-9)).clamp(2.0, 10.0);
-            n = ((n as f64 * grow).ceil() as usize).min(1 << 20);
+            // aim the next run's work 20% past the target, growing 2x to 10x
+            let grow = (1.2 * target / (per_unit * n as f64).max(1e-9)).clamp(2.0, 10.0);
+            n = ((n as f64 * grow).ceil() as usize).min(MAX_UNITS);
         }
     })
 }
