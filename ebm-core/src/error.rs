@@ -91,13 +91,21 @@ pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 /// Check that every value in `values` is finite; the error names
 /// `field[index]`.
 pub fn check_finite(field: &str, values: &[f64]) -> Result<()> {
+    check_finite_named(|| field.to_string(), values)
+}
+
+/// [`check_finite`] with the field's name built only when a value is not
+/// finite (for checks on a hot path, such as a training step's
+/// parameters): one vectorised pass ([`crate::simd::all_finite`]), then
+/// the search for the bad value only when it fails.
+pub fn check_finite_named(field: impl FnOnce() -> String, values: &[f64]) -> Result<()> {
     if crate::simd::all_finite(values) {
         return Ok(());
     }
     match values.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(i) => Err(CoreError::NonFinite {
-            field: format!("{field}[{i}]"),
+            field: format!("{}[{i}]", field()),
             value: values[i],
         }),
     }

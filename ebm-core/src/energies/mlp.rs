@@ -2,8 +2,7 @@
 //! exact input gradient (the explicit backward pass).
 
 use crate::energy::Energy;
-use crate::error::{check_finite, CoreError, Result};
-use crate::simd::all_finite;
+use crate::error::{check_finite, check_finite_named, CoreError, Result};
 use crate::HostFloat;
 use faer::{Accum, MatMut, MatRef, Par};
 use serde::{Deserialize, Serialize};
@@ -249,9 +248,7 @@ impl Mlp {
                         got: new.len().to_string(),
                     });
                 }
-                if !all_finite(new) {
-                    check_finite(&format!("layers[{l}].{name}"), new)?;
-                }
+                check_finite_named(|| format!("layers[{l}].{name}"), new)?;
             }
         }
         for (layer, wb) in self.layers.iter_mut().zip(values.chunks_exact(2)) {
