@@ -87,25 +87,16 @@ pub fn rate(
                 Some((n0, s0)) if s > s0 => (s - s0) / (n - n0) as f64,
                 _ => s / n as f64,
             };
-            let enough = last.is_some_and(|(_, s0)| s >= target && s - s0 >= 0.5 * target);
-            if enough || n >= MAX_UNITS {
-                let (n0, s0) = match last {
-                    Some(l) => l,
-                    None => (n, s),
-                };
-                let (n2, s2) = if n0 == n { (2 * n, timed(2 * n)?) } else { (n, s) };
-                let b = if s2 > s0 {
-                    (s2 - s0) / (n2 - n0) as f64
-                } else {
-                    s2 / n2 as f64
-                };
-                let setup = (s2 - b * n2 as f64).max(0.0);
-                return Ok(Rate {
-                    per_s: 1.0 / b,
-                    seconds: s2,
-                    n: n2,
-                    setup,
-                });
+            // (the first run, n = 1, always grows: it has no run before it)
+            if let Some((_, s0)) = last {
+                if (s >= target && s - s0 >= 0.5 * target) || n >= MAX_UNITS {
+                    return Ok(Rate {
+                        per_s: 1.0 / per_unit,
+                        seconds: s,
+                        n,
+                        setup: (s - per_unit * n as f64).max(0.0),
+                    });
+                }
             }
             last = Some((n, s));
             // aim the next run's work 20% past the target, growing 2x to 10x
