@@ -13,11 +13,19 @@
 //! [`is_hot`] tells the loop that even a fork of a few microseconds of
 //! work (the optimizer's update of 17k parameters) pays.
 //!
+//! A poller that finds no job for `SPIN_BEFORE_NAP` (200 us: longer than
+//! a training step's serial stretch) naps instead, for 20 us at first and
+//! twice as long each time up to 1 ms, until it runs a job again. So the
+//! workers that take a loop's jobs stay hot, while the rest of a large
+//! pool (16 workers, and a step of two parts) cost about one wake-up a
+//! millisecond each, not a core each; and a long serial stretch (a
+//! checkpoint written) does not keep the pool's cores busy.
+//!
 //! Which worker runs which job never changes what a job computes, so work
 //! written for rayon gives the same bits with or without the pollers.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 thread_local! {
@@ -27,10 +35,18 @@ thread_local! {
     static HOT: Cell<bool> = const { Cell::new(false) };
 }
 
-/// After this long without finding a job, a poller yields its core to
-/// the operating system between polls, so that other processes run
-/// during a long serial stretch of the loop (a checkpoint being written).
-const SPIN_BEFORE_YIELD: Duration = Duration::from_micros(200);
+/// After this long without finding a job, a poller naps between polls
+/// (a worker whose jobs go to other pollers, or a long serial stretch of
+/// the loop), so that other processes get its core.
+const SPIN_BEFORE_NAP: Duration = Duration::from_micros(200);
+
+/// A poller's first nap; each further nap without a job is twice as long,
+/// up to [`LONGEST_NAP`].
+const FIRST_NAP: Duration = Duration::from_micros(20);
+
+/// The longest nap: a job pushed while every poller naps waits at most
+/// this long for one (the loop's own thread runs it sooner if it can).
+const LONGEST_NAP: Duration = Duration::from_millis(1);
 
 /// Elements below which an elementwise pass is not worth a fork even in
 /// a hot pool (a fork costs about a microsecond there; a pass over this
@@ -45,17 +61,23 @@ pub const CHUNK: usize = 2048;
 /// for jobs until `f` returns; [`is_hot`] is true inside `f` on its thread.
 /// With a pool of one thread it is `f` run on that thread.
 ///
-/// The pollers spin (with the CPU's pause hint), and after
-/// `SPIN_BEFORE_YIELD` (200 us) without a job also yield to the operating
-/// system between polls: a hot pool keeps its cores busy for as long as
-/// `f` runs, which is the price of its cheap forks.
+/// The pollers spin (with the CPU's pause hint) while they find jobs;
+/// one that finds none for `SPIN_BEFORE_NAP` (200 us) naps between polls
+/// (20 us, doubling to 1 ms) until it runs a job again. A hot pool keeps
+/// busy the cores whose workers take the loop's jobs, which is the price
+/// of its cheap forks.
 pub fn with_hot_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    run_hot(f, &AtomicUsize::new(0))
+}
+
+/// [`with_hot_pool`], with every poller's naps counted in `naps`.
+fn run_hot<R: Send>(f: impl FnOnce() -> R + Send, naps: &AtomicUsize) -> R {
     let done = AtomicBool::new(false);
     rayon::scope(|s| {
         let leader = rayon::current_thread_index();
         for _ in 1..rayon::current_num_threads() {
             let done = &done;
-            s.spawn(move |_| poll_until(done, leader));
+            s.spawn(move |_| poll_until(done, leader, naps));
         }
         // the pollers are released, and the flag restored, however `f`
         // ends: a panic in it unwinds through the scope, which waits for
@@ -95,22 +117,39 @@ pub fn fork_pays(len: usize) -> bool {
     len >= MIN_FORK && is_hot()
 }
 
-/// Run the pool's pending jobs as they come until `done` is raised. A
-/// no-op on the `leader`'s thread (which would otherwise wait on itself:
-/// a job of the loop's scope that no other worker took is run there when
-/// the loop ends) and on a thread that is already polling.
-fn poll_until(done: &AtomicBool, leader: Option<usize>) {
+/// Polls between two looks at the clock while spinning (a look costs
+/// about as much as a poll).
+const POLLS_PER_LOOK: u32 = 64;
+
+/// Run the pool's pending jobs as they come until `done` is raised,
+/// napping while none come (see [`with_hot_pool`]; each nap counted in
+/// `naps`). A no-op on the `leader`'s thread (which would otherwise wait
+/// on itself: a job of the loop's scope that no other worker took is run
+/// there when the loop ends) and on a thread that is already polling.
+fn poll_until(done: &AtomicBool, leader: Option<usize>, naps: &AtomicUsize) {
     if rayon::current_thread_index() == leader || POLLING.with(Cell::get) {
         return;
     }
     POLLING.with(|p| p.set(true));
     let mut idle_since: Option<Instant> = None;
+    let mut idle_polls = 0u32;
+    let mut nap = FIRST_NAP;
     while !done.load(Ordering::Acquire) {
         match rayon::yield_now() {
-            Some(rayon::Yield::Executed) => idle_since = None,
+            Some(rayon::Yield::Executed) => {
+                idle_since = None;
+                idle_polls = 0;
+                nap = FIRST_NAP;
+            }
             Some(rayon::Yield::Idle) => {
-                if idle_since.get_or_insert_with(Instant::now).elapsed() > SPIN_BEFORE_YIELD {
-                    std::thread::yield_now();
+                idle_polls = idle_polls.wrapping_add(1);
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                if idle_polls % POLLS_PER_LOOK == 0 && since.elapsed() > SPIN_BEFORE_NAP {
+                    naps.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(nap);
+                    nap = (nap * 2).min(LONGEST_NAP);
+                    // look at the clock after every nap
+                    idle_polls = POLLS_PER_LOOK - 1;
                 } else {
                     std::hint::spin_loop();
                 }
@@ -180,6 +219,34 @@ mod tests {
             p.install(|| with_hot_pool(|| (0..64u64).into_par_iter().sum::<u64>())),
             2016
         );
+    }
+
+    /// Pollers with nothing to do nap instead of spinning: through a
+    /// 60 ms serial stretch, three pollers nap at most about 65 times each
+    /// (a nap a millisecond after the first 200 us, plus the six shorter
+    /// ones before; about 20 each on the Intel guest, whose 1 ms sleeps
+    /// last longer), never hundreds of thousands of polls; and a loop of
+    /// forks afterwards finds them and runs as before.
+    #[test]
+    fn idle_pollers_nap() {
+        let p = pool(4);
+        let naps = AtomicUsize::new(0);
+        let sums = p.install(|| {
+            run_hot(
+                || {
+                    std::thread::sleep(Duration::from_millis(60));
+                    (0..50u64)
+                        .map(|step| (0..64u64).into_par_iter().map(|i| i * step).sum::<u64>())
+                        .sum::<u64>()
+                },
+                &naps,
+            )
+        });
+        assert_eq!(sums, 2016 * 1225);
+        let naps = naps.load(Ordering::Relaxed);
+        // 60 ms at 1 ms a nap is at most ~66 naps a poller (fewer where a
+        // nap oversleeps); at least a few each once 200 us have passed
+        assert!((3..=3 * 80).contains(&naps), "{naps} naps");
     }
 
     /// `is_hot` holds on the loop's thread only, and only while it runs
