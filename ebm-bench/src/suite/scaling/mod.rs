@@ -75,16 +75,17 @@ pub fn run_scaling(a: &SuiteArgs) -> CliResult<crate::report::Report> {
         "quick": a.quick,
         "seed": a.seed,
         "seconds": started.elapsed().as_secs_f64(),
-        "timing": format!("per point, t = setup + n / rate from a run of at least {} s, at least half of that more than the run before it at half its work or less", scale.target),
+        "timing": format!("per point, t = setup + n / rate from a run of at least {} s, at least half of that more than the run before it at half its work or less, each of the two the fastest of {} timings", scale.target, measure::TIMINGS),
         "points": points,
         "plots": plots,
     });
     let md = format!(
-        "# ebm suite --scaling\n\n{}, ebm-rs {} ({}). Throughput past each run's fixed cost (from a run of at least {} s, at least half of that more than the run before it at half its work or less).\n\n{table}\n![scaling](scaling.png)\n",
+        "# ebm suite --scaling\n\n{}, ebm-rs {} ({}). Throughput past each run's fixed cost (from a run of at least {} s, at least half of that more than the run before it at half its work or less, each the fastest of {} timings).\n\n{table}\n![scaling](scaling.png)\n",
         super::machine_line(),
         env!("CARGO_PKG_VERSION"),
         super::git_revision(),
-        scale.target
+        scale.target,
+        measure::TIMINGS
     );
     super::write_results(&dir, "scaling", &results, &md)?;
     Ok(crate::report::Report {
