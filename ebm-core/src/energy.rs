@@ -70,13 +70,25 @@ pub trait Energy: Send + Sync {
     /// value of `energies` is either left as it was or set to E of its
     /// point, so a caller may keep in it energies computed earlier at the
     /// same points. The default is `energy_grad_batch`; an energy for which
-    /// the energies are a pass of their own (a Gaussian's dot products)
-    /// skips them.
+    /// the energies are a pass of their own (a Gaussian's dot products, a
+    /// mixture's logarithm) skips them.
     ///
     /// # Panics
     /// If the buffer sizes disagree with `energies.len() * dim()`.
     fn grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
         self.energy_grad_batch(xs, grads, energies)
+    }
+
+    /// Whether [`Energy::grad_batch`] gives a gradient that is not finite
+    /// at every point where E is not finite, so that a caller who needs
+    /// the energies only to tell such points (ULA, between the ends of
+    /// its runs of steps) may skip them. True where `grad_batch` computes
+    /// the energies anyway (the default) or where it is so by the maths (a
+    /// mixture: E = -(m + ln s) is finite exactly where its gradient's
+    /// weights are); false for the Gaussian, whose x^T P x can overflow
+    /// where P x does not.
+    fn grad_batch_flags_infinite_energy(&self) -> bool {
+        true
     }
 
     /// One inner step of a unit-mass leapfrog for each of the
@@ -282,6 +294,9 @@ macro_rules! forward_energy {
             }
             fn grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
                 (**self).grad_batch(xs, grads, energies)
+            }
+            fn grad_batch_flags_infinite_energy(&self) -> bool {
+                (**self).grad_batch_flags_infinite_energy()
             }
             fn kick_drift_batch(
                 &self,

@@ -23,7 +23,12 @@ use serde::{Deserialize, Serialize};
 /// lands where the energy or its gradient is not finite (past a hard
 /// wall, or an overflow) is undone: that chain stays where it was and is
 /// reported as divergent in [`crate::StepStats::divergences`], so no chain ever
-/// holds a non-finite state.
+/// holds a non-finite state. The moves need gradients only: in a run of
+/// steps, the energies are computed at the last one (the chains' energies
+/// are current when the run returns), and before it only where the
+/// energy's gradient cannot show an infinite energy by itself
+/// ([`ebm_core::Energy::grad_batch_flags_infinite_energy`]); the chains
+/// move the same either way.
 ///
 /// ```
 /// use ebm_samplers::{Ula, Chains, Kernel};
@@ -102,6 +107,9 @@ struct UlaScratch {
     pg: Vec<f64>,
     pe: Vec<f64>,
     normals: NormalsAhead,
+    /// Whether a step of this run took gradients alone, so the chains'
+    /// energies are not all current until the run's last step.
+    energies_behind: bool,
 }
 
 impl Ula {
@@ -135,13 +143,38 @@ impl Ula {
             #[inline(always)]
             || propose::<D>(d, eps, noise, x, g, z, px),
         );
-        energy.energy_grad_batch(&s.px, &mut s.pg, &mut s.pe);
+        // ULA needs the energies only to tell proposals past the energy's
+        // reach, and the chains' energies only when the run of steps ends:
+        // before its last step, an energy whose gradient alone shows where
+        // it is not finite is asked for gradients alone (a mixture skips
+        // its logarithm), and the chains' energies wait for the last step
+        let last = c.steps_left <= 1;
+        let gradients_alone = !last && energy.grad_batch_flags_infinite_energy();
+        if gradients_alone {
+            energy.grad_batch(&s.px, &mut s.pg, &mut s.pe);
+            s.energies_behind = true;
+        } else {
+            energy.energy_grad_batch(&s.px, &mut s.pg, &mut s.pe);
+        }
         let (x, g, e, div) = (&mut *c.x, &mut *c.grad, &mut *c.energy, &mut *c.divergent);
         let (px, pg, pe) = (&s.px[..], &s.pg[..], &s.pe[..]);
         ebm_core::simd::dispatch(
             #[inline(always)]
-            || accept_finite::<D>(d, x, g, e, div, px, pg, pe),
+            || {
+                if gradients_alone {
+                    accept_finite::<D, false>(d, x, g, e, div, px, pg, pe)
+                } else {
+                    accept_finite::<D, true>(d, x, g, e, div, px, pg, pe)
+                }
+            },
         );
+        if last && std::mem::take(&mut s.energies_behind) {
+            // a chain that kept its state in the last step holds an energy
+            // from a step that skipped them: its energy at its state anew
+            for (k, _) in c.divergent.iter().enumerate().filter(|(_, &dv)| dv) {
+                energy.energy_batch(&c.x[k * d..(k + 1) * d], &mut c.energy[k..k + 1]);
+            }
+        }
         c.grad_evals.fill(1);
         if c.steps_left == 1 {
             s.normals.release_if_spent();
@@ -187,10 +220,12 @@ fn propose<const D: usize>(
 
 /// Take each chain's proposal (state `px`, gradient `pg`, energy `pe`)
 /// unless its energy or gradient is not finite; flag those as divergent.
+/// Without `ENERGIES` the proposals' energies were not computed: the
+/// gradient alone decides and the chains' energies are left as they were.
 /// Branch-free selects, so it vectorises; `D` as in [`propose`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn accept_finite<const D: usize>(
+fn accept_finite<const D: usize, const ENERGIES: bool>(
     d: usize,
     x: &mut [f64],
     g: &mut [f64],
@@ -208,12 +243,14 @@ fn accept_finite<const D: usize>(
         .zip(pe)
         .zip(pg.chunks_exact(d))
     {
-        let mut finite = pek.is_finite();
+        let mut finite = !ENERGIES || pek.is_finite();
         for v in &pgk[..d] {
             finite &= v.is_finite();
         }
         *div = !finite;
-        *ek = if finite { pek } else { *ek };
+        if ENERGIES {
+            *ek = if finite { pek } else { *ek };
+        }
     }
     // then the states and gradients, chain by chain
     for ((((xk, gk), pxk), pgk), &div) in x

@@ -45,12 +45,12 @@ impl SingleParams {
 }
 
 impl Gmm {
-    /// E (and, when `GRAD`, grad E) of `L` points in f32, coordinate-major
-    /// as in the f64 kernel; `ok[l]` says whether lane l came out finite
+    /// E (when `ENERGY`) and, when `GRAD`, grad E of `L` points in f32,
+    /// coordinate-major as in the f64 kernel; `ok[l]` says whether lane l came out finite
     /// (its energy and gradient are only written then).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn lanes32<const L: usize, const D: usize, const GRAD: bool>(
+    fn lanes32<const L: usize, const D: usize, const GRAD: bool, const ENERGY: bool>(
         &self,
         p: &SingleParams,
         x: &[f32],
@@ -100,9 +100,11 @@ impl Gmm {
         for l in 0..L {
             // s >= 1 when m is finite (its own term is e^0)
             ok[l] = s[l] >= 1.0 && m[l].is_finite();
-            sd[l] = s[l] as f64;
-            let v = -(m[l] as f64 + crate::fast_ln::ln(sd[l]));
-            e[l] = if ok[l] { v } else { e[l] };
+            if ENERGY {
+                sd[l] = s[l] as f64;
+                let v = -(m[l] as f64 + crate::fast_ln::ln(sd[l]));
+                e[l] = if ok[l] { v } else { e[l] };
+            }
         }
         if GRAD {
             let mut inv = [0.0f32; L];
@@ -146,7 +148,7 @@ impl Gmm {
 
     /// Point `i` of `xs` alone: f32 first, then f64 if that is not finite.
     #[inline(always)]
-    fn one32<const D: usize, const GRAD: bool>(
+    fn one32<const D: usize, const GRAD: bool, const ENERGY: bool>(
         &self,
         p: &SingleParams,
         xs: &[f64],
@@ -163,20 +165,21 @@ impl Gmm {
         }
         let (mut e, mut ok) = ([0.0f64], [false]);
         let mut kept = [[0.0f32; 1]; KEEP];
-        self.lanes32::<1, D, GRAD>(p, &x32[..d], &mut g32[..d], &mut e, &mut ok, &mut kept);
+        self.lanes32::<1, D, GRAD, ENERGY>(p, &x32[..d], &mut g32[..d], &mut e, &mut ok, &mut kept);
         let g = if GRAD {
             &mut grads[i * d..(i + 1) * d]
         } else {
             &mut [][..]
         };
         if ok[0] {
-            energies[i] = e[0];
             for j in 0..g.len() {
                 g[j] = g32[j] as f64;
             }
         } else {
             let mut kept = [[0.0f64; 1]; KEEP];
-            self.lanes::<1, D, GRAD>(x, g, &mut e, &mut kept);
+            self.lanes::<1, D, GRAD, ENERGY>(x, g, &mut e, &mut kept);
+        }
+        if ENERGY {
             energies[i] = e[0];
         }
     }
@@ -184,7 +187,7 @@ impl Gmm {
     /// The f32 batch path: blocks of [`BLOCK32`] points, the rest point by
     /// point; a point whose f32 result is not finite is redone in f64.
     #[inline(always)]
-    pub(super) fn batch32<const D: usize, const GRAD: bool>(
+    pub(super) fn batch32<const D: usize, const GRAD: bool, const ENERGY: bool>(
         &self,
         p: &SingleParams,
         xs: &[f64],
@@ -195,7 +198,7 @@ impl Gmm {
         let n = energies.len();
         // dimensions above MAX_BLOCK_DIM keep the f64 kernel
         if d > MAX_BLOCK_DIM {
-            return self.batch::<D, GRAD>(xs, grads, energies);
+            return self.batch::<D, GRAD, ENERGY>(xs, grads, energies);
         }
         let mut xt = [0.0f32; BLOCK32 * MAX_BLOCK_DIM];
         let mut gt = [0.0f32; BLOCK32 * MAX_BLOCK_DIM];
@@ -212,7 +215,7 @@ impl Gmm {
                 .try_into()
                 .expect("block");
             let mut ok = [false; BLOCK32];
-            self.lanes32::<BLOCK32, D, GRAD>(
+            self.lanes32::<BLOCK32, D, GRAD, ENERGY>(
                 p,
                 &xt[..d * BLOCK32],
                 &mut gt[..d * BLOCK32],
@@ -229,12 +232,12 @@ impl Gmm {
             }
             for (l, &good) in ok.iter().enumerate() {
                 if !good {
-                    self.one32::<D, GRAD>(p, xs, b * BLOCK32 + l, grads, energies);
+                    self.one32::<D, GRAD, ENERGY>(p, xs, b * BLOCK32 + l, grads, energies);
                 }
             }
         }
         for i in blocks * BLOCK32..n {
-            self.one32::<D, GRAD>(p, xs, i, grads, energies);
+            self.one32::<D, GRAD, ENERGY>(p, xs, i, grads, energies);
         }
     }
 }
