@@ -82,13 +82,13 @@ pub trait Energy: Send + Sync {
     /// Whether [`Energy::grad_batch`] gives a gradient that is not finite
     /// at every point where E is not finite, so that a caller who needs
     /// the energies only to tell such points (ULA, between the ends of
-    /// its runs of steps) may skip them. True where `grad_batch` computes
-    /// the energies anyway (the default) or where it is so by the maths (a
-    /// mixture: E = -(m + ln s) is finite exactly where its gradient's
-    /// weights are); false for the Gaussian, whose x^T P x can overflow
-    /// where P x does not.
+    /// its runs of steps) may take the gradients alone. False by default
+    /// (a hard wall may have E infinite and a zero gradient past it) and
+    /// for the Gaussian, whose x^T P x can overflow where P x does not;
+    /// true for a mixture, whose E = -(m + ln s) is finite exactly where
+    /// its gradient's weights are.
     fn grad_batch_flags_infinite_energy(&self) -> bool {
-        true
+        false
     }
 
     /// One inner step of a unit-mass leapfrog for each of the

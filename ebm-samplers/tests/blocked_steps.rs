@@ -179,6 +179,9 @@ impl Energy for WalledMixture {
         self.0.grad_batch(xs, grads, energies);
         Self::wall(xs, grads, None);
     }
+    fn grad_batch_flags_infinite_energy(&self) -> bool {
+        true
+    }
 }
 
 /// Chains started on the allowed side of the wall, a few steps from it.

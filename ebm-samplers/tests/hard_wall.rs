@@ -140,3 +140,53 @@ fn ula_resets_a_chain_whose_energy_overflows() {
     }
     assert!(reported > 0);
 }
+
+/// The half-plane normal with a zero gradient past the wall instead of
+/// NaN: only its infinite energy shows a move past the wall. Such an
+/// energy does not claim that its gradient shows it
+/// (`grad_batch_flags_infinite_energy` is false by default), so ULA
+/// computes the energies at every step of its runs and still undoes every
+/// such move.
+struct HalfPlaneZeroGradient;
+
+impl Energy for HalfPlaneZeroGradient {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn energy(&self, x: &[f64]) -> f64 {
+        HalfPlaneNormal.energy(x)
+    }
+    fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        if x[0] > 0.0 {
+            grad.copy_from_slice(x);
+        } else {
+            grad.fill(0.0);
+        }
+        self.energy(x)
+    }
+}
+
+#[test]
+fn ula_undoes_moves_past_a_wall_that_only_the_energy_shows() {
+    let cfg = RunConfig {
+        warmup: 0,
+        burn_in: 200,
+        draws: 200,
+        thin: 1,
+        adapt_step_size: false,
+        adapt_mass: false,
+        store_draws: true,
+        seed: 5,
+    };
+    let mut ula = Ula::new(0.2).unwrap();
+    let out = run(&mut ula, &HalfPlaneZeroGradient, start(), &cfg, &mut Silent).unwrap();
+    assert!(
+        out.divergences.iter().sum::<usize>() > 0,
+        "some moves crossed the wall"
+    );
+    assert!(
+        out.draws.chunks_exact(2).all(|x| x[0] > 0.0),
+        "a draw past the wall was kept"
+    );
+    assert!(out.chains.energy.iter().all(|e| e.is_finite()));
+}

@@ -447,6 +447,12 @@ impl Energy for Gmm {
         );
     }
 
+    /// True: where E = -(m + ln s) is not finite (m = -inf or NaN) the
+    /// gradient is NaN, in both arithmetics.
+    fn grad_batch_flags_infinite_energy(&self) -> bool {
+        true
+    }
+
     fn log_partition(&self) -> Option<f64> {
         Some(log_sum_exp(
             &self.weights.iter().map(|w| w.ln()).collect::<Vec<_>>(),

@@ -381,12 +381,6 @@ impl Energy for Gaussian {
         self.grad_batch_any::<false>(xs, grads, energies)
     }
 
-    /// False: P x stays finite where x^T P x overflows (|x| past about
-    /// 1e154), so ULA computes this energy's energies at every step.
-    fn grad_batch_flags_infinite_energy(&self) -> bool {
-        false
-    }
-
     /// In f64 the product's tiles kick and drift as they are computed
     /// ([`crate::matmul::kick_drift`], the bits of `grad_batch` and the
     /// two loops); with f32 products through the gradients.
