@@ -141,8 +141,7 @@ proptest! {
 struct WalledMixture(Gmm);
 
 impl WalledMixture {
-    fn wall(x: &[f64], grads: &mut [f64], energies: Option<&mut [f64]>) {
-        let mut energies = energies;
+    fn wall(x: &[f64], grads: &mut [f64], mut energies: Option<&mut [f64]>) {
         for (k, (p, g)) in x.chunks_exact(2).zip(grads.chunks_exact_mut(2)).enumerate() {
             if p[0] <= -1.0 {
                 g.fill(f64::NAN);

@@ -372,6 +372,17 @@ impl Gmm {
         }
     }
 
+    /// The batch's gradients, and its energies when `ENERGY`, with the
+    /// buffers' shapes checked (a panic names `call`).
+    fn gradients<const ENERGY: bool>(&self, call: &str, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
+        assert_eq!(xs.len(), energies.len() * self.dim, "{call}: shape");
+        assert_eq!(grads.len(), xs.len(), "{call}: grads shape");
+        crate::simd::dispatch(
+            #[inline(always)]
+            || self.batch_any::<true, ENERGY>(xs, grads, energies),
+        );
+    }
+
     /// The batch path with the dimension unrolled where it is small.
     #[inline(always)]
     fn batch_any<const GRAD: bool, const ENERGY: bool>(
@@ -426,12 +437,7 @@ impl Energy for Gmm {
     }
 
     fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
-        assert_eq!(xs.len(), energies.len() * self.dim, "energy_grad_batch: shape");
-        assert_eq!(grads.len(), xs.len(), "energy_grad_batch: grads shape");
-        crate::simd::dispatch(
-            #[inline(always)]
-            || self.batch_any::<true, true>(xs, grads, energies),
-        );
+        self.gradients::<true>("energy_grad_batch", xs, grads, energies);
     }
 
     /// The gradients alone: the energies are left as they were (the
@@ -439,12 +445,7 @@ impl Energy for Gmm {
     /// step). Where a point's energy is not finite its gradient is NaN
     /// ([`Energy::grad_batch_flags_infinite_energy`]).
     fn grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
-        assert_eq!(xs.len(), energies.len() * self.dim, "grad_batch: shape");
-        assert_eq!(grads.len(), xs.len(), "grad_batch: grads shape");
-        crate::simd::dispatch(
-            #[inline(always)]
-            || self.batch_any::<true, false>(xs, grads, energies),
-        );
+        self.gradients::<false>("grad_batch", xs, grads, energies);
     }
 
     /// True: where E = -(m + ln s) is not finite (m = -inf or NaN) the

@@ -90,12 +90,7 @@ pub fn rate(
         let mut last: Option<(usize, f64)> = None;
         loop {
             let s = timed(n)?;
-            // the cost per unit from this run and the one before (or from
-            // this run alone while there is none, or timer noise hides it)
-            let per_unit = match last {
-                Some((n0, s0)) if s > s0 => (s - s0) / (n - n0) as f64,
-                _ => s / n as f64,
-            };
+            let per_unit = cost_per_unit(last, n, s);
             // (the first run, n = 1, always grows: it has no run before it)
             if let Some((n0, s0)) = last {
                 if (s >= target && s - s0 >= 0.5 * target) || n >= MAX_UNITS {
@@ -104,11 +99,7 @@ pub fn rate(
                         s0 = s0.min(timed(n0)?);
                         s = s.min(timed(n)?);
                     }
-                    let per_unit = if s > s0 {
-                        (s - s0) / (n - n0) as f64
-                    } else {
-                        s / n as f64
-                    };
+                    let per_unit = cost_per_unit(Some((n0, s0)), n, s);
                     return Ok(Rate {
                         per_s: 1.0 / per_unit,
                         seconds: s,
@@ -123,4 +114,15 @@ pub fn rate(
             n = ((n as f64 * grow).ceil() as usize).min(MAX_UNITS);
         }
     })
+}
+
+/// The cost per unit b of a run of `n` units taking `s` seconds, from it
+/// and the run `before` it (n0 units, s0 seconds): (s - s0) / (n - n0);
+/// from this run alone (s / n) while there is none before it, or where
+/// the timer's noise hides the difference (s <= s0).
+fn cost_per_unit(before: Option<(usize, f64)>, n: usize, s: f64) -> f64 {
+    match before {
+        Some((n0, s0)) if s > s0 => (s - s0) / (n - n0) as f64,
+        _ => s / n as f64,
+    }
 }

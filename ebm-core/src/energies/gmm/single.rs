@@ -46,8 +46,8 @@ impl SingleParams {
 
 impl Gmm {
     /// E (when `ENERGY`) and, when `GRAD`, grad E of `L` points in f32,
-    /// coordinate-major as in the f64 kernel; `ok[l]` says whether lane l came out finite
-    /// (its energy and gradient are only written then).
+    /// coordinate-major as in the f64 kernel; `ok[l]` says whether lane l
+    /// came out finite (its energy and gradient are only written then).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn lanes32<const L: usize, const D: usize, const GRAD: bool, const ENERGY: bool>(
