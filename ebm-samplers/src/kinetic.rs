@@ -3,8 +3,10 @@
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{invalid, positive, Result};
 use crate::kernel::Kernel;
-use crate::normals::Normals;
+use crate::normals::{NormalsAhead, StepNormals};
 use crate::target::Target;
+use crate::unadjusted::{self, flag_divergent, EnergiesBehind};
+use ebm_core::rng::STREAM_LANES;
 use ebm_core::Energy;
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +48,13 @@ pub enum Splitting {
 /// Chains that are cloned or rebuilt start with fresh momenta. A step that
 /// lands where the energy or its gradient is not finite is undone and the
 /// chain's momentum reversed; it counts as divergent.
+///
+/// Its cost is ULA's: the normals of a run of steps are drawn ahead in
+/// lanes, the steps' passes are vectorised, and on an energy whose
+/// gradient alone shows where it is not finite
+/// ([`Energy::grad_batch_flags_infinite_energy`]) it takes gradients
+/// alone before the run's last step, as [`crate::Ula`] does; none of
+/// this changes a bit of the chains' paths.
 ///
 /// ```
 /// use ebm_samplers::{KineticLangevin, Chains, Kernel};
@@ -125,40 +134,113 @@ impl KineticLangevin {
 }
 
 /// The kernel's work buffers and state for one chunk: the chains'
-/// momenta, the proposals and the normals.
+/// momenta, the step's new momenta and proposals, and the normals drawn
+/// ahead.
 #[derive(Default)]
 struct KineticScratch {
+    /// The chains' momenta (the kernel's state).
     p: Vec<f64>,
-    p_old: Vec<f64>,
+    /// This step's momenta, taken by the chains whose step is finite.
+    pn: Vec<f64>,
     px: Vec<f64>,
     pg: Vec<f64>,
     pe: Vec<f64>,
-    normals: Normals,
+    normals: NormalsAhead,
+    /// Whether this run of steps took gradients alone.
+    energies_behind: EnergiesBehind,
 }
 
-/// p = c p + s z for each chain's `d` momenta (normals with stride `dw`).
-fn ou(p: &mut [f64], z: &[f64], d: usize, dw: usize, c: f64, s: f64) {
-    for (k, pk) in p.chunks_exact_mut(d).enumerate() {
-        for (pj, zj) in pk.iter_mut().zip(&z[k * dw..k * dw + d]) {
-            *pj = c * *pj + s * zj;
+/// The O step p = c p + s z of every chain (`d` coordinates each, the
+/// draw's normals `z` in lanes of sixteen chains). `D` is `d` when small
+/// enough to unroll (0: read at run time); it changes the code, not the
+/// arithmetic.
+#[inline(always)]
+fn ou<const D: usize>(p: &mut [f64], z: StepNormals<'_>, d: usize, c: f64, s: f64) {
+    let d = if D == 0 { d } else { D };
+    for (gi, p) in p.chunks_mut(STREAM_LANES * d).enumerate() {
+        let z = &z.group(gi)[..d];
+        for (l, p) in p.chunks_exact_mut(d).enumerate() {
+            for j in 0..d {
+                p[j] = c * p[j] + s * z[j][l];
+            }
+        }
+    }
+}
+
+/// The kick, then the drift: p -= h/2 g, then px = x + drift p.
+#[inline(always)]
+fn kick_drift(p: &mut [f64], px: &mut [f64], g: &[f64], x: &[f64], half: f64, drift: f64) {
+    for (((p, px), g), x) in p.iter_mut().zip(px.iter_mut()).zip(g).zip(x) {
+        *p -= half * g;
+        *px = x + drift * *p;
+    }
+}
+
+/// v += a w.
+#[inline(always)]
+fn add_scaled(v: &mut [f64], a: f64, w: &[f64]) {
+    for (v, w) in v.iter_mut().zip(w) {
+        *v += a * w;
+    }
+}
+
+/// Take each chain's step (state `px`, gradient `pg`, energy `pe`, new
+/// momenta `pn`) unless its energy or gradient is not finite; such a
+/// chain keeps its state, its momenta reversed, and is flagged
+/// divergent. Without `ENERGIES` the gradient alone decides and the
+/// chains' energies are left as they were. Branch-free selects, so it
+/// vectorises; `D` as in [`ou`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn accept_finite<const D: usize, const ENERGIES: bool>(
+    d: usize,
+    c: &mut ChunkMut<'_>,
+    p: &mut [f64],
+    pn: &[f64],
+    px: &[f64],
+    pg: &[f64],
+    pe: &[f64],
+) {
+    flag_divergent::<D, ENERGIES>(d, c.divergent, c.energy, pe, pg);
+    let d = if D == 0 { d } else { D };
+    for (((((xk, gk), pk), pnk), (pxk, pgk)), &div) in
+        c.x.chunks_exact_mut(d)
+            .zip(c.grad.chunks_exact_mut(d))
+            .zip(p.chunks_exact_mut(d))
+            .zip(pn.chunks_exact(d))
+            .zip(px.chunks_exact(d).zip(pg.chunks_exact(d)))
+            .zip(c.divergent.iter())
+    {
+        for j in 0..d {
+            xk[j] = if div { xk[j] } else { pxk[j] };
+            gk[j] = if div { gk[j] } else { pgk[j] };
+            pk[j] = if div { -pk[j] } else { pnk[j] };
         }
     }
 }
 
 impl KineticLangevin {
+    /// One step of one chunk of chains, its loops unrolled for
+    /// dimensions 1-4 (see [`ou`]).
     fn chunk_step(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut KineticScratch) {
-        let (d, n, h) = (c.d, c.len(), self.step_size);
-        if s.p.len() != n * d {
-            // the chains' first step: momenta from p ~ N(0, I)
-            s.p.resize(n * d, 0.0);
-            let (z, dw) = s.normals.draw(c.rngs, d);
-            ou(&mut s.p, z, d, dw, 0.0, 1.0);
+        match c.d {
+            1 => self.chunk_step_in::<1>(energy, c, s),
+            2 => self.chunk_step_in::<2>(energy, c, s),
+            3 => self.chunk_step_in::<3>(energy, c, s),
+            4 => self.chunk_step_in::<4>(energy, c, s),
+            _ => self.chunk_step_in::<0>(energy, c, s),
         }
-        s.p_old.clear();
-        s.p_old.extend_from_slice(&s.p);
-        s.px.resize(n * d, 0.0);
-        s.pg.resize(n * d, 0.0);
-        s.pe.resize(n, 0.0);
+    }
+
+    /// [`KineticLangevin::chunk_step`] with `D` as in [`ou`].
+    #[inline(always)]
+    fn chunk_step_in<const D: usize>(
+        &self,
+        energy: &dyn Energy,
+        c: &mut ChunkMut<'_>,
+        s: &mut KineticScratch,
+    ) {
+        let (d, n, h) = (c.d, c.len(), self.step_size);
         let half = 0.5 * h;
         // the O step's decay c = e^-gamma t over its time t (h for BAOAB's
         // one O step, h/2 for each of OBABO's two) and noise sqrt(1 - c^2)
@@ -170,52 +252,83 @@ impl KineticLangevin {
             })
         .exp();
         let sf = (1.0 - cf * cf).sqrt();
+        // the normals of this run's draws are drawn ahead, never past its
+        // last draw: one or two a step, and the momenta's first
+        let per_step = if self.splitting == Splitting::Baoab { 1 } else { 2 };
+        let fresh = s.p.len() != n * d;
+        let mut draws_left = per_step * c.steps_left.max(1) + fresh as usize;
+        if fresh {
+            // the chains' first step: momenta from p ~ N(0, I)
+            s.p.clear();
+            s.p.resize(n * d, 0.0);
+            let z = s.normals.next(c.rngs, d, draws_left);
+            draws_left -= 1;
+            let p = &mut s.p[..];
+            ebm_core::simd::dispatch(
+                #[inline(always)]
+                || ou::<D>(p, z, d, 0.0, 1.0),
+            );
+        }
+        s.px.resize(n * d, 0.0);
+        s.pg.resize(n * d, 0.0);
+        s.pe.resize(n, 0.0);
+        // this step's momenta start from the chains' (kept for a step
+        // that is undone)
+        s.pn.clear();
+        s.pn.extend_from_slice(&s.p);
+        let (pn, px, g, x) = (&mut s.pn[..], &mut s.px[..], &*c.grad, &*c.x);
+        let z = s.normals.next(c.rngs, d, draws_left);
         match self.splitting {
-            Splitting::Baoab => {
-                for j in 0..n * d {
-                    s.p[j] -= half * c.grad[j];
-                    s.px[j] = c.x[j] + half * s.p[j];
-                }
-                let (z, dw) = s.normals.draw(c.rngs, d);
-                ou(&mut s.p, z, d, dw, cf, sf);
-                for j in 0..n * d {
-                    s.px[j] += half * s.p[j];
-                }
-            }
-            Splitting::Obabo => {
-                let (z, dw) = s.normals.draw(c.rngs, d);
-                ou(&mut s.p, z, d, dw, cf, sf);
-                for j in 0..n * d {
-                    s.p[j] -= half * c.grad[j];
-                    s.px[j] = c.x[j] + h * s.p[j];
-                }
-            }
+            Splitting::Baoab => ebm_core::simd::dispatch(
+                #[inline(always)]
+                || {
+                    kick_drift(pn, px, g, x, half, half);
+                    ou::<D>(pn, z, d, cf, sf);
+                    add_scaled(px, half, pn);
+                },
+            ),
+            Splitting::Obabo => ebm_core::simd::dispatch(
+                #[inline(always)]
+                || {
+                    ou::<D>(pn, z, d, cf, sf);
+                    kick_drift(pn, px, g, x, half, h);
+                },
+            ),
         }
-        energy.energy_grad_batch(&s.px, &mut s.pg, &mut s.pe);
-        for j in 0..n * d {
-            s.p[j] -= half * s.pg[j];
-        }
+        // the gradients alone before a run's last step where they show
+        // every proposal past the energy's reach ([`crate::unadjusted`])
+        let (px, pg, pe) = (&s.px[..], &mut s.pg[..], &mut s.pe[..]);
+        let gradients_alone = unadjusted::evaluate(energy, c, &mut s.energies_behind, px, pg, pe);
+        let (pn, pg) = (&mut s.pn[..], &s.pg[..]);
+        ebm_core::simd::dispatch(
+            #[inline(always)]
+            || add_scaled(pn, -half, pg),
+        );
         if self.splitting == Splitting::Obabo {
-            let (z, dw) = s.normals.draw(c.rngs, d);
-            ou(&mut s.p, z, d, dw, cf, sf);
+            let z = s.normals.next(c.rngs, d, draws_left - 1);
+            let pn = &mut s.pn[..];
+            ebm_core::simd::dispatch(
+                #[inline(always)]
+                || ou::<D>(pn, z, d, cf, sf),
+            );
         }
-        for k in 0..n {
-            let r = k * d..(k + 1) * d;
-            let finite = s.pe[k].is_finite() && s.pg[r.clone()].iter().all(|v| v.is_finite());
-            c.divergent[k] = !finite;
-            if finite {
-                c.x[r.clone()].copy_from_slice(&s.px[r.clone()]);
-                c.grad[r.clone()].copy_from_slice(&s.pg[r]);
-                c.energy[k] = s.pe[k];
-            } else {
-                // undo the step and reverse the momentum
-                for (p, q) in s.p[r.clone()].iter_mut().zip(&s.p_old[r]) {
-                    *p = -q;
+        let (p, pn, px, pg, pe) = (&mut s.p[..], &s.pn[..], &s.px[..], &s.pg[..], &s.pe[..]);
+        ebm_core::simd::dispatch(
+            #[inline(always)]
+            || {
+                if gradients_alone {
+                    accept_finite::<D, false>(d, c, p, pn, px, pg, pe)
+                } else {
+                    accept_finite::<D, true>(d, c, p, pn, px, pg, pe)
                 }
-            }
-        }
+            },
+        );
+        unadjusted::catch_up(energy, c, &mut s.energies_behind);
         c.accept.fill(1.0);
         c.grad_evals.fill(1);
+        if c.steps_left <= 1 {
+            s.normals.release_if_spent();
+        }
     }
 }
 

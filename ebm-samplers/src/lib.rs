@@ -73,6 +73,7 @@ mod softmax;
 pub mod target;
 pub mod tempering;
 mod ula;
+mod unadjusted;
 pub mod warmup;
 
 pub use chains::{Chains, ChunkMut, Scratch, CHUNK};

@@ -59,49 +59,49 @@ impl Normals {
     }
 }
 
-/// 64-bit words a chain may draw ahead: 32, so the words of many steps
+/// 64-bit words a chain may draw ahead: 32, so the words of many draws
 /// come from one read of sixteen chains' streams in lanes.
 const AHEAD_WORDS: usize = 32;
 
-/// Steps whose normals [`NormalsAhead::next`] draws at once in dimension
+/// Draws whose normals [`NormalsAhead::next`] takes at once in dimension
 /// `d` (at least 1).
 fn ahead_steps(d: usize) -> usize {
     (AHEAD_WORDS / words_for(d)).max(1)
 }
 
 /// For kernels that draw nothing but normals from the chains' streams
-/// (ULA): the same D standard normals per chain and step as
-/// [`Normals::draw`], to the bit, but drawn for up to 32 / `words_for(D)`
-/// steps at a time, sixteen chains' words at once in lanes
+/// (ULA, kinetic Langevin): the same D standard normals per chain and
+/// draw as [`Normals::draw`], to the bit, but drawn for up to
+/// 32 / `words_for(D)` draws at a time, sixteen chains' words at once in lanes
 /// ([`ebm_core::rng::read_lanes`]: no copy out of each stream's buffer,
 /// and no transpose) and transformed in lanes
 /// ([`ebm_core::normal::box_muller_lanes`]). Never past the run's last
-/// step (`steps_left`), so the streams end where step-by-step drawing
+/// draw (`draws_left`), so the streams end where step-by-step drawing
 /// leaves them and nothing is carried from one run of steps to the next.
 #[derive(Clone, Debug, Default)]
 pub struct NormalsAhead {
     words: Vec<WordLanes>,
     noise: Vec<[f64; STREAM_LANES]>,
-    /// Steps drawn last time, and how many of them were used.
+    /// Draws taken last time, and how many of them were used.
     ahead: usize,
     used: usize,
 }
 
-/// One step's normals of a chunk's chains, in lanes: chain k's are
-/// coordinates `0..D` of [`StepNormals::chain`]`(k)`.
+/// One draw's normals of a chunk's chains, in lanes: coordinate j of
+/// chain k is `group(k / 16)[j][k % 16]` ([`StepNormals::group`]).
 #[derive(Clone, Copy, Debug)]
 pub struct StepNormals<'a> {
     /// Sixteen chains' normals per row; a group's rows are its chains'
-    /// normals for every step drawn, step after step.
+    /// normals for every draw taken, draw after draw.
     rows: &'a [[f64; STREAM_LANES]],
-    /// This step's first row within a group's rows.
+    /// This draw's first row within a group's rows.
     first: usize,
     /// Rows per group of sixteen chains.
     per_group: usize,
 }
 
 impl<'a> StepNormals<'a> {
-    /// The rows of group `g` (chains `16 g..16 g + 16`) for this step:
+    /// The rows of group `g` (chains `16 g..16 g + 16`) for this draw:
     /// `rows[j][l]` is coordinate j of chain `16 g + l`.
     #[inline(always)]
     pub fn group(&self, g: usize) -> &'a [[f64; STREAM_LANES]] {
@@ -110,12 +110,13 @@ impl<'a> StepNormals<'a> {
 }
 
 impl NormalsAhead {
-    /// This step's normals. `steps_left` counts the steps of this run
-    /// still to take, this one included.
-    pub fn next(&mut self, rngs: &mut [ChainRng], d: usize, steps_left: usize) -> StepNormals<'_> {
+    /// This draw's normals. `draws_left` counts the draws of this run
+    /// still to take, this one included: its steps for a kernel that
+    /// draws once a step (ULA), more for one that draws twice.
+    pub fn next(&mut self, rngs: &mut [ChainRng], d: usize, draws_left: usize) -> StepNormals<'_> {
         let dw = words_for(d);
         if self.used == self.ahead {
-            let m = ahead_steps(d).min(steps_left.max(1));
+            let m = ahead_steps(d).min(draws_left.max(1));
             let per_group = m * dw;
             let groups = rngs.len().div_ceil(STREAM_LANES);
             self.words.resize(groups * 2 * per_group, [0; STREAM_LANES]);

@@ -5,6 +5,7 @@ use crate::error::{positive, Result};
 use crate::kernel::Kernel;
 use crate::normals::{NormalsAhead, StepNormals};
 use crate::target::Target;
+use crate::unadjusted::{self, flag_divergent, EnergiesBehind};
 use ebm_core::rng::STREAM_LANES;
 use ebm_core::Energy;
 use serde::{Deserialize, Serialize};
@@ -107,9 +108,8 @@ struct UlaScratch {
     pg: Vec<f64>,
     pe: Vec<f64>,
     normals: NormalsAhead,
-    /// Whether a step of this run took gradients alone, so the chains'
-    /// energies are not all current until the run's last step.
-    energies_behind: bool,
+    /// Whether this run of steps took gradients alone.
+    energies_behind: EnergiesBehind,
 }
 
 impl Ula {
@@ -143,19 +143,10 @@ impl Ula {
             #[inline(always)]
             || propose::<D>(d, eps, noise, x, g, z, px),
         );
-        // ULA needs the energies only to tell proposals past the energy's
-        // reach, and the chains' energies only when the run of steps ends:
-        // before its last step, an energy whose gradient alone shows where
-        // it is not finite is asked for gradients alone (a mixture skips
-        // its logarithm), and the chains' energies wait for the last step
-        let last = c.steps_left <= 1;
-        let gradients_alone = !last && energy.grad_batch_flags_infinite_energy();
-        if gradients_alone {
-            energy.grad_batch(&s.px, &mut s.pg, &mut s.pe);
-            s.energies_behind = true;
-        } else {
-            energy.energy_grad_batch(&s.px, &mut s.pg, &mut s.pe);
-        }
+        // the gradients alone before a run's last step where they show
+        // every proposal past the energy's reach ([`crate::unadjusted`])
+        let (px, pg, pe) = (&s.px[..], &mut s.pg[..], &mut s.pe[..]);
+        let gradients_alone = unadjusted::evaluate(energy, c, &mut s.energies_behind, px, pg, pe);
         let (x, g, e, div) = (&mut *c.x, &mut *c.grad, &mut *c.energy, &mut *c.divergent);
         let (px, pg, pe) = (&s.px[..], &s.pg[..], &s.pe[..]);
         ebm_core::simd::dispatch(
@@ -168,13 +159,7 @@ impl Ula {
                 }
             },
         );
-        if last && std::mem::take(&mut s.energies_behind) {
-            // a chain that kept its state in the last step holds an energy
-            // from a step that skipped them: its energy at its state anew
-            for (k, _) in c.divergent.iter().enumerate().filter(|(_, &dv)| dv) {
-                energy.energy_batch(&c.x[k * d..(k + 1) * d], &mut c.energy[k..k + 1]);
-            }
-        }
+        unadjusted::catch_up(energy, c, &mut s.energies_behind);
         c.grad_evals.fill(1);
         if c.steps_left == 1 {
             s.normals.release_if_spent();
@@ -235,23 +220,8 @@ fn accept_finite<const D: usize, const ENERGIES: bool>(
     pg: &[f64],
     pe: &[f64],
 ) {
+    flag_divergent::<D, ENERGIES>(d, divergent, e, pe, pg);
     let d = if D == 0 { d } else { D };
-    // which proposals are finite, and their energies
-    for (((div, ek), &pek), pgk) in divergent
-        .iter_mut()
-        .zip(e.iter_mut())
-        .zip(pe)
-        .zip(pg.chunks_exact(d))
-    {
-        let mut finite = !ENERGIES || pek.is_finite();
-        for v in &pgk[..d] {
-            finite &= v.is_finite();
-        }
-        *div = !finite;
-        if ENERGIES {
-            *ek = if finite { pek } else { *ek };
-        }
-    }
     // then the states and gradients, chain by chain
     for ((((xk, gk), pxk), pgk), &div) in x
         .chunks_exact_mut(d)

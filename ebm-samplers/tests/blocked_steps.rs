@@ -7,7 +7,7 @@ use crate::common;
 
 use ebm_core::energies::Gmm;
 use ebm_core::{chain_rngs, Energy, Points};
-use ebm_samplers::{Chains, Hmc, Kernel, Mala, StepStats, StepTotals, Ula};
+use ebm_samplers::{Chains, Hmc, Kernel, KineticLangevin, Mala, Splitting, StepStats, StepTotals, Ula};
 use proptest::prelude::*;
 use rand::RngCore;
 
@@ -130,6 +130,25 @@ proptest! {
         let hmc = Hmc::new(0.3, 4).unwrap().with_path_jitter(true).with_step_jitter(0.2).unwrap();
         prop_assert!(same_bits(&stepwise(&hmc, &g, x0.clone(), n, seed), &blocked(&hmc, &g, x0, n, seed)));
     }
+
+    #[test]
+    /// Kinetic Langevin draws its normals ahead like ULA, one draw a step
+    /// for BAOAB and two for OBABO, and the momenta's first draw in the
+    /// first step: 2-D (16 draws at a time) and 5-D (5), so refills land
+    /// inside a step and between its two draws. Its momenta, carried in
+    /// the chunks' scratch, must be the same too (the states after every
+    /// step depend on them).
+    fn blocked_kinetic_steps_equal_single_steps(chains in 1usize..150, n in 0usize..40, seed in 0u64..1000) {
+        let gmm = Gmm::eight_gaussians();
+        let g = common::correlated_gaussian(5, 0.8);
+        for splitting in [Splitting::Baoab, Splitting::Obabo] {
+            let k = KineticLangevin::new(0.2, 0.9).unwrap().with_splitting(splitting);
+            let x0 = start(chains, 2, seed);
+            prop_assert!(same_bits(&stepwise(&k, &gmm, x0.clone(), n, seed), &blocked(&k, &gmm, x0, n, seed)));
+            let x0 = start(chains, 5, seed);
+            prop_assert!(same_bits(&stepwise(&k, &g, x0.clone(), n, seed), &blocked(&k, &g, x0, n, seed)));
+        }
+    }
 }
 
 /// W1's mixture behind a wall at x0 = -1: E infinite past it, with a NaN
@@ -211,6 +230,21 @@ proptest! {
             prop_assert_eq!(en.to_bits(), e.energy(x).to_bits());
         }
     }
+
+    /// Kinetic Langevin behind the wall, which takes gradients alone the
+    /// same way: the bits of single steps, and every energy its state's.
+    #[test]
+    fn blocked_kinetic_behind_a_wall_equals_single_steps(chains in 1usize..150, n in 0usize..40, seed in 0u64..1000) {
+        let e = WalledMixture(Gmm::eight_gaussians());
+        for splitting in [Splitting::Baoab, Splitting::Obabo] {
+            let k = KineticLangevin::new(0.5, 1.0).unwrap().with_splitting(splitting);
+            let (a, b) = (stepwise(&k, &e, walled_start(chains, seed), n, seed), blocked(&k, &e, walled_start(chains, seed), n, seed));
+            prop_assert!(same_bits(&a, &b));
+            for (x, en) in b.0.chunks_exact(2).zip(&b.2) {
+                prop_assert_eq!(en.to_bits(), e.energy(x).to_bits());
+            }
+        }
+    }
 }
 
 /// The case above with moves past the wall in the run, the last step's
@@ -232,4 +266,31 @@ fn moves_past_the_wall_are_undone_in_a_run_of_steps() {
         last.divergences
     );
     assert!(b.0.chunks_exact(2).all(|x| x[0] > -1.0));
+}
+
+/// Kinetic Langevin's steps into the wall, the last step's included, are
+/// undone (the momenta reversed) in a run of steps as step by step, and
+/// each chain ends with its state's energy: 200 chains, 30 steps.
+#[test]
+fn kinetic_moves_past_the_wall_are_undone_in_a_run_of_steps() {
+    let e = WalledMixture(Gmm::eight_gaussians());
+    for splitting in [Splitting::Baoab, Splitting::Obabo] {
+        let k = KineticLangevin::new(0.5, 1.0).unwrap().with_splitting(splitting);
+        let (a, b) = (
+            stepwise(&k, &e, walled_start(200, 3), 30, 3),
+            blocked(&k, &e, walled_start(200, 3), 30, 3),
+        );
+        assert!(same_bits(&a, &b), "{splitting:?}");
+        let last = b.3.last().expect("30 steps");
+        assert!(
+            b.4.iter().sum::<usize>() > 30 && last.divergences > 0,
+            "{splitting:?}: divergences {:?}, last step {}",
+            b.4.iter().sum::<usize>(),
+            last.divergences
+        );
+        assert!(b.0.chunks_exact(2).all(|x| x[0] > -1.0));
+        for (x, en) in b.0.chunks_exact(2).zip(&b.2) {
+            assert_eq!(en.to_bits(), e.energy(x).to_bits());
+        }
+    }
 }
