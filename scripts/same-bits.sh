@@ -3,7 +3,7 @@
 # the suite's per-workload digests (W1 final states, W2 final chains, W3
 # AIS log-weights at every size, W4 trained RBM parameters in f64 and f32,
 # W5 trained MLP parameters) with its quality figures, and sha256 sums of
-# `ebm sample` draws (ULA, MALA, HMC, Gibbs) and `ebm logz --method ais`
+# `ebm sample` draws (ULA, MALA, HMC, kinetic Langevin, Gibbs) and `ebm logz --method ais`
 # on the examples-data models. Run it with the old and the new build and
 # diff the two outputs.
 #
@@ -72,6 +72,10 @@
 # magnetisation_ess, hmc_w2's MCSE digest, about 1e-15 relative), and
 # those six lines were re-recorded there; every digest, draw hash and
 # other figure the same (the FFT has no ISA-dependent sums).
+# On 2026-12-07 (twenty-third session) the two kinetic Langevin lines are
+# new, recorded with the build before kinetic Langevin's normals were
+# drawn ahead and its passes vectorised (da1b450^) and matched by the
+# build after; every other line the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ebm=${1:-}
@@ -117,6 +121,8 @@ sample hmc_banana banana.json hmc --chains 40 --steps 300
 sample hmc_w2 w2_gauss100.json hmc --chains 64 --steps 200 --step-size 0.1 --leapfrog 10
 sample hmc_w2_fixed w2_gauss100.json hmc --chains 64 --steps 200 --no-adapt --thin 2
 sample mala_gauss2 gaussian2.json mala --chains 70 --steps 200 --thin 3
+sample kinetic_gmm8 gmm8.json kinetic --chains 40 --steps 300 --step-size 0.3
+sample kinetic_gmm8_divergent gmm8.json kinetic --chains 37 --steps 200 --step-size 2.5 --friction 0.2 --no-adapt
 sample gibbs_rbm w3_rbm64x20.json gibbs --chains 40 --steps 200 --burn-in 50
 sample gibbs_rbm_thin w3_rbm64x20.json gibbs --chains 33 --steps 100 --burn-in 7 --thin 3
 echo '{"type":"ising","rows":6,"cols":5,"coupling":1.0,"field":0.1,"beta":0.4,"periodic":true}' > "$tmp/ising.json"
