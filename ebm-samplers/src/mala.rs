@@ -3,10 +3,10 @@
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{positive, Result};
 use crate::kernel::Kernel;
-use crate::normals::Normals;
+use crate::normals::{NormalsAhead, StepNormals, StepWords};
 use crate::target::Target;
+use ebm_core::rng::STREAM_LANES;
 use ebm_core::Energy;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// MALA (Roberts and Tweedie 1996): the ULA proposal
@@ -51,75 +51,206 @@ impl Mala {
 }
 
 /// MALA's work buffers for one chunk: the proposals (states, gradients,
-/// energies) and the normals.
+/// energies) and the normals and accept tests' words drawn ahead.
 #[derive(Default)]
 struct MalaScratch {
     px: Vec<f64>,
     pg: Vec<f64>,
     pe: Vec<f64>,
-    normals: Normals,
+    /// Each chain's log acceptance ratio this step.
+    log_alpha: Vec<f64>,
+    draws: NormalsAhead,
+}
+
+/// The proposals y = x - eps g + noise z of every chain (`d` coordinates
+/// each, the step's normals `z` in lanes of sixteen chains). `D` is `d`
+/// when small enough to unroll (0: read at run time); it changes the
+/// code, not the arithmetic.
+#[inline(always)]
+fn propose<const D: usize>(
+    d: usize,
+    eps: f64,
+    noise: f64,
+    x: &[f64],
+    g: &[f64],
+    z: StepNormals<'_>,
+    px: &mut [f64],
+) {
+    let d = if D == 0 { d } else { D };
+    let group = STREAM_LANES * d;
+    for (gi, ((y, x), g)) in px
+        .chunks_mut(group)
+        .zip(x.chunks(group))
+        .zip(g.chunks(group))
+        .enumerate()
+    {
+        let z = &z.group(gi)[..d];
+        for (l, ((y, x), g)) in y
+            .chunks_exact_mut(d)
+            .zip(x.chunks_exact(d))
+            .zip(g.chunks_exact(d))
+            .enumerate()
+        {
+            for j in 0..d {
+                y[j] = x[j] - eps * g[j] + noise * z[j][l];
+            }
+        }
+    }
+}
+
+/// Each chain's log acceptance ratio
+/// log alpha = E(x) - E(y) - (|x - y + eps g(y)|^2 - |y - x + eps g(x)|^2) / (4 eps)
+/// into `la`, and whether it is divergent (E(y) not finite or the ratio
+/// NaN). Vectorises across chains; `D` as in [`propose`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn log_alphas<const D: usize>(
+    d: usize,
+    eps: f64,
+    x: &[f64],
+    g: &[f64],
+    e: &[f64],
+    px: &[f64],
+    pg: &[f64],
+    pe: &[f64],
+    la: &mut [f64],
+    divergent: &mut [bool],
+) {
+    let d = if D == 0 { d } else { D };
+    for (((((((x, g), &ex), y), gy), &ey), la), div) in x
+        .chunks_exact(d)
+        .zip(g.chunks_exact(d))
+        .zip(e)
+        .zip(px.chunks_exact(d))
+        .zip(pg.chunks_exact(d))
+        .zip(pe)
+        .zip(la.iter_mut())
+        .zip(divergent.iter_mut())
+    {
+        let mut fwd = 0.0; // |y - x + eps g(x)|^2
+        let mut bwd = 0.0; // |x - y + eps g(y)|^2
+        for j in 0..d {
+            let a = y[j] - x[j] + eps * g[j];
+            let b = x[j] - y[j] + eps * gy[j];
+            fwd += a * a;
+            bwd += b * b;
+        }
+        *la = ex - ey - (bwd - fwd) / (4.0 * eps);
+        *div = !ey.is_finite() || la.is_nan();
+    }
+}
+
+/// Move each chain that passes its test u < p (and is not divergent) to
+/// its proposal: state, gradient and energy, by branch-free selects.
+/// `D` as in [`propose`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn take_accepted<const D: usize>(
+    d: usize,
+    u: StepWords<'_>,
+    p: &[f64],
+    divergent: &[bool],
+    x: &mut [f64],
+    g: &mut [f64],
+    e: &mut [f64],
+    px: &[f64],
+    pg: &[f64],
+    pe: &[f64],
+) {
+    let d = if D == 0 { d } else { D };
+    let group = STREAM_LANES * d;
+    for (gi, ((((((x, g), e), y), gy), ey), (p, div))) in x
+        .chunks_mut(group)
+        .zip(g.chunks_mut(group))
+        .zip(e.chunks_mut(STREAM_LANES))
+        .zip(px.chunks(group))
+        .zip(pg.chunks(group))
+        .zip(pe.chunks(STREAM_LANES))
+        .zip(p.chunks(STREAM_LANES).zip(divergent.chunks(STREAM_LANES)))
+        .enumerate()
+    {
+        let u = u.uniforms(gi, 0);
+        let mut take = [false; STREAM_LANES];
+        for (t, ((&u, &p), &dv)) in take.iter_mut().zip(u.iter().zip(p).zip(div)) {
+            *t = !dv & (u < p);
+        }
+        for (e, (&ey, &t)) in e.iter_mut().zip(ey.iter().zip(&take)) {
+            *e = if t { ey } else { *e };
+        }
+        for ((((x, g), y), gy), &t) in x
+            .chunks_exact_mut(d)
+            .zip(g.chunks_exact_mut(d))
+            .zip(y.chunks_exact(d))
+            .zip(gy.chunks_exact(d))
+            .zip(&take)
+        {
+            for j in 0..d {
+                x[j] = if t { y[j] } else { x[j] };
+                g[j] = if t { gy[j] } else { g[j] };
+            }
+        }
+    }
 }
 
 impl Mala {
-    /// One transition of one chunk of chains.
+    /// One transition of one chunk of chains, its loops unrolled for
+    /// dimensions 1-4 (see [`propose`]).
     fn chunk_step(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut MalaScratch) {
+        match c.d {
+            1 => self.chunk_step_in::<1>(energy, c, s),
+            2 => self.chunk_step_in::<2>(energy, c, s),
+            3 => self.chunk_step_in::<3>(energy, c, s),
+            4 => self.chunk_step_in::<4>(energy, c, s),
+            _ => self.chunk_step_in::<0>(energy, c, s),
+        }
+    }
+
+    /// [`Mala::chunk_step`] with `D` as in [`propose`].
+    #[inline(always)]
+    fn chunk_step_in<const D: usize>(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut MalaScratch) {
         let eps = self.step_size;
         let noise = (2.0 * eps).sqrt();
         let (d, n) = (c.d, c.len());
         s.px.resize(n * d, 0.0);
         s.pg.resize(n * d, 0.0);
         s.pe.resize(n, 0.0);
-        let (z, dw) = s.normals.draw(c.rngs, d);
+        // each chain's normals, then its accept test's uniform, from its
+        // stream, for the steps of the run drawn ahead in lanes
+        let (z, u) = s.draws.next_with(c.rngs, d, 1, c.steps_left);
         let (x, g, px) = (&*c.x, &*c.grad, &mut s.px[..]);
         ebm_core::simd::dispatch(
             #[inline(always)]
-            || {
-                for k in 0..n {
-                    let (x, g, y) = (
-                        &x[k * d..(k + 1) * d],
-                        &g[k * d..(k + 1) * d],
-                        &mut px[k * d..(k + 1) * d],
-                    );
-                    let z = &z[k * dw..k * dw + d];
-                    for j in 0..d {
-                        y[j] = x[j] - eps * g[j] + noise * z[j];
-                    }
-                }
-            },
+            || propose::<D>(d, eps, noise, x, g, z, px),
         );
         energy.energy_grad_batch(&s.px, &mut s.pg, &mut s.pe);
-        for (k, rng) in c.rngs.iter_mut().enumerate() {
-            let r = k * d..(k + 1) * d;
-            let (x, g, y, gy) = (
-                &c.x[r.clone()],
-                &c.grad[r.clone()],
-                &s.px[r.clone()],
-                &s.pg[r.clone()],
-            );
-            let (ex, ey) = (c.energy[k], s.pe[k]);
-            let mut fwd = 0.0; // |y - x + eps g(x)|^2
-            let mut bwd = 0.0; // |x - y + eps g(y)|^2
-            for j in 0..d {
-                let a = y[j] - x[j] + eps * g[j];
-                let b = x[j] - y[j] + eps * gy[j];
-                fwd += a * a;
-                bwd += b * b;
-            }
-            let log_alpha = ex - ey - (bwd - fwd) / (4.0 * eps);
-            let ok = ey.is_finite() && !log_alpha.is_nan();
-            c.divergent[k] = !ok;
-            let p = if ok { log_alpha.min(0.0).exp() } else { 0.0 };
-            c.accept[k] = p;
-            let u: f64 = rng.random();
-            if ok && u < p {
-                for i in r {
-                    c.x[i] = s.px[i];
-                    c.grad[i] = s.pg[i];
-                }
-                c.energy[k] = ey;
-            }
+        s.log_alpha.resize(n, 0.0);
+        let (x, g, e, div) = (&*c.x, &*c.grad, &*c.energy, &mut *c.divergent);
+        let (px, pg, pe, la) = (&s.px[..], &s.pg[..], &s.pe[..], &mut s.log_alpha[..]);
+        ebm_core::simd::dispatch(
+            #[inline(always)]
+            || log_alphas::<D>(d, eps, x, g, e, px, pg, pe, la, div),
+        );
+        // the acceptance probabilities by libm's exp (one call a chain
+        // whose log ratio is negative; e^0 = 1 exactly otherwise)
+        for ((p, &la), &dv) in c.accept.iter_mut().zip(&s.log_alpha).zip(c.divergent.iter()) {
+            *p = if dv {
+                0.0
+            } else if la >= 0.0 {
+                1.0
+            } else {
+                la.exp()
+            };
         }
+        let (p, div) = (&*c.accept, &*c.divergent);
+        let (x, g, e) = (&mut *c.x, &mut *c.grad, &mut *c.energy);
+        ebm_core::simd::dispatch(
+            #[inline(always)]
+            || take_accepted::<D>(d, u, p, div, x, g, e, px, pg, pe),
+        );
         c.grad_evals.fill(1);
+        if c.steps_left <= 1 {
+            s.draws.release_if_spent();
+        }
     }
 }
 

@@ -63,12 +63,6 @@ impl Normals {
 /// come from one read of sixteen chains' streams in lanes.
 const AHEAD_WORDS: usize = 32;
 
-/// Draws whose normals [`NormalsAhead::next`] takes at once in dimension
-/// `d` (at least 1).
-fn ahead_steps(d: usize) -> usize {
-    (AHEAD_WORDS / words_for(d)).max(1)
-}
-
 /// For kernels that draw nothing but normals from the chains' streams
 /// (ULA, kinetic Langevin): the same D standard normals per chain and
 /// draw as [`Normals::draw`], to the bit, but drawn for up to
@@ -109,21 +103,89 @@ impl<'a> StepNormals<'a> {
     }
 }
 
+/// The 64-bit words a draw took after its normals, [`NormalsAhead::next_with`]'s
+/// `uniforms` of them per chain, in lanes.
+#[derive(Clone, Copy, Debug)]
+pub struct StepWords<'a> {
+    /// A group's 32-bit words, draw after draw (as read from its streams).
+    rows: &'a [WordLanes],
+    /// This draw's first extra row within a group's rows.
+    first: usize,
+    /// Rows per group of sixteen chains.
+    per_group: usize,
+}
+
+impl StepWords<'_> {
+    /// The `i`-th 64-bit word chain `k` drew after its normals, as
+    /// `next_u64` reads it (the first 32-bit word the low half).
+    #[inline(always)]
+    pub fn word(&self, k: usize, i: usize) -> u64 {
+        let (g, l) = (k / STREAM_LANES, k % STREAM_LANES);
+        let r = &self.rows[g * self.per_group + self.first + 2 * i..];
+        u64::from(r[0][l]) | u64::from(r[1][l]) << 32
+    }
+
+    /// The `i`-th word of chain `k` as a uniform on [0, 1) ([`uniform`]).
+    #[inline(always)]
+    pub fn uniform(&self, k: usize, i: usize) -> f64 {
+        uniform(self.word(k, i))
+    }
+
+    /// The `i`-th words of group `g`'s chains (chains `16 g..16 g + 16`)
+    /// as uniforms ([`uniform`]), lane l chain `16 g + l`'s.
+    #[inline(always)]
+    pub fn uniforms(&self, g: usize, i: usize) -> [f64; STREAM_LANES] {
+        let r = &self.rows[g * self.per_group + self.first + 2 * i..];
+        let (lo, hi) = (&r[0], &r[1]);
+        let mut u = [0.0; STREAM_LANES];
+        for l in 0..STREAM_LANES {
+            u[l] = uniform(u64::from(lo[l]) | u64::from(hi[l]) << 32);
+        }
+        u
+    }
+}
+
+/// A 64-bit word as a uniform on [0, 1): its top 53 bits times 2^-53,
+/// the value `rand`'s `random::<f64>()` makes of the same word.
+#[inline(always)]
+pub fn uniform(word: u64) -> f64 {
+    (word >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
 impl NormalsAhead {
     /// This draw's normals. `draws_left` counts the draws of this run
     /// still to take, this one included: its steps for a kernel that
     /// draws once a step (ULA), more for one that draws twice.
     pub fn next(&mut self, rngs: &mut [ChainRng], d: usize, draws_left: usize) -> StepNormals<'_> {
+        self.next_with(rngs, d, 0, draws_left).0
+    }
+
+    /// [`NormalsAhead::next`] for a kernel whose chains draw `uniforms`
+    /// 64-bit words after each draw's normals (MALA's accept test): the
+    /// draw's normals, and those words as each stream gives them. Every
+    /// draw of a run must ask for the same `d` and `uniforms`.
+    pub fn next_with(
+        &mut self,
+        rngs: &mut [ChainRng],
+        d: usize,
+        uniforms: usize,
+        draws_left: usize,
+    ) -> (StepNormals<'_>, StepWords<'_>) {
         let dw = words_for(d);
+        // 32-bit rows a draw takes: its normals' words, then the extra
+        let rows = 2 * (dw + uniforms);
         if self.used == self.ahead {
-            let m = ahead_steps(d).min(draws_left.max(1));
-            let per_group = m * dw;
+            // as many draws as AHEAD_WORDS allow (at least one), never
+            // past the run's last
+            let m = (AHEAD_WORDS / (dw + uniforms).max(1))
+                .max(1)
+                .min(draws_left.max(1));
             let groups = rngs.len().div_ceil(STREAM_LANES);
-            self.words.resize(groups * 2 * per_group, [0; STREAM_LANES]);
-            self.noise.resize(groups * per_group, [0.0; STREAM_LANES]);
+            self.words.resize(groups * m * rows, [0; STREAM_LANES]);
+            self.noise.resize(groups * m * dw, [0.0; STREAM_LANES]);
             for (w, r) in self
                 .words
-                .chunks_exact_mut(2 * per_group)
+                .chunks_exact_mut(m * rows)
                 .zip(rngs.chunks_mut(STREAM_LANES))
             {
                 read_lanes(r, w);
@@ -131,18 +193,34 @@ impl NormalsAhead {
             let (words, noise) = (&self.words[..], &mut self.noise[..]);
             ebm_core::simd::dispatch(
                 #[inline(always)]
-                || box_muller_lanes(words, noise),
+                || {
+                    if uniforms == 0 {
+                        box_muller_lanes(words, noise);
+                    } else {
+                        // each draw's normals from its first 2 dw rows
+                        for (w, z) in words.chunks_exact(rows).zip(noise.chunks_exact_mut(dw)) {
+                            box_muller_lanes(&w[..2 * dw], z);
+                        }
+                    }
+                },
             );
             self.ahead = m;
             self.used = 0;
         }
-        let first = self.used * dw;
+        let t = self.used;
         self.used += 1;
-        StepNormals {
-            rows: &self.noise,
-            first,
-            per_group: self.ahead * dw,
-        }
+        (
+            StepNormals {
+                rows: &self.noise,
+                first: t * dw,
+                per_group: self.ahead * dw,
+            },
+            StepWords {
+                rows: &self.words,
+                first: t * rows + 2 * dw,
+                per_group: self.ahead * rows,
+            },
+        )
     }
 
     /// Free the buffers once every drawn normal is used (at the end of a
@@ -201,6 +279,40 @@ mod tests {
                     let g = z.group(k / STREAM_LANES);
                     for j in 0..d {
                         prop_assert_eq!(g[j][k % STREAM_LANES].to_bits(), want[k * stride + j].to_bits());
+                    }
+                }
+            }
+            prop_assert_eq!(rngs, solo);
+        }
+
+        /// With words after each draw's normals (MALA's uniform): the
+        /// normals of [`Normals::draw`], then the words `next_u64` reads,
+        /// as uniforms the values of `rand`'s `random::<f64>()`, draw by
+        /// draw, the streams ending in the same place; refills land at
+        /// every draw count up to 40.
+        #[test]
+        fn drawn_ahead_with_words_equals_step_by_step(chains in 1usize..40, d in 1usize..7, uniforms in 1usize..3, steps in 1usize..40, seed in 0u64..1000) {
+            use rand::{Rng, RngCore};
+            let (mut ahead, mut rngs) = (NormalsAhead::default(), chain_rngs(seed, chains));
+            let (mut one, mut solo) = (Normals::default(), chain_rngs(seed, chains));
+            for s in 0..steps {
+                let (z, u) = ahead.next_with(&mut rngs, d, uniforms, steps - s);
+                let (want, stride) = one.draw(&mut solo, d);
+                for k in 0..chains {
+                    let g = z.group(k / STREAM_LANES);
+                    for j in 0..d {
+                        prop_assert_eq!(g[j][k % STREAM_LANES].to_bits(), want[k * stride + j].to_bits());
+                    }
+                }
+                for i in 0..uniforms {
+                    let mut words = solo.clone();
+                    for (k, r) in solo.iter_mut().enumerate() {
+                        prop_assert_eq!(u.word(k, i), r.next_u64());
+                    }
+                    for (k, r) in words.iter_mut().enumerate() {
+                        let want: f64 = r.random();
+                        prop_assert_eq!(u.uniform(k, i).to_bits(), want.to_bits());
+                        prop_assert_eq!(u.uniforms(k / STREAM_LANES, i)[k % STREAM_LANES].to_bits(), want.to_bits());
                     }
                 }
             }
