@@ -1,6 +1,10 @@
 //! Batched energy gradients of the benchmark targets (criterion).
 //!
-//! * `w1_gmm8/grad_batch/10000`: the W1 ring of 8 Gaussians, 10,000 points.
+//! * `w1_gmm8/energy_grad_batch/10000`: the W1 ring of 8 Gaussians,
+//!   energies and gradients of 10,000 points.
+//! * `w1_gmm8/grad_batch/10000`: the same points' gradients alone (the
+//!   mixture skips its logarithm; what ULA and kinetic Langevin ask for
+//!   before the last step of a run).
 //! * `w2_gauss100/grad_batch/64`: the W2 100-D Gaussian with covariance
 //!   0.9^|i-j|, 64 points, one faer matrix product.
 //! * `w2_gauss100/grad_batch_f32/64`: the same with the product in f32
@@ -57,8 +61,11 @@ fn bench(c: &mut Criterion) {
     let mut grads = vec![0.0; n * 2];
     let mut e = vec![0.0; n];
     g.throughput(Throughput::Elements(n as u64));
-    g.bench_with_input(BenchmarkId::new("grad_batch", n), &xs, |b, xs| {
+    g.bench_with_input(BenchmarkId::new("energy_grad_batch", n), &xs, |b, xs| {
         b.iter(|| gmm.energy_grad_batch(black_box(xs), &mut grads, &mut e))
+    });
+    g.bench_with_input(BenchmarkId::new("grad_batch", n), &xs, |b, xs| {
+        b.iter(|| gmm.grad_batch(black_box(xs), &mut grads, &mut e))
     });
     g.finish();
 

@@ -3,6 +3,8 @@
 //! * `w1_ula/step/10000`: one ULA step of 10,000 chains on the 8-Gaussian
 //!   ring (eps 0.01); throughput in chain-steps.
 //! * `w1_mala/step/10000`: one MALA step (eps 0.05) of the same chains.
+//! * `w1_kinetic/step/10000`: one kinetic Langevin step (BAOAB, h 0.1,
+//!   friction 1) of the same chains.
 //! * `w2_hmc/iteration/64`: one HMC iteration (10 leapfrog steps of 0.1) of
 //!   64 chains on the 100-D AR(1) Gaussian; throughput in gradient
 //!   evaluations.
@@ -33,7 +35,7 @@ use ebm_samplers::ais::{ais_rbm, RbmBase, Schedule};
 use ebm_samplers::diagnostics::ChainSeries;
 use ebm_samplers::driver::Diagnostics;
 use ebm_samplers::gibbs::Gibbs;
-use ebm_samplers::{Chains, Hmc, Kernel, Mala, Target, Ula};
+use ebm_samplers::{Chains, Hmc, Kernel, KineticLangevin, Mala, Target, Ula};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -73,6 +75,15 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function(BenchmarkId::new("step", n), |b| {
         b.iter(|| mala.step(&gmm, &mut chains, &mut rngs))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("w1_kinetic");
+    let mut chains = Chains::new(&gmm, normal_points(n, 2, 4.0)).unwrap();
+    let kinetic = KineticLangevin::new(0.1, 1.0).unwrap();
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(BenchmarkId::new("step", n), |b| {
+        b.iter(|| kinetic.step(&gmm, &mut chains, &mut rngs))
     });
     g.finish();
 
