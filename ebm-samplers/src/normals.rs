@@ -152,6 +152,43 @@ pub fn uniform(word: u64) -> f64 {
     (word >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// y = f(x, g, z) coordinate by coordinate for every chain (`d`
+/// coordinates each, row-major like `x` and `g`; the draw's normals `z`
+/// in lanes of sixteen chains): the walk over groups and lanes that the
+/// kernels' proposals share, each with its own arithmetic `f`. `D` is
+/// `d` when small enough to unroll (0: read at run time); it changes the
+/// code, not the arithmetic. Call it inside [`ebm_core::simd::dispatch`].
+#[inline(always)]
+pub fn map_with_normals<const D: usize>(
+    d: usize,
+    x: &[f64],
+    g: &[f64],
+    z: StepNormals<'_>,
+    y: &mut [f64],
+    f: impl Fn(f64, f64, f64) -> f64,
+) {
+    let d = if D == 0 { d } else { D };
+    let group = STREAM_LANES * d;
+    for (gi, ((y, x), g)) in y
+        .chunks_mut(group)
+        .zip(x.chunks(group))
+        .zip(g.chunks(group))
+        .enumerate()
+    {
+        let z = &z.group(gi)[..d];
+        for (l, ((y, x), g)) in y
+            .chunks_exact_mut(d)
+            .zip(x.chunks_exact(d))
+            .zip(g.chunks_exact(d))
+            .enumerate()
+        {
+            for j in 0..d {
+                y[j] = f(x[j], g[j], z[j][l]);
+            }
+        }
+    }
+}
+
 impl NormalsAhead {
     /// This draw's normals. `draws_left` counts the draws of this run
     /// still to take, this one included: its steps for a kernel that

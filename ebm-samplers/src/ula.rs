@@ -3,10 +3,9 @@
 use crate::chains::{ChunkMut, Scratch};
 use crate::error::{positive, Result};
 use crate::kernel::Kernel;
-use crate::normals::{NormalsAhead, StepNormals};
+use crate::normals::{map_with_normals, NormalsAhead, StepNormals};
 use crate::target::Target;
 use crate::unadjusted::{self, flag_divergent, EnergiesBehind};
-use ebm_core::rng::STREAM_LANES;
 use ebm_core::Energy;
 use serde::{Deserialize, Serialize};
 
@@ -167,10 +166,8 @@ impl Ula {
     }
 }
 
-/// The proposals y = x - eps g + noise z of every chain (`d` coordinates
-/// each, the step's normals `z` in lanes of sixteen chains). `D` is `d`
-/// when it is small enough to unroll (0: read at run time); it changes
-/// the code, not the arithmetic.
+/// The proposals y = x - eps g + noise z of every chain, as
+/// [`map_with_normals`] walks them (`D` as there).
 #[inline(always)]
 fn propose<const D: usize>(
     d: usize,
@@ -181,26 +178,7 @@ fn propose<const D: usize>(
     z: StepNormals<'_>,
     px: &mut [f64],
 ) {
-    let d = if D == 0 { d } else { D };
-    let group = STREAM_LANES * d;
-    for (gi, ((y, x), g)) in px
-        .chunks_mut(group)
-        .zip(x.chunks(group))
-        .zip(g.chunks(group))
-        .enumerate()
-    {
-        let z = &z.group(gi)[..d];
-        for (l, ((y, x), g)) in y
-            .chunks_exact_mut(d)
-            .zip(x.chunks_exact(d))
-            .zip(g.chunks_exact(d))
-            .enumerate()
-        {
-            for j in 0..d {
-                y[j] = x[j] + (-eps * g[j] + noise * z[j][l]);
-            }
-        }
-    }
+    map_with_normals::<D>(d, x, g, z, px, |x, g, z| x + (-eps * g + noise * z));
 }
 
 /// Take each chain's proposal (state `px`, gradient `pg`, energy `pe`)
