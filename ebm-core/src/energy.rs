@@ -81,8 +81,9 @@ pub trait Energy: Send + Sync {
 
     /// Whether [`Energy::grad_batch`] gives a gradient that is not finite
     /// at every point where E is not finite, so that a caller who needs
-    /// the energies only to tell such points (ULA, between the ends of
-    /// its runs of steps) may take the gradients alone. False by default
+    /// the energies only to tell such points (ULA and kinetic Langevin,
+    /// between the ends of their runs of steps) may take the gradients
+    /// alone. False by default
     /// (a hard wall may have E infinite and a zero gradient past it) and
     /// for the Gaussian, whose x^T P x can overflow where P x does not;
     /// true for a mixture, whose E = -(m + ln s) is finite exactly where
