@@ -172,6 +172,12 @@ impl SuiteCtx {
         let mut runs = Vec::with_capacity(reps);
         let mut last = None;
         for _ in 0..reps {
+            // the run before's result is freed first, so that every run
+            // starts with the same memory free: kept alive, its buffers
+            // (W2's stored draws, 102 MB) made every other run take
+            // fresh pages from the system, whose first writes cost this
+            // guest 0.4 s more than the run itself
+            drop(last.take());
             let t = std::time::Instant::now();
             let out = work()?;
             runs.push(t.elapsed().as_secs_f64());
