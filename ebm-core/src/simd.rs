@@ -118,6 +118,48 @@ pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
 }
 
+/// Evaluate `$body` with the constant `$D: usize` equal to the dimension
+/// `$d` when it is 1 to 4, and to 0 (meaning: read the dimension at run
+/// time) otherwise: one copy of the body per small dimension, whose loops
+/// over a point's coordinates the compiler unrolls. The constant changes
+/// the code, never the arithmetic, so every copy gives the same bits.
+///
+/// ```
+/// fn coords<const D: usize>(d: usize) -> usize {
+///     if D == 0 { d } else { D }
+/// }
+/// for d in [1, 3, 7] {
+///     assert_eq!(ebm_core::with_small_dim!(d, D => coords::<D>(d)), d);
+/// }
+/// ```
+#[macro_export]
+macro_rules! with_small_dim {
+    ($d:expr, $D:ident => $body:expr) => {
+        match $d {
+            1 => {
+                const $D: usize = 1;
+                $body
+            }
+            2 => {
+                const $D: usize = 2;
+                $body
+            }
+            3 => {
+                const $D: usize = 3;
+                $body
+            }
+            4 => {
+                const $D: usize = 4;
+                $body
+            }
+            _ => {
+                const $D: usize = 0;
+                $body
+            }
+        }
+    };
+}
+
 /// The AVX-512 token, detected once, for the few kernels written with
 /// pulp's (safe) AVX-512 intrinsics: the ChaCha8 block functions and the
 /// float64 transpose.

@@ -223,13 +223,7 @@ impl KineticLangevin {
     /// One step of one chunk of chains, its loops unrolled for
     /// dimensions 1-4 (see [`ou`]).
     fn chunk_step(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut KineticScratch) {
-        match c.d {
-            1 => self.chunk_step_in::<1>(energy, c, s),
-            2 => self.chunk_step_in::<2>(energy, c, s),
-            3 => self.chunk_step_in::<3>(energy, c, s),
-            4 => self.chunk_step_in::<4>(energy, c, s),
-            _ => self.chunk_step_in::<0>(energy, c, s),
-        }
+        ebm_core::with_small_dim!(c.d, D => self.chunk_step_in::<D>(energy, c, s))
     }
 
     /// [`KineticLangevin::chunk_step`] with `D` as in [`ou`].

@@ -115,13 +115,7 @@ impl Ula {
     /// One transition of one chunk of chains, its loops unrolled for
     /// dimensions 1-4 (see [`propose`]).
     fn chunk_step(&self, energy: &dyn Energy, c: &mut ChunkMut<'_>, s: &mut UlaScratch) {
-        match c.d {
-            1 => self.chunk_step_in::<1>(energy, c, s),
-            2 => self.chunk_step_in::<2>(energy, c, s),
-            3 => self.chunk_step_in::<3>(energy, c, s),
-            4 => self.chunk_step_in::<4>(energy, c, s),
-            _ => self.chunk_step_in::<0>(energy, c, s),
-        }
+        ebm_core::with_small_dim!(c.d, D => self.chunk_step_in::<D>(energy, c, s))
     }
 
     /// [`Ula::chunk_step`] with `D` as in [`propose`].
