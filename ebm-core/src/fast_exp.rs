@@ -116,6 +116,40 @@ pub fn exp_weight(x: f64) -> f64 {
     }
 }
 
+/// [`exp_weight`] of every lane of a register: the same operations in
+/// the same order (the polynomial by [`poly`]'s Estrin scheme), so the
+/// same bits, for the kernels written over
+/// [`crate::register::F64Register`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn exp_weight_lanes<S: crate::register::F64Register<W>, const W: usize>(s: S, x: S::R) -> S::R {
+    let c = &INV_FACT;
+    // x < -708 ? -708 : x (a NaN stays), as -708 > x ? -708 : x
+    let xc = s.max(s.splat(&-708.0), x);
+    let t = s.add(s.mul(xc, s.splat(&LOG2E)), s.splat(&SHIFT));
+    let n = s.sub(t, s.splat(&SHIFT));
+    let r = s.neg_mul_add(n, s.splat(&LN2_LO), s.neg_mul_add(n, s.splat(&LN2_HI), xc));
+    let r2 = s.mul(r, r);
+    let r4 = s.mul(r2, r2);
+    let r8 = s.mul(r4, r4);
+    let a0 = s.add(r, s.splat(&1.0));
+    let a1 = s.mul_add(s.splat(&c[1]), r, s.splat(&c[0]));
+    let a2 = s.mul_add(s.splat(&c[3]), r, s.splat(&c[2]));
+    let a3 = s.mul_add(s.splat(&c[5]), r, s.splat(&c[4]));
+    let a4 = s.mul_add(s.splat(&c[7]), r, s.splat(&c[6]));
+    let a5 = s.mul_add(s.splat(&c[9]), r, s.splat(&c[8]));
+    let a6 = s.mul_add(s.splat(&c[11]), r, s.splat(&c[10]));
+    let b0 = s.mul_add(a1, r2, a0);
+    let b1 = s.mul_add(a3, r2, a2);
+    let b2 = s.mul_add(a5, r2, a4);
+    let d0 = s.mul_add(b1, r4, b0);
+    let d1 = s.mul_add(a6, r4, b2);
+    let p = s.mul_add(d1, r8, d0);
+    // 2^n: ((bits(t) - bits(SHIFT)) + 1023) << 52
+    let scale = s.add_bits_shl52(t, 1023i64.wrapping_sub(SHIFT.to_bits() as i64));
+    s.zero_below(x, -708.0, s.mul(p, scale))
+}
+
 /// Replace every value of `xs` by its exponential ([`exp`]), vectorised
 /// through [`crate::simd::dispatch`] (call [`exp`] in your own dispatched
 /// loop instead where the slice is short: the dispatch costs a call).

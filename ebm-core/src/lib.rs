@@ -58,6 +58,7 @@ pub mod matvec;
 pub mod normal;
 pub mod points;
 pub mod quadrature;
+mod register;
 pub mod rng;
 pub mod simd;
 pub mod spec;

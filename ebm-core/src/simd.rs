@@ -161,8 +161,8 @@ macro_rules! with_small_dim {
 }
 
 /// The AVX-512 token, detected once, for the few kernels written with
-/// pulp's (safe) AVX-512 intrinsics: the ChaCha8 block functions and the
-/// float64 transpose.
+/// pulp's (safe) AVX-512 intrinsics: the ChaCha8 block functions, the
+/// float64 transpose, the product's tiles and the mixture's passes.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn avx512() -> Option<pulp::x86::V4> {
@@ -187,7 +187,7 @@ pub fn has_avx512() -> bool {
 
 /// The AVX2 token (with FMA), detected once, for the kernels written
 /// with pulp's AVX2 intrinsics where AVX-512 is missing: the ChaCha8
-/// block functions.
+/// block functions, the product's tiles and the mixture's passes.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn avx2() -> Option<pulp::x86::V3> {

@@ -6,6 +6,8 @@ use crate::math::{log_sum_exp, LN_2PI};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+#[cfg(target_arch = "x86_64")]
+mod registers;
 mod single;
 
 /// Mixture of K isotropic Gaussians with weights used as given:
@@ -17,7 +19,8 @@ mod single;
 ///
 /// Evaluated with the log-sum-exp shifted by its largest term, so it
 /// neither overflows nor allocates; batches run 16 points at a time in SIMD lanes
-/// (see [`crate::simd`]), with the same bits as one point at a time.
+/// (see [`crate::simd`]; in AVX-512 or AVX2 registers written for them
+/// where the CPU has them), with the same bits as one point at a time.
 /// [`Gmm::with_f32_arithmetic`] evaluates the same sums in f32, 32 points
 /// at a time, for sampling where speed matters more than the last digits.
 ///
@@ -193,14 +196,9 @@ impl Gmm {
     /// grad E of `L` points held coordinate-major:
     /// coordinate j of point l at `x[j * L + l]`, likewise `g`.
     ///
-    /// Two passes over the components, written without branches so the
-    /// lanes vectorise: the first finds m = max_k l_k with
-    /// l_k = log w_k - D/2 log(2 pi s_k^2) - |x - mu_k|^2 / (2 s_k^2); the
-    /// second sums s = sum_k exp(l_k - m) (terms below e^-708 count as 0:
-    /// [`crate::fast_exp::exp_weight`]) and, for the gradient,
-    /// sum_k exp(l_k - m) (x - mu_k) / s_k^2, whose exponentials are
-    /// independent of each other. Then E = -(m + ln s) and grad E is the
-    /// second sum times 1/s. Every lane does the same operations in the same
+    /// Two passes over the components ([`Self::passes`]), then
+    /// E = -(m + ln s) and grad E = the gradient sums times 1/s
+    /// ([`Self::finish`]). Every lane does the same operations in the same
     /// order, so a point gets the same bits alone (`L = 1`) as in a block.
     /// `D` is the dimension when it is small enough to unroll (0: read it
     /// at run time); it changes the code, not the arithmetic.
@@ -212,9 +210,33 @@ impl Gmm {
         e: &mut [f64; L],
         kept: &mut [[f64; L]; KEEP],
     ) {
+        let (m, s, acc) = self.passes::<L, D, GRAD>(x, g, kept);
+        self.finish::<L, D, GRAD, ENERGY>(&m, &s, &acc, g, e);
+    }
+
+    /// The two passes over the components, written without branches so
+    /// the lanes vectorise: the first finds m = max_k l_k with
+    /// l_k = log w_k - D/2 log(2 pi s_k^2) - |x - mu_k|^2 / (2 s_k^2); the
+    /// second sums s = sum_k exp(l_k - m) (terms below e^-708 count as 0:
+    /// [`crate::fast_exp::exp_weight`]) and, for the gradient,
+    /// sum_k exp(l_k - m) (x - mu_k) / s_k^2, whose exponentials are
+    /// independent of each other. Returns (m, s, the gradient sums) when
+    /// the dimension is at most [`MAX_BLOCK_DIM`]; above it the gradient
+    /// sums are made in `g` instead.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn passes<const L: usize, const D: usize, const GRAD: bool>(
+        &self,
+        x: &[f64],
+        g: &mut [f64],
+        kept: &mut [[f64; L]; KEEP],
+    ) -> ([f64; L], [f64; L], [[f64; L]; MAX_BLOCK_DIM]) {
         let d = if D == 0 { self.dim } else { D };
         let x = &x[..d * L];
-        let g = if GRAD { &mut g[..d * L] } else { g };
+        // the gradient sums, in registers when the dimension is unrolled,
+        // else in `g`
+        let small = d <= MAX_BLOCK_DIM;
+        let g = if GRAD && !small { &mut g[..d * L] } else { g };
         // the terms of the first KEEP components are kept for the second
         // pass (in `kept`, scratch that the caller zeroes once rather than
         // once per block), the others recomputed (the same operations, the
@@ -231,8 +253,6 @@ impl Gmm {
             }
         }
         let mut s = [0.0f64; L];
-        // the gradient sums, in registers when the dimension is unrolled
-        let small = d <= MAX_BLOCK_DIM;
         let mut acc = [[0.0f64; L]; MAX_BLOCK_DIM];
         if GRAD && !small {
             g.iter_mut().for_each(|v| *v = 0.0);
@@ -263,7 +283,24 @@ impl Gmm {
                 }
             }
         }
-        if GRAD && small {
+        (m, s, acc)
+    }
+
+    /// From the passes' (m, s, gradient sums) of `L` points: E = -(m + ln s)
+    /// (when `ENERGY`; infinite where s = 0 or m is not finite) and, when
+    /// `GRAD`, grad E = the sums (`acc`, or already in `g` above
+    /// [`MAX_BLOCK_DIM`]) times 1/s (NaN where E is infinite).
+    #[inline(always)]
+    fn finish<const L: usize, const D: usize, const GRAD: bool, const ENERGY: bool>(
+        &self,
+        m: &[f64; L],
+        s: &[f64; L],
+        acc: &[[f64; L]; MAX_BLOCK_DIM],
+        g: &mut [f64],
+        e: &mut [f64; L],
+    ) {
+        let d = if D == 0 { self.dim } else { D };
+        if GRAD && d <= MAX_BLOCK_DIM {
             for j in 0..d {
                 g[j * L..][..L].copy_from_slice(&acc[j]);
             }
@@ -309,10 +346,12 @@ impl Gmm {
     }
 
     /// The batch path: blocks of [`BLOCK`] points transposed to
-    /// coordinate-major on the stack, the rest point by point.
+    /// coordinate-major on the stack, their passes by `passes` (in
+    /// registers, or the portable lanes), the rest point by point.
     #[inline(always)]
-    fn batch<const D: usize, const GRAD: bool, const ENERGY: bool>(
+    fn batch<K: BlockPasses, const D: usize, const GRAD: bool, const ENERGY: bool>(
         &self,
+        passes: K,
         xs: &[f64],
         grads: &mut [f64],
         energies: &mut [f64],
@@ -333,7 +372,8 @@ impl Gmm {
             let e: &mut [f64; BLOCK] = (&mut energies[b * BLOCK..(b + 1) * BLOCK])
                 .try_into()
                 .expect("block");
-            self.lanes::<BLOCK, D, GRAD, ENERGY>(&xt[..d * BLOCK], &mut gt[..d * BLOCK], e, &mut kept);
+            let sums = passes.block_passes::<D, GRAD>(self, &xt[..d * BLOCK], &mut kept);
+            self.finish::<BLOCK, D, GRAD, ENERGY>(&sums.m, &sums.s, &sums.acc, &mut gt[..d * BLOCK], e);
             if GRAD {
                 for (l, p) in grads[rows].chunks_exact_mut(d).enumerate() {
                     for j in 0..d {
@@ -360,15 +400,16 @@ impl Gmm {
     /// The batch path in the mixture's arithmetic: [`Self::batch`], or the
     /// f32 kernel when [`Self::with_f32_arithmetic`] chose it.
     #[inline(always)]
-    fn batch_in_arithmetic<const D: usize, const GRAD: bool, const ENERGY: bool>(
+    fn batch_in_arithmetic<K: BlockPasses, const D: usize, const GRAD: bool, const ENERGY: bool>(
         &self,
+        passes: K,
         xs: &[f64],
         grads: &mut [f64],
         energies: &mut [f64],
     ) {
         match &self.single {
             Some(p) => self.batch32::<D, GRAD, ENERGY>(p, xs, grads, energies),
-            None => self.batch::<D, GRAD, ENERGY>(xs, grads, energies),
+            None => self.batch::<K, D, GRAD, ENERGY>(passes, xs, grads, energies),
         }
     }
 
@@ -377,27 +418,92 @@ impl Gmm {
     fn gradients<const ENERGY: bool>(&self, call: &str, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {
         assert_eq!(xs.len(), energies.len() * self.dim, "{call}: shape");
         assert_eq!(grads.len(), xs.len(), "{call}: grads shape");
-        crate::simd::dispatch(
-            #[inline(always)]
-            || self.batch_any::<true, ENERGY>(xs, grads, energies),
-        );
+        self.batch_dispatched::<true, ENERGY>(xs, grads, energies);
     }
 
-    /// The batch path with the dimension unrolled where it is small.
-    #[inline(always)]
-    fn batch_any<const GRAD: bool, const ENERGY: bool>(
+    /// The batch path compiled for the best registers this CPU has, with
+    /// the blocks' passes written for them where there are (AVX-512 or
+    /// AVX2: [`registers`]; each compiled version holds only its own
+    /// kernel), else the portable lanes under [`crate::simd::dispatch`].
+    fn batch_dispatched<const GRAD: bool, const ENERGY: bool>(
         &self,
         xs: &[f64],
         grads: &mut [f64],
         energies: &mut [f64],
     ) {
-        match self.dim {
-            1 => self.batch_in_arithmetic::<1, GRAD, ENERGY>(xs, grads, energies),
-            2 => self.batch_in_arithmetic::<2, GRAD, ENERGY>(xs, grads, energies),
-            3 => self.batch_in_arithmetic::<3, GRAD, ENERGY>(xs, grads, energies),
-            4 => self.batch_in_arithmetic::<4, GRAD, ENERGY>(xs, grads, energies),
-            _ => self.batch_in_arithmetic::<0, GRAD, ENERGY>(xs, grads, energies),
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(v4) = crate::simd::avx512() {
+                return crate::simd::dispatch(
+                    #[inline(always)]
+                    || self.batch_any::<_, GRAD, ENERGY>(v4, xs, grads, energies),
+                );
+            }
+            if let Some(v3) = crate::simd::avx2() {
+                return crate::simd::dispatch(
+                    #[inline(always)]
+                    || self.batch_any::<_, GRAD, ENERGY>(v3, xs, grads, energies),
+                );
+            }
         }
+        crate::simd::dispatch(
+            #[inline(always)]
+            || self.batch_any::<_, GRAD, ENERGY>(PortableLanes, xs, grads, energies),
+        );
+    }
+
+    /// The batch path with the dimension unrolled where it is small.
+    #[inline(always)]
+    fn batch_any<K: BlockPasses, const GRAD: bool, const ENERGY: bool>(
+        &self,
+        passes: K,
+        xs: &[f64],
+        grads: &mut [f64],
+        energies: &mut [f64],
+    ) {
+        crate::with_small_dim!(self.dim, D => {
+            self.batch_in_arithmetic::<K, D, GRAD, ENERGY>(passes, xs, grads, energies)
+        })
+    }
+}
+
+/// The passes over the components of a block of [`BLOCK`] points:
+/// the largest log-term m, the sum s of the weights and the gradient sums
+/// (coordinate j of point l at `acc[j][l]`).
+struct BlockSums {
+    m: [f64; BLOCK],
+    s: [f64; BLOCK],
+    acc: [[f64; BLOCK]; MAX_BLOCK_DIM],
+}
+
+/// Who computes a block's passes: the portable lanes ([`PortableLanes`],
+/// [`Gmm::passes`]) or the kernel written over the CPU's registers
+/// ([`registers`]), chosen once per batch. All give the same bits.
+trait BlockPasses: Copy {
+    /// The passes of the block `x` (coordinate-major, `d <=
+    /// MAX_BLOCK_DIM`); `kept` is scratch for the components' terms.
+    fn block_passes<const D: usize, const GRAD: bool>(
+        self,
+        gmm: &Gmm,
+        x: &[f64],
+        kept: &mut [[f64; BLOCK]; KEEP],
+    ) -> BlockSums;
+}
+
+/// The portable lanes, vectorised by the compiler ([`Gmm::passes`]).
+#[derive(Clone, Copy)]
+struct PortableLanes;
+
+impl BlockPasses for PortableLanes {
+    #[inline(always)]
+    fn block_passes<const D: usize, const GRAD: bool>(
+        self,
+        gmm: &Gmm,
+        x: &[f64],
+        kept: &mut [[f64; BLOCK]; KEEP],
+    ) -> BlockSums {
+        let (m, s, acc) = gmm.passes::<BLOCK, D, GRAD>(x, &mut [], kept);
+        BlockSums { m, s, acc }
     }
 }
 
@@ -414,7 +520,7 @@ impl Energy for Gmm {
         let mut e = [0.0];
         crate::simd::dispatch(
             #[inline(always)]
-            || self.batch_any::<false, true>(x, &mut [], &mut e),
+            || self.batch_any::<_, false, true>(PortableLanes, x, &mut [], &mut e),
         );
         e[0]
     }
@@ -423,17 +529,14 @@ impl Energy for Gmm {
         let mut e = [0.0];
         crate::simd::dispatch(
             #[inline(always)]
-            || self.batch_any::<true, true>(x, grad, &mut e),
+            || self.batch_any::<_, true, true>(PortableLanes, x, grad, &mut e),
         );
         e[0]
     }
 
     fn energy_batch(&self, xs: &[f64], energies: &mut [f64]) {
         assert_eq!(xs.len(), energies.len() * self.dim, "energy_batch: shape");
-        crate::simd::dispatch(
-            #[inline(always)]
-            || self.batch_any::<false, true>(xs, &mut [], energies),
-        );
+        self.batch_dispatched::<false, true>(xs, &mut [], energies);
     }
 
     fn energy_grad_batch(&self, xs: &[f64], grads: &mut [f64], energies: &mut [f64]) {

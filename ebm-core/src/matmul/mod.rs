@@ -48,7 +48,6 @@ use crate::aligned::AlignedVec;
 use tiles::{Out, Panels};
 
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-mod register;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod tiles;
 

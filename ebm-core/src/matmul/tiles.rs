@@ -5,8 +5,8 @@
 //! [`super`]). AVX-512 runs tiles of 8 rows by 24 columns, AVX2 of 4 rows
 //! by 12 columns (faer's own AVX2 kernel has this shape).
 
-use super::register::F64Register;
 use super::{kick_drift_value, Lhs, Rhs, Store};
+use crate::register::F64Register;
 
 /// Where the product's tiles go: stored into C, or kicking and drifting
 /// ([`super::kick_drift`]).

@@ -198,7 +198,7 @@ impl Gmm {
         let n = energies.len();
         // dimensions above MAX_BLOCK_DIM keep the f64 kernel
         if d > MAX_BLOCK_DIM {
-            return self.batch::<D, GRAD, ENERGY>(xs, grads, energies);
+            return self.batch::<_, D, GRAD, ENERGY>(super::PortableLanes, xs, grads, energies);
         }
         let mut xt = [0.0f32; BLOCK32 * MAX_BLOCK_DIM];
         let mut gt = [0.0f32; BLOCK32 * MAX_BLOCK_DIM];

@@ -1,16 +1,20 @@
-//! The f64 registers the product's tiles are written over
-//! ([`super::tiles`]): one trait, an AVX-512 and an AVX2 implementation,
-//! so that the tiles' code is written once and each instruction set gets
-//! the tile that fits its register file.
+//! The f64 registers that the hand-scheduled kernels are written over
+//! (the product's tiles, [`crate::matmul`], and the mixture's passes,
+//! [`crate::energies::Gmm`]): one trait, an AVX-512 and an AVX2
+//! implementation, so that each kernel's code is written once and each
+//! instruction set gets the blocking that fits its register file. Every
+//! operation is one correctly rounded IEEE operation (or an exact bit
+//! operation) per lane, so a kernel gives the same bits at either width
+//! as the portable code that does the same operations in the same order.
 
 #[cfg(target_arch = "x86_64")]
-use core::arch::x86_64::{__m256d, __m512d};
+use core::arch::x86_64::{__m256d, __m512d, _CMP_LT_OQ};
 
 /// A register of `W` f64 values and the operations a tile needs. The
 /// sums are fused multiply-adds, rounded once whatever the width, so
 /// every width gives the same sums; the kick and drift round each
 /// product, then each difference or sum, as the scalar code does.
-pub(super) trait F64Register<const W: usize>: Copy {
+pub(crate) trait F64Register<const W: usize>: Copy {
     /// The register.
     type R: Copy;
     /// Rows of A in a full tile: with up to three registers of B's row a
@@ -38,6 +42,18 @@ pub(super) trait F64Register<const W: usize>: Copy {
     fn add(self, a: Self::R, b: Self::R) -> Self::R;
     /// a b in every lane.
     fn mul(self, a: Self::R, b: Self::R) -> Self::R;
+    /// c - a b in every lane, rounded once (the same as
+    /// `(-a).mul_add(b, c)`).
+    fn neg_mul_add(self, a: Self::R, b: Self::R, c: Self::R) -> Self::R;
+    /// `if a > b { a } else { b }` in every lane (so b where either is
+    /// NaN), the x86 `max` instruction's rule.
+    fn max(self, a: Self::R, b: Self::R) -> Self::R;
+    /// The lanes whose bits, read as an integer and plus `k` (wrapping),
+    /// are shifted left by 52: 2^n from the bits of `1.5 * 2^52 + n`
+    /// with `k = 1023 - bits(1.5 * 2^52)` ([`crate::fast_exp`]).
+    fn add_bits_shl52(self, a: Self::R, k: i64) -> Self::R;
+    /// `if x < limit { 0 } else { y }` in every lane (y where x is NaN).
+    fn zero_below(self, x: Self::R, limit: f64, y: Self::R) -> Self::R;
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -81,6 +97,26 @@ impl F64Register<8> for pulp::x86::V4 {
     fn mul(self, a: __m512d, b: __m512d) -> __m512d {
         self.avx512f._mm512_mul_pd(a, b)
     }
+    #[inline(always)]
+    fn neg_mul_add(self, a: __m512d, b: __m512d, c: __m512d) -> __m512d {
+        self.avx512f._mm512_fnmadd_pd(a, b, c)
+    }
+    #[inline(always)]
+    fn max(self, a: __m512d, b: __m512d) -> __m512d {
+        self.avx512f._mm512_max_pd(a, b)
+    }
+    #[inline(always)]
+    fn add_bits_shl52(self, a: __m512d, k: i64) -> __m512d {
+        let f = self.avx512f;
+        let sum = f._mm512_add_epi64(f._mm512_castpd_si512(a), f._mm512_set1_epi64(k));
+        f._mm512_castsi512_pd(f._mm512_slli_epi64::<52>(sum))
+    }
+    #[inline(always)]
+    fn zero_below(self, x: __m512d, limit: f64, y: __m512d) -> __m512d {
+        let f = self.avx512f;
+        let below = f._mm512_cmp_pd_mask::<_CMP_LT_OQ>(x, f._mm512_set1_pd(limit));
+        f._mm512_mask_mov_pd(y, below, f._mm512_setzero_pd())
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -123,5 +159,28 @@ impl F64Register<4> for pulp::x86::V3 {
     #[inline(always)]
     fn mul(self, a: __m256d, b: __m256d) -> __m256d {
         self.avx._mm256_mul_pd(a, b)
+    }
+    #[inline(always)]
+    fn neg_mul_add(self, a: __m256d, b: __m256d, c: __m256d) -> __m256d {
+        self.fma._mm256_fnmadd_pd(a, b, c)
+    }
+    #[inline(always)]
+    fn max(self, a: __m256d, b: __m256d) -> __m256d {
+        self.avx._mm256_max_pd(a, b)
+    }
+    #[inline(always)]
+    fn add_bits_shl52(self, a: __m256d, k: i64) -> __m256d {
+        let sum = self
+            .avx2
+            ._mm256_add_epi64(self.avx._mm256_castpd_si256(a), self.avx._mm256_set1_epi64x(k));
+        self.avx
+            ._mm256_castsi256_pd(self.avx2._mm256_slli_epi64::<52>(sum))
+    }
+    #[inline(always)]
+    fn zero_below(self, x: __m256d, limit: f64, y: __m256d) -> __m256d {
+        let below = self
+            .avx
+            ._mm256_cmp_pd::<_CMP_LT_OQ>(x, self.avx._mm256_set1_pd(limit));
+        self.avx._mm256_andnot_pd(below, y)
     }
 }
