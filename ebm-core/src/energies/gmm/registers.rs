@@ -5,13 +5,15 @@
 //! one coordinate a register. The same operations in the same order as
 //! the portable lanes ([`Gmm::passes`], with
 //! [`crate::fast_exp::exp_weight`] inside), so the same bits; the
-//! mixture's tests check both register types against single points.
+//! mixture's tests check both register types against the portable
+//! passes, and the batch path against single points.
 //!
 //! Why the passes are written a second time: on the W1 mixture the
 //! compiler keeps the portable lanes' gradient sums interleaved by point
 //! and permutes them every component (docs/performance.md, the
-//! twenty-third session); written here, the W1 mixture takes 11.1 ns a
-//! point against 12.6 on the AVX-512 guest (the twenty-fourth session).
+//! twenty-third session); written here, the W1 mixture's gradients take
+//! 10.5 ns a point against 12.5-13.0 on the AVX-512 guest (the
+//! twenty-fourth session).
 
 use super::{BlockPasses, BlockSums, Gmm, BLOCK, KEEP, MAX_BLOCK_DIM};
 use crate::fast_exp::exp_weight_lanes;
@@ -49,15 +51,19 @@ impl Gmm {
 
     /// [`Gmm::passes`] of a block of [`BLOCK`] points (coordinate-major
     /// `x`, `d <= MAX_BLOCK_DIM`) in registers of `W` lanes, `REGS * W`
-    /// points at a time; the gradient sums when `GRAD`.
+    /// points at a time; the gradient sums when `GRAD` (else zeros).
     #[inline(always)]
     fn passes_registers<S: F64Register<W>, const W: usize, const D: usize, const GRAD: bool>(
         &self,
         s: S,
         x: &[f64],
-        out: &mut BlockSums,
-    ) {
+    ) -> BlockSums {
         let d = if D == 0 { self.dim } else { D };
+        let mut out = BlockSums {
+            m: [0.0; BLOCK],
+            s: [0.0; BLOCK],
+            acc: [[0.0; BLOCK]; MAX_BLOCK_DIM],
+        };
         let group = REGS * W;
         for g0 in (0..BLOCK).step_by(group) {
             let mut xr = [[s.zero(); REGS]; MAX_BLOCK_DIM];
@@ -109,6 +115,7 @@ impl Gmm {
                 }
             }
         }
+        out
     }
 }
 
@@ -120,13 +127,7 @@ impl BlockPasses for pulp::x86::V4 {
         x: &[f64],
         _: &mut [[f64; BLOCK]; KEEP],
     ) -> BlockSums {
-        let mut out = BlockSums {
-            m: [0.0; BLOCK],
-            s: [0.0; BLOCK],
-            acc: [[0.0; BLOCK]; MAX_BLOCK_DIM],
-        };
-        gmm.passes_registers::<_, 8, D, GRAD>(self, x, &mut out);
-        out
+        gmm.passes_registers::<_, 8, D, GRAD>(self, x)
     }
 }
 
@@ -138,13 +139,7 @@ impl BlockPasses for pulp::x86::V3 {
         x: &[f64],
         _: &mut [[f64; BLOCK]; KEEP],
     ) -> BlockSums {
-        let mut out = BlockSums {
-            m: [0.0; BLOCK],
-            s: [0.0; BLOCK],
-            acc: [[0.0; BLOCK]; MAX_BLOCK_DIM],
-        };
-        gmm.passes_registers::<_, 4, D, GRAD>(self, x, &mut out);
-        out
+        gmm.passes_registers::<_, 4, D, GRAD>(self, x)
     }
 }
 
