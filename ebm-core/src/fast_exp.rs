@@ -98,7 +98,8 @@ pub fn exp(x: f64) -> f64 {
 /// where [`exp`] would give a subnormal under 3.3e-308 that cannot change
 /// a sum that holds the term e^0 = 1. NaN stays NaN. Skipping the
 /// subnormal range and the overflow clamp saves a fifth of the work.
-/// (Positive x is not checked: it must not occur.)
+/// (Positive x is not checked: it must not occur.) Its register form,
+/// `exp_weight_lanes`, does the same operations: change both together.
 #[inline(always)]
 pub fn exp_weight(x: f64) -> f64 {
     let xc = if x < -708.0 { -708.0 } else { x };

@@ -222,7 +222,9 @@ impl Gmm {
     /// sum_k exp(l_k - m) (x - mu_k) / s_k^2, whose exponentials are
     /// independent of each other. Returns (m, s, the gradient sums) when
     /// the dimension is at most [`MAX_BLOCK_DIM`]; above it the gradient
-    /// sums are made in `g` instead.
+    /// sums are made in `g` instead. The register kernels
+    /// (`gmm/registers.rs`) do the same operations in the same order:
+    /// change both together (their proptest compares them bit for bit).
     #[inline(always)]
     #[allow(clippy::type_complexity)]
     fn passes<const L: usize, const D: usize, const GRAD: bool>(
