@@ -58,6 +58,8 @@ pub mod matvec;
 pub mod normal;
 pub mod points;
 pub mod quadrature;
+// the registers' trait has implementations on x86-64 only
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod register;
 pub mod rng;
 pub mod simd;

@@ -48,7 +48,6 @@ use crate::aligned::AlignedVec;
 use tiles::{Out, Panels};
 
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod tiles;
 
 /// Values in one AVX-512 register of f64 (two AVX2 registers): rows of
