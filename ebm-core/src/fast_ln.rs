@@ -65,6 +65,39 @@ pub fn ln(x: f64) -> f64 {
     }
 }
 
+/// [`ln`] of every lane of a register whose lanes are all positive,
+/// finite and normal (at least `f64::MIN_POSITIVE`): the same operations
+/// in the same order, so the same bits, with the selects that only
+/// subnormals, zero, infinities and NaN reach left out (subtracting the
+/// unused subnormal correction, +0, leaves every value as it is). For
+/// the kernels written over [`crate::register::F64Register`]; whoever
+/// changes [`ln`] changes this with it.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn ln_normal_lanes<S: crate::register::F64Register<W>, const W: usize>(s: S, x: S::R) -> S::R {
+    let biased = s.sub(
+        s.or_bits(s.splat_bits(TWO52_BITS), s.shr_bits(x, 52)),
+        s.splat(&TWO52_PLUS_BIAS),
+    );
+    let m = s.or_bits(
+        s.and_bits(x, s.splat_bits(0x000f_ffff_ffff_ffff)),
+        s.splat_bits(0x3ff0_0000_0000_0000),
+    );
+    let sqrt2 = s.splat(&std::f64::consts::SQRT_2);
+    let e = s.add(biased, s.select_gt(m, sqrt2, s.splat(&1.0), s.zero()));
+    let m = s.select_gt(m, sqrt2, s.mul(s.splat(&0.5), m), m);
+    let one = s.splat(&1.0);
+    let t = s.div(s.sub(m, one), s.add(m, one));
+    let z = s.mul(t, t);
+    let mut q = s.splat(&ODD_INV[10]);
+    for c in ODD_INV[..10].iter().rev() {
+        q = s.mul_add(q, z, s.splat(c));
+    }
+    let two_t = s.mul(s.splat(&2.0), t);
+    let ln_m = s.mul_add(two_t, s.mul(z, q), two_t);
+    s.mul_add(e, s.splat(&LN2_HI), s.mul_add(e, s.splat(&LN2_LO), ln_m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,10 +41,7 @@ impl Normals {
         {
             read_lanes(group, &mut self.words);
             let (words, lanes) = (&self.words[..], &mut self.lanes[..]);
-            ebm_core::simd::dispatch(
-                #[inline(always)]
-                || box_muller_lanes(words, lanes),
-            );
+            box_muller_lanes(words, lanes);
             // lanes[j][l] is normal j of chain l: one row per chain
             let lanes = self.lanes.as_flattened();
             if group.len() == STREAM_LANES {
@@ -228,19 +225,14 @@ impl NormalsAhead {
                 read_lanes(r, w);
             }
             let (words, noise) = (&self.words[..], &mut self.noise[..]);
-            ebm_core::simd::dispatch(
-                #[inline(always)]
-                || {
-                    if uniforms == 0 {
-                        box_muller_lanes(words, noise);
-                    } else {
-                        // each draw's normals from its first 2 dw rows
-                        for (w, z) in words.chunks_exact(rows).zip(noise.chunks_exact_mut(dw)) {
-                            box_muller_lanes(&w[..2 * dw], z);
-                        }
-                    }
-                },
-            );
+            if uniforms == 0 {
+                box_muller_lanes(words, noise);
+            } else {
+                // each draw's normals from its first 2 dw rows
+                for (w, z) in words.chunks_exact(rows).zip(noise.chunks_exact_mut(dw)) {
+                    box_muller_lanes(&w[..2 * dw], z);
+                }
+            }
             self.ahead = m;
             self.used = 0;
         }
