@@ -210,8 +210,14 @@ impl Gmm {
         e: &mut [f64; L],
         kept: &mut [[f64; L]; KEEP],
     ) {
+        let d = if D == 0 { self.dim } else { D };
         let (m, s, acc) = self.passes::<L, D, GRAD>(x, g, kept);
-        self.finish::<L, D, GRAD, ENERGY>(&m, &s, &acc, g, e);
+        if GRAD && d <= MAX_BLOCK_DIM {
+            for j in 0..d {
+                g[j * L..][..L].copy_from_slice(&acc[j]);
+            }
+        }
+        self.finish::<L, D, GRAD, ENERGY>(&m, &s, g, e);
     }
 
     /// The two passes over the components, written without branches so
@@ -288,25 +294,20 @@ impl Gmm {
         (m, s, acc)
     }
 
-    /// From the passes' (m, s, gradient sums) of `L` points: E = -(m + ln s)
-    /// (when `ENERGY`; infinite where s = 0 or m is not finite) and, when
-    /// `GRAD`, grad E = the sums (`acc`, or already in `g` above
-    /// [`MAX_BLOCK_DIM`]) times 1/s (NaN where E is infinite).
+    /// From the passes' m and s of `L` points: E = -(m + ln s) (when
+    /// `ENERGY`; infinite where s = 0 or m is not finite) and, when
+    /// `GRAD`, grad E = the gradient sums times 1/s (NaN where E is
+    /// infinite): `g` holds the sums on entry (coordinate j of point l at
+    /// `g[j * L + l]`) and the gradients on return.
     #[inline(always)]
     fn finish<const L: usize, const D: usize, const GRAD: bool, const ENERGY: bool>(
         &self,
         m: &[f64; L],
         s: &[f64; L],
-        acc: &[[f64; L]; MAX_BLOCK_DIM],
         g: &mut [f64],
         e: &mut [f64; L],
     ) {
         let d = if D == 0 { self.dim } else { D };
-        if GRAD && d <= MAX_BLOCK_DIM {
-            for j in 0..d {
-                g[j * L..][..L].copy_from_slice(&acc[j]);
-            }
-        }
         let mut ok = [false; L];
         for l in 0..L {
             ok[l] = s[l] > 0.0 && m[l].is_finite();
@@ -362,8 +363,7 @@ impl Gmm {
         let n = energies.len();
         let blocks = if d <= MAX_BLOCK_DIM { n / BLOCK } else { 0 };
         let mut xt = [0.0f64; BLOCK * MAX_BLOCK_DIM];
-        let mut gt = [0.0f64; BLOCK * MAX_BLOCK_DIM];
-        let mut kept = [[0.0f64; BLOCK]; KEEP];
+        let mut scratch = K::Scratch::default();
         for b in 0..blocks {
             let rows = b * BLOCK * d..(b + 1) * BLOCK * d;
             for (l, p) in xs[rows.clone()].chunks_exact(d).enumerate() {
@@ -374,12 +374,14 @@ impl Gmm {
             let e: &mut [f64; BLOCK] = (&mut energies[b * BLOCK..(b + 1) * BLOCK])
                 .try_into()
                 .expect("block");
-            let sums = passes.block_passes::<D, GRAD>(self, &xt[..d * BLOCK], &mut kept);
-            self.finish::<BLOCK, D, GRAD, ENERGY>(&sums.m, &sums.s, &sums.acc, &mut gt[..d * BLOCK], e);
+            let mut sums = passes.block_passes::<D, GRAD>(self, &xt[..d * BLOCK], &mut scratch);
+            // the gradients scaled in place of their sums
+            let gt = sums.acc.as_flattened_mut();
+            self.finish::<BLOCK, D, GRAD, ENERGY>(&sums.m, &sums.s, gt, e);
             if GRAD {
                 for (l, p) in grads[rows].chunks_exact_mut(d).enumerate() {
                     for j in 0..d {
-                        p[j] = gt[j * BLOCK + l];
+                        p[j] = sums.acc[j][l];
                     }
                 }
             }
@@ -482,13 +484,17 @@ struct BlockSums {
 /// [`Gmm::passes`]) or the kernel written over the CPU's registers
 /// ([`registers`]), chosen once per batch. All give the same bits.
 trait BlockPasses: Copy {
+    /// Scratch a batch's blocks share: the portable lanes' kept terms
+    /// (made once a batch, not once a block); nothing for the register
+    /// kernels, which keep them in registers.
+    type Scratch: Default;
     /// The passes of the block `x` (coordinate-major, `d <=
-    /// MAX_BLOCK_DIM`); `kept` is scratch for the components' terms.
+    /// MAX_BLOCK_DIM`).
     fn block_passes<const D: usize, const GRAD: bool>(
         self,
         gmm: &Gmm,
         x: &[f64],
-        kept: &mut [[f64; BLOCK]; KEEP],
+        scratch: &mut Self::Scratch,
     ) -> BlockSums;
 }
 
@@ -497,12 +503,13 @@ trait BlockPasses: Copy {
 struct PortableLanes;
 
 impl BlockPasses for PortableLanes {
+    type Scratch = [[f64; BLOCK]; KEEP];
     #[inline(always)]
     fn block_passes<const D: usize, const GRAD: bool>(
         self,
         gmm: &Gmm,
         x: &[f64],
-        kept: &mut [[f64; BLOCK]; KEEP],
+        kept: &mut Self::Scratch,
     ) -> BlockSums {
         let (m, s, acc) = gmm.passes::<BLOCK, D, GRAD>(x, &mut [], kept);
         BlockSums { m, s, acc }

@@ -120,25 +120,17 @@ impl Gmm {
 }
 
 impl BlockPasses for pulp::x86::V4 {
+    type Scratch = ();
     #[inline(always)]
-    fn block_passes<const D: usize, const GRAD: bool>(
-        self,
-        gmm: &Gmm,
-        x: &[f64],
-        _: &mut [[f64; BLOCK]; KEEP],
-    ) -> BlockSums {
+    fn block_passes<const D: usize, const GRAD: bool>(self, gmm: &Gmm, x: &[f64], _: &mut ()) -> BlockSums {
         gmm.passes_registers::<_, 8, D, GRAD>(self, x)
     }
 }
 
 impl BlockPasses for pulp::x86::V3 {
+    type Scratch = ();
     #[inline(always)]
-    fn block_passes<const D: usize, const GRAD: bool>(
-        self,
-        gmm: &Gmm,
-        x: &[f64],
-        _: &mut [[f64; BLOCK]; KEEP],
-    ) -> BlockSums {
+    fn block_passes<const D: usize, const GRAD: bool>(self, gmm: &Gmm, x: &[f64], _: &mut ()) -> BlockSums {
         gmm.passes_registers::<_, 4, D, GRAD>(self, x)
     }
 }
@@ -156,7 +148,8 @@ mod tests {
         let d = g.dim;
         let mut kept = [[0.0; BLOCK]; KEEP];
         let want = crate::with_small_dim!(d, D => PortableLanes.block_passes::<D, true>(g, xt, &mut kept));
-        let got = crate::with_small_dim!(d, D => passes.block_passes::<D, true>(g, xt, &mut kept));
+        let mut scratch = K::Scratch::default();
+        let got = crate::with_small_dim!(d, D => passes.block_passes::<D, true>(g, xt, &mut scratch));
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         prop_assert_eq!(bits(&got.m), bits(&want.m));
         prop_assert_eq!(bits(&got.s), bits(&want.s));
