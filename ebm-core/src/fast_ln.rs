@@ -30,6 +30,10 @@ const ODD_INV: [f64; 11] = [
 ];
 /// 2^52 as the bits of a double whose mantissa then holds an integer.
 const TWO52_BITS: u64 = 0x4330_0000_0000_0000;
+/// The 52 fraction bits of a double.
+const FRACTION_BITS: u64 = 0x000f_ffff_ffff_ffff;
+/// The bits of 1.0: or-ed with a fraction, the mantissa m in [1, 2).
+const ONE_BITS: u64 = 0x3ff0_0000_0000_0000;
 /// 2^52 + 1023: subtracting it from that double leaves the unbiased exponent.
 const TWO52_PLUS_BIAS: f64 = 4_503_599_627_371_519.0;
 
@@ -41,7 +45,7 @@ pub fn ln(x: f64) -> f64 {
     let xs = if sub { x * 18_014_398_509_481_984.0 } else { x }; // 2^54
     let bits = xs.to_bits();
     let biased = f64::from_bits(TWO52_BITS | (bits >> 52)) - TWO52_PLUS_BIAS;
-    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let m = f64::from_bits((bits & FRACTION_BITS) | ONE_BITS);
     // m in [1, 2): halve it above sqrt(2) so |s| stays small
     let big = m > std::f64::consts::SQRT_2;
     let m = if big { 0.5 * m } else { m };
@@ -79,10 +83,7 @@ pub(crate) fn ln_normal_lanes<S: crate::register::F64Register<W>, const W: usize
         s.or_bits(s.splat_bits(TWO52_BITS), s.shr_bits(x, 52)),
         s.splat(&TWO52_PLUS_BIAS),
     );
-    let m = s.or_bits(
-        s.and_bits(x, s.splat_bits(0x000f_ffff_ffff_ffff)),
-        s.splat_bits(0x3ff0_0000_0000_0000),
-    );
+    let m = s.or_bits(s.and_bits(x, s.splat_bits(FRACTION_BITS)), s.splat_bits(ONE_BITS));
     let sqrt2 = s.splat(&std::f64::consts::SQRT_2);
     let e = s.add(biased, s.select_gt(m, sqrt2, s.splat(&1.0), s.zero()));
     let m = s.select_gt(m, sqrt2, s.mul(s.splat(&0.5), m), m);

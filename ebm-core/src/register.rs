@@ -1,6 +1,7 @@
 //! The f64 registers that the hand-scheduled kernels are written over
-//! (the product's tiles, [`crate::matmul`], and the mixture's passes,
-//! [`crate::energies::Gmm`]): one trait, an AVX-512 and an AVX2
+//! (the product's tiles, [`crate::matmul`], the mixture's passes,
+//! [`crate::energies::Gmm`], and Box-Muller in lanes,
+//! [`crate::normal::box_muller_lanes`]): one trait, an AVX-512 and an AVX2
 //! implementation, so that each kernel's code is written once and each
 //! instruction set gets the blocking that fits its register file. Every
 //! operation is one correctly rounded IEEE operation (or an exact bit
@@ -10,7 +11,7 @@
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::{__m256d, __m512d, _CMP_GT_OQ, _CMP_LT_OQ};
 
-/// A register of `W` f64 values and the operations a tile needs. The
+/// A register of `W` f64 values and the operations those kernels need. The
 /// sums are fused multiply-adds, rounded once whatever the width, so
 /// every width gives the same sums; the kick and drift round each
 /// product, then each difference or sum, as the scalar code does.

@@ -187,7 +187,8 @@ pub fn has_avx512() -> bool {
 
 /// The AVX2 token (with FMA), detected once, for the kernels written
 /// with pulp's AVX2 intrinsics where AVX-512 is missing: the ChaCha8
-/// block functions, the product's tiles and the mixture's passes.
+/// block functions, the product's tiles, the mixture's passes and
+/// Box-Muller in lanes.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn avx2() -> Option<pulp::x86::V3> {
